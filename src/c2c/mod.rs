@@ -1,0 +1,3 @@
+//! Click-to-call sessions: REFER mode, anchored mode, fallback, progress events.
+
+pub mod command;

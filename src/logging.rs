@@ -1,0 +1,1 @@
+//! Logging set-up and the line-count rotating log file.

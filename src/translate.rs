@@ -1,0 +1,1 @@
+//! Address translation rules (TranslationPattern / TranslationOutput).
