@@ -1,2 +1,6 @@
-//! The SIP stack: message layer (`msg`, `sdp`), and the reactor thread's parts
-//! (transports, DNS, transactions).
+//! The SIP stack: the message layer (`msg`, `sdp`, `sipfrag`) and the reactor thread's
+//! parts (transports, DNS, transactions).
+
+mod transport_kind;
+
+pub use transport_kind::Transport;
