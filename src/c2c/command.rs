@@ -58,7 +58,11 @@ mod tests {
 
     #[test]
     fn final_events_are_failures_or_destination_success() {
-        let p = |code, leg| Progress { code, leg, text: String::new() };
+        let p = |code, leg| Progress {
+            code,
+            leg,
+            text: String::new(),
+        };
         assert!(!p(180, Leg::Initiator).is_final());
         assert!(!p(200, Leg::Initiator).is_final());
         assert!(!p(180, Leg::Destination).is_final());

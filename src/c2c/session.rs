@@ -1,0 +1,827 @@
+//! One click-to-call as a sans-IO state machine: the policy of the product, free of SIP
+//! mechanics. The dialog layer (`ua`) turns SIP messages into [`LegEvent`]s for it and
+//! carries out the [`Action`]s it asks for; a test drives it by hand with a manual clock.
+//!
+//! The flows follow the C++ original as recorded in shared/reference:
+//! - call the initiator; on answer either REFER it to the destination (default) or call the
+//!   destination ourselves (anchored, RFC 3725 flow I: offerless INVITE to the destination,
+//!   its offer to the initiator in a re-INVITE, the initiator's answer back in the ACK);
+//! - a REFER answered with a failure falls back to the anchored flow without a report;
+//! - every accepted request gets exactly one final report on every path.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::command::{Leg, Progress};
+
+/// What the dialog layer tells the session about one leg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegEvent {
+    /// A 18x to the leg's initial INVITE.
+    Ringing,
+    /// A 2xx to the leg's initial INVITE, with its body if it carried SDP.
+    Answered { sdp: Option<Vec<u8>> },
+    /// The initial INVITE failed: a final response ≥ 300, 408 for a transaction time-out,
+    /// 503 for a transport or DNS error.
+    Failed { code: u16 },
+    /// The REFER sent to the initiator got a 2xx.
+    ReferAccepted,
+    /// The REFER got a final ≥ 300 (or timed out).
+    ReferRejected { code: u16 },
+    /// A NOTIFY of the REFER's implicit subscription carried this sipfrag status code.
+    TransferProgress { code: u16 },
+    /// The implicit subscription ended (`Subscription-State: terminated`) without a final
+    /// sipfrag status.
+    TransferEnded,
+    /// The answer to our re-INVITE on this leg (2xx), with its SDP.
+    ReinviteAnswered { sdp: Option<Vec<u8>> },
+    /// Our re-INVITE on this leg failed.
+    ReinviteFailed { code: u16 },
+    /// The peer sent BYE on this leg (already answered by the dialog layer).
+    RemoteBye,
+    /// The leg is over: its dialog and usages are gone. No more events come for it.
+    Ended,
+}
+
+/// What the session asks the dialog layer to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send the initial INVITE to the initiator, with the inactive SDP offer.
+    InviteInitiator,
+    /// Send the offerless INVITE to the destination, `From:` the initiator leg's `To`.
+    InviteDestination,
+    /// Send REFER (Refer-To: destination) in the initiator's dialog.
+    Refer,
+    /// Send a re-INVITE on the leg with this SDP offer.
+    Reinvite { leg: Leg, sdp: Vec<u8> },
+    /// Acknowledge the leg's 2xx, whose ACK was held back for the answer (anchored flow).
+    Ack { leg: Leg, sdp: Option<Vec<u8>> },
+    /// CANCEL the leg's ringing INVITE.
+    Cancel(Leg),
+    /// Send BYE on the leg's dialog.
+    Bye(Leg),
+    /// Tell the requester.
+    Report(Progress),
+}
+
+/// Where the session stands. Data only a state needs lives in its variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    /// Waiting for the initiator to answer.
+    CallingInitiator,
+    /// REFER sent, waiting for its final response.
+    Referring,
+    /// REFER accepted, following the NOTIFYs until a final sipfrag status.
+    Transferring { deadline: Instant },
+    /// Offerless INVITE sent to the destination.
+    CallingDestination,
+    /// The destination's offer went to the initiator in a re-INVITE.
+    Reinviting,
+    /// Both legs are up; we only mirror BYEs now.
+    Anchored,
+    /// Tearing down: waiting for the remaining legs to end.
+    Ending,
+}
+
+/// Timing settings for a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// A leg that has no final response after this long is cancelled and reported 408.
+    pub ring_timeout: Duration,
+    /// How long a REFER's implicit subscription may stay silent before the transfer counts
+    /// as timed out (408), unless a NOTIFY's `expires` says otherwise.
+    pub transfer_timeout: Duration,
+}
+
+impl Timing {
+    /// RFC 3515 leaves the subscription's length to the notifier; the destination may ring
+    /// for as long as our own ring time-out, so give the transfer that plus Timer B.
+    pub fn from_ring_timeout(ring_timeout: Duration) -> Self {
+        Timing {
+            ring_timeout,
+            transfer_timeout: ring_timeout + Duration::from_secs(32),
+        }
+    }
+}
+
+/// The life of one leg as the session sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LegState {
+    /// Not started.
+    Idle,
+    /// INVITE sent, no final response yet; `deadline` is the ring time-out.
+    Ringing { deadline: Instant, cancelled: bool },
+    /// Answered (a dialog exists) and not yet ended.
+    Up,
+    /// BYE sent, waiting for the leg to end.
+    Closing,
+    /// Gone.
+    Ended,
+}
+
+/// One click-to-call.
+#[derive(Debug)]
+pub struct Session {
+    anchor: bool,
+    timing: Timing,
+    state: State,
+    initiator: LegState,
+    destination: LegState,
+    /// A ring time-out cancelled this leg: its failure is reported as 408.
+    timed_out: Option<Leg>,
+    rang: [bool; 2],
+    final_sent: bool,
+    actions: VecDeque<Action>,
+}
+
+const RING_TEXT: [&str; 2] = ["Ringing initiator", "Ringing destination"];
+const CONNECTED_TEXT: [&str; 2] = ["Connected to initiator", "Connected to destination"];
+const FAILED_TEXT: [&str; 2] = [
+    "Failed to connect to initiator",
+    "Failed to connect to destination",
+];
+
+fn idx(leg: Leg) -> usize {
+    match leg {
+        Leg::Initiator => 0,
+        Leg::Destination => 1,
+    }
+}
+
+fn other(leg: Leg) -> Leg {
+    match leg {
+        Leg::Initiator => Leg::Destination,
+        Leg::Destination => Leg::Initiator,
+    }
+}
+
+impl Session {
+    /// Start a click-to-call: the first action is the INVITE to the initiator.
+    pub fn new(now: Instant, anchor: bool, timing: Timing) -> Self {
+        let mut s = Session {
+            anchor,
+            timing,
+            state: State::CallingInitiator,
+            initiator: LegState::Idle,
+            destination: LegState::Idle,
+            timed_out: None,
+            rang: [false; 2],
+            final_sent: false,
+            actions: VecDeque::new(),
+        };
+        s.initiator = LegState::Ringing {
+            deadline: now + timing.ring_timeout,
+            cancelled: false,
+        };
+        s.actions.push_back(Action::InviteInitiator);
+        s
+    }
+
+    /// True once the requester has had its final report and every leg has ended: the
+    /// session can be dropped.
+    pub fn is_done(&self) -> bool {
+        self.final_sent
+            && matches!(self.initiator, LegState::Idle | LegState::Ended)
+            && matches!(self.destination, LegState::Idle | LegState::Ended)
+    }
+
+    /// The next thing to do, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The earliest instant at which [`Session::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        for leg in [self.initiator, self.destination] {
+            if let LegState::Ringing {
+                deadline,
+                cancelled: false,
+            } = leg
+            {
+                consider(deadline);
+            }
+        }
+        if let State::Transferring { deadline } = self.state {
+            consider(deadline);
+        }
+        next
+    }
+
+    /// Fire the timers that are due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for leg in [Leg::Initiator, Leg::Destination] {
+            if let LegState::Ringing {
+                deadline,
+                cancelled: false,
+            } = *self.leg_mut(leg)
+            {
+                if now >= deadline {
+                    log::info!(target: "c2c", "{} did not answer in time: cancelling", leg.as_str());
+                    *self.leg_mut(leg) = LegState::Ringing {
+                        deadline,
+                        cancelled: true,
+                    };
+                    self.timed_out = Some(leg);
+                    self.actions.push_back(Action::Cancel(leg));
+                }
+            }
+        }
+        if let State::Transferring { deadline } = self.state {
+            if now >= deadline {
+                // RFC 3515 §2.4.6: no final NOTIFY within the subscription's life.
+                self.fail(Leg::Destination, 408);
+            }
+        }
+    }
+
+    /// The server is shutting down: end every leg and deliver the final report now.
+    pub fn shutdown(&mut self) {
+        let pending = match self.state {
+            State::CallingInitiator => Leg::Initiator,
+            _ => Leg::Destination,
+        };
+        self.fail(pending, 503);
+    }
+
+    /// Feed one event about one leg.
+    pub fn handle(&mut self, now: Instant, leg: Leg, event: LegEvent) {
+        match event {
+            LegEvent::Ringing => {
+                if matches!(self.leg(leg), LegState::Ringing { .. }) {
+                    self.report_ringing(leg);
+                }
+            }
+            LegEvent::Answered { sdp } => self.on_answered(now, leg, sdp),
+            LegEvent::Failed { code } => {
+                let code = if self.timed_out == Some(leg) {
+                    408
+                } else {
+                    code
+                };
+                *self.leg_mut(leg) = LegState::Ended;
+                self.fail(leg, code);
+            }
+            LegEvent::ReferAccepted => {
+                if self.state == State::Referring {
+                    self.state = State::Transferring {
+                        deadline: now + self.timing.transfer_timeout,
+                    };
+                }
+            }
+            LegEvent::ReferRejected { code } => {
+                if self.state == State::Referring {
+                    if self.initiator == LegState::Up {
+                        log::info!(target: "c2c", "REFER rejected with {code}: falling back to an anchored call");
+                        self.call_destination(now);
+                    } else {
+                        // The initiator hung up meanwhile: nobody is left to connect.
+                        self.fail(Leg::Destination, code);
+                    }
+                }
+            }
+            LegEvent::TransferProgress { code } => self.on_transfer_progress(now, code),
+            LegEvent::TransferEnded => {
+                if matches!(self.state, State::Transferring { .. } | State::Referring) {
+                    self.fail(Leg::Destination, 408);
+                }
+            }
+            LegEvent::ReinviteAnswered { sdp } => {
+                if self.state == State::Reinviting && leg == Leg::Initiator {
+                    self.actions.push_back(Action::Ack {
+                        leg: Leg::Destination,
+                        sdp,
+                    });
+                    self.state = State::Anchored;
+                }
+            }
+            LegEvent::ReinviteFailed { code } => {
+                if self.state == State::Reinviting && leg == Leg::Initiator {
+                    log::info!(target: "c2c", "initiator refused the destination's offer ({code}): ending the call");
+                    self.end_all();
+                }
+            }
+            LegEvent::RemoteBye => self.on_remote_bye(leg),
+            LegEvent::Ended => *self.leg_mut(leg) = LegState::Ended,
+        }
+    }
+
+    fn on_answered(&mut self, now: Instant, leg: Leg, sdp: Option<Vec<u8>>) {
+        let cancelled = matches!(
+            self.leg(leg),
+            LegState::Ringing {
+                cancelled: true,
+                ..
+            }
+        );
+        *self.leg_mut(leg) = LegState::Up;
+        if cancelled || self.state == State::Ending {
+            // The 2xx crossed our CANCEL, or the call is already being torn down.
+            if leg == Leg::Destination {
+                // The dialog layer holds back the ACK of an offerless INVITE's 2xx for the
+                // answer; there is none, but the 2xx must still be acknowledged before the
+                // BYE (RFC 3261 §13.2.2.4).
+                self.actions.push_back(Action::Ack { leg, sdp: None });
+            }
+            if self.timed_out == Some(leg) {
+                // Reported as the time-out it is; `fail` ends every live leg, this one too.
+                self.fail(leg, 408);
+            } else {
+                self.bye(leg);
+            }
+            return;
+        }
+        match (leg, &self.state) {
+            (Leg::Initiator, State::CallingInitiator) => {
+                self.report(200, leg, CONNECTED_TEXT[0]);
+                if self.anchor {
+                    self.call_destination(now);
+                } else {
+                    self.state = State::Referring;
+                    self.actions.push_back(Action::Refer);
+                }
+            }
+            (Leg::Destination, State::CallingDestination) => {
+                self.report(200, leg, CONNECTED_TEXT[1]);
+                match sdp {
+                    Some(offer) => {
+                        self.state = State::Reinviting;
+                        self.actions.push_back(Action::Reinvite {
+                            leg: Leg::Initiator,
+                            sdp: offer,
+                        });
+                    }
+                    None => {
+                        // RFC 3264 §4 / RFC 3261 §13.2.1: a 2xx to an offerless INVITE must
+                        // carry the offer; without it there is nothing to connect.
+                        log::warn!(target: "c2c", "destination answered without SDP: ending the call");
+                        self.actions.push_back(Action::Ack { leg, sdp: None });
+                        self.end_all();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_transfer_progress(&mut self, now: Instant, code: u16) {
+        if !matches!(self.state, State::Transferring { .. } | State::Referring) {
+            return;
+        }
+        // A NOTIFY before the 202 is legal (RFC 3515 §2.4.4): it implies acceptance.
+        if self.state == State::Referring {
+            self.state = State::Transferring {
+                deadline: now + self.timing.transfer_timeout,
+            };
+        }
+        match code {
+            180..=199 => self.report_ringing(Leg::Destination),
+            200..=299 => {
+                self.report(code, Leg::Destination, CONNECTED_TEXT[1]);
+                self.end_all();
+            }
+            300.. => self.fail(Leg::Destination, code),
+            _ => {}
+        }
+    }
+
+    fn on_remote_bye(&mut self, leg: Leg) {
+        *self.leg_mut(leg) = LegState::Ended;
+        match self.state {
+            State::Transferring { .. } | State::Referring if leg == Leg::Initiator => {
+                // A transferee may hang up its old call before the final NOTIFY arrives; the
+                // subscription lives on in the dialog (RFC 5057 §5.2), so keep waiting.
+            }
+            State::CallingDestination if leg == Leg::Initiator => {
+                // Our CANCEL makes the destination's INVITE fail, which is reported then.
+                self.cancel_or_bye(Leg::Destination);
+            }
+            _ => {
+                if !self.final_sent {
+                    self.fail(other(leg), 487);
+                } else {
+                    self.end_all();
+                }
+            }
+        }
+    }
+
+    fn call_destination(&mut self, now: Instant) {
+        self.state = State::CallingDestination;
+        self.destination = LegState::Ringing {
+            deadline: now + self.timing.ring_timeout,
+            cancelled: false,
+        };
+        self.actions.push_back(Action::InviteDestination);
+    }
+
+    fn report_ringing(&mut self, leg: Leg) {
+        if !self.rang[idx(leg)] {
+            self.rang[idx(leg)] = true;
+            self.report(180, leg, RING_TEXT[idx(leg)]);
+        }
+    }
+
+    /// Report a failure of `leg` (if no final report went out yet) and end the call.
+    fn fail(&mut self, leg: Leg, code: u16) {
+        self.report(code, leg, FAILED_TEXT[idx(leg)]);
+        self.end_all();
+    }
+
+    fn report(&mut self, code: u16, leg: Leg, text: &str) {
+        if self.final_sent {
+            return;
+        }
+        let progress = Progress {
+            code,
+            leg,
+            text: text.to_string(),
+        };
+        self.final_sent = progress.is_final();
+        log::info!(target: "c2c", "{code} {} {text}", leg.as_str());
+        self.actions.push_back(Action::Report(progress));
+    }
+
+    /// Tear down every live leg: CANCEL what rings, BYE what is up.
+    fn end_all(&mut self) {
+        if self.state == State::Reinviting {
+            // The destination's 2xx is still waiting for its ACK (held back for the
+            // initiator's answer); it must be acknowledged before the BYE (RFC 3261 §13.2.2.4).
+            self.actions.push_back(Action::Ack {
+                leg: Leg::Destination,
+                sdp: None,
+            });
+        }
+        self.state = State::Ending;
+        self.cancel_or_bye(Leg::Initiator);
+        self.cancel_or_bye(Leg::Destination);
+    }
+
+    fn cancel_or_bye(&mut self, leg: Leg) {
+        match *self.leg(leg) {
+            LegState::Ringing {
+                deadline,
+                cancelled: false,
+            } => {
+                *self.leg_mut(leg) = LegState::Ringing {
+                    deadline,
+                    cancelled: true,
+                };
+                self.actions.push_back(Action::Cancel(leg));
+            }
+            LegState::Up => self.bye(leg),
+            _ => {}
+        }
+    }
+
+    fn bye(&mut self, leg: Leg) {
+        *self.leg_mut(leg) = LegState::Closing;
+        self.actions.push_back(Action::Bye(leg));
+    }
+
+    fn leg(&self, leg: Leg) -> &LegState {
+        match leg {
+            Leg::Initiator => &self.initiator,
+            Leg::Destination => &self.destination,
+        }
+    }
+
+    fn leg_mut(&mut self, leg: Leg) -> &mut LegState {
+        match leg {
+            Leg::Initiator => &mut self.initiator,
+            Leg::Destination => &mut self.destination,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+    use Leg::{Destination as D, Initiator as I};
+
+    const T: Timing = Timing {
+        ring_timeout: Duration::from_secs(30),
+        transfer_timeout: Duration::from_secs(60),
+    };
+
+    fn drain(s: &mut Session) -> Vec<Action> {
+        std::iter::from_fn(|| s.poll_action()).collect()
+    }
+
+    fn rep(code: u16, leg: Leg, text: &str) -> Action {
+        Report(Progress {
+            code,
+            leg,
+            text: text.to_string(),
+        })
+    }
+
+    fn answered_initiator(anchor: bool) -> (Session, Instant) {
+        let now = Instant::now();
+        let mut s = Session::new(now, anchor, T);
+        assert_eq!(drain(&mut s), vec![InviteInitiator]);
+        s.handle(now, I, LegEvent::Ringing);
+        s.handle(now, I, LegEvent::Ringing);
+        s.handle(
+            now,
+            I,
+            LegEvent::Answered {
+                sdp: Some(b"answer".to_vec()),
+            },
+        );
+        (s, now)
+    }
+
+    #[test]
+    fn refer_success_reports_ringing_connected_and_byes_initiator() {
+        let (mut s, now) = answered_initiator(false);
+        assert_eq!(
+            drain(&mut s),
+            vec![
+                rep(180, I, "Ringing initiator"),
+                rep(200, I, "Connected to initiator"),
+                Refer
+            ]
+        );
+        s.handle(now, I, LegEvent::ReferAccepted);
+        s.handle(now, I, LegEvent::TransferProgress { code: 100 });
+        s.handle(now, I, LegEvent::TransferProgress { code: 180 });
+        s.handle(now, I, LegEvent::TransferProgress { code: 183 });
+        s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+        assert_eq!(
+            drain(&mut s),
+            vec![
+                rep(180, D, "Ringing destination"),
+                rep(200, D, "Connected to destination"),
+                Bye(I)
+            ]
+        );
+        assert!(!s.is_done(), "the initiator leg is still closing");
+        s.handle(now, I, LegEvent::Ended);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn refer_rejected_falls_back_to_anchored_without_a_report() {
+        let (mut s, now) = answered_initiator(false);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::ReferRejected { code: 501 });
+        assert_eq!(drain(&mut s), vec![InviteDestination]);
+    }
+
+    #[test]
+    fn anchored_relays_offer_and_answer_then_mirrors_bye() {
+        let (mut s, now) = answered_initiator(true);
+        assert_eq!(drain(&mut s).last(), Some(&InviteDestination));
+        s.handle(now, D, LegEvent::Ringing);
+        s.handle(
+            now,
+            D,
+            LegEvent::Answered {
+                sdp: Some(b"offer".to_vec()),
+            },
+        );
+        assert_eq!(
+            drain(&mut s),
+            vec![
+                rep(180, D, "Ringing destination"),
+                rep(200, D, "Connected to destination"),
+                Reinvite {
+                    leg: I,
+                    sdp: b"offer".to_vec()
+                }
+            ]
+        );
+        s.handle(
+            now,
+            I,
+            LegEvent::ReinviteAnswered {
+                sdp: Some(b"answer2".to_vec()),
+            },
+        );
+        assert_eq!(
+            drain(&mut s),
+            vec![Ack {
+                leg: D,
+                sdp: Some(b"answer2".to_vec())
+            }]
+        );
+        assert_eq!(
+            s.poll_timeout(),
+            None,
+            "an established anchored call has no timer"
+        );
+        s.handle(now, D, LegEvent::RemoteBye);
+        assert_eq!(drain(&mut s), vec![Bye(I)]);
+        s.handle(now, I, LegEvent::Ended);
+        s.handle(now, D, LegEvent::Ended);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn initiator_bye_in_anchored_call_is_mirrored_to_destination() {
+        let (mut s, now) = answered_initiator(true);
+        s.handle(
+            now,
+            D,
+            LegEvent::Answered {
+                sdp: Some(b"offer".to_vec()),
+            },
+        );
+        s.handle(
+            now,
+            I,
+            LegEvent::ReinviteAnswered {
+                sdp: Some(b"a".to_vec()),
+            },
+        );
+        drain(&mut s);
+        s.handle(now, I, LegEvent::RemoteBye);
+        assert_eq!(drain(&mut s), vec![Bye(D)]);
+    }
+
+    #[test]
+    fn initiator_busy_is_the_one_final_report() {
+        let now = Instant::now();
+        let mut s = Session::new(now, false, T);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::Failed { code: 486 });
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(486, I, "Failed to connect to initiator")]
+        );
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn destination_busy_in_anchored_mode_byes_the_initiator() {
+        let (mut s, now) = answered_initiator(true);
+        drain(&mut s);
+        s.handle(now, D, LegEvent::Failed { code: 486 });
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(486, D, "Failed to connect to destination"), Bye(I)]
+        );
+    }
+
+    #[test]
+    fn sipfrag_failure_is_the_destination_failure() {
+        let (mut s, now) = answered_initiator(false);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::ReferAccepted);
+        s.handle(now, I, LegEvent::TransferProgress { code: 486 });
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(486, D, "Failed to connect to destination"), Bye(I)]
+        );
+        // A late NOTIFY changes nothing.
+        s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+        assert_eq!(drain(&mut s), vec![]);
+    }
+
+    #[test]
+    fn ring_timeout_cancels_and_reports_408() {
+        let now = Instant::now();
+        let mut s = Session::new(now, false, T);
+        drain(&mut s);
+        assert_eq!(s.poll_timeout(), Some(now + T.ring_timeout));
+        s.handle_timeout(now + Duration::from_secs(29));
+        assert_eq!(drain(&mut s), vec![]);
+        s.handle_timeout(now + T.ring_timeout);
+        assert_eq!(drain(&mut s), vec![Cancel(I)]);
+        assert_eq!(s.poll_timeout(), None);
+        s.handle(now, I, LegEvent::Failed { code: 487 });
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(408, I, "Failed to connect to initiator")]
+        );
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn answer_crossing_the_cancel_is_byed_and_reported_408() {
+        let now = Instant::now();
+        let mut s = Session::new(now, true, T);
+        drain(&mut s);
+        s.handle_timeout(now + T.ring_timeout);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::Answered { sdp: None });
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(408, I, "Failed to connect to initiator"), Bye(I)]
+        );
+    }
+
+    #[test]
+    fn silent_transfer_subscription_times_out_as_408() {
+        let (mut s, now) = answered_initiator(false);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::ReferAccepted);
+        assert_eq!(s.poll_timeout(), Some(now + T.transfer_timeout));
+        s.handle_timeout(now + T.transfer_timeout);
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(408, D, "Failed to connect to destination"), Bye(I)]
+        );
+    }
+
+    #[test]
+    fn terminated_subscription_without_final_status_is_408() {
+        let (mut s, now) = answered_initiator(false);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::ReferAccepted);
+        s.handle(now, I, LegEvent::TransferProgress { code: 100 });
+        s.handle(now, I, LegEvent::TransferEnded);
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(408, D, "Failed to connect to destination"), Bye(I)]
+        );
+    }
+
+    #[test]
+    fn transferee_hanging_up_before_final_notify_still_gets_the_notify() {
+        let (mut s, now) = answered_initiator(false);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::ReferAccepted);
+        s.handle(now, I, LegEvent::RemoteBye);
+        assert_eq!(drain(&mut s), vec![]);
+        s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+        assert_eq!(drain(&mut s), vec![rep(200, D, "Connected to destination")]);
+    }
+
+    #[test]
+    fn initiator_hanging_up_while_destination_rings_cancels_it() {
+        let (mut s, now) = answered_initiator(true);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::RemoteBye);
+        assert_eq!(drain(&mut s), vec![Cancel(D)]);
+        s.handle(now, D, LegEvent::Failed { code: 487 });
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(487, D, "Failed to connect to destination")]
+        );
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn initiator_refusing_the_reinvite_acks_then_ends_both_legs() {
+        let (mut s, now) = answered_initiator(true);
+        s.handle(
+            now,
+            D,
+            LegEvent::Answered {
+                sdp: Some(b"offer".to_vec()),
+            },
+        );
+        drain(&mut s);
+        s.handle(now, I, LegEvent::ReinviteFailed { code: 488 });
+        assert_eq!(
+            drain(&mut s),
+            vec![Ack { leg: D, sdp: None }, Bye(I), Bye(D)]
+        );
+    }
+
+    #[test]
+    fn shutdown_while_ringing_cancels_and_reports_once() {
+        let now = Instant::now();
+        let mut s = Session::new(now, false, T);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::Ringing);
+        s.shutdown();
+        assert_eq!(
+            drain(&mut s),
+            vec![
+                rep(180, I, "Ringing initiator"),
+                rep(503, I, "Failed to connect to initiator"),
+                Cancel(I)
+            ]
+        );
+        s.handle(now, I, LegEvent::Failed { code: 487 });
+        assert_eq!(drain(&mut s), vec![]);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn shutdown_of_established_anchored_call_byes_both_legs_without_report() {
+        let (mut s, now) = answered_initiator(true);
+        s.handle(
+            now,
+            D,
+            LegEvent::Answered {
+                sdp: Some(b"offer".to_vec()),
+            },
+        );
+        s.handle(
+            now,
+            I,
+            LegEvent::ReinviteAnswered {
+                sdp: Some(b"a".to_vec()),
+            },
+        );
+        drain(&mut s);
+        s.shutdown();
+        assert_eq!(drain(&mut s), vec![Bye(I), Bye(D)]);
+    }
+}
