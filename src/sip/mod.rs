@@ -1,6 +1,7 @@
 //! The SIP stack: the message layer (`msg`, `sdp`, `sipfrag`) and the reactor thread's
 //! parts (transports, DNS, transactions).
 
+pub mod transaction;
 mod transport_kind;
 
 pub use transport_kind::Transport;

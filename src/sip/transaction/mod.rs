@@ -1,0 +1,141 @@
+//! SIP transactions (RFC 3261 §17, amended by RFC 6026).
+//!
+//! The four state machines — client INVITE, client non-INVITE, server INVITE and server
+//! non-INVITE — are sans-IO: they never touch a socket or read the clock. The caller feeds
+//! them inputs with the current time (`handle_response`, `handle_timeout`, ...) and drains
+//! what they decided with [`poll_action`](ClientInvite::poll_action) and the next deadline
+//! with [`poll_timeout`](ClientInvite::poll_timeout). The messages themselves stay with the
+//! caller (the transaction layer): a machine only says "retransmit the request", "send the
+//! ACK", "resend the last response".
+
+mod client_invite;
+mod client_non_invite;
+mod server_invite;
+mod server_non_invite;
+mod timers;
+
+use std::fmt;
+
+pub use client_invite::ClientInvite;
+pub use client_non_invite::ClientNonInvite;
+pub use server_invite::ServerInvite;
+pub use server_non_invite::ServerNonInvite;
+pub use timers::Timers;
+
+/// What a transaction machine asks its owner to do, in the order it must happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Client: send the original request again (Timer A or E fired).
+    Retransmit,
+    /// Client INVITE: send the ACK for the non-2xx final response just received — built
+    /// from the request and that response (RFC 3261 §17.1.1.3) — or send it again when the
+    /// final response was retransmitted.
+    SendAck,
+    /// Client: hand the response just fed in up to the transaction user.
+    /// Server INVITE: hand the ACK just fed in up (an ACK for a 2xx, RFC 6026 §8.7).
+    PassUp,
+    /// Server: send the response just given to `send_response`.
+    SendResponse,
+    /// Server: send the most recent response again (request retransmission or Timer G).
+    ResendResponse,
+    /// A timer that means failure fired (B, F, H, or C for our own INVITEs); report it up.
+    Timeout(TimerKind),
+    /// The transport failed to send for this transaction; report it up.
+    TransportError,
+    /// The transaction is over: its owner drops it. Always the last action.
+    Terminated,
+}
+
+/// The timers of RFC 3261 §17 (Table 4) and RFC 6026, plus Timer C (§16.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimerKind {
+    A,
+    B,
+    C,
+    D,
+    E,
+    F,
+    G,
+    H,
+    I,
+    J,
+    K,
+    L,
+    M,
+}
+
+impl fmt::Display for TimerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timer {self:?}")
+    }
+}
+
+/// The states of all four machines, for logs and tests. Which ones a machine can be in is
+/// given by its figure: RFC 3261 Figures 5–8 as redrawn by RFC 6026 §7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxState {
+    Calling,
+    Trying,
+    Proceeding,
+    Completed,
+    Confirmed,
+    Accepted,
+    Terminated,
+}
+
+impl fmt::Display for TxState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A server transaction cannot send the response it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxError {
+    /// The status code is outside 100–699 (RFC 3261 §21).
+    InvalidStatus(u16),
+    /// A final response was already sent; only an INVITE's 2xx may be repeated
+    /// (RFC 6026 §8.5: the TU retransmits its 2xx through the Accepted state).
+    AlreadyFinal { state: TxState, status: u16 },
+    /// The transaction has terminated.
+    Terminated,
+}
+
+impl fmt::Display for TxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxError::InvalidStatus(code) => write!(f, "invalid status code {code}"),
+            TxError::AlreadyFinal { state, status } => {
+                write!(
+                    f,
+                    "cannot send {status}: final response already sent (state {state})"
+                )
+            }
+            TxError::Terminated => f.write_str("transaction terminated"),
+        }
+    }
+}
+
+impl std::error::Error for TxError {}
+
+/// The class of a status code, the only thing a machine needs from a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Provisional,
+    Success,
+    /// 300–699.
+    Failure,
+}
+
+impl Class {
+    /// `None` for codes outside 100–699 (RFC 3261 §21), which the parser should have
+    /// rejected; machines ignore such input.
+    fn of(status: u16) -> Option<Class> {
+        match status {
+            100..=199 => Some(Class::Provisional),
+            200..=299 => Some(Class::Success),
+            300..=699 => Some(Class::Failure),
+            _ => None,
+        }
+    }
+}
