@@ -2,6 +2,7 @@
 //! parts (transports, DNS, transactions).
 
 pub mod transaction;
+pub mod transport;
 mod transport_kind;
 
 pub use transport_kind::Transport;
