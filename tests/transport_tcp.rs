@@ -1,0 +1,205 @@
+//! TCP transport on loopback: framing across split writes and of several messages in
+//! one segment, connection reuse both ways, pings and keepalives, connect errors, and
+//! the bounds: connection limit, oversize and garbage input, idle time-out.
+
+mod transport_harness;
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use clicktocall::sip::Transport;
+use clicktocall::sip::transport::{ErrorKind, KeepaliveIntervals, Target, TransportEvent};
+use transport_harness::{Rig, config, request};
+
+fn peer_to(rig: &Rig) -> TcpStream {
+    let peer = TcpStream::connect(rig.addr(0, Transport::Tcp)).unwrap();
+    peer.set_nonblocking(true).unwrap();
+    peer.set_nodelay(true).unwrap();
+    peer
+}
+
+#[test]
+fn tcp_frames_split_writes_and_two_messages_in_one_segment() {
+    let mut rig = Rig::new(vec![config("127.0.0.1")]);
+    let mut peer = peer_to(&rig);
+    let first = request("split");
+    let (head, tail) = first.split_at(first.len() / 2);
+    peer.write_all(head).unwrap();
+    rig.run_for(Duration::from_millis(60));
+    assert!(rig.seen[0].is_empty(), "half a message is not delivered");
+    let mut segment = tail.to_vec();
+    segment.extend_from_slice(&request("two"));
+    segment.extend_from_slice(&request("three"));
+    peer.write_all(&segment).unwrap();
+    let m1 = rig.expect_message(0);
+    let m2 = rig.expect_message(0);
+    let m3 = rig.expect_message(0);
+    assert_eq!(m1.bytes, first);
+    assert_eq!(m2.bytes, request("two"));
+    assert_eq!(m3.bytes, request("three"));
+    assert_eq!(m1.source, peer.local_addr().unwrap());
+    assert_eq!(m1.transport, Transport::Tcp);
+    assert_eq!(m1.local, peer.peer_addr().unwrap());
+    let conn = m1.conn.expect("stream messages name their connection");
+    assert_eq!(m3.conn, Some(conn));
+
+    // The response goes back on the same connection, by id or by address.
+    let now = Instant::now();
+    rig.layers[0].send_on(now, conn, b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap();
+    rig.layers[0]
+        .send(now, &Target::new(m1.source, Transport::Tcp), b"SIP/2.0 202 OK\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    let want = b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\nSIP/2.0 202 OK\r\nContent-Length: 0\r\n\r\n";
+    let (got, _) = rig.read_peer(&mut peer, want.len());
+    assert_eq!(got, want);
+    assert_eq!(rig.layers[0].connection_count(), 1);
+}
+
+#[test]
+fn tcp_outgoing_connection_is_reused_both_ways() {
+    let mut rig = Rig::new(vec![config("127.0.0.1"), config("127.0.0.1")]);
+    let b = Target::new(rig.addr(1, Transport::Tcp), Transport::Tcp);
+    let now = Instant::now();
+    rig.layers[0].send(now, &b, &request("r1")).unwrap();
+    rig.layers[0].send(now, &b, &request("r2")).unwrap();
+    let m1 = rig.expect_message(1);
+    let m2 = rig.expect_message(1);
+    assert_eq!((m1.bytes, m2.bytes), (request("r1"), request("r2")));
+    assert_eq!(m1.conn, m2.conn);
+    assert_eq!(rig.layers[0].connection_count(), 1);
+    // B answers to the source address: the incoming connection is reused, none opened.
+    rig.layers[1]
+        .send(now, &Target::new(m1.source, Transport::Tcp), b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n")
+        .unwrap();
+    let back = rig.expect_message(0);
+    assert_eq!(back.bytes, b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n");
+    assert_eq!(back.source, b.addr);
+    assert_eq!(rig.layers[1].connection_count(), 1);
+}
+
+#[test]
+fn tcp_connect_refused_is_a_transport_error() {
+    let mut rig = Rig::new(vec![config("127.0.0.1")]);
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let target = Target::new(dead, Transport::Tcp);
+    rig.layers[0].send(Instant::now(), &target, &request("x")).unwrap();
+    let kind = rig.expect_event(0, "connect error", |e| match e {
+        TransportEvent::Error { target: t, kind } if *t == target => Some(kind.clone()),
+        _ => None,
+    });
+    assert_eq!(kind, ErrorKind::Refused);
+    assert_eq!(rig.layers[0].connection_count(), 0);
+}
+
+#[test]
+fn tcp_ping_gets_pong_and_keepalives_flow_on_dialog_connections() {
+    let mut cfg = config("127.0.0.1");
+    cfg.keepalives = true;
+    cfg.keepalive_intervals = KeepaliveIntervals {
+        datagram: Duration::from_millis(50),
+        stream: Duration::from_millis(50),
+    };
+    let mut rig = Rig::new(vec![cfg]);
+    // Pong on an incoming connection.
+    let mut peer = peer_to(&rig);
+    peer.write_all(b"\r\n\r\n").unwrap();
+    let (got, _) = rig.read_peer(&mut peer, 2);
+    assert_eq!(got, b"\r\n");
+
+    // Keepalives on an outgoing connection marked as carrying a dialog.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = Target::new(listener.local_addr().unwrap(), Transport::Tcp);
+    rig.layers[0].send(Instant::now(), &target, &request("dlg")).unwrap();
+    rig.layers[0].keepalive_add(Instant::now(), &target);
+    listener.set_nonblocking(true).unwrap();
+    let mut accepted = None;
+    rig.until("accept", |_| {
+        accepted = listener.accept().ok();
+        accepted.is_some()
+    });
+    let (mut far, _) = accepted.unwrap();
+    far.set_nonblocking(true).unwrap();
+    let want = request("dlg").len() + 8;
+    let (got, _) = rig.read_peer(&mut far, want);
+    assert_eq!(&got[..request("dlg").len()], &request("dlg")[..]);
+    assert_eq!(&got[request("dlg").len()..want], b"\r\n\r\n\r\n\r\n");
+    assert!(rig.seen[0].is_empty(), "{:?}", rig.seen[0]);
+}
+
+#[test]
+fn connection_limit_evicts_the_oldest_idle_then_refuses() {
+    let mut cfg = config("127.0.0.1");
+    cfg.limits.max_connections = 2;
+    let mut rig = Rig::new(vec![cfg]);
+    let mut p1 = peer_to(&rig);
+    p1.write_all(&request("p1")).unwrap();
+    let m1 = rig.expect_message(0);
+    let mut p2 = peer_to(&rig);
+    p2.write_all(&request("p2")).unwrap();
+    let m2 = rig.expect_message(0);
+    assert_eq!(rig.layers[0].connection_count(), 2);
+
+    // A third connection closes the least recently used one (p1).
+    let mut p3 = peer_to(&rig);
+    p3.write_all(&request("p3")).unwrap();
+    assert_eq!(rig.expect_message(0).bytes, request("p3"));
+    let (_, eof) = rig.read_peer(&mut p1, usize::MAX);
+    assert!(eof, "oldest idle connection closed");
+    assert_eq!(rig.layers[0].connection_count(), 2);
+
+    // With both remaining connections carrying dialogs, a new one is refused.
+    let now = Instant::now();
+    rig.layers[0].keepalive_add(now, &Target::new(m2.source, Transport::Tcp));
+    rig.layers[0].keepalive_add(now, &Target::new(p3.local_addr().unwrap(), Transport::Tcp));
+    let mut p4 = peer_to(&rig);
+    let (_, eof) = rig.read_peer(&mut p4, usize::MAX);
+    assert!(eof, "connection over the limit refused");
+    assert_eq!(rig.layers[0].connection_count(), 2);
+    p2.write_all(&request("still")).unwrap();
+    assert_eq!(rig.expect_message(0).bytes, request("still"));
+    let _ = m1;
+}
+
+#[test]
+fn oversize_and_garbage_close_the_connection() {
+    let mut cfg = config("127.0.0.1");
+    cfg.limits.max_message = 1000;
+    let mut rig = Rig::new(vec![cfg]);
+    let mut big = peer_to(&rig);
+    big.write_all(b"INVITE sip:x SIP/2.0\r\nContent-Length: 5000\r\n\r\n").unwrap();
+    let (_, eof) = rig.read_peer(&mut big, usize::MAX);
+    assert!(eof, "oversize message closes the connection");
+
+    let mut garbage = peer_to(&rig);
+    garbage.write_all(&[b'z'; 1500]).unwrap();
+    let (_, eof) = rig.read_peer(&mut garbage, usize::MAX);
+    assert!(eof, "a header section that never ends closes the connection");
+
+    let mut bad = peer_to(&rig);
+    bad.write_all(b"INVITE sip:x SIP/2.0\r\nContent-Length: lots\r\n\r\n").unwrap();
+    let (_, eof) = rig.read_peer(&mut bad, usize::MAX);
+    assert!(eof, "a malformed Content-Length closes the connection");
+    assert!(rig.seen[0].is_empty(), "{:?}", rig.seen[0]);
+    assert_eq!(rig.layers[0].connection_count(), 0);
+}
+
+#[test]
+fn idle_connections_are_closed_but_dialog_ones_kept() {
+    let mut cfg = config("127.0.0.1");
+    cfg.limits.idle_timeout = Duration::from_millis(150);
+    let mut rig = Rig::new(vec![cfg]);
+    let mut idle = peer_to(&rig);
+    idle.write_all(&request("idle")).unwrap();
+    rig.expect_message(0);
+    let mut kept = peer_to(&rig);
+    kept.write_all(&request("kept")).unwrap();
+    let m = rig.expect_message(0);
+    rig.layers[0].keepalive_add(Instant::now(), &Target::new(m.source, Transport::Tcp));
+    let (_, eof) = rig.read_peer(&mut idle, usize::MAX);
+    assert!(eof, "idle connection closed");
+    rig.run_for(Duration::from_millis(300));
+    assert_eq!(rig.layers[0].connection_count(), 1);
+    kept.write_all(&request("alive")).unwrap();
+    assert_eq!(rig.expect_message(0).bytes, request("alive"));
+}
