@@ -1,6 +1,7 @@
 //! The SIP stack: the message layer (`msg`, `sdp`, `sipfrag`) and the reactor thread's
 //! parts (transports, DNS, transactions).
 
+pub mod dns;
 pub mod transaction;
 pub mod transport;
 mod transport_kind;
