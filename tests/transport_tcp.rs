@@ -46,11 +46,18 @@ fn tcp_frames_split_writes_and_two_messages_in_one_segment() {
 
     // The response goes back on the same connection, by id or by address.
     let now = Instant::now();
-    rig.layers[0].send_on(now, conn, b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap();
     rig.layers[0]
-        .send(now, &Target::new(m1.source, Transport::Tcp), b"SIP/2.0 202 OK\r\nContent-Length: 0\r\n\r\n")
+        .send_on(now, conn, b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n")
         .unwrap();
-    let want = b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\nSIP/2.0 202 OK\r\nContent-Length: 0\r\n\r\n";
+    rig.layers[0]
+        .send(
+            now,
+            &Target::new(m1.source, Transport::Tcp),
+            b"SIP/2.0 202 OK\r\nContent-Length: 0\r\n\r\n",
+        )
+        .unwrap();
+    let want =
+        b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\nSIP/2.0 202 OK\r\nContent-Length: 0\r\n\r\n";
     let (got, _) = rig.read_peer(&mut peer, want.len());
     assert_eq!(got, want);
     assert_eq!(rig.layers[0].connection_count(), 1);
@@ -70,7 +77,11 @@ fn tcp_outgoing_connection_is_reused_both_ways() {
     assert_eq!(rig.layers[0].connection_count(), 1);
     // B answers to the source address: the incoming connection is reused, none opened.
     rig.layers[1]
-        .send(now, &Target::new(m1.source, Transport::Tcp), b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n")
+        .send(
+            now,
+            &Target::new(m1.source, Transport::Tcp),
+            b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n",
+        )
         .unwrap();
     let back = rig.expect_message(0);
     assert_eq!(back.bytes, b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n");
@@ -81,9 +92,14 @@ fn tcp_outgoing_connection_is_reused_both_ways() {
 #[test]
 fn tcp_connect_refused_is_a_transport_error() {
     let mut rig = Rig::new(vec![config("127.0.0.1")]);
-    let dead = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let target = Target::new(dead, Transport::Tcp);
-    rig.layers[0].send(Instant::now(), &target, &request("x")).unwrap();
+    rig.layers[0]
+        .send(Instant::now(), &target, &request("x"))
+        .unwrap();
     let kind = rig.expect_event(0, "connect error", |e| match e {
         TransportEvent::Error { target: t, kind } if *t == target => Some(kind.clone()),
         _ => None,
@@ -110,7 +126,9 @@ fn tcp_ping_gets_pong_and_keepalives_flow_on_dialog_connections() {
     // Keepalives on an outgoing connection marked as carrying a dialog.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let target = Target::new(listener.local_addr().unwrap(), Transport::Tcp);
-    rig.layers[0].send(Instant::now(), &target, &request("dlg")).unwrap();
+    rig.layers[0]
+        .send(Instant::now(), &target, &request("dlg"))
+        .unwrap();
     rig.layers[0].keepalive_add(Instant::now(), &target);
     listener.set_nonblocking(true).unwrap();
     let mut accepted = None;
@@ -167,17 +185,22 @@ fn oversize_and_garbage_close_the_connection() {
     cfg.limits.max_message = 1000;
     let mut rig = Rig::new(vec![cfg]);
     let mut big = peer_to(&rig);
-    big.write_all(b"INVITE sip:x SIP/2.0\r\nContent-Length: 5000\r\n\r\n").unwrap();
+    big.write_all(b"INVITE sip:x SIP/2.0\r\nContent-Length: 5000\r\n\r\n")
+        .unwrap();
     let (_, eof) = rig.read_peer(&mut big, usize::MAX);
     assert!(eof, "oversize message closes the connection");
 
     let mut garbage = peer_to(&rig);
     garbage.write_all(&[b'z'; 1500]).unwrap();
     let (_, eof) = rig.read_peer(&mut garbage, usize::MAX);
-    assert!(eof, "a header section that never ends closes the connection");
+    assert!(
+        eof,
+        "a header section that never ends closes the connection"
+    );
 
     let mut bad = peer_to(&rig);
-    bad.write_all(b"INVITE sip:x SIP/2.0\r\nContent-Length: lots\r\n\r\n").unwrap();
+    bad.write_all(b"INVITE sip:x SIP/2.0\r\nContent-Length: lots\r\n\r\n")
+        .unwrap();
     let (_, eof) = rig.read_peer(&mut bad, usize::MAX);
     assert!(eof, "a malformed Content-Length closes the connection");
     assert!(rig.seen[0].is_empty(), "{:?}", rig.seen[0]);

@@ -34,7 +34,9 @@ fn verified_round_trip(bind: &str) {
     assert_eq!((m1.bytes, m2.bytes), (request("tls1"), request("tls2")));
     assert_eq!(m1.transport, Transport::Tls);
     // Response on the incoming TLS connection.
-    rig.layers[1].send_on(now, m1.conn.unwrap(), b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n").unwrap();
+    rig.layers[1]
+        .send_on(now, m1.conn.unwrap(), b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n")
+        .unwrap();
     let back = rig.expect_message(0);
     assert_eq!(back.bytes, b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n");
     assert_eq!((back.source, back.transport), (server, Transport::Tls));
@@ -55,9 +57,14 @@ fn tls_round_trip_with_host_name_verified_ipv6() {
 fn tls_ip_target_without_name_verifies_the_address() {
     let dir = TempDir::new("ip");
     make_cert(&dir.0, "sip.test.invalid");
-    let mut rig = Rig::new(vec![tls_config("127.0.0.1", &dir), tls_config("127.0.0.1", &dir)]);
+    let mut rig = Rig::new(vec![
+        tls_config("127.0.0.1", &dir),
+        tls_config("127.0.0.1", &dir),
+    ]);
     let target = Target::new(rig.addr(1, Transport::Tls), Transport::Tls);
-    rig.layers[0].send(Instant::now(), &target, &request("ip")).unwrap();
+    rig.layers[0]
+        .send(Instant::now(), &target, &request("ip"))
+        .unwrap();
     assert_eq!(rig.expect_message(1).bytes, request("ip"));
 }
 
@@ -65,9 +72,14 @@ fn tls_ip_target_without_name_verifies_the_address() {
 fn tls_wrong_host_name_fails_verification() {
     let dir = TempDir::new("wrong");
     make_cert(&dir.0, "sip.test.invalid");
-    let mut rig = Rig::new(vec![tls_config("127.0.0.1", &dir), tls_config("127.0.0.1", &dir)]);
+    let mut rig = Rig::new(vec![
+        tls_config("127.0.0.1", &dir),
+        tls_config("127.0.0.1", &dir),
+    ]);
     let target = Target::tls(rig.addr(1, Transport::Tls), "other.test.invalid");
-    rig.layers[0].send(Instant::now(), &target, &request("no")).unwrap();
+    rig.layers[0]
+        .send(Instant::now(), &target, &request("no"))
+        .unwrap();
     let kind = rig.expect_event(0, "TLS error", |e| match e {
         TransportEvent::Error { target: t, kind } if *t == target => Some(kind.clone()),
         _ => None,
@@ -78,7 +90,9 @@ fn tls_wrong_host_name_fails_verification() {
     }
     rig.run_for(Duration::from_millis(100));
     assert!(
-        !rig.seen[1].iter().any(|e| matches!(e, TransportEvent::Received { .. })),
+        !rig.seen[1]
+            .iter()
+            .any(|e| matches!(e, TransportEvent::Received { .. })),
         "nothing delivered over an unverified connection"
     );
     assert_eq!(rig.layers[0].connection_count(), 0);
@@ -94,7 +108,9 @@ fn untrusted_server_certificate_fails() {
         tls_config("127.0.0.1", &server_dir),
     ]);
     let target = Target::tls(rig.addr(1, Transport::Tls), "sip.test.invalid");
-    rig.layers[0].send(Instant::now(), &target, &request("no")).unwrap();
+    rig.layers[0]
+        .send(Instant::now(), &target, &request("no"))
+        .unwrap();
     let kind = rig.expect_event(0, "TLS error", |e| match e {
         TransportEvent::Error { kind, .. } => Some(kind.clone()),
         _ => None,
@@ -106,13 +122,18 @@ fn untrusted_server_certificate_fails() {
 fn tls_ping_over_layer_connection_gets_pong() {
     let dir = TempDir::new("ping");
     make_cert(&dir.0, "sip.test.invalid");
-    let mut rig = Rig::new(vec![tls_config("127.0.0.1", &dir), tls_config("127.0.0.1", &dir)]);
+    let mut rig = Rig::new(vec![
+        tls_config("127.0.0.1", &dir),
+        tls_config("127.0.0.1", &dir),
+    ]);
     let target = Target::tls(rig.addr(1, Transport::Tls), "sip.test.invalid");
     let now = Instant::now();
     // A ping from A, then a message: B answers the ping and delivers only the message;
     // A drops the pong and delivers nothing.
     rig.layers[0].send(now, &target, b"\r\n\r\n").unwrap();
-    rig.layers[0].send(now, &target, &request("after-ping")).unwrap();
+    rig.layers[0]
+        .send(now, &target, &request("after-ping"))
+        .unwrap();
     assert_eq!(rig.expect_message(1).bytes, request("after-ping"));
     rig.run_for(Duration::from_millis(100));
     assert!(rig.seen[0].is_empty(), "{:?}", rig.seen[0]);
@@ -141,13 +162,51 @@ fn a_silent_tls_client_is_dropped_after_the_handshake_time_out() {
     assert!(rig.seen[0].is_empty(), "{:?}", rig.seen[0]);
 }
 
+/// Keeps WARNING lines of the transport layer so a test can look for its own.
+struct Capture;
+
+static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+impl log::Log for Capture {
+    fn enabled(&self, meta: &log::Metadata) -> bool {
+        meta.level() <= log::Level::Warn
+    }
+    fn log(&self, record: &log::Record) {
+        if record.level() == log::Level::Warn && record.target() == "sip::transport" {
+            WARNINGS.lock().unwrap().push(record.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
 #[test]
 fn missing_certificate_files_leave_udp_and_tcp_running() {
+    if log::set_logger(&Capture).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
     let dir = TempDir::new("missing");
     let rig = Rig::new(vec![tls_config("127.0.0.1", &dir)]);
+    let cert = dir.0.join("domain_cert_sip.test.invalid.pem");
+    let key = dir.0.join("domain_key_sip.test.invalid.pem");
+    let mine: Vec<String> = WARNINGS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|w| w.contains(&*dir.0.to_string_lossy()))
+        .cloned()
+        .collect();
+    assert_eq!(mine.len(), 1, "one warning: {mine:?}");
+    assert!(
+        mine[0].contains(&*cert.to_string_lossy()) && mine[0].contains(&*key.to_string_lossy()),
+        "{}",
+        mine[0]
+    );
     let layer = &rig.layers[0];
     assert!(!layer.listening(Transport::Tls));
     assert!(layer.listening(Transport::Udp) && layer.listening(Transport::Tcp));
-    assert!(layer.supports(Transport::Tls), "outgoing TLS needs no server certificate");
+    assert!(
+        layer.supports(Transport::Tls),
+        "outgoing TLS needs no server certificate"
+    );
     assert_eq!(layer.local_addrs().len(), 2);
 }

@@ -7,7 +7,9 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use clicktocall::sip::Transport;
-use clicktocall::sip::transport::{ErrorKind, KeepaliveIntervals, SendError, Target, TransportEvent};
+use clicktocall::sip::transport::{
+    ErrorKind, KeepaliveIntervals, SendError, Target, TransportEvent,
+};
 use transport_harness::{Rig, config, request};
 
 fn round_trip(bind: &str) {
@@ -15,15 +17,26 @@ fn round_trip(bind: &str) {
     let a = rig.addr(0, Transport::Udp);
     let b = rig.addr(1, Transport::Udp);
     let now = std::time::Instant::now();
-    rig.layers[0].send(now, &Target::new(b, Transport::Udp), &request("u1")).unwrap();
+    rig.layers[0]
+        .send(now, &Target::new(b, Transport::Udp), &request("u1"))
+        .unwrap();
     let got = rig.expect_message(1);
     assert_eq!(got.bytes, request("u1"));
-    assert_eq!(got.source, a, "source is the sender's listening socket (rport works)");
+    assert_eq!(
+        got.source, a,
+        "source is the sender's listening socket (rport works)"
+    );
     assert_eq!(got.local, b);
     assert_eq!(got.transport, Transport::Udp);
     assert_eq!(got.conn, None);
     // The answer goes back to the source address (RFC 3581 / §18.2.2).
-    rig.layers[1].send(now, &Target::new(got.source, Transport::Udp), b"SIP/2.0 200 OK\r\n\r\n").unwrap();
+    rig.layers[1]
+        .send(
+            now,
+            &Target::new(got.source, Transport::Udp),
+            b"SIP/2.0 200 OK\r\n\r\n",
+        )
+        .unwrap();
     assert_eq!(rig.expect_message(0).bytes, b"SIP/2.0 200 OK\r\n\r\n");
 }
 
@@ -46,7 +59,9 @@ fn udp_to_a_closed_port_reports_icmp_port_unreachable() {
             s.local_addr().unwrap()
         };
         let target = Target::new(dead, Transport::Udp);
-        rig.layers[0].send(std::time::Instant::now(), &target, &request("dead")).unwrap();
+        rig.layers[0]
+            .send(std::time::Instant::now(), &target, &request("dead"))
+            .unwrap();
         let kind = rig.expect_event(0, "ICMP error", |e| match e {
             TransportEvent::Error { target: t, kind } if *t == target => Some(kind.clone()),
             _ => None,
@@ -74,7 +89,11 @@ fn udp_ping_gets_pong_and_pongs_are_not_messages() {
     });
     assert_eq!(got, Some((b"\r\n".to_vec(), ours)));
     rig.run_for(Duration::from_millis(100));
-    assert!(rig.seen[0].is_empty(), "keepalives are not delivered: {:?}", rig.seen[0]);
+    assert!(
+        rig.seen[0].is_empty(),
+        "keepalives are not delivered: {:?}",
+        rig.seen[0]
+    );
 }
 
 #[test]
@@ -102,7 +121,10 @@ fn udp_keepalives_reach_registered_targets_until_removed() {
     rig.layers[0].keepalive_remove(&target);
     while peer.recv_from(&mut buf).is_ok() {}
     rig.run_for(Duration::from_millis(200));
-    assert!(peer.recv_from(&mut buf).is_err(), "no keepalive after removal");
+    assert!(
+        peer.recv_from(&mut buf).is_err(),
+        "no keepalive after removal"
+    );
 }
 
 #[test]
@@ -117,15 +139,57 @@ fn oversize_datagrams_are_dropped_and_refused_for_sending() {
     assert_eq!(rig.expect_message(0).bytes, request("small"));
     assert!(rig.seen[0].is_empty());
     let err = rig.layers[0]
-        .send(std::time::Instant::now(), &Target::new(peer.local_addr().unwrap(), Transport::Udp), &[b'x'; 1001])
+        .send(
+            std::time::Instant::now(),
+            &Target::new(peer.local_addr().unwrap(), Transport::Udp),
+            &[b'x'; 1001],
+        )
         .unwrap_err();
-    assert_eq!(err, SendError::TooLarge { len: 1001, max: 1000 });
+    assert_eq!(
+        err,
+        SendError::TooLarge {
+            len: 1001,
+            max: 1000
+        }
+    );
 }
 
 #[test]
 fn an_ipv4_only_layer_cannot_send_to_ipv6() {
     let mut rig = Rig::new(vec![config("127.0.0.1")]);
     let target = Target::new("[::1]:5060".parse().unwrap(), Transport::Udp);
-    let err = rig.layers[0].send(std::time::Instant::now(), &target, b"x").unwrap_err();
+    let err = rig.layers[0]
+        .send(std::time::Instant::now(), &target, b"x")
+        .unwrap_err();
     assert!(matches!(err, SendError::NoTransport { .. }), "{err}");
+}
+
+#[test]
+fn wildcard_bind_listens_on_ipv4_and_ipv6_with_one_port() {
+    let mut cfg = config("127.0.0.1");
+    cfg.bind = None;
+    let mut rig = Rig::new(vec![cfg, config("127.0.0.1"), config("::1")]);
+    let addrs = rig.layers[0].local_addrs();
+    let port = addrs[0].1.port();
+    for transport in [Transport::Udp, Transport::Tcp] {
+        for v6 in [false, true] {
+            assert!(
+                addrs
+                    .iter()
+                    .any(|(t, a)| *t == transport && a.is_ipv6() == v6 && a.port() == port),
+                "{transport} v6={v6} on port {port}: {addrs:?}"
+            );
+        }
+    }
+    let now = std::time::Instant::now();
+    for (sender, dest) in [(1, "127.0.0.1"), (2, "::1")] {
+        let target = Target::new(SocketAddr::new(dest.parse().unwrap(), port), Transport::Udp);
+        rig.layers[sender]
+            .send(now, &target, &request(dest))
+            .unwrap();
+        let got = rig.expect_message(0);
+        assert_eq!(got.bytes, request(dest));
+        assert_eq!(got.local.port(), port);
+        assert_eq!(got.local.is_ipv6(), dest.contains(':'));
+    }
 }

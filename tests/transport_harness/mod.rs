@@ -45,7 +45,12 @@ impl Rig {
             layers.push(layer);
         }
         let seen = layers.iter().map(|_| Vec::new()).collect();
-        Rig { poll, layers, events: Events::with_capacity(256), seen }
+        Rig {
+            poll,
+            layers,
+            events: Events::with_capacity(256),
+            seen,
+        }
     }
 
     pub fn addr(&self, layer: usize, transport: Transport) -> SocketAddr {
@@ -124,7 +129,13 @@ impl Rig {
     /// Waits for a message on `layer` and returns (bytes, source, transport, conn).
     pub fn expect_message(&mut self, layer: usize) -> Received {
         self.expect_event(layer, "a message", |e| match e {
-            TransportEvent::Received { bytes, source, transport, local, conn } => Some(Received {
+            TransportEvent::Received {
+                bytes,
+                source,
+                transport,
+                local,
+                conn,
+            } => Some(Received {
                 bytes: bytes.clone(),
                 source: *source,
                 transport: *transport,
@@ -207,7 +218,15 @@ pub fn make_cert(dir: &Path, domain: &str) {
     let cert = dir.join(format!("domain_cert_{domain}.pem"));
     let key = dir.join(format!("domain_key_{domain}.pem"));
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -218,6 +237,10 @@ pub fn make_cert(dir: &Path, domain: &str) {
         .arg(format!("subjectAltName=DNS:{domain},IP:127.0.0.1,IP:::1"))
         .output()
         .expect("the openssl command line tool is needed for the TLS tests");
-    assert!(status.status.success(), "openssl req failed: {}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "openssl req failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     std::fs::copy(&cert, dir.join("root_cert_test.pem")).expect("copy root");
 }

@@ -36,9 +36,14 @@ pub fn bind_all(
             IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         ],
     };
-    let (udp, tcp) = with_retry(udp_tcp_port, || bind_family_set(&ips, udp_tcp_port, true, wildcard))?;
+    let (udp, tcp) = with_retry(udp_tcp_port, || {
+        bind_family_set(&ips, udp_tcp_port, true, wildcard)
+    })?;
     let tls = if with_tls {
-        with_retry(tls_port, || bind_family_set(&ips, tls_port, false, wildcard))?.1
+        with_retry(tls_port, || {
+            bind_family_set(&ips, tls_port, false, wildcard)
+        })?
+        .1
     } else {
         Vec::new()
     };
@@ -77,39 +82,38 @@ fn bind_family_set(
     let mut port = port;
     let mut udp = Vec::new();
     let mut tcp = Vec::new();
-    for &ip in ips {
-        let stream_kind = if with_udp { Transport::Tcp } else { Transport::Tls };
-        let mut attempts: Vec<(Transport, SocketAddr)> = Vec::new();
-        if with_udp {
-            attempts.push((Transport::Udp, SocketAddr::new(ip, port)));
-        }
-        attempts.push((stream_kind, SocketAddr::new(ip, port)));
-        let mut family_ok = true;
-        for (transport, _) in attempts {
-            if !family_ok {
-                break;
-            }
+    let kinds: &[Transport] = if with_udp {
+        &[Transport::Udp, Transport::Tcp]
+    } else {
+        &[Transport::Tls]
+    };
+    'families: for &ip in ips {
+        for &transport in kinds {
             let addr = SocketAddr::new(ip, port);
-            let result = match transport {
-                Transport::Udp => bind_udp(addr).and_then(|s| {
+            let result = if transport == Transport::Udp {
+                bind_udp(addr).and_then(|s| {
                     let local = s.local_addr()?;
                     udp.push(s);
                     Ok(local)
-                }),
-                _ => listen_tcp(addr).and_then(|s| {
+                })
+            } else {
+                listen_tcp(addr).and_then(|s| {
                     let local = s.local_addr()?;
                     tcp.push(s);
                     Ok(local)
-                }),
+                })
             };
             match result {
                 Ok(local) => {
+                    // Port 0: every later socket takes the port the first one got.
                     port = local.port();
                     info!(target: "sip::transport", "listening on {transport} {local}");
                 }
+                // Only the first v6 socket can meet this: a host without IPv6 fails at
+                // once, so nothing of the family is left half-open.
                 Err(e) if wildcard && ip.is_ipv6() && is_no_ipv6(&e) => {
                     info!(target: "sip::transport", "no IPv6 on this host ({e}); IPv4 only");
-                    family_ok = false;
+                    continue 'families;
                 }
                 Err(source) => {
                     return Err(BindError {

@@ -144,8 +144,14 @@ mod tests {
     #[test]
     fn oversize_and_garbage_are_errors() {
         let big = format!("INVITE x SIP/2.0\r\nContent-Length: {MAX}\r\n\r\n");
-        assert_eq!(frame(big.as_bytes(), MAX), Err(FrameError::TooLarge { max: MAX }));
-        assert_eq!(frame(&[b'x'; MAX], MAX), Err(FrameError::TooLarge { max: MAX }));
+        assert_eq!(
+            frame(big.as_bytes(), MAX),
+            Err(FrameError::TooLarge { max: MAX })
+        );
+        assert_eq!(
+            frame(&[b'x'; MAX], MAX),
+            Err(FrameError::TooLarge { max: MAX })
+        );
         let bad = b"INVITE x SIP/2.0\r\nContent-Length: -1\r\n\r\n";
         assert_eq!(frame(bad, MAX), Err(FrameError::BadContentLength));
         let huge = b"INVITE x SIP/2.0\r\nContent-Length: 99999999999999999999999\r\n\r\n";

@@ -142,7 +142,10 @@ mod tests {
     #[test]
     fn path_mtu_and_unknown_origins_are_not() {
         assert_eq!(report(libc::SO_EE_ORIGIN_ICMP, libc::EMSGSIZE).kind(), None);
-        assert_eq!(report(libc::SO_EE_ORIGIN_NONE, libc::ECONNREFUSED).kind(), None);
+        assert_eq!(
+            report(libc::SO_EE_ORIGIN_NONE, libc::ECONNREFUSED).kind(),
+            None
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ impl fmt::Display for StartError {
         match self {
             StartError::Bind(e) => write!(f, "{e}"),
             StartError::Tls(e) => write!(f, "{e}"),
-            StartError::Register(e) => write!(f, "cannot register a SIP socket with the poller: {e}"),
+            StartError::Register(e) => {
+                write!(f, "cannot register a SIP socket with the poller: {e}")
+            }
             StartError::Tokens => f.write_str("token range too small for the SIP listeners"),
         }
     }
@@ -102,7 +104,12 @@ impl TransportLayer {
         cfg: TransportConfig,
     ) -> Result<Self, StartError> {
         let tls = tls::load(&cfg).map_err(StartError::Tls)?;
-        let bound = bind_all(cfg.bind, cfg.udp_tcp_port, cfg.tls_port, tls.server.is_some())?;
+        let bound = bind_all(
+            cfg.bind,
+            cfg.udp_tcp_port,
+            cfg.tls_port,
+            tls.server.is_some(),
+        )?;
         let registry = registry.try_clone().map_err(StartError::Register)?;
         let mut layer = TransportLayer {
             registry,
@@ -146,7 +153,14 @@ impl TransportLayer {
                 .registry
                 .register(&mut listener, token, Interest::READABLE)
                 .map_err(StartError::Register)?;
-            layer.listeners.push((token, Listener { listener, transport, local }));
+            layer.listeners.push((
+                token,
+                Listener {
+                    listener,
+                    transport,
+                    local,
+                },
+            ));
         }
         Ok(layer)
     }
@@ -274,7 +288,10 @@ impl TransportLayer {
     fn recompute_deadline(&mut self) {
         let limits = self.cfg.limits;
         let conns = self.conns.values().filter_map(|c| {
-            c.deadline(&limits, self.keepalive.contains(c.target.addr, c.target.transport))
+            c.deadline(
+                &limits,
+                self.keepalive.contains(c.target.addr, c.target.transport),
+            )
         });
         self.next_deadline = conns.chain(self.keepalive.next_deadline()).min();
     }
@@ -287,7 +304,10 @@ impl TransportLayer {
 
     fn send_keepalive(&mut self, now: Instant, addr: SocketAddr, transport: Transport) {
         if transport == Transport::Udp {
-            if let Some((_, endpoint)) = self.udp.iter().find(|(_, u)| u.local.is_ipv4() == addr.is_ipv4())
+            if let Some((_, endpoint)) = self
+                .udp
+                .iter()
+                .find(|(_, u)| u.local.is_ipv4() == addr.is_ipv4())
                 && let Err(e) = endpoint.send(PING, addr, &mut self.events)
             {
                 debug!(target: "sip::transport", "keepalive to UDP {addr} failed: {e}");
@@ -331,7 +351,10 @@ impl TransportLayer {
     pub fn send(&mut self, now: Instant, target: &Target, bytes: &[u8]) -> Result<(), SendError> {
         let max = self.cfg.limits.max_message;
         if bytes.len() > max {
-            return Err(SendError::TooLarge { len: bytes.len(), max });
+            return Err(SendError::TooLarge {
+                len: bytes.len(),
+                max,
+            });
         }
         if target.transport == Transport::Udp {
             let Some((_, endpoint)) = self
@@ -339,7 +362,10 @@ impl TransportLayer {
                 .iter()
                 .find(|(_, u)| u.local.is_ipv4() == target.addr.is_ipv4())
             else {
-                return Err(SendError::NoTransport { transport: Transport::Udp, addr: target.addr });
+                return Err(SendError::NoTransport {
+                    transport: Transport::Udp,
+                    addr: target.addr,
+                });
             };
             return endpoint.send(bytes, target.addr, &mut self.events);
         }
@@ -354,7 +380,10 @@ impl TransportLayer {
     pub fn send_on(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) -> Result<(), SendError> {
         let max = self.cfg.limits.max_message;
         if bytes.len() > max {
-            return Err(SendError::TooLarge { len: bytes.len(), max });
+            return Err(SendError::TooLarge {
+                len: bytes.len(),
+                max,
+            });
         }
         let Some(&token) = self.by_id.get(&conn) else {
             return Err(SendError::NoConnection(conn));
@@ -365,7 +394,10 @@ impl TransportLayer {
     fn send_on_token(&mut self, now: Instant, token: Token, bytes: &[u8]) -> Result<(), SendError> {
         let limits = self.cfg.limits;
         let Some(conn) = self.conns.get_mut(&token) else {
-            return Err(SendError::NoTransport { transport: Transport::Tcp, addr: SocketAddr::from(([0, 0, 0, 0], 0)) });
+            return Err(SendError::NoTransport {
+                transport: Transport::Tcp,
+                addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            });
         };
         match conn.send(now, bytes, &limits)? {
             Ok(()) => Ok(()),
@@ -382,7 +414,10 @@ impl TransportLayer {
         if let Some(ip) = self.cfg.bind
             && ip.is_ipv4() != target.addr.is_ipv4()
         {
-            return Err(SendError::NoTransport { transport: target.transport, addr: target.addr });
+            return Err(SendError::NoTransport {
+                transport: target.transport,
+                addr: target.addr,
+            });
         }
         if !self.make_room(now) {
             return Err(SendError::TooManyConnections);
@@ -390,7 +425,10 @@ impl TransportLayer {
         let token = self.alloc_token().ok_or(SendError::TooManyConnections)?;
         let ssl = match target.transport {
             Transport::Tls => {
-                let name = target.tls_name.clone().unwrap_or_else(|| target.addr.ip().to_string());
+                let name = target
+                    .tls_name
+                    .clone()
+                    .unwrap_or_else(|| target.addr.ip().to_string());
                 Some(
                     tls::client_session(&self.tls.client, &name)
                         .map_err(|e| SendError::Io(ErrorKind::Tls(e.to_string())))?,
@@ -443,7 +481,13 @@ impl TransportLayer {
         self.defer(now, token);
     }
 
-    fn admit(&mut self, now: Instant, stream: mio::net::TcpStream, remote: SocketAddr, transport: Transport) {
+    fn admit(
+        &mut self,
+        now: Instant,
+        stream: mio::net::TcpStream,
+        remote: SocketAddr,
+        transport: Transport,
+    ) {
         let per_ip = self
             .conns
             .values()
@@ -483,7 +527,10 @@ impl TransportLayer {
             }
         };
         let Some(tcp) = conn.tcp() else { return };
-        if let Err(e) = self.registry.register(tcp, token, Interest::READABLE | Interest::WRITABLE) {
+        if let Err(e) = self
+            .registry
+            .register(tcp, token, Interest::READABLE | Interest::WRITABLE)
+        {
             warn!(target: "sip::transport", "cannot register connection from {remote}: {e}");
             return;
         }
@@ -502,7 +549,9 @@ impl TransportLayer {
             .conns
             .iter()
             .filter(|(_, c)| {
-                c.is_open() && c.queued() == 0 && !self.keepalive.contains(c.target.addr, c.target.transport)
+                c.is_open()
+                    && c.queued() == 0
+                    && !self.keepalive.contains(c.target.addr, c.target.transport)
             })
             .min_by_key(|(_, c)| c.last_activity)
             .map(|(&t, _)| t);
@@ -534,12 +583,20 @@ impl TransportLayer {
             CloseReason::Framing(_) => {
                 info!(target: "sip::transport", "{} from {} closed: {reason}", conn.id, conn.target)
             }
-            _ => debug!(target: "sip::transport", "{} with {} closed: {reason}", conn.id, conn.target),
+            _ => {
+                debug!(target: "sip::transport", "{} with {} closed: {reason}", conn.id, conn.target)
+            }
         }
-        let failed = matches!(reason, CloseReason::Failed(_) | CloseReason::HandshakeTimeout);
+        let failed = matches!(
+            reason,
+            CloseReason::Failed(_) | CloseReason::HandshakeTimeout
+        );
         let report = conn.queued() > 0 || (conn.outgoing && (failed || !conn.is_open()));
         if report {
-            self.events.push_back(TransportEvent::Error { target: conn.target.clone(), kind: reason.error_kind() });
+            self.events.push_back(TransportEvent::Error {
+                target: conn.target.clone(),
+                kind: reason.error_kind(),
+            });
         }
     }
 

@@ -143,7 +143,10 @@ impl Connection {
             .unwrap_or_else(|_| SocketAddr::new(remote.ip(), 0));
         let _ = stream.set_nodelay(true);
         let (io, phase) = match tls {
-            Some(ssl) => (Io::Tls(Box::new(SslStream::new(ssl, stream)?)), Phase::Handshaking),
+            Some(ssl) => (
+                Io::Tls(Box::new(SslStream::new(ssl, stream)?)),
+                Phase::Handshaking,
+            ),
             None => (Io::Tcp(stream), Phase::Open),
         };
         Ok(Connection {
@@ -191,7 +194,12 @@ impl Connection {
     }
 
     /// What the deadline means when it has passed.
-    pub fn expired(&self, now: Instant, limits: &Limits, carries_dialog: bool) -> Option<CloseReason> {
+    pub fn expired(
+        &self,
+        now: Instant,
+        limits: &Limits,
+        carries_dialog: bool,
+    ) -> Option<CloseReason> {
         let deadline = self.deadline(limits, carries_dialog)?;
         if now < deadline {
             return None;
@@ -205,7 +213,12 @@ impl Connection {
 
     /// Appends a message to the send queue (bounded by `limits.max_queued`) and writes
     /// what the socket takes now.
-    pub fn send(&mut self, now: Instant, bytes: &[u8], limits: &Limits) -> Result<Result<(), CloseReason>, SendError> {
+    pub fn send(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<Result<(), CloseReason>, SendError> {
         if self.queued().saturating_add(bytes.len()) > limits.max_queued {
             return Err(SendError::QueueFull);
         }
@@ -226,10 +239,8 @@ impl Connection {
         limits: &Limits,
         events: &mut VecDeque<TransportEvent>,
     ) -> Result<(), CloseReason> {
-        if self.phase == Phase::Connecting {
-            if !self.finish_connect()? {
-                return Ok(());
-            }
+        if self.phase == Phase::Connecting && !self.finish_connect()? {
+            return Ok(());
         }
         if self.phase == Phase::Handshaking && !self.handshake()? {
             return Ok(());
@@ -253,7 +264,10 @@ impl Connection {
         }
         match stream.peer_addr() {
             Ok(_) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) || e.kind() == io::ErrorKind::WouldBlock => {
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENOTCONN)
+                    || e.kind() == io::ErrorKind::WouldBlock =>
+            {
                 return Ok(false);
             }
             Err(e) => return Err(CloseReason::Failed(ErrorKind::from_io(&e))),
@@ -282,7 +296,11 @@ impl Connection {
         let Io::Tls(tls) = &mut self.io else {
             return Ok(true);
         };
-        let result = if self.outgoing { tls.connect() } else { tls.accept() };
+        let result = if self.outgoing {
+            tls.connect()
+        } else {
+            tls.accept()
+        };
         match result {
             Ok(()) => {
                 debug!(target: "sip::transport", "{} TLS established with {} ({})",
@@ -328,7 +346,10 @@ impl Connection {
             if written == 0 {
                 return Err(CloseReason::Failed(ErrorKind::Reset));
             }
-            self.out_start = self.out_start.saturating_add(written).min(self.outbuf.len());
+            self.out_start = self
+                .out_start
+                .saturating_add(written)
+                .min(self.outbuf.len());
         }
         self.outbuf.clear();
         self.out_start = 0;
@@ -337,7 +358,11 @@ impl Connection {
 
     /// Reads until the socket would block, framing as it goes. Returns whether any bytes
     /// arrived.
-    fn read(&mut self, limits: &Limits, events: &mut VecDeque<TransportEvent>) -> Result<bool, CloseReason> {
+    fn read(
+        &mut self,
+        limits: &Limits,
+        events: &mut VecDeque<TransportEvent>,
+    ) -> Result<bool, CloseReason> {
         let mut got = false;
         loop {
             // Move unframed bytes to the front so the buffer never exceeds the limit.
@@ -346,10 +371,15 @@ impl Connection {
                 self.inbuf.truncate(self.inbuf.len() - self.in_start);
                 self.in_start = 0;
             }
-            let room = limits.max_message.saturating_sub(self.inbuf.len()).min(READ_CHUNK);
+            let room = limits
+                .max_message
+                .saturating_sub(self.inbuf.len())
+                .min(READ_CHUNK);
             if room == 0 {
                 // The framer answers TooLarge before this can happen; stay safe anyway.
-                return Err(CloseReason::Framing(FrameError::TooLarge { max: limits.max_message }));
+                return Err(CloseReason::Framing(FrameError::TooLarge {
+                    max: limits.max_message,
+                }));
             }
             let filled = self.inbuf.len();
             self.inbuf.resize(filled + room, 0);
@@ -369,7 +399,9 @@ impl Connection {
                         ReadOutcome::WouldBlock
                     }
                     Err(e) if e.code() == ErrorCode::ZERO_RETURN => ReadOutcome::Eof,
-                    Err(e) if e.code() == ErrorCode::SYSCALL && e.io_error().is_none() => ReadOutcome::Eof,
+                    Err(e) if e.code() == ErrorCode::SYSCALL && e.io_error().is_none() => {
+                        ReadOutcome::Eof
+                    }
                     Err(e) => match tls_io_failure(&e) {
                         CloseReason::Failed(kind) => ReadOutcome::Failed(kind),
                         _ => ReadOutcome::Failed(ErrorKind::Reset),
@@ -401,13 +433,19 @@ impl Connection {
     }
 
     /// Takes every whole message and keepalive off the front of the receive buffer.
-    fn frame_messages(&mut self, limits: &Limits, events: &mut VecDeque<TransportEvent>) -> Result<(), CloseReason> {
+    fn frame_messages(
+        &mut self,
+        limits: &Limits,
+        events: &mut VecDeque<TransportEvent>,
+    ) -> Result<(), CloseReason> {
         loop {
             let pending = self.inbuf.get(self.in_start..).unwrap_or_default();
             if pending.is_empty() {
                 return Ok(());
             }
-            let (len, message) = match frame(pending, limits.max_message).map_err(CloseReason::Framing)? {
+            let (len, message) = match frame(pending, limits.max_message)
+                .map_err(CloseReason::Framing)?
+            {
                 Frame::Partial => return Ok(()),
                 Frame::Complete(len) => (len, true),
                 Frame::Ping(len) => {

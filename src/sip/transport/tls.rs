@@ -124,7 +124,10 @@ fn root_cert_files(dir: &Path) -> Vec<PathBuf> {
 
 /// A client session that checks the server certificate for `name` (a host name, or an
 /// IP address in text form) and sends it as SNI when it is a host name.
-pub fn client_session(connector: &SslConnector, name: &str) -> Result<Ssl, openssl::error::ErrorStack> {
+pub fn client_session(
+    connector: &SslConnector,
+    name: &str,
+) -> Result<Ssl, openssl::error::ErrorStack> {
     connector.configure()?.into_ssl(name)
 }
 

@@ -52,7 +52,12 @@ impl UdpEndpoint {
         self.drain_errors(events);
         for _ in 0..READ_BUDGET {
             match self.socket.recv_from(scratch) {
-                Ok((n, source)) => self.on_datagram(scratch.get(..n).unwrap_or_default(), source, max_message, events),
+                Ok((n, source)) => self.on_datagram(
+                    scratch.get(..n).unwrap_or_default(),
+                    source,
+                    max_message,
+                    events,
+                ),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drained::Empty,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
