@@ -65,8 +65,8 @@ pub enum TransportEvent {
         bytes: Vec<u8>,
         source: SocketAddr,
         transport: Transport,
-        /// The local address the message arrived on (the listener's address; for a
-        /// socket bound to all interfaces the unspecified address with the port).
+        /// The local address the message arrived on: the address it was sent to, also
+        /// on sockets bound to all interfaces (IP_PKTINFO, or the connection's address).
         local: SocketAddr,
         /// The connection it came on (TCP/TLS), to send the response on (§18.2.2).
         conn: Option<ConnId>,

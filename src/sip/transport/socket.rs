@@ -130,10 +130,20 @@ fn bind(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
 pub fn bind_udp(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let fd = new_socket(&addr, libc::SOCK_DGRAM)?;
     bind(&fd, addr)?;
+    let raw = fd.as_raw_fd();
     if addr.is_ipv4() {
-        set_int_opt(fd.as_raw_fd(), libc::IPPROTO_IP, libc::IP_RECVERR, 1)?;
+        set_int_opt(raw, libc::IPPROTO_IP, libc::IP_RECVERR, 1)?;
     } else {
-        set_int_opt(fd.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1)?;
+        set_int_opt(raw, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1)?;
+    }
+    if addr.ip().is_unspecified() {
+        // On a wildcard socket, ask for each datagram's destination address so the
+        // layer can say which local address a request reached.
+        if addr.is_ipv4() {
+            set_int_opt(raw, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
+        } else {
+            set_int_opt(raw, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+        }
     }
     Ok(std::net::UdpSocket::from(fd))
 }
@@ -169,6 +179,78 @@ pub fn connect_tcp(remote: SocketAddr, local: Option<IpAddr>) -> io::Result<mio:
     // SIP messages are written whole; waiting for more data only adds latency.
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+/// One received datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Datagram {
+    pub len: usize,
+    pub source: SocketAddr,
+    /// The address it was sent to, when the socket reports it (wildcard sockets).
+    pub dest: Option<IpAddr>,
+    /// The datagram was longer than the buffer.
+    pub truncated: bool,
+}
+
+/// Receives one datagram with its destination address (IP_PKTINFO / IPV6_PKTINFO).
+pub fn recv_datagram(fd: RawFd, buf: &mut [u8]) -> io::Result<Datagram> {
+    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+    let mut name: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // u64 elements keep the control buffer aligned for cmsghdr.
+    let mut control = [0u64; 16];
+    // SAFETY: msghdr is plain data; all-zero is valid and the fields are set below.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_name = (&raw mut name).cast();
+    msg.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = mem::size_of_val(&control) as _;
+    // SAFETY: every pointer in msg refers to a live buffer of the stated size.
+    let n = unsafe { libc::recvmsg(fd, &raw mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let source = from_sockaddr(&name, msg.msg_namelen)
+        .ok_or_else(|| io::Error::other("datagram from a non-IP address"))?;
+    let mut dest = None;
+    // SAFETY: msg was filled by recvmsg; the CMSG_* helpers stay within
+    // msg_controllen and the payloads are read unaligned after a length check.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
+        while !cmsg.is_null() {
+            let (level, ty, len) = (
+                (*cmsg).cmsg_level,
+                (*cmsg).cmsg_type,
+                (*cmsg).cmsg_len as usize,
+            );
+            if level == libc::IPPROTO_IP
+                && ty == libc::IP_PKTINFO
+                && len >= libc::CMSG_LEN(mem::size_of::<libc::in_pktinfo>() as u32) as usize
+            {
+                let info: libc::in_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                dest = Some(IpAddr::from(info.ipi_addr.s_addr.to_ne_bytes()));
+            } else if level == libc::IPPROTO_IPV6
+                && ty == libc::IPV6_PKTINFO
+                && len >= libc::CMSG_LEN(mem::size_of::<libc::in6_pktinfo>() as u32) as usize
+            {
+                let info: libc::in6_pktinfo =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                dest = Some(IpAddr::from(info.ipi6_addr.s6_addr));
+            }
+            cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
+        }
+    }
+    Ok(Datagram {
+        len: (n as usize).min(buf.len()),
+        source,
+        dest,
+        truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+    })
 }
 
 /// Whether a bind failure means "this host has no IPv6", which is not an error for a

@@ -11,6 +11,7 @@ use log::{debug, info, trace};
 use super::event::{ErrorKind, SendError, Target, TransportEvent};
 use super::icmp::read_error_queue;
 use super::keepalive::{PING, PONG};
+use super::socket::recv_datagram;
 use crate::sip::Transport;
 
 /// Datagrams read per readiness event before yielding to the rest of the reactor; the
@@ -41,8 +42,8 @@ impl UdpEndpoint {
     }
 
     /// Reads what is waiting: error-queue reports first, then datagrams (at most
-    /// `READ_BUDGET`). `scratch` must be `max_message + 1` bytes so oversize datagrams
-    /// can be told from full-size ones.
+    /// `READ_BUDGET`). `scratch` is at least `max_message` bytes; longer datagrams are
+    /// dropped.
     pub fn read(
         &mut self,
         scratch: &mut [u8],
@@ -51,13 +52,21 @@ impl UdpEndpoint {
     ) -> Drained {
         self.drain_errors(events);
         for _ in 0..READ_BUDGET {
-            match self.socket.recv_from(scratch) {
-                Ok((n, source)) => self.on_datagram(
-                    scratch.get(..n).unwrap_or_default(),
-                    source,
-                    max_message,
-                    events,
-                ),
+            match recv_datagram(self.socket.as_raw_fd(), scratch) {
+                Ok(d) if d.truncated => {
+                    info!(target: "sip::transport",
+                        "dropping UDP datagram from {}: larger than {max_message} bytes", d.source);
+                }
+                Ok(d) => {
+                    let local = match d.dest {
+                        Some(ip) if self.local.ip().is_unspecified() => {
+                            SocketAddr::new(ip, self.local.port())
+                        }
+                        _ => self.local,
+                    };
+                    let data = scratch.get(..d.len).unwrap_or_default();
+                    self.on_datagram(data, d.source, local, max_message, events);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drained::Empty,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -75,6 +84,7 @@ impl UdpEndpoint {
         &self,
         data: &[u8],
         source: SocketAddr,
+        local: SocketAddr,
         max_message: usize,
         events: &mut VecDeque<TransportEvent>,
     ) {
@@ -101,7 +111,7 @@ impl UdpEndpoint {
             bytes: data.to_vec(),
             source,
             transport: Transport::Udp,
-            local: self.local,
+            local,
             conn: None,
         });
     }
