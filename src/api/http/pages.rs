@@ -1,0 +1,165 @@
+//! The HTML pages. Their wording and XHTML skeleton follow the original's pages, so
+//! scripts that scrape them keep working; every piece of request text is escaped (the
+//! original echoed parameters raw, a reflected XSS).
+
+use super::request::{parse_query, query_param};
+use super::response::{Response, reason};
+use crate::api::dispatch::{DispatchError, Dispatcher};
+use crate::api::escape::escape_markup as esc;
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+         <!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n\
+         <html xmlns=\"http://www.w3.org/1999/xhtml\">\n\
+         <head>\n\
+         <meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\" />\n\
+         <title>{title}</title>\n\
+         </head>\n\
+         <body bgcolor=\"#ffffff\">\n\
+         {body}\
+         </body>\n\
+         </html>\n"
+    )
+}
+
+/// `/` and `/index.html`: never behind authentication.
+pub(crate) fn index() -> Response {
+    Response::new(200, page("ClickToCall Server Login", "  <p>Click-To-Call HTML Server</p>\n"))
+}
+
+/// A page for an error status, with an explanation.
+pub(crate) fn status_page(status: u16, detail: &str) -> Response {
+    let title = format!("{status} {}", reason(status));
+    Response::new(status, page(&title, &format!("<h1>{title}</h1>\n<p>{}</p>\n", esc(detail))))
+}
+
+pub(crate) fn not_found(path: &str) -> Response {
+    status_page(404, &format!("No page {path} here; see /index.html."))
+}
+
+pub(crate) fn method_not_allowed(method: &str) -> Response {
+    status_page(405, &format!("Method {method} is not supported."))
+        .with_header("Allow", "GET, HEAD".to_owned())
+}
+
+pub(crate) fn unauthorized() -> Response {
+    status_page(401, "Authentication required (user admin).")
+}
+
+/// `/clicktocall.html?initiator=…&destination=…[&anchor=true|false]`. With `place`
+/// false (a HEAD request) the checks run but no call is placed.
+pub(crate) fn click_to_call(query: Option<&str>, dispatcher: &Dispatcher, place: bool) -> Response {
+    let pairs = parse_query(query.unwrap_or(""));
+    let initiator = query_param(&pairs, "initiator").unwrap_or("");
+    let destination = query_param(&pairs, "destination").unwrap_or("");
+    let anchor = query_param(&pairs, "anchor").is_some_and(|a| a.eq_ignore_ascii_case("true"));
+    let mut body = format!(
+        "<p><em>ClickToCall:</em> initiator={}, destination={}{}</p>\n",
+        esc(initiator),
+        esc(destination),
+        if anchor { " (anchored)" } else { "" }
+    );
+    let result = if initiator.is_empty() || destination.is_empty() {
+        Err((400, "Missing initiator or destination URL parameters".to_owned()))
+    } else {
+        let placed = if place {
+            dispatcher.dispatch("HTTP", initiator, destination, anchor)
+        } else {
+            dispatcher.prepare(initiator, destination)
+        };
+        placed.map_err(|e: DispatchError| (e.code(), e.to_string()))
+    };
+    let status = match result {
+        Ok((initiator_uri, destination_uri)) => {
+            body.push_str(&format!(
+                "<p>Initiating ClickToCall from {}({}) to {}({}) ({})...</p>\n",
+                esc(&initiator_uri),
+                esc(initiator),
+                esc(&destination_uri),
+                esc(destination),
+                if anchor { "anchored" } else { "unanchored" }
+            ));
+            200
+        }
+        Err((status, text)) => {
+            body.push_str(&format!("<p>{}.</p>\n", esc(&text)));
+            status
+        }
+    };
+    Response::new(status, page("ClickToCall Server", &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::dispatch::Translator;
+    use crate::c2c::command::Command;
+    use crossbeam_channel::Receiver;
+    use std::sync::Arc;
+
+    fn dispatcher() -> (Dispatcher, Receiver<Command>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let t: Translator = Arc::new(|a: &str| {
+            if a.starts_with("sip:") {
+                Some(a.to_owned())
+            } else if let Some(rest) = a.strip_prefix("50") {
+                let (port, user) = rest.split_at(rest.len().min(2));
+                (!user.is_empty()).then(|| format!("sip:{user}@127.0.0.1:50{port}"))
+            } else {
+                None
+            }
+        });
+        (Dispatcher::new(t, tx), rx)
+    }
+
+    #[test]
+    fn the_index_page_is_the_originals() {
+        let r = index();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body.len(), 405, "same page as the original: {}", r.body);
+        assert!(r.body.contains("<title>ClickToCall Server Login</title>"));
+    }
+
+    #[test]
+    fn a_placed_call_page_matches_the_originals_text() {
+        let (d, rx) = dispatcher();
+        let r = click_to_call(Some("initiator=5061100&destination=5062200&anchor=true"), &d, true);
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("<p><em>ClickToCall:</em> initiator=5061100, destination=5062200 (anchored)</p>\n<p>Initiating ClickToCall from sip:100@127.0.0.1:5061(5061100) to sip:200@127.0.0.1:5062(5062200) (anchored)...</p>\n"), "{}", r.body);
+        assert_eq!(r.body.len(), 559, "same length as the original's page");
+        assert!(rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn head_checks_without_placing() {
+        let (d, rx) = dispatcher();
+        let r = click_to_call(Some("initiator=5061100&destination=5062200"), &d, false);
+        assert_eq!(r.status, 200);
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn failures_are_400_pages() {
+        let (d, rx) = dispatcher();
+        let r = click_to_call(None, &d, true);
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("<p><em>ClickToCall:</em> initiator=, destination=</p>\n<p>Missing initiator or destination URL parameters.</p>\n"));
+        let r = click_to_call(Some("initiator=abc&destination=def"), &d, true);
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("<p>No translation rule for either initiator abc or destination def.</p>"));
+        let r = click_to_call(Some("initiator=sip%3A%3C%3E&destination=sip%3A%3C%3E"), &d, true);
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("<p>Invalid URI format for initiator sip:&lt;&gt; and destination sip:&lt;&gt;.</p>"), "{}", r.body);
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn request_text_is_escaped() {
+        let (d, _rx) = dispatcher();
+        let r = click_to_call(Some("initiator=%3Cscript%3Ealert(1)%3C/script%3E&destination=%22x%22"), &d, true);
+        assert!(!r.body.contains("<script>"));
+        assert!(r.body.contains("initiator=&lt;script&gt;alert(1)&lt;/script&gt;, destination=&quot;x&quot;"));
+        assert!(!not_found("/<b>").body.contains("<b>"));
+    }
+}

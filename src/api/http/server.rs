@@ -1,0 +1,233 @@
+//! One HTTP connection: requests read with a per-request deadline, answered in order,
+//! kept alive as HTTP/1.1 (or HTTP/1.0 with `Connection: keep-alive`) allows.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::debug;
+use openssl::error::ErrorStack;
+
+use super::auth::{AuthOutcome, Authenticator};
+use super::pages;
+use super::request::{self, HeadError, RequestHead, Version};
+use super::response::Response;
+use crate::api::ApiConfig;
+use crate::api::dispatch::Dispatcher;
+use crate::api::listen::{ConnectionHandler, ConnectionSlot};
+
+const READ_CHUNK: usize = 4096;
+/// After answering and before closing, read what the client still sends for at most this
+/// long, so the close does not reset the connection under the response (RFC 9112 §9.6).
+const LINGER: Duration = Duration::from_millis(500);
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// The HTTP server's connection handler.
+pub(crate) struct HttpHandler {
+    dispatcher: Arc<Dispatcher>,
+    auth: Option<Authenticator>,
+    request_timeout: Duration,
+}
+
+impl HttpHandler {
+    pub(crate) fn new(cfg: &ApiConfig, dispatcher: Arc<Dispatcher>) -> Result<HttpHandler, ErrorStack> {
+        let auth = if cfg.http_auth {
+            Some(Authenticator::new(&cfg.http_auth_realm, &cfg.http_auth_password, cfg.digest_nonce_lifetime)?)
+        } else {
+            None
+        };
+        Ok(HttpHandler { dispatcher, auth, request_timeout: cfg.http_request_timeout })
+    }
+
+    /// The response to one parsed request.
+    fn respond(&self, head: &RequestHead, peer: SocketAddr) -> Response {
+        let is_head = head.method == "HEAD";
+        if head.method != "GET" && !is_head {
+            return pages::method_not_allowed(&head.method);
+        }
+        match head.path.as_str() {
+            "/" | "/index.html" => pages::index(),
+            "/clicktocall.html" => {
+                let mut info = None;
+                if let Some(auth) = &self.auth {
+                    match auth.check(head.authorization.as_deref(), &head.method, &head.target, peer) {
+                        AuthOutcome::Granted { info: i } => info = i,
+                        AuthOutcome::Denied { stale } => {
+                            return auth
+                                .challenges(stale)
+                                .into_iter()
+                                .fold(pages::unauthorized(), |r, c| r.with_header("WWW-Authenticate", c));
+                        }
+                    }
+                }
+                // HEAD answers like GET but never places a call (HEAD must be safe,
+                // RFC 9110 §9.2.1; link checkers send it).
+                let r = pages::click_to_call(head.query.as_deref(), &self.dispatcher, !is_head);
+                match info {
+                    Some(i) => r.with_header("Authentication-Info", i),
+                    None => r,
+                }
+            }
+            other => pages::not_found(other),
+        }
+    }
+}
+
+impl ConnectionHandler for HttpHandler {
+    fn serve(&self, stream: TcpStream, peer: SocketAddr, slot: Arc<ConnectionSlot>) {
+        let mut conn = Connection { stream, peer, buf: Vec::with_capacity(READ_CHUNK), handler: self };
+        conn.run();
+        drop(slot);
+    }
+
+    fn refuse(&self, stream: &mut TcpStream) {
+        // Whatever the client already sent is read first, so closing does not reset the
+        // connection under the answer.
+        let mut sink = [0u8; READ_CHUNK];
+        let _ = stream.read(&mut sink);
+        let r = pages::status_page(503, "Too many connections; try again later.")
+            .with_header("Retry-After", "1".to_owned());
+        let _ = stream.write(&r.to_bytes(false, true, false));
+        let _ = stream.shutdown(Shutdown::Write);
+    }
+}
+
+/// Outcome of waiting for bytes.
+enum Wait {
+    Data,
+    Eof,
+    TimedOut,
+    Failed,
+}
+
+struct Connection<'a> {
+    stream: TcpStream,
+    peer: SocketAddr,
+    /// Received bytes not yet consumed (bounded by the head and body limits plus a chunk).
+    buf: Vec<u8>,
+    handler: &'a HttpHandler,
+}
+
+impl Connection<'_> {
+    fn run(&mut self) {
+        if self.stream.set_write_timeout(Some(self.handler.request_timeout)).is_err() {
+            return;
+        }
+        loop {
+            // The deadline covers the whole request, so a client trickling bytes cannot
+            // hold the thread longer than an idle one (also the keep-alive idle time).
+            let deadline = Instant::now() + self.handler.request_timeout;
+            let mut scanned = 0;
+            let head_end = loop {
+                let skip = request::leading_empty_lines(&self.buf);
+                if skip > 0 {
+                    self.buf.drain(..skip);
+                    scanned = 0;
+                }
+                match request::find_head_end(&self.buf, &mut scanned) {
+                    Ok(Some(end)) => break end,
+                    Ok(None) => {}
+                    Err(e) => return self.fail(e),
+                }
+                match self.read_more(deadline) {
+                    Wait::Data => {}
+                    Wait::TimedOut if !self.buf.is_empty() => {
+                        return self.close_with(pages::status_page(408, "Request not received in time."));
+                    }
+                    Wait::Eof | Wait::TimedOut | Wait::Failed => return,
+                }
+            };
+            let head = match self.buf.get(..head_end).map(request::parse_head) {
+                Some(Ok(h)) => h,
+                Some(Err(e)) => return self.fail(e),
+                None => return,
+            };
+            debug!(target: "api::http", "{}: {} {}", self.peer, head.method, head.target);
+            // The body, if any, is read and discarded to keep the connection in step.
+            let Some(need) = head_end.checked_add(head.content_length) else {
+                return self.fail(HeadError::BodyTooLarge);
+            };
+            while self.buf.len() < need {
+                match self.read_more(deadline) {
+                    Wait::Data => {}
+                    Wait::TimedOut => {
+                        return self.close_with(pages::status_page(408, "Request body not received in time."));
+                    }
+                    Wait::Eof | Wait::Failed => return,
+                }
+            }
+            self.buf.drain(..need);
+
+            let response = self.handler.respond(&head, self.peer);
+            let keep_alive_1_0 = head.keep_alive && head.version == Version::Http10;
+            let bytes = response.to_bytes(head.method == "HEAD", !head.keep_alive, keep_alive_1_0);
+            if let Err(e) = self.stream.write_all(&bytes) {
+                debug!(target: "api::http", "{}: write failed: {e}", self.peer);
+                return;
+            }
+            if !head.keep_alive {
+                return self.linger();
+            }
+        }
+    }
+
+    /// Reads more bytes before `deadline`.
+    fn read_more(&mut self, deadline: Instant) -> Wait {
+        let mut chunk = [0u8; READ_CHUNK];
+        loop {
+            let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+                return Wait::TimedOut;
+            };
+            if self.stream.set_read_timeout(Some(left)).is_err() {
+                return Wait::Failed;
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Wait::Eof,
+                Ok(n) => {
+                    self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                    return Wait::Data;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Wait::TimedOut;
+                }
+                Err(e) => {
+                    debug!(target: "api::http", "{}: read failed: {e}", self.peer);
+                    return Wait::Failed;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, e: HeadError) {
+        debug!(target: "api::http", "{}: {e}", self.peer);
+        self.close_with(pages::status_page(e.status(), &e.to_string()));
+    }
+
+    fn close_with(&mut self, response: Response) {
+        if self.stream.write_all(&response.to_bytes(false, true, false)).is_ok() {
+            self.linger();
+        }
+    }
+
+    /// Half-closes and drains briefly so the peer reads the response before the close.
+    fn linger(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
+        let deadline = Instant::now() + LINGER;
+        let mut drained = 0usize;
+        let mut sink = [0u8; READ_CHUNK];
+        while drained < LINGER_BYTES {
+            let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+                return;
+            };
+            if self.stream.set_read_timeout(Some(left)).is_err() {
+                return;
+            }
+            match self.stream.read(&mut sink) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => drained += n,
+            }
+        }
+    }
+}

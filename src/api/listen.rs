@@ -1,0 +1,425 @@
+//! Listening sockets and the accept loop shared by the HTTP and XML servers.
+//!
+//! One listener thread per protocol polls its v4 and v6 sockets with mio (plus a waker for
+//! shutdown) and hands each accepted connection to a new thread, within a connection limit.
+//! Open connections are registered so shutdown can close them.
+
+use std::collections::HashMap;
+use std::io;
+use std::mem;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use log::{debug, info, warn};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::ApiStartError;
+
+/// Stack of a connection thread: parsing is flat, 512 KiB is plenty and keeps a few
+/// hundred connections cheap.
+const CONNECTION_STACK: usize = 512 * 1024;
+/// Listen backlog.
+const BACKLOG: libc::c_int = 128;
+/// After an accept error other than "would block" (e.g. out of descriptors), retry after
+/// this long instead of spinning.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+const WAKE: Token = Token(usize::MAX);
+
+/// What a protocol server does with its connections.
+pub(crate) trait ConnectionHandler: Send + Sync + 'static {
+    /// Serves one connection on its own thread. `conn` must be kept alive as long as the
+    /// connection is in use (it holds the connection's slot under the limit).
+    fn serve(&self, stream: TcpStream, peer: SocketAddr, conn: Arc<ConnectionSlot>);
+    /// Answers a connection over the limit. Runs on the listener thread: must not block
+    /// (the socket is non-blocking when this is called).
+    fn refuse(&self, stream: &mut TcpStream);
+}
+
+/// State shared by a listener and its connections.
+struct Shared {
+    active: AtomicUsize,
+    next_id: AtomicU64,
+    /// Clones of the open connections' sockets, so shutdown can close them.
+    open: Mutex<HashMap<u64, TcpStream>>,
+}
+
+/// A connection's place under the limit and in the registry; released on drop.
+pub(crate) struct ConnectionSlot {
+    id: u64,
+    shared: Arc<Shared>,
+    stop: Receiver<()>,
+}
+
+impl ConnectionSlot {
+    /// Becomes disconnected (ready with an error) when the server shuts down.
+    pub(crate) fn stop_signal(&self) -> &Receiver<()> {
+        &self.stop
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.shared.open.lock() {
+            open.remove(&self.id);
+        }
+        self.shared.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A running listener thread.
+pub(crate) struct Listener {
+    what: &'static str,
+    addrs: Vec<SocketAddr>,
+    waker: Arc<Waker>,
+    stopping: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+    shared: Arc<Shared>,
+    stop_tx: Sender<()>,
+}
+
+impl Listener {
+    /// Starts the accept loop over `sockets`.
+    pub(crate) fn spawn(
+        what: &'static str,
+        sockets: Vec<TcpListener>,
+        max_connections: usize,
+        handler: Arc<dyn ConnectionHandler>,
+    ) -> Result<Listener, ApiStartError> {
+        let listener_err = |source| ApiStartError::Listener { what, source };
+        let addrs = sockets
+            .iter()
+            .map(TcpListener::local_addr)
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(listener_err)?;
+        let poll = Poll::new().map_err(listener_err)?;
+        for (i, s) in sockets.iter().enumerate() {
+            s.set_nonblocking(true).map_err(listener_err)?;
+            poll.registry()
+                .register(&mut SourceFd(&s.as_raw_fd()), Token(i), Interest::READABLE)
+                .map_err(listener_err)?;
+        }
+        let waker = Arc::new(Waker::new(poll.registry(), WAKE).map_err(listener_err)?);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            active: AtomicUsize::new(0),
+            next_id: AtomicU64::new(0),
+            open: Mutex::new(HashMap::new()),
+        });
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
+        let accept = AcceptLoop {
+            what,
+            poll,
+            sockets,
+            max_connections,
+            handler,
+            stopping: Arc::clone(&stopping),
+            shared: Arc::clone(&shared),
+            stop_rx,
+        };
+        let thread = thread::Builder::new()
+            .name(format!("{what}-listener"))
+            .spawn(move || accept.run())
+            .map_err(listener_err)?;
+        for a in &addrs {
+            info!(target: "api", "{what} server listening on {a}");
+        }
+        Ok(Listener { what, addrs, waker, stopping, thread, shared, stop_tx })
+    }
+
+    pub(crate) fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Stops accepting, closes open connections and joins the listener thread.
+    pub(crate) fn shutdown(self) {
+        self.stopping.store(true, Ordering::Release);
+        if let Err(e) = self.waker.wake() {
+            warn!(target: "api", "cannot wake the {} listener: {e}", self.what);
+        }
+        if self.thread.join().is_err() {
+            warn!(target: "api", "the {} listener thread panicked", self.what);
+        }
+        // Connection threads watching the stop signal see it disconnect.
+        drop(self.stop_tx);
+        let open = match self.shared.open.lock() {
+            Ok(mut open) => mem::take(&mut *open),
+            Err(poisoned) => mem::take(&mut *poisoned.into_inner()),
+        };
+        for stream in open.values() {
+            // Unblocks the connection threads' reads; they then end on their own.
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        debug!(target: "api", "{} listener stopped, {} connections closed", self.what, open.len());
+    }
+}
+
+struct AcceptLoop {
+    what: &'static str,
+    poll: Poll,
+    sockets: Vec<TcpListener>,
+    max_connections: usize,
+    handler: Arc<dyn ConnectionHandler>,
+    stopping: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+    stop_rx: Receiver<()>,
+}
+
+impl AcceptLoop {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(16);
+        let mut retry = false;
+        loop {
+            let timeout = retry.then_some(ACCEPT_RETRY);
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                warn!(target: "api", "{} listener poll failed, listener stops: {e}", self.what);
+                return;
+            }
+            if self.stopping.load(Ordering::Acquire) {
+                return;
+            }
+            // mio is edge-triggered: drain every socket that has pending connections (or
+            // all of them after an error, since their edges may have been consumed).
+            let ready: Vec<usize> = if retry {
+                (0..self.sockets.len()).collect()
+            } else {
+                events.iter().map(|e| e.token().0).filter(|&t| t != WAKE.0).collect()
+            };
+            retry = false;
+            for idx in ready {
+                if !self.accept_all(idx) {
+                    retry = true;
+                }
+            }
+        }
+    }
+
+    /// Accepts until the socket would block. False after an error worth retrying.
+    fn accept_all(&self, idx: usize) -> bool {
+        let Some(socket) = self.sockets.get(idx) else {
+            return true;
+        };
+        loop {
+            match socket.accept() {
+                Ok((stream, peer)) => self.start_connection(stream, peer),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(e) => {
+                    warn!(target: "api", "{} accept failed: {e}", self.what);
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn start_connection(&self, mut stream: TcpStream, peer: SocketAddr) {
+        let active = self.shared.active.fetch_add(1, Ordering::AcqRel);
+        if active >= self.max_connections {
+            self.shared.active.fetch_sub(1, Ordering::AcqRel);
+            info!(target: "api", "{} connection from {peer} refused: {} connections open", self.what, active);
+            if stream.set_nonblocking(true).is_ok() {
+                self.handler.refuse(&mut stream);
+            }
+            return;
+        }
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let slot = Arc::new(ConnectionSlot {
+            id,
+            shared: Arc::clone(&self.shared),
+            stop: self.stop_rx.clone(),
+        });
+        // Accepted sockets do not inherit O_NONBLOCK on Linux, but make it explicit.
+        if let Err(e) = stream.set_nonblocking(false).and_then(|()| stream.set_nodelay(true)) {
+            debug!(target: "api", "{} connection from {peer} dropped: {e}", self.what);
+            return;
+        }
+        match stream.try_clone() {
+            Ok(clone) => {
+                if let Ok(mut open) = self.shared.open.lock() {
+                    open.insert(id, clone);
+                }
+            }
+            Err(e) => {
+                debug!(target: "api", "{} connection from {peer} dropped: {e}", self.what);
+                return;
+            }
+        }
+        debug!(target: "api", "{} connection from {peer}", self.what);
+        let handler = Arc::clone(&self.handler);
+        let spawned = thread::Builder::new()
+            .name(format!("{}-conn", self.what))
+            .stack_size(CONNECTION_STACK)
+            .spawn(move || handler.serve(stream, peer, slot));
+        if let Err(e) = spawned {
+            warn!(target: "api", "{} connection from {peer} dropped: cannot start a thread: {e}", self.what);
+        }
+    }
+}
+
+/// Binds the listening sockets of one protocol: `bind` alone, or `0.0.0.0` and `[::]`
+/// (v6-only, so both can share the port). A missing IPv6 stack is not an error.
+pub(crate) fn bind_all(
+    what: &'static str,
+    bind: Option<IpAddr>,
+    port: u16,
+) -> Result<Vec<TcpListener>, ApiStartError> {
+    let bind_err = |addr, source| ApiStartError::Bind { what, addr, source };
+    if let Some(ip) = bind {
+        let addr = SocketAddr::new(ip, port);
+        return bind_listener(addr).map(|l| vec![l]).map_err(|e| bind_err(addr, e));
+    }
+    let v4_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+    let v4 = bind_listener(v4_addr).map_err(|e| bind_err(v4_addr, e))?;
+    // With an ephemeral port, put IPv6 on the port the kernel chose for IPv4.
+    let v6_port = if port == 0 {
+        v4.local_addr().map_err(|e| bind_err(v4_addr, e))?.port()
+    } else {
+        port
+    };
+    let v6_addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), v6_port);
+    match bind_listener(v6_addr) {
+        Ok(v6) => Ok(vec![v4, v6]),
+        Err(e) if ipv6_unavailable(&e) => {
+            warn!(target: "api", "{what}: no IPv6 listener ({e}); IPv4 only");
+            Ok(vec![v4])
+        }
+        Err(e) => Err(bind_err(v6_addr, e)),
+    }
+}
+
+fn ipv6_unavailable(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAFNOSUPPORT) | Some(libc::EPROTONOSUPPORT) | Some(libc::EADDRNOTAVAIL)
+    )
+}
+
+/// socket + SO_REUSEADDR (+ IPV6_V6ONLY) + bind + listen. std's `TcpListener::bind`
+/// cannot set IPV6_V6ONLY before binding, and without it `[::]` would also take the IPv4
+/// port (Linux's default `bindv6only=0`).
+fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let domain = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    // SAFETY: plain socket(2) call; the result is checked before use.
+    let fd = unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    if addr.is_ipv6() {
+        set_int_option(&fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
+    }
+    let rc = match addr {
+        SocketAddr::V4(a) => {
+            // SAFETY: all-zero is a valid sockaddr_in; the fields are filled in below.
+            let mut sa: libc::sockaddr_in = unsafe { mem::zeroed() };
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_port = a.port().to_be();
+            sa.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) };
+            // SAFETY: `sa` is a properly initialised sockaddr_in of the given length.
+            unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&sa as *const libc::sockaddr_in).cast(),
+                    mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            }
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: all-zero is a valid sockaddr_in6; the fields are filled in below.
+            let mut sa: libc::sockaddr_in6 = unsafe { mem::zeroed() };
+            sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sa.sin6_port = a.port().to_be();
+            sa.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
+            sa.sin6_scope_id = a.scope_id();
+            // SAFETY: `sa` is a properly initialised sockaddr_in6 of the given length.
+            unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&sa as *const libc::sockaddr_in6).cast(),
+                    mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            }
+        }
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: listen(2) on a bound socket we own.
+    if unsafe { libc::listen(fd.as_raw_fd(), BACKLOG) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(TcpListener::from(fd))
+}
+
+fn set_int_option(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: setsockopt(2) with a pointer to a live c_int and its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v4_and_v6_share_an_ephemeral_port() {
+        let sockets = bind_all("test", None, 0).expect("bind");
+        let ports: Vec<u16> = sockets.iter().map(|s| s.local_addr().expect("addr").port()).collect();
+        assert!(!ports.is_empty());
+        assert!(ports.iter().all(|&p| p == ports[0] && p != 0));
+    }
+
+    #[test]
+    fn a_port_in_use_is_a_bind_error_naming_the_address() {
+        let first = bind_listener("127.0.0.1:0".parse().expect("addr")).expect("bind");
+        let addr = first.local_addr().expect("addr");
+        match bind_all("HTTP", Some(addr.ip()), addr.port()) {
+            Err(ApiStartError::Bind { what, addr: a, source }) => {
+                assert_eq!(what, "HTTP");
+                assert_eq!(a, addr);
+                assert_eq!(source.kind(), io::ErrorKind::AddrInUse);
+            }
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("second bind on {addr} succeeded"),
+        }
+    }
+
+    #[test]
+    fn v6_listener_is_v6_only() {
+        // With IPV6_V6ONLY the IPv4 wildcard can still take the same port.
+        let v6 = match bind_listener("[::1]:0".parse().expect("addr")) {
+            Ok(l) => l,
+            Err(e) if ipv6_unavailable(&e) => return,
+            Err(e) => panic!("bind [::1]: {e}"),
+        };
+        let port = v6.local_addr().expect("addr").port();
+        bind_listener(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)).expect("v4 bind");
+    }
+}

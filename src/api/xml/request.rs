@@ -1,0 +1,231 @@
+//! Reading a framed XML request: `<ClickToCall><Request><Initiator>…` with xml-rs.
+
+use std::fmt;
+
+use xml::reader::{ParserConfig, XmlEvent};
+
+/// Deepest element nesting looked at; a request needs 3.
+const MAX_DEPTH: usize = 32;
+
+/// A click-to-call request as the client wrote it (entities decoded, whitespace trimmed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClickToCallRequest {
+    pub initiator: String,
+    pub destination: String,
+    /// `<AnchorCall>` compared case-insensitively to `true`; absent means false.
+    pub anchor: bool,
+}
+
+/// Why a request is answered with a 400; the texts are the original's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestError {
+    /// Not well-formed XML (or a DTD).
+    Parse,
+    /// The root element is not `ClickToCall`.
+    UnknownMethod,
+    /// No `Request` element, or its `Initiator` or `Destination` missing or empty.
+    MissingTags,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RequestError::Parse => "Parse error",
+            RequestError::UnknownMethod => "Unknown method",
+            RequestError::MissingTags => "Missing initiator and/or destination tags",
+        })
+    }
+}
+
+/// Which value an element's text goes to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Initiator,
+    Destination,
+    Anchor,
+}
+
+/// Parses one framed request document. Checks in the original's order: well-formed,
+/// then the method (root name), then the required tags.
+pub(crate) fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
+    let config = ParserConfig::new()
+        .cdata_to_characters(true)
+        .whitespace_to_characters(true)
+        .ignore_comments(true)
+        .coalesce_characters(true)
+        // No DTD is accepted, so no custom entity can expand; keep the limits tight anyway.
+        .max_entity_expansion_depth(1)
+        .max_entity_expansion_length(1024);
+    let reader = config.create_reader(doc);
+
+    let mut stack: Vec<String> = Vec::new();
+    let mut root: Option<String> = None;
+    let mut requests_seen = 0usize;
+    let mut field: Option<Field> = None;
+    let mut initiator: Option<String> = None;
+    let mut destination: Option<String> = None;
+    let mut anchor: Option<String> = None;
+    let mut text = String::new();
+
+    for event in reader {
+        match event.map_err(|_| RequestError::Parse)? {
+            XmlEvent::Doctype { .. } => return Err(RequestError::Parse),
+            XmlEvent::StartElement { name, .. } => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(RequestError::Parse);
+                }
+                let local = name.local_name;
+                if stack.is_empty() {
+                    root = Some(local.clone());
+                }
+                // Tag names compare case-insensitively, as the original's parser does.
+                let parent_is_first_request = stack.len() == 2
+                    && requests_seen == 1
+                    && stack.get(1).is_some_and(|p| p.eq_ignore_ascii_case("Request"));
+                if stack.len() == 1 && local.eq_ignore_ascii_case("Request") {
+                    requests_seen += 1;
+                }
+                field = None;
+                if parent_is_first_request {
+                    field = if local.eq_ignore_ascii_case("Initiator") {
+                        Some(Field::Initiator)
+                    } else if local.eq_ignore_ascii_case("Destination") {
+                        Some(Field::Destination)
+                    } else if local.eq_ignore_ascii_case("AnchorCall") {
+                        Some(Field::Anchor)
+                    } else {
+                        None
+                    };
+                    text.clear();
+                }
+                stack.push(local);
+            }
+            XmlEvent::Characters(chars) => {
+                if field.is_some() && stack.len() == 3 {
+                    text.push_str(&chars);
+                }
+            }
+            XmlEvent::EndElement { .. } => {
+                if stack.len() == 3 {
+                    // The first occurrence of each field wins.
+                    let value = text.trim().to_owned();
+                    match field {
+                        Some(Field::Initiator) if initiator.is_none() => initiator = Some(value),
+                        Some(Field::Destination) if destination.is_none() => {
+                            destination = Some(value)
+                        }
+                        Some(Field::Anchor) if anchor.is_none() => anchor = Some(value),
+                        _ => {}
+                    }
+                    text.clear();
+                }
+                field = None;
+                stack.pop();
+            }
+            XmlEvent::EndDocument => break,
+            _ => {}
+        }
+    }
+
+    if !root.is_some_and(|r| r.eq_ignore_ascii_case("ClickToCall")) {
+        return Err(RequestError::UnknownMethod);
+    }
+    match (initiator, destination) {
+        (Some(initiator), Some(destination)) if !initiator.is_empty() && !destination.is_empty() => {
+            Ok(ClickToCallRequest {
+                initiator,
+                destination,
+                anchor: anchor.is_some_and(|a| a.eq_ignore_ascii_case("true")),
+            })
+        }
+        _ => Err(RequestError::MissingTags),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<ClickToCallRequest, RequestError> {
+        parse_request(s.as_bytes())
+    }
+
+    #[test]
+    fn the_specs_example_request() {
+        let req = parse(
+            "<ClickToCall>\r\n   <Request>\r\n      <Initiator>sip:scott@sipdomain.com</Initiator>\r\n      <Destination>9055551234</Destination>\r\n      <AnchorCall>false</AnchorCall>\r\n   </Request>\r\n</ClickToCall>",
+        );
+        assert_eq!(
+            req,
+            Ok(ClickToCallRequest {
+                initiator: "sip:scott@sipdomain.com".into(),
+                destination: "9055551234".into(),
+                anchor: false,
+            })
+        );
+    }
+
+    #[test]
+    fn anchor_is_case_insensitive_and_defaults_to_false() {
+        let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
+        assert!(parse(&format!("{base}<AnchorCall> TRUE </AnchorCall></Request></ClickToCall>")).expect("ok").anchor);
+        assert!(!parse(&format!("{base}<AnchorCall>yes</AnchorCall></Request></ClickToCall>")).expect("ok").anchor);
+        assert!(!parse(&format!("{base}</Request></ClickToCall>")).expect("ok").anchor);
+    }
+
+    #[test]
+    fn lower_case_tags_and_root_attributes_are_accepted() {
+        let req = parse("<clicktocall id=\"7\"><request><initiator>abc</initiator><destination>def</destination></request></clicktocall>")
+            .expect("ok");
+        assert_eq!((req.initiator.as_str(), req.destination.as_str()), ("abc", "def"));
+    }
+
+    #[test]
+    fn entities_and_cdata_are_decoded() {
+        let req = parse("<ClickToCall><Request><Initiator>sip:&lt;&gt;</Initiator><Destination><![CDATA[a&b]]></Destination></Request></ClickToCall>")
+            .expect("ok");
+        assert_eq!(req.initiator, "sip:<>");
+        assert_eq!(req.destination, "a&b");
+    }
+
+    #[test]
+    fn mismatched_tags_are_a_parse_error() {
+        assert_eq!(
+            parse("<ClickToCall><Request><Initiator>5061100</Initiator><Destination>5062200</Foo></Request></ClickToCall>"),
+            Err(RequestError::Parse)
+        );
+        assert_eq!(parse("<ClickToCall><Request><Initiator>5061100</Request></ClickToCall>"), Err(RequestError::Parse));
+        assert_eq!(parse("<ClickToCall>&bogus;</ClickToCall>"), Err(RequestError::Parse));
+        assert_eq!(parse("<ClickToCall>\u{0}</ClickToCall>"), Err(RequestError::Parse));
+    }
+
+    #[test]
+    fn another_root_is_an_unknown_method() {
+        assert_eq!(
+            parse("<Foo><Request><Initiator>a</Initiator><Destination>b</Destination></Request></Foo>"),
+            Err(RequestError::UnknownMethod)
+        );
+        assert_eq!(parse("<Foo></Foo>"), Err(RequestError::UnknownMethod));
+    }
+
+    #[test]
+    fn missing_or_empty_or_misplaced_tags() {
+        for doc in [
+            "<ClickToCall><Request><Destination>5062200</Destination></Request></ClickToCall>",
+            "<ClickToCall><Request><Initiator></Initiator><Destination>5062200</Destination></Request></ClickToCall>",
+            "<ClickToCall><Request><Initiator>  </Initiator><Destination>5062200</Destination></Request></ClickToCall>",
+            "<ClickToCall><Initiator>5061100</Initiator><Destination>5062200</Destination></ClickToCall>",
+            "<ClickToCall><Request><X><Initiator>a</Initiator><Destination>b</Destination></X></Request></ClickToCall>",
+            "<ClickToCall/>",
+        ] {
+            assert_eq!(parse(doc), Err(RequestError::MissingTags), "{doc}");
+        }
+    }
+
+    #[test]
+    fn only_the_first_request_element_counts() {
+        let req = parse("<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination></Request><Request><Initiator>c</Initiator></Request></ClickToCall>")
+            .expect("ok");
+        assert_eq!(req.initiator, "a");
+    }
+}

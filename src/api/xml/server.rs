@@ -1,0 +1,291 @@
+//! One XML connection: a reader (the connection thread) that frames and dispatches
+//! requests, and a writer thread that writes each request's documents as its progress
+//! events arrive. Requests on one connection run concurrently; each document is written
+//! whole, and a request's documents keep their order.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
+use log::{debug, info};
+
+use super::framing::Framer;
+use super::request::parse_request;
+use super::response::EchoTemplate;
+use crate::api::ApiConfig;
+use crate::api::dispatch::Dispatcher;
+use crate::api::listen::{ConnectionHandler, ConnectionSlot};
+use crate::c2c::command::Progress;
+
+/// Requests of one connection whose progress is still being written; beyond it the
+/// reader stops reading the socket until one ends (back-pressure, bounded memory).
+const MAX_IN_FLIGHT: usize = 64;
+/// Documents queued from the reader to the writer.
+const CONTROL_QUEUE: usize = 16;
+/// A client that stops reading for this long is dropped (its calls go on).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+const READ_CHUNK: usize = 8192;
+const WRITER_STACK: usize = 256 * 1024;
+
+/// Answer to a connection over `XmlRpcMaxConnections`.
+const TOO_MANY: &[u8] = b"<Response>\r\n    <Result Code=\"503\">Too many connections</Result>\r\n</Response>";
+
+/// What the reader hands the writer.
+enum WriterMsg {
+    /// A document that ends its request (an error result).
+    Document(Vec<u8>),
+    /// An accepted request: write `first` (the 100), then its progress.
+    Track { first: Vec<u8>, template: EchoTemplate, progress: Receiver<Progress> },
+}
+
+/// The XML server's connection handler.
+pub(crate) struct XmlHandler {
+    dispatcher: Arc<Dispatcher>,
+    document_timeout: Duration,
+}
+
+impl XmlHandler {
+    pub(crate) fn new(cfg: &ApiConfig, dispatcher: Arc<Dispatcher>) -> XmlHandler {
+        XmlHandler { dispatcher, document_timeout: cfg.xml_document_timeout }
+    }
+}
+
+impl ConnectionHandler for XmlHandler {
+    fn serve(&self, stream: TcpStream, peer: SocketAddr, slot: Arc<ConnectionSlot>) {
+        let writer_stream = match stream.try_clone() {
+            Ok(s) => s,
+            Err(e) => {
+                debug!(target: "api::xml", "{peer}: cannot clone the socket: {e}");
+                return;
+            }
+        };
+        let (control_tx, control_rx) = crossbeam_channel::bounded(CONTROL_QUEUE);
+        let stop = slot.stop_signal().clone();
+        let writer_slot = Arc::clone(&slot);
+        let spawned = thread::Builder::new()
+            .name("XML-writer".into())
+            .stack_size(WRITER_STACK)
+            .spawn(move || {
+                Writer { stream: writer_stream, peer, tracked: Vec::new() }.run(&control_rx, &stop);
+                drop(writer_slot);
+            });
+        if let Err(e) = spawned {
+            info!(target: "api::xml", "{peer}: connection dropped, cannot start a writer: {e}");
+            return;
+        }
+        let reader = Reader {
+            stream,
+            peer,
+            dispatcher: &self.dispatcher,
+            document_timeout: self.document_timeout,
+            control: control_tx,
+        };
+        reader.run();
+        // The writer keeps the slot until the last in-flight request has ended.
+        drop(slot);
+    }
+
+    fn refuse(&self, stream: &mut TcpStream) {
+        let _ = stream.write(TOO_MANY);
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+}
+
+struct Reader<'a> {
+    stream: TcpStream,
+    peer: SocketAddr,
+    dispatcher: &'a Dispatcher,
+    document_timeout: Duration,
+    control: Sender<WriterMsg>,
+}
+
+impl Reader<'_> {
+    fn run(self) {
+        let mut framer = Framer::new();
+        let mut buf = [0u8; READ_CHUNK];
+        let mut partial_since: Option<Instant> = None;
+        loop {
+            // Idle connections are kept; a started document must complete in time.
+            let timeout = match partial_since {
+                Some(t) => match self.document_timeout.checked_sub(t.elapsed()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => {
+                        self.fail(EchoTemplate::bare().error(408, "Request timeout"));
+                        return;
+                    }
+                },
+                None => None,
+            };
+            if self.stream.set_read_timeout(timeout).is_err() {
+                return;
+            }
+            let n = match (&self.stream).read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    continue;
+                }
+                Err(e) => {
+                    debug!(target: "api::xml", "{}: read failed: {e}", self.peer);
+                    return;
+                }
+            };
+            framer.push(buf.get(..n).unwrap_or_default());
+            loop {
+                match framer.next_request() {
+                    Ok(Some(doc)) => {
+                        if !self.handle(&doc) {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        info!(target: "api::xml", "{}: {e}; closing the connection", self.peer);
+                        self.fail(EchoTemplate::bare().error(400, &e.to_string()));
+                        return;
+                    }
+                }
+            }
+            partial_since = match (framer.has_partial(), partial_since) {
+                (true, Some(t)) => Some(t),
+                (true, None) => Some(Instant::now()),
+                (false, _) => None,
+            };
+        }
+    }
+
+    /// Answers one request; false when the writer is gone.
+    fn handle(&self, doc: &[u8]) -> bool {
+        let template = EchoTemplate::from_request(doc);
+        let msg = match parse_request(doc) {
+            Err(e) => {
+                debug!(target: "api::xml", "{}: request refused: {e}", self.peer);
+                WriterMsg::Document(template.error(400, &e.to_string()))
+            }
+            Ok(req) => match self.dispatcher.dispatch_tracked("XML", &req.initiator, &req.destination, req.anchor) {
+                Err(e) => {
+                    info!(target: "api::xml", "{}: request refused: {e}", self.peer);
+                    WriterMsg::Document(template.error(e.code(), &e.to_string()))
+                }
+                Ok(placed) => WriterMsg::Track {
+                    first: template.in_progress(&placed.initiator_uri, &placed.destination_uri),
+                    template,
+                    progress: placed.progress,
+                },
+            },
+        };
+        self.control.send(msg).is_ok()
+    }
+
+    /// Sends a last document and stops reading; requests in flight still get their
+    /// progress before the writer closes the connection.
+    fn fail(&self, doc: Vec<u8>) {
+        let _ = self.control.send(WriterMsg::Document(doc));
+        let _ = self.stream.shutdown(Shutdown::Read);
+    }
+}
+
+struct Tracked {
+    template: EchoTemplate,
+    progress: Receiver<Progress>,
+}
+
+struct Writer {
+    stream: TcpStream,
+    peer: SocketAddr,
+    tracked: Vec<Tracked>,
+}
+
+/// What one wait of the writer produced.
+enum Woken {
+    Stop,
+    Control(Option<WriterMsg>),
+    Progress(usize, Option<Progress>),
+}
+
+impl Writer {
+    fn run(mut self, control: &Receiver<WriterMsg>, stop: &Receiver<()>) {
+        if self.stream.set_write_timeout(Some(WRITE_TIMEOUT)).is_err() {
+            return;
+        }
+        let mut control_open = true;
+        while control_open || !self.tracked.is_empty() {
+            let woken = {
+                let mut sel = Select::new();
+                let stop_idx = sel.recv(stop);
+                let take_more = control_open && self.tracked.len() < MAX_IN_FLIGHT;
+                let control_idx = take_more.then(|| sel.recv(control));
+                let first = self.tracked.first().map(|t| sel.recv(&t.progress));
+                for t in self.tracked.iter().skip(1) {
+                    sel.recv(&t.progress);
+                }
+                // `ready` commits to nothing, so a stale index cannot break anything:
+                // the channel is then read with `try_recv`.
+                let idx = sel.ready();
+                if idx == stop_idx {
+                    match stop.try_recv() {
+                        Err(TryRecvError::Empty) => continue,
+                        _ => Woken::Stop,
+                    }
+                } else if Some(idx) == control_idx {
+                    match control.try_recv() {
+                        Ok(msg) => Woken::Control(Some(msg)),
+                        Err(TryRecvError::Empty) => continue,
+                        Err(TryRecvError::Disconnected) => Woken::Control(None),
+                    }
+                } else {
+                    let i = idx.saturating_sub(first.unwrap_or(idx));
+                    match self.tracked.get(i).map(|t| t.progress.try_recv()) {
+                        Some(Ok(p)) => Woken::Progress(i, Some(p)),
+                        Some(Err(TryRecvError::Disconnected)) => Woken::Progress(i, None),
+                        Some(Err(TryRecvError::Empty)) | None => continue,
+                    }
+                }
+            };
+            let written = match woken {
+                Woken::Stop => break,
+                Woken::Control(None) => {
+                    control_open = false;
+                    Ok(())
+                }
+                Woken::Control(Some(WriterMsg::Document(doc))) => self.write(&doc),
+                Woken::Control(Some(WriterMsg::Track { first, template, progress })) => {
+                    let r = self.write(&first);
+                    self.tracked.push(Tracked { template, progress });
+                    r
+                }
+                Woken::Progress(i, Some(p)) => {
+                    let doc = self.tracked.get(i).map(|t| t.template.progress(&p));
+                    if p.is_final() && i < self.tracked.len() {
+                        self.tracked.swap_remove(i);
+                    }
+                    doc.map_or(Ok(()), |d| self.write(&d))
+                }
+                Woken::Progress(i, None) => {
+                    // The calls thread dropped the request without a final event (it is
+                    // shutting down): end the request for the client anyway.
+                    if i < self.tracked.len() {
+                        let t = self.tracked.swap_remove(i);
+                        self.write(&t.template.error(503, "Service unavailable"))
+                    } else {
+                        Ok(())
+                    }
+                }
+            };
+            if let Err(e) = written {
+                // The client is gone; its calls go on without it.
+                debug!(target: "api::xml", "{}: write failed: {e}", self.peer);
+                break;
+            }
+        }
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    fn write(&mut self, doc: &[u8]) -> io::Result<()> {
+        self.stream.write_all(doc)
+    }
+}
