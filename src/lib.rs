@@ -9,6 +9,7 @@ pub mod api;
 pub mod c2c;
 pub mod config;
 pub mod logging;
+pub mod server;
 pub mod sip;
 pub mod translate;
 pub mod ua;

@@ -1,1 +1,304 @@
-//! (module under construction)
+//! Configuration: the legacy `clicktocall.config` file and the original's command line,
+//! turned into one typed, validated [`Config`] that every other part reads.
+//!
+//! Order of precedence: built-in defaults (those of the C++ original), then the file
+//! (`./clicktocall.config`, or `-c FILE`), then the command line.
+
+mod cli;
+mod error;
+mod file;
+mod keys;
+mod validate;
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use log::LevelFilter;
+
+pub use cli::{Action, CommandLine, help_text};
+pub use error::{CliError, ConfigError, Invalid, Origin, Problem, Warning};
+pub use keys::Key;
+pub use validate::is_sip_uri;
+
+use crate::translate::Translator;
+
+/// The file read when no `-c` is given, relative to the working directory, as the original.
+pub const DEFAULT_CONFIG_FILE: &str = "clicktocall.config";
+
+/// The effective settings. Cheap to clone (the translator is shared).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file the settings were read from; `None` when no file was read.
+    pub source: Option<PathBuf>,
+    /// IPAddress: the address SIP transports bind to; `None` (blank) = all interfaces.
+    pub ip_address: Option<IpAddr>,
+    /// DNSServers: overrides the system's resolvers; empty = use the system's.
+    pub dns_servers: Vec<SocketAddr>,
+    /// ClickToCallIdentity: the From URI of calls we place (a checked SIP URI).
+    pub click_to_call_identity: String,
+    /// UDPTCPPort: SIP over UDP and TCP.
+    pub udp_tcp_port: u16,
+    /// TLSPort: SIP over TLS; `None` (0) = no TLS transport.
+    pub tls_port: Option<u16>,
+    /// TLSDomainName (or TLSDomain): names the certificate files `domain_cert_<d>.pem` /
+    /// `domain_key_<d>.pem` in the working directory.
+    pub tls_domain_name: String,
+    /// KeepAlives: CRLF keep-alives to SIP endpoints.
+    pub keep_alives: bool,
+    /// OutboundProxy: every request is sent through this URI when set.
+    pub outbound_proxy: Option<String>,
+    pub log_level: LogLevel,
+    pub log_filename: PathBuf,
+    /// Lines per log file before it is rotated; 0 = never rotate.
+    pub log_file_max_lines: u64,
+    /// XmlRpcPort: the XML socket interface; `None` (0) = disabled.
+    pub xml_rpc_port: Option<u16>,
+    /// XmlRpcMaxConnections: concurrent XML connections accepted.
+    pub xml_rpc_max_connections: usize,
+    /// HttpPort: the HTTP interface; `None` (0) = disabled.
+    pub http_port: Option<u16>,
+    /// HttpAuth: require authentication (user `admin`) on the HTTP interface.
+    pub http_auth: bool,
+    /// HttpAuthPwd: the password of user `admin`. Never log it.
+    pub http_auth_pwd: String,
+    /// HttpAuthRealm: the realm of HTTP Digest challenges.
+    pub http_auth_realm: String,
+    /// HttpMaxConnections: concurrent HTTP connections accepted.
+    pub http_max_connections: usize,
+    /// RingTimeout: how long a leg may ring before the call attempt is given up.
+    pub ring_timeout: Duration,
+    /// The TranslationPattern / TranslationOutput rules, compiled, in order.
+    pub translator: Arc<Translator>,
+}
+
+impl Default for Config {
+    /// The C++ original's defaults (ClickToCallIdentity: `sip:click2call@<host name>`).
+    fn default() -> Self {
+        let host = hostname();
+        Config {
+            source: None,
+            ip_address: None,
+            dns_servers: Vec::new(),
+            click_to_call_identity: format!("sip:click2call@{host}"),
+            udp_tcp_port: 5072,
+            tls_port: Some(5073),
+            tls_domain_name: host,
+            keep_alives: true,
+            outbound_proxy: None,
+            log_level: LogLevel::Info,
+            log_filename: PathBuf::from("clicktocall.log"),
+            log_file_max_lines: 50_000,
+            xml_rpc_port: Some(5094),
+            xml_rpc_max_connections: 64,
+            http_port: Some(5090),
+            http_auth: false,
+            http_auth_pwd: "admin".to_owned(),
+            http_auth_realm: "clicktocall".to_owned(),
+            http_max_connections: 256,
+            ring_timeout: Duration::from_secs(180),
+            translator: Arc::new(Translator::empty()),
+        }
+    }
+}
+
+/// A loaded configuration and what is worth telling the operator about it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<Warning>,
+}
+
+/// What the command line asked for, with the configuration where there is one.
+#[derive(Debug)]
+pub enum LoadOutcome {
+    /// `-?` / `--help`: print this and exit 0.
+    Help(String),
+    /// `--version`: print this and exit 0.
+    Version(String),
+    /// `--check-config`: print the warnings and [`Config::settings`], exit 0.
+    CheckConfig(Loaded),
+    /// Start the server.
+    Run(Loaded),
+}
+
+impl Config {
+    /// Reads the command line (the arguments after the program name), the configuration
+    /// file it names (or `./clicktocall.config` if present) and validates everything.
+    /// Opens no socket.
+    pub fn load(args: &[String]) -> Result<LoadOutcome, ConfigError> {
+        let cmd = cli::parse(args)?;
+        match cmd.action {
+            Action::Help => return Ok(LoadOutcome::Help(help_text())),
+            Action::Version => {
+                return Ok(LoadOutcome::Version(format!("clicktocall {}", env!("CARGO_PKG_VERSION"))));
+            }
+            Action::CheckConfig | Action::Run => {}
+        }
+        let (path, required) = match &cmd.config_path {
+            Some(path) => (path.clone(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        let (source, text) = match std::fs::read_to_string(&path) {
+            Ok(text) => (Some(path), text),
+            // The original starts on defaults when its default file is absent.
+            Err(e) if !required && e.kind() == io::ErrorKind::NotFound => (None, String::new()),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        let loaded = Self::from_parts(source, &text, cmd.overrides)?;
+        Ok(match cmd.action {
+            Action::CheckConfig => LoadOutcome::CheckConfig(loaded),
+            _ => LoadOutcome::Run(loaded),
+        })
+    }
+
+    /// Builds a configuration from file text alone (`path` only names it in messages).
+    /// Handy for tests of other parts: `Config::from_text("HttpPort = 0\n")`.
+    pub fn from_text(text: &str) -> Result<Loaded, ConfigError> {
+        Self::from_parts(Some(PathBuf::from("<text>")), text, Vec::new())
+    }
+
+    fn from_parts(source: Option<PathBuf>, text: &str, overrides: Vec<file::Entry>) -> Result<Loaded, ConfigError> {
+        let name = source.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        let (entries, warnings) = file::parse(&name, text);
+        validate::build(source, entries, overrides, warnings).map_err(ConfigError::Invalid)
+    }
+
+    /// Every effective setting as `(key, value)`, in the documented order, translation
+    /// rules as repeated pattern/output pairs. The password is masked. Used by
+    /// `--check-config` and the start-up log.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        fn port(p: Option<u16>) -> String {
+            p.map_or_else(|| "0".to_owned(), |p| p.to_string())
+        }
+        let mut out = Vec::new();
+        for key in Key::ALL {
+            let value = match key {
+                Key::IpAddress => self.ip_address.map(|ip| ip.to_string()).unwrap_or_default(),
+                Key::DnsServers => {
+                    self.dns_servers.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")
+                }
+                Key::ClickToCallIdentity => self.click_to_call_identity.clone(),
+                Key::UdpTcpPort => self.udp_tcp_port.to_string(),
+                Key::TlsPort => port(self.tls_port),
+                Key::TlsDomainName => self.tls_domain_name.clone(),
+                Key::KeepAlives => (if self.keep_alives { "1" } else { "0" }).to_owned(),
+                Key::OutboundProxy => self.outbound_proxy.clone().unwrap_or_default(),
+                Key::LogLevel => self.log_level.to_string(),
+                Key::LogFilename => self.log_filename.display().to_string(),
+                Key::LogFileMaxLines => self.log_file_max_lines.to_string(),
+                Key::XmlRpcPort => port(self.xml_rpc_port),
+                Key::XmlRpcMaxConnections => self.xml_rpc_max_connections.to_string(),
+                Key::HttpPort => port(self.http_port),
+                Key::HttpAuth => (if self.http_auth { "1" } else { "0" }).to_owned(),
+                Key::HttpAuthPwd => "********".to_owned(),
+                Key::HttpAuthRealm => self.http_auth_realm.clone(),
+                Key::HttpMaxConnections => self.http_max_connections.to_string(),
+                Key::RingTimeout => self.ring_timeout.as_secs().to_string(),
+                Key::TranslationPattern | Key::TranslationOutput => continue,
+            };
+            out.push((key.name(), value));
+        }
+        for (pattern, output) in self.translator.rules() {
+            out.push((Key::TranslationPattern.name(), pattern.to_owned()));
+            out.push((Key::TranslationOutput.name(), output.to_owned()));
+        }
+        out
+    }
+
+    /// The source file for messages: its path, or a note that none was read.
+    pub fn source_description(&self) -> String {
+        match &self.source {
+            Some(path) => path.display().to_string(),
+            None => format!("none ({} not found; defaults and command line)", Path::new(DEFAULT_CONFIG_FILE).display()),
+        }
+    }
+}
+
+/// LogLevel, with the original's names. CRIT and ERR both map to `log`'s error level,
+/// STACK to trace (the SIP stack's byte-level tracing), NONE turns logging off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    None,
+    Crit,
+    Err,
+    Warning,
+    Info,
+    Debug,
+    Stack,
+}
+
+impl LogLevel {
+    pub fn level_filter(self) -> LevelFilter {
+        match self {
+            LogLevel::None => LevelFilter::Off,
+            LogLevel::Crit | LogLevel::Err => LevelFilter::Error,
+            LogLevel::Warning => LevelFilter::Warn,
+            LogLevel::Info => LevelFilter::Info,
+            LogLevel::Debug => LevelFilter::Debug,
+            LogLevel::Stack => LevelFilter::Trace,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::None => "NONE",
+            LogLevel::Crit => "CRIT",
+            LogLevel::Err => "ERR",
+            LogLevel::Warning => "WARNING",
+            LogLevel::Info => "INFO",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Stack => "STACK",
+        }
+    }
+}
+
+impl fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for LogLevel {
+    type Err = Invalid;
+
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        [
+            LogLevel::None,
+            LogLevel::Crit,
+            LogLevel::Err,
+            LogLevel::Warning,
+            LogLevel::Info,
+            LogLevel::Debug,
+            LogLevel::Stack,
+        ]
+        .into_iter()
+        .find(|l| l.name().eq_ignore_ascii_case(s))
+        .ok_or(Invalid::NotALogLevel)
+    }
+}
+
+/// This machine's host name (the default TLSDomainName and identity host), or
+/// `localhost` if the system will not say.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the pointer and length describe `buf`, which outlives the call;
+    // gethostname writes at most `len` bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast::<libc::c_char>(), buf.len()) };
+    if rc != 0 {
+        return "localhost".to_owned();
+    }
+    // POSIX leaves truncated names possibly unterminated: stop at NUL or the buffer end.
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(buf.get(..len).unwrap_or_default()) {
+        Ok(name) if !name.is_empty() => name.to_owned(),
+        _ => "localhost".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

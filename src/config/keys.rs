@@ -1,0 +1,130 @@
+//! The configuration keys and their spellings.
+
+/// Every key the configuration file and the `-<key> value` command-line form accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    IpAddress,
+    DnsServers,
+    ClickToCallIdentity,
+    UdpTcpPort,
+    TlsPort,
+    TlsDomainName,
+    KeepAlives,
+    OutboundProxy,
+    LogLevel,
+    LogFilename,
+    LogFileMaxLines,
+    XmlRpcPort,
+    HttpPort,
+    HttpAuth,
+    HttpAuthPwd,
+    TranslationPattern,
+    TranslationOutput,
+    RingTimeout,
+    HttpMaxConnections,
+    HttpAuthRealm,
+    XmlRpcMaxConnections,
+}
+
+impl Key {
+    /// All keys, in the order settings are printed.
+    pub const ALL: [Key; 21] = [
+        Key::IpAddress,
+        Key::DnsServers,
+        Key::ClickToCallIdentity,
+        Key::UdpTcpPort,
+        Key::TlsPort,
+        Key::TlsDomainName,
+        Key::KeepAlives,
+        Key::OutboundProxy,
+        Key::LogLevel,
+        Key::LogFilename,
+        Key::LogFileMaxLines,
+        Key::XmlRpcPort,
+        Key::XmlRpcMaxConnections,
+        Key::HttpPort,
+        Key::HttpAuth,
+        Key::HttpAuthPwd,
+        Key::HttpAuthRealm,
+        Key::HttpMaxConnections,
+        Key::RingTimeout,
+        Key::TranslationPattern,
+        Key::TranslationOutput,
+    ];
+
+    /// The documented spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::IpAddress => "IPAddress",
+            Key::DnsServers => "DNSServers",
+            Key::ClickToCallIdentity => "ClickToCallIdentity",
+            Key::UdpTcpPort => "UDPTCPPort",
+            Key::TlsPort => "TLSPort",
+            Key::TlsDomainName => "TLSDomainName",
+            Key::KeepAlives => "KeepAlives",
+            Key::OutboundProxy => "OutboundProxy",
+            Key::LogLevel => "LogLevel",
+            Key::LogFilename => "LogFilename",
+            Key::LogFileMaxLines => "LogFileMaxLines",
+            Key::XmlRpcPort => "XmlRpcPort",
+            Key::HttpPort => "HttpPort",
+            Key::HttpAuth => "HttpAuth",
+            Key::HttpAuthPwd => "HttpAuthPwd",
+            Key::TranslationPattern => "TranslationPattern",
+            Key::TranslationOutput => "TranslationOutput",
+            Key::RingTimeout => "RingTimeout",
+            Key::HttpMaxConnections => "HttpMaxConnections",
+            Key::HttpAuthRealm => "HttpAuthRealm",
+            Key::XmlRpcMaxConnections => "XmlRpcMaxConnections",
+        }
+    }
+
+    /// Looks a key up by name, ignoring case. `TLSDomain` is the spelling the C++
+    /// original actually reads (its documentation says `TLSDomainName`): both work.
+    pub fn from_name(name: &str) -> Option<Key> {
+        if name.eq_ignore_ascii_case("TLSDomain") {
+            return Some(Key::TlsDomainName);
+        }
+        Key::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Keys that may be given many times (the translation rules); every other key keeps
+    /// its last value.
+    pub fn repeats(self) -> bool {
+        matches!(self, Key::TranslationPattern | Key::TranslationOutput)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_case_insensitively() {
+        for key in Key::ALL {
+            assert_eq!(Key::from_name(key.name()), Some(key));
+            assert_eq!(Key::from_name(&key.name().to_ascii_lowercase()), Some(key));
+            assert_eq!(Key::from_name(&key.name().to_ascii_uppercase()), Some(key));
+        }
+    }
+
+    #[test]
+    fn tls_domain_is_an_alias() {
+        assert_eq!(Key::from_name("tlsdomain"), Some(Key::TlsDomainName));
+        assert_eq!(Key::from_name("TLSDomainName"), Some(Key::TlsDomainName));
+    }
+
+    #[test]
+    fn unknown_names_are_none() {
+        assert_eq!(Key::from_name("HttpPorts"), None);
+        assert_eq!(Key::from_name(""), None);
+    }
+
+    #[test]
+    fn all_lists_each_key_once() {
+        let mut keys = Key::ALL.to_vec();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), Key::ALL.len());
+    }
+}

@@ -1,0 +1,130 @@
+//! Black-box tests of a running server: it stays up until SIGTERM/SIGINT and then exits
+//! 0, logs its effective settings, rotates its log file. Only our own child is signalled.
+
+#[path = "common/binary.rs"]
+mod binary;
+
+use std::fs;
+
+use binary::{Server, TempDir, free_port, manifest_dir, run, test_config};
+
+const STARTED: &str = "clicktocall started";
+
+#[test]
+fn runs_until_sigterm_then_exits_0() {
+    let dir = TempDir::new("sigterm");
+    let config = test_config(&dir, "");
+    let mut server = Server::start(dir.path(), &["-c", config.to_str().expect("utf-8")]);
+    server.wait_for_line(STARTED);
+    server.signal(libc::SIGTERM);
+    let status = server.wait_exit();
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", server.stderr());
+    assert!(server.stderr().contains("SIGTERM received"), "{}", server.stderr());
+    assert!(server.stderr().contains("clicktocall stopped"), "{}", server.stderr());
+}
+
+#[test]
+fn ctrl_c_is_a_clean_exit_too() {
+    let dir = TempDir::new("sigint");
+    let config = test_config(&dir, "");
+    let mut server = Server::start(dir.path(), &["-c", config.to_str().expect("utf-8")]);
+    server.wait_for_line(STARTED);
+    server.signal(libc::SIGINT);
+    assert_eq!(server.wait_exit().code(), Some(0), "stderr:\n{}", server.stderr());
+}
+
+#[test]
+fn the_shipped_config_runs() {
+    // As `make run` does, with the ports moved to free ones so the test cannot collide
+    // with anything else on the machine, and the log written to a scratch directory.
+    let dir = TempDir::new("shipped");
+    let conf = manifest_dir().join("conf/clicktocall.config");
+    let (sip, http, xml) = (free_port().to_string(), free_port().to_string(), free_port().to_string());
+    let log = dir.path().join("shipped.log");
+    let mut server = Server::start(
+        dir.path(),
+        &[
+            "-c",
+            conf.to_str().expect("utf-8"),
+            "-sp",
+            &sip,
+            "-tp",
+            "0",
+            "-httpport",
+            &http,
+            "-xmlrpcport",
+            &xml,
+            "-logfilename",
+            log.to_str().expect("utf-8"),
+        ],
+    );
+    server.wait_for_line(STARTED);
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit().code(), Some(0), "stderr:\n{}", server.stderr());
+    let text = server.stderr();
+    assert!(text.contains(&format!("UDPTCPPort = {sip}")), "{text}");
+    assert!(text.contains(&format!("HttpPort = {http}")), "{text}");
+    // Settings go to the log file too, and the password to neither.
+    let logged = fs::read_to_string(&log).expect("log file written");
+    assert!(logged.contains(&format!("UDPTCPPort = {sip}")), "{logged}");
+    assert!(!text.contains("change-me") && !logged.contains("change-me"));
+}
+
+#[test]
+fn original_style_command_line_starts() {
+    let dir = TempDir::new("origcli");
+    let config = test_config(&dir, "");
+    let mut server =
+        Server::start(dir.path(), &["-c", config.to_str().expect("utf-8"), "-a", "127.0.0.1", "-l", "DEBUG", "-nk"]);
+    server.wait_for_line("LogLevel = DEBUG");
+    server.wait_for_line("KeepAlives = 0");
+    server.wait_for_line(STARTED);
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit().code(), Some(0), "stderr:\n{}", server.stderr());
+}
+
+#[test]
+fn log_file_is_rotated_at_log_file_max_lines() {
+    let dir = TempDir::new("rotate");
+    let config = test_config(&dir, "LogLevel = DEBUG\nLogFileMaxLines = 4\n");
+    let mut server = Server::start(dir.path(), &["-c", config.to_str().expect("utf-8")]);
+    server.wait_for_line(STARTED);
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit().code(), Some(0), "stderr:\n{}", server.stderr());
+    let log = dir.path().join("clicktocall.log");
+    // The start-up alone logs far more than 4 lines: full files were rotated out...
+    let rotated = fs::read_to_string(dir.path().join("clicktocall.log.1")).expect("clicktocall.log.1 exists");
+    assert_eq!(rotated.lines().count(), 4, "{rotated}");
+    // ...at most 5 are kept...
+    assert!(dir.path().join("clicktocall.log.5").exists());
+    assert!(!dir.path().join("clicktocall.log.6").exists());
+    // ...and the current file never exceeds the limit.
+    let current = fs::read_to_string(&log).expect("current log");
+    assert!(current.lines().count() < 4, "{current}");
+    // The last lines, in the current file or the newest rotated one, are the shutdown.
+    assert!(
+        current.contains("clicktocall stopped") || rotated.contains("clicktocall stopped"),
+        "{current}\n---\n{rotated}"
+    );
+}
+
+#[test]
+fn unknown_key_warning_reaches_the_console_at_start() {
+    let dir = TempDir::new("warn");
+    let config = test_config(&dir, "Colour = blue\n");
+    let mut server = Server::start(dir.path(), &["-c", config.to_str().expect("utf-8")]);
+    let line = server.wait_for_line("Colour");
+    assert!(line.contains("test.config:9"), "{line}");
+    server.wait_for_line(STARTED);
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn unwritable_log_file_is_a_configuration_error() {
+    let dir = TempDir::new("badlog");
+    let config = test_config(&dir, "LogFilename = /nonexistent-dir/c2c.log\n");
+    let out = run(dir.path(), &["-c", config.to_str().expect("utf-8")]);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("/nonexistent-dir/c2c.log"), "{}", out.stderr);
+}
