@@ -25,6 +25,8 @@ use crate::sip::Transport;
 
 /// Connections accepted per readiness event before yielding to the rest of the reactor.
 const ACCEPT_BUDGET: usize = 64;
+/// Pause before accepting again after accept itself failed (out of descriptors).
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The layer could not start.
 #[derive(Debug)]
@@ -88,8 +90,7 @@ pub struct TransportLayer {
     /// UDP receive buffer, one byte over the message limit to detect oversize datagrams.
     scratch: Vec<u8>,
     /// Sockets whose read budget ran out, continued by `handle_timeout`.
-    resume: Vec<Token>,
-    resume_at: Option<Instant>,
+    resume: Vec<(Token, Instant)>,
     /// No deadline falls before this (it may be early; never late).
     next_deadline: Option<Instant>,
     limit_warned: bool,
@@ -127,7 +128,6 @@ impl TransportLayer {
             by_target: HashMap::new(),
             events: VecDeque::new(),
             resume: Vec::new(),
-            resume_at: None,
             next_deadline: None,
             limit_warned: false,
         };
@@ -206,10 +206,8 @@ impl TransportLayer {
 
     /// When `handle_timeout` should next run.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.resume_at, self.next_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let resume = self.resume.iter().map(|&(_, at)| at);
+        resume.chain(self.next_deadline).min()
     }
 
     /// Handles a readiness event for one of this layer's tokens.
@@ -248,19 +246,23 @@ impl TransportLayer {
         }
     }
 
-    fn defer(&mut self, now: Instant, token: Token) {
-        if !self.resume.contains(&token) {
-            self.resume.push(token);
+    /// Continues work on `token` from `handle_timeout` at `at`.
+    fn defer(&mut self, at: Instant, token: Token) {
+        match self.resume.iter_mut().find(|(t, _)| *t == token) {
+            Some(entry) => entry.1 = entry.1.min(at),
+            None => self.resume.push((token, at)),
         }
-        self.resume_at = Some(self.resume_at.map_or(now, |t| t.min(now)));
     }
 
     /// Runs what is due at `now`: deferred reads, keepalives, handshake and idle
     /// time-outs.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.resume_at.is_some_and(|t| t <= now) {
-            self.resume_at = None;
-            for token in std::mem::take(&mut self.resume) {
+        if self.resume.iter().any(|&(_, at)| at <= now) {
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.resume)
+                .into_iter()
+                .partition(|&(_, at)| at <= now);
+            self.resume = later;
+            for (token, _) in due {
                 self.ready(now, token);
             }
         }
@@ -394,10 +396,8 @@ impl TransportLayer {
     fn send_on_token(&mut self, now: Instant, token: Token, bytes: &[u8]) -> Result<(), SendError> {
         let limits = self.cfg.limits;
         let Some(conn) = self.conns.get_mut(&token) else {
-            return Err(SendError::NoTransport {
-                transport: Transport::Tcp,
-                addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-            });
+            // Callers look the token up first; a vanished connection is a reset one.
+            return Err(SendError::Io(ErrorKind::Reset));
         };
         match conn.send(now, bytes, &limits)? {
             Ok(()) => Ok(()),
@@ -470,9 +470,10 @@ impl TransportLayer {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    // EMFILE and friends: leave the rest in the backlog and try later.
+                    // EMFILE and friends: leave the rest in the backlog and try again
+                    // a little later rather than spin.
                     warn!(target: "sip::transport", "accept on {transport} failed: {e}");
-                    self.defer(now, token);
+                    self.defer(now + ACCEPT_RETRY, token);
                     return;
                 }
             };
@@ -580,7 +581,7 @@ impl TransportLayer {
             let _ = self.registry.deregister(tcp);
         }
         match &reason {
-            CloseReason::Framing(_) => {
+            CloseReason::Framing(_) | CloseReason::Failed(ErrorKind::Tls(_)) => {
                 info!(target: "sip::transport", "{} from {} closed: {reason}", conn.id, conn.target)
             }
             _ => {

@@ -125,12 +125,18 @@ fn bind(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
     cvt(unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) }).map(drop)
 }
 
+/// Receive buffer asked for on UDP sockets.
+const UDP_RCVBUF: libc::c_int = 1024 * 1024;
+
 /// A non-blocking UDP socket bound to `addr`, reporting ICMP errors on its error queue
 /// (IP_RECVERR / IPV6_RECVERR).
 pub fn bind_udp(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let fd = new_socket(&addr, libc::SOCK_DGRAM)?;
     bind(&fd, addr)?;
     let raw = fd.as_raw_fd();
+    // Bursts of requests under load outrun the default buffer; a larger one is only a
+    // request to the kernel, so failure is not an error.
+    let _ = set_int_opt(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, UDP_RCVBUF);
     if addr.is_ipv4() {
         set_int_opt(raw, libc::IPPROTO_IP, libc::IP_RECVERR, 1)?;
     } else {

@@ -17,6 +17,8 @@ use crate::sip::Transport;
 /// Datagrams read per readiness event before yielding to the rest of the reactor; the
 /// remainder is read on the next `handle_timeout`.
 pub const READ_BUDGET: usize = 256;
+/// Receive errors in a row after which reading stops until the next readiness event.
+const MAX_FAILURES: usize = 8;
 /// Error-queue entries read in one go.
 const ERROR_BUDGET: usize = 64;
 
@@ -51,6 +53,7 @@ impl UdpEndpoint {
         events: &mut VecDeque<TransportEvent>,
     ) -> Drained {
         self.drain_errors(events);
+        let mut failures = 0;
         for _ in 0..READ_BUDGET {
             match recv_datagram(self.socket.as_raw_fd(), scratch) {
                 Ok(d) if d.truncated => {
@@ -74,6 +77,11 @@ impl UdpEndpoint {
                     // recvfrom; the details are on the error queue.
                     debug!(target: "sip::transport", "UDP {} receive error: {e}", self.local);
                     self.drain_errors(events);
+                    // An error that does not go away must not keep the loop busy.
+                    failures += 1;
+                    if failures >= MAX_FAILURES {
+                        return Drained::Empty;
+                    }
                 }
             }
         }
