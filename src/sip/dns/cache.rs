@@ -128,7 +128,10 @@ mod tests {
         c.insert(t0, key("zero"), a(1), 0);
         assert_eq!(c.get(t0, &key("zero")), None);
         c.insert(t0, key("big"), CachedAnswer::NoSuchName, u32::MAX);
-        assert_eq!(c.get(t0 + Duration::from_secs(59), &key("big")), Some(CachedAnswer::NoSuchName));
+        assert_eq!(
+            c.get(t0 + Duration::from_secs(59), &key("big")),
+            Some(CachedAnswer::NoSuchName)
+        );
         assert_eq!(c.get(t0 + Duration::from_secs(61), &key("big")), None);
     }
 

@@ -29,12 +29,12 @@ pub enum RecordType {
 impl RecordType {
     pub fn code(self) -> u16 {
         match self {
-            RecordType::A => 1,          // RFC 1035
-            RecordType::Cname => 5,      // RFC 1035
-            RecordType::Soa => 6,        // RFC 1035
-            RecordType::Aaaa => 28,      // RFC 3596
-            RecordType::Srv => 33,       // RFC 2782
-            RecordType::Naptr => 35,     // RFC 3403
+            RecordType::A => 1,      // RFC 1035
+            RecordType::Cname => 5,  // RFC 1035
+            RecordType::Soa => 6,    // RFC 1035
+            RecordType::Aaaa => 28,  // RFC 3596
+            RecordType::Srv => 33,   // RFC 2782
+            RecordType::Naptr => 35, // RFC 3403
         }
     }
 
@@ -119,7 +119,9 @@ pub enum RData {
     Aaaa(Ipv6Addr),
     Cname(String),
     /// Only the fields negative caching needs (RFC 2308 §5).
-    Soa { minimum: u32 },
+    Soa {
+        minimum: u32,
+    },
     Srv(SrvRecord),
     Naptr(NaptrRecord),
     Other,
@@ -212,7 +214,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn u8(&mut self) -> Result<u8, WireError> {
-        let b = *self.msg.get(self.pos).ok_or(WireError::Truncated(self.pos))?;
+        let b = *self
+            .msg
+            .get(self.pos)
+            .ok_or(WireError::Truncated(self.pos))?;
         self.pos += 1;
         Ok(b)
     }
@@ -228,8 +233,14 @@ impl<'a> Reader<'a> {
     }
 
     fn bytes(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        let end = self.pos.checked_add(n).ok_or(WireError::Truncated(self.pos))?;
-        let b = self.msg.get(self.pos..end).ok_or(WireError::Truncated(self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(WireError::Truncated(self.pos))?;
+        let b = self
+            .msg
+            .get(self.pos..end)
+            .ok_or(WireError::Truncated(self.pos))?;
         self.pos = end;
         Ok(b)
     }
@@ -307,7 +318,11 @@ fn read_record(r: &mut Reader<'_>) -> Result<Record, WireError> {
     let class = r.u16()?;
     // RFC 2181 §8: a TTL with the top bit set is treated as zero.
     let raw_ttl = r.u32()?;
-    let ttl = if raw_ttl & 0x8000_0000 != 0 { 0 } else { raw_ttl };
+    let ttl = if raw_ttl & 0x8000_0000 != 0 {
+        0
+    } else {
+        raw_ttl
+    };
     let rdlength = usize::from(r.u16()?);
     let rdata_start = r.pos;
     let rdata_end = rdata_start
@@ -447,8 +462,23 @@ pub(crate) mod tests {
             &[
                 ("ex.com", 35, 60, naptr),
                 ("a.ex.com", 1, 30, vec![192, 0, 2, 1]),
-                ("a.ex.com", 28, 30, [0x20, 1, 0x0d, 0xb8].iter().copied().chain([0; 11]).chain([1]).collect()),
-                ("_sip._udp.ex.com", 33, 0x8000_0001, srv_rdata(1, 2, 5060, "a.ex.com")),
+                (
+                    "a.ex.com",
+                    28,
+                    30,
+                    [0x20, 1, 0x0d, 0xb8]
+                        .iter()
+                        .copied()
+                        .chain([0; 11])
+                        .chain([1])
+                        .collect(),
+                ),
+                (
+                    "_sip._udp.ex.com",
+                    33,
+                    0x8000_0001,
+                    srv_rdata(1, 2, 5060, "a.ex.com"),
+                ),
             ],
         );
         let r = decode_response(&msg).unwrap();
@@ -468,7 +498,10 @@ pub(crate) mod tests {
             })
         );
         assert_eq!(r.answers[1].data, RData::A(Ipv4Addr::new(192, 0, 2, 1)));
-        assert_eq!(r.answers[2].data, RData::Aaaa("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            r.answers[2].data,
+            RData::Aaaa("2001:db8::1".parse().unwrap())
+        );
         assert_eq!(r.answers[3].ttl, 0, "RFC 2181 §8: top bit set means 0");
         assert_eq!(
             r.answers[3].data,
@@ -485,7 +518,13 @@ pub(crate) mod tests {
     fn follows_compression_inside_rdata() {
         // SRV target "a" + pointer to the question name at offset 12.
         let mut rdata = vec![0, 1, 0, 1, 0x13, 0xC4, 1, b'a', 0xC0, 12];
-        let msg = response(9, 0, "ex.com", 33, &[("ex.com", 33, 5, std::mem::take(&mut rdata))]);
+        let msg = response(
+            9,
+            0,
+            "ex.com",
+            33,
+            &[("ex.com", 33, 5, std::mem::take(&mut rdata))],
+        );
         let r = decode_response(&msg).unwrap();
         match &r.answers[0].data {
             RData::Srv(s) => assert_eq!(s.target, "a.ex.com"),
@@ -500,7 +539,12 @@ pub(crate) mod tests {
             0,
             "ex.com",
             33,
-            &[("_sip._udp.ex.com", 33, 60, srv_rdata(1, 2, 5060, "a.ex.com"))],
+            &[(
+                "_sip._udp.ex.com",
+                33,
+                60,
+                srv_rdata(1, 2, 5060, "a.ex.com"),
+            )],
         );
         assert!(decode_response(&msg).is_ok());
         for cut in 0..msg.len() {
@@ -512,7 +556,10 @@ pub(crate) mod tests {
     fn malformed_rdata_and_headers_are_rejected() {
         // A record with 5 bytes of RDATA.
         let msg = response(1, 0, "a", 1, &[("a", 1, 1, vec![1, 2, 3, 4, 5])]);
-        assert!(matches!(decode_response(&msg), Err(WireError::BadRdata(1, _))));
+        assert!(matches!(
+            decode_response(&msg),
+            Err(WireError::BadRdata(1, _))
+        ));
         // SRV whose target runs past RDLENGTH (rdata claims 7 bytes).
         let mut m = response(1, 0, "a", 33, &[("a", 33, 1, srv_rdata(0, 0, 1, "abc"))]);
         let rdlen_at = m.len() - 11 - 2;
@@ -533,7 +580,13 @@ pub(crate) mod tests {
 
     #[test]
     fn truncated_flag_skips_the_cut_records() {
-        let mut msg = response(5, FLAG_TC, "ex.com", 33, &[("ex.com", 33, 60, srv_rdata(0, 0, 1, "x"))]);
+        let mut msg = response(
+            5,
+            FLAG_TC,
+            "ex.com",
+            33,
+            &[("ex.com", 33, 60, srv_rdata(0, 0, 1, "x"))],
+        );
         msg.truncate(msg.len() - 4);
         let r = decode_response(&msg).unwrap();
         assert!(r.truncated);
@@ -557,7 +610,12 @@ pub(crate) mod tests {
             0,
             "ex.com",
             33,
-            &[("_sip._udp.ex.com", 33, 60, srv_rdata(1, 2, 5060, "a.ex.com"))],
+            &[(
+                "_sip._udp.ex.com",
+                33,
+                60,
+                srv_rdata(1, 2, 5060, "a.ex.com"),
+            )],
         );
         for _ in 0..20_000 {
             x ^= x << 13;

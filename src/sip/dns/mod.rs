@@ -27,12 +27,14 @@ use std::net::SocketAddr;
 
 use crate::sip::Transport;
 
-
+pub use driver::DnsDriver;
 pub use message::RecordType;
 pub use name::NameError;
 pub use random::{OsRandom, RandomSource, SeededRandom};
 pub use resolver::{QueryHandle, Resolver, ResolverConfig, Transmit, TransmitProtocol};
-pub use system_files::{BadServer, HostsFile, load_resolv_conf, parse_resolv_conf, parse_server_list};
+pub use system_files::{
+    BadServer, HostsFile, load_resolv_conf, parse_resolv_conf, parse_server_list,
+};
 
 /// What to locate: the host part of a SIP URI and what the URI says about port, transport
 /// and scheme (RFC 3263 §4).
@@ -91,7 +93,9 @@ impl fmt::Display for DnsError {
             DnsError::InvalidRequest { host, reason } => {
                 write!(f, "DNS: cannot resolve {host:?}: {reason}")
             }
-            DnsError::NoServers { name } => write!(f, "DNS: no server configured to resolve {name}"),
+            DnsError::NoServers { name } => {
+                write!(f, "DNS: no server configured to resolve {name}")
+            }
             DnsError::Overloaded => f.write_str("DNS: too many resolutions in progress"),
         }
     }

@@ -135,7 +135,9 @@ pub fn decode_name(msg: &[u8], start: usize) -> Result<(String, usize), NameDeco
                 pos += 1 + len;
             }
             0xC0 => {
-                let low = *msg.get(pos + 1).ok_or(NameDecodeError::Truncated(pos + 1))?;
+                let low = *msg
+                    .get(pos + 1)
+                    .ok_or(NameDecodeError::Truncated(pos + 1))?;
                 let target = (usize::from(len_byte & 0x3F) << 8) | usize::from(low);
                 if target >= lowest {
                     return Err(NameDecodeError::BadPointer(pos));
@@ -185,8 +187,14 @@ mod tests {
         let mut v = Vec::new();
         assert_eq!(encode_name("", &mut v), Err(NameError::Empty));
         assert_eq!(encode_name("a..b", &mut v), Err(NameError::EmptyLabel));
-        assert_eq!(encode_name("a b", &mut v), Err(NameError::BadCharacter(' ')));
-        assert_eq!(encode_name(&"x".repeat(64), &mut v), Err(NameError::LabelTooLong));
+        assert_eq!(
+            encode_name("a b", &mut v),
+            Err(NameError::BadCharacter(' '))
+        );
+        assert_eq!(
+            encode_name(&"x".repeat(64), &mut v),
+            Err(NameError::LabelTooLong)
+        );
         let long = vec!["abcdefghi"; 26].join(".");
         assert_eq!(encode_name(&long, &mut v), Err(NameError::NameTooLong));
         assert!(v.is_empty(), "a rejected name leaves nothing behind");
@@ -203,7 +211,10 @@ mod tests {
     #[test]
     fn rejects_pointer_loops_and_forward_pointers() {
         // A pointer to itself.
-        assert_eq!(decode_name(b"\xC0\x00", 0), Err(NameDecodeError::BadPointer(0)));
+        assert_eq!(
+            decode_name(b"\xC0\x00", 0),
+            Err(NameDecodeError::BadPointer(0))
+        );
         // Label at 0, pointer at 2 back to 0: would loop forever.
         assert_eq!(
             decode_name(b"\x01a\xC0\x00", 0),
@@ -213,23 +224,38 @@ mod tests {
         let msg = b"\x00\x00\xC0\x04\xC0\x02";
         assert_eq!(decode_name(msg, 4), Err(NameDecodeError::BadPointer(2)));
         // Forward pointer.
-        assert_eq!(decode_name(b"\xC0\x02\x00", 0), Err(NameDecodeError::BadPointer(0)));
+        assert_eq!(
+            decode_name(b"\xC0\x02\x00", 0),
+            Err(NameDecodeError::BadPointer(0))
+        );
     }
 
     #[test]
     fn rejects_truncation_reserved_labels_and_overlong_names() {
-        assert_eq!(decode_name(b"\x05ab", 0), Err(NameDecodeError::Truncated(1)));
-        assert_eq!(decode_name(b"\x02ab", 0), Err(NameDecodeError::Truncated(3)));
+        assert_eq!(
+            decode_name(b"\x05ab", 0),
+            Err(NameDecodeError::Truncated(1))
+        );
+        assert_eq!(
+            decode_name(b"\x02ab", 0),
+            Err(NameDecodeError::Truncated(3))
+        );
         assert_eq!(decode_name(b"\xC0", 0), Err(NameDecodeError::Truncated(1)));
         assert_eq!(decode_name(b"", 0), Err(NameDecodeError::Truncated(0)));
-        assert_eq!(decode_name(b"\x40", 0), Err(NameDecodeError::BadLabelType(0)));
+        assert_eq!(
+            decode_name(b"\x40", 0),
+            Err(NameDecodeError::BadLabelType(0))
+        );
         let mut long = Vec::new();
         for _ in 0..5 {
             long.push(63);
             long.extend([b'a'; 63]);
         }
         long.push(0);
-        assert!(matches!(decode_name(&long, 0), Err(NameDecodeError::TooLong(_))));
+        assert!(matches!(
+            decode_name(&long, 0),
+            Err(NameDecodeError::TooLong(_))
+        ));
     }
 
     #[test]

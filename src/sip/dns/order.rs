@@ -73,7 +73,11 @@ pub fn srv_services(domain: &str, secure: bool, transport: Option<Transport>) ->
     match (transport, secure) {
         (Some(t), _) => vec![svc(t)],
         (None, true) => vec![svc(Transport::Tls)],
-        (None, false) => vec![svc(Transport::Udp), svc(Transport::Tcp), svc(Transport::Tls)],
+        (None, false) => vec![
+            svc(Transport::Udp),
+            svc(Transport::Tcp),
+            svc(Transport::Tls),
+        ],
     }
 }
 
@@ -90,7 +94,10 @@ pub fn order_srv(records: &[SrvRecord], rng: &mut dyn RandomSource) -> Vec<SrvRe
     let mut out = Vec::with_capacity(sorted.len());
     let mut rest = sorted.as_slice();
     while let Some(first) = rest.first() {
-        let same = rest.iter().take_while(|r| r.priority == first.priority).count();
+        let same = rest
+            .iter()
+            .take_while(|r| r.priority == first.priority)
+            .count();
         let (group, tail) = rest.split_at(same);
         // RFC 2782: "arrange all SRV RRs (that have not been ordered yet) in any order,
         // except that all those with weight 0 are placed at the beginning of the list".
@@ -150,13 +157,22 @@ mod tests {
     struct Fixed(Vec<u32>);
     impl RandomSource for Fixed {
         fn next_u32(&mut self) -> u32 {
-            if self.0.is_empty() { 0 } else { self.0.remove(0) }
+            if self.0.is_empty() {
+                0
+            } else {
+                self.0.remove(0)
+            }
         }
     }
 
     #[test]
     fn srv_lower_priority_always_first() {
-        let recs = [srv(20, 100, "c"), srv(10, 0, "a"), srv(10, 0, "b"), srv(30, 1, "d")];
+        let recs = [
+            srv(20, 100, "c"),
+            srv(10, 0, "a"),
+            srv(10, 0, "b"),
+            srv(30, 1, "d"),
+        ];
         for seed in 0..50 {
             let order = order_srv(&recs, &mut SeededRandom::new(seed));
             let names: Vec<&str> = order.iter().map(|r| r.target.as_str()).collect();
@@ -187,7 +203,10 @@ mod tests {
             .filter(|_| order_srv(&recs, &mut rng)[0].target == "heavy")
             .count();
         // Expected ~900; a generous band keeps this a property, not a flaky statistic.
-        assert!((800..=980).contains(&heavy_first), "heavy first {heavy_first} times");
+        assert!(
+            (800..=980).contains(&heavy_first),
+            "heavy first {heavy_first} times"
+        );
     }
 
     #[test]
@@ -206,7 +225,8 @@ mod tests {
             naptr(5, 0, "u", "e2u+sip", "!x!y!"),
         ];
         let got = select_naptr(&recs, false, None);
-        let names: Vec<(&str, Transport)> = got.iter().map(|s| (s.name.as_str(), s.transport)).collect();
+        let names: Vec<(&str, Transport)> =
+            got.iter().map(|s| (s.name.as_str(), s.transport)).collect();
         assert_eq!(
             names,
             [
@@ -231,7 +251,10 @@ mod tests {
                 .map(|x| x.name)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(false, None), ["_sip._udp.ex.com", "_sip._tcp.ex.com", "_sips._tcp.ex.com"]);
+        assert_eq!(
+            names(false, None),
+            ["_sip._udp.ex.com", "_sip._tcp.ex.com", "_sips._tcp.ex.com"]
+        );
         assert_eq!(names(true, None), ["_sips._tcp.ex.com"]);
         assert_eq!(names(false, Some(Transport::Tcp)), ["_sip._tcp.ex.com"]);
         assert_eq!(names(true, Some(Transport::Tls)), ["_sips._tcp.ex.com"]);

@@ -73,7 +73,11 @@ enum Slot {
 
 /// RFC 3263 §4.1: without NAPTR/SRV guidance, UDP for `sip`, TLS (over TCP) for `sips`.
 fn default_transport(secure: bool) -> Transport {
-    if secure { Transport::Tls } else { Transport::Udp }
+    if secure {
+        Transport::Tls
+    } else {
+        Transport::Udp
+    }
 }
 
 /// An IP literal, with the brackets of an IPv6 reference tolerated.
@@ -160,10 +164,12 @@ impl Resolution {
                                 _ => None,
                             })
                             .collect();
-                        let mut services = order::select_naptr(&naptrs, self.secure, self.transport);
+                        let mut services =
+                            order::select_naptr(&naptrs, self.secure, self.transport);
                         // RFC 3263 §4.1: no (usable) NAPTR: query SRV for each transport.
                         if services.is_empty() {
-                            services = order::srv_services(&self.domain, self.secure, self.transport);
+                            services =
+                                order::srv_services(&self.domain, self.secure, self.transport);
                         }
                         self.enter_srv(services)
                     }
@@ -249,7 +255,12 @@ impl Resolution {
                     // RFC 2782: a single record with target "." says "not offered here".
                     declined |= !srvs.is_empty() && srvs.iter().all(|s| s.target.is_empty());
                     for s in order::order_srv(&srvs, env.rng) {
-                        hosts.push(host_lookup(&s.target, s.port, l.service.transport, env.config));
+                        hosts.push(host_lookup(
+                            &s.target,
+                            s.port,
+                            l.service.transport,
+                            env.config,
+                        ));
                     }
                 }
                 Some(Err(DnsError::NotFound { .. })) | None => {}
@@ -279,8 +290,10 @@ impl Resolution {
         let keys = hosts
             .iter()
             .flat_map(|h| {
-                let a = matches!(h.v4, Slot::Pending).then(|| LookupKey::new(&h.name, RecordType::A));
-                let aaaa = matches!(h.v6, Slot::Pending).then(|| LookupKey::new(&h.name, RecordType::Aaaa));
+                let a =
+                    matches!(h.v4, Slot::Pending).then(|| LookupKey::new(&h.name, RecordType::A));
+                let aaaa = matches!(h.v6, Slot::Pending)
+                    .then(|| LookupKey::new(&h.name, RecordType::Aaaa));
                 a.into_iter().chain(aaaa)
             })
             .fold(Vec::new(), push_unique);
@@ -313,7 +326,11 @@ impl Resolution {
                 Slot::Done(Ok(v)) => v.clone(),
                 _ => Vec::new(),
             };
-            let (first, second) = if self.prefer_ipv6 { (&h.v6, &h.v4) } else { (&h.v4, &h.v6) };
+            let (first, second) = if self.prefer_ipv6 {
+                (&h.v6, &h.v4)
+            } else {
+                (&h.v4, &h.v6)
+            };
             for ip in ok(first).into_iter().chain(ok(second)) {
                 let t = Target {
                     addr: SocketAddr::new(ip, h.port),

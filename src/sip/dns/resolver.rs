@@ -63,11 +63,19 @@ impl ResolverConfig {
 
     /// From the DNSServers setting (blank: the host's resolv.conf) and `/etc/hosts`.
     pub fn from_system(dns_servers: &str) -> Result<Self, BadServer> {
-        Self::from_files(dns_servers, Path::new("/etc/hosts"), Path::new("/etc/resolv.conf"))
+        Self::from_files(
+            dns_servers,
+            Path::new("/etc/hosts"),
+            Path::new("/etc/resolv.conf"),
+        )
     }
 
     /// As `from_system`, with the two files' paths given (tests).
-    pub fn from_files(dns_servers: &str, hosts: &Path, resolv_conf: &Path) -> Result<Self, BadServer> {
+    pub fn from_files(
+        dns_servers: &str,
+        hosts: &Path,
+        resolv_conf: &Path,
+    ) -> Result<Self, BadServer> {
         let mut servers = system_files::parse_server_list(dns_servers)?;
         if servers.is_empty() {
             servers = system_files::load_resolv_conf(resolv_conf);
@@ -212,7 +220,9 @@ impl Resolver {
             log::debug!(target: "sip::dns", "dropping unexpected answer {} from {from}", resp.id);
             return;
         };
-        let Some(q) = self.queries.get(&qid) else { return };
+        let Some(q) = self.queries.get(&qid) else {
+            return;
+        };
         if !q.sent_to.contains(&from) || (resp.truncated && q.over_tcp) {
             log::debug!(target: "sip::dns", "dropping answer {} from {from}: not asked there", resp.id);
             return;
@@ -224,7 +234,9 @@ impl Resolver {
     /// The answer read from a TCP stream opened for `handle`. Anything wrong with it
     /// counts as a failure of that server.
     pub fn handle_tcp_response(&mut self, now: Instant, handle: QueryHandle, bytes: &[u8]) {
-        let Some(q) = self.current(handle) else { return };
+        let Some(q) = self.current(handle) else {
+            return;
+        };
         if !q.over_tcp {
             return;
         }
@@ -262,7 +274,9 @@ impl Resolver {
             .map(|(id, _)| *id)
             .collect();
         for qid in due {
-            let Some(q) = self.queries.get(&qid) else { continue };
+            let Some(q) = self.queries.get(&qid) else {
+                continue;
+            };
             if now >= q.deadline || q.over_tcp {
                 let name = q.key.name.clone();
                 log::debug!(target: "sip::dns", "query {} {} timed out", q.key.rtype, name);
@@ -355,13 +369,18 @@ impl Resolver {
             self.ready.push_back((id, key, answer));
             return;
         }
-        if let Some(q) = self.query_by_key.get(&key).and_then(|qid| self.queries.get_mut(qid)) {
+        if let Some(q) = self
+            .query_by_key
+            .get(&key)
+            .and_then(|qid| self.queries.get_mut(qid))
+        {
             q.waiters.push(id);
             return;
         }
         let Some(&server) = self.config.servers.first() else {
             let name = key.name.clone();
-            self.ready.push_back((id, key, Err(DnsError::NoServers { name })));
+            self.ready
+                .push_back((id, key, Err(DnsError::NoServers { name })));
             return;
         };
         // RFC 5452 §9.2: the ID must be unpredictable.
@@ -400,7 +419,10 @@ impl Resolver {
             destination: server,
             protocol: TransmitProtocol::Udp,
             payload: q.packet.clone(),
-            handle: QueryHandle { query: qid, attempt: 0 },
+            handle: QueryHandle {
+                query: qid,
+                attempt: 0,
+            },
             deadline: q.attempt_deadline,
         });
         self.query_by_key.insert(key, qid);
@@ -411,7 +433,9 @@ impl Resolver {
     /// turn), keeping the same ID so a late answer to an earlier attempt still counts.
     fn next_attempt(&mut self, now: Instant, qid: u64) {
         let n = self.config.servers.len();
-        let Some(q) = self.queries.get_mut(&qid) else { return };
+        let Some(q) = self.queries.get_mut(&qid) else {
+            return;
+        };
         let Some(server) = self.config.servers.get((q.server + 1) % n.max(1)).copied() else {
             return;
         };
@@ -437,7 +461,9 @@ impl Resolver {
     /// The current server failed this query; once every server has, it is a server
     /// failure, otherwise the next server is asked at once.
     fn fail_attempt(&mut self, now: Instant, qid: u64, why: &str) {
-        let Some(q) = self.queries.get_mut(&qid) else { return };
+        let Some(q) = self.queries.get_mut(&qid) else {
+            return;
+        };
         q.failures += 1;
         log::debug!(target: "sip::dns", "query {} {}: {why}", q.key.rtype, q.key.name);
         if q.failures >= self.config.servers.len() || now >= q.deadline {
@@ -449,7 +475,9 @@ impl Resolver {
     }
 
     fn on_response(&mut self, now: Instant, qid: u64, server: SocketAddr, resp: Response) {
-        let Some(q) = self.queries.get_mut(&qid) else { return };
+        let Some(q) = self.queries.get_mut(&qid) else {
+            return;
+        };
         if resp.truncated {
             // RFC 1035 §4.2.1 / RFC 7766 §5: a truncated UDP answer is retried over TCP
             // to the same server.
@@ -473,7 +501,12 @@ impl Resolver {
         match resp.rcode {
             Rcode::NoError => {
                 let (records, ttl) = extract_answer(&key, &resp);
-                self.complete(now, qid, Ok(records.clone()), Some((CachedAnswer::Records(records), ttl)));
+                self.complete(
+                    now,
+                    qid,
+                    Ok(records.clone()),
+                    Some((CachedAnswer::Records(records), ttl)),
+                );
             }
             Rcode::NameError => {
                 let ttl = negative_ttl(&resp);
@@ -485,8 +518,16 @@ impl Resolver {
     }
 
     /// Ends a query: caches the answer and queues it for every waiting resolution.
-    fn complete(&mut self, now: Instant, qid: u64, answer: Answer, cache: Option<(CachedAnswer, u32)>) {
-        let Some(q) = self.queries.remove(&qid) else { return };
+    fn complete(
+        &mut self,
+        now: Instant,
+        qid: u64,
+        answer: Answer,
+        cache: Option<(CachedAnswer, u32)>,
+    ) {
+        let Some(q) = self.queries.remove(&qid) else {
+            return;
+        };
         self.query_by_key.remove(&q.key);
         if let Some((entry, ttl)) = cache {
             self.cache.insert(now, q.key.clone(), entry, ttl);

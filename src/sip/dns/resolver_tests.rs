@@ -16,8 +16,15 @@ fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-fn resolver_with(servers: &[&str], hosts: &str, tweak: impl FnOnce(&mut ResolverConfig)) -> Resolver {
-    let mut cfg = ResolverConfig::new(servers.iter().map(|s| sa(s)).collect(), HostsFile::parse(hosts));
+fn resolver_with(
+    servers: &[&str],
+    hosts: &str,
+    tweak: impl FnOnce(&mut ResolverConfig),
+) -> Resolver {
+    let mut cfg = ResolverConfig::new(
+        servers.iter().map(|s| sa(s)).collect(),
+        HostsFile::parse(hosts),
+    );
     cfg.ipv6 = false;
     tweak(&mut cfg);
     Resolver::with_rng(cfg, Box::new(SeededRandom::new(99)))
@@ -27,7 +34,12 @@ fn resolver() -> Resolver {
     resolver_with(&[S1], "", |_| {})
 }
 
-fn req(host: &str, port: Option<u16>, transport: Option<Transport>, secure: bool) -> ResolveRequest {
+fn req(
+    host: &str,
+    port: Option<u16>,
+    transport: Option<Transport>,
+    secure: bool,
+) -> ResolveRequest {
     ResolveRequest {
         host: host.into(),
         port,
@@ -74,7 +86,10 @@ fn wire_name(n: &str) -> Vec<u8> {
 }
 
 fn srv(priority: u16, weight: u16, port: u16, target: &str) -> Vec<u8> {
-    let mut v = [priority, weight, port].iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<_>>();
+    let mut v = [priority, weight, port]
+        .iter()
+        .flat_map(|x| x.to_be_bytes())
+        .collect::<Vec<_>>();
     if target == "." {
         v.push(0);
     } else {
@@ -84,7 +99,10 @@ fn srv(priority: u16, weight: u16, port: u16, target: &str) -> Vec<u8> {
 }
 
 fn naptr(order: u16, pref: u16, services: &str, replacement: &str) -> Vec<u8> {
-    let mut v = [order, pref].iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<_>>();
+    let mut v = [order, pref]
+        .iter()
+        .flat_map(|x| x.to_be_bytes())
+        .collect::<Vec<_>>();
     v.extend([1, b'S', services.len() as u8]);
     v.extend(services.bytes());
     v.push(0);
@@ -123,7 +141,10 @@ fn answer(tx: &Transmit, flags: u16, answers: &[Rr], authority: &[Rr]) -> Vec<u8
 /// (name, type) asked by a transmit.
 fn question(tx: &Transmit) -> (String, u16) {
     let (name, end) = decode_name(&tx.payload, 12).unwrap();
-    (name, u16::from_be_bytes([tx.payload[end], tx.payload[end + 1]]))
+    (
+        name,
+        u16::from_be_bytes([tx.payload[end], tx.payload[end + 1]]),
+    )
 }
 
 fn transmits(r: &mut Resolver) -> Vec<Transmit> {
@@ -139,7 +160,12 @@ fn only_transmit(r: &mut Resolver) -> Transmit {
 fn find(txs: &[Transmit], name: &str, qtype: u16) -> Transmit {
     txs.iter()
         .find(|t| question(t) == (name.to_string(), qtype))
-        .unwrap_or_else(|| panic!("no query for {name}/{qtype} in {:?}", txs.iter().map(question).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no query for {name}/{qtype} in {:?}",
+                txs.iter().map(question).collect::<Vec<_>>()
+            )
+        })
         .clone()
 }
 
@@ -154,13 +180,25 @@ fn ip_literals_need_no_query_and_get_rfc3263_defaults() {
     let mut r = resolver();
     let now = Instant::now();
     r.start(now, req("192.0.2.1", None, None, false));
-    assert_eq!(result(&mut r), Ok(vec![target("192.0.2.1:5060", Transport::Udp)]));
+    assert_eq!(
+        result(&mut r),
+        Ok(vec![target("192.0.2.1:5060", Transport::Udp)])
+    );
     r.start(now, req("2001:db8::1", None, None, true));
-    assert_eq!(result(&mut r), Ok(vec![target("[2001:db8::1]:5061", Transport::Tls)]));
+    assert_eq!(
+        result(&mut r),
+        Ok(vec![target("[2001:db8::1]:5061", Transport::Tls)])
+    );
     r.start(now, req("[::1]", Some(5070), Some(Transport::Tcp), false));
-    assert_eq!(result(&mut r), Ok(vec![target("[::1]:5070", Transport::Tcp)]));
+    assert_eq!(
+        result(&mut r),
+        Ok(vec![target("[::1]:5070", Transport::Tcp)])
+    );
     r.start(now, req("::1", None, Some(Transport::Tcp), true));
-    assert_eq!(result(&mut r), Ok(vec![target("[::1]:5061", Transport::Tls)]));
+    assert_eq!(
+        result(&mut r),
+        Ok(vec![target("[::1]:5061", Transport::Tls)])
+    );
     assert!(r.poll_transmit().is_none());
     assert_eq!(r.poll_timeout(), None);
 }
@@ -175,8 +213,18 @@ fn naptr_then_srv_then_a_in_rfc3263_order() {
     assert_eq!(tx.destination, sa(S1));
     assert_eq!(tx.protocol, TransmitProtocol::Udp);
     let naptrs = [
-        rr("ex.com", 35, 60, naptr(20, 10, "SIP+D2U", "_sip._udp.ex.com")),
-        rr("ex.com", 35, 60, naptr(10, 10, "SIP+D2T", "_sip._tcp.ex.com")),
+        rr(
+            "ex.com",
+            35,
+            60,
+            naptr(20, 10, "SIP+D2U", "_sip._udp.ex.com"),
+        ),
+        rr(
+            "ex.com",
+            35,
+            60,
+            naptr(10, 10, "SIP+D2T", "_sip._tcp.ex.com"),
+        ),
     ];
     r.handle_udp(now, sa(S1), &answer(&tx, 0, &naptrs, &[]));
     let txs = transmits(&mut r);
@@ -188,12 +236,19 @@ fn naptr_then_srv_then_a_in_rfc3263_order() {
         rr("_sip._tcp.ex.com", 33, 60, srv(10, 0, 5060, "a.ex.com")),
     ];
     r.handle_udp(now, sa(S1), &answer(&tcp, 0, &tcp_srv, &[]));
-    assert!(transmits(&mut r).is_empty(), "waits for every SRV answer first");
+    assert!(
+        transmits(&mut r).is_empty(),
+        "waits for every SRV answer first"
+    );
     let udp_srv = [rr("_sip._udp.ex.com", 33, 60, srv(1, 0, 5080, "c.ex.com"))];
     r.handle_udp(now, sa(S1), &answer(&udp, 0, &udp_srv, &[]));
     let txs = transmits(&mut r);
     assert_eq!(txs.len(), 3, "one A query per SRV target (IPv6 off)");
-    for (host, ip) in [("a.ex.com", "192.0.2.1"), ("b.ex.com", "192.0.2.2"), ("c.ex.com", "192.0.2.3")] {
+    for (host, ip) in [
+        ("a.ex.com", "192.0.2.1"),
+        ("b.ex.com", "192.0.2.2"),
+        ("c.ex.com", "192.0.2.3"),
+    ] {
         let tx = find(&txs, host, 1);
         assert!(r.poll_result().is_none());
         r.handle_udp(now, sa(S1), &answer(&tx, 0, &[rr(host, 1, 60, a(ip))], &[]));
@@ -220,15 +275,25 @@ fn no_naptr_and_no_srv_falls_back_to_a_on_default_port() {
     r.handle_udp(now, sa(S1), &answer(&tx, 0, &[], &[]));
     let txs = transmits(&mut r);
     let names: Vec<String> = txs.iter().map(|t| question(t).0).collect();
-    assert_eq!(names, ["_sip._udp.ex.com", "_sip._tcp.ex.com", "_sips._tcp.ex.com"]);
+    assert_eq!(
+        names,
+        ["_sip._udp.ex.com", "_sip._tcp.ex.com", "_sips._tcp.ex.com"]
+    );
     // One NXDOMAIN, two NODATA: no SRV at all.
     r.handle_udp(now, sa(S1), &answer(&txs[0], 3, &[], &[]));
     r.handle_udp(now, sa(S1), &answer(&txs[1], 0, &[], &[]));
     r.handle_udp(now, sa(S1), &answer(&txs[2], 0, &[], &[]));
     let tx = only_transmit(&mut r);
     assert_eq!(question(&tx), ("ex.com".into(), 1));
-    r.handle_udp(now, sa(S1), &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.9"))], &[]));
-    assert_eq!(result(&mut r), Ok(vec![target("192.0.2.9:5060", Transport::Udp)]));
+    r.handle_udp(
+        now,
+        sa(S1),
+        &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.9"))], &[]),
+    );
+    assert_eq!(
+        result(&mut r),
+        Ok(vec![target("192.0.2.9:5060", Transport::Udp)])
+    );
 }
 
 #[test]
@@ -238,14 +303,26 @@ fn sips_without_naptr_uses_sips_tcp_and_tls_default() {
     r.start(now, req("ex.com", None, None, true));
     let tx = only_transmit(&mut r);
     // A NAPTR for UDP only is unusable for sips.
-    let naptrs = [rr("ex.com", 35, 60, naptr(1, 1, "SIP+D2U", "_sip._udp.ex.com"))];
+    let naptrs = [rr(
+        "ex.com",
+        35,
+        60,
+        naptr(1, 1, "SIP+D2U", "_sip._udp.ex.com"),
+    )];
     r.handle_udp(now, sa(S1), &answer(&tx, 0, &naptrs, &[]));
     let tx = only_transmit(&mut r);
     assert_eq!(question(&tx), ("_sips._tcp.ex.com".into(), 33));
     r.handle_udp(now, sa(S1), &answer(&tx, 0, &[], &[]));
     let tx = only_transmit(&mut r);
-    r.handle_udp(now, sa(S1), &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.9"))], &[]));
-    assert_eq!(result(&mut r), Ok(vec![target("192.0.2.9:5061", Transport::Tls)]));
+    r.handle_udp(
+        now,
+        sa(S1),
+        &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.9"))], &[]),
+    );
+    assert_eq!(
+        result(&mut r),
+        Ok(vec![target("192.0.2.9:5061", Transport::Tls)])
+    );
 }
 
 #[test]
@@ -257,7 +334,10 @@ fn transport_without_port_queries_only_that_srv() {
     assert_eq!(question(&tx), ("_sip._tcp.ex.com".into(), 33));
     let mut r = resolver();
     r.start(now, req("ex.com", None, Some(Transport::Tcp), true));
-    assert_eq!(question(&only_transmit(&mut r)), ("_sips._tcp.ex.com".into(), 33));
+    assert_eq!(
+        question(&only_transmit(&mut r)),
+        ("_sips._tcp.ex.com".into(), 33)
+    );
 }
 
 #[test]
@@ -269,9 +349,17 @@ fn port_given_queries_a_and_aaaa_with_v4_first() {
     assert_eq!(txs.len(), 2);
     let aaaa = find(&txs, "ex.com", 28);
     let a4 = find(&txs, "ex.com", 1);
-    r.handle_udp(now, sa(S1), &answer(&aaaa, 0, &[rr("ex.com", 28, 60, a("2001:db8::7"))], &[]));
+    r.handle_udp(
+        now,
+        sa(S1),
+        &answer(&aaaa, 0, &[rr("ex.com", 28, 60, a("2001:db8::7"))], &[]),
+    );
     assert!(r.poll_result().is_none());
-    r.handle_udp(now, sa(S1), &answer(&a4, 0, &[rr("ex.com", 1, 60, a("192.0.2.7"))], &[]));
+    r.handle_udp(
+        now,
+        sa(S1),
+        &answer(&a4, 0, &[rr("ex.com", 1, 60, a("192.0.2.7"))], &[]),
+    );
     assert_eq!(
         result(&mut r),
         Ok(vec![
@@ -288,9 +376,16 @@ fn port_given_queries_a_and_aaaa_with_v4_first() {
     let txs = transmits(&mut r2);
     for (t, ip, ty) in [(1, "192.0.2.7", 1u16), (28, "2001:db8::7", 28)] {
         let tx = find(&txs, "ex.com", t);
-        r2.handle_udp(now, sa(S1), &answer(&tx, 0, &[rr("ex.com", ty, 60, a(ip))], &[]));
+        r2.handle_udp(
+            now,
+            sa(S1),
+            &answer(&tx, 0, &[rr("ex.com", ty, 60, a(ip))], &[]),
+        );
     }
-    assert_eq!(result(&mut r2).unwrap()[0], target("[2001:db8::7]:5090", Transport::Udp));
+    assert_eq!(
+        result(&mut r2).unwrap()[0],
+        target("[2001:db8::7]:5090", Transport::Udp)
+    );
 }
 
 #[test]
@@ -302,20 +397,31 @@ fn retransmits_to_each_server_in_turn_then_times_out() {
     assert_eq!(first.destination, sa(S1));
     assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_secs(1)));
     r.handle_timeout(t0 + Duration::from_millis(999));
-    assert!(r.poll_transmit().is_none(), "nothing before the attempt time-out");
+    assert!(
+        r.poll_transmit().is_none(),
+        "nothing before the attempt time-out"
+    );
     let mut dests = Vec::new();
     for s in 1..5 {
         let now = t0 + Duration::from_secs(s);
         r.handle_timeout(now);
         let tx = only_transmit(&mut r);
-        assert_eq!(tx.payload, first.payload, "same ID and question on retransmission");
+        assert_eq!(
+            tx.payload, first.payload,
+            "same ID and question on retransmission"
+        );
         dests.push(tx.destination);
         assert!(r.poll_result().is_none());
     }
     assert_eq!(dests, [sa(S2), sa(S1), sa(S2), sa(S1)]);
     r.handle_timeout(t0 + Duration::from_secs(5));
     assert!(r.poll_transmit().is_none());
-    assert_eq!(result(&mut r), Err(DnsError::Timeout { name: "ex.com".into() }));
+    assert_eq!(
+        result(&mut r),
+        Err(DnsError::Timeout {
+            name: "ex.com".into()
+        })
+    );
     assert_eq!(r.poll_timeout(), None);
     assert_eq!(r.pending(), 0);
 }
@@ -328,8 +434,15 @@ fn late_answer_from_an_earlier_server_is_accepted() {
     let tx = only_transmit(&mut r);
     r.handle_timeout(t0 + Duration::from_secs(1));
     only_transmit(&mut r);
-    r.handle_udp(t0, sa(S1), &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.1"))], &[]));
-    assert_eq!(result(&mut r), Ok(vec![target("192.0.2.1:5060", Transport::Udp)]));
+    r.handle_udp(
+        t0,
+        sa(S1),
+        &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.1"))], &[]),
+    );
+    assert_eq!(
+        result(&mut r),
+        Ok(vec![target("192.0.2.1:5060", Transport::Udp)])
+    );
 }
 
 #[test]
@@ -338,13 +451,25 @@ fn nxdomain_is_not_found_and_cached_for_the_soa_time() {
     let t0 = Instant::now();
     r.start(t0, req("nx.ex.com", None, None, false));
     let tx = only_transmit(&mut r);
-    r.handle_udp(t0, sa(S1), &answer(&tx, 3, &[], &[rr("ex.com", 6, 600, soa(30))]));
-    let nf = Err(DnsError::NotFound { name: "nx.ex.com".into() });
+    r.handle_udp(
+        t0,
+        sa(S1),
+        &answer(&tx, 3, &[], &[rr("ex.com", 6, 600, soa(30))]),
+    );
+    let nf = Err(DnsError::NotFound {
+        name: "nx.ex.com".into(),
+    });
     assert_eq!(result(&mut r), nf);
-    r.start(t0 + Duration::from_secs(29), req("nx.ex.com", None, None, false));
+    r.start(
+        t0 + Duration::from_secs(29),
+        req("nx.ex.com", None, None, false),
+    );
     assert!(r.poll_transmit().is_none(), "negative answer cached");
     assert_eq!(result(&mut r), nf);
-    r.start(t0 + Duration::from_secs(30), req("nx.ex.com", None, None, false));
+    r.start(
+        t0 + Duration::from_secs(30),
+        req("nx.ex.com", None, None, false),
+    );
     assert_eq!(question(&only_transmit(&mut r)), ("nx.ex.com".into(), 35));
 }
 
@@ -359,7 +484,12 @@ fn servfail_moves_to_the_next_server_then_fails() {
     assert_eq!(tx2.destination, sa(S2), "SERVFAIL: next server at once");
     assert!(r.poll_result().is_none());
     r.handle_udp(t0, sa(S2), &answer(&tx2, 5, &[], &[])); // REFUSED
-    assert_eq!(result(&mut r), Err(DnsError::ServerFailure { name: "ex.com".into() }));
+    assert_eq!(
+        result(&mut r),
+        Err(DnsError::ServerFailure {
+            name: "ex.com".into()
+        })
+    );
 }
 
 #[test]
@@ -368,12 +498,22 @@ fn answers_are_cached_for_their_ttl() {
     let t0 = Instant::now();
     r.start(t0, req("ex.com", Some(5060), None, false));
     let tx = only_transmit(&mut r);
-    r.handle_udp(t0, sa(S1), &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.1"))], &[]));
+    r.handle_udp(
+        t0,
+        sa(S1),
+        &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.1"))], &[]),
+    );
     let first = result(&mut r);
-    r.start(t0 + Duration::from_secs(59), req("ex.com", Some(5060), None, false));
+    r.start(
+        t0 + Duration::from_secs(59),
+        req("ex.com", Some(5060), None, false),
+    );
     assert!(r.poll_transmit().is_none());
     assert_eq!(result(&mut r), first);
-    r.start(t0 + Duration::from_secs(60), req("ex.com", Some(5060), None, false));
+    r.start(
+        t0 + Duration::from_secs(60),
+        req("ex.com", Some(5060), None, false),
+    );
     assert_eq!(question(&only_transmit(&mut r)), ("ex.com".into(), 1));
 }
 
@@ -396,7 +536,10 @@ fn spoofed_or_stray_answers_are_ignored() {
     r.handle_udp(t0, sa(S1), &tx.payload); // our own query echoed back: not a response
     assert!(r.poll_result().is_none(), "nothing accepted yet");
     r.handle_udp(t0, sa(S1), &good);
-    assert_eq!(result(&mut r), Ok(vec![target("192.0.2.1:5060", Transport::Udp)]));
+    assert_eq!(
+        result(&mut r),
+        Ok(vec![target("192.0.2.1:5060", Transport::Udp)])
+    );
     r.handle_udp(t0, sa(S1), &good);
     assert!(r.poll_result().is_none(), "a duplicate answer is ignored");
 }
@@ -415,11 +558,22 @@ fn truncated_answer_is_retried_over_tcp_to_the_same_server() {
     // A stale report about the UDP attempt changes nothing.
     r.handle_transmit_failure(t0, tx.handle);
     assert!(r.poll_transmit().is_none());
-    let full = answer(&tcp, 0, &[rr("ex.com", 1, 60, a("192.0.2.1")), rr("ex.com", 1, 60, a("192.0.2.2"))], &[]);
+    let full = answer(
+        &tcp,
+        0,
+        &[
+            rr("ex.com", 1, 60, a("192.0.2.1")),
+            rr("ex.com", 1, 60, a("192.0.2.2")),
+        ],
+        &[],
+    );
     r.handle_tcp_response(t0, tcp.handle, &full);
     assert_eq!(
         result(&mut r),
-        Ok(vec![target("192.0.2.1:5060", Transport::Udp), target("192.0.2.2:5060", Transport::Udp)])
+        Ok(vec![
+            target("192.0.2.1:5060", Transport::Udp),
+            target("192.0.2.2:5060", Transport::Udp)
+        ])
     );
 }
 
@@ -433,12 +587,20 @@ fn tcp_failure_moves_on_and_tcp_deadline_times_out() {
     let tcp = only_transmit(&mut r);
     r.handle_transmit_failure(t0, tcp.handle);
     let next = only_transmit(&mut r);
-    assert_eq!((next.destination, next.protocol), (sa(S2), TransmitProtocol::Udp));
+    assert_eq!(
+        (next.destination, next.protocol),
+        (sa(S2), TransmitProtocol::Udp)
+    );
     r.handle_udp(t0, sa(S2), &answer(&next, 0x0200, &[], &[]));
     let tcp2 = only_transmit(&mut r);
     // Garbage on the TCP stream from the last server: server failure for all.
     r.handle_tcp_response(t0, tcp2.handle, b"garbage");
-    assert_eq!(result(&mut r), Err(DnsError::ServerFailure { name: "ex.com".into() }));
+    assert_eq!(
+        result(&mut r),
+        Err(DnsError::ServerFailure {
+            name: "ex.com".into()
+        })
+    );
 
     let mut r = resolver();
     r.start(t0, req("ex.com", Some(5060), None, false));
@@ -447,18 +609,30 @@ fn tcp_failure_moves_on_and_tcp_deadline_times_out() {
     only_transmit(&mut r);
     assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_secs(5)));
     r.handle_timeout(t0 + Duration::from_secs(5));
-    assert_eq!(result(&mut r), Err(DnsError::Timeout { name: "ex.com".into() }));
+    assert_eq!(
+        result(&mut r),
+        Err(DnsError::Timeout {
+            name: "ex.com".into()
+        })
+    );
 }
 
 #[test]
 fn hosts_file_answers_without_any_query() {
-    let mut r = resolver_with(&[S1], "192.0.2.10 sip.local\n2001:db8::10 sip.local\n", |c| c.ipv6 = true);
+    let mut r = resolver_with(
+        &[S1],
+        "192.0.2.10 sip.local\n2001:db8::10 sip.local\n",
+        |c| c.ipv6 = true,
+    );
     let now = Instant::now();
     r.start(now, req("SIP.local", None, None, false));
     assert!(r.poll_transmit().is_none());
     assert_eq!(
         result(&mut r),
-        Ok(vec![target("192.0.2.10:5060", Transport::Udp), target("[2001:db8::10]:5060", Transport::Udp)])
+        Ok(vec![
+            target("192.0.2.10:5060", Transport::Udp),
+            target("[2001:db8::10]:5060", Transport::Udp)
+        ])
     );
     // An SRV target listed in the hosts file is not looked up either.
     r.start(now, req("ex.com", None, Some(Transport::Tcp), false));
@@ -466,7 +640,10 @@ fn hosts_file_answers_without_any_query() {
     let srvs = [rr("_sip._tcp.ex.com", 33, 60, srv(1, 0, 5062, "sip.local"))];
     r.handle_udp(now, sa(S1), &answer(&tx, 0, &srvs, &[]));
     assert!(r.poll_transmit().is_none());
-    assert_eq!(result(&mut r).unwrap()[0], target("192.0.2.10:5062", Transport::Tcp));
+    assert_eq!(
+        result(&mut r).unwrap()[0],
+        target("192.0.2.10:5062", Transport::Tcp)
+    );
 }
 
 #[test]
@@ -476,11 +653,21 @@ fn concurrent_resolutions_share_one_query() {
     let a1 = r.start(now, req("ex.com", Some(5060), None, false));
     let a2 = r.start(now, req("ex.com", Some(5070), None, false));
     let tx = only_transmit(&mut r);
-    r.handle_udp(now, sa(S1), &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.1"))], &[]));
+    r.handle_udp(
+        now,
+        sa(S1),
+        &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.1"))], &[]),
+    );
     let mut got: Vec<_> = std::iter::from_fn(|| r.poll_result()).collect();
     got.sort_by_key(|(id, _)| *id);
-    assert_eq!(got[0], (a1, Ok(vec![target("192.0.2.1:5060", Transport::Udp)])));
-    assert_eq!(got[1], (a2, Ok(vec![target("192.0.2.1:5070", Transport::Udp)])));
+    assert_eq!(
+        got[0],
+        (a1, Ok(vec![target("192.0.2.1:5060", Transport::Udp)]))
+    );
+    assert_eq!(
+        got[1],
+        (a2, Ok(vec![target("192.0.2.1:5070", Transport::Udp)]))
+    );
 }
 
 #[test]
@@ -495,7 +682,10 @@ fn cname_chain_is_followed_within_the_answer() {
         rr("other.ex.com", 1, 60, a("192.0.2.99")),
     ];
     r.handle_udp(now, sa(S1), &answer(&tx, 0, &answers, &[]));
-    assert_eq!(result(&mut r), Ok(vec![target("192.0.2.4:5060", Transport::Udp)]));
+    assert_eq!(
+        result(&mut r),
+        Ok(vec![target("192.0.2.4:5060", Transport::Udp)])
+    );
 }
 
 #[test]
@@ -504,8 +694,22 @@ fn srv_dot_target_means_not_found() {
     let now = Instant::now();
     r.start(now, req("ex.com", None, Some(Transport::Udp), false));
     let tx = only_transmit(&mut r);
-    r.handle_udp(now, sa(S1), &answer(&tx, 0, &[rr("_sip._udp.ex.com", 33, 60, srv(0, 0, 0, "."))], &[]));
-    assert_eq!(result(&mut r), Err(DnsError::NotFound { name: "ex.com".into() }));
+    r.handle_udp(
+        now,
+        sa(S1),
+        &answer(
+            &tx,
+            0,
+            &[rr("_sip._udp.ex.com", 33, 60, srv(0, 0, 0, "."))],
+            &[],
+        ),
+    );
+    assert_eq!(
+        result(&mut r),
+        Err(DnsError::NotFound {
+            name: "ex.com".into()
+        })
+    );
 }
 
 #[test]
@@ -513,12 +717,23 @@ fn bad_requests_and_missing_servers_fail_at_once() {
     let mut r = resolver();
     let now = Instant::now();
     r.start(now, req("bad host", None, None, false));
-    assert!(matches!(result(&mut r), Err(DnsError::InvalidRequest { .. })));
+    assert!(matches!(
+        result(&mut r),
+        Err(DnsError::InvalidRequest { .. })
+    ));
     r.start(now, req("ex.com", None, Some(Transport::Udp), true));
-    assert!(matches!(result(&mut r), Err(DnsError::InvalidRequest { .. })));
+    assert!(matches!(
+        result(&mut r),
+        Err(DnsError::InvalidRequest { .. })
+    ));
     let mut none = resolver_with(&[], "", |_| {});
     none.start(now, req("ex.com", None, None, false));
-    assert_eq!(result(&mut none), Err(DnsError::NoServers { name: "ex.com".into() }));
+    assert_eq!(
+        result(&mut none),
+        Err(DnsError::NoServers {
+            name: "ex.com".into()
+        })
+    );
     let mut small = resolver_with(&[S1], "", |c| c.max_resolutions = 1);
     small.start(now, req("ex.com", None, None, false));
     small.start(now, req("ex.org", None, None, false));
@@ -535,7 +750,12 @@ fn send_failure_moves_to_the_next_server_immediately() {
     let tx2 = only_transmit(&mut r);
     assert_eq!(tx2.destination, sa(S2));
     r.handle_transmit_failure(t0, tx2.handle);
-    assert_eq!(result(&mut r), Err(DnsError::ServerFailure { name: "ex.com".into() }));
+    assert_eq!(
+        result(&mut r),
+        Err(DnsError::ServerFailure {
+            name: "ex.com".into()
+        })
+    );
 }
 
 #[test]
@@ -545,7 +765,11 @@ fn cancelled_resolution_reports_nothing_but_fills_the_cache() {
     let id = r.start(t0, req("ex.com", Some(5060), None, false));
     let tx = only_transmit(&mut r);
     r.cancel(id);
-    r.handle_udp(t0, sa(S1), &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.1"))], &[]));
+    r.handle_udp(
+        t0,
+        sa(S1),
+        &answer(&tx, 0, &[rr("ex.com", 1, 60, a("192.0.2.1"))], &[]),
+    );
     assert!(r.poll_result().is_none());
     r.start(t0, req("ex.com", Some(5060), None, false));
     assert!(r.poll_transmit().is_none());

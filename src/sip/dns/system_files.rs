@@ -149,7 +149,10 @@ mod tests {
             h.lookup("localhost"),
             Some(&["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()][..])
         );
-        assert_eq!(h.lookup("proxy.example"), Some(&["192.0.2.7".parse().unwrap()][..]));
+        assert_eq!(
+            h.lookup("proxy.example"),
+            Some(&["192.0.2.7".parse().unwrap()][..])
+        );
         assert_eq!(h.lookup("proxy"), Some(&["192.0.2.7".parse().unwrap()][..]));
         assert_eq!(h.lookup("foo"), None);
         assert_eq!(h.lookup("scoped"), None);
@@ -171,12 +174,16 @@ mod tests {
     fn missing_resolv_conf_means_local_server() {
         let s = load_resolv_conf(Path::new("/nonexistent/resolv.conf"));
         assert_eq!(s, vec!["127.0.0.1:53".parse().unwrap()]);
-        assert_eq!(HostsFile::load(Path::new("/nonexistent/hosts")), HostsFile::default());
+        assert_eq!(
+            HostsFile::load(Path::new("/nonexistent/hosts")),
+            HostsFile::default()
+        );
     }
 
     #[test]
     fn server_setting_accepts_all_address_forms() {
-        let s = parse_server_list("192.0.2.1, 192.0.2.2:5353 ::1,[2001:db8::1],[::1]:5300").unwrap();
+        let s =
+            parse_server_list("192.0.2.1, 192.0.2.2:5353 ::1,[2001:db8::1],[::1]:5300").unwrap();
         let expect: Vec<SocketAddr> = [
             "192.0.2.1:53",
             "192.0.2.2:5353",
