@@ -226,3 +226,21 @@ fn idle_connections_are_closed_but_dialog_ones_kept() {
     kept.write_all(&request("alive")).unwrap();
     assert_eq!(rig.expect_message(0).bytes, request("alive"));
 }
+
+#[test]
+fn a_connection_flood_stays_within_the_limit_and_service_continues() {
+    let mut cfg = config("127.0.0.1");
+    cfg.limits.max_connections = 20;
+    let mut rig = Rig::new(vec![cfg]);
+    let mut flood = Vec::new();
+    for _ in 0..150 {
+        flood.push(peer_to(&rig));
+        rig.turn();
+        assert!(rig.layers[0].connection_count() <= 20);
+    }
+    rig.run_for(Duration::from_millis(50));
+    assert!(rig.layers[0].connection_count() <= 20);
+    let mut late = peer_to(&rig);
+    late.write_all(&request("late")).unwrap();
+    assert_eq!(rig.expect_message(0).bytes, request("late"));
+}

@@ -195,3 +195,17 @@ fn wildcard_bind_listens_on_ipv4_and_ipv6_with_one_port() {
         );
     }
 }
+
+#[test]
+fn a_burst_longer_than_one_read_budget_is_delivered_in_full() {
+    let mut rig = Rig::new(vec![config("127.0.0.1")]);
+    let ours = rig.addr(0, Transport::Udp);
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let count = 300;
+    for i in 0..count {
+        peer.send_to(&request(&format!("burst{i}")), ours).unwrap();
+    }
+    for i in 0..count {
+        assert_eq!(rig.expect_message(0).bytes, request(&format!("burst{i}")));
+    }
+}
