@@ -348,3 +348,41 @@ fn hosts_and_resolv_conf_files_are_honoured() {
         vec![target("192.0.2.41:5080", Transport::Udp)]
     );
 }
+
+#[test]
+fn garbage_spoofed_and_looping_answers_are_ignored_until_the_real_one() {
+    let server = TestDnsServer::start(
+        V4,
+        vec![
+            (
+                ("hostile.test", 1),
+                Behaviour::Hostile(vec![a("192.0.2.51")]),
+            ),
+            (
+                ("spoofed.test", 1),
+                Behaviour::SpoofOnly(vec![a("203.0.113.66")]),
+            ),
+            (("tcpjunk.test", 1), Behaviour::TcpGarbage),
+        ],
+    );
+    let mut c = config(&[server.addr]);
+    c.ipv6 = false;
+    let mut h = Harness::new(c);
+    assert_eq!(
+        h.resolve(req("hostile.test", Some(5060), None)).unwrap(),
+        vec![target("192.0.2.51:5060", Transport::Udp)]
+    );
+    assert_eq!(
+        h.resolve(req("spoofed.test", Some(5060), None)),
+        Err(DnsError::Timeout {
+            name: "spoofed.test".into()
+        }),
+        "answers with the wrong ID are never believed"
+    );
+    assert_eq!(
+        h.resolve(req("tcpjunk.test", Some(5060), None)),
+        Err(DnsError::ServerFailure {
+            name: "tcpjunk.test".into()
+        })
+    );
+}

@@ -46,6 +46,14 @@ pub enum Behaviour {
     Silent,
     /// Over UDP: an empty answer with TC set; over TCP: the records.
     TruncateUdp(Vec<Data>),
+    /// Over UDP: garbage, then fakes (answering 203.0.113.66) with a wrong ID, a wrong
+    /// question and a compression loop, and only then the right answer (the records
+    /// must end with an A record).
+    Hostile(Vec<Data>),
+    /// Over UDP: only answers with a wrong ID, as an off-path spoofer would send.
+    SpoofOnly(Vec<Data>),
+    /// Over UDP: TC set; over TCP: bytes that are not a DNS message.
+    TcpGarbage,
 }
 
 /// What the server was asked: ("udp" | "tcp", name, type).
@@ -90,7 +98,7 @@ impl TestDnsServer {
                 let Ok((n, from)) = udp.recv_from(&mut buf) else {
                     continue;
                 };
-                if let Some(reply) = answer(&buf[..n], &z, false, &l) {
+                for reply in answer(&buf[..n], &z, false, &l) {
                     let _ = udp.send_to(&reply, from);
                 }
             }
@@ -112,7 +120,7 @@ impl TestDnsServer {
                 if conn.read_exact(&mut msg).is_err() {
                     continue;
                 }
-                if let Some(reply) = answer(&msg, &z, true, &l) {
+                if let Some(reply) = answer(&msg, &z, true, &l).pop() {
                     let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
                     framed.extend(reply);
                     // Written in two pieces to exercise the client's reassembly.
@@ -146,13 +154,60 @@ impl Drop for TestDnsServer {
     }
 }
 
-/// Parses the (uncompressed) question of a query and builds the reply.
+/// The datagrams to send back for `query`, in order (over TCP only the last is sent).
 fn answer(
     query: &[u8],
     zone: &HashMap<(String, u16), Behaviour>,
     over_tcp: bool,
     log: &QueryLog,
-) -> Option<Vec<u8>> {
+) -> Vec<Vec<u8>> {
+    let Some((name, qtype, good)) = reply(query, zone, over_tcp, log) else {
+        return Vec::new();
+    };
+    let qlen = query.len() - 12; // our client sends only the question after the header
+    match zone.get(&(name.clone(), qtype)) {
+        Some(Behaviour::Hostile(_)) if !over_tcp => {
+            // The fakes point elsewhere (the last 4 bytes are the last A record's
+            // address), so accepting any of them would show in the result.
+            let mut fake = good.clone();
+            let end = fake.len();
+            fake[end - 4..].copy_from_slice(&[203, 0, 113, 66]);
+            let mut wrong_id = fake.clone();
+            wrong_id[0] ^= 0xFF;
+            let mut wrong_question = fake.clone();
+            wrong_question[13] = if wrong_question[13] == b'z' {
+                b'y'
+            } else {
+                b'z'
+            };
+            let mut looped = fake;
+            let owner = 12 + qlen;
+            looped[owner..owner + 2].copy_from_slice(&(0xC000u16 | owner as u16).to_be_bytes());
+            vec![
+                b"\x12\x34 not dns at all".to_vec(),
+                wrong_id,
+                wrong_question,
+                looped,
+                good,
+            ]
+        }
+        Some(Behaviour::SpoofOnly(_)) => {
+            let mut wrong_id = good;
+            wrong_id[0] ^= 0xFF;
+            vec![wrong_id]
+        }
+        Some(Behaviour::TcpGarbage) if over_tcp => vec![b"\xff\xff garbage".to_vec()],
+        _ => vec![good],
+    }
+}
+
+/// Parses the (uncompressed) question of a query and builds the honest reply.
+fn reply(
+    query: &[u8],
+    zone: &HashMap<(String, u16), Behaviour>,
+    over_tcp: bool,
+    log: &QueryLog,
+) -> Option<(String, u16, Vec<u8>)> {
     let mut pos = 12;
     let mut labels = Vec::new();
     loop {
@@ -172,14 +227,15 @@ fn answer(
         .unwrap()
         .push((if over_tcp { "tcp" } else { "udp" }, name.clone(), qtype));
 
-    let (rcode, tc, records): (u16, bool, &[Data]) = match zone.get(&(name, qtype)) {
+    let (rcode, tc, records): (u16, bool, &[Data]) = match zone.get(&(name.clone(), qtype)) {
         None => (0, false, &[]),
         Some(Behaviour::Answer(r)) => (0, false, r),
         Some(Behaviour::NxDomain) => (3, false, &[]),
         Some(Behaviour::ServFail) => (2, false, &[]),
         Some(Behaviour::Silent) => return None,
         Some(Behaviour::TruncateUdp(r)) if over_tcp => (0, false, r),
-        Some(Behaviour::TruncateUdp(_)) => (0, true, &[]),
+        Some(Behaviour::TruncateUdp(_)) | Some(Behaviour::TcpGarbage) => (0, true, &[]),
+        Some(Behaviour::Hostile(r)) | Some(Behaviour::SpoofOnly(r)) => (0, false, r),
     };
     let mut m = query.get(..2)?.to_vec();
     // QR, AA, RD copied from the query, RA, the rcode, TC when truncating.
@@ -215,7 +271,7 @@ fn answer(
         m.extend((soa.len() as u16).to_be_bytes());
         m.extend(soa);
     }
-    Some(m)
+    Some((name, qtype, m))
 }
 
 fn wire_name(n: &str) -> Vec<u8> {

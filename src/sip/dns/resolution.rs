@@ -173,6 +173,17 @@ impl Resolution {
                         }
                         self.enter_srv(services)
                     }
+                    // Some servers fail NAPTR queries they do not understand while
+                    // serving SRV and A fine; the SRV step still finds out whether the
+                    // server is really down (and fails fast if so).
+                    Err(DnsError::ServerFailure { .. }) => {
+                        log::debug!(target: "sip::dns", "NAPTR {} failed; trying SRV", self.domain);
+                        self.enter_srv(order::srv_services(
+                            &self.domain,
+                            self.secure,
+                            self.transport,
+                        ))
+                    }
                     Err(e) => Step::Done(Err(e)),
                 }
             }

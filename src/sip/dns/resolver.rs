@@ -436,10 +436,12 @@ impl Resolver {
         let Some(q) = self.queries.get_mut(&qid) else {
             return;
         };
-        let Some(server) = self.config.servers.get((q.server + 1) % n.max(1)).copied() else {
+        // `n` is at least 1: a query is only created when there is a server.
+        let index = (q.server + 1).checked_rem(n).unwrap_or(0);
+        let Some(server) = self.config.servers.get(index).copied() else {
             return;
         };
-        q.server = (q.server + 1) % n;
+        q.server = index;
         q.attempt += 1;
         q.over_tcp = false;
         q.attempt_deadline = (now + self.config.attempt_timeout).min(q.deadline);

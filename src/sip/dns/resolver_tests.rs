@@ -775,3 +775,40 @@ fn cancelled_resolution_reports_nothing_but_fills_the_cache() {
     assert!(r.poll_transmit().is_none());
     assert!(result(&mut r).is_ok());
 }
+
+#[test]
+fn naptr_servfail_still_tries_srv_but_naptr_timeout_ends_it() {
+    let mut r = resolver();
+    let t0 = Instant::now();
+    r.start(t0, req("ex.com", None, None, false));
+    let tx = only_transmit(&mut r);
+    r.handle_udp(t0, sa(S1), &answer(&tx, 2, &[], &[]));
+    let txs = transmits(&mut r);
+    assert_eq!(txs.len(), 3, "SRV for UDP, TCP and TLS");
+    for tx in &txs {
+        r.handle_udp(t0, sa(S1), &answer(tx, 2, &[], &[]));
+    }
+    assert_eq!(
+        result(&mut r),
+        Err(DnsError::ServerFailure {
+            name: "_sip._udp.ex.com".into()
+        })
+    );
+
+    let mut r = resolver();
+    r.start(t0, req("ex.com", None, None, false));
+    only_transmit(&mut r);
+    for s in 1..=5 {
+        r.handle_timeout(t0 + Duration::from_secs(s));
+    }
+    assert_eq!(
+        result(&mut r),
+        Err(DnsError::Timeout {
+            name: "ex.com".into()
+        })
+    );
+    assert!(
+        transmits(&mut r).iter().all(|t| question(t).1 == 35),
+        "no SRV after a NAPTR time-out"
+    );
+}
