@@ -1,0 +1,92 @@
+//! What the calls thread and the SIP reactor thread say to each other. Commands go in over a
+//! crossbeam channel (the sender then wakes the reactor through its `mio::Waker`); events come
+//! out over another. Client transaction ids are chosen by the calls thread, so it can file a
+//! request under its dialog before the reactor has even seen it.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use crate::sip::Transport;
+use crate::sip::msg::Message;
+
+/// A client transaction, named by the calls thread (unique for the process's life).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientTxId(pub u64);
+
+/// A server transaction, named by the reactor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerTxId(pub u64);
+
+/// From the calls thread to the reactor.
+#[derive(Debug)]
+pub enum SipCommand {
+    /// Send a request as a new client transaction. The reactor adds the top Via (its own
+    /// sent-by, a fresh RFC 3261 branch, `rport`), picks the next hop per RFC 3261 §8.1.2
+    /// (first Route if it has `lr`, else the Request-URI), resolves it per RFC 3263 and fails
+    /// over between the targets. The outcome comes back as `SipEvent::Response`s and at most
+    /// one `SipEvent::TxFailed`.
+    SendRequest { tx: ClientTxId, request: Message },
+    /// Send an ACK for a 2xx (RFC 3261 §13.2.2.4): not a transaction; the reactor adds a Via
+    /// with a new branch and sends it to the next hop like a request, without retransmission.
+    SendAck { request: Message },
+    /// CANCEL the INVITE client transaction `tx` (RFC 3261 §9.1): the reactor builds the
+    /// CANCEL from the INVITE it sent (same Request-URI, Call-ID, From, To, CSeq number, top
+    /// Via and Route set) and sends it once a provisional response has arrived.
+    Cancel { tx: ClientTxId },
+    /// Send a response on a server transaction.
+    Respond { tx: ServerTxId, response: Message },
+    /// Stop: close sockets and exit the reactor thread.
+    Shutdown,
+}
+
+/// Why a client transaction ended without a final response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxFailure {
+    /// Timer B or F fired (reported to the user as 408).
+    Timeout,
+    /// Every target refused or errored: connection refused, ICMP unreachable, TLS failure
+    /// (reported as 503).
+    Transport(String),
+    /// The next hop could not be resolved (reported as 503).
+    Dns(String),
+}
+
+impl TxFailure {
+    /// The SIP status a failure stands for (RFC 3261 §8.1.3.1: a time-out is treated as
+    /// 408, a transport error as 503).
+    pub fn status(&self) -> u16 {
+        match self {
+            TxFailure::Timeout => 408,
+            TxFailure::Transport(_) | TxFailure::Dns(_) => 503,
+        }
+    }
+}
+
+impl fmt::Display for TxFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxFailure::Timeout => f.write_str("transaction timed out"),
+            TxFailure::Transport(why) => write!(f, "transport error: {why}"),
+            TxFailure::Dns(why) => write!(f, "DNS error: {why}"),
+        }
+    }
+}
+
+/// From the reactor to the calls thread.
+#[derive(Debug)]
+pub enum SipEvent {
+    /// A new request (retransmissions are absorbed by its server transaction). ACKs are
+    /// delivered here too, with a `tx` that takes no response: an ACK for a non-2xx is
+    /// absorbed by the transaction layer, so what arrives is an ACK for a 2xx.
+    Request {
+        tx: ServerTxId,
+        request: Message,
+        source: SocketAddr,
+        transport: Transport,
+    },
+    /// A response on a client transaction, including every retransmission of a 2xx to an
+    /// INVITE (RFC 6026: the calls thread answers each with the same ACK).
+    Response { tx: ClientTxId, response: Message },
+    /// The client transaction ended without a final response.
+    TxFailed { tx: ClientTxId, reason: TxFailure },
+}

@@ -1,0 +1,7 @@
+//! The SIP reactor thread: one mio loop over the transports, the DNS resolver and the
+//! transaction layer, talking to the calls thread through [`SipCommand`]s and
+//! [`SipEvent`]s.
+
+mod interface;
+
+pub use interface::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};

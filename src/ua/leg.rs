@@ -1,0 +1,407 @@
+//! One call leg: an INVITE we send and the dialog it creates (RFC 3261 §12–§15), seen from
+//! the UAC side. It builds every request of the dialog (ACK, BYE, re-INVITE, REFER) and
+//! reads the responses and in-dialog requests that concern it. No I/O: the caller sends
+//! what it returns through the reactor.
+
+use crate::sip::msg::{Message, Method, NameAddr, Uri, new_call_id, new_tag};
+
+/// Headers every request of ours carries, as the C++ original writes them (see
+/// shared/reference: the initiator's INVITE).
+pub const ALLOW: &str =
+    "INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, SUBSCRIBE, UPDATE, PRACK, INFO, MESSAGE";
+pub const SUPPORTED: &str = "replaces, timer, norefersub, 100rel";
+/// A re-INVITE does not offer 100rel (we would have to PRACK the initiator's provisionals).
+const SUPPORTED_REINVITE: &str = "replaces, timer, norefersub";
+pub const USER_AGENT: &str = "ClickToCall";
+const MAX_FORWARDS: &str = "70";
+const SDP: &str = "application/sdp";
+
+/// What a leg needs to place its INVITE.
+#[derive(Debug, Clone)]
+pub struct LegSpec {
+    /// Request-URI and `To` of the INVITE.
+    pub target: Uri,
+    /// `From` without tag (a tag is added).
+    pub from: NameAddr,
+    /// Our `Contact` (RFC 3261 §8.1.1.8).
+    pub contact: NameAddr,
+    /// Pre-loaded route (RFC 3261 §8.1.2), e.g. the outbound proxy with `lr`.
+    pub outbound_proxy: Option<Uri>,
+    /// The SDP offer, or `None` for an offerless INVITE (the 2xx then carries the offer and
+    /// its ACK must wait for our answer).
+    pub offer: Option<Vec<u8>>,
+}
+
+/// Where the dialog stands (RFC 3261 §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogState {
+    /// INVITE sent, no dialog yet.
+    Calling,
+    /// A provisional response with a To tag created an early dialog.
+    Early,
+    /// A 2xx confirmed it.
+    Confirmed,
+    /// Over.
+    Terminated,
+}
+
+/// What a response to the leg's INVITE means.
+#[derive(Debug, Clone)]
+pub enum InviteOutcome {
+    /// 1xx; `ringing` for 180–189 (RFC 3261 §21.1: 18x means the callee is being alerted
+    /// or the call is progressing).
+    Provisional { ringing: bool },
+    /// The first 2xx: the dialog is confirmed. `ack` is the ACK to send now, or `None`
+    /// when it must wait for an answer to the 2xx's offer (offerless INVITE).
+    Answered {
+        sdp: Option<Vec<u8>>,
+        ack: Option<Message>,
+    },
+    /// A retransmission of the 2xx we accepted: send the same ACK again (RFC 3261
+    /// §13.2.2.4), if it was sent already.
+    Retransmission { ack: Option<Message> },
+    /// A 2xx from another fork after one already won: acknowledge it and end that dialog
+    /// (RFC 3261 §13.2.2.4).
+    OtherFork { ack: Message, bye: Message },
+    /// A final failure (the transaction layer acknowledges it).
+    Failed { code: u16 },
+    /// Not for this INVITE (e.g. a response to an older CSeq), or malformed.
+    Ignored,
+}
+
+/// One UAC call leg.
+#[derive(Debug, Clone)]
+pub struct Leg {
+    call_id: String,
+    /// Our `From`, with our tag.
+    local: NameAddr,
+    /// Their `To`; its tag once known.
+    remote: NameAddr,
+    contact: NameAddr,
+    remote_target: Uri,
+    /// Route set, in the order requests carry it (Record-Route reversed, RFC 3261 §12.1.2).
+    route_set: Vec<NameAddr>,
+    local_cseq: u32,
+    remote_cseq: Option<u32>,
+    state: DialogState,
+    /// CSeq of the INVITE whose 2xx the current ACK answers.
+    invite_cseq: u32,
+    /// The ACK of the last 2xx, kept to answer its retransmissions.
+    ack: Option<Message>,
+    /// An INVITE (initial or re-INVITE) is waiting for its final response.
+    invite_pending: bool,
+}
+
+impl Leg {
+    /// Create the leg and its initial INVITE (RFC 3261 §8.1.1, §13.2.1).
+    pub fn invite(spec: LegSpec) -> (Leg, Message) {
+        let mut local = spec.from;
+        local.set_tag(&new_tag());
+        let route_set = spec
+            .outbound_proxy
+            .map(|uri| vec![NameAddr::new(uri)])
+            .unwrap_or_default();
+        let mut leg = Leg {
+            call_id: new_call_id(),
+            local,
+            remote: NameAddr::new(spec.target.clone()),
+            contact: spec.contact,
+            remote_target: spec.target,
+            route_set,
+            local_cseq: 0,
+            remote_cseq: None,
+            state: DialogState::Calling,
+            invite_cseq: 1,
+            ack: None,
+            invite_pending: true,
+        };
+        let mut invite = leg.request(Method::Invite);
+        leg.invite_cseq = leg.local_cseq;
+        invite.push_header("Session-Expires", "1800");
+        invite.push_header("Min-SE", "90");
+        invite.push_header("Accept-Language", "en");
+        invite.push_header("Allow", ALLOW);
+        let body = spec.offer;
+        if body.is_some() {
+            invite.push_header("Content-Type", SDP);
+        }
+        invite.push_header("Supported", SUPPORTED);
+        invite.push_header("User-Agent", USER_AGENT);
+        if let Some(sdp) = body {
+            invite.set_body(Some(SDP), sdp);
+        }
+        (leg, invite)
+    }
+
+    pub fn state(&self) -> DialogState {
+        self.state
+    }
+
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    pub fn local_tag(&self) -> Option<&str> {
+        self.local.tag()
+    }
+
+    pub fn remote_tag(&self) -> Option<&str> {
+        self.remote.tag()
+    }
+
+    /// Our side of the dialog (`From`, with tag).
+    pub fn local(&self) -> &NameAddr {
+        &self.local
+    }
+
+    /// Their side of the dialog (`To`, with tag once known).
+    pub fn remote(&self) -> &NameAddr {
+        &self.remote
+    }
+
+    /// Mark the dialog over (BYE sent or received, or the INVITE failed).
+    pub fn terminate(&mut self) {
+        self.state = DialogState::Terminated;
+    }
+
+    /// Read a response to the leg's INVITE (initial or a re-INVITE with CSeq `invite_cseq`).
+    pub fn on_invite_response(&mut self, resp: &Message, ack_now: bool) -> InviteOutcome {
+        let Some(code) = resp.status() else {
+            return InviteOutcome::Ignored;
+        };
+        let Ok((cseq, Method::Invite)) = resp.cseq() else {
+            return InviteOutcome::Ignored;
+        };
+        if cseq != self.invite_cseq {
+            return InviteOutcome::Ignored;
+        }
+        let to_tag = resp.to_tag().map(str::to_string);
+        match code {
+            100..=199 => {
+                // RFC 3261 §12.1.2: a provisional with a To tag creates an early dialog.
+                if let (DialogState::Calling, Some(tag)) = (self.state, &to_tag) {
+                    self.remote.set_tag(tag);
+                    self.learn_route(resp, true);
+                    self.state = DialogState::Early;
+                }
+                InviteOutcome::Provisional {
+                    ringing: (180..=189).contains(&code),
+                }
+            }
+            200..=299 => {
+                let Some(tag) = to_tag else {
+                    return InviteOutcome::Ignored;
+                };
+                let same_dialog = self.remote.tag() == Some(tag.as_str());
+                if !self.invite_pending {
+                    if same_dialog {
+                        return InviteOutcome::Retransmission {
+                            ack: self.ack.clone(),
+                        };
+                    }
+                    return self.other_fork(resp, &tag);
+                }
+                if self.state == DialogState::Confirmed && !same_dialog {
+                    // A re-INVITE's 2xx must come from the dialog's own peer.
+                    return InviteOutcome::Ignored;
+                }
+                self.invite_pending = false;
+                // The first 2xx fixes the dialog: its tag, target and route set win over any
+                // early dialog (RFC 3261 §13.2.2.4); a re-INVITE's 2xx refreshes the target.
+                // The route set is fixed once confirmed (RFC 3261 §12.2.1.2).
+                let routes = self.state != DialogState::Confirmed;
+                self.remote.set_tag(&tag);
+                self.learn_route(resp, routes);
+                self.state = DialogState::Confirmed;
+                let sdp = body_sdp(resp);
+                let ack = ack_now.then(|| self.build_ack(None));
+                InviteOutcome::Answered { sdp, ack }
+            }
+            _ => {
+                if !self.invite_pending {
+                    return InviteOutcome::Ignored;
+                }
+                self.invite_pending = false;
+                if self.state != DialogState::Confirmed {
+                    self.state = DialogState::Terminated;
+                }
+                InviteOutcome::Failed { code }
+            }
+        }
+    }
+
+    /// The ACK for the current 2xx, carrying `sdp` when the 2xx held the offer (RFC 3261
+    /// §13.2.2.4, RFC 3264 §5). Kept for the 2xx's retransmissions.
+    pub fn ack(&mut self, sdp: Option<Vec<u8>>) -> Message {
+        self.build_ack(sdp)
+    }
+
+    fn build_ack(&mut self, sdp: Option<Vec<u8>>) -> Message {
+        let mut ack = self.base_request(Method::Ack, self.invite_cseq);
+        if let Some(body) = sdp {
+            ack.push_header("Content-Type", SDP);
+            ack.push_header("User-Agent", USER_AGENT);
+            ack.set_body(Some(SDP), body);
+        } else {
+            ack.push_header("User-Agent", USER_AGENT);
+        }
+        self.ack = Some(ack.clone());
+        ack
+    }
+
+    /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1).
+    pub fn reinvite(&mut self, sdp: Vec<u8>) -> Message {
+        let mut req = self.request(Method::Invite);
+        self.invite_cseq = self.local_cseq;
+        self.ack = None;
+        self.invite_pending = true;
+        req.push_header("Session-Expires", "1800;refresher=uac");
+        req.push_header("Min-SE", "90");
+        req.push_header("Accept-Language", "en");
+        req.push_header("Allow", ALLOW);
+        req.push_header("Content-Type", SDP);
+        req.push_header("Supported", SUPPORTED_REINVITE);
+        req.push_header("User-Agent", USER_AGENT);
+        req.set_body(Some(SDP), sdp);
+        req
+    }
+
+    /// REFER the peer to `target` (RFC 3515 §2.4.1), `Referred-By` us (RFC 3892).
+    pub fn refer(&mut self, target: &Uri, referred_by: &NameAddr) -> Message {
+        let mut req = self.request(Method::Refer);
+        req.push_header("User-Agent", USER_AGENT);
+        req.push_header("Refer-To", &format!("<{target}>"));
+        req.push_header("Referred-By", &referred_by.to_string());
+        req
+    }
+
+    /// BYE (RFC 3261 §15.1.1).
+    pub fn bye(&mut self) -> Message {
+        let mut req = self.request(Method::Bye);
+        req.push_header("User-Agent", USER_AGENT);
+        self.state = DialogState::Terminated;
+        req
+    }
+
+    /// True when `req` belongs to this dialog (RFC 3261 §12.2.2: Call-ID, the To tag is ours,
+    /// the From tag is theirs).
+    pub fn matches(&self, req: &Message) -> bool {
+        req.call_id().ok() == Some(self.call_id.as_str())
+            && req.to_tag().is_some()
+            && req.to_tag() == self.local.tag()
+            && req.from_tag() == self.remote.tag()
+    }
+
+    /// Accept an in-dialog request: check its CSeq is not older than the last one
+    /// (RFC 3261 §12.2.2: otherwise answer 500) and refresh the remote target on a
+    /// target-refresh request (re-INVITE, UPDATE: RFC 3261 §12.2.2, RFC 3311 §5.2).
+    pub fn on_request(&mut self, req: &Message) -> Result<(), OutOfOrder> {
+        let Ok((cseq, method)) = req.cseq() else {
+            return Err(OutOfOrder);
+        };
+        if method != Method::Ack {
+            if let Some(last) = self.remote_cseq {
+                if cseq <= last {
+                    return Err(OutOfOrder);
+                }
+            }
+            self.remote_cseq = Some(cseq);
+        }
+        if matches!(method, Method::Invite | Method::Update) {
+            if let Some(c) = req.contacts().ok().and_then(|c| c.first().cloned()) {
+                self.remote_target = c.uri;
+            }
+        }
+        Ok(())
+    }
+
+    /// A 2xx response to an in-dialog request of the peer, with our Contact and
+    /// User-Agent as the original adds them.
+    pub fn response_to(&self, req: &Message, code: u16, reason: &str) -> Message {
+        let mut resp = Message::response_to(req, code, reason, None);
+        if (200..300).contains(&code)
+            && matches!(req.method(), Some(Method::Invite | Method::Update))
+        {
+            resp.push_header("Contact", &self.contact.to_string());
+        }
+        resp.push_header("User-Agent", USER_AGENT);
+        resp
+    }
+
+    /// A new request within the dialog with the next CSeq (RFC 3261 §12.2.1.1).
+    fn request(&mut self, method: Method) -> Message {
+        self.local_cseq += 1;
+        self.base_request(method, self.local_cseq)
+    }
+
+    fn base_request(&self, method: Method, cseq: u32) -> Message {
+        // RFC 3261 §12.2.1.1: with a loose-routing first route (or none), the Request-URI is
+        // the remote target and the route set goes into Route as is. A strict router first
+        // hop (no `lr`) gets the remote target as the last Route instead.
+        let strict = self.route_set.first().is_some_and(|r| !r.uri.lr());
+        let (ruri, routes): (Uri, Vec<String>) = if strict {
+            let mut routes: Vec<String> = self
+                .route_set
+                .iter()
+                .skip(1)
+                .map(|r| r.to_string())
+                .collect();
+            routes.push(format!("<{}>", self.remote_target));
+            (self.route_set[0].uri.clone(), routes)
+        } else {
+            (
+                self.remote_target.clone(),
+                self.route_set.iter().map(|r| r.to_string()).collect(),
+            )
+        };
+        let method_name = method.as_str().to_string();
+        let mut req = Message::new_request(method, ruri);
+        for r in &routes {
+            req.push_header("Route", r);
+        }
+        req.push_header("Max-Forwards", MAX_FORWARDS);
+        req.push_header("Contact", &self.contact.to_string());
+        req.push_header("To", &self.remote.to_string());
+        req.push_header("From", &self.local.to_string());
+        req.push_header("Call-ID", &self.call_id);
+        req.push_header("CSeq", &format!("{cseq} {method_name}"));
+        req
+    }
+
+    /// Take the remote target and route set from a response that creates or confirms the
+    /// dialog (RFC 3261 §12.1.2: Record-Route in reverse order, Contact as target).
+    fn learn_route(&mut self, resp: &Message, routes: bool) {
+        if let Some(c) = resp.contacts().ok().and_then(|c| c.first().cloned()) {
+            self.remote_target = c.uri;
+        }
+        if !routes {
+            return;
+        }
+        if let Ok(rr) = resp.record_routes() {
+            if !rr.is_empty() {
+                self.route_set = rr.into_iter().rev().collect();
+            }
+        }
+    }
+
+    /// A 2xx with another To tag after the dialog was confirmed: a second fork answered.
+    /// Build its own ACK and BYE from a copy of the dialog with that fork's tag and target.
+    fn other_fork(&self, resp: &Message, tag: &str) -> InviteOutcome {
+        let mut fork = self.clone();
+        fork.remote.set_tag(tag);
+        fork.learn_route(resp, true);
+        let ack = fork.build_ack(None);
+        let bye = fork.bye();
+        InviteOutcome::OtherFork { ack, bye }
+    }
+}
+
+/// An in-dialog request arrived with a CSeq lower than one already seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfOrder;
+
+/// The body of a message when it is SDP.
+pub fn body_sdp(msg: &Message) -> Option<Vec<u8>> {
+    let is_sdp = matches!(msg.content_type(), Ok(Some(ct)) if ct.is("application", "sdp"));
+    (is_sdp && !msg.body().is_empty()).then(|| msg.body().to_vec())
+}
