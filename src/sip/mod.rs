@@ -2,6 +2,9 @@
 //! parts (transports, DNS, transactions).
 
 pub mod dns;
+pub mod msg;
+pub mod sdp;
+pub mod sipfrag;
 pub mod transaction;
 pub mod transport;
 mod transport_kind;

@@ -1,0 +1,308 @@
+//! Low-level lexing shared by the header and URI parsers: character classes of RFC 3261
+//! §25.1, quoted strings, top-level comma splitting and `;name=value` parameter lists.
+//! Everything borrows from the input and never allocates, so validation is cheap.
+
+use super::error::{ParseError, ParseErrorKind};
+
+/// `token` characters (RFC 3261 §25.1): alphanum and `-.!%*_+`'~`.
+pub(crate) fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+}
+
+/// True for a non-empty `token`.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_char)
+}
+
+/// `word` characters (RFC 3261 §25.1), used by Call-ID.
+pub(crate) fn is_word_char(b: u8) -> bool {
+    is_token_char(b) || b"()<>:\\\"/[]?{}".contains(&b)
+}
+
+/// `unreserved` = alphanum / mark (RFC 3261 §25.1).
+pub(crate) fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b)
+}
+
+/// SP or HTAB (folding has been replaced by a single SP before values reach the parsers).
+pub(crate) fn is_ws(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+pub(crate) fn trim_ws(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// Given `s` starting with `"`, return the byte index just past the closing quote.
+/// Quoted-pairs (`\` + any char but CR/LF) are skipped (RFC 3261 §25.1).
+pub(crate) fn quoted_end(s: &str) -> Result<usize, ParseError> {
+    let b = s.as_bytes();
+    let mut i = 1;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => return Ok(i + 1),
+            b'\\' => match b.get(i + 1) {
+                Some(b'\r' | b'\n') | None => break,
+                Some(_) => i += 2,
+            },
+            b'\r' | b'\n' => break,
+            _ => i += 1,
+        }
+    }
+    Err(ParseError::new(ParseErrorKind::Quote, "no closing quote"))
+}
+
+/// Remove the quotes and resolve quoted-pairs of a quoted string (input includes quotes).
+pub(crate) fn unquote(s: &str) -> String {
+    let inner = s
+        .strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .unwrap_or(s);
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Write `s` as a quoted string, escaping `"` and `\`.
+pub(crate) fn write_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// Split a header value on commas that are not inside a quoted string or `<...>`
+/// (RFC 3261 §7.3.1). Elements are trimmed; empty elements are yielded so callers can
+/// reject them where the grammar forbids them.
+pub(crate) struct CommaSplit<'a> {
+    rest: Option<&'a str>,
+}
+
+pub(crate) fn comma_split(s: &str) -> CommaSplit<'_> {
+    CommaSplit { rest: Some(s) }
+}
+
+impl<'a> Iterator for CommaSplit<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        let b = s.as_bytes();
+        let mut i = 0;
+        let mut angle = false;
+        while let Some(&c) = b.get(i) {
+            match c {
+                b'"' if !angle => match quoted_end(&s[i..]) {
+                    Ok(n) => {
+                        i += n;
+                        continue;
+                    }
+                    // An unterminated quote swallows the rest; the element parser reports it.
+                    Err(_) => break,
+                },
+                b'<' => angle = true,
+                b'>' => angle = false,
+                b',' if !angle => {
+                    self.rest = Some(&s[i + 1..]);
+                    return Some(trim_ws(&s[..i]));
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.rest = None;
+        Some(trim_ws(s))
+    }
+}
+
+/// A `;name[=value]` list in a header (RFC 3261 §7.3.1 generic-param): whitespace is
+/// allowed around `;` and `=`, values are tokens, hosts (incl. `[v6]`) or quoted strings.
+/// Yields `(name, value)`; `value` keeps quotes as received.
+pub(crate) struct HeaderParams<'a> {
+    rest: &'a str,
+}
+
+/// `s` is the text after the element's main part: empty or starting with `;` (after ws).
+pub(crate) fn header_params(s: &str) -> HeaderParams<'_> {
+    HeaderParams { rest: s }
+}
+
+impl<'a> Iterator for HeaderParams<'a> {
+    type Item = Result<(&'a str, Option<&'a str>), ParseError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = trim_ws(self.rest);
+        if s.is_empty() {
+            return None;
+        }
+        let Some(s) = s.strip_prefix(';') else {
+            self.rest = "";
+            return Some(Err(ParseError::syntax("expected ';' before parameter")));
+        };
+        let s = s.trim_start_matches([' ', '\t']);
+        let name_len = s.bytes().take_while(|&b| is_token_char(b)).count();
+        if name_len == 0 {
+            self.rest = "";
+            return Some(Err(ParseError::syntax("empty parameter")));
+        }
+        let (name, after) = s.split_at(name_len);
+        let after_ws = after.trim_start_matches([' ', '\t']);
+        let Some(v) = after_ws.strip_prefix('=') else {
+            self.rest = after;
+            return Some(Ok((name, None)));
+        };
+        let v = v.trim_start_matches([' ', '\t']);
+        let vlen = if v.starts_with('"') {
+            match quoted_end(v) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.rest = "";
+                    return Some(Err(e));
+                }
+            }
+        } else if v.starts_with('[') {
+            // gen-value may be a host, and an IPv6 reference holds colons (RFC 5118 §4.5).
+            match v.find(']') {
+                Some(n) => n + 1,
+                None => {
+                    self.rest = "";
+                    return Some(Err(ParseError::syntax("unterminated IPv6 reference")));
+                }
+            }
+        } else {
+            // Tokens, plus ':' so a bare IPv6 address in received= stays one value
+            // (RFC 5118 §4.5).
+            v.bytes()
+                .take_while(|&b| is_token_char(b) || b == b':')
+                .count()
+        };
+        if vlen == 0 {
+            self.rest = "";
+            return Some(Err(ParseError::syntax("empty parameter value")));
+        }
+        let (value, rest) = v.split_at(vlen);
+        self.rest = rest;
+        Some(Ok((name, Some(value))))
+    }
+}
+
+/// Decode `%HH` escapes (RFC 3261 §19.1.2). Invalid escapes are kept literally.
+pub(crate) fn unescape(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            if let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|&x| hex_val(x)),
+                b.get(i + 2).and_then(|&x| hex_val(x)),
+            ) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+/// True when every `%` in `s` starts a valid `%HH` escape.
+pub(crate) fn escapes_valid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
+}
+
+/// Parse a non-empty run of decimal digits into a u64, refusing overflow.
+pub(crate) fn parse_digits(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |acc, d| {
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// Parse `delta-seconds`-like numbers bounded by `max` (RFC 3261 §25.1).
+pub(crate) fn parse_bounded(s: &str, max: u64) -> Result<u64, ParseError> {
+    match parse_digits(s) {
+        Some(v) if v <= max => Ok(v),
+        Some(_) => Err(ParseError::new(ParseErrorKind::Range, "number too large")),
+        None => Err(ParseError::syntax("expected a number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comma_split_respects_quotes_and_angles() {
+        let v: Vec<_> = comma_split(r#""a,\"b" <sip:x,y@h>;p=1 , <sip:z@h>,, last"#).collect();
+        assert_eq!(
+            v,
+            vec![r#""a,\"b" <sip:x,y@h>;p=1"#, "<sip:z@h>", "", "last"]
+        );
+    }
+
+    #[test]
+    fn header_params_allow_ws_quotes_and_ipv6() {
+        let p: Vec<_> = header_params(" ; a = b ;c;d=\"x;y\";received=2001:db8::9:255;e=[::1]")
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            p,
+            vec![
+                ("a", Some("b")),
+                ("c", None),
+                ("d", Some("\"x;y\"")),
+                ("received", Some("2001:db8::9:255")),
+                ("e", Some("[::1]")),
+            ]
+        );
+        assert!(header_params(";;").any(|r| r.is_err()));
+        assert!(header_params(";a=").any(|r| r.is_err()));
+        assert!(header_params(";a=\"open").any(|r| r.is_err()));
+    }
+
+    #[test]
+    fn quoted_strings_and_escapes() {
+        assert_eq!(quoted_end(r#""a\"b" rest"#), Ok(6));
+        assert!(quoted_end(r#""abc"#).is_err());
+        assert!(quoted_end("\"a\\").is_err());
+        assert_eq!(unquote(r#""a\"b\\""#), "a\"b\\");
+        let mut s = String::new();
+        write_quoted(&mut s, "a\"b");
+        assert_eq!(s, r#""a\"b""#);
+        assert_eq!(unescape("%75se%72%4"), b"user%4");
+        assert!(escapes_valid("a%20b") && !escapes_valid("a%2") && !escapes_valid("%zz"));
+    }
+
+    #[test]
+    fn digits_refuse_overflow_and_signs() {
+        assert_eq!(parse_digits("00068"), Some(68));
+        assert_eq!(parse_digits("-1"), None);
+        assert_eq!(parse_digits("99999999999999999999999"), None);
+        assert!(parse_bounded("4294967296", u64::from(u32::MAX)).is_err());
+    }
+}
