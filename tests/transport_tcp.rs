@@ -244,3 +244,41 @@ fn a_connection_flood_stays_within_the_limit_and_service_continues() {
     late.write_all(&request("late")).unwrap();
     assert_eq!(rig.expect_message(0).bytes, request("late"));
 }
+
+#[test]
+fn a_slow_reader_fills_a_bounded_queue_and_then_gets_everything_in_order() {
+    let mut cfg = config("127.0.0.1");
+    cfg.limits.max_queued = 256 * 1024;
+    let mut rig = Rig::new(vec![cfg]);
+    let mut peer = peer_to(&rig);
+    peer.write_all(&request("hello")).unwrap();
+    let conn = rig.expect_message(0).conn.unwrap();
+    let chunk = |i: usize| {
+        let body = vec![b'a' + (i % 26) as u8; 60_000];
+        let mut m = format!(
+            "MESSAGE sip:x SIP/2.0\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        m.extend_from_slice(&body);
+        m
+    };
+    let mut accepted = 0;
+    let mut refused = false;
+    for i in 0..2000 {
+        match rig.layers[0].send_on(Instant::now(), conn, &chunk(i)) {
+            Ok(()) => accepted += 1,
+            Err(clicktocall::sip::transport::SendError::QueueFull) => {
+                refused = true;
+                break;
+            }
+            Err(e) => panic!("unexpected send error: {e}"),
+        }
+    }
+    assert!(refused, "the queue is bounded");
+    let want: Vec<u8> = (0..accepted).flat_map(chunk).collect();
+    let (got, eof) = rig.read_peer(&mut peer, want.len());
+    assert!(!eof);
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "bytes arrive intact and in order");
+}

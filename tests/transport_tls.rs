@@ -210,3 +210,45 @@ fn missing_certificate_files_leave_udp_and_tcp_running() {
     );
     assert_eq!(layer.local_addrs().len(), 2);
 }
+
+#[test]
+fn tls_bulk_transfer_survives_partial_writes_intact() {
+    let dir = TempDir::new("bulk");
+    make_cert(&dir.0, "sip.test.invalid");
+    let mut rig = Rig::new(vec![
+        tls_config("127.0.0.1", &dir),
+        tls_config("127.0.0.1", &dir),
+    ]);
+    let target = Target::tls(rig.addr(1, Transport::Tls), "sip.test.invalid");
+    rig.layers[0]
+        .send(Instant::now(), &target, &request("first"))
+        .unwrap();
+    assert_eq!(rig.expect_message(1).bytes, request("first"));
+    let big = |i: usize| {
+        let body = vec![b'A' + (i % 26) as u8; 50_000];
+        let mut m = format!(
+            "MESSAGE sip:x SIP/2.0\r\nCSeq: {i} MESSAGE\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        m.extend_from_slice(&body);
+        m
+    };
+    let count = 120;
+    let mut i = 0;
+    let mut guard = 0;
+    while i < count {
+        match rig.layers[0].send(Instant::now(), &target, &big(i)) {
+            Ok(()) => i += 1,
+            Err(clicktocall::sip::transport::SendError::QueueFull) => {
+                guard += 1;
+                assert!(guard < 100_000, "queue never drained");
+                rig.turn();
+            }
+            Err(e) => panic!("send failed: {e}"),
+        }
+    }
+    for i in 0..count {
+        assert!(rig.expect_message(1).bytes == big(i), "message {i} intact");
+    }
+}

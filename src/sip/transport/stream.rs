@@ -222,10 +222,7 @@ impl Connection {
         if self.queued().saturating_add(bytes.len()) > limits.max_queued {
             return Err(SendError::QueueFull);
         }
-        if self.out_start > 0 && self.out_start == self.outbuf.len() {
-            self.outbuf.clear();
-            self.out_start = 0;
-        }
+        self.compact();
         self.outbuf.extend_from_slice(bytes);
         self.last_activity = now;
         Ok(if self.is_open() { self.flush() } else { Ok(()) })
@@ -251,7 +248,19 @@ impl Connection {
             self.last_activity = now;
         }
         // Pongs queued while reading.
-        self.flush()
+        self.flush()?;
+        self.compact();
+        Ok(())
+    }
+
+    /// Drops written bytes from the send buffer so a slow reader cannot make it grow
+    /// past the queue bound. A TLS record being retried may move: the contexts allow it
+    /// (ACCEPT_MOVING_WRITE_BUFFER) and its bytes stay at the front.
+    fn compact(&mut self) {
+        if self.out_start > 0 {
+            self.outbuf.drain(..self.out_start);
+            self.out_start = 0;
+        }
     }
 
     /// Checks whether the non-blocking connect finished; starts TLS if needed.
