@@ -329,9 +329,9 @@ fn hosts_and_resolv_conf_files_are_honoured() {
     std::fs::write(&hosts, "192.0.2.40 local.test\n").unwrap();
     // resolv.conf cannot name a port: point it at nothing and override with DNSServers.
     std::fs::write(&resolv, "nameserver 192.0.2.254\n").unwrap();
-    let from_files = ResolverConfig::from_files("", &hosts, &resolv).unwrap();
+    let from_files = ResolverConfig::from_files(&[], &hosts, &resolv);
     assert_eq!(from_files.servers, vec!["192.0.2.254:53".parse().unwrap()]);
-    let mut c = ResolverConfig::from_files(&server.addr.to_string(), &hosts, &resolv).unwrap();
+    let mut c = ResolverConfig::from_files(&[server.addr], &hosts, &resolv);
     c.ipv6 = false;
     std::fs::remove_dir_all(&dir).unwrap();
     let mut h = Harness::new(c);

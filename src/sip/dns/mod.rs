@@ -32,9 +32,7 @@ pub use message::RecordType;
 pub use name::NameError;
 pub use random::{OsRandom, RandomSource, SeededRandom};
 pub use resolver::{QueryHandle, Resolver, ResolverConfig, Transmit, TransmitProtocol};
-pub use system_files::{
-    BadServer, HostsFile, load_resolv_conf, parse_resolv_conf, parse_server_list,
-};
+pub use system_files::{HostsFile, load_resolv_conf, parse_resolv_conf};
 
 /// What to locate: the host part of a SIP URI and what the URI says about port, transport
 /// and scheme (RFC 3263 §4).
@@ -59,6 +57,12 @@ pub struct Target {
 /// Identifies one resolution started with [`Resolver::start`] / [`DnsDriver::resolve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ResolveId(pub u64);
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.transport, self.addr)
+    }
+}
 
 impl fmt::Display for ResolveId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

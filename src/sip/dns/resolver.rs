@@ -12,7 +12,7 @@ use super::cache::{Cache, CachedAnswer};
 use super::message::{self, RData, Rcode, RecordType, Response};
 use super::random::{OsRandom, RandomSource};
 use super::resolution::{Env, Resolution, Step};
-use super::system_files::{self, BadServer, HostsFile};
+use super::system_files::{self, HostsFile};
 use super::{Answer, DnsError, LookupKey, ResolveId, ResolveRequest, Target};
 
 /// RFC 1034 §3.6.2 chains are short in practice; a longer one is a loop or an attack.
@@ -61,8 +61,9 @@ impl ResolverConfig {
         }
     }
 
-    /// From the DNSServers setting (blank: the host's resolv.conf) and `/etc/hosts`.
-    pub fn from_system(dns_servers: &str) -> Result<Self, BadServer> {
+    /// From the DNSServers setting (as parsed by `config`; empty: the host's
+    /// `/etc/resolv.conf`) and `/etc/hosts`, both read once, here.
+    pub fn from_system(dns_servers: &[SocketAddr]) -> Self {
         Self::from_files(
             dns_servers,
             Path::new("/etc/hosts"),
@@ -71,16 +72,13 @@ impl ResolverConfig {
     }
 
     /// As `from_system`, with the two files' paths given (tests).
-    pub fn from_files(
-        dns_servers: &str,
-        hosts: &Path,
-        resolv_conf: &Path,
-    ) -> Result<Self, BadServer> {
-        let mut servers = system_files::parse_server_list(dns_servers)?;
-        if servers.is_empty() {
-            servers = system_files::load_resolv_conf(resolv_conf);
-        }
-        Ok(Self::new(servers, HostsFile::load(hosts)))
+    pub fn from_files(dns_servers: &[SocketAddr], hosts: &Path, resolv_conf: &Path) -> Self {
+        let servers = if dns_servers.is_empty() {
+            system_files::load_resolv_conf(resolv_conf)
+        } else {
+            dns_servers.to_vec()
+        };
+        Self::new(servers, HostsFile::load(hosts))
     }
 }
 

@@ -812,3 +812,63 @@ fn naptr_servfail_still_tries_srv_but_naptr_timeout_ends_it() {
         "no SRV after a NAPTR time-out"
     );
 }
+
+#[test]
+fn mutated_answers_never_panic_and_every_resolution_still_ends() {
+    // Deterministic byte flips of real NAPTR, SRV and A answers, fed as if from the
+    // server; whatever is (mis)accepted, the resolution must end by the query bound.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for round in 0..300 {
+        let mut r = resolver_with(&[S1], "", |c| c.ipv6 = true);
+        let t0 = Instant::now();
+        r.start(t0, req("ex.com", None, None, false));
+        let mut now = t0;
+        for _ in 0..50 {
+            let txs = transmits(&mut r);
+            if txs.is_empty() && r.poll_result().is_some() {
+                break;
+            }
+            for tx in txs {
+                let (name, qtype) = question(&tx);
+                let records = match qtype {
+                    35 => vec![rr(
+                        &name,
+                        35,
+                        60,
+                        naptr(1, 1, "SIP+D2U", "_sip._udp.ex.com"),
+                    )],
+                    33 => vec![rr(&name, 33, 60, srv(1, 1, 5060, "a.ex.com"))],
+                    1 => vec![rr(&name, 1, 60, a("192.0.2.1"))],
+                    _ => vec![rr(&name, 28, 60, a("2001:db8::1"))],
+                };
+                let mut m = answer(&tx, 0, &records, &[rr("ex.com", 6, 60, soa(60))]);
+                for _ in 0..(round % 4) {
+                    let v = next();
+                    let at = (v as usize) % m.len();
+                    m[at] = (v >> 40) as u8;
+                }
+                if round % 5 == 0 {
+                    m.truncate((next() as usize) % m.len());
+                }
+                if tx.protocol == TransmitProtocol::Tcp {
+                    r.handle_tcp_response(now, tx.handle, &m);
+                } else {
+                    r.handle_udp(now, sa(S1), &m);
+                }
+            }
+            now += Duration::from_millis(500);
+            r.handle_timeout(now);
+        }
+        assert_eq!(
+            r.pending(),
+            0,
+            "round {round}: a resolution was left hanging"
+        );
+    }
+}

@@ -1,8 +1,7 @@
 //! The host's own name configuration: `/etc/hosts` (hosts(5)), the `nameserver` lines of
-//! `/etc/resolv.conf` (resolv.conf(5)), and the DNSServers setting of the legacy config.
+//! `/etc/resolv.conf` (resolv.conf(5)).
 
 use std::collections::HashMap;
-use std::fmt;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -90,43 +89,6 @@ pub fn parse_resolv_conf(text: &str) -> Vec<SocketAddr> {
         .collect()
 }
 
-/// A DNSServers entry that is not an address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadServer(pub String);
-
-impl fmt::Display for BadServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "DNS server {:?} is not `ip`, `ip:port`, `[ipv6]` or `[ipv6]:port`",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for BadServer {}
-
-/// Parses the DNSServers setting: comma (or space) separated `ip`, `ip:port`, bare IPv6,
-/// `[ipv6]` or `[ipv6]:port`. An empty setting gives an empty list (use resolv.conf).
-pub fn parse_server_list(setting: &str) -> Result<Vec<SocketAddr>, BadServer> {
-    setting
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(|item| {
-            if let Ok(sa) = item.parse::<SocketAddr>() {
-                return Ok(sa);
-            }
-            let bare = item
-                .strip_prefix('[')
-                .and_then(|s| s.strip_suffix(']'))
-                .unwrap_or(item);
-            bare.parse::<IpAddr>()
-                .map(|ip| SocketAddr::new(ip, DNS_PORT))
-                .map_err(|_| BadServer(item.to_string()))
-        })
-        .collect()
-}
-
 fn read_capped(path: &Path) -> std::io::Result<String> {
     let mut text = String::new();
     std::fs::File::open(path)?
@@ -177,28 +139,6 @@ mod tests {
         assert_eq!(
             HostsFile::load(Path::new("/nonexistent/hosts")),
             HostsFile::default()
-        );
-    }
-
-    #[test]
-    fn server_setting_accepts_all_address_forms() {
-        let s =
-            parse_server_list("192.0.2.1, 192.0.2.2:5353 ::1,[2001:db8::1],[::1]:5300").unwrap();
-        let expect: Vec<SocketAddr> = [
-            "192.0.2.1:53",
-            "192.0.2.2:5353",
-            "[::1]:53",
-            "[2001:db8::1]:53",
-            "[::1]:5300",
-        ]
-        .iter()
-        .map(|s| s.parse().unwrap())
-        .collect();
-        assert_eq!(s, expect);
-        assert_eq!(parse_server_list("  "), Ok(vec![]));
-        assert_eq!(
-            parse_server_list("dns.example.com"),
-            Err(BadServer("dns.example.com".into()))
         );
     }
 }
