@@ -385,10 +385,10 @@ impl Connection {
                 .saturating_sub(self.inbuf.len())
                 .min(READ_CHUNK);
             if room == 0 {
-                // The framer answers TooLarge before this can happen; stay safe anyway.
-                return Err(CloseReason::Framing(FrameError::TooLarge {
-                    max: limits.max_message,
-                }));
+                // A full buffer still holding no whole message: either the header
+                // section has not ended within the limit (the framer itself only gives
+                // up at its own 16 KiB header bound) or the message is too large.
+                return Err(CloseReason::Framing(FrameError::TooLarge));
             }
             let filled = self.inbuf.len();
             self.inbuf.resize(filled + room, 0);
