@@ -3,5 +3,6 @@
 //! [`SipEvent`]s.
 
 mod interface;
+pub mod routing;
 
 pub use interface::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
