@@ -252,3 +252,22 @@ fn tls_bulk_transfer_survives_partial_writes_intact() {
         assert!(rig.expect_message(1).bytes == big(i), "message {i} intact");
     }
 }
+
+#[test]
+fn a_server_that_never_answers_the_handshake_times_out() {
+    let mut cfg = config("127.0.0.1");
+    cfg.limits.handshake_timeout = Duration::from_millis(200);
+    let mut rig = Rig::new(vec![cfg]);
+    // Accepts (the kernel does) but never speaks TLS.
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = Target::tls(mute.local_addr().unwrap(), "sip.test.invalid");
+    rig.layers[0]
+        .send(Instant::now(), &target, &request("x"))
+        .unwrap();
+    let kind = rig.expect_event(0, "handshake time-out", |e| match e {
+        TransportEvent::Error { target: t, kind } if *t == target => Some(kind.clone()),
+        _ => None,
+    });
+    assert_eq!(kind, ErrorKind::TimedOut);
+    assert_eq!(rig.layers[0].connection_count(), 0);
+}
