@@ -6,12 +6,12 @@ use std::time::Instant;
 use super::timers::{Retransmit, Timers, deadline, earliest};
 use super::{Action, Class, TimerKind, TxState};
 
-/// Timer C for one of our INVITEs (RFC 3261 §16.6 item 11, §16.7 step 2).
+/// Timer C in Proceeding (RFC 3261 §16.6 item 11, §16.7 step 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TimerC {
     at: Instant,
-    /// Set once Timer C has fired and been reported; the transaction then waits one more
-    /// 64*T1 for the final response the TU's CANCEL provokes (a 487 that still needs its
+    /// Set once Timer C has fired and been reported: the owner CANCELs the INVITE, and the
+    /// transaction waits one more 64*T1 for the 487 this provokes (which still needs its
     /// ACK) before giving up silently.
     fired: bool,
 }
@@ -19,10 +19,11 @@ struct TimerC {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// The INVITE is out, nothing heard yet. Timer A only on unreliable transports.
+    /// Timer C can only matter here when configured below Timer B.
     Calling {
         timer_a: Option<Retransmit>,
         timer_b: Instant,
-        timer_c: Option<TimerC>,
+        timer_c: Option<Instant>,
     },
     /// A provisional response arrived: retransmissions stop and so does Timer B
     /// (RFC 3261 §17.1.1.2), which is why Timer C guards this state.
@@ -58,10 +59,7 @@ impl ClientInvite {
         // RFC 3261 §17.1.1.2: Timer A = T1 on unreliable transports, Timer B = 64*T1.
         let timer_a = (!reliable).then(|| Retransmit::start(now, timers.t1));
         let timer_b = deadline(now, timers.sixty_four_t1());
-        let timer_c = timers.timer_c.map(|c| TimerC {
-            at: deadline(now, c),
-            fired: false,
-        });
+        let timer_c = timers.timer_c.map(|c| deadline(now, c));
         ClientInvite {
             state: State::Calling {
                 timer_a,
@@ -94,17 +92,23 @@ impl ClientInvite {
             return;
         };
         match (self.state, class) {
-            (
-                State::Calling { timer_c, .. } | State::Proceeding { timer_c },
-                Class::Provisional,
-            ) => {
+            (State::Calling { timer_c, .. }, Class::Provisional) => {
                 // §16.7 step 2: a provisional above 100 resets Timer C.
-                let timer_c = match timer_c {
-                    Some(c) if status > 100 && !c.fired => self.timers.timer_c.map(|d| TimerC {
+                let timer_c = match (status > 100, self.timers.timer_c) {
+                    (true, Some(d)) => Some(deadline(now, d)),
+                    _ => timer_c,
+                };
+                let timer_c = timer_c.map(|at| TimerC { at, fired: false });
+                self.state = State::Proceeding { timer_c };
+                self.actions.push_back(Action::PassUp);
+            }
+            (State::Proceeding { timer_c }, Class::Provisional) => {
+                let timer_c = match (timer_c, self.timers.timer_c) {
+                    (Some(c), Some(d)) if status > 100 && !c.fired => Some(TimerC {
                         at: deadline(now, d),
                         fired: false,
                     }),
-                    other => other,
+                    (other, _) => other,
                 };
                 self.state = State::Proceeding { timer_c };
                 self.actions.push_back(Action::PassUp);
@@ -156,7 +160,6 @@ impl ClientInvite {
     }
 
     fn next_timer(&self) -> Option<(TimerKind, Instant)> {
-        let c = |c: Option<TimerC>| c.map(|c| (TimerKind::C, c.at));
         let candidates = match self.state {
             State::Calling {
                 timer_a,
@@ -165,9 +168,9 @@ impl ClientInvite {
             } => [
                 timer_a.map(|a| (TimerKind::A, a.at)),
                 Some((TimerKind::B, timer_b)),
-                c(timer_c),
+                timer_c.map(|at| (TimerKind::C, at)),
             ],
-            State::Proceeding { timer_c } => [c(timer_c), None, None],
+            State::Proceeding { timer_c } => [timer_c.map(|c| (TimerKind::C, c.at)), None, None],
             State::Completed { timer_d } => [Some((TimerKind::D, timer_d)), None, None],
             State::Accepted { timer_m } => [Some((TimerKind::M, timer_m)), None, None],
             State::Terminated => [None, None, None],
@@ -193,38 +196,25 @@ impl ClientInvite {
                     timer_c,
                 };
             }
-            (State::Calling { .. }, TimerKind::B) => {
-                // §17.1.1.2: Timer B in Calling: time-out reported to the TU.
-                self.actions.push_back(Action::Timeout(TimerKind::B));
+            (State::Calling { .. }, TimerKind::B | TimerKind::C) => {
+                // §17.1.1.2: Timer B in Calling: time-out reported to the TU. Timer C with
+                // no provisional heard is the same failure (§16.8: treated as a 408).
+                self.actions.push_back(Action::Timeout(kind));
                 self.terminate();
             }
-            (
-                State::Calling {
-                    timer_c: Some(c), ..
-                }
-                | State::Proceeding { timer_c: Some(c) },
-                TimerKind::C,
-            ) => {
+            (State::Proceeding { timer_c: Some(c) }, TimerKind::C) => {
                 if c.fired {
                     self.terminate();
                     return;
                 }
-                // Report once; the TU CANCELs. Keep waiting for the 487 so it gets its ACK.
+                // §16.8: a provisional was heard, so the INVITE is CANCELled (by the
+                // owner, told by this Timeout); keep waiting for the 487 to ACK it.
                 self.actions.push_back(Action::Timeout(TimerKind::C));
                 let timer_c = Some(TimerC {
                     at: deadline(now, self.timers.sixty_four_t1()),
                     fired: true,
                 });
-                self.state = match self.state {
-                    State::Calling {
-                        timer_a, timer_b, ..
-                    } => State::Calling {
-                        timer_a,
-                        timer_b,
-                        timer_c,
-                    },
-                    _ => State::Proceeding { timer_c },
-                };
+                self.state = State::Proceeding { timer_c };
             }
             (State::Completed { .. }, TimerKind::D) | (State::Accepted { .. }, TimerKind::M) => {
                 self.terminate();
@@ -436,6 +426,22 @@ mod tests {
         tx.handle_response(t0 + ms(191_000), 487);
         assert_eq!(drain(&mut tx), vec![Action::PassUp, Action::SendAck]);
         assert_eq!(tx.state(), TxState::Completed);
+    }
+
+    #[test]
+    fn invite_client_timer_c_without_provisional_is_a_timeout() {
+        let t0 = Instant::now();
+        let timers = Timers {
+            timer_c: Some(Duration::from_secs(10)),
+            ..Timers::default()
+        };
+        let mut tx = ClientInvite::new(t0, timers, true);
+        assert_eq!(tx.poll_timeout(), Some(t0 + ms(10_000)));
+        tx.handle_timeout(t0 + ms(10_000));
+        assert_eq!(
+            drain(&mut tx),
+            vec![Action::Timeout(TimerKind::C), Action::Terminated]
+        );
     }
 
     #[test]

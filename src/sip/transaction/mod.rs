@@ -38,8 +38,14 @@ pub enum Action {
     SendResponse,
     /// Server: send the most recent response again (request retransmission or Timer G).
     ResendResponse,
-    /// A timer that means failure fired (B, F, H, or C for our own INVITEs); report it up.
+    /// A timer that means failure fired; report it up. B, F, H, and C before any
+    /// provisional, end the transaction (`Terminated` follows). C after a provisional
+    /// does not: the owner must CANCEL the INVITE (RFC 3261 §16.8) and the transaction
+    /// waits up to 64*T1 more for the final response, to ACK it.
     Timeout(TimerKind),
+    /// Server INVITE: the TU has not responded within 200 ms, so send a 100 Trying built
+    /// from the request (RFC 3261 §17.2.1, §8.2.6.1); it becomes the last response.
+    SendTrying,
     /// The transport failed to send for this transaction; report it up.
     TransportError,
     /// The transaction is over: its owner drops it. Always the last action.

@@ -1,17 +1,30 @@
 //! The INVITE server transaction (RFC 3261 §17.2.1, Figure 7 as amended by RFC 6026 §7.1).
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::timers::{Retransmit, Timers, deadline};
 use super::{Action, Class, TimerKind, TxError, TxState};
 
+/// RFC 3261 §17.2.1: a 100 Trying goes out if the TU has not responded within 200 ms.
+/// (Not sooner: the C++ original answers an unwanted INVITE with a bare 403, no 100.)
+const TRYING_DELAY: Duration = Duration::from_millis(200);
+
+/// What `next_timer` found due: one of the RFC's timers or the 100 Trying delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    Timer(TimerKind),
+    Trying,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// The INVITE was passed up; the TU may send provisionals. `responded` says whether
-    /// there is a provisional to resend on a retransmitted INVITE.
+    /// there is a provisional to resend on a retransmitted INVITE; `trying` is when the
+    /// automatic 100 is due while nothing has been sent.
     Proceeding {
         responded: bool,
+        trying: Option<Instant>,
     },
     /// A 300–699 was sent; it is retransmitted on Timer G (unreliable only) until the ACK
     /// arrives or Timer H fires.
@@ -43,9 +56,12 @@ pub struct ServerInvite {
 
 impl ServerInvite {
     /// Start the transaction for an INVITE received at `now` (the owner passes it up).
-    pub fn new(_now: Instant, timers: Timers, reliable: bool) -> ServerInvite {
+    pub fn new(now: Instant, timers: Timers, reliable: bool) -> ServerInvite {
         ServerInvite {
-            state: State::Proceeding { responded: false },
+            state: State::Proceeding {
+                responded: false,
+                trying: Some(deadline(now, TRYING_DELAY)),
+            },
             timers,
             reliable,
             actions: VecDeque::new(),
@@ -72,7 +88,10 @@ impl ServerInvite {
         let class = Class::of(status).ok_or(TxError::InvalidStatus(status))?;
         match (self.state, class) {
             (State::Proceeding { .. }, Class::Provisional) => {
-                self.state = State::Proceeding { responded: true };
+                self.state = State::Proceeding {
+                    responded: true,
+                    trying: None,
+                };
             }
             (State::Proceeding { .. }, Class::Success) => {
                 // RFC 6026 §7.1: 2xx → Accepted, Timer L = 64*T1.
@@ -104,7 +123,10 @@ impl ServerInvite {
         match self.state {
             // §17.2.1: resend the most recent provisional, if any; a retransmitted
             // INVITE in Completed gets the final again.
-            State::Proceeding { responded: true } | State::Completed { .. } => {
+            State::Proceeding {
+                responded: true, ..
+            }
+            | State::Completed { .. } => {
                 self.actions.push_back(Action::ResendResponse);
             }
             // RFC 6026 §7.1: absorbed in Accepted; also absorbed before any response and in
@@ -136,23 +158,34 @@ impl ServerInvite {
 
     /// Fire every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some((kind, at)) = self.next_timer() {
+        while let Some((due, at)) = self.next_timer() {
             if at > now {
                 break;
             }
-            self.fire(now, kind);
+            match due {
+                Due::Trying => {
+                    self.actions.push_back(Action::SendTrying);
+                    self.state = State::Proceeding {
+                        responded: true,
+                        trying: None,
+                    };
+                }
+                Due::Timer(kind) => self.fire(now, kind),
+            }
         }
     }
 
-    fn next_timer(&self) -> Option<(TimerKind, Instant)> {
+    fn next_timer(&self) -> Option<(Due, Instant)> {
+        let timer = |kind, at| Some((Due::Timer(kind), at));
         match self.state {
-            State::Proceeding { .. } | State::Terminated => None,
+            State::Proceeding { trying, .. } => trying.map(|at| (Due::Trying, at)),
             State::Completed { timer_g, timer_h } => match timer_g {
-                Some(g) if g.at < timer_h => Some((TimerKind::G, g.at)),
-                _ => Some((TimerKind::H, timer_h)),
+                Some(g) if g.at < timer_h => timer(TimerKind::G, g.at),
+                _ => timer(TimerKind::H, timer_h),
             },
-            State::Confirmed { timer_i } => Some((TimerKind::I, timer_i)),
-            State::Accepted { timer_l } => Some((TimerKind::L, timer_l)),
+            State::Confirmed { timer_i } => timer(TimerKind::I, timer_i),
+            State::Accepted { timer_l } => timer(TimerKind::L, timer_l),
+            State::Terminated => None,
         }
     }
 
@@ -229,7 +262,6 @@ mod tests {
     fn invite_server_timer_g_doubles_to_t2_until_timer_h() {
         let t0 = Instant::now();
         let mut tx = ServerInvite::new(t0, Timers::default(), false);
-        assert_eq!(tx.poll_timeout(), None);
         assert_eq!(tx.send_response(t0, 486), Ok(()));
         assert_eq!(drain(&mut tx), vec![Action::SendResponse]);
         assert_eq!(tx.state(), TxState::Completed);
@@ -252,6 +284,32 @@ mod tests {
         assert_eq!(
             drain(&mut tx),
             vec![Action::Timeout(TimerKind::H), Action::Terminated]
+        );
+    }
+
+    #[test]
+    fn invite_server_sends_100_trying_after_200ms_only_if_tu_is_silent() {
+        let t0 = Instant::now();
+        let mut tx = ServerInvite::new(t0, Timers::default(), false);
+        assert_eq!(tx.poll_timeout(), Some(t0 + ms(200)));
+        tx.handle_timeout(t0 + ms(199));
+        assert_eq!(drain(&mut tx), vec![]);
+        tx.handle_timeout(t0 + ms(200));
+        assert_eq!(drain(&mut tx), vec![Action::SendTrying]);
+        assert_eq!(tx.poll_timeout(), None);
+        // The 100 is now the response a retransmitted INVITE gets.
+        tx.handle_request_retransmission(t0 + ms(500));
+        assert_eq!(drain(&mut tx), vec![Action::ResendResponse]);
+
+        // A TU that answers at once (the original's bare 403) gets no 100 first.
+        let mut tx = ServerInvite::new(t0, Timers::default(), false);
+        tx.send_response(t0 + ms(2), 403).unwrap();
+        tx.handle_timeout(t0 + ms(200));
+        assert_eq!(drain(&mut tx), vec![Action::SendResponse]);
+        assert_eq!(
+            tx.poll_timeout(),
+            Some(t0 + ms(502)),
+            "Timer G next, no Trying"
         );
     }
 
