@@ -212,6 +212,20 @@ impl HttpConn {
         HttpConn { stream: connect(addr), buf: Vec::new() }
     }
 
+    pub fn from_stream(stream: TcpStream) -> HttpConn {
+        HttpConn { stream, buf: Vec::new() }
+    }
+
+    /// The next response, or `None` when the connection closes first.
+    pub fn try_read_response(&mut self) -> Option<HttpResponse> {
+        while !self.buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            if !self.fill() {
+                return None;
+            }
+        }
+        Some(self.read_response(false))
+    }
+
     pub fn send(&mut self, raw: &str) {
         self.stream.write_all(raw.as_bytes()).expect("write");
     }
@@ -273,4 +287,19 @@ pub fn http_get(addr: SocketAddr, target: &str, extra: &str) -> HttpResponse {
     let mut c = HttpConn::open(addr);
     c.send(&format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n"));
     c.read_response(false)
+}
+
+/// The placed calls once there are `n` of them (the double records them on its own
+/// thread, possibly after the front door has answered).
+pub fn placed_eventually(log: &Arc<Mutex<Vec<Placed>>>, n: usize) -> Vec<Placed> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let now = log.lock().expect("log").clone();
+        if now.len() >= n {
+            assert_eq!(now.len(), n, "more calls than expected: {now:?}");
+            return now;
+        }
+        assert!(Instant::now() < deadline, "only {} of {n} calls placed", now.len());
+        thread::sleep(Duration::from_millis(5));
+    }
 }
