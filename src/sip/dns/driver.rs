@@ -359,3 +359,58 @@ impl TcpExchange {
         self.input.get(2..2 + len).map(<[u8]>::to_vec)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::dns::HostsFile;
+
+    #[test]
+    fn owns_exactly_its_token_block() {
+        let poll = mio::Poll::new().unwrap();
+        let servers = vec!["127.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()];
+        let d = DnsDriver::new(
+            poll.registry(),
+            Token(40),
+            ResolverConfig::new(servers, HostsFile::default()),
+        )
+        .unwrap();
+        assert!(!d.owns(Token(39)));
+        assert!(d.owns(Token(40)));
+        assert!(d.owns(Token(40 + DnsDriver::TOKENS - 1)));
+        assert!(!d.owns(Token(40 + DnsDriver::TOKENS)));
+    }
+
+    #[test]
+    fn results_that_need_no_network_are_ready_at_once() {
+        let poll = mio::Poll::new().unwrap();
+        let cfg = ResolverConfig::new(Vec::new(), HostsFile::parse("192.0.2.1 h.test\n"));
+        let mut d = DnsDriver::new(poll.registry(), Token(0), cfg).unwrap();
+        let now = Instant::now();
+        let req = |host: &str| ResolveRequest {
+            host: host.into(),
+            port: None,
+            transport: None,
+            secure: false,
+        };
+        let a = d.resolve(now, req("h.test"));
+        let b = d.resolve(now, req("elsewhere.test"));
+        let first = d.poll_result().unwrap();
+        assert_eq!(first.0, a);
+        assert_eq!(first.1.unwrap()[0].addr, "192.0.2.1:5060".parse().unwrap());
+        assert_eq!(
+            d.poll_result(),
+            Some((
+                b,
+                Err(DnsError::NoServers {
+                    name: "elsewhere.test".into()
+                })
+            ))
+        );
+        assert_eq!(
+            d.poll_timeout(),
+            None,
+            "nothing in flight, no wake-up needed"
+        );
+    }
+}

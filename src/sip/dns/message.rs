@@ -258,12 +258,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The ID of anything that is at least a header long: lets the caller drop datagrams that
-/// match no outstanding query before paying for a full decode.
-pub fn peek_id(msg: &[u8]) -> Option<u16> {
-    Some(u16::from_be_bytes([*msg.first()?, *msg.get(1)?]))
-}
-
 /// Decodes a response. Records of classes other than IN and of unknown types are kept
 /// as `RData::Other`; the additional section is not read (we never trust glue we did not
 /// ask for, and it saves work).

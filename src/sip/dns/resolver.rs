@@ -207,6 +207,11 @@ impl Resolver {
     /// ID, same question, from a server the query was sent to (RFC 5452 §9.1); anything
     /// else is logged and dropped.
     pub fn handle_udp(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        // Cheapest check first: a flood from elsewhere is not even decoded.
+        if !self.config.servers.contains(&from) {
+            log::debug!(target: "sip::dns", "dropping datagram from {from}: not a configured server");
+            return;
+        }
         let resp = match message::decode_response(bytes) {
             Ok(r) => r,
             Err(e) => {
