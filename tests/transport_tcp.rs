@@ -282,3 +282,23 @@ fn a_slow_reader_fills_a_bounded_queue_and_then_gets_everything_in_order() {
     assert_eq!(got.len(), want.len());
     assert!(got == want, "bytes arrive intact and in order");
 }
+
+#[test]
+fn close_connection_writes_what_is_queued_first() {
+    let mut rig = Rig::new(vec![config("127.0.0.1")]);
+    let mut peer = peer_to(&rig);
+    peer.write_all(&request("bad")).unwrap();
+    let conn = rig.expect_message(0).conn.unwrap();
+    let answer = b"SIP/2.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    rig.layers[0].send_on(Instant::now(), conn, answer).unwrap();
+    rig.layers[0].close_connection(conn);
+    let (got, eof) = rig.read_peer(&mut peer, usize::MAX);
+    assert_eq!(got, answer);
+    assert!(eof);
+    assert_eq!(rig.layers[0].connection_count(), 0);
+    assert!(
+        rig.seen[0].is_empty(),
+        "no error for a requested close: {:?}",
+        rig.seen[0]
+    );
+}

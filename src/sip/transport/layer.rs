@@ -409,6 +409,20 @@ impl TransportLayer {
         }
     }
 
+    /// Closes a connection at the reactor's request (for example after answering an
+    /// unparseable message with 400) once what is queued on it is written. No error
+    /// is reported for it.
+    pub fn close_connection(&mut self, conn: ConnId) {
+        let Some(&token) = self.by_id.get(&conn) else {
+            return;
+        };
+        if let Some(c) = self.conns.get_mut(&token)
+            && c.close_when_flushed()
+        {
+            self.close(token, CloseReason::Requested);
+        }
+    }
+
     /// Opens a connection to `target` and returns its token.
     fn connect(&mut self, now: Instant, target: &Target) -> Result<Token, SendError> {
         if let Some(ip) = self.cfg.bind
@@ -592,7 +606,8 @@ impl TransportLayer {
             reason,
             CloseReason::Failed(_) | CloseReason::HandshakeTimeout
         );
-        let report = conn.queued() > 0 || (conn.outgoing && (failed || !conn.is_open()));
+        let report = reason != CloseReason::Requested
+            && (conn.queued() > 0 || (conn.outgoing && (failed || !conn.is_open())));
         if report {
             self.events.push_back(TransportEvent::Error {
                 target: conn.target.clone(),

@@ -52,6 +52,8 @@ pub enum CloseReason {
     HandshakeTimeout,
     /// Closed to make room under the connection limit.
     Evicted,
+    /// Closed by the layer's user.
+    Requested,
 }
 
 impl fmt::Display for CloseReason {
@@ -63,6 +65,7 @@ impl fmt::Display for CloseReason {
             CloseReason::Idle => f.write_str("idle time-out"),
             CloseReason::HandshakeTimeout => f.write_str("connect/handshake time-out"),
             CloseReason::Evicted => f.write_str("closed for a new connection (limit reached)"),
+            CloseReason::Requested => f.write_str("closed on request"),
         }
     }
 }
@@ -97,6 +100,8 @@ pub struct Connection {
     outbuf: Vec<u8>,
     /// Bytes at the front of `outbuf` already written.
     out_start: usize,
+    /// End the connection once `outbuf` is written (`close_when_flushed`).
+    closing: bool,
 }
 
 impl Connection {
@@ -126,6 +131,7 @@ impl Connection {
             in_start: 0,
             outbuf: Vec::new(),
             out_start: 0,
+            closing: false,
         }
     }
 
@@ -163,6 +169,7 @@ impl Connection {
             in_start: 0,
             outbuf: Vec::new(),
             out_start: 0,
+            closing: false,
         })
     }
 
@@ -176,6 +183,13 @@ impl Connection {
 
     pub fn is_open(&self) -> bool {
         self.phase == Phase::Open
+    }
+
+    /// Asks for the connection to end once its queue is written; true when that is
+    /// already the case (the caller closes it now).
+    pub fn close_when_flushed(&mut self) -> bool {
+        self.closing = true;
+        self.queued() == 0
     }
 
     /// Bytes queued and not yet written.
@@ -250,6 +264,9 @@ impl Connection {
         // Pongs queued while reading.
         self.flush()?;
         self.compact();
+        if self.closing && self.queued() == 0 {
+            return Err(CloseReason::Requested);
+        }
         Ok(())
     }
 
