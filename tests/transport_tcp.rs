@@ -64,8 +64,17 @@ fn tcp_frames_split_writes_and_two_messages_in_one_segment() {
 }
 
 #[test]
-fn tcp_outgoing_connection_is_reused_both_ways() {
-    let mut rig = Rig::new(vec![config("127.0.0.1"), config("127.0.0.1")]);
+fn tcp_outgoing_connection_is_reused_both_ways_ipv4() {
+    outgoing_reuse("127.0.0.1");
+}
+
+#[test]
+fn tcp_outgoing_connection_is_reused_both_ways_ipv6() {
+    outgoing_reuse("::1");
+}
+
+fn outgoing_reuse(bind: &str) {
+    let mut rig = Rig::new(vec![config(bind), config(bind)]);
     let b = Target::new(rig.addr(1, Transport::Tcp), Transport::Tcp);
     let now = Instant::now();
     rig.layers[0].send(now, &b, &request("r1")).unwrap();

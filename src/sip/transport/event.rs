@@ -187,3 +187,44 @@ impl fmt::Display for SendError {
 }
 
 impl std::error::Error for SendError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_errors_map_to_transport_errors() {
+        let kind = |errno| ErrorKind::from_io(&io::Error::from_raw_os_error(errno));
+        assert_eq!(kind(libc::ECONNREFUSED), ErrorKind::Refused);
+        assert_eq!(kind(libc::EHOSTUNREACH), ErrorKind::Unreachable);
+        assert_eq!(kind(libc::ENETUNREACH), ErrorKind::Unreachable);
+        assert_eq!(kind(libc::ECONNRESET), ErrorKind::Reset);
+        assert_eq!(kind(libc::EPIPE), ErrorKind::Reset);
+        assert_eq!(kind(libc::ETIMEDOUT), ErrorKind::TimedOut);
+        assert!(matches!(kind(libc::EACCES), ErrorKind::Io(_)));
+    }
+
+    #[test]
+    fn messages_name_what_failed() {
+        let bind = BindError {
+            transport: Transport::Tcp,
+            addr: "[::1]:5060".parse().unwrap(),
+            source: io::Error::from_raw_os_error(libc::EADDRINUSE),
+        };
+        let text = bind.to_string();
+        assert!(
+            text.contains("TCP [::1]:5060") && text.contains("port 5060"),
+            "{text}"
+        );
+        let target = Target::tls("127.0.0.1:5061".parse().unwrap(), "sip.example.com");
+        assert_eq!(target.to_string(), "TLS 127.0.0.1:5061 (sip.example.com)");
+        assert_eq!(
+            SendError::TooLarge {
+                len: 70000,
+                max: 65536
+            }
+            .to_string(),
+            "message of 70000 bytes exceeds the limit of 65536"
+        );
+    }
+}
