@@ -11,13 +11,13 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use log::{LevelFilter, Log, Metadata, Record};
 use simplelog::{
-    ColorChoice, CombinedLogger, ConfigBuilder, SharedLogger, TermLogger, TerminalMode, ThreadLogMode,
-    WriteLogger,
+    ColorChoice, CombinedLogger, ConfigBuilder, SharedLogger, TermLogger, TerminalMode,
+    ThreadLogMode, WriteLogger,
 };
 
 use crate::config::Config;
@@ -65,8 +65,15 @@ impl std::error::Error for LoggingError {
 /// reliable while the process has one thread).
 pub fn init(config: &Config) -> Result<(), LoggingError> {
     let level = config.log_level.level_filter();
-    let file = RotatingFile::open(&config.log_filename, config.log_file_max_lines, ROTATED_FILES_KEPT)
-        .map_err(|source| LoggingError::Open { path: config.log_filename.clone(), source })?;
+    let file = RotatingFile::open(
+        &config.log_filename,
+        config.log_file_max_lines,
+        ROTATED_FILES_KEPT,
+    )
+    .map_err(|source| LoggingError::Open {
+        path: config.log_filename.clone(),
+        source,
+    })?;
 
     let mut builder = ConfigBuilder::new();
     builder
@@ -79,8 +86,15 @@ pub fn init(config: &Config) -> Result<(), LoggingError> {
     let _ = builder.set_time_offset_to_local();
     let format = builder.build();
 
+    // Colours only on a terminal: termcolor's Auto looks at TERM alone, and escape codes
+    // in a journal or a redirected file are noise.
+    let colours = if io::stderr().is_terminal() {
+        ColorChoice::Auto
+    } else {
+        ColorChoice::Never
+    };
     let console = ConsoleFilter {
-        inner: TermLogger::new(level, format.clone(), TerminalMode::Stderr, ColorChoice::Auto),
+        inner: TermLogger::new(level, format.clone(), TerminalMode::Stderr, colours),
         level,
     };
     let loggers: Vec<Box<dyn SharedLogger>> =
@@ -158,8 +172,14 @@ impl RotatingFile {
             Err(e) => return Err(e),
         };
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let mut rotating =
-            RotatingFile { path: path.to_path_buf(), file, max_lines, keep, lines, pending: Vec::new() };
+        let mut rotating = RotatingFile {
+            path: path.to_path_buf(),
+            file,
+            max_lines,
+            keep,
+            lines,
+            pending: Vec::new(),
+        };
         if rotating.max_lines > 0 && rotating.lines >= rotating.max_lines {
             rotating.rotate()?;
         }
@@ -176,7 +196,11 @@ impl RotatingFile {
     /// one. With `keep == 0` the full file is simply started again.
     fn rotate(&mut self) -> io::Result<()> {
         if self.keep == 0 {
-            self.file = OpenOptions::new().create(true).write(true).truncate(true).open(&self.path)?;
+            self.file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(&self.path)?;
         } else {
             for n in (1..self.keep).rev() {
                 let from = self.rotated_name(n);
@@ -185,7 +209,10 @@ impl RotatingFile {
                 }
             }
             fs::rename(&self.path, self.rotated_name(1))?;
-            self.file = OpenOptions::new().create(true).append(true).open(&self.path)?;
+            self.file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
         }
         self.lines = 0;
         Ok(())
@@ -251,7 +278,8 @@ mod tests {
 
     impl TempDir {
         fn new(name: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!("c2c-logging-{name}-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("c2c-logging-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
             fs::create_dir_all(&dir).expect("create temp dir");
             TempDir(dir)
@@ -342,13 +370,31 @@ mod tests {
     fn console_shows_warnings_and_server_info_only() {
         let meta = |level, target| Metadata::builder().level(level).target(target).build();
         let info = LevelFilter::Info;
-        assert!(ConsoleFilter::wants(info, &meta(log::Level::Warn, "sip::transport")));
+        assert!(ConsoleFilter::wants(
+            info,
+            &meta(log::Level::Warn, "sip::transport")
+        ));
         assert!(ConsoleFilter::wants(info, &meta(log::Level::Error, "c2c")));
-        assert!(ConsoleFilter::wants(info, &meta(log::Level::Info, CONSOLE_TARGET)));
-        assert!(!ConsoleFilter::wants(info, &meta(log::Level::Info, "sip::transport")));
-        assert!(!ConsoleFilter::wants(LevelFilter::Trace, &meta(log::Level::Debug, CONSOLE_TARGET)));
+        assert!(ConsoleFilter::wants(
+            info,
+            &meta(log::Level::Info, CONSOLE_TARGET)
+        ));
+        assert!(!ConsoleFilter::wants(
+            info,
+            &meta(log::Level::Info, "sip::transport")
+        ));
+        assert!(!ConsoleFilter::wants(
+            LevelFilter::Trace,
+            &meta(log::Level::Debug, CONSOLE_TARGET)
+        ));
         // LogLevel still caps the console.
-        assert!(!ConsoleFilter::wants(LevelFilter::Error, &meta(log::Level::Warn, "c2c")));
-        assert!(!ConsoleFilter::wants(LevelFilter::Off, &meta(log::Level::Error, "c2c")));
+        assert!(!ConsoleFilter::wants(
+            LevelFilter::Error,
+            &meta(log::Level::Warn, "c2c")
+        ));
+        assert!(!ConsoleFilter::wants(
+            LevelFilter::Off,
+            &meta(log::Level::Error, "c2c")
+        ));
     }
 }

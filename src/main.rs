@@ -58,6 +58,11 @@ fn main() -> ExitCode {
 }
 
 fn config_error(e: &ConfigError) -> ExitCode {
+    if let ConfigError::Invalid { warnings, .. } = e {
+        for warning in warnings {
+            eprintln!("clicktocall: warning: {warning}");
+        }
+    }
     for line in e.to_string().lines() {
         eprintln!("clicktocall: {line}");
     }

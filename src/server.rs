@@ -38,11 +38,18 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 #[derive(Debug)]
 pub enum StartError {
     /// A socket could not be bound; the message names the address and port.
-    Bind { what: &'static str, addr: SocketAddr, source: io::Error },
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
     /// The signal mask could not be set.
     Signals(io::Error),
     /// A thread could not be created.
-    Spawn { what: &'static str, source: io::Error },
+    Spawn {
+        what: &'static str,
+        source: io::Error,
+    },
 }
 
 impl StartError {
@@ -61,7 +68,9 @@ impl fmt::Display for StartError {
                 addr.port()
             ),
             StartError::Signals(e) => write!(f, "cannot block SIGINT/SIGTERM: {e}"),
-            StartError::Spawn { what, source } => write!(f, "cannot start the {what} thread: {source}"),
+            StartError::Spawn { what, source } => {
+                write!(f, "cannot start the {what} thread: {source}")
+            }
         }
     }
 }
@@ -116,7 +125,10 @@ impl Shutdown {
 
     /// Sleeps up to `timeout`; true as soon as shutdown is requested.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        matches!(self.rx.recv_timeout(timeout), Err(RecvTimeoutError::Disconnected))
+        matches!(
+            self.rx.recv_timeout(timeout),
+            Err(RecvTimeoutError::Disconnected)
+        )
     }
 
     /// Blocks until shutdown is requested.
@@ -169,7 +181,13 @@ impl Drop for ExitNotice {
 impl Components {
     pub fn new(shutdown: Shutdown) -> Components {
         let (exited_tx, exited_rx) = crossbeam_channel::unbounded();
-        Components { shutdown, list: Vec::new(), exited_tx, exited_rx, exited: HashSet::new() }
+        Components {
+            shutdown,
+            list: Vec::new(),
+            exited_tx,
+            exited_rx,
+            exited: HashSet::new(),
+        }
     }
 
     /// Starts `body` on a thread named `name`. The body gets the shutdown notice and
@@ -193,8 +211,14 @@ impl Components {
         F: FnOnce(Shutdown) + Send + 'static,
     {
         let shutdown = self.shutdown.clone();
-        let exited = Exited { index: self.list.len(), name };
-        let notice = ExitNotice { exited, tx: self.exited_tx.clone() };
+        let exited = Exited {
+            index: self.list.len(),
+            name,
+        };
+        let notice = ExitNotice {
+            exited,
+            tx: self.exited_tx.clone(),
+        };
         let handle = thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
@@ -414,7 +438,9 @@ mod tests {
     fn components_stop_on_shutdown_and_wake_is_called() {
         let (trigger, shutdown) = shutdown_pair();
         let mut components = Components::new(shutdown);
-        components.spawn("waiter", |shutdown| shutdown.wait()).expect("spawn");
+        components
+            .spawn("waiter", |shutdown| shutdown.wait())
+            .expect("spawn");
         let woken = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&woken);
         let (tx, rx) = crossbeam_channel::bounded::<()>(1);
@@ -449,7 +475,9 @@ mod tests {
     fn a_panicking_component_is_reported_too() {
         let (_trigger, shutdown) = shutdown_pair();
         let mut components = Components::new(shutdown);
-        components.spawn("panics", |_| panic!("component failure under test")).expect("spawn");
+        components
+            .spawn("panics", |_| panic!("component failure under test"))
+            .expect("spawn");
         let exited = components.exited().recv_timeout(Duration::from_secs(10));
         assert_eq!(exited.map(|e| e.name), Ok("panics"));
     }
@@ -474,14 +502,20 @@ mod tests {
     fn bind_error_names_address_and_port() {
         let taken = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).expect("bind");
         let addr = taken.local_addr().expect("addr");
-        let err = bind_tcp("HTTP listener", addr).err().expect("port is taken");
+        let err = bind_tcp("HTTP listener", addr).expect_err("port is taken");
         let text = err.to_string();
         assert!(text.contains("HTTP listener"), "{text}");
-        assert!(text.contains("127.0.0.1") && text.contains(&addr.port().to_string()), "{text}");
+        assert!(
+            text.contains("127.0.0.1") && text.contains(&addr.port().to_string()),
+            "{text}"
+        );
         assert_eq!(err.exit_code(), exit::START);
 
         let udp = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).expect("bind");
         let addr = udp.local_addr().expect("addr");
-        assert!(matches!(bind_udp("SIP UDP transport", addr), Err(StartError::Bind { .. })));
+        assert!(matches!(
+            bind_udp("SIP UDP transport", addr),
+            Err(StartError::Bind { .. })
+        ));
     }
 }

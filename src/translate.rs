@@ -48,7 +48,11 @@ pub struct PatternError {
 
 impl fmt::Display for PatternError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid regular expression {:?}: {}", self.pattern, self.message)
+        write!(
+            f,
+            "invalid regular expression {:?}: {}",
+            self.pattern, self.message
+        )
     }
 }
 
@@ -79,7 +83,12 @@ impl Translator {
                 message,
             })?;
             let parts = parse_output(&output);
-            compiled.push(Rule { pattern, output, regex, parts });
+            compiled.push(Rule {
+                pattern,
+                output,
+                regex,
+                parts,
+            });
         }
         Ok(Translator { rules: compiled })
     }
@@ -130,7 +139,9 @@ impl Translator {
 
     /// The rules as configured, in order: `(pattern, output)`.
     pub fn rules(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.rules.iter().map(|r| (r.pattern.as_str(), r.output.as_str()))
+        self.rules
+            .iter()
+            .map(|r| (r.pattern.as_str(), r.output.as_str()))
     }
 
     pub fn len(&self) -> usize {
@@ -191,17 +202,15 @@ fn parse_output(output: &str) -> Vec<OutputPart> {
     let mut literal = String::new();
     let mut chars = output.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '$' {
-            if let Some(&d) = chars.peek() {
-                if let Some(n @ 1..=9) = d.to_digit(10) {
-                    chars.next();
-                    if !literal.is_empty() {
-                        parts.push(OutputPart::Literal(std::mem::take(&mut literal)));
-                    }
-                    parts.push(OutputPart::Group(n as usize));
-                    continue;
-                }
+        if c == '$'
+            && let Some(n @ 1..=9) = chars.peek().and_then(|d| d.to_digit(10))
+        {
+            chars.next();
+            if !literal.is_empty() {
+                parts.push(OutputPart::Literal(std::mem::take(&mut literal)));
             }
+            parts.push(OutputPart::Group(n as usize));
+            continue;
         }
         literal.push(c);
     }
@@ -222,7 +231,10 @@ mod tests {
     #[test]
     fn spec_example_wraps_number_in_sip_uri() {
         let t = translator(&[("^(.*)$", "sip:$1@sipdomain.com")]);
-        assert_eq!(t.translate("9055551234").as_deref(), Some("sip:9055551234@sipdomain.com"));
+        assert_eq!(
+            t.translate("9055551234").as_deref(),
+            Some("sip:9055551234@sipdomain.com")
+        );
     }
 
     #[test]
@@ -232,12 +244,24 @@ mod tests {
             ("^(sip:.*)$", "$1"),
             ("^(.*)$", "sip:$1@fallback.example"),
         ]);
-        assert_eq!(t.translate("5061100").as_deref(), Some("sip:100@127.0.0.1:5061"));
-        assert_eq!(t.translate("sip:bob@example.com").as_deref(), Some("sip:bob@example.com"));
-        assert_eq!(t.translate("alice").as_deref(), Some("sip:alice@fallback.example"));
+        assert_eq!(
+            t.translate("5061100").as_deref(),
+            Some("sip:100@127.0.0.1:5061")
+        );
+        assert_eq!(
+            t.translate("sip:bob@example.com").as_deref(),
+            Some("sip:bob@example.com")
+        );
+        assert_eq!(
+            t.translate("alice").as_deref(),
+            Some("sip:alice@fallback.example")
+        );
         // Swapping the order changes the winner: order is the rule.
         let t = translator(&[("^(.*)$", "catchall:$1"), ("^(sip:.*)$", "$1")]);
-        assert_eq!(t.translate("sip:bob@example.com").as_deref(), Some("catchall:sip:bob@example.com"));
+        assert_eq!(
+            t.translate("sip:bob@example.com").as_deref(),
+            Some("catchall:sip:bob@example.com")
+        );
     }
 
     #[test]
@@ -251,8 +275,14 @@ mod tests {
     #[test]
     fn groups_are_substituted_and_unmatched_group_is_empty() {
         let t = translator(&[(r"^(\d{3})-(\d{4})(x(\d+))?$", "sip:$1$2;ext=$4@pbx")]);
-        assert_eq!(t.translate("555-1234x77").as_deref(), Some("sip:5551234;ext=77@pbx"));
-        assert_eq!(t.translate("555-1234").as_deref(), Some("sip:5551234;ext=@pbx"));
+        assert_eq!(
+            t.translate("555-1234x77").as_deref(),
+            Some("sip:5551234;ext=77@pbx")
+        );
+        assert_eq!(
+            t.translate("555-1234").as_deref(),
+            Some("sip:5551234;ext=@pbx")
+        );
     }
 
     #[test]
@@ -283,7 +313,7 @@ mod tests {
 
     #[test]
     fn invalid_pattern_is_reported_with_its_index() {
-        let err = Translator::new([("ok", "x"), ("(unclosed", "y")]).err().expect("must fail");
+        let err = Translator::new([("ok", "x"), ("(unclosed", "y")]).expect_err("must fail");
         assert_eq!(err.index, 1);
         assert_eq!(err.pattern, "(unclosed");
         assert!(err.to_string().contains("(unclosed"), "{err}");
@@ -292,7 +322,10 @@ mod tests {
     #[test]
     fn non_ascii_addresses_keep_their_characters() {
         let t = translator(&[("^(.+)$", "sip:$1@example.com")]);
-        assert_eq!(t.translate("jürgen").as_deref(), Some("sip:jürgen@example.com"));
+        assert_eq!(
+            t.translate("jürgen").as_deref(),
+            Some("sip:jürgen@example.com")
+        );
     }
 
     #[test]

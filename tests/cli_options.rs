@@ -27,7 +27,10 @@ fn original_command_lines_work() {
     let out = check(&dir, &["-a", "127.0.0.1", "-l", "DEBUG"]);
     assert_eq!(setting(&out, "IPAddress"), Some("127.0.0.1"));
     assert_eq!(setting(&out, "LogLevel"), Some("DEBUG"));
-    assert_eq!(setting(&out, "ClickToCallIdentity"), Some("sip:click2call@127.0.0.1"));
+    assert_eq!(
+        setting(&out, "ClickToCallIdentity"),
+        Some("sip:click2call@127.0.0.1")
+    );
 
     let out = check(&dir, &["-sp", "6060", "-httpport", "0"]);
     assert_eq!(setting(&out, "UDPTCPPort"), Some("6060"));
@@ -39,15 +42,29 @@ fn original_command_lines_work() {
     let out = check(
         &dir,
         &[
-            "-d", "127.0.0.1,[::1]:5353", "-ci", "c2c@example.com", "-tp", "6061", "-td", "example.com", "-op",
+            "-d",
+            "127.0.0.1,[::1]:5353",
+            "-ci",
+            "c2c@example.com",
+            "-tp",
+            "6061",
+            "-td",
+            "example.com",
+            "-op",
             "sip:proxy.example.com",
         ],
     );
     assert_eq!(setting(&out, "DNSServers"), Some("127.0.0.1:53,[::1]:5353"));
-    assert_eq!(setting(&out, "ClickToCallIdentity"), Some("sip:c2c@example.com"));
+    assert_eq!(
+        setting(&out, "ClickToCallIdentity"),
+        Some("sip:c2c@example.com")
+    );
     assert_eq!(setting(&out, "TLSPort"), Some("6061"));
     assert_eq!(setting(&out, "TLSDomainName"), Some("example.com"));
-    assert_eq!(setting(&out, "OutboundProxy"), Some("sip:proxy.example.com"));
+    assert_eq!(
+        setting(&out, "OutboundProxy"),
+        Some("sip:proxy.example.com")
+    );
 
     let out = check(&dir, &["-XMLRPCPORT", "7000", "--LogFileMaxLines=10"]);
     assert_eq!(setting(&out, "XmlRpcPort"), Some("7000"));
@@ -62,7 +79,20 @@ fn command_line_overrides_the_file() {
         "UDPTCPPort = 5000\nHttpPort = 5555\nKeepAlives = on\nLogLevel = ERR\nXmlRpcPort = 7777\n",
     );
     let path = path.to_str().expect("utf-8");
-    let out = check(&dir, &["-c", path, "-sp", "6060", "-httpport", "0", "-nk", "-l", "STACK"]);
+    let out = check(
+        &dir,
+        &[
+            "-c",
+            path,
+            "-sp",
+            "6060",
+            "-httpport",
+            "0",
+            "-nk",
+            "-l",
+            "STACK",
+        ],
+    );
     assert_eq!(setting(&out, "UDPTCPPort"), Some("6060"));
     assert_eq!(setting(&out, "HttpPort"), Some("0"));
     assert_eq!(setting(&out, "KeepAlives"), Some("0"));
@@ -93,7 +123,11 @@ fn bad_arguments_exit_1_naming_the_argument() {
             }
             let out = run(dir.path(), &all);
             assert_eq!(out.code(), Some(1), "{all:?}: {}", out.stderr);
-            assert!(out.stderr.contains(named), "{all:?}: {named} not named in {}", out.stderr);
+            assert!(
+                out.stderr.contains(named),
+                "{all:?}: {named} not named in {}",
+                out.stderr
+            );
         }
     }
     // The key is named as well as the argument.
@@ -107,11 +141,25 @@ fn help_and_version() {
     for flag in ["-?", "--help"] {
         let out = run(dir.path(), &[flag]);
         assert_eq!(out.code(), Some(0));
-        for option in ["-a ", "-d ", "-ci ", "-sp ", "-tp ", "-td ", "-nk", "-op ", "-l ", "--check-config"] {
+        for option in [
+            "-a ",
+            "-d ",
+            "-ci ",
+            "-sp ",
+            "-tp ",
+            "-td ",
+            "-nk",
+            "-op ",
+            "-l ",
+            "--check-config",
+        ] {
             assert!(out.stdout.contains(option), "{flag}: {option} missing");
         }
     }
     let out = run(dir.path(), &["--version"]);
     assert_eq!(out.code(), Some(0));
-    assert_eq!(out.stdout.trim(), format!("clicktocall {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out.stdout.trim(),
+        format!("clicktocall {}", env!("CARGO_PKG_VERSION"))
+    );
 }

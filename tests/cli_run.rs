@@ -19,8 +19,16 @@ fn runs_until_sigterm_then_exits_0() {
     server.signal(libc::SIGTERM);
     let status = server.wait_exit();
     assert_eq!(status.code(), Some(0), "stderr:\n{}", server.stderr());
-    assert!(server.stderr().contains("SIGTERM received"), "{}", server.stderr());
-    assert!(server.stderr().contains("clicktocall stopped"), "{}", server.stderr());
+    assert!(
+        server.stderr().contains("SIGTERM received"),
+        "{}",
+        server.stderr()
+    );
+    assert!(
+        server.stderr().contains("clicktocall stopped"),
+        "{}",
+        server.stderr()
+    );
 }
 
 #[test]
@@ -30,7 +38,12 @@ fn ctrl_c_is_a_clean_exit_too() {
     let mut server = Server::start(dir.path(), &["-c", config.to_str().expect("utf-8")]);
     server.wait_for_line(STARTED);
     server.signal(libc::SIGINT);
-    assert_eq!(server.wait_exit().code(), Some(0), "stderr:\n{}", server.stderr());
+    assert_eq!(
+        server.wait_exit().code(),
+        Some(0),
+        "stderr:\n{}",
+        server.stderr()
+    );
 }
 
 #[test]
@@ -39,7 +52,11 @@ fn the_shipped_config_runs() {
     // with anything else on the machine, and the log written to a scratch directory.
     let dir = TempDir::new("shipped");
     let conf = manifest_dir().join("conf/clicktocall.config");
-    let (sip, http, xml) = (free_port().to_string(), free_port().to_string(), free_port().to_string());
+    let (sip, http, xml) = (
+        free_port().to_string(),
+        free_port().to_string(),
+        free_port().to_string(),
+    );
     let log = dir.path().join("shipped.log");
     let mut server = Server::start(
         dir.path(),
@@ -60,7 +77,12 @@ fn the_shipped_config_runs() {
     );
     server.wait_for_line(STARTED);
     server.signal(libc::SIGTERM);
-    assert_eq!(server.wait_exit().code(), Some(0), "stderr:\n{}", server.stderr());
+    assert_eq!(
+        server.wait_exit().code(),
+        Some(0),
+        "stderr:\n{}",
+        server.stderr()
+    );
     let text = server.stderr();
     assert!(text.contains(&format!("UDPTCPPort = {sip}")), "{text}");
     assert!(text.contains(&format!("HttpPort = {http}")), "{text}");
@@ -74,13 +96,30 @@ fn the_shipped_config_runs() {
 fn original_style_command_line_starts() {
     let dir = TempDir::new("origcli");
     let config = test_config(&dir, "");
-    let mut server =
-        Server::start(dir.path(), &["-c", config.to_str().expect("utf-8"), "-a", "127.0.0.1", "-l", "DEBUG", "-nk"]);
-    server.wait_for_line("LogLevel = DEBUG");
-    server.wait_for_line("KeepAlives = 0");
+    let mut server = Server::start(
+        dir.path(),
+        &[
+            "-c",
+            config.to_str().expect("utf-8"),
+            "-a",
+            "127.0.0.1",
+            "-l",
+            "DEBUG",
+            "-nk",
+        ],
+    );
     server.wait_for_line(STARTED);
+    let text = server.stderr();
+    assert!(text.contains("IPAddress = 127.0.0.1"), "{text}");
+    assert!(text.contains("LogLevel = DEBUG"), "{text}");
+    assert!(text.contains("KeepAlives = 0"), "{text}");
     server.signal(libc::SIGTERM);
-    assert_eq!(server.wait_exit().code(), Some(0), "stderr:\n{}", server.stderr());
+    assert_eq!(
+        server.wait_exit().code(),
+        Some(0),
+        "stderr:\n{}",
+        server.stderr()
+    );
 }
 
 #[test]
@@ -90,10 +129,16 @@ fn log_file_is_rotated_at_log_file_max_lines() {
     let mut server = Server::start(dir.path(), &["-c", config.to_str().expect("utf-8")]);
     server.wait_for_line(STARTED);
     server.signal(libc::SIGTERM);
-    assert_eq!(server.wait_exit().code(), Some(0), "stderr:\n{}", server.stderr());
+    assert_eq!(
+        server.wait_exit().code(),
+        Some(0),
+        "stderr:\n{}",
+        server.stderr()
+    );
     let log = dir.path().join("clicktocall.log");
     // The start-up alone logs far more than 4 lines: full files were rotated out...
-    let rotated = fs::read_to_string(dir.path().join("clicktocall.log.1")).expect("clicktocall.log.1 exists");
+    let rotated =
+        fs::read_to_string(dir.path().join("clicktocall.log.1")).expect("clicktocall.log.1 exists");
     assert_eq!(rotated.lines().count(), 4, "{rotated}");
     // ...at most 5 are kept...
     assert!(dir.path().join("clicktocall.log.5").exists());
@@ -126,5 +171,9 @@ fn unwritable_log_file_is_a_configuration_error() {
     let config = test_config(&dir, "LogFilename = /nonexistent-dir/c2c.log\n");
     let out = run(dir.path(), &["-c", config.to_str().expect("utf-8")]);
     assert_eq!(out.code(), Some(1), "{}", out.stderr);
-    assert!(out.stderr.contains("/nonexistent-dir/c2c.log"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/nonexistent-dir/c2c.log"),
+        "{}",
+        out.stderr
+    );
 }

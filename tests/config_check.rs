@@ -40,10 +40,17 @@ fn setting<'a>(stdout: &'a str, key: &str) -> Option<&'a str> {
 
 #[test]
 fn check_config_prints_every_effective_setting_of_the_shipped_file() {
-    let out = run(manifest_dir(), &["--check-config", "-c", "conf/clicktocall.config"]);
+    let out = run(
+        manifest_dir(),
+        &["--check-config", "-c", "conf/clicktocall.config"],
+    );
     assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
     for key in KEYS {
-        assert!(setting(&out.stdout, key).is_some(), "{key} missing from:\n{}", out.stdout);
+        assert!(
+            setting(&out.stdout, key).is_some(),
+            "{key} missing from:\n{}",
+            out.stdout
+        );
     }
     assert_eq!(setting(&out.stdout, "IPAddress"), Some("127.0.0.1"));
     assert_eq!(setting(&out.stdout, "HttpAuth"), Some("1"));
@@ -51,7 +58,11 @@ fn check_config_prints_every_effective_setting_of_the_shipped_file() {
     assert_eq!(setting(&out.stdout, "TranslationPattern"), Some("^(.*)$"));
     // The secret is never printed.
     assert!(!out.stdout.contains("change-me"), "{}", out.stdout);
-    assert!(out.stdout.contains("conf/clicktocall.config"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("conf/clicktocall.config"),
+        "{}",
+        out.stdout
+    );
     // The shipped file is clean: no warnings.
     assert!(out.stderr.is_empty(), "{}", out.stderr);
 }
@@ -66,25 +77,80 @@ const BROKEN: &[(&str, &str, usize, &str)] = &[
     ("bad boolean", "\nKeepAlives = yes\n", 2, "KeepAlives"),
     ("bad boolean for HttpAuth", "HttpAuth = 2\n", 1, "HttpAuth"),
     ("bad log level", "LogLevel = VERBOSE\n", 1, "LogLevel"),
-    ("identity not a SIP URI", "ClickToCallIdentity = <sip:a@b>\n", 1, "ClickToCallIdentity"),
-    ("identity with a space", "ClickToCallIdentity = click 2 call\n", 1, "ClickToCallIdentity"),
-    ("proxy not a SIP URI", "OutboundProxy = http://proxy\n", 1, "OutboundProxy"),
-    ("DNS server not an IP address", "DNSServers = 8.8.8.8, dns.example.com\n", 1, "DNSServers"),
-    ("DNS server bad port", "DNSServers = 8.8.8.8:99999\n", 1, "DNSServers"),
+    (
+        "identity not a SIP URI",
+        "ClickToCallIdentity = <sip:a@b>\n",
+        1,
+        "ClickToCallIdentity",
+    ),
+    (
+        "identity with a space",
+        "ClickToCallIdentity = click 2 call\n",
+        1,
+        "ClickToCallIdentity",
+    ),
+    (
+        "proxy not a SIP URI",
+        "OutboundProxy = http://proxy\n",
+        1,
+        "OutboundProxy",
+    ),
+    (
+        "DNS server not an IP address",
+        "DNSServers = 8.8.8.8, dns.example.com\n",
+        1,
+        "DNSServers",
+    ),
+    (
+        "DNS server bad port",
+        "DNSServers = 8.8.8.8:99999\n",
+        1,
+        "DNSServers",
+    ),
     ("IP address bad", "IPAddress = 300.1.1.1\n", 1, "IPAddress"),
-    ("output without pattern", "TranslationOutput = sip:$1@x\n", 1, "TranslationOutput"),
+    (
+        "output without pattern",
+        "TranslationOutput = sip:$1@x\n",
+        1,
+        "TranslationOutput",
+    ),
     (
         "pattern without output",
         "TranslationPattern = ^a$\nTranslationPattern = ^b$\nTranslationOutput = x\n",
         1,
         "TranslationPattern",
     ),
-    ("pattern PCRE2 rejects", "TranslationPattern = ^(\\d+$\nTranslationOutput = x\n", 1, "TranslationPattern"),
-    ("log lines not a number", "LogFileMaxLines = lots\n", 1, "LogFileMaxLines"),
+    (
+        "pattern PCRE2 rejects",
+        "TranslationPattern = ^(\\d+$\nTranslationOutput = x\n",
+        1,
+        "TranslationPattern",
+    ),
+    (
+        "log lines not a number",
+        "LogFileMaxLines = lots\n",
+        1,
+        "LogFileMaxLines",
+    ),
     ("ring timeout zero", "RingTimeout = 0\n", 1, "RingTimeout"),
-    ("HTTP connections zero", "HttpMaxConnections = 0\n", 1, "HttpMaxConnections"),
-    ("XML connections not a number", "XmlRpcMaxConnections = many\n", 1, "XmlRpcMaxConnections"),
-    ("realm with a quote", "HttpAuthRealm = a\"b\n", 1, "HttpAuthRealm"),
+    (
+        "HTTP connections zero",
+        "HttpMaxConnections = 0\n",
+        1,
+        "HttpMaxConnections",
+    ),
+    (
+        "XML connections not a number",
+        "XmlRpcMaxConnections = many\n",
+        1,
+        "XmlRpcMaxConnections",
+    ),
+    (
+        "realm with a quote",
+        "HttpAuthRealm = a\"b\n",
+        1,
+        "HttpAuthRealm",
+    ),
 ];
 
 #[test]
@@ -97,13 +163,22 @@ fn broken_config_exits_1_naming_file_line_and_key() {
         // Both modes: the check, and a real start, which must stop before opening sockets.
         for args in [vec!["--check-config", "-c", path_arg], vec!["-c", path_arg]] {
             let out = run(dir.path(), &args);
-            assert_eq!(out.code(), Some(1), "{what}: {args:?}: stderr: {}", out.stderr);
+            assert_eq!(
+                out.code(),
+                Some(1),
+                "{what}: {args:?}: stderr: {}",
+                out.stderr
+            );
             assert!(
                 out.stderr.contains(&location) && out.stderr.contains(key),
                 "{what}: expected {location} and {key} in stderr:\n{}",
                 out.stderr
             );
-            assert!(!out.stderr.contains("started"), "{what}: must not start:\n{}", out.stderr);
+            assert!(
+                !out.stderr.contains("clicktocall started"),
+                "{what}: must not start:\n{}",
+                out.stderr
+            );
         }
     }
 }
@@ -111,19 +186,36 @@ fn broken_config_exits_1_naming_file_line_and_key() {
 #[test]
 fn all_problems_of_a_file_are_reported_at_once() {
     let dir = TempDir::new("many");
-    let path = dir.write("many.config", "UDPTCPPort = x\nHttpPort = 1\nLogLevel = LOUD\n");
-    let out = run(dir.path(), &["--check-config", "-c", path.to_str().expect("utf-8")]);
+    let path = dir.write(
+        "many.config",
+        "UDPTCPPort = x\nHttpPort = 1\nLogLevel = LOUD\n",
+    );
+    let out = run(
+        dir.path(),
+        &["--check-config", "-c", path.to_str().expect("utf-8")],
+    );
     assert_eq!(out.code(), Some(1));
-    assert!(out.stderr.contains("many.config:1") && out.stderr.contains("many.config:3"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("many.config:1") && out.stderr.contains("many.config:3"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn unknown_key_is_a_warning_naming_file_and_line() {
     let dir = TempDir::new("unknown");
     let path = dir.write("c.config", "HttpPort = 5090\nHttpPorts = 5091\n");
-    let out = run(dir.path(), &["--check-config", "-c", path.to_str().expect("utf-8")]);
+    let out = run(
+        dir.path(),
+        &["--check-config", "-c", path.to_str().expect("utf-8")],
+    );
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("{}:2", path.display())), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("{}:2", path.display())),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("HttpPorts"), "{}", out.stderr);
 }
 
@@ -143,7 +235,10 @@ fn missing_named_file_is_an_error_missing_default_file_is_not() {
 #[test]
 fn default_file_is_read_from_the_working_directory() {
     let dir = TempDir::new("default");
-    dir.write("clicktocall.config", "HttpPort = 1234\ntlsdomain = example.org\n");
+    dir.write(
+        "clicktocall.config",
+        "HttpPort = 1234\ntlsdomain = example.org\n",
+    );
     let out = run(dir.path(), &["--check-config"]);
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
     assert_eq!(setting(&out.stdout, "HttpPort"), Some("1234"));
@@ -160,7 +255,10 @@ fn legacy_file_shape_is_accepted() {
          TranslationPattern=^(50[0-9][0-9])(\\d+)$\r\nTranslationOutput=sip:$2@127.0.0.1:$1\r\n\
          TranslationPattern=^(sip:.*)$\r\nTranslationOutput=$1\r\n",
     );
-    let out = run(dir.path(), &["--check-config", "-c", path.to_str().expect("utf-8")]);
+    let out = run(
+        dir.path(),
+        &["--check-config", "-c", path.to_str().expect("utf-8")],
+    );
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
     assert_eq!(setting(&out.stdout, "HttpPort"), Some("8080"));
     assert_eq!(setting(&out.stdout, "IPAddress"), Some(""));

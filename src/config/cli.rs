@@ -43,7 +43,11 @@ const SHORT_OPTIONS: [(&str, Key); 8] = [
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<CommandLine, CliError> {
-    let mut cmd = CommandLine { action: Action::Run, config_path: None, overrides: Vec::new() };
+    let mut cmd = CommandLine {
+        action: Action::Run,
+        config_path: None,
+        overrides: Vec::new(),
+    };
     let mut i = 0;
     while let Some(arg) = args.get(i) {
         i += 1;
@@ -127,19 +131,46 @@ pub fn help_text() -> String {
         version = env!("CARGO_PKG_VERSION")
     );
     let lines = [
-        ("-c, --config <file>", "configuration file (default ./clicktocall.config)"),
-        ("-a <ip address>", "IPAddress: bind SIP transports to this address (blank: all)"),
-        ("-d <dns servers>", "DNSServers: comma-separated ip or ip:port list"),
-        ("-ci <sip uri>", "ClickToCallIdentity: From URI of the calls we place"),
+        (
+            "-c, --config <file>",
+            "configuration file (default ./clicktocall.config)",
+        ),
+        (
+            "-a <ip address>",
+            "IPAddress: bind SIP transports to this address (blank: all)",
+        ),
+        (
+            "-d <dns servers>",
+            "DNSServers: comma-separated ip or ip:port list",
+        ),
+        (
+            "-ci <sip uri>",
+            "ClickToCallIdentity: From URI of the calls we place",
+        ),
         ("-sp <port>", "UDPTCPPort: SIP port for UDP and TCP"),
         ("-tp <port>", "TLSPort: SIP port for TLS (0: no TLS)"),
-        ("-td <domain>", "TLSDomainName: domain of the TLS certificate"),
+        (
+            "-td <domain>",
+            "TLSDomainName: domain of the TLS certificate",
+        ),
         ("-nk", "KeepAlives off: send no CRLF keep-alives"),
-        ("-op <sip uri>", "OutboundProxy: send every request through this proxy"),
-        ("-l <level>", "LogLevel: NONE|CRIT|ERR|WARNING|INFO|DEBUG|STACK"),
-        ("-<key> <value>", "any configuration key, e.g. -httpport 8080 (any case)"),
+        (
+            "-op <sip uri>",
+            "OutboundProxy: send every request through this proxy",
+        ),
+        (
+            "-l <level>",
+            "LogLevel: NONE|CRIT|ERR|WARNING|INFO|DEBUG|STACK",
+        ),
+        (
+            "-<key> <value>",
+            "any configuration key, e.g. -httpport 8080 (any case)",
+        ),
         ("--<key>=<value>", "the same, in one argument"),
-        ("--check-config", "load and validate, print the effective settings, exit"),
+        (
+            "--check-config",
+            "load and validate, print the effective settings, exit",
+        ),
         ("--version", "print the version and exit"),
         ("-?, --help", "print this help and exit"),
     ];
@@ -148,7 +179,7 @@ pub fn help_text() -> String {
     }
     text.push_str(
         "\nExit status: 0 clean shutdown (SIGINT/SIGTERM), 1 configuration error,\n\
-         2 could not start (a port could not be bound).\n\
+         2 could not start (a port could not be bound), 3 a component stopped unexpectedly.\n\
          \n\
          Example: clicktocall -a 192.168.1.100 -l DEBUG\n",
     );
@@ -172,15 +203,34 @@ mod tests {
     }
 
     fn ov(arg: &str, key: &str, value: &str) -> (String, String, String) {
-        (format!("command line {arg}"), key.to_owned(), value.to_owned())
+        (
+            format!("command line {arg}"),
+            key.to_owned(),
+            value.to_owned(),
+        )
     }
 
     #[test]
     fn original_short_options_map_to_their_keys() {
         assert_eq!(
             overrides(&[
-                "-a", "127.0.0.1", "-d", "1.1.1.1,8.8.8.8", "-ci", "sip:c2c@x", "-sp", "6060", "-tp",
-                "6061", "-td", "example.com", "-nk", "-op", "sip:proxy", "-l", "DEBUG",
+                "-a",
+                "127.0.0.1",
+                "-d",
+                "1.1.1.1,8.8.8.8",
+                "-ci",
+                "sip:c2c@x",
+                "-sp",
+                "6060",
+                "-tp",
+                "6061",
+                "-td",
+                "example.com",
+                "-nk",
+                "-op",
+                "sip:proxy",
+                "-l",
+                "DEBUG",
             ]),
             vec![
                 ov("-a", "IPAddress", "127.0.0.1"),
@@ -199,7 +249,15 @@ mod tests {
     #[test]
     fn any_key_in_any_case_and_long_forms() {
         assert_eq!(
-            overrides(&["-httpport", "0", "--XmlRpcPort", "0", "--loglevel=stack", "-TLSDomain", "d"]),
+            overrides(&[
+                "-httpport",
+                "0",
+                "--XmlRpcPort",
+                "0",
+                "--loglevel=stack",
+                "-TLSDomain",
+                "d"
+            ]),
             vec![
                 ov("-httpport", "HttpPort", "0"),
                 ov("--XmlRpcPort", "XmlRpcPort", "0"),
@@ -218,9 +276,16 @@ mod tests {
         assert_eq!(cmd.action, Action::Run);
         assert_eq!(cmd.config_path, Some(PathBuf::from("/etc/c.config")));
         for help in ["-?", "--help", "/?", "-h"] {
-            assert_eq!(parse(&args(&[help, "-bogus"])).map(|c| c.action), Ok(Action::Help), "{help}");
+            assert_eq!(
+                parse(&args(&[help, "-bogus"])).map(|c| c.action),
+                Ok(Action::Help),
+                "{help}"
+            );
         }
-        assert_eq!(parse(&args(&["--version"])).map(|c| c.action), Ok(Action::Version));
+        assert_eq!(
+            parse(&args(&["--version"])).map(|c| c.action),
+            Ok(Action::Version)
+        );
     }
 
     #[test]
@@ -230,24 +295,48 @@ mod tests {
 
     #[test]
     fn errors_name_the_argument() {
-        assert_eq!(parse(&args(&["-sp"])), Err(CliError::MissingValue { arg: "-sp".into() }));
-        assert_eq!(parse(&args(&["-sp", "-nk"])), Err(CliError::MissingValue { arg: "-sp".into() }));
+        assert_eq!(
+            parse(&args(&["-sp"])),
+            Err(CliError::MissingValue { arg: "-sp".into() })
+        );
+        assert_eq!(
+            parse(&args(&["-sp", "-nk"])),
+            Err(CliError::MissingValue { arg: "-sp".into() })
+        );
         assert_eq!(
             parse(&args(&["-bogus", "1"])),
-            Err(CliError::UnknownOption { arg: "-bogus".into() })
+            Err(CliError::UnknownOption {
+                arg: "-bogus".into()
+            })
         );
         assert_eq!(
             parse(&args(&["stray"])),
-            Err(CliError::UnexpectedArgument { arg: "stray".into() })
+            Err(CliError::UnexpectedArgument {
+                arg: "stray".into()
+            })
         );
-        let msg = parse(&args(&["-c"])).err().map(|e| e.to_string()).unwrap_or_default();
+        let msg = parse(&args(&["-c"]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(msg.contains("-c"), "{msg}");
     }
 
     #[test]
     fn help_mentions_every_original_option() {
         let help = help_text();
-        for option in ["-a ", "-d ", "-ci ", "-sp ", "-tp ", "-td ", "-nk", "-op ", "-l ", "--check-config"] {
+        for option in [
+            "-a ",
+            "-d ",
+            "-ci ",
+            "-sp ",
+            "-tp ",
+            "-td ",
+            "-nk",
+            "-op ",
+            "-l ",
+            "--check-config",
+        ] {
             assert!(help.contains(option), "{option} missing from help");
         }
     }

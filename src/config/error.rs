@@ -28,7 +28,10 @@ pub enum Invalid {
     /// Not a number at all.
     NotANumber,
     /// A number outside the accepted range.
-    OutOfRange { min: u64, max: u64 },
+    OutOfRange {
+        min: u64,
+        max: u64,
+    },
     NotABoolean,
     NotALogLevel,
     NotAnIpAddress,
@@ -50,25 +53,34 @@ impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Invalid::NotANumber => f.write_str("not a number"),
-            Invalid::OutOfRange { min, max } => write!(f, "out of range (accepted: {min} to {max})"),
-            Invalid::NotABoolean => f.write_str("not a boolean (use 1|true|on|enable or 0|false|off|disable)"),
-            Invalid::NotALogLevel => f.write_str("not a log level (use NONE|CRIT|ERR|WARNING|INFO|DEBUG|STACK)"),
+            Invalid::OutOfRange { min, max } => {
+                write!(f, "out of range (accepted: {min} to {max})")
+            }
+            Invalid::NotABoolean => {
+                f.write_str("not a boolean (use 1|true|on|enable or 0|false|off|disable)")
+            }
+            Invalid::NotALogLevel => {
+                f.write_str("not a log level (use NONE|CRIT|ERR|WARNING|INFO|DEBUG|STACK)")
+            }
             Invalid::NotAnIpAddress => f.write_str("not an IPv4 or IPv6 address"),
             Invalid::NotADnsServer(item) => {
-                write!(f, "{item:?} is not a DNS server address (use ip or ip:port, [v6]:port)")
+                write!(
+                    f,
+                    "{item:?} is not a DNS server address (use ip or ip:port, [v6]:port)"
+                )
             }
-            Invalid::NotASipUri => {
-                f.write_str("not a SIP URI, even with sip: in front (expected sip:user@host or sips:host)")
-            }
+            Invalid::NotASipUri => f.write_str(
+                "not a SIP URI, even with sip: in front (expected sip:user@host or sips:host)",
+            ),
             Invalid::ForbiddenCharacter(c) => write!(f, "must not contain {c:?}"),
             Invalid::Empty => f.write_str("must not be empty"),
             Invalid::BadPattern(msg) => write!(f, "regular expression rejected: {msg}"),
-            Invalid::OutputWithoutPattern => {
-                f.write_str("TranslationOutput without a TranslationPattern before it (they come in pairs)")
-            }
-            Invalid::PatternWithoutOutput => {
-                f.write_str("TranslationPattern without a TranslationOutput after it (they come in pairs)")
-            }
+            Invalid::OutputWithoutPattern => f.write_str(
+                "TranslationOutput without a TranslationPattern before it (they come in pairs)",
+            ),
+            Invalid::PatternWithoutOutput => f.write_str(
+                "TranslationPattern without a TranslationOutput after it (they come in pairs)",
+            ),
         }
     }
 }
@@ -85,7 +97,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} = {:?}: {}", self.origin, self.key, self.value, self.reason)
+        write!(
+            f,
+            "{}: {} = {:?}: {}",
+            self.origin, self.key, self.value, self.reason
+        )
     }
 }
 
@@ -107,7 +123,10 @@ impl fmt::Display for CliError {
         match self {
             CliError::MissingValue { arg } => write!(f, "command line {arg}: a value must follow"),
             CliError::UnknownOption { arg } => {
-                write!(f, "command line {arg}: unknown option or configuration key (see --help)")
+                write!(
+                    f,
+                    "command line {arg}: unknown option or configuration key (see --help)"
+                )
             }
             CliError::UnexpectedArgument { arg } => {
                 write!(f, "command line {arg:?}: unexpected argument (see --help)")
@@ -124,9 +143,16 @@ pub enum ConfigError {
     Usage(CliError),
     /// The configuration file could not be read (a missing *default* file is not an error;
     /// a missing file named with `-c` is).
-    Read { path: PathBuf, source: io::Error },
-    /// Every bad setting found, in file order, then command-line order.
-    Invalid(Vec<Problem>),
+    Read {
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// Every bad setting found, in file order, then command-line order, and the warnings
+    /// found on the way (an unknown key is often the cause of a bad value's surprise).
+    Invalid {
+        problems: Vec<Problem>,
+        warnings: Vec<Warning>,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -134,9 +160,13 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::Usage(e) => e.fmt(f),
             ConfigError::Read { path, source } => {
-                write!(f, "cannot read configuration file {}: {source}", path.display())
+                write!(
+                    f,
+                    "cannot read configuration file {}: {source}",
+                    path.display()
+                )
             }
-            ConfigError::Invalid(problems) => {
+            ConfigError::Invalid { problems, .. } => {
                 for (i, p) in problems.iter().enumerate() {
                     if i > 0 {
                         f.write_str("\n")?;
@@ -172,7 +202,11 @@ pub enum Warning {
     /// A line that is neither `Name = value`, a comment nor blank.
     UnparsableLine { origin: Origin, text: String },
     /// A single-valued key given again: the later value wins.
-    Repeated { origin: Origin, key: &'static str, first: Origin },
+    Repeated {
+        origin: Origin,
+        key: &'static str,
+        first: Origin,
+    },
     /// A TranslationOutput refers to `$n` the pattern does not have.
     MissingGroup { origin: Origin, group: usize },
     /// HTTP authentication is on with the well-known default password.
@@ -182,12 +216,17 @@ pub enum Warning {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::UnknownKey { origin, key } => write!(f, "{origin}: unknown key {key:?} ignored"),
+            Warning::UnknownKey { origin, key } => {
+                write!(f, "{origin}: unknown key {key:?} ignored")
+            }
             Warning::UnparsableLine { origin, text } => {
                 write!(f, "{origin}: line ignored, not `Name = value`: {text:?}")
             }
             Warning::Repeated { origin, key, first } => {
-                write!(f, "{origin}: {key} given again (first at {first}); this later value is used")
+                write!(
+                    f,
+                    "{origin}: {key} given again (first at {first}); this later value is used"
+                )
             }
             Warning::MissingGroup { origin, group } => write!(
                 f,

@@ -33,14 +33,24 @@ pub fn parse(path: &Path, text: &str) -> (Vec<Entry>, Vec<Warning>) {
     // A byte-order mark some editors put in front is not part of the first name.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw) in text.lines().enumerate() {
-        let origin = Origin::File { path: path.to_path_buf(), line: index + 1 };
+        let origin = Origin::File {
+            path: path.to_path_buf(),
+            line: index + 1,
+        };
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         match split_line(line) {
-            Some((name, value)) => entries.push(Entry { origin, name, value }),
-            None => warnings.push(Warning::UnparsableLine { origin, text: line.to_owned() }),
+            Some((name, value)) => entries.push(Entry {
+                origin,
+                name,
+                value,
+            }),
+            None => warnings.push(Warning::UnparsableLine {
+                origin,
+                text: line.to_owned(),
+            }),
         }
     }
     (entries, warnings)
@@ -135,7 +145,11 @@ mod tests {
         let (entries, warnings) = parse_str("[general]\nHttpPort=5090\n");
         assert_eq!(entries, vec![entry(2, "HttpPort", "5090")]);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].to_string().contains("t.config:1"), "{}", warnings[0]);
+        assert!(
+            warnings[0].to_string().contains("t.config:1"),
+            "{}",
+            warnings[0]
+        );
     }
 
     #[test]
@@ -144,7 +158,10 @@ mod tests {
         assert_eq!(entries, vec![entry(3, "LogLevel", "DEBUG")]);
         let text: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
         assert_eq!(text.len(), 2);
-        assert!(text[0].contains("t.config:1") && text[0].contains("KeepAlives"), "{text:?}");
+        assert!(
+            text[0].contains("t.config:1") && text[0].contains("KeepAlives"),
+            "{text:?}"
+        );
         assert!(text[1].contains("t.config:2"), "{text:?}");
     }
 
@@ -161,10 +178,17 @@ mod tests {
         let text = include_str!("../../conf/clicktocall.config");
         let (entries, warnings) = parse(Path::new("conf/clicktocall.config"), text);
         assert!(warnings.is_empty(), "{warnings:?}");
-        let options = ParseOption { enabled_quote: false, enabled_escape: false, ..ParseOption::default() };
+        let options = ParseOption {
+            enabled_quote: false,
+            enabled_escape: false,
+            ..ParseOption::default()
+        };
         let whole = Ini::load_from_str_opt(text, options).expect("sample is plain ini");
-        let theirs: Vec<(String, String)> =
-            whole.general_section().iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        let theirs: Vec<(String, String)> = whole
+            .general_section()
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
         let ours: Vec<(String, String)> = entries.into_iter().map(|e| (e.name, e.value)).collect();
         assert_eq!(ours, theirs);
         assert!(ours.iter().any(|(k, _)| k == "TranslationPattern"));

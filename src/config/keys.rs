@@ -85,7 +85,9 @@ impl Key {
         if name.eq_ignore_ascii_case("TLSDomain") {
             return Some(Key::TlsDomainName);
         }
-        Key::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
+        Key::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
     /// Keys that may be given many times (the translation rules); every other key keeps

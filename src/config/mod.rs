@@ -135,7 +135,10 @@ impl Config {
         match cmd.action {
             Action::Help => return Ok(LoadOutcome::Help(help_text())),
             Action::Version => {
-                return Ok(LoadOutcome::Version(format!("clicktocall {}", env!("CARGO_PKG_VERSION"))));
+                return Ok(LoadOutcome::Version(format!(
+                    "clicktocall {}",
+                    env!("CARGO_PKG_VERSION")
+                )));
             }
             Action::CheckConfig | Action::Run => {}
         }
@@ -162,10 +165,17 @@ impl Config {
         Self::from_parts(Some(PathBuf::from("<text>")), text, Vec::new())
     }
 
-    fn from_parts(source: Option<PathBuf>, text: &str, overrides: Vec<file::Entry>) -> Result<Loaded, ConfigError> {
-        let name = source.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+    fn from_parts(
+        source: Option<PathBuf>,
+        text: &str,
+        overrides: Vec<file::Entry>,
+    ) -> Result<Loaded, ConfigError> {
+        let name = source
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
         let (entries, warnings) = file::parse(&name, text);
-        validate::build(source, entries, overrides, warnings).map_err(ConfigError::Invalid)
+        validate::build(source, entries, overrides, warnings)
+            .map_err(|(problems, warnings)| ConfigError::Invalid { problems, warnings })
     }
 
     /// Every effective setting as `(key, value)`, in the documented order, translation
@@ -179,9 +189,12 @@ impl Config {
         for key in Key::ALL {
             let value = match key {
                 Key::IpAddress => self.ip_address.map(|ip| ip.to_string()).unwrap_or_default(),
-                Key::DnsServers => {
-                    self.dns_servers.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")
-                }
+                Key::DnsServers => self
+                    .dns_servers
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 Key::ClickToCallIdentity => self.click_to_call_identity.clone(),
                 Key::UdpTcpPort => self.udp_tcp_port.to_string(),
                 Key::TlsPort => port(self.tls_port),
@@ -214,7 +227,10 @@ impl Config {
     pub fn source_description(&self) -> String {
         match &self.source {
             Some(path) => path.display().to_string(),
-            None => format!("none ({} not found; defaults and command line)", Path::new(DEFAULT_CONFIG_FILE).display()),
+            None => format!(
+                "none ({} not found; defaults and command line)",
+                Path::new(DEFAULT_CONFIG_FILE).display()
+            ),
         }
     }
 }

@@ -13,7 +13,7 @@ fn with_cli(text: &str, cli_args: &[&str]) -> Result<Loaded, ConfigError> {
 
 fn problems(text: &str) -> Vec<Problem> {
     match Config::from_text(text) {
-        Err(ConfigError::Invalid(p)) => p,
+        Err(ConfigError::Invalid { problems, .. }) => problems,
         other => panic!("expected problems, got {other:?}"),
     }
 }
@@ -35,7 +35,10 @@ fn defaults_are_the_originals() {
     assert_eq!(c.http_port, Some(5090));
     assert!(!c.http_auth);
     assert_eq!(c.http_auth_pwd, "admin");
-    assert_eq!(c.click_to_call_identity, format!("sip:click2call@{}", hostname()));
+    assert_eq!(
+        c.click_to_call_identity,
+        format!("sip:click2call@{}", hostname())
+    );
     assert_eq!(c.ring_timeout, Duration::from_secs(180));
     assert_eq!(c.http_max_connections, 256);
     assert_eq!(c.http_auth_realm, "clicktocall");
@@ -78,7 +81,10 @@ TranslationOutput = sip:$1@example.com
     assert_eq!(c.tls_port, None);
     assert_eq!(c.tls_domain_name, "example.com");
     assert!(!c.keep_alives);
-    assert_eq!(c.outbound_proxy.as_deref(), Some("sip:proxy.example.com;lr"));
+    assert_eq!(
+        c.outbound_proxy.as_deref(),
+        Some("sip:proxy.example.com;lr")
+    );
     assert_eq!(c.log_level, LogLevel::Debug);
     assert_eq!(c.log_filename, PathBuf::from("/tmp/c2c.log"));
     assert_eq!(c.log_file_max_lines, 10);
@@ -90,18 +96,25 @@ TranslationOutput = sip:$1@example.com
     assert_eq!(c.http_max_connections, 10);
     assert_eq!(c.http_auth_realm, "example.com");
     assert_eq!(c.xml_rpc_max_connections, 5);
-    assert_eq!(c.translator.translate("123").as_deref(), Some("sip:123@example.com"));
+    assert_eq!(
+        c.translator.translate("123").as_deref(),
+        Some("sip:123@example.com")
+    );
 }
 
 #[test]
 fn identity_defaults_to_the_configured_address() {
-    let c = Config::from_text("IPAddress = 127.0.0.1\n").expect("valid").config;
+    let c = Config::from_text("IPAddress = 127.0.0.1\n")
+        .expect("valid")
+        .config;
     assert_eq!(c.click_to_call_identity, "sip:click2call@127.0.0.1");
 }
 
 #[test]
 fn names_are_case_insensitive_and_empty_values_keep_defaults() {
-    let c = Config::from_text("httpport = 1234\nUDPTCPPORT =\nloglevel=Warning\n").expect("valid").config;
+    let c = Config::from_text("httpport = 1234\nUDPTCPPORT =\nloglevel=Warning\n")
+        .expect("valid")
+        .config;
     assert_eq!(c.http_port, Some(1234));
     assert_eq!(c.udp_tcp_port, 5072);
     assert_eq!(c.log_level, LogLevel::Warning);
@@ -125,29 +138,52 @@ fn command_line_beats_file() {
 fn command_line_rules_come_before_file_rules() {
     let c = with_cli(
         "TranslationPattern=^(.*)$\nTranslationOutput=sip:$1@file\n",
-        &["-TranslationPattern", "^(1.*)$", "-TranslationOutput", "sip:$1@cli"],
+        &[
+            "-TranslationPattern",
+            "^(1.*)$",
+            "-TranslationOutput",
+            "sip:$1@cli",
+        ],
     )
     .expect("valid")
     .config;
-    assert_eq!(c.translator.translate("123").as_deref(), Some("sip:123@cli"));
-    assert_eq!(c.translator.translate("223").as_deref(), Some("sip:223@file"));
+    assert_eq!(
+        c.translator.translate("123").as_deref(),
+        Some("sip:123@cli")
+    );
+    assert_eq!(
+        c.translator.translate("223").as_deref(),
+        Some("sip:223@file")
+    );
 }
 
 #[test]
 fn later_value_wins_with_a_warning() {
     let loaded = Config::from_text("HttpPort = 1\nHttpPort = 2\n").expect("valid");
     assert_eq!(loaded.config.http_port, Some(2));
-    let w = loaded.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("\n");
-    assert!(w.contains("<text>:2") && w.contains("<text>:1") && w.contains("HttpPort"), "{w}");
+    let w = loaded
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        w.contains("<text>:2") && w.contains("<text>:1") && w.contains("HttpPort"),
+        "{w}"
+    );
 }
 
 #[test]
 fn unknown_keys_are_warnings_naming_file_and_line() {
-    let loaded = Config::from_text("HttpPort = 1\nHttpPorts = 2\n").expect("unknown key is not fatal");
+    let loaded =
+        Config::from_text("HttpPort = 1\nHttpPorts = 2\n").expect("unknown key is not fatal");
     assert_eq!(
         loaded.warnings,
         vec![Warning::UnknownKey {
-            origin: Origin::File { path: PathBuf::from("<text>"), line: 2 },
+            origin: Origin::File {
+                path: PathBuf::from("<text>"),
+                line: 2
+            },
             key: "HttpPorts".into()
         }]
     );
@@ -158,9 +194,21 @@ fn every_problem_is_reported_with_line_key_and_value() {
     let p = problems("UDPTCPPort = 70000\nKeepAlives = maybe\nLogLevel = LOUD\n");
     let text: Vec<String> = p.iter().map(|p| p.to_string()).collect();
     assert_eq!(text.len(), 3, "{text:?}");
-    assert!(text.iter().any(|t| t.starts_with("<text>:1: UDPTCPPort = \"70000\"")), "{text:?}");
-    assert!(text.iter().any(|t| t.starts_with("<text>:2: KeepAlives = \"maybe\"")), "{text:?}");
-    assert!(text.iter().any(|t| t.starts_with("<text>:3: LogLevel = \"LOUD\"")), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("<text>:1: UDPTCPPort = \"70000\"")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("<text>:2: KeepAlives = \"maybe\"")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("<text>:3: LogLevel = \"LOUD\"")),
+        "{text:?}"
+    );
 }
 
 #[test]
@@ -170,24 +218,40 @@ fn translation_pairs_must_be_complete() {
     let p = problems("TranslationPattern = a\nTranslationPattern = b\nTranslationOutput = x\n");
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].reason, Invalid::PatternWithoutOutput);
-    assert_eq!(p[0].origin, Origin::File { path: PathBuf::from("<text>"), line: 1 });
+    assert_eq!(
+        p[0].origin,
+        Origin::File {
+            path: PathBuf::from("<text>"),
+            line: 1
+        }
+    );
     let p = problems("TranslationPattern = a\n");
     assert_eq!(p[0].reason, Invalid::PatternWithoutOutput);
 }
 
 #[test]
 fn bad_pattern_names_its_line() {
-    let p = problems("TranslationPattern = ok\nTranslationOutput = x\nTranslationPattern = (\nTranslationOutput = y\n");
+    let p = problems(
+        "TranslationPattern = ok\nTranslationOutput = x\nTranslationPattern = (\nTranslationOutput = y\n",
+    );
     assert_eq!(p.len(), 1);
-    assert_eq!(p[0].origin, Origin::File { path: PathBuf::from("<text>"), line: 3 });
+    assert_eq!(
+        p[0].origin,
+        Origin::File {
+            path: PathBuf::from("<text>"),
+            line: 3
+        }
+    );
     assert!(matches!(p[0].reason, Invalid::BadPattern(_)));
 }
 
 #[test]
 fn other_keys_between_a_pair_are_fine() {
-    let c = Config::from_text("TranslationPattern = ^(.*)$\nHttpPort = 1\nTranslationOutput = sip:$1@x\n")
-        .expect("valid")
-        .config;
+    let c = Config::from_text(
+        "TranslationPattern = ^(.*)$\nHttpPort = 1\nTranslationOutput = sip:$1@x\n",
+    )
+    .expect("valid")
+    .config;
     assert_eq!(c.translator.translate("a").as_deref(), Some("sip:a@x"));
 }
 
@@ -195,18 +259,25 @@ fn other_keys_between_a_pair_are_fine() {
 fn default_password_with_auth_is_warned() {
     let w = Config::from_text("HttpAuth = 1\n").expect("valid").warnings;
     assert_eq!(w, vec![Warning::DefaultPassword]);
-    let w = Config::from_text("HttpAuth = 1\nHttpAuthPwd = other\n").expect("valid").warnings;
+    let w = Config::from_text("HttpAuth = 1\nHttpAuthPwd = other\n")
+        .expect("valid")
+        .warnings;
     assert!(w.is_empty());
 }
 
 #[test]
 fn settings_list_every_key_and_hide_the_password() {
-    let c = Config::from_text("HttpAuthPwd = s3cret\nTranslationPattern = a\nTranslationOutput = b\n")
-        .expect("valid")
-        .config;
+    let c =
+        Config::from_text("HttpAuthPwd = s3cret\nTranslationPattern = a\nTranslationOutput = b\n")
+            .expect("valid")
+            .config;
     let settings = c.settings();
     for key in Key::ALL {
-        assert!(settings.iter().any(|(k, _)| *k == key.name()), "{} missing", key.name());
+        assert!(
+            settings.iter().any(|(k, _)| *k == key.name()),
+            "{} missing",
+            key.name()
+        );
     }
     assert!(settings.iter().all(|(_, v)| !v.contains("s3cret")));
     assert!(settings.contains(&("TranslationPattern", "a".to_owned())));
@@ -218,16 +289,25 @@ fn settings_feed_back_as_the_same_configuration() {
     let text = "IPAddress = ::1\nDNSServers = 1.2.3.4\nTLSPort = 0\nHttpPort = 0\nKeepAlives = 0\n\
                 TranslationPattern = ^(.*)$\nTranslationOutput = sip:$1@x\n";
     let first = Config::from_text(text).expect("valid").config;
-    let printed: String = first.settings().iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
-    let second = Config::from_text(&printed).expect("printed settings parse").config;
+    let printed: String = first
+        .settings()
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect();
+    let second = Config::from_text(&printed)
+        .expect("printed settings parse")
+        .config;
     assert_eq!(first.settings(), second.settings());
 }
 
 #[test]
 fn load_with_missing_named_file_is_an_error() {
-    let err = Config::load(&args(&["-c", "/nonexistent/dir/x.config"])).err().expect("must fail");
+    let err = Config::load(&args(&["-c", "/nonexistent/dir/x.config"])).expect_err("must fail");
     assert!(matches!(err, ConfigError::Read { .. }));
-    assert!(err.to_string().contains("/nonexistent/dir/x.config"), "{err}");
+    assert!(
+        err.to_string().contains("/nonexistent/dir/x.config"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -242,7 +322,11 @@ fn log_levels_map_onto_log_levels() {
         ("stack", LevelFilter::Trace),
     ];
     for (name, filter) in cases {
-        assert_eq!(name.parse::<LogLevel>().map(|l| l.level_filter()), Ok(filter), "{name}");
+        assert_eq!(
+            name.parse::<LogLevel>().map(|l| l.level_filter()),
+            Ok(filter),
+            "{name}"
+        );
     }
     assert_eq!("WARN".parse::<LogLevel>(), Err(Invalid::NotALogLevel));
 }
@@ -250,4 +334,11 @@ fn log_levels_map_onto_log_levels() {
 #[test]
 fn hostname_is_not_empty() {
     assert!(!hostname().is_empty());
+}
+
+#[test]
+fn problems_come_out_in_line_order() {
+    let p = problems("UDPTCPPort = x\nTranslationOutput = y\nKeepAlives = maybe\n");
+    let lines: Vec<String> = p.iter().map(|p| p.origin.to_string()).collect();
+    assert_eq!(lines, ["<text>:1", "<text>:2", "<text>:3"]);
 }

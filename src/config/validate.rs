@@ -23,18 +23,22 @@ pub(super) fn build(
     file: Vec<Entry>,
     cli: Vec<Entry>,
     mut warnings: Vec<Warning>,
-) -> Result<Loaded, Vec<Problem>> {
+) -> Result<Loaded, (Vec<Problem>, Vec<Warning>)> {
     let mut problems = Vec::new();
     let mut single: HashMap<Key, Entry> = HashMap::new();
     let mut rules_file = Vec::new();
     let mut rules_cli = Vec::new();
 
-    for (entries, rules, from_cli) in [(file, &mut rules_file, false), (cli, &mut rules_cli, true)] {
+    for (entries, rules, from_cli) in [(file, &mut rules_file, false), (cli, &mut rules_cli, true)]
+    {
         let mut seen_here: HashMap<Key, Origin> = HashMap::new();
         let mut pending: Option<Entry> = None;
         for entry in entries {
             let Some(key) = Key::from_name(&entry.name) else {
-                warnings.push(Warning::UnknownKey { origin: entry.origin, key: entry.name });
+                warnings.push(Warning::UnknownKey {
+                    origin: entry.origin,
+                    key: entry.name,
+                });
                 continue;
             };
             match key {
@@ -51,26 +55,32 @@ pub(super) fn build(
                     // The same key twice in one source: the later one wins, as in the
                     // original, but say so. A command-line value replacing a file value
                     // is the point of the command line and needs no warning.
-                    if let Some(first) = seen_here.insert(key, entry.origin.clone()) {
-                        if !from_cli {
-                            warnings.push(Warning::Repeated {
-                                origin: entry.origin.clone(),
-                                key: key.name(),
-                                first,
-                            });
-                        }
+                    if let Some(first) = seen_here.insert(key, entry.origin.clone())
+                        && !from_cli
+                    {
+                        warnings.push(Warning::Repeated {
+                            origin: entry.origin.clone(),
+                            key: key.name(),
+                            first,
+                        });
                     }
                     single.insert(key, entry);
                 }
             }
         }
         if let Some(orphan) = pending {
-            problems.push(problem(Key::TranslationPattern, orphan, Invalid::PatternWithoutOutput));
+            problems.push(problem(
+                Key::TranslationPattern,
+                orphan,
+                Invalid::PatternWithoutOutput,
+            ));
         }
     }
 
-    let mut config = Config::default();
-    config.source = source;
+    let mut config = Config {
+        source,
+        ..Config::default()
+    };
     let mut identity_given = false;
     // Keys in a fixed order so problems come out in a stable order.
     let mut given: Vec<(Key, Entry)> = single.into_iter().collect();
@@ -98,17 +108,26 @@ pub(super) fn build(
     for (pattern, _) in &pairs {
         if let Err(message) = translate::check_pattern(&pattern.value) {
             pattern_ok = false;
-            problems.push(problem(Key::TranslationPattern, pattern.clone(), Invalid::BadPattern(message)));
+            problems.push(problem(
+                Key::TranslationPattern,
+                pattern.clone(),
+                Invalid::BadPattern(message),
+            ));
         }
     }
     if pattern_ok {
-        let texts = pairs.iter().map(|(p, o)| (p.value.clone(), o.value.clone()));
+        let texts = pairs
+            .iter()
+            .map(|(p, o)| (p.value.clone(), o.value.clone()));
         match Translator::new(texts) {
             Ok(translator) => {
                 for (index, groups) in translator.missing_groups() {
                     if let Some((_, output)) = pairs.get(index) {
                         for group in groups {
-                            warnings.push(Warning::MissingGroup { origin: output.origin.clone(), group });
+                            warnings.push(Warning::MissingGroup {
+                                origin: output.origin.clone(),
+                                group,
+                            });
                         }
                     }
                 }
@@ -117,14 +136,23 @@ pub(super) fn build(
             // check_pattern accepted each one, so this is not expected; still report it.
             Err(e) => {
                 if let Some((pattern, _)) = pairs.get(e.index) {
-                    problems.push(problem(Key::TranslationPattern, pattern.clone(), Invalid::BadPattern(e.message)));
+                    problems.push(problem(
+                        Key::TranslationPattern,
+                        pattern.clone(),
+                        Invalid::BadPattern(e.message),
+                    ));
                 }
             }
         }
     }
 
     if !problems.is_empty() {
-        return Err(problems);
+        // File lines in order, then the command line in its order.
+        problems.sort_by_key(|p| match &p.origin {
+            Origin::File { line, .. } => (0, *line),
+            Origin::CommandLine { .. } => (1, 0),
+        });
+        return Err((problems, warnings));
     }
     if config.http_auth && config.http_port.is_some() && config.http_auth_pwd == "admin" {
         warnings.push(Warning::DefaultPassword);
@@ -133,7 +161,12 @@ pub(super) fn build(
 }
 
 fn problem(key: Key, entry: Entry, reason: Invalid) -> Problem {
-    Problem { origin: entry.origin, key: key.name(), value: entry.value, reason }
+    Problem {
+        origin: entry.origin,
+        key: key.name(),
+        value: entry.value,
+        reason,
+    }
 }
 
 /// Parses `value` for `key` into `config`.
@@ -147,14 +180,18 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::TlsDomainName => config.tls_domain_name = value.to_owned(),
         Key::KeepAlives => config.keep_alives = parse_bool(value)?,
         Key::OutboundProxy => config.outbound_proxy = Some(parse_sip_uri(value)?),
-        Key::LogLevel => config.log_level = LogLevel::from_str(value).map_err(|_| Invalid::NotALogLevel)?,
+        Key::LogLevel => {
+            config.log_level = LogLevel::from_str(value).map_err(|_| Invalid::NotALogLevel)?
+        }
         Key::LogFilename => config.log_filename = PathBuf::from(value),
         Key::LogFileMaxLines => config.log_file_max_lines = parse_number(value, 0, u64::MAX)?,
         Key::XmlRpcPort => config.xml_rpc_port = nonzero(parse_port(value, 0)?),
         Key::HttpPort => config.http_port = nonzero(parse_port(value, 0)?),
         Key::HttpAuth => config.http_auth = parse_bool(value)?,
         Key::HttpAuthPwd => config.http_auth_pwd = value.to_owned(),
-        Key::RingTimeout => config.ring_timeout = Duration::from_secs(parse_number(value, 1, 86_400)?),
+        Key::RingTimeout => {
+            config.ring_timeout = Duration::from_secs(parse_number(value, 1, 86_400)?)
+        }
         Key::HttpMaxConnections => config.http_max_connections = parse_count(value)?,
         Key::HttpAuthRealm => config.http_auth_realm = parse_realm(value)?,
         Key::XmlRpcMaxConnections => config.xml_rpc_max_connections = parse_count(value)?,
@@ -174,7 +211,9 @@ fn parse_number(value: &str, min: u64, max: u64) -> Result<u64, Invalid> {
         return Err(Invalid::NotANumber);
     }
     // All digits: the only parse failure left is overflow, which is out of range.
-    let n = value.parse::<u64>().map_err(|_| Invalid::OutOfRange { min, max })?;
+    let n = value
+        .parse::<u64>()
+        .map_err(|_| Invalid::OutOfRange { min, max })?;
     if n < min || n > max {
         return Err(Invalid::OutOfRange { min, max });
     }
@@ -183,13 +222,19 @@ fn parse_number(value: &str, min: u64, max: u64) -> Result<u64, Invalid> {
 
 fn parse_port(value: &str, min: u16) -> Result<u16, Invalid> {
     let n = parse_number(value, u64::from(min), u64::from(u16::MAX))?;
-    u16::try_from(n).map_err(|_| Invalid::OutOfRange { min: min.into(), max: u16::MAX.into() })
+    u16::try_from(n).map_err(|_| Invalid::OutOfRange {
+        min: min.into(),
+        max: u16::MAX.into(),
+    })
 }
 
 /// A connection limit: at least 1, at most what a thread-per-connection server can hold.
 fn parse_count(value: &str) -> Result<usize, Invalid> {
     let n = parse_number(value, 1, 65_535)?;
-    usize::try_from(n).map_err(|_| Invalid::OutOfRange { min: 1, max: 65_535 })
+    usize::try_from(n).map_err(|_| Invalid::OutOfRange {
+        min: 1,
+        max: 65_535,
+    })
 }
 
 /// `1|true|on|enable` and `0|false|off|disable`, any case.
@@ -207,7 +252,10 @@ pub(super) fn parse_bool(value: &str) -> Result<bool, Invalid> {
 
 /// An IPv4 or IPv6 address; IPv6 may be written in brackets.
 fn parse_ip(value: &str) -> Option<IpAddr> {
-    let bare = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
+    let bare = value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(value);
     IpAddr::from_str(bare).ok()
 }
 
@@ -237,7 +285,11 @@ fn parse_sip_uri(value: &str) -> Result<String, Invalid> {
         return Ok(value.to_owned());
     }
     let prefixed = format!("sip:{value}");
-    if is_sip_uri(&prefixed) { Ok(prefixed) } else { Err(Invalid::NotASipUri) }
+    if is_sip_uri(&prefixed) {
+        Ok(prefixed)
+    } else {
+        Err(Invalid::NotASipUri)
+    }
 }
 
 /// Shape check of a SIP URI (RFC 3261 §19.1.1: `sip:`/`sips:` scheme, optional
@@ -248,11 +300,17 @@ fn parse_sip_uri(value: &str) -> Result<String, Invalid> {
 /// `sip::msg` once that exists.
 pub fn is_sip_uri(value: &str) -> bool {
     let rest = match value.split_once(':') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips") => rest,
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips") =>
+        {
+            rest
+        }
         _ => return false,
     };
     if rest.is_empty()
-        || rest.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+        || rest
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
     {
         return false;
     }
@@ -270,7 +328,9 @@ pub fn is_sip_uri(value: &str) -> bool {
     };
     let hostport = host_and_params.split(';').next().unwrap_or(host_and_params);
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-        let Some((addr, after)) = v6.split_once(']') else { return false };
+        let Some((addr, after)) = v6.split_once(']') else {
+            return false;
+        };
         if addr.parse::<std::net::Ipv6Addr>().is_err() {
             return false;
         }
@@ -287,7 +347,9 @@ pub fn is_sip_uri(value: &str) -> bool {
     };
     let host_ok = !host.is_empty()
         && (hostport.starts_with('[')
-            || host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')));
+            || host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')));
     let port_ok = port.is_none_or(|p| parse_port(p, 1).is_ok());
     host_ok && port_ok
 }
@@ -295,7 +357,10 @@ pub fn is_sip_uri(value: &str) -> bool {
 /// The digest realm goes inside a quoted string (RFC 7616 §3.3): keep it printable and
 /// free of quotes and backslashes.
 fn parse_realm(value: &str) -> Result<String, Invalid> {
-    if let Some(c) = value.chars().find(|c| matches!(c, '"' | '\\') || c.is_control()) {
+    if let Some(c) = value
+        .chars()
+        .find(|c| matches!(c, '"' | '\\') || c.is_control())
+    {
         return Err(Invalid::ForbiddenCharacter(c));
     }
     Ok(value.to_owned())
@@ -332,8 +397,14 @@ mod tests {
     fn ports_and_ranges() {
         assert_eq!(parse_port("5072", 1), Ok(5072));
         assert_eq!(parse_port("0", 0), Ok(0));
-        assert_eq!(parse_port("0", 1), Err(Invalid::OutOfRange { min: 1, max: 65535 }));
-        assert_eq!(parse_port("65536", 0), Err(Invalid::OutOfRange { min: 0, max: 65535 }));
+        assert_eq!(
+            parse_port("0", 1),
+            Err(Invalid::OutOfRange { min: 1, max: 65535 })
+        );
+        assert_eq!(
+            parse_port("65536", 0),
+            Err(Invalid::OutOfRange { min: 0, max: 65535 })
+        );
         assert_eq!(
             parse_port("99999999999999999999999", 0),
             Err(Invalid::OutOfRange { min: 0, max: 65535 })
@@ -345,16 +416,32 @@ mod tests {
 
     #[test]
     fn dns_servers_v4_v6_with_and_without_port() {
-        let list = parse_dns_servers("8.8.8.8, 127.0.0.1:5353,::1,[2001:db8::1]:54,[::2],").expect("valid");
+        let list = parse_dns_servers("8.8.8.8, 127.0.0.1:5353,::1,[2001:db8::1]:54,[::2],")
+            .expect("valid");
         let text: Vec<String> = list.iter().map(|a| a.to_string()).collect();
-        assert_eq!(text, ["8.8.8.8:53", "127.0.0.1:5353", "[::1]:53", "[2001:db8::1]:54", "[::2]:53"]);
+        assert_eq!(
+            text,
+            [
+                "8.8.8.8:53",
+                "127.0.0.1:5353",
+                "[::1]:53",
+                "[2001:db8::1]:54",
+                "[::2]:53"
+            ]
+        );
         assert_eq!(parse_dns_servers(""), Ok(Vec::new()));
         assert_eq!(
             parse_dns_servers("8.8.8.8,dns.example.com"),
             Err(Invalid::NotADnsServer("dns.example.com".into()))
         );
-        assert_eq!(parse_dns_servers("1.2.3.4:0"), Err(Invalid::NotADnsServer("1.2.3.4:0".into())));
-        assert_eq!(parse_dns_servers("1.2.3.4:x"), Err(Invalid::NotADnsServer("1.2.3.4:x".into())));
+        assert_eq!(
+            parse_dns_servers("1.2.3.4:0"),
+            Err(Invalid::NotADnsServer("1.2.3.4:0".into()))
+        );
+        assert_eq!(
+            parse_dns_servers("1.2.3.4:x"),
+            Err(Invalid::NotADnsServer("1.2.3.4:x".into()))
+        );
     }
 
     #[test]
@@ -393,22 +480,46 @@ mod tests {
 
     #[test]
     fn sip_uri_is_retried_with_sip_prefix_like_the_original() {
-        assert_eq!(parse_sip_uri("c2c@example.com").as_deref(), Ok("sip:c2c@example.com"));
-        assert_eq!(parse_sip_uri("sips:c2c@example.com").as_deref(), Ok("sips:c2c@example.com"));
+        assert_eq!(
+            parse_sip_uri("c2c@example.com").as_deref(),
+            Ok("sip:c2c@example.com")
+        );
+        assert_eq!(
+            parse_sip_uri("sips:c2c@example.com").as_deref(),
+            Ok("sips:c2c@example.com")
+        );
         assert_eq!(parse_sip_uri("not a uri"), Err(Invalid::NotASipUri));
     }
 
     #[test]
     fn realm_rejects_quotes() {
-        assert_eq!(parse_realm("click\"tocall"), Err(Invalid::ForbiddenCharacter('"')));
-        assert_eq!(parse_realm("clicktocall@example.com").as_deref(), Ok("clicktocall@example.com"));
+        assert_eq!(
+            parse_realm("click\"tocall"),
+            Err(Invalid::ForbiddenCharacter('"'))
+        );
+        assert_eq!(
+            parse_realm("clicktocall@example.com").as_deref(),
+            Ok("clicktocall@example.com")
+        );
     }
 
     #[test]
     fn default_identity_prefers_the_configured_address() {
-        assert_eq!(default_identity(parse_ip("127.0.0.1"), "h"), "sip:click2call@127.0.0.1");
-        assert_eq!(default_identity(parse_ip("::1"), "h"), "sip:click2call@[::1]");
-        assert_eq!(default_identity(parse_ip("0.0.0.0"), "h"), "sip:click2call@h");
-        assert_eq!(default_identity(None, "host.example"), "sip:click2call@host.example");
+        assert_eq!(
+            default_identity(parse_ip("127.0.0.1"), "h"),
+            "sip:click2call@127.0.0.1"
+        );
+        assert_eq!(
+            default_identity(parse_ip("::1"), "h"),
+            "sip:click2call@[::1]"
+        );
+        assert_eq!(
+            default_identity(parse_ip("0.0.0.0"), "h"),
+            "sip:click2call@h"
+        );
+        assert_eq!(
+            default_identity(None, "host.example"),
+            "sip:click2call@host.example"
+        );
     }
 }

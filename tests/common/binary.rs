@@ -65,7 +65,8 @@ impl Drop for TempDir {
 /// A loopback port free for both TCP and UDP at the time of asking.
 pub fn free_port() -> u16 {
     for _ in 0..100 {
-        let tcp = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).expect("bind ephemeral");
+        let tcp =
+            TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).expect("bind ephemeral");
         let port = tcp.local_addr().expect("local addr").port();
         if UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)).is_ok() {
             return port;
@@ -162,7 +163,11 @@ impl Server {
                 }
             }
         });
-        Server { child, lines, seen: Vec::new() }
+        Server {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits for a stderr line containing `needle`; panics with everything seen if it
@@ -178,10 +183,16 @@ impl Server {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("no line containing {needle:?} within {TIMEOUT:?}; seen: {:#?}", self.seen)
+                    panic!(
+                        "no line containing {needle:?} within {TIMEOUT:?}; seen: {:#?}",
+                        self.seen
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    panic!("clicktocall ended before printing {needle:?}; seen: {:#?}", self.seen)
+                    panic!(
+                        "clicktocall ended before printing {needle:?}; seen: {:#?}",
+                        self.seen
+                    )
                 }
             }
         }
@@ -203,7 +214,10 @@ impl Server {
         let Some(status) = wait_bounded(&mut self.child, TIMEOUT) else {
             let _ = self.child.kill();
             let _ = self.child.wait();
-            panic!("clicktocall did not exit within {TIMEOUT:?}; seen: {:#?}", self.seen);
+            panic!(
+                "clicktocall did not exit within {TIMEOUT:?}; seen: {:#?}",
+                self.seen
+            );
         };
         while let Ok(line) = self.lines.recv_timeout(TIMEOUT) {
             self.seen.push(line);
