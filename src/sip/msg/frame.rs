@@ -23,7 +23,9 @@ pub enum Frame {
     /// A keep-alive ping `\r\n\r\n` of this length: answer with a pong (`\r\n`).
     Ping(usize),
     /// A keep-alive pong: a lone `\r\n`. Also what a stray CRLF before a message is
-    /// (RFC 3261 §7.5 lets a receiver skip it): consume and carry on.
+    /// (RFC 3261 §7.5 lets a receiver skip it): consume and carry on. A ping whose two
+    /// CRLFs arrive in separate reads is seen as two pongs; peers write the four bytes at
+    /// once, and waiting instead would delay every genuine pong until more data came.
     Pong(usize),
 }
 

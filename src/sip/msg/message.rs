@@ -52,6 +52,8 @@ impl Header {
     }
 }
 
+// One per message and never in a collection: boxing the URI would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum StartLine {
     Request {
@@ -179,8 +181,10 @@ impl Message {
             pos += raw_line.len();
             let line = raw_line.strip_suffix('\n').unwrap_or(raw_line);
             let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.contains(['\r', '\0']) {
-                return Err(err(ParseErrorKind::HeaderLine, "stray CR or NUL"));
+            // A bare CR can only be a broken line end. (NUL may appear in a quoted-pair,
+            // RFC 4475 §3.1.1.2, so it is left to the value grammars.)
+            if line.contains('\r') {
+                return Err(err(ParseErrorKind::HeaderLine, "stray CR"));
             }
             if start.is_none() {
                 start = Some(parse_start_line(line, line_start)?);
@@ -312,10 +316,10 @@ impl Message {
         }
         for v in self.raw_values("CSeq") {
             let (_, m) = scan_cseq(v)?;
-            if let StartLine::Request { method, .. } = &self.start {
-                if !method.matches(m) {
-                    return Err(err(ParseErrorKind::CSeqMethod, "").in_header("CSeq"));
-                }
+            if let StartLine::Request { method, .. } = &self.start
+                && !method.matches(m)
+            {
+                return Err(err(ParseErrorKind::CSeqMethod, "").in_header("CSeq"));
             }
         }
         for v in self.raw_values("Max-Forwards") {

@@ -230,7 +230,7 @@ fn building_a_request_and_editing_headers() {
     assert_eq!(p.vias().unwrap().len(), 2);
     assert_eq!(p.body(), b"v=0\r\n");
     assert_eq!(p.content_length(), Ok(Some(5)));
-    assert_eq!(p.routes().unwrap()[0].uri.lr(), true);
+    assert!(p.routes().unwrap()[0].uri.lr());
     m.set_header("Max-Forwards", "69");
     m.push_header("max-forwards", "1");
     m.set_header("MAX-FORWARDS", "68");

@@ -88,10 +88,10 @@ impl<'a> HostRef<'a> {
         {
             return Err(bad());
         }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            if let Ok(a) = s.parse::<Ipv4Addr>() {
-                return Ok(HostRef::V4(a));
-            }
+        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && let Ok(a) = s.parse::<Ipv4Addr>()
+        {
+            return Ok(HostRef::V4(a));
         }
         Ok(HostRef::Name(s))
     }
@@ -283,10 +283,10 @@ impl<'a> UriParts<'a> {
                 if user.is_empty() || !user.bytes().all(is_user_char) || !escapes_valid(user) {
                     return Err(uri_err("bad user part"));
                 }
-                if let Some(p) = password {
-                    if !p.bytes().all(is_password_char) || !escapes_valid(p) {
-                        return Err(uri_err("bad password"));
-                    }
+                if let Some(p) = password
+                    && (!p.bytes().all(is_password_char) || !escapes_valid(p))
+                {
+                    return Err(uri_err("bad password"));
                 }
                 self.user = Some(user);
                 self.password = password;
