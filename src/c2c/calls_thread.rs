@@ -42,10 +42,8 @@ fn flush(engine: &mut Engine, ch: &CallsChannels) {
             return;
         }
     }
-    if any {
-        if let Err(e) = ch.waker.wake() {
-            log::error!(target: "c2c", "cannot wake the SIP reactor: {e}");
-        }
+    if any && let Err(e) = ch.waker.wake() {
+        log::error!(target: "c2c", "cannot wake the SIP reactor: {e}");
     }
 }
 
@@ -60,13 +58,13 @@ fn run(mut engine: Engine, ch: CallsChannels) {
         let now = Instant::now();
         engine.handle_timeout(now);
         flush(&mut engine, &ch);
-        if let Some(limit) = stop_by {
-            if engine.active_calls() == 0 || now >= limit {
-                if engine.active_calls() > 0 {
-                    log::warn!(target: "c2c", "{} calls did not end in time at shutdown", engine.active_calls());
-                }
-                break;
+        if let Some(limit) = stop_by
+            && (engine.active_calls() == 0 || now >= limit)
+        {
+            if engine.active_calls() > 0 {
+                log::warn!(target: "c2c", "{} calls did not end in time at shutdown", engine.active_calls());
             }
+            break;
         }
         let mut deadline = engine.poll_timeout();
         if let Some(limit) = stop_by {

@@ -216,23 +216,22 @@ impl Session {
                 deadline,
                 cancelled: false,
             } = *self.leg_mut(leg)
+                && now >= deadline
             {
-                if now >= deadline {
-                    log::info!(target: "c2c", "{} did not answer in time: cancelling", leg.as_str());
-                    *self.leg_mut(leg) = LegState::Ringing {
-                        deadline,
-                        cancelled: true,
-                    };
-                    self.timed_out = Some(leg);
-                    self.actions.push_back(Action::Cancel(leg));
-                }
+                log::info!(target: "c2c", "{} did not answer in time: cancelling", leg.as_str());
+                *self.leg_mut(leg) = LegState::Ringing {
+                    deadline,
+                    cancelled: true,
+                };
+                self.timed_out = Some(leg);
+                self.actions.push_back(Action::Cancel(leg));
             }
         }
-        if let State::Transferring { deadline } = self.state {
-            if now >= deadline {
-                // RFC 3515 §2.4.6: no final NOTIFY within the subscription's life.
-                self.fail(Leg::Destination, 408);
-            }
+        if let State::Transferring { deadline } = self.state
+            && now >= deadline
+        {
+            // RFC 3515 §2.4.6: no final NOTIFY within the subscription's life.
+            self.fail(Leg::Destination, 408);
         }
     }
 

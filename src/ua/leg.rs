@@ -46,6 +46,9 @@ pub enum DialogState {
 }
 
 /// What a response to the leg's INVITE means.
+// Built once per response and consumed at once: boxing the messages would only add
+// allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum InviteOutcome {
     /// 1xx; `ringing` for 180–189 (RFC 3261 §21.1: 18x means the callee is being alerted
@@ -300,17 +303,17 @@ impl Leg {
             return Err(OutOfOrder);
         };
         if method != Method::Ack {
-            if let Some(last) = self.remote_cseq {
-                if cseq <= last {
-                    return Err(OutOfOrder);
-                }
+            if let Some(last) = self.remote_cseq
+                && cseq <= last
+            {
+                return Err(OutOfOrder);
             }
             self.remote_cseq = Some(cseq);
         }
-        if matches!(method, Method::Invite | Method::Update) {
-            if let Some(c) = req.contacts().ok().and_then(|c| c.first().cloned()) {
-                self.remote_target = c.uri;
-            }
+        if matches!(method, Method::Invite | Method::Update)
+            && let Some(c) = req.contacts().ok().and_then(|c| c.first().cloned())
+        {
+            self.remote_target = c.uri;
         }
         Ok(())
     }
@@ -377,10 +380,10 @@ impl Leg {
         if !routes {
             return;
         }
-        if let Ok(rr) = resp.record_routes() {
-            if !rr.is_empty() {
-                self.route_set = rr.into_iter().rev().collect();
-            }
+        if let Ok(rr) = resp.record_routes()
+            && !rr.is_empty()
+        {
+            self.route_set = rr.into_iter().rev().collect();
         }
     }
 

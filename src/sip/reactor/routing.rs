@@ -16,10 +16,10 @@ pub const UDP_SIZE_LIMIT: usize = 1300;
 /// else the Request-URI (RFC 3261 §8.1.2; a strict-router first hop was already placed in
 /// the Request-URI by the dialog, §12.2.1.1).
 pub fn next_hop(req: &Message) -> Option<Uri> {
-    if let Ok(routes) = req.routes() {
-        if let Some(first) = routes.into_iter().next() {
-            return Some(first.uri);
-        }
+    if let Ok(routes) = req.routes()
+        && let Some(first) = routes.into_iter().next()
+    {
+        return Some(first.uri);
     }
     req.request_uri().cloned()
 }
@@ -42,7 +42,12 @@ pub fn resolve_request(uri: &Uri) -> Option<ResolveRequest> {
     if host.is_empty() {
         return None;
     }
-    Some(ResolveRequest { host, port: uri.port, transport: uri.transport(), secure })
+    Some(ResolveRequest {
+        host,
+        port: uri.port,
+        transport: uri.transport(),
+        secure,
+    })
 }
 
 /// Where a response to a request goes (RFC 3261 §18.2.2 with RFC 3581 §4): back on the
@@ -62,10 +67,19 @@ pub fn response_route(
     conn: Option<ConnId>,
 ) -> ResponseRoute {
     if let Some(conn) = conn {
-        return ResponseRoute::Connection { conn, target: Target::new(source, transport) };
+        return ResponseRoute::Connection {
+            conn,
+            target: Target::new(source, transport),
+        };
     }
-    if let Some(maddr) = via.maddr().and_then(|m| m.trim_matches(['[', ']']).parse::<IpAddr>().ok()) {
-        return ResponseRoute::Datagram(Target::new(SocketAddr::new(maddr, via.port_or_default()), transport));
+    if let Some(maddr) = via
+        .maddr()
+        .and_then(|m| m.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+    {
+        return ResponseRoute::Datagram(Target::new(
+            SocketAddr::new(maddr, via.port_or_default()),
+            transport,
+        ));
     }
     let port = match via.rport() {
         Some(_) => source.port(),
@@ -96,7 +110,12 @@ pub fn stamp_received(req: &mut Message, source: SocketAddr) {
 
 /// Put `via` on top of the request (RFC 3261 §8.1.1.7), with `rport` (RFC 3581 §3).
 pub fn push_via(req: &mut Message, transport: Transport, sent_by: SocketAddr, branch: &str) {
-    let mut via = Via::new(transport, Host::from(sent_by.ip()), Some(sent_by.port()), branch);
+    let mut via = Via::new(
+        transport,
+        Host::from(sent_by.ip()),
+        Some(sent_by.port()),
+        branch,
+    );
     via.set_rport(None);
     req.insert_header_front("Via", &via.to_string());
 }
@@ -136,18 +155,30 @@ mod tests {
     fn next_hop_is_first_loose_route_else_request_uri() {
         let r = req(BASE);
         assert_eq!(next_hop(&r).unwrap().to_string(), "sip:bob@example.com");
-        let with_route = BASE.replace("Max-Forwards", "Route: <sip:proxy.example.net;lr>\nMax-Forwards");
-        assert_eq!(next_hop(&req(&with_route)).unwrap().to_string(), "sip:proxy.example.net;lr");
+        let with_route = BASE.replace(
+            "Max-Forwards",
+            "Route: <sip:proxy.example.net;lr>\nMax-Forwards",
+        );
+        assert_eq!(
+            next_hop(&req(&with_route)).unwrap().to_string(),
+            "sip:proxy.example.net;lr"
+        );
     }
 
     #[test]
     fn resolve_request_takes_port_transport_maddr_and_sips() {
         let u = Uri::parse("sip:100@127.0.0.1:5061;transport=tcp").unwrap();
         let r = resolve_request(&u).unwrap();
-        assert_eq!((r.host.as_str(), r.port, r.transport, r.secure), ("127.0.0.1", Some(5061), Some(Transport::Tcp), false));
+        assert_eq!(
+            (r.host.as_str(), r.port, r.transport, r.secure),
+            ("127.0.0.1", Some(5061), Some(Transport::Tcp), false)
+        );
         let u = Uri::parse("sips:bob@example.com;maddr=192.0.2.7").unwrap();
         let r = resolve_request(&u).unwrap();
-        assert_eq!((r.host.as_str(), r.port, r.secure), ("192.0.2.7", None, true));
+        assert_eq!(
+            (r.host.as_str(), r.port, r.secure),
+            ("192.0.2.7", None, true)
+        );
         assert!(resolve_request(&Uri::parse("tel:+15551234").unwrap()).is_none());
     }
 
@@ -163,13 +194,19 @@ mod tests {
         let no_rport = req(&BASE.replace(";rport", ""));
         assert_eq!(
             response_route(&no_rport.top_via().unwrap(), src, Transport::Udp, None),
-            ResponseRoute::Datagram(Target::new("192.0.2.9:5070".parse().unwrap(), Transport::Udp))
+            ResponseRoute::Datagram(Target::new(
+                "192.0.2.9:5070".parse().unwrap(),
+                Transport::Udp
+            ))
         );
     }
 
     #[test]
     fn stamping_adds_received_and_rport_to_the_top_via_only() {
-        let two = BASE.replace("Max-Forwards", "Via: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bK2\nMax-Forwards");
+        let two = BASE.replace(
+            "Max-Forwards",
+            "Via: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bK2\nMax-Forwards",
+        );
         let mut r = req(&two);
         stamp_received(&mut r, "192.0.2.9:40000".parse().unwrap());
         let vias = r.vias().unwrap();
@@ -182,7 +219,12 @@ mod tests {
     #[test]
     fn push_via_puts_ours_on_top_with_rport() {
         let mut r = req(BASE);
-        push_via(&mut r, Transport::Udp, "127.0.0.1:5072".parse().unwrap(), "z9hG4bKabc");
+        push_via(
+            &mut r,
+            Transport::Udp,
+            "127.0.0.1:5072".parse().unwrap(),
+            "z9hG4bKabc",
+        );
         let top = r.top_via().unwrap();
         assert_eq!(top.branch(), Some("z9hG4bKabc"));
         assert_eq!(top.rport(), Some(None));
@@ -192,8 +234,17 @@ mod tests {
 
     #[test]
     fn big_requests_move_to_tcp_unless_the_transport_was_asked_for() {
-        assert_eq!(transport_for_size(Transport::Udp, false, 1400), Transport::Tcp);
-        assert_eq!(transport_for_size(Transport::Udp, true, 1400), Transport::Udp);
-        assert_eq!(transport_for_size(Transport::Udp, false, 900), Transport::Udp);
+        assert_eq!(
+            transport_for_size(Transport::Udp, false, 1400),
+            Transport::Tcp
+        );
+        assert_eq!(
+            transport_for_size(Transport::Udp, true, 1400),
+            Transport::Udp
+        );
+        assert_eq!(
+            transport_for_size(Transport::Udp, false, 900),
+            Transport::Udp
+        );
     }
 }
