@@ -209,3 +209,19 @@ fn a_burst_longer_than_one_read_budget_is_delivered_in_full() {
         assert_eq!(rig.expect_message(0).bytes, request(&format!("burst{i}")));
     }
 }
+
+#[test]
+fn source_address_for_a_destination() {
+    let mut wildcard = config("127.0.0.1");
+    wildcard.bind = None;
+    let rig = Rig::new(vec![wildcard, config("::1")]);
+    let v4: SocketAddr = "127.0.0.1:5060".parse().unwrap();
+    let v6: SocketAddr = "[::1]:5060".parse().unwrap();
+    assert_eq!(rig.layers[0].source_ip_for(v4), Some(v4.ip()));
+    assert_eq!(rig.layers[0].source_ip_for(v6), Some(v6.ip()));
+    assert_eq!(
+        rig.layers[1].source_ip_for(v4),
+        Some(v6.ip()),
+        "the configured address"
+    );
+}

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::time::Instant;
 
@@ -170,6 +170,23 @@ impl TransportLayer {
         let udp = self.udp.iter().map(|(_, u)| (Transport::Udp, u.local));
         let streams = self.listeners.iter().map(|(_, l)| (l.transport, l.local));
         udp.chain(streams).collect()
+    }
+
+    /// The local address messages to `dest` leave from: the configured address, or on
+    /// an all-interfaces layer the one the routing table picks (a UDP route lookup, no
+    /// packet is sent). For Via sent-by and Contact when `IPAddress` is blank.
+    pub fn source_ip_for(&self, dest: SocketAddr) -> Option<IpAddr> {
+        if let Some(ip) = self.cfg.bind.filter(|ip| !ip.is_unspecified()) {
+            return Some(ip);
+        }
+        let any: SocketAddr = if dest.is_ipv4() {
+            (Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let probe = std::net::UdpSocket::bind(any).ok()?;
+        probe.connect(dest).ok()?;
+        probe.local_addr().ok().map(|a| a.ip())
     }
 
     /// Whether messages can be sent over `transport` (UDP needs a socket; TCP and TLS
