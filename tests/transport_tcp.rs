@@ -311,3 +311,41 @@ fn close_connection_writes_what_is_queued_first() {
         rig.seen[0]
     );
 }
+
+#[test]
+fn random_bytes_on_streams_and_datagrams_never_stop_the_layer() {
+    let mut rig = Rig::new(vec![config("127.0.0.1")]);
+    let udp_addr = rig.addr(0, Transport::Udp);
+    let udp_peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // xorshift: deterministic noise without a dependency.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..40 {
+        let len = (next() % 3000) as usize + 1;
+        let mut noise: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if round % 4 == 0 {
+            // Plausible starts make the framer work harder than pure noise.
+            noise.splice(
+                0..0,
+                b"INVITE sip:x SIP/2.0\r\nContent-Length: ".iter().copied(),
+            );
+        }
+        let _ = udp_peer.send_to(&noise, udp_addr);
+        let mut peer = peer_to(&rig);
+        let _ = peer.write_all(&noise);
+        rig.run_for(Duration::from_millis(5));
+    }
+    rig.run_for(Duration::from_millis(50));
+    let mut fresh = peer_to(&rig);
+    fresh.write_all(&request("after-noise")).unwrap();
+    rig.until("the valid message", |rig| {
+        rig.seen[0].iter().any(|e| {
+            matches!(e, TransportEvent::Received { bytes, .. } if *bytes == request("after-noise"))
+        })
+    });
+}
