@@ -349,3 +349,20 @@ fn random_bytes_on_streams_and_datagrams_never_stop_the_layer() {
         })
     });
 }
+
+#[test]
+fn one_address_cannot_take_more_than_its_share_of_connections() {
+    let mut cfg = config("127.0.0.1");
+    cfg.limits.max_connections_per_ip = 3;
+    let mut rig = Rig::new(vec![cfg]);
+    let mut peers: Vec<TcpStream> = (0..3).map(|_| peer_to(&rig)).collect();
+    rig.until("three accepted", |rig| {
+        rig.layers[0].connection_count() == 3
+    });
+    let mut extra = peer_to(&rig);
+    let (_, eof) = rig.read_peer(&mut extra, usize::MAX);
+    assert!(eof, "a fourth connection from the same address is refused");
+    assert_eq!(rig.layers[0].connection_count(), 3);
+    peers[0].write_all(&request("first")).unwrap();
+    assert_eq!(rig.expect_message(0).bytes, request("first"));
+}
