@@ -37,7 +37,10 @@ fn http_1_0_closes_unless_keep_alive_is_asked() {
 
     let mut c = HttpConn::open(h.http);
     c.send("GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-    assert_eq!(c.read_response(false).header("Connection"), Some("keep-alive"));
+    assert_eq!(
+        c.read_response(false).header("Connection"),
+        Some("keep-alive")
+    );
     c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     assert_eq!(c.read_response(false).status, 200);
 }
@@ -77,9 +80,18 @@ fn oversized_requests_get_414_431_413() {
     let h = Harness::start(|_| {});
     let long_target = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(9000));
     assert_eq!(status_then_close(&h, long_target.as_bytes()), 414);
-    let many_fields = format!("GET / HTTP/1.1\r\nHost: x\r\n{}\r\n", "X-Pad: 0123456789012345678901234567890123456789\r\n".repeat(200));
+    let many_fields = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        "X-Pad: 0123456789012345678901234567890123456789\r\n".repeat(200)
+    );
     assert_eq!(status_then_close(&h, many_fields.as_bytes()), 431);
-    assert_eq!(status_then_close(&h, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"), 413);
+    assert_eq!(
+        status_then_close(
+            &h,
+            b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+        ),
+        413
+    );
 }
 
 #[test]
@@ -101,16 +113,25 @@ fn malformed_requests_are_400_and_closed() {
         b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
     ] {
-        assert_eq!(status_then_close(&h, raw), 400, "{:?}", String::from_utf8_lossy(raw));
+        assert_eq!(
+            status_then_close(&h, raw),
+            400,
+            "{:?}",
+            String::from_utf8_lossy(raw)
+        );
     }
-    assert_eq!(status_then_close(&h, b"GET / HTTP/2.0\r\nHost: x\r\n\r\n"), 505);
+    assert_eq!(
+        status_then_close(&h, b"GET / HTTP/2.0\r\nHost: x\r\n\r\n"),
+        505
+    );
 }
 
 #[test]
 fn a_slow_client_times_out_without_blocking_others() {
     let h = Harness::start(|c| c.http_request_timeout = Duration::from_millis(800));
     let mut slow = connect(h.http);
-    slow.write_all(b"GET /index.html HTTP/1.1\r\nHo").expect("write");
+    slow.write_all(b"GET /index.html HTTP/1.1\r\nHo")
+        .expect("write");
     // Others are served meanwhile.
     for _ in 0..5 {
         let mut c = HttpConn::open(h.http);
@@ -132,7 +153,10 @@ fn an_idle_keep_alive_connection_is_closed_silently() {
     let mut c = HttpConn::open(h.http);
     c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(c.read_response(false).status, 200);
-    assert!(c.closed(), "closed after the idle time-out without a response");
+    assert!(
+        c.closed(),
+        "closed after the idle time-out without a response"
+    );
 }
 
 #[test]

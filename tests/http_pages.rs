@@ -7,7 +7,9 @@ use api_common::{Harness, HttpConn, http_get, placed_eventually, refer_ok};
 const INDEX_BODY: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n<meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\" />\n<title>ClickToCall Server Login</title>\n</head>\n<body bgcolor=\"#ffffff\">\n  <p>Click-To-Call HTML Server</p>\n</body>\n</html>\n";
 
 fn c2c_body(lines: &str) -> String {
-    format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n<meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\" />\n<title>ClickToCall Server</title>\n</head>\n<body bgcolor=\"#ffffff\">\n{lines}</body>\n</html>\n")
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n<meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\" />\n<title>ClickToCall Server</title>\n</head>\n<body bgcolor=\"#ffffff\">\n{lines}</body>\n</html>\n"
+    )
 }
 
 #[test]
@@ -20,7 +22,10 @@ fn index_and_root_serve_the_originals_page() {
         assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
         assert_eq!(r.header("Cache-Control"), Some("no-store"));
         assert_eq!(r.header("Content-Length"), Some("405"));
-        assert!(r.header("Server").is_some_and(|s| s.starts_with("clicktocall/")));
+        assert!(
+            r.header("Server")
+                .is_some_and(|s| s.starts_with("clicktocall/"))
+        );
         assert!(r.header("Date").is_some_and(|d| d.ends_with(" GMT")));
         assert!(r.head.starts_with("HTTP/1.1 200 OK\r\n"));
     }
@@ -57,7 +62,9 @@ fn head_has_the_fields_of_get_without_a_body_and_places_no_call() {
     let r = c.read_response(true);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("Content-Length"), Some("405"));
-    c.send("HEAD /clicktocall.html?initiator=5061100&destination=5062200 HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.send(
+        "HEAD /clicktocall.html?initiator=5061100&destination=5062200 HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     assert_eq!(c.read_response(true).status, 200);
     c.send("HEAD /clicktocall.html?initiator=abc&destination=def HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(c.read_response(true).status, 400);
@@ -71,12 +78,25 @@ fn head_has_the_fields_of_get_without_a_body_and_places_no_call() {
 fn click_to_call_places_the_call_and_says_so() {
     let h = Harness::start(|_| {});
     let placed = h.auto_answer(|_| refer_ok());
-    let r = http_get(h.http, "/clicktocall.html?initiator=5061100&destination=5062200", "");
+    let r = http_get(
+        h.http,
+        "/clicktocall.html?initiator=5061100&destination=5062200",
+        "",
+    );
     assert_eq!(r.status, 200);
     // http-refer-ok/trigger.out: the same page, 550 bytes.
-    assert_eq!(r.body, c2c_body("<p><em>ClickToCall:</em> initiator=5061100, destination=5062200</p>\n<p>Initiating ClickToCall from sip:100@127.0.0.1:5061(5061100) to sip:200@127.0.0.1:5062(5062200) (unanchored)...</p>\n"));
+    assert_eq!(
+        r.body,
+        c2c_body(
+            "<p><em>ClickToCall:</em> initiator=5061100, destination=5062200</p>\n<p>Initiating ClickToCall from sip:100@127.0.0.1:5061(5061100) to sip:200@127.0.0.1:5062(5062200) (unanchored)...</p>\n"
+        )
+    );
     assert_eq!(r.body.len(), 550);
-    let r = http_get(h.http, "/clicktocall.html?initiator=5061100&destination=5062200&anchor=true", "");
+    let r = http_get(
+        h.http,
+        "/clicktocall.html?initiator=5061100&destination=5062200&anchor=true",
+        "",
+    );
     assert_eq!(r.body.len(), 559);
     assert!(r.body.contains("(anchored)...</p>"));
     let placed = placed_eventually(&placed, 2);
@@ -90,10 +110,19 @@ fn click_to_call_places_the_call_and_says_so() {
 fn url_encoded_uri_and_case_insensitive_anchor() {
     let h = Harness::start(|_| {});
     let placed = h.auto_answer(|_| refer_ok());
-    let r = http_get(h.http, "/clicktocall.html?initiator=sip%3A100%40127.0.0.1%3A5069&destination=5062200&anchor=TRUE", "");
+    let r = http_get(
+        h.http,
+        "/clicktocall.html?initiator=sip%3A100%40127.0.0.1%3A5069&destination=5062200&anchor=TRUE",
+        "",
+    );
     assert_eq!(r.status, 200);
     // probe-http.txt "urlencoded-sip-uri-unreachable": same page, 589 bytes.
-    assert_eq!(r.body, c2c_body("<p><em>ClickToCall:</em> initiator=sip:100@127.0.0.1:5069, destination=5062200 (anchored)</p>\n<p>Initiating ClickToCall from sip:100@127.0.0.1:5069(sip:100@127.0.0.1:5069) to sip:200@127.0.0.1:5062(5062200) (anchored)...</p>\n"));
+    assert_eq!(
+        r.body,
+        c2c_body(
+            "<p><em>ClickToCall:</em> initiator=sip:100@127.0.0.1:5069, destination=5062200 (anchored)</p>\n<p>Initiating ClickToCall from sip:100@127.0.0.1:5069(sip:100@127.0.0.1:5069) to sip:200@127.0.0.1:5062(5062200) (anchored)...</p>\n"
+        )
+    );
     assert_eq!(r.body.len(), 589);
     assert!(placed_eventually(&placed, 1)[0].anchor);
 }
@@ -103,11 +132,26 @@ fn failures_are_400_with_the_originals_explanations() {
     let h = Harness::start(|_| {});
     let placed = h.auto_answer(|_| refer_ok());
     let cases = [
-        ("/clicktocall.html", "<p><em>ClickToCall:</em> initiator=, destination=</p>\n<p>Missing initiator or destination URL parameters.</p>\n"),
-        ("/clicktocall.html?initiator=5061100", "<p><em>ClickToCall:</em> initiator=5061100, destination=</p>\n<p>Missing initiator or destination URL parameters.</p>\n"),
-        ("/clicktocall.html?initiator=abc&destination=def", "<p><em>ClickToCall:</em> initiator=abc, destination=def</p>\n<p>No translation rule for either initiator abc or destination def.</p>\n"),
-        ("/clicktocall.html?initiator=sip%3A%3C%3E&destination=sip%3A%3C%3E", "<p><em>ClickToCall:</em> initiator=sip:&lt;&gt;, destination=sip:&lt;&gt;</p>\n<p>Invalid URI format for initiator sip:&lt;&gt; and destination sip:&lt;&gt;.</p>\n"),
-        ("/clicktocall.html?initiator=sip%3A%40&destination=5062200", "<p><em>ClickToCall:</em> initiator=sip:@, destination=5062200</p>\n<p>Invalid URI format for initiator sip:.</p>\n"),
+        (
+            "/clicktocall.html",
+            "<p><em>ClickToCall:</em> initiator=, destination=</p>\n<p>Missing initiator or destination URL parameters.</p>\n",
+        ),
+        (
+            "/clicktocall.html?initiator=5061100",
+            "<p><em>ClickToCall:</em> initiator=5061100, destination=</p>\n<p>Missing initiator or destination URL parameters.</p>\n",
+        ),
+        (
+            "/clicktocall.html?initiator=abc&destination=def",
+            "<p><em>ClickToCall:</em> initiator=abc, destination=def</p>\n<p>No translation rule for either initiator abc or destination def.</p>\n",
+        ),
+        (
+            "/clicktocall.html?initiator=sip%3A%3C%3E&destination=sip%3A%3C%3E",
+            "<p><em>ClickToCall:</em> initiator=sip:&lt;&gt;, destination=sip:&lt;&gt;</p>\n<p>Invalid URI format for initiator sip:&lt;&gt; and destination sip:&lt;&gt;.</p>\n",
+        ),
+        (
+            "/clicktocall.html?initiator=sip%3A%40&destination=5062200",
+            "<p><em>ClickToCall:</em> initiator=sip:@, destination=5062200</p>\n<p>Invalid URI format for initiator sip:.</p>\n",
+        ),
     ];
     for (target, lines) in cases {
         let r = http_get(h.http, target, "");
@@ -122,12 +166,17 @@ fn failures_are_400_with_the_originals_explanations() {
 #[test]
 fn an_xss_probe_comes_back_escaped() {
     let h = Harness::start(|_| {});
-    let r = http_get(h.http, "/clicktocall.html?initiator=%3Cscript%3Ealert(1)%3C%2Fscript%3E&destination=%22%3E%3Cimg%20src%3Dx%3E", "");
+    let r = http_get(
+        h.http,
+        "/clicktocall.html?initiator=%3Cscript%3Ealert(1)%3C%2Fscript%3E&destination=%22%3E%3Cimg%20src%3Dx%3E",
+        "",
+    );
     assert_eq!(r.status, 400);
     assert!(!r.body.contains("<script>"));
     assert!(!r.body.contains("<img"));
-    assert!(r.body.contains("initiator=&lt;script&gt;alert(1)&lt;/script&gt;, destination=&quot;&gt;&lt;img src=x&gt;"));
+    assert!(r.body.contains(
+        "initiator=&lt;script&gt;alert(1)&lt;/script&gt;, destination=&quot;&gt;&lt;img src=x&gt;"
+    ));
     let r = http_get(h.http, "/%3Cscript%3E<b>x", "");
     assert!(!r.body.contains("<b>"));
 }
-

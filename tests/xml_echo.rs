@@ -27,7 +27,10 @@ fn exchange(h: &Harness, request: &[u8], expected: &str) {
     send(&mut s, request);
     let got = read_n(&mut s, expected.len());
     assert_eq!(String::from_utf8_lossy(&got), expected);
-    assert!(nothing_within(&mut s, Duration::from_millis(200)), "nothing after the last document");
+    assert!(
+        nothing_within(&mut s, Duration::from_millis(200)),
+        "nothing after the last document"
+    );
 }
 
 #[test]
@@ -37,8 +40,14 @@ fn refer_success_sequence_matches_the_original() {
     let expected = [
         doc(ECHO_REFER, HUNDRED_LINES),
         doc(ECHO_REFER, &result(180, "Initiator", "Ringing initiator")),
-        doc(ECHO_REFER, &result(200, "Initiator", "Connected to initiator")),
-        doc(ECHO_REFER, &result(200, "Destination", "Connected to destination")),
+        doc(
+            ECHO_REFER,
+            &result(200, "Initiator", "Connected to initiator"),
+        ),
+        doc(
+            ECHO_REFER,
+            &result(200, "Destination", "Connected to destination"),
+        ),
     ]
     .concat();
     exchange(&h, REQ_REFER.as_bytes(), &expected);
@@ -58,7 +67,10 @@ fn anchored_sequence_matches_the_original_trace_byte_for_byte() {
             (ms, progress(180, Leg::Initiator, "Ringing initiator")),
             (ms, progress(200, Leg::Initiator, "Connected to initiator")),
             (ms, progress(180, Leg::Destination, "Ringing destination")),
-            (ms, progress(200, Leg::Destination, "Connected to destination")),
+            (
+                ms,
+                progress(200, Leg::Destination, "Connected to destination"),
+            ),
         ]
     });
     let request = b"<ClickToCall>\r\n  <Request>\r\n    <Initiator>5061100</Initiator>\r\n    <Destination>5062200</Destination>\r\n    <AnchorCall>true</AnchorCall>\r\n  </Request>\r\n</ClickToCall>\r\n";
@@ -77,10 +89,18 @@ fn anchored_sequence_matches_the_original_trace_byte_for_byte() {
 #[test]
 fn busy_initiator_ends_the_request() {
     let h = Harness::start(|_| {});
-    h.auto_answer(|_| vec![(Duration::ZERO, progress(486, Leg::Initiator, "Failed to connect to initiator"))]);
+    h.auto_answer(|_| {
+        vec![(
+            Duration::ZERO,
+            progress(486, Leg::Initiator, "Failed to connect to initiator"),
+        )]
+    });
     let expected = [
         doc(ECHO_REFER, HUNDRED_LINES),
-        doc(ECHO_REFER, &result(486, "Initiator", "Failed to connect to initiator")),
+        doc(
+            ECHO_REFER,
+            &result(486, "Initiator", "Failed to connect to initiator"),
+        ),
     ]
     .concat();
     exchange(&h, REQ_REFER.as_bytes(), &expected);
@@ -91,16 +111,31 @@ fn busy_destination_after_connected_initiator() {
     let h = Harness::start(|_| {});
     h.auto_answer(|_| {
         vec![
-            (Duration::ZERO, progress(180, Leg::Initiator, "Ringing initiator")),
-            (Duration::ZERO, progress(200, Leg::Initiator, "Connected to initiator")),
-            (Duration::ZERO, progress(486, Leg::Destination, "Failed to connect to destination")),
+            (
+                Duration::ZERO,
+                progress(180, Leg::Initiator, "Ringing initiator"),
+            ),
+            (
+                Duration::ZERO,
+                progress(200, Leg::Initiator, "Connected to initiator"),
+            ),
+            (
+                Duration::ZERO,
+                progress(486, Leg::Destination, "Failed to connect to destination"),
+            ),
         ]
     });
     let expected = [
         doc(ECHO_REFER, HUNDRED_LINES),
         doc(ECHO_REFER, &result(180, "Initiator", "Ringing initiator")),
-        doc(ECHO_REFER, &result(200, "Initiator", "Connected to initiator")),
-        doc(ECHO_REFER, &result(486, "Destination", "Failed to connect to destination")),
+        doc(
+            ECHO_REFER,
+            &result(200, "Initiator", "Connected to initiator"),
+        ),
+        doc(
+            ECHO_REFER,
+            &result(486, "Destination", "Failed to connect to destination"),
+        ),
     ]
     .concat();
     exchange(&h, REQ_REFER.as_bytes(), &expected);
@@ -112,13 +147,22 @@ fn nothing_is_written_after_a_final_event() {
     // A misbehaving engine sending more after the final: the client must not see it.
     h.auto_answer(|_| {
         vec![
-            (Duration::ZERO, progress(408, Leg::Initiator, "Failed to connect to initiator")),
-            (Duration::ZERO, progress(200, Leg::Destination, "Connected to destination")),
+            (
+                Duration::ZERO,
+                progress(408, Leg::Initiator, "Failed to connect to initiator"),
+            ),
+            (
+                Duration::ZERO,
+                progress(200, Leg::Destination, "Connected to destination"),
+            ),
         ]
     });
     let expected = [
         doc(ECHO_REFER, HUNDRED_LINES),
-        doc(ECHO_REFER, &result(408, "Initiator", "Failed to connect to initiator")),
+        doc(
+            ECHO_REFER,
+            &result(408, "Initiator", "Failed to connect to initiator"),
+        ),
     ]
     .concat();
     exchange(&h, REQ_REFER.as_bytes(), &expected);
@@ -127,7 +171,12 @@ fn nothing_is_written_after_a_final_event() {
 #[test]
 fn progress_text_and_translated_uris_are_escaped() {
     let h = Harness::start(|_| {});
-    h.auto_answer(|_| vec![(Duration::ZERO, progress(603, Leg::Destination, "Declined <by> \"x\" & 'y'"))]);
+    h.auto_answer(|_| {
+        vec![(
+            Duration::ZERO,
+            progress(603, Leg::Destination, "Declined <by> \"x\" & 'y'"),
+        )]
+    });
     let request = "<ClickToCall><Request><Initiator>sip:a&amp;b@h</Initiator><Destination>5062200</Destination></Request></ClickToCall>";
     let echo = "<ClickToCall><Request><Initiator>sip:a&amp;b@h</Initiator><Destination>5062200</Destination></Request>\r\n  <Response>\r\n";
     let expected = [
@@ -152,7 +201,10 @@ fn the_specs_example_request() {
     ]
     .concat();
     exchange(&h, request.as_bytes(), &expected);
-    assert_eq!(placed.lock().expect("log")[0].initiator, "sip:scott@sipdomain.com");
+    assert_eq!(
+        placed.lock().expect("log")[0].initiator,
+        "sip:scott@sipdomain.com"
+    );
 }
 
 // ---- probe-xml.txt: the original's 400 answers, byte for byte ----
@@ -161,7 +213,10 @@ fn probe(request: &[u8], expected: &str) {
     let h = Harness::start(|_| {});
     let placed = h.auto_answer(|_| refer_ok());
     exchange(&h, request, expected);
-    assert!(placed.lock().expect("log").is_empty(), "no call for a refused request");
+    assert!(
+        placed.lock().expect("log").is_empty(),
+        "no call for a refused request"
+    );
 }
 
 #[test]
@@ -237,7 +292,10 @@ fn probe_split_write() {
     assert!(nothing_within(&mut s, Duration::from_millis(100)));
     send(&mut s, &req[40..]);
     let expected = "<ClickToCall>\r\n  <Request>\r\n    <Initiator>abc</Initiator>\r\n    <Destination>def</Destination>\r\n  </Request>\r\n\r\n  <Response>\r\n    <Result Code=\"400\">No translation rule for either initiator abc or destination def</Result>\r\n  </Response>\r\n</ClickToCall>";
-    assert_eq!(String::from_utf8_lossy(&read_n(&mut s, expected.len())), expected);
+    assert_eq!(
+        String::from_utf8_lossy(&read_n(&mut s, expected.len())),
+        expected
+    );
 }
 
 #[test]
@@ -290,7 +348,12 @@ fn unparsable_translated_uris_are_400_before_any_call() {
 fn unreachable_initiator_timeout_result() {
     // probe-xml.txt "unreachable-initiator": 100 with the translation, then 408 Initiator.
     let h = Harness::start(|_| {});
-    h.auto_answer(|_| vec![(Duration::from_millis(5), progress(408, Leg::Initiator, "Failed to connect to initiator"))]);
+    h.auto_answer(|_| {
+        vec![(
+            Duration::from_millis(5),
+            progress(408, Leg::Initiator, "Failed to connect to initiator"),
+        )]
+    });
     let request = b"<ClickToCall>\r\n  <Request>\r\n    <Initiator>5069100</Initiator>\r\n    <Destination>5062200</Destination>\r\n  </Request>\r\n</ClickToCall>\r\n";
     let expected = "<ClickToCall>\r\n  <Request>\r\n    <Initiator>5069100</Initiator>\r\n    <Destination>5062200</Destination>\r\n  </Request>\r\n\r\n  <Response>\r\n    <TranslatedInitiator>sip:100@127.0.0.1:5069</TranslatedInitiator>\r\n    <TranslatedDestination>sip:200@127.0.0.1:5062</TranslatedDestination>\r\n    <Result Code=\"100\">In progress</Result>\r\n  </Response>\r\n</ClickToCall><ClickToCall>\r\n  <Request>\r\n    <Initiator>5069100</Initiator>\r\n    <Destination>5062200</Destination>\r\n  </Request>\r\n\r\n  <Response>\r\n    <Result Code=\"408\" Leg=\"Initiator\">Failed to connect to initiator</Result>\r\n  </Response>\r\n</ClickToCall>";
     exchange(&h, request, expected);

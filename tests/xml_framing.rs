@@ -6,26 +6,39 @@ mod api_common;
 
 use std::time::Duration;
 
-use api_common::{Harness, WAIT, connect, nothing_within, progress, read_n, read_to_close, refer_ok, send};
+use api_common::{
+    Harness, WAIT, connect, nothing_within, progress, read_n, read_to_close, refer_ok, send,
+};
 use clicktocall::c2c::command::Leg;
 
 fn request(initiator: &str, destination: &str) -> String {
-    format!("<ClickToCall><Request><Initiator>{initiator}</Initiator><Destination>{destination}</Destination></Request></ClickToCall>")
+    format!(
+        "<ClickToCall><Request><Initiator>{initiator}</Initiator><Destination>{destination}</Destination></Request></ClickToCall>"
+    )
 }
 
 fn echo(initiator: &str, destination: &str) -> String {
-    format!("<ClickToCall><Request><Initiator>{initiator}</Initiator><Destination>{destination}</Destination></Request>\r\n  <Response>\r\n")
+    format!(
+        "<ClickToCall><Request><Initiator>{initiator}</Initiator><Destination>{destination}</Destination></Request>\r\n  <Response>\r\n"
+    )
 }
 
 fn hundred(initiator: &str, destination: &str, ti: &str, td: &str) -> String {
-    format!("{}    <TranslatedInitiator>{ti}</TranslatedInitiator>\r\n    <TranslatedDestination>{td}</TranslatedDestination>\r\n    <Result Code=\"100\">In progress</Result>\r\n  </Response>\r\n</ClickToCall>", echo(initiator, destination))
+    format!(
+        "{}    <TranslatedInitiator>{ti}</TranslatedInitiator>\r\n    <TranslatedDestination>{td}</TranslatedDestination>\r\n    <Result Code=\"100\">In progress</Result>\r\n  </Response>\r\n</ClickToCall>",
+        echo(initiator, destination)
+    )
 }
 
 fn event(initiator: &str, destination: &str, code: u16, leg: &str, text: &str) -> String {
-    format!("{}    <Result Code=\"{code}\" Leg=\"{leg}\">{text}</Result>\r\n  </Response>\r\n</ClickToCall>", echo(initiator, destination))
+    format!(
+        "{}    <Result Code=\"{code}\" Leg=\"{leg}\">{text}</Result>\r\n  </Response>\r\n</ClickToCall>",
+        echo(initiator, destination)
+    )
 }
 
-const TOO_LARGE: &str = "<Response>\r\n    <Result Code=\"400\">Request too large</Result>\r\n</Response>";
+const TOO_LARGE: &str =
+    "<Response>\r\n    <Result Code=\"400\">Request too large</Result>\r\n</Response>";
 
 #[test]
 fn a_request_in_one_byte_writes() {
@@ -37,38 +50,106 @@ fn a_request_in_one_byte_writes() {
         send(&mut s, &[b]);
     }
     let expected = [
-        hundred("5061100", "5062200", "sip:100@127.0.0.1:5061", "sip:200@127.0.0.1:5062"),
+        hundred(
+            "5061100",
+            "5062200",
+            "sip:100@127.0.0.1:5061",
+            "sip:200@127.0.0.1:5062",
+        ),
         event("5061100", "5062200", 180, "Initiator", "Ringing initiator"),
-        event("5061100", "5062200", 200, "Initiator", "Connected to initiator"),
-        event("5061100", "5062200", 200, "Destination", "Connected to destination"),
+        event(
+            "5061100",
+            "5062200",
+            200,
+            "Initiator",
+            "Connected to initiator",
+        ),
+        event(
+            "5061100",
+            "5062200",
+            200,
+            "Destination",
+            "Connected to destination",
+        ),
     ]
     .concat();
-    assert_eq!(String::from_utf8_lossy(&read_n(&mut s, expected.len())), expected);
+    assert_eq!(
+        String::from_utf8_lossy(&read_n(&mut s, expected.len())),
+        expected
+    );
 }
 
 #[test]
 fn two_pipelined_requests_with_interleaved_progress() {
     let h = Harness::start(|_| {});
     let mut s = connect(h.xml);
-    send(&mut s, format!("{}\r\n{}", request("5061100", "5062200"), request("5061101", "5062201")).as_bytes());
+    send(
+        &mut s,
+        format!(
+            "{}\r\n{}",
+            request("5061100", "5062200"),
+            request("5061101", "5062201")
+        )
+        .as_bytes(),
+    );
     let (a, a_tx) = h.next_command();
     let (b, b_tx) = h.next_command();
     assert_eq!(a.initiator, "sip:100@127.0.0.1:5061");
     assert_eq!(b.initiator, "sip:101@127.0.0.1:5061");
     let first = [
-        hundred("5061100", "5062200", "sip:100@127.0.0.1:5061", "sip:200@127.0.0.1:5062"),
-        hundred("5061101", "5062201", "sip:101@127.0.0.1:5061", "sip:201@127.0.0.1:5062"),
+        hundred(
+            "5061100",
+            "5062200",
+            "sip:100@127.0.0.1:5061",
+            "sip:200@127.0.0.1:5062",
+        ),
+        hundred(
+            "5061101",
+            "5062201",
+            "sip:101@127.0.0.1:5061",
+            "sip:201@127.0.0.1:5062",
+        ),
     ]
     .concat();
     assert_eq!(String::from_utf8_lossy(&read_n(&mut s, first.len())), first);
 
     // The calls thread interleaves the two requests' events; each is written as it comes.
     let steps = [
-        (&b_tx, ("5061101", "5062201"), 180, Leg::Initiator, "Ringing initiator"),
-        (&a_tx, ("5061100", "5062200"), 180, Leg::Initiator, "Ringing initiator"),
-        (&b_tx, ("5061101", "5062201"), 486, Leg::Initiator, "Failed to connect to initiator"),
-        (&a_tx, ("5061100", "5062200"), 200, Leg::Initiator, "Connected to initiator"),
-        (&a_tx, ("5061100", "5062200"), 200, Leg::Destination, "Connected to destination"),
+        (
+            &b_tx,
+            ("5061101", "5062201"),
+            180,
+            Leg::Initiator,
+            "Ringing initiator",
+        ),
+        (
+            &a_tx,
+            ("5061100", "5062200"),
+            180,
+            Leg::Initiator,
+            "Ringing initiator",
+        ),
+        (
+            &b_tx,
+            ("5061101", "5062201"),
+            486,
+            Leg::Initiator,
+            "Failed to connect to initiator",
+        ),
+        (
+            &a_tx,
+            ("5061100", "5062200"),
+            200,
+            Leg::Initiator,
+            "Connected to initiator",
+        ),
+        (
+            &a_tx,
+            ("5061100", "5062200"),
+            200,
+            Leg::Destination,
+            "Connected to destination",
+        ),
     ];
     for (tx, (i, d), code, leg, text) in steps {
         tx.send(progress(code, leg, text)).expect("send");
@@ -81,14 +162,30 @@ fn two_pipelined_requests_with_interleaved_progress() {
 #[test]
 fn the_connection_stays_open_for_later_requests() {
     let h = Harness::start(|_| {});
-    h.auto_answer(|_| vec![(Duration::ZERO, progress(486, Leg::Initiator, "Failed to connect to initiator"))]);
+    h.auto_answer(|_| {
+        vec![(
+            Duration::ZERO,
+            progress(486, Leg::Initiator, "Failed to connect to initiator"),
+        )]
+    });
     let mut s = connect(h.xml);
     for n in 0..5 {
         let i = format!("506110{n}");
         send(&mut s, request(&i, "5062200").as_bytes());
         let want = [
-            hundred(&i, "5062200", &format!("sip:10{n}@127.0.0.1:5061"), "sip:200@127.0.0.1:5062"),
-            event(&i, "5062200", 486, "Initiator", "Failed to connect to initiator"),
+            hundred(
+                &i,
+                "5062200",
+                &format!("sip:10{n}@127.0.0.1:5061"),
+                "sip:200@127.0.0.1:5062",
+            ),
+            event(
+                &i,
+                "5062200",
+                486,
+                "Initiator",
+                "Failed to connect to initiator",
+            ),
         ]
         .concat();
         assert_eq!(String::from_utf8_lossy(&read_n(&mut s, want.len())), want);
@@ -112,9 +209,13 @@ fn a_64_kib_request_just_under_the_limit_is_served() {
     let h = Harness::start(|_| {});
     let mut s = connect(h.xml);
     let padding = " ".repeat(60 * 1024);
-    let req = format!("<ClickToCall><Request>{padding}<Initiator>abc</Initiator><Destination>def</Destination></Request></ClickToCall>");
+    let req = format!(
+        "<ClickToCall><Request>{padding}<Initiator>abc</Initiator><Destination>def</Destination></Request></ClickToCall>"
+    );
     send(&mut s, req.as_bytes());
-    let want = format!("<ClickToCall><Request>{padding}<Initiator>abc</Initiator><Destination>def</Destination></Request>\r\n  <Response>\r\n    <Result Code=\"400\">No translation rule for either initiator abc or destination def</Result>\r\n  </Response>\r\n</ClickToCall>");
+    let want = format!(
+        "<ClickToCall><Request>{padding}<Initiator>abc</Initiator><Destination>def</Destination></Request>\r\n  <Response>\r\n    <Result Code=\"400\">No translation rule for either initiator abc or destination def</Result>\r\n  </Response>\r\n</ClickToCall>"
+    );
     assert_eq!(String::from_utf8_lossy(&read_n(&mut s, want.len())), want);
 }
 
@@ -138,7 +239,10 @@ fn garbage_is_refused_and_the_connection_closed() {
     let mut s = connect(h.xml);
     send(&mut s, b"GET / HTTP/1.1\r\n\r\n");
     let got = read_to_close(&mut s);
-    assert_eq!(String::from_utf8_lossy(&got), "<Response>\r\n    <Result Code=\"400\">Parse error</Result>\r\n</Response>");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "<Response>\r\n    <Result Code=\"400\">Parse error</Result>\r\n</Response>"
+    );
 }
 
 #[test]
@@ -148,11 +252,20 @@ fn an_unfinished_document_times_out_but_idle_connections_stay() {
     let mut slow = connect(h.xml);
     send(&mut slow, b"<ClickToCall><Request>");
     let got = read_to_close(&mut slow);
-    assert_eq!(String::from_utf8_lossy(&got), "<Response>\r\n    <Result Code=\"408\">Request timeout</Result>\r\n</Response>");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "<Response>\r\n    <Result Code=\"408\">Request timeout</Result>\r\n</Response>"
+    );
     // The idle connection (nothing buffered) is still served.
     send(&mut idle, request("abc", "def").as_bytes());
-    let want = format!("{}    <Result Code=\"400\">No translation rule for either initiator abc or destination def</Result>\r\n  </Response>\r\n</ClickToCall>", echo("abc", "def"));
-    assert_eq!(String::from_utf8_lossy(&read_n(&mut idle, want.len())), want);
+    let want = format!(
+        "{}    <Result Code=\"400\">No translation rule for either initiator abc or destination def</Result>\r\n  </Response>\r\n</ClickToCall>",
+        echo("abc", "def")
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&read_n(&mut idle, want.len())),
+        want
+    );
 }
 
 #[test]
@@ -161,7 +274,12 @@ fn a_client_that_disconnects_does_not_stop_its_call() {
     let mut s = connect(h.xml);
     send(&mut s, request("5061100", "5062200").as_bytes());
     let (_, tx) = h.next_command();
-    let want = hundred("5061100", "5062200", "sip:100@127.0.0.1:5061", "sip:200@127.0.0.1:5062");
+    let want = hundred(
+        "5061100",
+        "5062200",
+        "sip:100@127.0.0.1:5061",
+        "sip:200@127.0.0.1:5062",
+    );
     read_n(&mut s, want.len());
     drop(s);
     // The calls thread can still report (its sends may fail once the writer is gone, but
@@ -170,8 +288,14 @@ fn a_client_that_disconnects_does_not_stop_its_call() {
     let _ = tx.send(progress(200, Leg::Destination, "Connected to destination"));
     let mut again = connect(h.xml);
     send(&mut again, request("abc", "def").as_bytes());
-    let want = format!("{}    <Result Code=\"400\">No translation rule for either initiator abc or destination def</Result>\r\n  </Response>\r\n</ClickToCall>", echo("abc", "def"));
-    assert_eq!(String::from_utf8_lossy(&read_n(&mut again, want.len())), want);
+    let want = format!(
+        "{}    <Result Code=\"400\">No translation rule for either initiator abc or destination def</Result>\r\n  </Response>\r\n</ClickToCall>",
+        echo("abc", "def")
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&read_n(&mut again, want.len())),
+        want
+    );
 }
 
 #[test]
@@ -183,10 +307,27 @@ fn a_half_closed_client_still_gets_its_progress() {
     s.shutdown(std::net::Shutdown::Write).expect("half-close");
     let got = read_to_close(&mut s);
     let want = [
-        hundred("5061100", "5062200", "sip:100@127.0.0.1:5061", "sip:200@127.0.0.1:5062"),
+        hundred(
+            "5061100",
+            "5062200",
+            "sip:100@127.0.0.1:5061",
+            "sip:200@127.0.0.1:5062",
+        ),
         event("5061100", "5062200", 180, "Initiator", "Ringing initiator"),
-        event("5061100", "5062200", 200, "Initiator", "Connected to initiator"),
-        event("5061100", "5062200", 200, "Destination", "Connected to destination"),
+        event(
+            "5061100",
+            "5062200",
+            200,
+            "Initiator",
+            "Connected to initiator",
+        ),
+        event(
+            "5061100",
+            "5062200",
+            200,
+            "Destination",
+            "Connected to destination",
+        ),
     ]
     .concat();
     assert_eq!(String::from_utf8_lossy(&got), want);
@@ -246,10 +387,18 @@ fn shutdown_closes_open_connections_promptly() {
     let mut s = connect(h.xml);
     send(&mut s, request("5061100", "5062200").as_bytes());
     let (_, _tx) = h.next_command();
-    let want = hundred("5061100", "5062200", "sip:100@127.0.0.1:5061", "sip:200@127.0.0.1:5062");
+    let want = hundred(
+        "5061100",
+        "5062200",
+        "sip:100@127.0.0.1:5061",
+        "sip:200@127.0.0.1:5062",
+    );
     read_n(&mut s, want.len());
     let addr = h.xml;
     h.shutdown();
     assert!(read_to_close(&mut s).is_empty());
-    assert!(std::net::TcpStream::connect(addr).is_err(), "listener closed");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "listener closed"
+    );
 }

@@ -24,9 +24,15 @@ const QUEUE_WAIT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DispatchError {
     /// No translation rule matched one of the addresses (the original's check).
-    NoRule { initiator: String, destination: String },
+    NoRule {
+        initiator: String,
+        destination: String,
+    },
     /// A translated address is not a SIP URI: `Some(translated)` for each bad one.
-    InvalidUri { initiator: Option<String>, destination: Option<String> },
+    InvalidUri {
+        initiator: Option<String>,
+        destination: Option<String>,
+    },
     /// The calls thread is gone or not taking commands.
     Unavailable,
 }
@@ -35,11 +41,17 @@ impl fmt::Display for DispatchError {
     /// The result text, without a trailing period (the XML interface's form).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DispatchError::NoRule { initiator, destination } => write!(
+            DispatchError::NoRule {
+                initiator,
+                destination,
+            } => write!(
                 f,
                 "No translation rule for either initiator {initiator} or destination {destination}"
             ),
-            DispatchError::InvalidUri { initiator, destination } => {
+            DispatchError::InvalidUri {
+                initiator,
+                destination,
+            } => {
                 f.write_str("Invalid URI format for ")?;
                 match (initiator, destination) {
                     (Some(i), Some(d)) => write!(f, "initiator {i} and destination {d}"),
@@ -64,6 +76,7 @@ impl DispatchError {
 }
 
 /// A click-to-call that the calls thread has accepted.
+#[derive(Debug)]
 pub(crate) struct Dispatched {
     pub initiator_uri: String,
     pub destination_uri: String,
@@ -79,12 +92,19 @@ pub(crate) struct Dispatcher {
 
 impl Dispatcher {
     pub(crate) fn new(translator: Translator, commands: Sender<Command>) -> Dispatcher {
-        Dispatcher { translator, commands }
+        Dispatcher {
+            translator,
+            commands,
+        }
     }
 
     /// Translates both addresses and checks the results are SIP URIs, without placing
     /// anything: `(initiator_uri, destination_uri)`.
-    pub(crate) fn prepare(&self, initiator: &str, destination: &str) -> Result<(String, String), DispatchError> {
+    pub(crate) fn prepare(
+        &self,
+        initiator: &str,
+        destination: &str,
+    ) -> Result<(String, String), DispatchError> {
         let (Some(initiator_uri), Some(destination_uri)) =
             ((self.translator)(initiator), (self.translator)(destination))
         else {
@@ -113,7 +133,8 @@ impl Dispatcher {
         destination: &str,
         anchor: bool,
     ) -> Result<(String, String), DispatchError> {
-        self.dispatch_tracked(via, initiator, destination, anchor).map(|d| (d.initiator_uri, d.destination_uri))
+        self.dispatch_tracked(via, initiator, destination, anchor)
+            .map(|d| (d.initiator_uri, d.destination_uri))
     }
 
     /// [`Dispatcher::dispatch`], keeping the progress channel.
@@ -139,7 +160,11 @@ impl Dispatcher {
             Ok(()) => {
                 info!(target: "api", "{via}: click-to-call {initiator_uri} -> {destination_uri}{}",
                     if anchor { " (anchored)" } else { "" });
-                Ok(Dispatched { initiator_uri, destination_uri, progress })
+                Ok(Dispatched {
+                    initiator_uri,
+                    destination_uri,
+                    progress,
+                })
             }
             Err(SendTimeoutError::Timeout(_)) | Err(SendTimeoutError::Disconnected(_)) => {
                 Err(DispatchError::Unavailable)
@@ -155,9 +180,13 @@ mod tests {
     fn dispatcher() -> (Dispatcher, Receiver<Command>) {
         let (tx, rx) = crossbeam_channel::unbounded();
         let translator: Translator = Arc::new(|a: &str| {
-            if a.starts_with("sip:") { Some(a.to_owned()) } else if a.chars().all(|c| c.is_ascii_digit()) {
+            if a.starts_with("sip:") {
+                Some(a.to_owned())
+            } else if a.chars().all(|c| c.is_ascii_digit()) {
                 Some(format!("sip:{a}@127.0.0.1"))
-            } else { None }
+            } else {
+                None
+            }
         });
         (Dispatcher::new(translator, tx), rx)
     }
@@ -165,10 +194,17 @@ mod tests {
     #[test]
     fn a_valid_request_reaches_the_calls_thread_translated() {
         let (d, rx) = dispatcher();
-        let placed = d.dispatch_tracked("test", "100", "sip:200@h", true).expect("placed");
+        let placed = d
+            .dispatch_tracked("test", "100", "sip:200@h", true)
+            .expect("placed");
         assert_eq!(placed.initiator_uri, "sip:100@127.0.0.1");
         match rx.try_recv().expect("command") {
-            Command::ClickToCall { initiator_uri, destination_uri, anchor, .. } => {
+            Command::ClickToCall {
+                initiator_uri,
+                destination_uri,
+                anchor,
+                ..
+            } => {
                 assert_eq!(initiator_uri, "sip:100@127.0.0.1");
                 assert_eq!(destination_uri, "sip:200@h");
                 assert!(anchor);
@@ -179,8 +215,13 @@ mod tests {
     #[test]
     fn no_rule_names_both_original_addresses() {
         let (d, rx) = dispatcher();
-        let err = d.dispatch("test", "100", "def", false).err().expect("refused");
-        assert_eq!(err.to_string(), "No translation rule for either initiator 100 or destination def");
+        let err = d
+            .dispatch("test", "100", "def", false)
+            .expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "No translation rule for either initiator 100 or destination def"
+        );
         assert_eq!(err.code(), 400);
         assert!(rx.try_recv().is_err());
     }
@@ -188,10 +229,17 @@ mod tests {
     #[test]
     fn invalid_uris_are_refused_before_any_call() {
         let (d, rx) = dispatcher();
-        let err = d.dispatch("test", "sip:@", "100", false).err().expect("refused");
+        let err = d
+            .dispatch("test", "sip:@", "100", false)
+            .expect_err("refused");
         assert_eq!(err.to_string(), "Invalid URI format for initiator sip:@");
-        let err = d.dispatch("test", "sip:<>", "sip:@", false).err().expect("refused");
-        assert_eq!(err.to_string(), "Invalid URI format for initiator sip:<> and destination sip:@");
+        let err = d
+            .dispatch("test", "sip:<>", "sip:@", false)
+            .expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "Invalid URI format for initiator sip:<> and destination sip:@"
+        );
         assert!(rx.try_recv().is_err());
     }
 
@@ -199,7 +247,9 @@ mod tests {
     fn a_gone_calls_thread_is_unavailable() {
         let (d, rx) = dispatcher();
         drop(rx);
-        let err = d.dispatch("test", "100", "200", false).err().expect("refused");
+        let err = d
+            .dispatch("test", "100", "200", false)
+            .expect_err("refused");
         assert_eq!(err, DispatchError::Unavailable);
         assert_eq!(err.code(), 503);
     }

@@ -6,7 +6,10 @@ use std::borrow::Cow;
 /// quoted attribute value, in HTML and in XML alike (XML 1.0 §2.4; HTML's five
 /// characters that can start markup or end a value).
 pub(crate) fn escape_markup(text: &str) -> Cow<'_, str> {
-    if !text.bytes().any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'')) {
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -29,7 +32,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {
-        assert!(matches!(escape_markup("sip:100@127.0.0.1:5061"), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape_markup("sip:100@127.0.0.1:5061"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -129,7 +129,15 @@ impl Listener {
         for a in &addrs {
             info!(target: "api", "{what} server listening on {a}");
         }
-        Ok(Listener { what, addrs, waker, stopping, thread, shared, stop_tx })
+        Ok(Listener {
+            what,
+            addrs,
+            waker,
+            stopping,
+            thread,
+            shared,
+            stop_tx,
+        })
     }
 
     pub(crate) fn local_addrs(&self) -> &[SocketAddr] {
@@ -191,7 +199,11 @@ impl AcceptLoop {
             let ready: Vec<usize> = if retry {
                 (0..self.sockets.len()).collect()
             } else {
-                events.iter().map(|e| e.token().0).filter(|&t| t != WAKE.0).collect()
+                events
+                    .iter()
+                    .map(|e| e.token().0)
+                    .filter(|&t| t != WAKE.0)
+                    .collect()
             };
             retry = false;
             for idx in ready {
@@ -238,7 +250,10 @@ impl AcceptLoop {
             stop: self.stop_rx.clone(),
         });
         // Accepted sockets do not inherit O_NONBLOCK on Linux, but make it explicit.
-        if let Err(e) = stream.set_nonblocking(false).and_then(|()| stream.set_nodelay(true)) {
+        if let Err(e) = stream
+            .set_nonblocking(false)
+            .and_then(|()| stream.set_nodelay(true))
+        {
             debug!(target: "api", "{} connection from {peer} dropped: {e}", self.what);
             return;
         }
@@ -275,7 +290,9 @@ pub(crate) fn bind_all(
     let bind_err = |addr, source| ApiStartError::Bind { what, addr, source };
     if let Some(ip) = bind {
         let addr = SocketAddr::new(ip, port);
-        return bind_listener(addr).map(|l| vec![l]).map_err(|e| bind_err(addr, e));
+        return bind_listener(addr)
+            .map(|l| vec![l])
+            .map_err(|e| bind_err(addr, e));
     }
     let v4_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
     let v4 = bind_listener(v4_addr).map_err(|e| bind_err(v4_addr, e))?;
@@ -328,7 +345,9 @@ fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
             let mut sa: libc::sockaddr_in = unsafe { mem::zeroed() };
             sa.sin_family = libc::AF_INET as libc::sa_family_t;
             sa.sin_port = a.port().to_be();
-            sa.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) };
+            sa.sin_addr = libc::in_addr {
+                s_addr: u32::from_ne_bytes(a.ip().octets()),
+            };
             // SAFETY: `sa` is a properly initialised sockaddr_in of the given length.
             unsafe {
                 libc::bind(
@@ -343,7 +362,9 @@ fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
             let mut sa: libc::sockaddr_in6 = unsafe { mem::zeroed() };
             sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
             sa.sin6_port = a.port().to_be();
-            sa.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
+            sa.sin6_addr = libc::in6_addr {
+                s6_addr: a.ip().octets(),
+            };
             sa.sin6_scope_id = a.scope_id();
             // SAFETY: `sa` is a properly initialised sockaddr_in6 of the given length.
             unsafe {
@@ -381,7 +402,11 @@ fn set_int_option(
             mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
@@ -391,7 +416,10 @@ mod tests {
     #[test]
     fn v4_and_v6_share_an_ephemeral_port() {
         let sockets = bind_all("test", None, 0).expect("bind");
-        let ports: Vec<u16> = sockets.iter().map(|s| s.local_addr().expect("addr").port()).collect();
+        let ports: Vec<u16> = sockets
+            .iter()
+            .map(|s| s.local_addr().expect("addr").port())
+            .collect();
         assert!(!ports.is_empty());
         assert!(ports.iter().all(|&p| p == ports[0] && p != 0));
     }
@@ -401,7 +429,11 @@ mod tests {
         let first = bind_listener("127.0.0.1:0".parse().expect("addr")).expect("bind");
         let addr = first.local_addr().expect("addr");
         match bind_all("HTTP", Some(addr.ip()), addr.port()) {
-            Err(ApiStartError::Bind { what, addr: a, source }) => {
+            Err(ApiStartError::Bind {
+                what,
+                addr: a,
+                source,
+            }) => {
                 assert_eq!(what, "HTTP");
                 assert_eq!(a, addr);
                 assert_eq!(source.kind(), io::ErrorKind::AddrInUse);

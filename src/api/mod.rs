@@ -106,7 +106,10 @@ pub enum ApiStartError {
         source: io::Error,
     },
     /// A listener thread or its poller could not be created.
-    Listener { what: &'static str, source: io::Error },
+    Listener {
+        what: &'static str,
+        source: io::Error,
+    },
     /// The random key for digest nonces could not be drawn.
     Random(openssl::error::ErrorStack),
 }
@@ -146,12 +149,18 @@ pub struct ApiServers {
 impl ApiServers {
     /// The local addresses the HTTP server listens on (empty when disabled).
     pub fn http_addrs(&self) -> Vec<SocketAddr> {
-        self.http.as_ref().map(|l| l.local_addrs().to_vec()).unwrap_or_default()
+        self.http
+            .as_ref()
+            .map(|l| l.local_addrs().to_vec())
+            .unwrap_or_default()
     }
 
     /// The local addresses the XML server listens on (empty when disabled).
     pub fn xml_addrs(&self) -> Vec<SocketAddr> {
-        self.xml.as_ref().map(|l| l.local_addrs().to_vec()).unwrap_or_default()
+        self.xml
+            .as_ref()
+            .map(|l| l.local_addrs().to_vec())
+            .unwrap_or_default()
     }
 
     /// Stops accepting, closes every open connection's socket and joins the listener

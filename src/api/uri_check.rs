@@ -12,7 +12,10 @@ pub fn is_valid_sip_uri(uri: &str) -> bool {
     if !scheme.eq_ignore_ascii_case("sip") && !scheme.eq_ignore_ascii_case("sips") {
         return false;
     }
-    if rest.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"')) {
+    if rest
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+    {
         return false;
     }
     // hostport ends at the first ';' (uri-parameters) or '?' (headers), RFC 3261 §19.1.1;
@@ -73,8 +76,17 @@ mod tests {
     #[test]
     fn the_originals_unparsable_uris_are_invalid() {
         for uri in [
-            "sip:@", "sip:<>", "sip:", "tel:+15551234", "abc", "sip:a b@host",
-            "sip:\"x\"@host", "sip:100@host:", "sip:100@host:port", "sip:100@[::1", "sip:@;x=y",
+            "sip:@",
+            "sip:<>",
+            "sip:",
+            "tel:+15551234",
+            "abc",
+            "sip:a b@host",
+            "sip:\"x\"@host",
+            "sip:100@host:",
+            "sip:100@host:port",
+            "sip:100@[::1",
+            "sip:@;x=y",
         ] {
             assert!(!is_valid_sip_uri(uri), "{uri}");
         }

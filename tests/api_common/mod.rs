@@ -60,9 +60,23 @@ impl Harness {
         configure(&mut cfg);
         let (tx, rx) = crossbeam_channel::unbounded();
         let servers = api::start(cfg, reference_translator(), tx.clone()).expect("api::start");
-        let http = servers.http_addrs().first().copied().unwrap_or_else(|| "127.0.0.1:9".parse().expect("addr"));
-        let xml = servers.xml_addrs().first().copied().unwrap_or_else(|| "127.0.0.1:9".parse().expect("addr"));
-        Harness { servers: Some(servers), http, xml, commands: rx, _commands_tx: tx }
+        let http = servers
+            .http_addrs()
+            .first()
+            .copied()
+            .unwrap_or_else(|| "127.0.0.1:9".parse().expect("addr"));
+        let xml = servers
+            .xml_addrs()
+            .first()
+            .copied()
+            .unwrap_or_else(|| "127.0.0.1:9".parse().expect("addr"));
+        Harness {
+            servers: Some(servers),
+            http,
+            xml,
+            commands: rx,
+            _commands_tx: tx,
+        }
     }
 
     /// Starts a calls-thread double that answers every command with `script`'s events
@@ -76,8 +90,18 @@ impl Harness {
         let rx = self.commands.clone();
         let script = Arc::new(script);
         thread::spawn(move || {
-            while let Ok(Command::ClickToCall { initiator_uri, destination_uri, anchor, reply }) = rx.recv() {
-                let p = Placed { initiator: initiator_uri, destination: destination_uri, anchor };
+            while let Ok(Command::ClickToCall {
+                initiator_uri,
+                destination_uri,
+                anchor,
+                reply,
+            }) = rx.recv()
+            {
+                let p = Placed {
+                    initiator: initiator_uri,
+                    destination: destination_uri,
+                    anchor,
+                };
                 log.lock().expect("log").push(p.clone());
                 let events = script(&p);
                 thread::spawn(move || {
@@ -94,10 +118,24 @@ impl Harness {
 
     /// The next command, as the calls thread would receive it.
     pub fn next_command(&self) -> (Placed, Sender<Progress>) {
-        match self.commands.recv_timeout(WAIT).expect("a command for the calls thread") {
-            Command::ClickToCall { initiator_uri, destination_uri, anchor, reply } => {
-                (Placed { initiator: initiator_uri, destination: destination_uri, anchor }, reply)
-            }
+        match self
+            .commands
+            .recv_timeout(WAIT)
+            .expect("a command for the calls thread")
+        {
+            Command::ClickToCall {
+                initiator_uri,
+                destination_uri,
+                anchor,
+                reply,
+            } => (
+                Placed {
+                    initiator: initiator_uri,
+                    destination: destination_uri,
+                    anchor,
+                },
+                reply,
+            ),
         }
     }
 
@@ -117,7 +155,11 @@ impl Drop for Harness {
 }
 
 pub fn progress(code: u16, leg: Leg, text: &str) -> Progress {
-    Progress { code, leg, text: text.to_owned() }
+    Progress {
+        code,
+        leg,
+        text: text.to_owned(),
+    }
 }
 
 /// The reference REFER-mode success sequence.
@@ -126,7 +168,10 @@ pub fn refer_ok() -> Vec<(Duration, Progress)> {
     vec![
         (ms, progress(180, Leg::Initiator, "Ringing initiator")),
         (ms, progress(200, Leg::Initiator, "Connected to initiator")),
-        (ms, progress(200, Leg::Destination, "Connected to destination")),
+        (
+            ms,
+            progress(200, Leg::Destination, "Connected to destination"),
+        ),
     ]
 }
 
@@ -143,11 +188,21 @@ pub fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
     let mut got = 0;
     let deadline = Instant::now() + WAIT;
     while got < n {
-        assert!(Instant::now() < deadline, "timed out after {got} of {n} bytes: {:?}", String::from_utf8_lossy(&out[..got]));
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {got} of {n} bytes: {:?}",
+            String::from_utf8_lossy(&out[..got])
+        );
         match s.read(&mut out[got..]) {
-            Ok(0) => panic!("EOF after {got} of {n} bytes: {:?}", String::from_utf8_lossy(&out[..got])),
+            Ok(0) => panic!(
+                "EOF after {got} of {n} bytes: {:?}",
+                String::from_utf8_lossy(&out[..got])
+            ),
             Ok(k) => got += k,
-            Err(e) => panic!("read after {got} of {n} bytes: {e}: {:?}", String::from_utf8_lossy(&out[..got])),
+            Err(e) => panic!(
+                "read after {got} of {n} bytes: {e}: {:?}",
+                String::from_utf8_lossy(&out[..got])
+            ),
         }
     }
     out
@@ -159,7 +214,11 @@ pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     let mut buf = [0u8; 4096];
     let deadline = Instant::now() + WAIT;
     loop {
-        assert!(Instant::now() < deadline, "peer did not close: {:?}", String::from_utf8_lossy(&out));
+        assert!(
+            Instant::now() < deadline,
+            "peer did not close: {:?}",
+            String::from_utf8_lossy(&out)
+        );
         match s.read(&mut buf) {
             Ok(0) => return out,
             Ok(k) => out.extend_from_slice(&buf[..k]),
@@ -193,11 +252,18 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -209,11 +275,17 @@ pub struct HttpConn {
 
 impl HttpConn {
     pub fn open(addr: SocketAddr) -> HttpConn {
-        HttpConn { stream: connect(addr), buf: Vec::new() }
+        HttpConn {
+            stream: connect(addr),
+            buf: Vec::new(),
+        }
     }
 
     pub fn from_stream(stream: TcpStream) -> HttpConn {
-        HttpConn { stream, buf: Vec::new() }
+        HttpConn {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     /// The next response, or `None` when the connection closes first.
@@ -249,12 +321,20 @@ impl HttpConn {
             if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break i + 4;
             }
-            assert!(self.fill(), "connection closed before a response head: {:?}", String::from_utf8_lossy(&self.buf));
+            assert!(
+                self.fill(),
+                "connection closed before a response head: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
         };
         let head = String::from_utf8(self.buf[..end].to_vec()).expect("utf8 head");
         let mut lines = head.split("\r\n");
         let status_line = lines.next().expect("status line");
-        let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status code");
         let headers: Vec<(String, String)> = lines
             .filter(|l| !l.is_empty())
             .map(|l| {
@@ -273,7 +353,12 @@ impl HttpConn {
         }
         let body = String::from_utf8(self.buf[end..end + body_len].to_vec()).expect("utf8 body");
         self.buf.drain(..end + body_len);
-        HttpResponse { status, head, headers, body }
+        HttpResponse {
+            status,
+            head,
+            headers,
+            body,
+        }
     }
 
     /// True when the server has closed the connection (after all responses were read).
@@ -285,7 +370,9 @@ impl HttpConn {
 /// One request on a fresh connection.
 pub fn http_get(addr: SocketAddr, target: &str, extra: &str) -> HttpResponse {
     let mut c = HttpConn::open(addr);
-    c.send(&format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n"));
+    c.send(&format!(
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n"
+    ));
     c.read_response(false)
 }
 
@@ -299,7 +386,11 @@ pub fn placed_eventually(log: &Arc<Mutex<Vec<Placed>>>, n: usize) -> Vec<Placed>
             assert_eq!(now.len(), n, "more calls than expected: {now:?}");
             return now;
         }
-        assert!(Instant::now() < deadline, "only {} of {n} calls placed", now.len());
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} calls placed",
+            now.len()
+        );
         thread::sleep(Duration::from_millis(5));
     }
 }

@@ -88,10 +88,17 @@ pub(crate) struct Authenticator {
 
 impl Authenticator {
     /// Draws the per-process nonce key.
-    pub(crate) fn new(realm: &str, password: &str, lifetime: Duration) -> Result<Authenticator, ErrorStack> {
+    pub(crate) fn new(
+        realm: &str,
+        password: &str,
+        lifetime: Duration,
+    ) -> Result<Authenticator, ErrorStack> {
         let mut key = vec![0u8; 32];
         openssl::rand::rand_bytes(&mut key)?;
-        let opaque = hex(&hmac(&key, b"opaque")?).get(..MAC_HEX).unwrap_or_default().to_owned();
+        let opaque = hex(&hmac(&key, b"opaque")?)
+            .get(..MAC_HEX)
+            .unwrap_or_default()
+            .to_owned();
         Ok(Authenticator {
             realm: realm.to_owned(),
             password: password.to_owned(),
@@ -99,7 +106,10 @@ impl Authenticator {
             opaque,
             lifetime_ms: u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX),
             sequence: AtomicU32::new(0),
-            seen: Mutex::new(NonceCounts { counts: HashMap::new(), forgotten_up_to: 0 }),
+            seen: Mutex::new(NonceCounts {
+                counts: HashMap::new(),
+                forgotten_up_to: 0,
+            }),
         })
     }
 
@@ -118,18 +128,33 @@ impl Authenticator {
                     ));
                 }
             }
-            None => info!(target: "api::http", "cannot compute a digest nonce; offering Basic only"),
+            None => {
+                info!(target: "api::http", "cannot compute a digest nonce; offering Basic only")
+            }
         }
         out.push(format!("Basic realm={realm}, charset=\"UTF-8\""));
         out
     }
 
     /// Checks an `Authorization` value for a request `method` on `target`.
-    pub(crate) fn check(&self, authorization: Option<&str>, method: &str, target: &str, peer: SocketAddr) -> AuthOutcome {
+    pub(crate) fn check(
+        &self,
+        authorization: Option<&str>,
+        method: &str,
+        target: &str,
+        peer: SocketAddr,
+    ) -> AuthOutcome {
         self.check_at(authorization, method, target, peer, now_ms())
     }
 
-    fn check_at(&self, authorization: Option<&str>, method: &str, target: &str, peer: SocketAddr, now: u64) -> AuthOutcome {
+    fn check_at(
+        &self,
+        authorization: Option<&str>,
+        method: &str,
+        target: &str,
+        peer: SocketAddr,
+        now: u64,
+    ) -> AuthOutcome {
         let Some(value) = authorization else {
             debug!(target: "api::http", "{peer}: no credentials, challenging");
             return AuthOutcome::Denied { stale: false };
@@ -157,7 +182,8 @@ impl Authenticator {
     }
 
     fn check_basic(&self, credentials: &str) -> Result<AuthOutcome, &'static str> {
-        let decoded = openssl::base64::decode_block(credentials).map_err(|_| "bad Basic credentials")?;
+        let decoded =
+            openssl::base64::decode_block(credentials).map_err(|_| "bad Basic credentials")?;
         let decoded = String::from_utf8(decoded).map_err(|_| "bad Basic credentials")?;
         let (user, password) = decoded.split_once(':').ok_or("bad Basic credentials")?;
         if user != USER {
@@ -169,9 +195,20 @@ impl Authenticator {
         Ok(AuthOutcome::Granted { info: None })
     }
 
-    fn check_digest(&self, params: &str, method: &str, target: &str, now: u64) -> Result<AuthOutcome, &'static str> {
+    fn check_digest(
+        &self,
+        params: &str,
+        method: &str,
+        target: &str,
+        now: u64,
+    ) -> Result<AuthOutcome, &'static str> {
         let params = parse_auth_params(params).ok_or("malformed Digest credentials")?;
-        let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         let algorithm = match get("algorithm") {
             // RFC 7616 §3.4: absent means MD5.
             None => Algorithm::Md5,
@@ -213,9 +250,15 @@ impl Authenticator {
         let count = u32::from_str_radix(nc, 16).map_err(|_| "malformed nc")?;
         let issued = self.verify_nonce(nonce).ok_or("unknown nonce")?;
 
-        let ha1 = algorithm.h(&format!("{username}:{realm}:{}", self.password)).ok_or("hash failure")?;
-        let ha2 = algorithm.h(&format!("{method}:{uri}")).ok_or("hash failure")?;
-        let expected = algorithm.h(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")).ok_or("hash failure")?;
+        let ha1 = algorithm
+            .h(&format!("{username}:{realm}:{}", self.password))
+            .ok_or("hash failure")?;
+        let ha2 = algorithm
+            .h(&format!("{method}:{uri}"))
+            .ok_or("hash failure")?;
+        let expected = algorithm
+            .h(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}"))
+            .ok_or("hash failure")?;
         if !secrets_equal(&response.to_ascii_lowercase(), &expected) {
             return Err("wrong password or digest");
         }
@@ -227,9 +270,14 @@ impl Authenticator {
         }
         // RFC 7616 §3.5: rspauth proves the server knows the secret too (A2 without method).
         let rsp_ha2 = algorithm.h(&format!(":{uri}")).ok_or("hash failure")?;
-        let rspauth = algorithm.h(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{rsp_ha2}")).ok_or("hash failure")?;
+        let rspauth = algorithm
+            .h(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{rsp_ha2}"))
+            .ok_or("hash failure")?;
         Ok(AuthOutcome::Granted {
-            info: Some(format!("rspauth=\"{rspauth}\", qop=auth, nc={nc}, cnonce={}", quote(cnonce))),
+            info: Some(format!(
+                "rspauth=\"{rspauth}\", qop=auth, nc={nc}, cnonce={}",
+                quote(cnonce)
+            )),
         })
     }
 
@@ -250,7 +298,8 @@ impl Authenticator {
         if seen.counts.len() >= MAX_TRACKED_NONCES {
             let now = now_ms();
             let lifetime = self.lifetime_ms;
-            seen.counts.retain(|_, (t, _)| now.saturating_sub(*t) <= lifetime);
+            seen.counts
+                .retain(|_, (t, _)| now.saturating_sub(*t) <= lifetime);
             // Still full: forget the oldest half; their nonces become stale.
             if seen.counts.len() >= MAX_TRACKED_NONCES {
                 let mut times: Vec<u64> = seen.counts.values().map(|(t, _)| *t).collect();
@@ -350,7 +399,10 @@ pub(crate) fn parse_auth_params(s: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut chars = s.chars().peekable();
     loop {
-        while chars.peek().is_some_and(|c| *c == ',' || *c == ' ' || *c == '\t') {
+        while chars
+            .peek()
+            .is_some_and(|c| *c == ',' || *c == ' ' || *c == '\t')
+        {
             chars.next();
         }
         if chars.peek().is_none() {
@@ -403,7 +455,10 @@ pub(crate) fn parse_auth_params(s: &str) -> Option<Vec<(String, String)>> {
 mod tests {
     use super::*;
 
-    const PEER: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 1));
+    const PEER: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+        std::net::Ipv4Addr::LOCALHOST,
+        1,
+    ));
 
     fn auth() -> Authenticator {
         Authenticator::new("clicktocall", "s3cret", Duration::from_secs(300)).expect("auth")
@@ -414,7 +469,14 @@ mod tests {
     }
 
     /// A client's Authorization value per RFC 7616 §3.4.1, computed independently.
-    fn digest(alg: Algorithm, nonce: &str, opaque: &str, password: &str, nc: &str, uri: &str) -> String {
+    fn digest(
+        alg: Algorithm,
+        nonce: &str,
+        opaque: &str,
+        password: &str,
+        nc: &str,
+        uri: &str,
+    ) -> String {
         let ha1 = h(alg, &format!("admin:clicktocall:{password}"));
         let ha2 = h(alg, &format!("GET:{uri}"));
         let resp = h(alg, &format!("{ha1}:{nonce}:{nc}:abcdef:auth:{ha2}"));
@@ -425,8 +487,13 @@ mod tests {
     }
 
     fn challenge_param(challenge: &str, name: &str) -> String {
-        let params = parse_auth_params(challenge.strip_prefix("Digest ").expect("digest")).expect("params");
-        params.into_iter().find(|(k, _)| k == name).map(|(_, v)| v).expect(name)
+        let params =
+            parse_auth_params(challenge.strip_prefix("Digest ").expect("digest")).expect("params");
+        params
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .expect(name)
     }
 
     #[test]
@@ -435,9 +502,12 @@ mod tests {
         let alg = Algorithm::Md5;
         let ha1 = h(alg, "Mufasa:http-auth@example.org:Circle of Life");
         let ha2 = h(alg, "GET:/dir/index.html");
-        let resp = h(alg, &format!(
-            "{ha1}:7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}"
-        ));
+        let resp = h(
+            alg,
+            &format!(
+                "{ha1}:7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}"
+            ),
+        );
         assert_eq!(resp, "8ca523f5e9506fed4657c9700eebdbec");
     }
 
@@ -446,17 +516,25 @@ mod tests {
         let alg = Algorithm::Sha256;
         let ha1 = h(alg, "Mufasa:http-auth@example.org:Circle of Life");
         let ha2 = h(alg, "GET:/dir/index.html");
-        let resp = h(alg, &format!(
-            "{ha1}:7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}"
-        ));
-        assert_eq!(resp, "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+        let resp = h(
+            alg,
+            &format!(
+                "{ha1}:7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}"
+            ),
+        );
+        assert_eq!(
+            resp,
+            "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
+        );
     }
 
     #[test]
     fn challenges_offer_sha256_then_md5_then_basic() {
         let c = auth().challenges(false);
         assert_eq!(c.len(), 3);
-        assert!(c[0].starts_with("Digest realm=\"clicktocall\", qop=\"auth\", algorithm=SHA-256, nonce=\""));
+        assert!(c[0].starts_with(
+            "Digest realm=\"clicktocall\", qop=\"auth\", algorithm=SHA-256, nonce=\""
+        ));
         assert!(c[1].contains("algorithm=MD5"));
         assert_eq!(c[2], "Basic realm=\"clicktocall\", charset=\"UTF-8\"");
         assert!(!c[0].contains("stale"));
@@ -470,9 +548,18 @@ mod tests {
             let c = a.challenges(false);
             let nonce = challenge_param(&c[0], "nonce");
             let opaque = challenge_param(&c[0], "opaque");
-            let value = digest(alg, &nonce, &opaque, "s3cret", "00000001", "/clicktocall.html?a=b");
+            let value = digest(
+                alg,
+                &nonce,
+                &opaque,
+                "s3cret",
+                "00000001",
+                "/clicktocall.html?a=b",
+            );
             match a.check(Some(&value), "GET", "/clicktocall.html?a=b", PEER) {
-                AuthOutcome::Granted { info: Some(info) } => assert!(info.starts_with("rspauth=\"")),
+                AuthOutcome::Granted { info: Some(info) } => {
+                    assert!(info.starts_with("rspauth=\""))
+                }
                 other => panic!("{alg:?}: {other:?}"),
             }
         }
@@ -485,13 +572,41 @@ mod tests {
         let nonce = challenge_param(&c[0], "nonce");
         let opaque = challenge_param(&c[0], "opaque");
         let denied = AuthOutcome::Denied { stale: false };
-        let bad = digest(Algorithm::Sha256, &nonce, &opaque, "wrong", "00000001", "/clicktocall.html");
-        assert_eq!(a.check(Some(&bad), "GET", "/clicktocall.html", PEER), denied);
-        let other_uri = digest(Algorithm::Sha256, &nonce, &opaque, "s3cret", "00000001", "/index.html");
-        assert_eq!(a.check(Some(&other_uri), "GET", "/clicktocall.html", PEER), denied);
-        let bob = digest(Algorithm::Md5, &nonce, &opaque, "s3cret", "00000001", "/x").replace("\"admin\"", "\"bob\"");
+        let bad = digest(
+            Algorithm::Sha256,
+            &nonce,
+            &opaque,
+            "wrong",
+            "00000001",
+            "/clicktocall.html",
+        );
+        assert_eq!(
+            a.check(Some(&bad), "GET", "/clicktocall.html", PEER),
+            denied
+        );
+        let other_uri = digest(
+            Algorithm::Sha256,
+            &nonce,
+            &opaque,
+            "s3cret",
+            "00000001",
+            "/index.html",
+        );
+        assert_eq!(
+            a.check(Some(&other_uri), "GET", "/clicktocall.html", PEER),
+            denied
+        );
+        let bob = digest(Algorithm::Md5, &nonce, &opaque, "s3cret", "00000001", "/x")
+            .replace("\"admin\"", "\"bob\"");
         assert_eq!(a.check(Some(&bob), "GET", "/x", PEER), denied);
-        let forged = digest(Algorithm::Md5, "000000000000000100000000ffffffffffffffffffffffffffffffff", &opaque, "s3cret", "00000001", "/x");
+        let forged = digest(
+            Algorithm::Md5,
+            "000000000000000100000000ffffffffffffffffffffffffffffffff",
+            &opaque,
+            "s3cret",
+            "00000001",
+            "/x",
+        );
         assert_eq!(a.check(Some(&forged), "GET", "/x", PEER), denied);
         assert_eq!(a.check(None, "GET", "/x", PEER), denied);
         assert_eq!(a.check(Some("Bearer x"), "GET", "/x", PEER), denied);
@@ -503,11 +618,34 @@ mod tests {
         let c = a.challenges(false);
         let nonce = challenge_param(&c[0], "nonce");
         let opaque = challenge_param(&c[0], "opaque");
-        let first = digest(Algorithm::Sha256, &nonce, &opaque, "s3cret", "00000001", "/x");
-        assert!(matches!(a.check(Some(&first), "GET", "/x", PEER), AuthOutcome::Granted { .. }));
-        assert_eq!(a.check(Some(&first), "GET", "/x", PEER), AuthOutcome::Denied { stale: false });
-        let second = digest(Algorithm::Sha256, &nonce, &opaque, "s3cret", "00000002", "/x");
-        assert!(matches!(a.check(Some(&second), "GET", "/x", PEER), AuthOutcome::Granted { .. }));
+        let first = digest(
+            Algorithm::Sha256,
+            &nonce,
+            &opaque,
+            "s3cret",
+            "00000001",
+            "/x",
+        );
+        assert!(matches!(
+            a.check(Some(&first), "GET", "/x", PEER),
+            AuthOutcome::Granted { .. }
+        ));
+        assert_eq!(
+            a.check(Some(&first), "GET", "/x", PEER),
+            AuthOutcome::Denied { stale: false }
+        );
+        let second = digest(
+            Algorithm::Sha256,
+            &nonce,
+            &opaque,
+            "s3cret",
+            "00000002",
+            "/x",
+        );
+        assert!(matches!(
+            a.check(Some(&second), "GET", "/x", PEER),
+            AuthOutcome::Granted { .. }
+        ));
     }
 
     #[test]
@@ -516,35 +654,67 @@ mod tests {
         let c = a.challenges(false);
         let nonce = challenge_param(&c[0], "nonce");
         let opaque = challenge_param(&c[0], "opaque");
-        let value = digest(Algorithm::Sha256, &nonce, &opaque, "s3cret", "00000001", "/x");
+        let value = digest(
+            Algorithm::Sha256,
+            &nonce,
+            &opaque,
+            "s3cret",
+            "00000001",
+            "/x",
+        );
         let later = now_ms() + 301_000;
-        assert_eq!(a.check_at(Some(&value), "GET", "/x", PEER, later), AuthOutcome::Denied { stale: true });
+        assert_eq!(
+            a.check_at(Some(&value), "GET", "/x", PEER, later),
+            AuthOutcome::Denied { stale: true }
+        );
         // A wrong password with the same old nonce is not "stale", just wrong.
         let wrong = digest(Algorithm::Sha256, &nonce, &opaque, "nope", "00000001", "/x");
-        assert_eq!(a.check_at(Some(&wrong), "GET", "/x", PEER, later), AuthOutcome::Denied { stale: false });
+        assert_eq!(
+            a.check_at(Some(&wrong), "GET", "/x", PEER, later),
+            AuthOutcome::Denied { stale: false }
+        );
     }
 
     #[test]
     fn basic_is_accepted_for_admin_only() {
         let a = auth();
         // "admin:s3cret", "admin:wrong", "bob:admin" as in the original's probes.
-        assert_eq!(a.check(Some("Basic YWRtaW46czNjcmV0"), "GET", "/", PEER), AuthOutcome::Granted { info: None });
-        assert_eq!(a.check(Some("basic YWRtaW46czNjcmV0"), "GET", "/", PEER), AuthOutcome::Granted { info: None });
-        assert_eq!(a.check(Some("Basic YWRtaW46d3Jvbmc="), "GET", "/", PEER), AuthOutcome::Denied { stale: false });
-        assert_eq!(a.check(Some("Basic Ym9iOmFkbWlu"), "GET", "/", PEER), AuthOutcome::Denied { stale: false });
-        assert_eq!(a.check(Some("Basic !!!"), "GET", "/", PEER), AuthOutcome::Denied { stale: false });
+        assert_eq!(
+            a.check(Some("Basic YWRtaW46czNjcmV0"), "GET", "/", PEER),
+            AuthOutcome::Granted { info: None }
+        );
+        assert_eq!(
+            a.check(Some("basic YWRtaW46czNjcmV0"), "GET", "/", PEER),
+            AuthOutcome::Granted { info: None }
+        );
+        assert_eq!(
+            a.check(Some("Basic YWRtaW46d3Jvbmc="), "GET", "/", PEER),
+            AuthOutcome::Denied { stale: false }
+        );
+        assert_eq!(
+            a.check(Some("Basic Ym9iOmFkbWlu"), "GET", "/", PEER),
+            AuthOutcome::Denied { stale: false }
+        );
+        assert_eq!(
+            a.check(Some("Basic !!!"), "GET", "/", PEER),
+            AuthOutcome::Denied { stale: false }
+        );
     }
 
     #[test]
     fn the_originals_digest_probe_is_refused() {
         let a = auth();
         let v = "Digest username=\"admin\", realm=\"vm\", nonce=\"x\", uri=\"/clicktocall.html\", response=\"00\"";
-        assert_eq!(a.check(Some(v), "GET", "/clicktocall.html", PEER), AuthOutcome::Denied { stale: false });
+        assert_eq!(
+            a.check(Some(v), "GET", "/clicktocall.html", PEER),
+            AuthOutcome::Denied { stale: false }
+        );
     }
 
     #[test]
     fn auth_params_parse_tokens_and_quoted_strings() {
-        let p = parse_auth_params(r#"username="ad\"min", qop=auth ,nc=00000001,realm = "a,b""#).expect("ok");
+        let p = parse_auth_params(r#"username="ad\"min", qop=auth ,nc=00000001,realm = "a,b""#)
+            .expect("ok");
         assert_eq!(
             p,
             vec![

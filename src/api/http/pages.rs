@@ -25,13 +25,25 @@ fn page(title: &str, body: &str) -> String {
 
 /// `/` and `/index.html`: never behind authentication.
 pub(crate) fn index() -> Response {
-    Response::new(200, page("ClickToCall Server Login", "  <p>Click-To-Call HTML Server</p>\n"))
+    Response::new(
+        200,
+        page(
+            "ClickToCall Server Login",
+            "  <p>Click-To-Call HTML Server</p>\n",
+        ),
+    )
 }
 
 /// A page for an error status, with an explanation.
 pub(crate) fn status_page(status: u16, detail: &str) -> Response {
     let title = format!("{status} {}", reason(status));
-    Response::new(status, page(&title, &format!("<h1>{title}</h1>\n<p>{}</p>\n", esc(detail))))
+    Response::new(
+        status,
+        page(
+            &title,
+            &format!("<h1>{title}</h1>\n<p>{}</p>\n", esc(detail)),
+        ),
+    )
 }
 
 pub(crate) fn not_found(path: &str) -> Response {
@@ -61,7 +73,10 @@ pub(crate) fn click_to_call(query: Option<&str>, dispatcher: &Dispatcher, place:
         if anchor { " (anchored)" } else { "" }
     );
     let result = if initiator.is_empty() || destination.is_empty() {
-        Err((400, "Missing initiator or destination URL parameters".to_owned()))
+        Err((
+            400,
+            "Missing initiator or destination URL parameters".to_owned(),
+        ))
     } else {
         let placed = if place {
             dispatcher.dispatch("HTTP", initiator, destination, anchor)
@@ -124,7 +139,11 @@ mod tests {
     #[test]
     fn a_placed_call_page_matches_the_originals_text() {
         let (d, rx) = dispatcher();
-        let r = click_to_call(Some("initiator=5061100&destination=5062200&anchor=true"), &d, true);
+        let r = click_to_call(
+            Some("initiator=5061100&destination=5062200&anchor=true"),
+            &d,
+            true,
+        );
         assert_eq!(r.status, 200);
         assert!(r.body.contains("<p><em>ClickToCall:</em> initiator=5061100, destination=5062200 (anchored)</p>\n<p>Initiating ClickToCall from sip:100@127.0.0.1:5061(5061100) to sip:200@127.0.0.1:5062(5062200) (anchored)...</p>\n"), "{}", r.body);
         assert_eq!(r.body.len(), 559, "same length as the original's page");
@@ -147,19 +166,39 @@ mod tests {
         assert!(r.body.contains("<p><em>ClickToCall:</em> initiator=, destination=</p>\n<p>Missing initiator or destination URL parameters.</p>\n"));
         let r = click_to_call(Some("initiator=abc&destination=def"), &d, true);
         assert_eq!(r.status, 400);
-        assert!(r.body.contains("<p>No translation rule for either initiator abc or destination def.</p>"));
-        let r = click_to_call(Some("initiator=sip%3A%3C%3E&destination=sip%3A%3C%3E"), &d, true);
+        assert!(
+            r.body.contains(
+                "<p>No translation rule for either initiator abc or destination def.</p>"
+            )
+        );
+        let r = click_to_call(
+            Some("initiator=sip%3A%3C%3E&destination=sip%3A%3C%3E"),
+            &d,
+            true,
+        );
         assert_eq!(r.status, 400);
-        assert!(r.body.contains("<p>Invalid URI format for initiator sip:&lt;&gt; and destination sip:&lt;&gt;.</p>"), "{}", r.body);
+        assert!(
+            r.body.contains(
+                "<p>Invalid URI format for initiator sip:&lt;&gt; and destination sip:&lt;&gt;.</p>"
+            ),
+            "{}",
+            r.body
+        );
         assert!(rx.try_recv().is_err());
     }
 
     #[test]
     fn request_text_is_escaped() {
         let (d, _rx) = dispatcher();
-        let r = click_to_call(Some("initiator=%3Cscript%3Ealert(1)%3C/script%3E&destination=%22x%22"), &d, true);
+        let r = click_to_call(
+            Some("initiator=%3Cscript%3Ealert(1)%3C/script%3E&destination=%22x%22"),
+            &d,
+            true,
+        );
         assert!(!r.body.contains("<script>"));
-        assert!(r.body.contains("initiator=&lt;script&gt;alert(1)&lt;/script&gt;, destination=&quot;x&quot;"));
+        assert!(r.body.contains(
+            "initiator=&lt;script&gt;alert(1)&lt;/script&gt;, destination=&quot;x&quot;"
+        ));
         assert!(!not_found("/<b>").body.contains("<b>"));
     }
 }

@@ -93,7 +93,11 @@ pub(crate) fn find_head_end(buf: &[u8], scanned: &mut usize) -> Result<Option<us
     *scanned = limit;
     if buf.len() >= MAX_HEAD {
         let first_line_done = buf.get(..MAX_HEAD).is_some_and(|b| b.contains(&b'\n'));
-        return Err(if first_line_done { HeadError::HeadersTooLarge } else { HeadError::UriTooLong });
+        return Err(if first_line_done {
+            HeadError::HeadersTooLarge
+        } else {
+            HeadError::UriTooLong
+        });
     }
     Ok(None)
 }
@@ -156,7 +160,9 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
         if line.starts_with([' ', '\t']) {
             return Err(HeadError::Malformed("folded header field"));
         }
-        let (name, value) = line.split_once(':').ok_or(HeadError::Malformed("header field"))?;
+        let (name, value) = line
+            .split_once(':')
+            .ok_or(HeadError::Malformed("header field"))?;
         // RFC 9112 §5.1: no whitespace between the field name and the colon.
         if name.is_empty() || !name.bytes().all(is_tchar) {
             return Err(HeadError::Malformed("header field name"));
@@ -174,7 +180,9 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
             if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(HeadError::Malformed("Content-Length"));
             }
-            let n = value.parse::<usize>().map_err(|_| HeadError::BodyTooLarge)?;
+            let n = value
+                .parse::<usize>()
+                .map_err(|_| HeadError::BodyTooLarge)?;
             if content_length.is_some_and(|c| c != n) {
                 return Err(HeadError::Malformed("conflicting Content-Length"));
             }
@@ -233,7 +241,9 @@ fn split_target(target: &str) -> Result<(String, Option<String>), HeadError> {
         }
         .ok_or(HeadError::Malformed("request target"))?;
         match rest.find(['/', '?']) {
-            Some(i) if rest.get(i..).is_some_and(|r| r.starts_with('/')) => rest.get(i..).unwrap_or("/"),
+            Some(i) if rest.get(i..).is_some_and(|r| r.starts_with('/')) => {
+                rest.get(i..).unwrap_or("/")
+            }
             _ => "/",
         }
     };
@@ -265,7 +275,10 @@ pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
 
 /// The first value of `name` in decoded pairs.
 pub(crate) fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn percent_decode(s: &str) -> String {
@@ -276,7 +289,9 @@ fn percent_decode(s: &str) -> String {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     out.push(v);
                     i += 3;
@@ -302,11 +317,20 @@ mod tests {
     #[test]
     fn head_end_is_found_after_crlf_crlf_or_lf_lf() {
         let mut scanned = 0;
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest", &mut scanned), Ok(Some(27)));
+        assert_eq!(
+            find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest", &mut scanned),
+            Ok(Some(27))
+        );
         let mut scanned = 0;
-        assert_eq!(find_head_end(b"GET / HTTP/1.0\n\n", &mut scanned), Ok(Some(16)));
+        assert_eq!(
+            find_head_end(b"GET / HTTP/1.0\n\n", &mut scanned),
+            Ok(Some(16))
+        );
         let mut scanned = 0;
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n", &mut scanned), Ok(None));
+        assert_eq!(
+            find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n", &mut scanned),
+            Ok(None)
+        );
     }
 
     #[test]
@@ -323,18 +347,25 @@ mod tests {
     fn oversized_heads_are_414_or_431() {
         let mut scanned = 0;
         let long_line = vec![b'a'; MAX_HEAD];
-        assert_eq!(find_head_end(&long_line, &mut scanned), Err(HeadError::UriTooLong));
+        assert_eq!(
+            find_head_end(&long_line, &mut scanned),
+            Err(HeadError::UriTooLong)
+        );
         let mut many = b"GET / HTTP/1.1\r\n".to_vec();
         many.resize(MAX_HEAD + 1, b'x');
         let mut scanned = 0;
-        assert_eq!(find_head_end(&many, &mut scanned), Err(HeadError::HeadersTooLarge));
+        assert_eq!(
+            find_head_end(&many, &mut scanned),
+            Err(HeadError::HeadersTooLarge)
+        );
         assert_eq!(HeadError::UriTooLong.status(), 414);
         assert_eq!(HeadError::HeadersTooLarge.status(), 431);
     }
 
     #[test]
     fn a_plain_get() {
-        let h = head("GET /clicktocall.html?initiator=1&destination=2 HTTP/1.1\r\nHost: x\r\n\r\n").expect("ok");
+        let h = head("GET /clicktocall.html?initiator=1&destination=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("ok");
         assert_eq!(h.method, "GET");
         assert_eq!(h.path, "/clicktocall.html");
         assert_eq!(h.query.as_deref(), Some("initiator=1&destination=2"));
@@ -344,15 +375,27 @@ mod tests {
 
     #[test]
     fn keep_alive_rules_per_version() {
-        assert!(!head("GET / HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n").expect("ok").keep_alive);
+        assert!(
+            !head("GET / HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n")
+                .expect("ok")
+                .keep_alive
+        );
         assert!(!head("GET / HTTP/1.0\r\n\r\n").expect("ok").keep_alive);
-        assert!(head("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").expect("ok").keep_alive);
+        assert!(
+            head("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                .expect("ok")
+                .keep_alive
+        );
     }
 
     #[test]
     fn absolute_form_is_reduced_to_its_path() {
-        let h = head("GET http://example.com:5090/index.html?a=b HTTP/1.1\r\nHost: x\r\n\r\n").expect("ok");
-        assert_eq!((h.path.as_str(), h.query.as_deref()), ("/index.html", Some("a=b")));
+        let h = head("GET http://example.com:5090/index.html?a=b HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("ok");
+        assert_eq!(
+            (h.path.as_str(), h.query.as_deref()),
+            ("/index.html", Some("a=b"))
+        );
         let h = head("GET HTTP://example.com HTTP/1.1\r\nHost: x\r\n\r\n").expect("ok");
         assert_eq!(h.path, "/");
     }
@@ -365,24 +408,48 @@ mod tests {
             ("GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400),
-            ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400),
-            ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
-            ("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-            ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 8193\r\n\r\n", 413),
-            ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413),
+            (
+                "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n",
+                400,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                400,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+                400,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 8193\r\n\r\n",
+                413,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                413,
+            ),
             ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
             ("GET / FOO/1.0\r\n\r\n", 400),
             ("G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
             ("GET foo HTTP/1.1\r\nHost: x\r\n\r\n", 400),
         ] {
-            assert_eq!(head(req).map_err(HeadError::status).err(), Some(want), "{req:?}");
+            assert_eq!(
+                head(req).map_err(HeadError::status).err(),
+                Some(want),
+                "{req:?}"
+            );
         }
-        assert!(matches!(parse_head(b"GET /\xff HTTP/1.1\r\n\r\n"), Err(HeadError::Malformed(_))));
+        assert!(matches!(
+            parse_head(b"GET /\xff HTTP/1.1\r\n\r\n"),
+            Err(HeadError::Malformed(_))
+        ));
     }
 
     #[test]
     fn query_decoding_handles_percent_plus_and_bad_escapes() {
-        let q = parse_query("initiator=sip%3A100%40127.0.0.1%3A5069&destination=a+b&x=%zz%4&&anchor=TRUE");
+        let q = parse_query(
+            "initiator=sip%3A100%40127.0.0.1%3A5069&destination=a+b&x=%zz%4&&anchor=TRUE",
+        );
         assert_eq!(query_param(&q, "initiator"), Some("sip:100@127.0.0.1:5069"));
         assert_eq!(query_param(&q, "destination"), Some("a b"));
         assert_eq!(query_param(&q, "x"), Some("%zz%4"));

@@ -13,7 +13,11 @@ pub(crate) struct Response {
 
 impl Response {
     pub(crate) fn new(status: u16, body: String) -> Response {
-        Response { status, headers: Vec::new(), body }
+        Response {
+            status,
+            headers: Vec::new(),
+            body,
+        }
     }
 
     pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Response {
@@ -33,7 +37,11 @@ impl Response {
         out.push_str("\r\n");
         // RFC 9110 §6.6.1: an origin server with a clock sends Date.
         push_field(&mut out, "Date", &http_date(SystemTime::now()));
-        push_field(&mut out, "Server", concat!("clicktocall/", env!("CARGO_PKG_VERSION")));
+        push_field(
+            &mut out,
+            "Server",
+            concat!("clicktocall/", env!("CARGO_PKG_VERSION")),
+        );
         push_field(&mut out, "Content-Type", "text/html; charset=utf-8");
         push_field(&mut out, "Content-Length", &self.body.len().to_string());
         push_field(&mut out, "Cache-Control", "no-store");
@@ -57,7 +65,11 @@ fn push_field(out: &mut String, name: &str, value: &str) {
     out.push_str(name);
     out.push_str(": ");
     // Header values come from our own code, but never let a CR or LF split a field.
-    out.extend(value.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }));
+    out.extend(
+        value
+            .chars()
+            .map(|c| if c == '\r' || c == '\n' { ' ' } else { c }),
+    );
     out.push_str("\r\n");
 }
 
@@ -82,15 +94,28 @@ pub(crate) fn reason(status: u16) -> &'static str {
 
 /// IMF-fixdate (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) fn http_date(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let weekday = WEEKDAYS.get((days % 7) as usize).copied().unwrap_or("Thu");
-    let month = MONTHS.get(m.saturating_sub(1) as usize).copied().unwrap_or("Jan");
-    format!("{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} GMT", rem / 3600, (rem % 3600) / 60, rem % 60)
+    let month = MONTHS
+        .get(m.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or("Jan");
+    format!(
+        "{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} GMT",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to (year, month 1-12, day 1-31), proleptic Gregorian
@@ -115,9 +140,15 @@ mod tests {
 
     #[test]
     fn dates_are_imf_fixdate() {
-        assert_eq!(http_date(UNIX_EPOCH + Duration::from_secs(784_111_777)), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            http_date(UNIX_EPOCH + Duration::from_secs(784_111_777)),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
         assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(http_date(UNIX_EPOCH + Duration::from_secs(951_782_400)), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(
+            http_date(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "Tue, 29 Feb 2000 00:00:00 GMT"
+        );
     }
 
     #[test]
@@ -140,7 +171,8 @@ mod tests {
 
     #[test]
     fn head_keeps_the_length_but_drops_the_body() {
-        let text = String::from_utf8(Response::new(200, "abc".into()).to_bytes(true, false, true)).expect("utf8");
+        let text = String::from_utf8(Response::new(200, "abc".into()).to_bytes(true, false, true))
+            .expect("utf8");
         assert!(text.contains("Content-Length: 3\r\n"));
         assert!(text.contains("Connection: keep-alive\r\n"));
         assert!(text.ends_with("\r\n\r\n"));

@@ -31,13 +31,24 @@ pub(crate) struct HttpHandler {
 }
 
 impl HttpHandler {
-    pub(crate) fn new(cfg: &ApiConfig, dispatcher: Arc<Dispatcher>) -> Result<HttpHandler, ErrorStack> {
+    pub(crate) fn new(
+        cfg: &ApiConfig,
+        dispatcher: Arc<Dispatcher>,
+    ) -> Result<HttpHandler, ErrorStack> {
         let auth = if cfg.http_auth {
-            Some(Authenticator::new(&cfg.http_auth_realm, &cfg.http_auth_password, cfg.digest_nonce_lifetime)?)
+            Some(Authenticator::new(
+                &cfg.http_auth_realm,
+                &cfg.http_auth_password,
+                cfg.digest_nonce_lifetime,
+            )?)
         } else {
             None
         };
-        Ok(HttpHandler { dispatcher, auth, request_timeout: cfg.http_request_timeout })
+        Ok(HttpHandler {
+            dispatcher,
+            auth,
+            request_timeout: cfg.http_request_timeout,
+        })
     }
 
     /// The response to one parsed request.
@@ -51,13 +62,20 @@ impl HttpHandler {
             "/clicktocall.html" => {
                 let mut info = None;
                 if let Some(auth) = &self.auth {
-                    match auth.check(head.authorization.as_deref(), &head.method, &head.target, peer) {
+                    match auth.check(
+                        head.authorization.as_deref(),
+                        &head.method,
+                        &head.target,
+                        peer,
+                    ) {
                         AuthOutcome::Granted { info: i } => info = i,
                         AuthOutcome::Denied { stale } => {
                             return auth
                                 .challenges(stale)
                                 .into_iter()
-                                .fold(pages::unauthorized(), |r, c| r.with_header("WWW-Authenticate", c));
+                                .fold(pages::unauthorized(), |r, c| {
+                                    r.with_header("WWW-Authenticate", c)
+                                });
                         }
                     }
                 }
@@ -76,7 +94,12 @@ impl HttpHandler {
 
 impl ConnectionHandler for HttpHandler {
     fn serve(&self, stream: TcpStream, peer: SocketAddr, slot: Arc<ConnectionSlot>) {
-        let mut conn = Connection { stream, peer, buf: Vec::with_capacity(READ_CHUNK), handler: self };
+        let mut conn = Connection {
+            stream,
+            peer,
+            buf: Vec::with_capacity(READ_CHUNK),
+            handler: self,
+        };
         conn.run();
         drop(slot);
     }
@@ -111,7 +134,11 @@ struct Connection<'a> {
 
 impl Connection<'_> {
     fn run(&mut self) {
-        if self.stream.set_write_timeout(Some(self.handler.request_timeout)).is_err() {
+        if self
+            .stream
+            .set_write_timeout(Some(self.handler.request_timeout))
+            .is_err()
+        {
             return;
         }
         loop {
@@ -133,7 +160,8 @@ impl Connection<'_> {
                 match self.read_more(deadline) {
                     Wait::Data => {}
                     Wait::TimedOut if !self.buf.is_empty() => {
-                        return self.close_with(pages::status_page(408, "Request not received in time."));
+                        return self
+                            .close_with(pages::status_page(408, "Request not received in time."));
                     }
                     Wait::Eof | Wait::TimedOut | Wait::Failed => return,
                 }
@@ -152,7 +180,10 @@ impl Connection<'_> {
                 match self.read_more(deadline) {
                     Wait::Data => {}
                     Wait::TimedOut => {
-                        return self.close_with(pages::status_page(408, "Request body not received in time."));
+                        return self.close_with(pages::status_page(
+                            408,
+                            "Request body not received in time.",
+                        ));
                     }
                     Wait::Eof | Wait::Failed => return,
                 }
@@ -176,7 +207,10 @@ impl Connection<'_> {
     fn read_more(&mut self, deadline: Instant) -> Wait {
         let mut chunk = [0u8; READ_CHUNK];
         loop {
-            let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+            let Some(left) = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+            else {
                 return Wait::TimedOut;
             };
             if self.stream.set_read_timeout(Some(left)).is_err() {
@@ -185,11 +219,17 @@ impl Connection<'_> {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Wait::Eof,
                 Ok(n) => {
-                    self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                    self.buf
+                        .extend_from_slice(chunk.get(..n).unwrap_or_default());
                     return Wait::Data;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     return Wait::TimedOut;
                 }
                 Err(e) => {
@@ -206,7 +246,11 @@ impl Connection<'_> {
     }
 
     fn close_with(&mut self, response: Response) {
-        if self.stream.write_all(&response.to_bytes(false, true, false)).is_ok() {
+        if self
+            .stream
+            .write_all(&response.to_bytes(false, true, false))
+            .is_ok()
+        {
             self.linger();
         }
     }
@@ -218,7 +262,10 @@ impl Connection<'_> {
         let mut drained = 0usize;
         let mut sink = [0u8; READ_CHUNK];
         while drained < LINGER_BYTES {
-            let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+            let Some(left) = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+            else {
                 return;
             };
             if self.stream.set_read_timeout(Some(left)).is_err() {

@@ -121,7 +121,11 @@ impl Framer {
             self.pos += 1;
             if let Some(end) = self.step(b, at)? {
                 let start = self.doc_start.unwrap_or(0);
-                let doc = self.buf.get(start..end).map(<[u8]>::to_vec).unwrap_or_default();
+                let doc = self
+                    .buf
+                    .get(start..end)
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default();
                 self.buf.drain(..end);
                 self.reset();
                 return Ok(Some(doc));
@@ -163,7 +167,10 @@ impl Framer {
                 }
             }
             State::Open => match b {
-                b'!' => State::Bang { matched: 0, cdata: false },
+                b'!' => State::Bang {
+                    matched: 0,
+                    cdata: false,
+                },
                 b'?' => State::Pi { question: false },
                 b'/' if self.in_root() => {
                     self.start_name();
@@ -183,17 +190,23 @@ impl Framer {
             State::Bang { matched, cdata } => self.bang(b, matched, cdata)?,
             State::Comment { dashes } => match (b, dashes) {
                 (b'>', d) if d >= 2 => State::Text,
-                (b'-', d) => State::Comment { dashes: d.saturating_add(1) },
+                (b'-', d) => State::Comment {
+                    dashes: d.saturating_add(1),
+                },
                 _ => State::Comment { dashes: 0 },
             },
             State::Cdata { brackets } => match (b, brackets) {
                 (b'>', n) if n >= 2 => State::Text,
-                (b']', n) => State::Cdata { brackets: n.saturating_add(1) },
+                (b']', n) => State::Cdata {
+                    brackets: n.saturating_add(1),
+                },
                 _ => State::Cdata { brackets: 0 },
             },
             State::Pi { question } => match b {
                 b'>' if question => State::Text,
-                _ => State::Pi { question: b == b'?' },
+                _ => State::Pi {
+                    question: b == b'?',
+                },
             },
             State::Declaration => {
                 if b == b'>' {
@@ -230,8 +243,14 @@ impl Framer {
         const CDATA: &[u8] = b"[CDATA[";
         if matched == 0 {
             return Ok(match b {
-                b'-' => State::Bang { matched: 1, cdata: false },
-                b'[' if self.in_root() => State::Bang { matched: 1, cdata: true },
+                b'-' => State::Bang {
+                    matched: 1,
+                    cdata: false,
+                },
+                b'[' if self.in_root() => State::Bang {
+                    matched: 1,
+                    cdata: true,
+                },
                 _ if self.in_root() => State::Declaration,
                 b'D' | b'd' => return Err(FrameError::Doctype),
                 _ => return Err(FrameError::Garbage),
@@ -239,12 +258,23 @@ impl Framer {
         }
         let want = if cdata { CDATA } else { COMMENT };
         if want.get(matched) != Some(&b) {
-            return if self.in_root() { Ok(State::Declaration) } else { Err(FrameError::Garbage) };
+            return if self.in_root() {
+                Ok(State::Declaration)
+            } else {
+                Err(FrameError::Garbage)
+            };
         }
         Ok(if matched + 1 == want.len() {
-            if cdata { State::Cdata { brackets: 0 } } else { State::Comment { dashes: 0 } }
+            if cdata {
+                State::Cdata { brackets: 0 }
+            } else {
+                State::Comment { dashes: 0 }
+            }
         } else {
-            State::Bang { matched: matched + 1, cdata }
+            State::Bang {
+                matched: matched + 1,
+                cdata,
+            }
         })
     }
 
@@ -288,9 +318,18 @@ impl Framer {
         at: usize,
     ) -> Result<Option<usize>, FrameError> {
         self.state = match (quote, b) {
-            (Some(q), _) if b == q => State::StartTag { quote: None, slash: false },
-            (Some(q), _) => State::StartTag { quote: Some(q), slash: false },
-            (None, b'"' | b'\'') => State::StartTag { quote: Some(b), slash: false },
+            (Some(q), _) if b == q => State::StartTag {
+                quote: None,
+                slash: false,
+            },
+            (Some(q), _) => State::StartTag {
+                quote: Some(q),
+                slash: false,
+            },
+            (None, b'"' | b'\'') => State::StartTag {
+                quote: Some(b),
+                slash: false,
+            },
             (None, b'>') => {
                 if slash && self.name_is_root() {
                     // `<Name/>`: an element that opened and closed at once.
@@ -301,7 +340,10 @@ impl Framer {
                 }
                 State::Text
             }
-            (None, _) => State::StartTag { quote: None, slash: b == b'/' },
+            (None, _) => State::StartTag {
+                quote: None,
+                slash: b == b'/',
+            },
         };
         Ok(None)
     }
@@ -375,7 +417,10 @@ mod tests {
     #[test]
     fn pipelined_requests_come_out_in_order() {
         let (docs, err, _) = frames(format!("{REQ}\r\n<Foo></Foo>{REQ}").as_bytes());
-        assert_eq!(docs, vec![REQ.to_owned(), "<Foo></Foo>".to_owned(), REQ.to_owned()]);
+        assert_eq!(
+            docs,
+            vec![REQ.to_owned(), "<Foo></Foo>".to_owned(), REQ.to_owned()]
+        );
         assert_eq!(err, None);
     }
 

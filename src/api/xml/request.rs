@@ -81,7 +81,9 @@ pub(crate) fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestErr
                 // Tag names compare case-insensitively, as the original's parser does.
                 let parent_is_first_request = stack.len() == 2
                     && requests_seen == 1
-                    && stack.get(1).is_some_and(|p| p.eq_ignore_ascii_case("Request"));
+                    && stack
+                        .get(1)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("Request"));
                 if stack.len() == 1 && local.eq_ignore_ascii_case("Request") {
                     requests_seen += 1;
                 }
@@ -100,10 +102,8 @@ pub(crate) fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestErr
                 }
                 stack.push(local);
             }
-            XmlEvent::Characters(chars) => {
-                if field.is_some() && stack.len() == 3 {
-                    text.push_str(&chars);
-                }
+            XmlEvent::Characters(chars) if field.is_some() && stack.len() == 3 => {
+                text.push_str(&chars);
             }
             XmlEvent::EndElement { .. } => {
                 if stack.len() == 3 {
@@ -131,7 +131,9 @@ pub(crate) fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestErr
         return Err(RequestError::UnknownMethod);
     }
     match (initiator, destination) {
-        (Some(initiator), Some(destination)) if !initiator.is_empty() && !destination.is_empty() => {
+        (Some(initiator), Some(destination))
+            if !initiator.is_empty() && !destination.is_empty() =>
+        {
             Ok(ClickToCallRequest {
                 initiator,
                 destination,
@@ -168,16 +170,35 @@ mod tests {
     #[test]
     fn anchor_is_case_insensitive_and_defaults_to_false() {
         let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
-        assert!(parse(&format!("{base}<AnchorCall> TRUE </AnchorCall></Request></ClickToCall>")).expect("ok").anchor);
-        assert!(!parse(&format!("{base}<AnchorCall>yes</AnchorCall></Request></ClickToCall>")).expect("ok").anchor);
-        assert!(!parse(&format!("{base}</Request></ClickToCall>")).expect("ok").anchor);
+        assert!(
+            parse(&format!(
+                "{base}<AnchorCall> TRUE </AnchorCall></Request></ClickToCall>"
+            ))
+            .expect("ok")
+            .anchor
+        );
+        assert!(
+            !parse(&format!(
+                "{base}<AnchorCall>yes</AnchorCall></Request></ClickToCall>"
+            ))
+            .expect("ok")
+            .anchor
+        );
+        assert!(
+            !parse(&format!("{base}</Request></ClickToCall>"))
+                .expect("ok")
+                .anchor
+        );
     }
 
     #[test]
     fn lower_case_tags_and_root_attributes_are_accepted() {
         let req = parse("<clicktocall id=\"7\"><request><initiator>abc</initiator><destination>def</destination></request></clicktocall>")
             .expect("ok");
-        assert_eq!((req.initiator.as_str(), req.destination.as_str()), ("abc", "def"));
+        assert_eq!(
+            (req.initiator.as_str(), req.destination.as_str()),
+            ("abc", "def")
+        );
     }
 
     #[test]
@@ -191,18 +212,31 @@ mod tests {
     #[test]
     fn mismatched_tags_are_a_parse_error() {
         assert_eq!(
-            parse("<ClickToCall><Request><Initiator>5061100</Initiator><Destination>5062200</Foo></Request></ClickToCall>"),
+            parse(
+                "<ClickToCall><Request><Initiator>5061100</Initiator><Destination>5062200</Foo></Request></ClickToCall>"
+            ),
             Err(RequestError::Parse)
         );
-        assert_eq!(parse("<ClickToCall><Request><Initiator>5061100</Request></ClickToCall>"), Err(RequestError::Parse));
-        assert_eq!(parse("<ClickToCall>&bogus;</ClickToCall>"), Err(RequestError::Parse));
-        assert_eq!(parse("<ClickToCall>\u{0}</ClickToCall>"), Err(RequestError::Parse));
+        assert_eq!(
+            parse("<ClickToCall><Request><Initiator>5061100</Request></ClickToCall>"),
+            Err(RequestError::Parse)
+        );
+        assert_eq!(
+            parse("<ClickToCall>&bogus;</ClickToCall>"),
+            Err(RequestError::Parse)
+        );
+        assert_eq!(
+            parse("<ClickToCall>\u{0}</ClickToCall>"),
+            Err(RequestError::Parse)
+        );
     }
 
     #[test]
     fn another_root_is_an_unknown_method() {
         assert_eq!(
-            parse("<Foo><Request><Initiator>a</Initiator><Destination>b</Destination></Request></Foo>"),
+            parse(
+                "<Foo><Request><Initiator>a</Initiator><Destination>b</Destination></Request></Foo>"
+            ),
             Err(RequestError::UnknownMethod)
         );
         assert_eq!(parse("<Foo></Foo>"), Err(RequestError::UnknownMethod));

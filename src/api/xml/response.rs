@@ -35,7 +35,10 @@ impl EchoTemplate {
 
     /// The form used when there is no request to echo.
     pub(crate) fn bare() -> EchoTemplate {
-        EchoTemplate { head: None, tail: Vec::new() }
+        EchoTemplate {
+            head: None,
+            tail: Vec::new(),
+        }
     }
 
     /// A whole document around `lines` (each ending in `\r\n`).
@@ -88,7 +91,10 @@ impl EchoTemplate {
 fn result_line(code: u16, leg: Option<Leg>, text: &str) -> String {
     let text = escape_markup(text);
     match leg {
-        Some(leg) => format!("    <Result Code=\"{code}\" Leg=\"{}\">{text}</Result>\r\n", leg.as_str()),
+        Some(leg) => format!(
+            "    <Result Code=\"{code}\" Leg=\"{}\">{text}</Result>\r\n",
+            leg.as_str()
+        ),
         None => format!("    <Result Code=\"{code}\">{text}</Result>\r\n"),
     }
 }
@@ -97,7 +103,11 @@ fn result_line(code: u16, leg: Option<Leg>, text: &str) -> String {
 fn request_end(doc: &[u8]) -> Option<usize> {
     const END: &[u8] = b"</request";
     let mut from = 0;
-    while let Some(rel) = doc.get(from..)?.windows(END.len()).position(|w| w.eq_ignore_ascii_case(END)) {
+    while let Some(rel) = doc
+        .get(from..)?
+        .windows(END.len())
+        .position(|w| w.eq_ignore_ascii_case(END))
+    {
         let mut i = from + rel + END.len();
         while doc.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
@@ -131,23 +141,33 @@ mod tests {
         let t = EchoTemplate::from_request(REQ);
         assert_eq!(
             s(t.in_progress("sip:100@127.0.0.1:5061", "sip:200@127.0.0.1:5062")),
-            format!("{ECHO}    <TranslatedInitiator>sip:100@127.0.0.1:5061</TranslatedInitiator>\r\n    <TranslatedDestination>sip:200@127.0.0.1:5062</TranslatedDestination>\r\n    <Result Code=\"100\">In progress</Result>\r\n  </Response>\r\n</ClickToCall>")
+            format!(
+                "{ECHO}    <TranslatedInitiator>sip:100@127.0.0.1:5061</TranslatedInitiator>\r\n    <TranslatedDestination>sip:200@127.0.0.1:5062</TranslatedDestination>\r\n    <Result Code=\"100\">In progress</Result>\r\n  </Response>\r\n</ClickToCall>"
+            )
         );
     }
 
     #[test]
     fn progress_carries_the_leg() {
         let t = EchoTemplate::from_request(REQ);
-        let p = Progress { code: 180, leg: Leg::Destination, text: "Ringing destination".into() };
+        let p = Progress {
+            code: 180,
+            leg: Leg::Destination,
+            text: "Ringing destination".into(),
+        };
         assert_eq!(
             s(t.progress(&p)),
-            format!("{ECHO}    <Result Code=\"180\" Leg=\"Destination\">Ringing destination</Result>\r\n  </Response>\r\n</ClickToCall>")
+            format!(
+                "{ECHO}    <Result Code=\"180\" Leg=\"Destination\">Ringing destination</Result>\r\n  </Response>\r\n</ClickToCall>"
+            )
         );
     }
 
     #[test]
     fn without_whitespace_after_request_the_response_follows_directly() {
-        let t = EchoTemplate::from_request(b"<ClickToCall><Request><Initiator>5061100</Request></ClickToCall>");
+        let t = EchoTemplate::from_request(
+            b"<ClickToCall><Request><Initiator>5061100</Request></ClickToCall>",
+        );
         assert_eq!(
             s(t.error(400, "Parse error")),
             "<ClickToCall><Request><Initiator>5061100</Request>\r\n  <Response>\r\n    <Result Code=\"400\">Parse error</Result>\r\n  </Response>\r\n</ClickToCall>"
@@ -180,7 +200,10 @@ mod tests {
             "<Response>\r\n    <TranslatedInitiator>sip:&lt;a&gt;@h</TranslatedInitiator>\r\n    <TranslatedDestination>sip:b&amp;c@h</TranslatedDestination>\r\n    <Result Code=\"100\">In progress</Result>\r\n</Response>"
         );
         assert_eq!(
-            s(t.error(400, "No translation rule for either initiator <x> or destination y")),
+            s(t.error(
+                400,
+                "No translation rule for either initiator <x> or destination y"
+            )),
             "<Response>\r\n    <Result Code=\"400\">No translation rule for either initiator &lt;x&gt; or destination y</Result>\r\n</Response>"
         );
     }

@@ -31,14 +31,19 @@ const READ_CHUNK: usize = 8192;
 const WRITER_STACK: usize = 256 * 1024;
 
 /// Answer to a connection over `XmlRpcMaxConnections`.
-const TOO_MANY: &[u8] = b"<Response>\r\n    <Result Code=\"503\">Too many connections</Result>\r\n</Response>";
+const TOO_MANY: &[u8] =
+    b"<Response>\r\n    <Result Code=\"503\">Too many connections</Result>\r\n</Response>";
 
 /// What the reader hands the writer.
 enum WriterMsg {
     /// A document that ends its request (an error result).
     Document(Vec<u8>),
     /// An accepted request: write `first` (the 100), then its progress.
-    Track { first: Vec<u8>, template: EchoTemplate, progress: Receiver<Progress> },
+    Track {
+        first: Vec<u8>,
+        template: EchoTemplate,
+        progress: Receiver<Progress>,
+    },
 }
 
 /// The XML server's connection handler.
@@ -49,7 +54,10 @@ pub(crate) struct XmlHandler {
 
 impl XmlHandler {
     pub(crate) fn new(cfg: &ApiConfig, dispatcher: Arc<Dispatcher>) -> XmlHandler {
-        XmlHandler { dispatcher, document_timeout: cfg.xml_document_timeout }
+        XmlHandler {
+            dispatcher,
+            document_timeout: cfg.xml_document_timeout,
+        }
     }
 }
 
@@ -69,7 +77,12 @@ impl ConnectionHandler for XmlHandler {
             .name("XML-writer".into())
             .stack_size(WRITER_STACK)
             .spawn(move || {
-                Writer { stream: writer_stream, peer, tracked: Vec::new() }.run(&control_rx, &stop);
+                Writer {
+                    stream: writer_stream,
+                    peer,
+                    tracked: Vec::new(),
+                }
+                .run(&control_rx, &stop);
                 drop(writer_slot);
             });
         if let Err(e) = spawned {
@@ -126,7 +139,12 @@ impl Reader<'_> {
                 Ok(0) => return,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     continue;
                 }
                 Err(e) => {
@@ -166,7 +184,12 @@ impl Reader<'_> {
                 debug!(target: "api::xml", "{}: request refused: {e}", self.peer);
                 WriterMsg::Document(template.error(400, &e.to_string()))
             }
-            Ok(req) => match self.dispatcher.dispatch_tracked("XML", &req.initiator, &req.destination, req.anchor) {
+            Ok(req) => match self.dispatcher.dispatch_tracked(
+                "XML",
+                &req.initiator,
+                &req.destination,
+                req.anchor,
+            ) {
                 Err(e) => {
                     info!(target: "api::xml", "{}: request refused: {e}", self.peer);
                     WriterMsg::Document(template.error(e.code(), &e.to_string()))
@@ -253,7 +276,11 @@ impl Writer {
                     Ok(())
                 }
                 Woken::Control(Some(WriterMsg::Document(doc))) => self.write(&doc),
-                Woken::Control(Some(WriterMsg::Track { first, template, progress })) => {
+                Woken::Control(Some(WriterMsg::Track {
+                    first,
+                    template,
+                    progress,
+                })) => {
                     let r = self.write(&first);
                     self.tracked.push(Tracked { template, progress });
                     r
