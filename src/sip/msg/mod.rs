@@ -30,7 +30,13 @@
 //! `call_id()`, `cseq() -> (u32, Method)`, `max_forwards()`, `contacts()` ([`Contacts`]),
 //! `routes()`, `record_routes()`, `name_addrs(name)`, `content_type()` ([`MediaType`]),
 //! `content_length()`, `expires()`, `tokens(name)` / `has_token(name, tag)` for
-//! Require/Supported/Unsupported/Allow.
+//! Require/Supported/Unsupported/Allow, `event()` ([`Event`]), `subscription_state()`
+//! ([`SubscriptionState`]), `refer_to()`, `referred_by()`, `replaces()` ([`Replaces`]),
+//! `rseq()`, `rack()` ([`RAck`]), `session_expires()` ([`SessionExpires`]), `min_se()`,
+//! `www_authenticate()`, `proxy_authenticate()`, `authorization()`,
+//! `proxy_authorization()` ([`Auth`]), `warnings()` ([`Warning`]), `retry_after()`
+//! ([`RetryAfter`]), `reasons()` ([`Reason`]), `user_agent()`, `server()`. Each value type
+//! also has its own `parse(&str)`.
 //!
 //! Building: [`Message::new_request`]`(Method, Uri)`, [`Message::new_response`]`(code,
 //! reason)`, [`Message::response_to`]`(&req, code, reason, Option<to_tag>)` (§8.2.6),
@@ -45,6 +51,7 @@
 //! `Message` is owned, `Clone + Send + Sync + 'static`: the received header text is kept
 //! once and header values are ranges into it.
 
+mod auth;
 mod build;
 mod error;
 mod frame;
@@ -59,11 +66,15 @@ mod typed;
 mod uri;
 mod via;
 
+pub use auth::Auth;
 pub use build::{new_branch, new_call_id, new_tag, random_token};
 pub use error::{ParseError, ParseErrorKind};
 pub use frame::{DEFAULT_MAX_MESSAGE, Frame, FrameError, MAX_HEADER_SECTION, frame};
 pub use header_name::canonical as canonical_header_name;
-pub use headers::{Contacts, MediaType};
+pub use headers::{
+    Contacts, Event, MediaType, RAck, Reason, Refresher, Replaces, RetryAfter, SessionExpires,
+    SubscriptionState, Warning, is_option_tag,
+};
 pub use message::Message;
 pub use method::Method;
 pub use name_addr::NameAddr;

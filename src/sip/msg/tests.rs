@@ -258,3 +258,56 @@ fn unknown_headers_are_kept_verbatim_and_not_split() {
     assert_eq!(m.header_values("WWW-Authenticate").count(), 1);
     assert_eq!(m.to_bytes(), raw.as_bytes());
 }
+
+#[test]
+fn typed_extension_headers() {
+    let raw = "NOTIFY sip:c@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c\r\nCSeq: 2 NOTIFY\r\no: refer;id=7\r\nSubscription-State: terminated;reason=noresource\r\nr: <tel:+12015550123>\r\nb: \"Click-To-Call: 200\"<sip:id@h>\r\nReplaces: x@h;to-tag=a;from-tag=b\r\nRSeq: 9\r\nRAck: 9 1 INVITE\r\nx: 1800;refresher=uac\r\nMin-SE: 90\r\nWWW-Authenticate: Digest realm=\"r\", nonce=\"n,1\"\r\nWWW-Authenticate: Digest realm=\"s\", nonce=\"m\"\r\nProxy-Authorization: Digest username=\"u\", response=\"x\"\r\nWarning: 399 h \"a\", 307 h \"b\"\r\nRetry-After: 30\r\nReason: SIP;cause=487;text=\"x\"\r\nUser-Agent: ClickToCall\r\nServer: S (1.0)\r\nContent-Length: 0\r\n\r\n";
+    let m = Message::parse(raw.as_bytes()).unwrap();
+    assert_eq!(m.event().unwrap().unwrap().id(), Some("7"));
+    assert!(m.subscription_state().unwrap().unwrap().is_terminated());
+    assert_eq!(m.refer_to().unwrap().uri.scheme, Scheme::Tel);
+    assert_eq!(
+        m.referred_by().unwrap().unwrap().display_name.as_deref(),
+        Some("Click-To-Call: 200")
+    );
+    assert_eq!(m.replaces().unwrap().unwrap().to_tag, "a");
+    assert_eq!(m.rseq(), Ok(Some(9)));
+    assert_eq!(m.rack().unwrap().unwrap().method, Method::Invite);
+    assert_eq!(
+        m.session_expires().unwrap().unwrap().refresher,
+        Some(Refresher::Uac)
+    );
+    assert_eq!(m.min_se(), Ok(Some(90)));
+    let ch = m.www_authenticate().unwrap();
+    assert_eq!(
+        (ch.len(), ch[0].param("nonce").as_deref()),
+        (2, Some("n,1"))
+    );
+    assert_eq!(
+        m.proxy_authorization().unwrap()[0]
+            .param("username")
+            .as_deref(),
+        Some("u")
+    );
+    assert!(m.authorization().unwrap().is_empty() && m.proxy_authenticate().unwrap().is_empty());
+    assert_eq!(
+        m.warnings()
+            .unwrap()
+            .iter()
+            .map(|w| w.code)
+            .collect::<Vec<_>>(),
+        [399, 307]
+    );
+    assert_eq!(m.retry_after().unwrap().unwrap().seconds, 30);
+    assert_eq!(m.reasons().unwrap()[0].cause, Some(487));
+    assert_eq!(
+        (m.user_agent(), m.server()),
+        (Some("ClickToCall"), Some("S (1.0)"))
+    );
+    // Errors name the header.
+    let bad = Message::parse(raw.replace("RSeq: 9", "RSeq: x").as_bytes()).unwrap();
+    assert_eq!(bad.rseq().unwrap_err().header, Some("RSeq"));
+    let none = Message::parse(INVITE).unwrap();
+    assert_eq!(none.event(), Ok(None));
+    assert_eq!(none.refer_to().unwrap_err().kind, ParseErrorKind::Missing);
+}

@@ -1,8 +1,12 @@
 //! Typed accessors on [`Message`] for the headers the stack uses. Each parses on demand
 //! from the stored value and reports errors naming the header.
 
+use super::auth::Auth;
 use super::error::{ParseError, ParseErrorKind};
-use super::headers::{Contacts, MediaType};
+use super::headers::{
+    Contacts, Event, MediaType, RAck, Reason, Replaces, RetryAfter, SessionExpires,
+    SubscriptionState, Warning,
+};
 use super::message::{Message, parse_content_length, scan_cseq};
 use super::method::Method;
 use super::name_addr::NameAddr;
@@ -149,5 +153,132 @@ impl Message {
     pub fn has_token(&self, name: &str, tag: &str) -> bool {
         self.header_values(name)
             .any(|t| t.eq_ignore_ascii_case(tag))
+    }
+
+    /// Parse the first line of an optional header with `parse`, naming it in errors.
+    fn optional<T>(
+        &self,
+        name: &'static str,
+        parse: impl Fn(&str) -> Result<T, ParseError>,
+    ) -> Result<Option<T>, ParseError> {
+        self.raw_values(name)
+            .next()
+            .map(|v| parse(v).map_err(|e| e.in_header(name)))
+            .transpose()
+    }
+
+    /// Every value of a list header parsed with `parse`.
+    fn all<T>(
+        &self,
+        name: &'static str,
+        parse: impl Fn(&str) -> Result<T, ParseError>,
+    ) -> Result<Vec<T>, ParseError> {
+        self.header_values(name)
+            .map(|v| parse(v).map_err(|e| e.in_header(name)))
+            .collect()
+    }
+
+    /// Every line of a header whose values hold commas (the authentication headers).
+    fn lines<T>(
+        &self,
+        name: &'static str,
+        parse: impl Fn(&str) -> Result<T, ParseError>,
+    ) -> Result<Vec<T>, ParseError> {
+        self.raw_values(name)
+            .map(|v| parse(v).map_err(|e| e.in_header(name)))
+            .collect()
+    }
+
+    /// Event (RFC 6665 §8.2.1; compact `o`).
+    pub fn event(&self) -> Result<Option<Event>, ParseError> {
+        self.optional("Event", Event::parse)
+    }
+
+    /// Subscription-State (RFC 6665 §8.2.3).
+    pub fn subscription_state(&self) -> Result<Option<SubscriptionState>, ParseError> {
+        self.optional("Subscription-State", SubscriptionState::parse)
+    }
+
+    /// Refer-To (RFC 3515 §2.1; compact `r`): exactly one, may be a tel: URI and may carry
+    /// `?Replaces=` as a URI header.
+    pub fn refer_to(&self) -> Result<NameAddr, ParseError> {
+        self.name_addr("Refer-To")
+    }
+
+    /// Referred-By (RFC 3892; compact `b`).
+    pub fn referred_by(&self) -> Result<Option<NameAddr>, ParseError> {
+        self.optional("Referred-By", NameAddr::parse)
+    }
+
+    /// Replaces (RFC 3891).
+    pub fn replaces(&self) -> Result<Option<Replaces>, ParseError> {
+        self.optional("Replaces", Replaces::parse)
+    }
+
+    /// RSeq (RFC 3262 §7.1), 1..2^31-1.
+    pub fn rseq(&self) -> Result<Option<u32>, ParseError> {
+        self.optional("RSeq", |v| {
+            parse_bounded(trim_ws(v), u32::MAX.into()).map(|n| n as u32)
+        })
+    }
+
+    /// RAck (RFC 3262 §7.2).
+    pub fn rack(&self) -> Result<Option<RAck>, ParseError> {
+        self.optional("RAck", RAck::parse)
+    }
+
+    /// Session-Expires (RFC 4028 §4; compact `x`).
+    pub fn session_expires(&self) -> Result<Option<SessionExpires>, ParseError> {
+        self.optional("Session-Expires", SessionExpires::parse)
+    }
+
+    /// Min-SE in seconds (RFC 4028 §5), parameters ignored.
+    pub fn min_se(&self) -> Result<Option<u32>, ParseError> {
+        self.optional("Min-SE", |v| SessionExpires::parse(v).map(|s| s.delta))
+    }
+
+    /// Every WWW-Authenticate challenge (one per line).
+    pub fn www_authenticate(&self) -> Result<Vec<Auth>, ParseError> {
+        self.lines("WWW-Authenticate", Auth::parse)
+    }
+
+    /// Every Proxy-Authenticate challenge (one per line).
+    pub fn proxy_authenticate(&self) -> Result<Vec<Auth>, ParseError> {
+        self.lines("Proxy-Authenticate", Auth::parse)
+    }
+
+    /// Every Authorization credentials line.
+    pub fn authorization(&self) -> Result<Vec<Auth>, ParseError> {
+        self.lines("Authorization", Auth::parse)
+    }
+
+    /// Every Proxy-Authorization credentials line.
+    pub fn proxy_authorization(&self) -> Result<Vec<Auth>, ParseError> {
+        self.lines("Proxy-Authorization", Auth::parse)
+    }
+
+    /// Warning values (RFC 3261 §20.43).
+    pub fn warnings(&self) -> Result<Vec<Warning>, ParseError> {
+        self.all("Warning", Warning::parse)
+    }
+
+    /// Retry-After (RFC 3261 §20.33).
+    pub fn retry_after(&self) -> Result<Option<RetryAfter>, ParseError> {
+        self.optional("Retry-After", RetryAfter::parse)
+    }
+
+    /// Reason values (RFC 3326).
+    pub fn reasons(&self) -> Result<Vec<Reason>, ParseError> {
+        self.all("Reason", Reason::parse)
+    }
+
+    /// User-Agent, verbatim.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.header("User-Agent")
+    }
+
+    /// Server, verbatim.
+    pub fn server(&self) -> Option<&str> {
+        self.header("Server")
     }
 }
