@@ -11,5 +11,6 @@ pub mod config;
 pub mod logging;
 pub mod server;
 pub mod sip;
+pub mod startup;
 pub mod translate;
 pub mod ua;

@@ -338,9 +338,7 @@ fn start_signal_thread(set: libc::sigset_t) -> Result<Receiver<libc::c_int>, Sta
 /// listeners that feed it. This is the one place a new component is added; an error here
 /// stops the ones already started and exits with status 2.
 fn start_components(config: &Config, components: &mut Components) -> Result<(), StartError> {
-    // No component belongs to the foundation itself; the server idles until a signal.
-    let _ = (config, components);
-    Ok(())
+    crate::startup::start_all(config, components)
 }
 
 /// Logs the effective settings, one per line, at INFO on the console target.

@@ -3,7 +3,6 @@
 //! reactor, waking it through its `mio::Waker`.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
@@ -13,7 +12,7 @@ use super::engine::Engine;
 use crate::sip::reactor::{SipCommand, SipEvent};
 
 /// How long shutdown waits for legs to be cancelled or hung up before giving up.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// The channels of the calls thread.
 pub struct CallsChannels {
@@ -23,14 +22,6 @@ pub struct CallsChannels {
     pub waker: Arc<mio::Waker>,
     /// One message (or a disconnect) starts the shutdown.
     pub shutdown: Receiver<()>,
-}
-
-/// Start the calls thread. It returns when shutdown is complete (every call ended, or
-/// `SHUTDOWN_GRACE` passed), after telling the reactor to stop.
-pub fn spawn(engine: Engine, ch: CallsChannels) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("calls".into())
-        .spawn(move || run(engine, ch))
 }
 
 fn flush(engine: &mut Engine, ch: &CallsChannels) {
@@ -47,7 +38,9 @@ fn flush(engine: &mut Engine, ch: &CallsChannels) {
     }
 }
 
-fn run(mut engine: Engine, ch: CallsChannels) {
+/// Run the calls thread's loop on the current thread. It returns when shutdown is complete
+/// (every call ended, or `SHUTDOWN_GRACE` passed), after telling the reactor to stop.
+pub fn run(mut engine: Engine, ch: CallsChannels) {
     let mut stop_by: Option<Instant> = None;
     // The front doors may all be disabled (ports 0): a closed command channel only means
     // no more commands will come.

@@ -1,12 +1,11 @@
-//! Where messages go: the next hop of a request (RFC 3261 §8.1.2, RFC 3263 §4), the place a
-//! response is sent back to (RFC 3261 §18.2.2, RFC 3581 §4), and our Via.
+//! Where requests go: the next hop (RFC 3261 §8.1.2, RFC 3263 §4) and our Via. Responses
+//! follow their server transaction's route (`sip::transaction::reply`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use crate::sip::Transport;
 use crate::sip::dns::ResolveRequest;
 use crate::sip::msg::{Host, Message, Scheme, Uri, Via};
-use crate::sip::transport::{ConnId, Target};
 
 /// Requests larger than this go over TCP when the next hop did not ask for a transport
 /// (RFC 3261 §18.1.1: 200 bytes under the 1500-byte path MTU).
@@ -50,64 +49,6 @@ pub fn resolve_request(uri: &Uri) -> Option<ResolveRequest> {
     })
 }
 
-/// Where a response to a request goes (RFC 3261 §18.2.2 with RFC 3581 §4): back on the
-/// connection it came on for TCP/TLS; else to `maddr` if the Via has one; else to the
-/// `received` address (the packet's source) at the `rport` (the source port) when the Via
-/// asked for it, or the sent-by port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResponseRoute {
-    Connection { conn: ConnId, target: Target },
-    Datagram(Target),
-}
-
-pub fn response_route(
-    via: &Via,
-    source: SocketAddr,
-    transport: Transport,
-    conn: Option<ConnId>,
-) -> ResponseRoute {
-    if let Some(conn) = conn {
-        return ResponseRoute::Connection {
-            conn,
-            target: Target::new(source, transport),
-        };
-    }
-    if let Some(maddr) = via
-        .maddr()
-        .and_then(|m| m.trim_matches(['[', ']']).parse::<IpAddr>().ok())
-    {
-        return ResponseRoute::Datagram(Target::new(
-            SocketAddr::new(maddr, via.port_or_default()),
-            transport,
-        ));
-    }
-    let port = match via.rport() {
-        Some(_) => source.port(),
-        None => via.port.unwrap_or_else(|| transport.default_port()),
-    };
-    ResponseRoute::Datagram(Target::new(SocketAddr::new(source.ip(), port), transport))
-}
-
-/// Stamp a received request's top Via with `received` and `rport` (RFC 3261 §18.2.1,
-/// RFC 3581 §4) so that responses built from it say where it really came from.
-pub fn stamp_received(req: &mut Message, source: SocketAddr) {
-    let Ok(mut via) = req.top_via() else { return };
-    let mut changed = false;
-    let sent_by_ip = via.host.ip();
-    if sent_by_ip != Some(source.ip()) {
-        via.set_received(source.ip());
-        changed = true;
-    }
-    if via.rport() == Some(None) {
-        via.set_rport(Some(source.port()));
-        via.set_received(source.ip());
-        changed = true;
-    }
-    if changed {
-        replace_top_via(req, &via);
-    }
-}
-
 /// Put `via` on top of the request (RFC 3261 §8.1.1.7), with `rport` (RFC 3581 §3).
 pub fn push_via(req: &mut Message, transport: Transport, sent_by: SocketAddr, branch: &str) {
     let mut via = Via::new(
@@ -118,18 +59,6 @@ pub fn push_via(req: &mut Message, transport: Transport, sent_by: SocketAddr, br
     );
     via.set_rport(None);
     req.insert_header_front("Via", &via.to_string());
-}
-
-/// Replace the first Via value of a message, keeping the others in order.
-fn replace_top_via(req: &mut Message, via: &Via) {
-    let mut all: Vec<String> = req.header_values("Via").map(str::to_string).collect();
-    let Some(first) = all.first_mut() else { return };
-    *first = via.to_string();
-    req.remove_header("Via");
-    // Each insert goes before the first Via: inserting from the last keeps the order.
-    for v in all.iter().rev() {
-        req.insert_header_front("Via", v);
-    }
 }
 
 /// The transport to use for a target list entry, given the message size (§18.1.1).
@@ -180,40 +109,6 @@ mod tests {
             ("192.0.2.7", None, true)
         );
         assert!(resolve_request(&Uri::parse("tel:+15551234").unwrap()).is_none());
-    }
-
-    #[test]
-    fn response_goes_to_source_port_with_rport_and_to_sent_by_port_without() {
-        let r = req(BASE);
-        let via = r.top_via().unwrap();
-        let src: SocketAddr = "192.0.2.9:40000".parse().unwrap();
-        assert_eq!(
-            response_route(&via, src, Transport::Udp, None),
-            ResponseRoute::Datagram(Target::new(src, Transport::Udp))
-        );
-        let no_rport = req(&BASE.replace(";rport", ""));
-        assert_eq!(
-            response_route(&no_rport.top_via().unwrap(), src, Transport::Udp, None),
-            ResponseRoute::Datagram(Target::new(
-                "192.0.2.9:5070".parse().unwrap(),
-                Transport::Udp
-            ))
-        );
-    }
-
-    #[test]
-    fn stamping_adds_received_and_rport_to_the_top_via_only() {
-        let two = BASE.replace(
-            "Max-Forwards",
-            "Via: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bK2\nMax-Forwards",
-        );
-        let mut r = req(&two);
-        stamp_received(&mut r, "192.0.2.9:40000".parse().unwrap());
-        let vias = r.vias().unwrap();
-        assert_eq!(vias.len(), 2);
-        assert_eq!(vias[0].received(), Some("192.0.2.9".parse().unwrap()));
-        assert_eq!(vias[0].rport(), Some(Some(40000)));
-        assert_eq!(vias[1].branch(), Some("z9hG4bK2"));
     }
 
     #[test]

@@ -1,0 +1,524 @@
+//! The reactor thread's loop: one `mio::Poll` over the transports, the DNS driver and the
+//! command channel's waker; the transaction layer and the resolver are sans-IO parts it
+//! feeds with what the sockets deliver and with the time.
+//!
+//! A request from the calls thread goes: next hop (RFC 3261 §8.1.2) → RFC 3263 targets →
+//! our Via with a fresh branch → a client transaction towards the first target. A transport
+//! error, a time-out or a 503 moves it to the next target with a new branch (RFC 3263 §4.3);
+//! when none is left the calls thread hears `TxFailed` (or the 503).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use mio::{Events, Poll, Token, Waker};
+
+use super::interface::{ClientTxId, SipCommand, SipEvent, TxFailure};
+use super::routing::{next_hop, push_via, resolve_request, transport_for_size};
+use crate::sip::Transport;
+use crate::sip::dns::{DnsDriver, ResolveId, ResolveRequest, ResolverConfig};
+use crate::sip::msg::{Message, new_branch};
+use crate::sip::transaction::{
+    LayerConfig, Origin, TimerKind, TransactionLayer, Transmit, TxEvent, TxRef,
+};
+use crate::sip::transport::{StartError, Target, TransportConfig, TransportEvent, TransportLayer};
+
+const LOG: &str = "sip::reactor";
+const WAKER: Token = Token(0);
+const DNS_FIRST: usize = 1;
+const TRANSPORT_FIRST: usize = 64;
+
+/// Settings of the reactor.
+#[derive(Debug, Clone)]
+pub struct ReactorConfig {
+    pub transport: TransportConfig,
+    pub dns: ResolverConfig,
+    pub layer: LayerConfig,
+}
+
+/// The running reactor's handle for the other threads.
+#[derive(Clone)]
+pub struct ReactorHandle {
+    pub commands: Sender<SipCommand>,
+    pub waker: Arc<Waker>,
+    /// What the transports listen on (real ports when 0 was configured).
+    pub local_addrs: Vec<(Transport, SocketAddr)>,
+}
+
+/// Why the reactor could not start.
+#[derive(Debug)]
+pub enum ReactorStartError {
+    Transport(StartError),
+    Io(&'static str, io::Error),
+}
+
+impl std::fmt::Display for ReactorStartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReactorStartError::Transport(e) => write!(f, "{e}"),
+            ReactorStartError::Io(what, e) => write!(f, "cannot create the {what}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReactorStartError {}
+
+/// What a request waits for, and where it may still go.
+struct Outgoing {
+    /// The request as the calls thread gave it (no Via of ours yet).
+    request: Message,
+    /// RFC 3263 targets in order; `next` is the first not yet tried.
+    targets: Vec<crate::sip::dns::Target>,
+    next: usize,
+    /// The URI named the transport: no switch to TCP for size (§18.1.1).
+    explicit_transport: bool,
+    /// The host name a TLS certificate must carry (RFC 5922 §7).
+    tls_name: Option<String>,
+    /// An ACK for a 2xx: sent once per target, not as a transaction.
+    is_ack: bool,
+    /// Why the last target failed, for the report when none is left.
+    last_failure: Option<TxFailure>,
+}
+
+/// The reactor: owns the sockets and every transaction.
+pub struct Reactor {
+    poll: Poll,
+    transport: TransportLayer,
+    dns: DnsDriver,
+    layer: TransactionLayer,
+    commands: Receiver<SipCommand>,
+    events: Sender<SipEvent>,
+    /// Client transactions (and ACKs) being routed; ACKs have ids of their own from a
+    /// separate counter (high bit set) so they never collide with the calls thread's.
+    outgoing: HashMap<ClientTxId, Outgoing>,
+    resolving: HashMap<ResolveId, ClientTxId>,
+    next_ack_id: u64,
+    /// `IPAddress`: what goes into our Via; otherwise the source address towards the target.
+    advertised_ip: Option<IpAddr>,
+    local_addrs: Vec<(Transport, SocketAddr)>,
+}
+
+impl Reactor {
+    /// Bind every socket and prepare the loop; run it with [`Reactor::run`] on its own thread.
+    pub fn bind(
+        cfg: ReactorConfig,
+        events: Sender<SipEvent>,
+    ) -> Result<(Reactor, ReactorHandle), ReactorStartError> {
+        let poll = Poll::new().map_err(|e| ReactorStartError::Io("SIP poller", e))?;
+        let waker = Arc::new(
+            Waker::new(poll.registry(), WAKER)
+                .map_err(|e| ReactorStartError::Io("SIP waker", e))?,
+        );
+        let advertised_ip = cfg.transport.bind.filter(|ip| !ip.is_unspecified());
+        let transport = TransportLayer::new(
+            poll.registry(),
+            TRANSPORT_FIRST..usize::MAX / 2,
+            cfg.transport,
+        )
+        .map_err(ReactorStartError::Transport)?;
+        let dns = DnsDriver::new(poll.registry(), Token(DNS_FIRST), cfg.dns)
+            .map_err(|e| ReactorStartError::Io("DNS sockets", e))?;
+        debug_assert!(DNS_FIRST + DnsDriver::TOKENS <= TRANSPORT_FIRST);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let local_addrs = transport.local_addrs();
+        let handle = ReactorHandle {
+            commands: tx,
+            waker,
+            local_addrs: local_addrs.clone(),
+        };
+        let reactor = Reactor {
+            poll,
+            transport,
+            dns,
+            layer: TransactionLayer::new(cfg.layer),
+            commands: rx,
+            events,
+            outgoing: HashMap::new(),
+            resolving: HashMap::new(),
+            next_ack_id: 1 << 63,
+            advertised_ip,
+            local_addrs,
+        };
+        Ok((reactor, handle))
+    }
+
+    /// Run until `SipCommand::Shutdown` (or every command sender is gone).
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let now = Instant::now();
+            let timeout = [
+                self.transport.poll_timeout(),
+                self.dns.poll_timeout(),
+                self.layer.poll_timeout(),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t.saturating_duration_since(now));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::error!(target: LOG, "poll failed: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                continue;
+            }
+            let now = Instant::now();
+            for event in events.iter() {
+                let token = event.token();
+                if token == WAKER {
+                    continue;
+                } else if self.dns.owns(token) {
+                    self.dns.on_event(now, token);
+                } else if self.transport.owns(token) {
+                    self.transport.on_event(now, event);
+                }
+            }
+            self.transport.handle_timeout(now);
+            self.dns.handle_timeout(now);
+            self.layer.handle_timeout(now);
+            if !self.take_commands(now) {
+                log::debug!(target: LOG, "reactor stopping");
+                return;
+            }
+            self.settle(now);
+        }
+    }
+
+    /// Work every part's queue until nothing is left to do this turn.
+    fn settle(&mut self, now: Instant) {
+        loop {
+            let mut busy = false;
+            while let Some(ev) = self.transport.poll_event() {
+                busy = true;
+                self.on_transport_event(now, ev);
+            }
+            while let Some((id, result)) = self.dns.poll_result() {
+                busy = true;
+                self.on_resolved(now, id, result);
+            }
+            while let Some(t) = self.layer.poll_transmit() {
+                busy = true;
+                self.transmit(now, t);
+            }
+            while let Some(ev) = self.layer.poll_event() {
+                busy = true;
+                self.on_layer_event(now, ev);
+            }
+            if !busy {
+                return;
+            }
+        }
+    }
+
+    /// Drain the command channel; false when the reactor must stop.
+    fn take_commands(&mut self, now: Instant) -> bool {
+        loop {
+            match self.commands.try_recv() {
+                Ok(SipCommand::Shutdown) | Err(TryRecvError::Disconnected) => return false,
+                Ok(cmd) => self.on_command(now, cmd),
+                Err(TryRecvError::Empty) => return true,
+            }
+            self.settle(now);
+        }
+    }
+
+    fn on_command(&mut self, now: Instant, cmd: SipCommand) {
+        match cmd {
+            SipCommand::SendRequest { tx, request } => self.route(now, tx, request, false),
+            SipCommand::SendAck { request } => {
+                let id = ClientTxId(self.next_ack_id);
+                self.next_ack_id = self.next_ack_id.wrapping_add(1) | (1 << 63);
+                self.route(now, id, request, true);
+            }
+            SipCommand::Cancel { tx } => {
+                if let Err(e) = self.layer.cancel(now, tx) {
+                    log::debug!(target: LOG, "no CANCEL for client tx {}: {e}", tx.0);
+                }
+            }
+            SipCommand::Respond { tx, response } => {
+                if let Err(e) = self.layer.respond(now, tx, response) {
+                    log::debug!(target: LOG, "response for server tx {} dropped: {e}", tx.0);
+                }
+            }
+            SipCommand::Shutdown => {}
+        }
+    }
+
+    /// Start routing a request: find its next hop and resolve it.
+    fn route(&mut self, now: Instant, tx: ClientTxId, request: Message, is_ack: bool) {
+        let Some(req) = next_hop(&request).as_ref().and_then(resolve_request) else {
+            self.fail(
+                tx,
+                is_ack,
+                TxFailure::Dns("no SIP next hop in the request".into()),
+            );
+            return;
+        };
+        let ResolveRequest {
+            ref host,
+            transport,
+            ..
+        } = req;
+        let tls_name = host.parse::<IpAddr>().is_err().then(|| host.clone());
+        let explicit_transport = transport.is_some();
+        self.outgoing.insert(
+            tx,
+            Outgoing {
+                request,
+                targets: Vec::new(),
+                next: 0,
+                explicit_transport,
+                tls_name,
+                is_ack,
+                last_failure: None,
+            },
+        );
+        let id = self.dns.resolve(now, req);
+        self.resolving.insert(id, tx);
+    }
+
+    fn on_resolved(
+        &mut self,
+        now: Instant,
+        id: ResolveId,
+        result: Result<Vec<crate::sip::dns::Target>, crate::sip::dns::DnsError>,
+    ) {
+        let Some(tx) = self.resolving.remove(&id) else {
+            return;
+        };
+        match result {
+            Ok(targets) if !targets.is_empty() => {
+                if let Some(out) = self.outgoing.get_mut(&tx) {
+                    out.targets = targets;
+                }
+                self.try_next(now, tx);
+            }
+            Ok(_) => self.fail_outgoing(tx, TxFailure::Dns("no address for the next hop".into())),
+            Err(e) => self.fail_outgoing(tx, TxFailure::Dns(e.to_string())),
+        }
+    }
+
+    /// Send the request to its next untried target, or report the failure.
+    fn try_next(&mut self, now: Instant, tx: ClientTxId) {
+        loop {
+            let Some(out) = self.outgoing.get_mut(&tx) else {
+                return;
+            };
+            let Some(dns_target) = out.targets.get(out.next).copied() else {
+                let why = out
+                    .last_failure
+                    .clone()
+                    .unwrap_or_else(|| TxFailure::Transport("no usable target".into()));
+                self.fail_outgoing(tx, why);
+                return;
+            };
+            out.next += 1;
+            let mut request = out.request.clone();
+            let transport = transport_for_size(
+                dns_target.transport,
+                out.explicit_transport,
+                request.to_bytes().len(),
+            );
+            let is_ack = out.is_ack;
+            let mut target = Target::new(dns_target.addr, transport);
+            if transport == Transport::Tls {
+                target.tls_name = out.tls_name.clone();
+            }
+            if !self.transport.supports(transport) {
+                if let Some(out) = self.outgoing.get_mut(&tx) {
+                    out.last_failure =
+                        Some(TxFailure::Transport(format!("no {transport} transport")));
+                }
+                continue;
+            }
+            let sent_by = self.sent_by(transport, dns_target.addr);
+            push_via(&mut request, transport, sent_by, &new_branch());
+            log::debug!(target: LOG, "{} {} to {target}",
+                request.method().map(|m| m.as_str().to_string()).unwrap_or_default(),
+                request.request_uri().map(|u| u.to_string()).unwrap_or_default());
+            if is_ack {
+                // RFC 3261 §13.2.2.4: the ACK for a 2xx goes straight to the transport.
+                let bytes = request.to_bytes();
+                if let Err(e) = self.transport.send(now, &target, &bytes) {
+                    log::info!(target: LOG, "ACK to {target} not sent: {e}");
+                }
+                self.outgoing.remove(&tx);
+                return;
+            }
+            match self.layer.send_request(now, tx, request, target) {
+                Ok(()) => return,
+                Err(e) => {
+                    log::warn!(target: LOG, "client tx {} not started: {e}", tx.0);
+                    self.fail_outgoing(tx, TxFailure::Transport(e.to_string()));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Our Via's sent-by: the configured address (or the one the kernel would use towards
+    /// `dest`) and the port of our listener for that transport.
+    fn sent_by(&self, transport: Transport, dest: SocketAddr) -> SocketAddr {
+        let ip = self
+            .advertised_ip
+            .or_else(|| self.transport.source_ip_for(dest))
+            .unwrap_or(if dest.is_ipv4() {
+                IpAddr::from([127, 0, 0, 1])
+            } else {
+                IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])
+            });
+        let port = self
+            .local_addrs
+            .iter()
+            .find(|(t, a)| *t == transport && a.is_ipv4() == ip.is_ipv4())
+            .or_else(|| self.local_addrs.iter().find(|(t, _)| *t == transport))
+            .or_else(|| self.local_addrs.iter().find(|(t, _)| *t == Transport::Udp))
+            .map_or(transport.default_port(), |(_, a)| a.port());
+        SocketAddr::new(ip, port)
+    }
+
+    fn fail(&mut self, tx: ClientTxId, is_ack: bool, why: TxFailure) {
+        if is_ack {
+            log::info!(target: LOG, "ACK not sent: {why}");
+        } else {
+            log::info!(target: LOG, "client tx {} failed: {why}", tx.0);
+            let _ = self.events.send(SipEvent::TxFailed { tx, reason: why });
+        }
+    }
+
+    fn fail_outgoing(&mut self, tx: ClientTxId, why: TxFailure) {
+        let is_ack = self.outgoing.remove(&tx).is_some_and(|o| o.is_ack);
+        self.fail(tx, is_ack, why);
+    }
+
+    /// The current target failed: try the next one if there is one (RFC 3263 §4.3).
+    fn failover(&mut self, now: Instant, tx: ClientTxId, why: TxFailure) {
+        match self.outgoing.get_mut(&tx) {
+            Some(out) => {
+                log::info!(target: LOG, "client tx {}: {why}; trying the next target", tx.0);
+                out.last_failure = Some(why);
+                self.try_next(now, tx);
+            }
+            None => self.fail(tx, false, why),
+        }
+    }
+
+    fn transmit(&mut self, now: Instant, t: Transmit) {
+        let result = match t.conn {
+            Some(conn) => self
+                .transport
+                .send_on(now, conn, &t.bytes)
+                .or_else(|_| self.transport.send(now, &t.target, &t.bytes)),
+            None => self.transport.send(now, &t.target, &t.bytes),
+        };
+        if let Err(e) = result {
+            log::info!(target: LOG, "{} to {}: send failed: {e}", t.tx, t.target);
+            self.layer.transport_error(now, t.tx);
+        }
+    }
+
+    fn on_transport_event(&mut self, now: Instant, ev: TransportEvent) {
+        match ev {
+            TransportEvent::Received {
+                bytes,
+                source,
+                transport,
+                local,
+                conn,
+            } => match Message::parse(&bytes) {
+                Ok(msg) => {
+                    log::trace!(target: LOG, "from {transport} {source}:\n{}", String::from_utf8_lossy(&bytes));
+                    self.layer.handle_message(
+                        now,
+                        msg,
+                        Origin {
+                            source,
+                            transport,
+                            local,
+                            conn,
+                        },
+                    );
+                }
+                Err(e) => {
+                    log::info!(target: LOG, "unparsable message from {transport} {source} dropped: {e}");
+                }
+            },
+            TransportEvent::Error { target, kind } => {
+                log::info!(target: LOG, "{target}: {kind:?}");
+                self.layer.target_failed(now, &target);
+            }
+        }
+    }
+
+    fn on_layer_event(&mut self, now: Instant, ev: TxEvent) {
+        match ev {
+            TxEvent::Request { tx, msg, origin } => {
+                let _ = self.events.send(SipEvent::Request {
+                    tx,
+                    request: msg,
+                    source: origin.source,
+                    transport: origin.transport,
+                });
+            }
+            TxEvent::Cancelled { tx, .. } => {
+                // We answer every INVITE at once (403), so a CANCEL can only cross it.
+                log::debug!(target: LOG, "CANCEL for server tx {} after its answer", tx.0);
+            }
+            TxEvent::Response { tx, msg } => {
+                let code = msg.status().unwrap_or(0);
+                if code >= 200 {
+                    // RFC 3263 §4.3: a 503 means "try the next server" while one is left.
+                    let more = self
+                        .outgoing
+                        .get(&tx)
+                        .is_some_and(|o| o.next < o.targets.len());
+                    if code == 503 && more {
+                        self.failover(
+                            now,
+                            tx,
+                            TxFailure::Transport("503 Service Unavailable".into()),
+                        );
+                        return;
+                    }
+                    self.outgoing.remove(&tx);
+                }
+                let _ = self.events.send(SipEvent::Response { tx, response: msg });
+            }
+            TxEvent::Timeout { tx, timer } => {
+                if timer == TimerKind::C {
+                    // No final answer in time from a target that did answer: not a reason
+                    // to call somebody else.
+                    self.fail_outgoing(tx, TxFailure::Timeout);
+                } else {
+                    self.failover(now, tx, TxFailure::Timeout);
+                }
+            }
+            TxEvent::TransportError { tx } => {
+                self.failover(now, tx, TxFailure::Transport("transport error".into()));
+            }
+        }
+    }
+}
+
+/// Our host for Contact when no address is configured: the local address of a host we can
+/// reach (no packet is sent: connecting a UDP socket only asks the routing table).
+pub fn default_local_ip(towards: SocketAddr) -> IpAddr {
+    let any: SocketAddr = if towards.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()
+    .unwrap_or(towards);
+    std::net::UdpSocket::bind(any)
+        .and_then(|s| {
+            s.connect(towards)?;
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}

@@ -1,0 +1,185 @@
+//! Builds the running server from a [`Config`]: the SIP reactor, the calls thread and the
+//! HTTP/XML front doors, connected by their channels, in dependency order.
+//!
+//! Shutdown runs the other way round without a race: the front doors keep writing progress
+//! until the calls thread has cancelled or hung up every leg and delivered its final
+//! reports; the calls thread then tells the reactor to stop. The reactor does not watch the
+//! shutdown notice itself, so the last CANCELs and BYEs still reach the wire.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::{self, ApiConfig, ApiStartError};
+use crate::c2c::calls_thread::{self, CallsChannels};
+use crate::c2c::engine::{Engine, EngineConfig};
+use crate::c2c::session::Timing;
+use crate::config::Config;
+use crate::server::{Components, StartError};
+use crate::sip::Transport;
+use crate::sip::dns::ResolverConfig;
+use crate::sip::msg::Uri;
+use crate::sip::reactor::{Reactor, ReactorConfig, ReactorStartError, default_local_ip};
+use crate::sip::transaction::LayerConfig;
+use crate::sip::transport::{StartError as TransportStartError, TransportConfig};
+
+/// How long the front doors wait for the calls thread to deliver its last reports.
+const API_DRAIN: Duration = Duration::from_millis(3800);
+
+/// Start every component; an error names what could not start.
+pub fn start_all(config: &Config, components: &mut Components) -> Result<(), StartError> {
+    let (sip_events_tx, sip_events_rx) = crossbeam_channel::unbounded();
+    let (reactor, handle) =
+        Reactor::bind(reactor_config(config), sip_events_tx).map_err(reactor_error)?;
+    for (transport, addr) in &handle.local_addrs {
+        log::info!(target: "sip::transport", "SIP listening on {transport} {addr}");
+    }
+    components.spawn("sip-reactor", move |_shutdown| reactor.run())?;
+
+    let engine = Engine::new(engine_config(config, &handle.local_addrs));
+    let (commands_tx, commands_rx) = crossbeam_channel::unbounded();
+    let (calls_done_tx, calls_done_rx) = crossbeam_channel::bounded::<()>(0);
+    let channels = CallsChannels {
+        commands: commands_rx,
+        sip_events: sip_events_rx,
+        sip_commands: handle.commands.clone(),
+        waker: Arc::clone(&handle.waker),
+        shutdown: crossbeam_channel::never(),
+    };
+    components.spawn("calls", move |shutdown| {
+        let channels = CallsChannels {
+            shutdown: shutdown.receiver().clone(),
+            ..channels
+        };
+        calls_thread::run(engine, channels);
+        drop(calls_done_tx);
+    })?;
+
+    let translator = Arc::clone(&config.translator);
+    let servers = api::start(
+        api_config(config),
+        Arc::new(move |addr: &str| translator.translate(addr)),
+        commands_tx,
+    )
+    .map_err(api_error)?;
+    for addr in servers.http_addrs() {
+        log::info!(target: "api::http", "HTTP listening on {addr}");
+    }
+    for addr in servers.xml_addrs() {
+        log::info!(target: "api::xml", "XML listening on {addr}");
+    }
+    components.spawn("api", move |shutdown| {
+        shutdown.wait();
+        // Keep the connections open while the calls thread reports its last results.
+        let _ = calls_done_rx.recv_timeout(API_DRAIN);
+        servers.shutdown();
+    })?;
+    Ok(())
+}
+
+fn reactor_config(config: &Config) -> ReactorConfig {
+    let transport = TransportConfig {
+        bind: config.ip_address,
+        udp_tcp_port: config.udp_tcp_port,
+        tls_port: config.tls_port.unwrap_or(0),
+        tls_domain: if config.tls_port.is_some() {
+            config.tls_domain_name.clone()
+        } else {
+            String::new()
+        },
+        cert_dir: PathBuf::from("."),
+        keepalives: config.keep_alives,
+        ..TransportConfig::default()
+    };
+    ReactorConfig {
+        transport,
+        dns: ResolverConfig::from_system(&config.dns_servers),
+        layer: LayerConfig::default(),
+    }
+}
+
+fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineConfig {
+    let local_ip: IpAddr = config
+        .ip_address
+        .filter(|ip| !ip.is_unspecified())
+        // No address configured: the one this host uses towards the outside world (the
+        // routing table is asked; nothing is sent). TEST-NET-1, RFC 5737.
+        .unwrap_or_else(|| default_local_ip(SocketAddr::from(([192, 0, 2, 1], 5060))));
+    let local_port = local
+        .iter()
+        .find(|(t, _)| *t == Transport::Udp)
+        .map_or(config.udp_tcp_port, |(_, a)| a.port());
+    EngineConfig {
+        identity: parse_sip_uri(&config.click_to_call_identity).unwrap_or_else(|| {
+            Uri::sip(
+                Some("click2call"),
+                crate::sip::msg::Host::from(local_ip),
+                None,
+            )
+        }),
+        local_ip,
+        local_port,
+        outbound_proxy: config
+            .outbound_proxy
+            .as_deref()
+            .and_then(parse_sip_uri)
+            .map(|mut u| {
+                // RFC 3261 §8.1.2: a pre-loaded outbound proxy route is a loose router.
+                if !u.lr() {
+                    u.params.set("lr", None);
+                }
+                u
+            }),
+        timing: Timing::from_ring_timeout(config.ring_timeout),
+    }
+}
+
+/// A SIP URI from the configuration, retried with `sip:` in front as the original does.
+fn parse_sip_uri(text: &str) -> Option<Uri> {
+    Uri::parse(text)
+        .ok()
+        .filter(Uri::is_sip)
+        .or_else(|| Uri::parse(&format!("sip:{text}")).ok().filter(Uri::is_sip))
+}
+
+fn api_config(config: &Config) -> ApiConfig {
+    ApiConfig {
+        http_port: config.http_port,
+        xml_port: config.xml_rpc_port,
+        http_auth: config.http_auth,
+        http_auth_password: config.http_auth_pwd.clone(),
+        http_auth_realm: config.http_auth_realm.clone(),
+        http_max_connections: config.http_max_connections,
+        xml_max_connections: config.xml_rpc_max_connections,
+        ..ApiConfig::default()
+    }
+}
+
+fn reactor_error(e: ReactorStartError) -> StartError {
+    match e {
+        ReactorStartError::Transport(TransportStartError::Bind(b)) => StartError::Bind {
+            what: match b.transport {
+                Transport::Udp => "SIP UDP transport",
+                Transport::Tcp => "SIP TCP transport",
+                Transport::Tls => "SIP TLS transport",
+            },
+            addr: b.addr,
+            source: b.source,
+        },
+        other => StartError::Spawn {
+            what: "SIP reactor",
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
+}
+
+fn api_error(e: ApiStartError) -> StartError {
+    match e {
+        ApiStartError::Bind { what, addr, source } => StartError::Bind { what, addr, source },
+        other => StartError::Spawn {
+            what: "API",
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
+}
