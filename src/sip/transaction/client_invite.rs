@@ -166,9 +166,10 @@ impl ClientInvite {
                 timer_b,
                 timer_c,
             } => [
-                timer_a.map(|a| (TimerKind::A, a.at)),
+                // On a tie B and C come first: no retransmission just before giving up.
                 Some((TimerKind::B, timer_b)),
                 timer_c.map(|at| (TimerKind::C, at)),
+                timer_a.map(|a| (TimerKind::A, a.at)),
             ],
             State::Proceeding { timer_c } => [timer_c.map(|c| (TimerKind::C, c.at)), None, None],
             State::Completed { timer_d } => [Some((TimerKind::D, timer_d)), None, None],

@@ -7,17 +7,34 @@
 //! with [`poll_timeout`](ClientInvite::poll_timeout). The messages themselves stay with the
 //! caller (the transaction layer): a machine only says "retransmit the request", "send the
 //! ACK", "resend the last response".
+//!
+//! [`TransactionLayer`] owns the machines of the reactor, keyed per RFC 3261 §17.1.3 and
+//! §17.2.3, holds the messages, builds the ACK for a non-2xx final (§17.1.1.3), the CANCEL
+//! of an INVITE (§9.1) and the answer to a received CANCEL (§9.2), and reports
+//! [`TxEvent`]s; the reactor writes its [`Transmit`]s to the transports.
 
+mod ack_cancel;
 mod client_invite;
 mod client_non_invite;
+mod key;
+mod layer;
+mod machines;
+mod reply;
 mod server_invite;
 mod server_non_invite;
 mod timers;
 
+#[cfg(test)]
+mod layer_tests;
+
 use std::fmt;
 
+pub use ack_cancel::{build_ack, build_cancel};
 pub use client_invite::ClientInvite;
 pub use client_non_invite::ClientNonInvite;
+pub use key::{ClientKey, KeyError, ServerKey};
+pub use layer::{LayerConfig, LayerError, LayerStats, TransactionLayer, Transmit, TxEvent, TxRef};
+pub use reply::{Origin, ReplyRoute, reply_route, stamp_via};
 pub use server_invite::ServerInvite;
 pub use server_non_invite::ServerNonInvite;
 pub use timers::Timers;

@@ -1,0 +1,846 @@
+//! The transaction layer: owns every client and server transaction of the reactor, keyed
+//! per RFC 3261 §17.1.3 and §17.2.3, and turns their machines' actions into messages to
+//! write and events for the transaction user. Sans-IO like the machines: the reactor feeds
+//! it received messages, commands and the time, and drains `poll_transmit`, `poll_event`
+//! and `poll_timeout`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::fmt;
+use std::time::Instant;
+
+use log::{debug, info};
+
+use crate::sip::msg::{Message, Method, ParseError, new_tag};
+use crate::sip::reactor::{ClientTxId, ServerTxId};
+use crate::sip::transport::{ConnId, Target};
+
+use super::ack_cancel::{build_ack, build_cancel};
+use super::key::{ClientKey, KeyError, ServerKey};
+use super::machines::{ClientMachine, ServerMachine};
+use super::reply::{Origin, ReplyRoute, reply_route, stamp_via};
+use super::{Action, TimerKind, Timers, TxError, TxState};
+
+const LOG: &str = "sip::transaction";
+
+/// One transaction of the layer, as named in `Transmit` and `transport_error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TxRef {
+    Client(ClientTxId),
+    /// The CANCEL the layer sent for the INVITE client transaction with this id.
+    Cancel(ClientTxId),
+    Server(ServerTxId),
+}
+
+impl fmt::Display for TxRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxRef::Client(id) => write!(f, "client tx {}", id.0),
+            TxRef::Cancel(id) => write!(f, "CANCEL of client tx {}", id.0),
+            TxRef::Server(id) => write!(f, "server tx {}", id.0),
+        }
+    }
+}
+
+/// Bytes to write to the network for a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub tx: TxRef,
+    /// A request's next hop, or a response's §18.2.2 destination.
+    pub target: Target,
+    /// Responses: the connection the request came on; use it while it is open, else
+    /// `target` (§18.2.2).
+    pub conn: Option<ConnId>,
+    pub bytes: Vec<u8>,
+}
+
+/// What the layer tells the transaction user.
+#[derive(Debug, Clone)]
+pub enum TxEvent {
+    /// A new request. Retransmissions are absorbed. An ACK that is not part of an INVITE
+    /// server transaction in Completed — an ACK for a 2xx, which the dialog layer needs —
+    /// comes here too, with a fresh `tx` that takes no response.
+    Request {
+        tx: ServerTxId,
+        msg: Message,
+        origin: Origin,
+    },
+    /// A CANCEL matched the INVITE server transaction `tx` before its final response
+    /// (RFC 3261 §9.2). The layer has answered the CANCEL with 200; the TU should answer
+    /// the INVITE with 487.
+    Cancelled { tx: ServerTxId, cancel: Message },
+    /// A response on a client transaction: provisionals, the final, and every further 2xx
+    /// to an INVITE (RFC 6026: the TU ACKs each). ACKs for 300–699 are sent by the layer.
+    Response { tx: ClientTxId, msg: Message },
+    /// The client transaction ended without a final response: Timer B or F (or C before
+    /// any provisional).
+    Timeout { tx: ClientTxId, timer: TimerKind },
+    /// The client transaction ended because the transport failed.
+    TransportError { tx: ClientTxId },
+}
+
+/// A command the layer cannot carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerError {
+    /// `send_request` was given a response.
+    NotARequest,
+    /// ACK is not a transaction: an ACK for a 2xx is sent directly (RFC 3261 §17.1.1.3).
+    AckIsNotATransaction,
+    /// CANCEL goes through `cancel`, which builds it from the INVITE (§9.1).
+    UseCancel,
+    /// `respond` was given a request.
+    NotAResponse,
+    /// A client transaction with this id is still running.
+    DuplicateId(ClientTxId),
+    /// A client transaction with this branch and method is still running.
+    DuplicateBranch,
+    /// No such transaction (never existed, or terminated).
+    UnknownTransaction,
+    /// `cancel` was called on a non-INVITE transaction.
+    NotInvite,
+    /// The request cannot be keyed (no branch, malformed Via or CSeq).
+    Key(KeyError),
+    /// The transaction refused the response.
+    Tx(TxError),
+    /// Too many transactions are running.
+    Overloaded,
+}
+
+impl fmt::Display for LayerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LayerError::NotARequest => f.write_str("not a request"),
+            LayerError::AckIsNotATransaction => f.write_str("an ACK does not start a transaction"),
+            LayerError::UseCancel => f.write_str("CANCEL is sent with cancel()"),
+            LayerError::NotAResponse => f.write_str("not a response"),
+            LayerError::DuplicateId(id) => write!(f, "client transaction {} already exists", id.0),
+            LayerError::DuplicateBranch => f.write_str("a transaction with this branch exists"),
+            LayerError::UnknownTransaction => f.write_str("no such transaction"),
+            LayerError::NotInvite => f.write_str("only an INVITE can be cancelled"),
+            LayerError::Key(e) => write!(f, "cannot key the request: {e}"),
+            LayerError::Tx(e) => write!(f, "{e}"),
+            LayerError::Overloaded => f.write_str("too many transactions"),
+        }
+    }
+}
+
+impl std::error::Error for LayerError {}
+
+/// Settings of the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerConfig {
+    pub timers: Timers,
+    /// Bound on running client transactions (including our CANCELs).
+    pub max_client_transactions: usize,
+    /// Bound on running server transactions; requests beyond it are dropped and counted.
+    pub max_server_transactions: usize,
+}
+
+impl Default for LayerConfig {
+    fn default() -> Self {
+        LayerConfig {
+            timers: Timers::default(),
+            max_client_transactions: 20_000,
+            max_server_transactions: 50_000,
+        }
+    }
+}
+
+/// Counters of what the layer dropped or absorbed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayerStats {
+    /// Responses that matched no client transaction (§17.1.3).
+    pub stray_responses: u64,
+    /// Messages that could not be keyed at all (no usable Via/CSeq).
+    pub unmatchable: u64,
+    /// Requests dropped because `max_server_transactions` was reached.
+    pub overload_drops: u64,
+    /// Request retransmissions absorbed by their server transaction.
+    pub absorbed_retransmissions: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CancelState {
+    None,
+    /// Asked for while the INVITE was in Calling; sent at the first provisional (§9.1).
+    Pending,
+    Sent,
+}
+
+struct ClientTx {
+    machine: ClientMachine,
+    key: ClientKey,
+    request: Message,
+    bytes: Vec<u8>,
+    target: Target,
+    /// The ACK for the non-2xx final, kept to answer its retransmissions.
+    ack: Option<Vec<u8>>,
+    cancel: CancelState,
+    scheduled: Option<Instant>,
+}
+
+struct LastResponse {
+    bytes: Vec<u8>,
+    to_tag: Option<String>,
+}
+
+struct ServerTx {
+    machine: ServerMachine,
+    key: ServerKey,
+    request: Message,
+    route: ReplyRoute,
+    last: Option<LastResponse>,
+    scheduled: Option<Instant>,
+}
+
+/// Every transaction of the reactor. See the module documentation.
+pub struct TransactionLayer {
+    config: LayerConfig,
+    clients: HashMap<TxRef, ClientTx>,
+    client_index: HashMap<ClientKey, TxRef>,
+    servers: HashMap<ServerTxId, ServerTx>,
+    server_index: HashMap<ServerKey, ServerTxId>,
+    next_server_id: u64,
+    /// Deadlines, possibly stale (a transaction's current one is its `scheduled`).
+    deadlines: BinaryHeap<Reverse<(Instant, TxRef)>>,
+    events: VecDeque<TxEvent>,
+    transmits: VecDeque<Transmit>,
+    stats: LayerStats,
+}
+
+impl TransactionLayer {
+    pub fn new(config: LayerConfig) -> TransactionLayer {
+        TransactionLayer {
+            config,
+            clients: HashMap::new(),
+            client_index: HashMap::new(),
+            servers: HashMap::new(),
+            server_index: HashMap::new(),
+            next_server_id: 1,
+            deadlines: BinaryHeap::new(),
+            events: VecDeque::new(),
+            transmits: VecDeque::new(),
+            stats: LayerStats::default(),
+        }
+    }
+
+    // ----- client side -----
+
+    /// Start a client transaction for `request` (which already carries its top Via with a
+    /// fresh branch) towards `target`; the first transmission is queued at once.
+    /// Retransmissions happen only when `target` is UDP (RFC 3261 §17.1.1.2, §17.1.2.2).
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        tx: ClientTxId,
+        request: Message,
+        target: Target,
+    ) -> Result<(), LayerError> {
+        let invite = match request.method() {
+            None => return Err(LayerError::NotARequest),
+            Some(Method::Ack) => return Err(LayerError::AckIsNotATransaction),
+            Some(Method::Cancel) => return Err(LayerError::UseCancel),
+            Some(m) => *m == Method::Invite,
+        };
+        let r = TxRef::Client(tx);
+        if self.clients.contains_key(&r) {
+            return Err(LayerError::DuplicateId(tx));
+        }
+        let key = ClientKey::of_request(&request).map_err(LayerError::Key)?;
+        self.start_client(now, r, key, request, target, invite)
+    }
+
+    fn start_client(
+        &mut self,
+        now: Instant,
+        r: TxRef,
+        key: ClientKey,
+        request: Message,
+        target: Target,
+        invite: bool,
+    ) -> Result<(), LayerError> {
+        if self.client_index.contains_key(&key) {
+            return Err(LayerError::DuplicateBranch);
+        }
+        if self.clients.len() >= self.config.max_client_transactions {
+            return Err(LayerError::Overloaded);
+        }
+        let reliable = target.transport.is_reliable();
+        let machine = ClientMachine::new(now, self.config.timers, reliable, invite);
+        let bytes = request.to_bytes();
+        debug!(target: LOG, "{r}: {} {} to {target}", key.method, key.branch);
+        self.transmits.push_back(Transmit {
+            tx: r,
+            target: target.clone(),
+            conn: None,
+            bytes: bytes.clone(),
+        });
+        self.client_index.insert(key.clone(), r);
+        self.clients.insert(
+            r,
+            ClientTx {
+                machine,
+                key,
+                request,
+                bytes,
+                target,
+                ack: None,
+                cancel: CancelState::None,
+                scheduled: None,
+            },
+        );
+        self.reschedule(r);
+        Ok(())
+    }
+
+    /// CANCEL the INVITE client transaction `tx` (RFC 3261 §9.1). The CANCEL is built from
+    /// the INVITE and sent to the same target once a provisional response has arrived
+    /// (at once if one has). Once a final response has arrived it has nothing to cancel
+    /// and this does nothing. Its responses are not reported.
+    pub fn cancel(&mut self, now: Instant, tx: ClientTxId) -> Result<(), LayerError> {
+        let client = self
+            .clients
+            .get_mut(&TxRef::Client(tx))
+            .ok_or(LayerError::UnknownTransaction)?;
+        if !client.machine.is_invite() {
+            return Err(LayerError::NotInvite);
+        }
+        match (client.machine.state(), client.cancel) {
+            (_, CancelState::Pending | CancelState::Sent) => {}
+            (TxState::Calling, CancelState::None) => {
+                debug!(target: LOG, "client tx {}: CANCEL waits for a provisional", tx.0);
+                client.cancel = CancelState::Pending;
+            }
+            (TxState::Proceeding, CancelState::None) => self.send_cancel(now, tx),
+            (state, CancelState::None) => {
+                debug!(target: LOG, "client tx {}: nothing to CANCEL in {state}", tx.0);
+            }
+        }
+        Ok(())
+    }
+
+    fn send_cancel(&mut self, now: Instant, tx: ClientTxId) {
+        let Some(client) = self.clients.get_mut(&TxRef::Client(tx)) else {
+            return;
+        };
+        client.cancel = CancelState::Sent;
+        let target = client.target.clone();
+        let built = build_cancel(&client.request);
+        let key = ClientKey {
+            branch: client.key.branch.clone(),
+            method: Method::Cancel,
+        };
+        let started = built.map_err(LayerError::from).and_then(|cancel| {
+            self.start_client(now, TxRef::Cancel(tx), key, cancel, target, false)
+        });
+        if let Err(e) = started {
+            info!(target: LOG, "client tx {}: CANCEL not sent: {e}", tx.0);
+        }
+    }
+
+    // ----- server side -----
+
+    /// Send `response` on the server transaction `tx`.
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        response: Message,
+    ) -> Result<(), LayerError> {
+        let status = response.status().ok_or(LayerError::NotAResponse)?;
+        let server = self
+            .servers
+            .get_mut(&tx)
+            .ok_or(LayerError::UnknownTransaction)?;
+        server
+            .machine
+            .send_response(now, status)
+            .map_err(LayerError::Tx)?;
+        server.last = Some(LastResponse {
+            bytes: response.to_bytes(),
+            to_tag: response.to_tag().map(str::to_string),
+        });
+        self.drive_server(tx, None);
+        Ok(())
+    }
+
+    // ----- input from the network -----
+
+    /// A message the transport layer received and the message layer parsed.
+    pub fn handle_message(&mut self, now: Instant, msg: Message, origin: Origin) {
+        if msg.is_response() {
+            self.handle_response(now, msg);
+        } else {
+            self.handle_request(now, msg, origin);
+        }
+    }
+
+    fn handle_response(&mut self, now: Instant, msg: Message) {
+        let status = msg.status().unwrap_or(0);
+        let key = match ClientKey::of_response(&msg) {
+            Ok(key) => key,
+            Err(e) => {
+                self.stats.unmatchable += 1;
+                debug!(target: LOG, "response {status} dropped: {e}");
+                return;
+            }
+        };
+        let Some(&r) = self.client_index.get(&key) else {
+            // §17.1.3: no transaction; a 2xx retransmission after Timer M ends here too.
+            self.stats.stray_responses += 1;
+            debug!(target: LOG, "stray response {status} ({} {}) dropped", key.method, key.branch);
+            return;
+        };
+        if let Some(client) = self.clients.get_mut(&r) {
+            client.machine.handle_response(now, status);
+        }
+        self.drive_client(now, r, Some(msg));
+    }
+
+    fn handle_request(&mut self, now: Instant, mut msg: Message, origin: Origin) {
+        let keyed = stamp_via(&mut msg, origin.source)
+            .map_err(KeyError::from)
+            .and_then(|via| Ok((via, ServerKey::of_request(&msg)?)));
+        let (via, key) = match keyed {
+            Ok(k) => k,
+            Err(e) => {
+                self.stats.unmatchable += 1;
+                debug!(target: LOG, "request from {} dropped: {e}", origin.source);
+                return;
+            }
+        };
+        let found = self.server_index.get(&key).copied();
+        let is_ack = msg.method() == Some(&Method::Ack);
+        match found {
+            Some(id) if is_ack => {
+                if let Some(server) = self.servers.get_mut(&id) {
+                    server.machine.handle_ack(now);
+                }
+                self.drive_server(id, Some((msg, origin)));
+            }
+            None if is_ack => {
+                // Not ours: an ACK for a 2xx (new branch, §13.2.2.4) or a stray one; the
+                // dialog layer decides.
+                debug!(target: LOG, "ACK from {} matches no transaction: passed up", origin.source);
+                let tx = self.new_server_id();
+                self.events.push_back(TxEvent::Request { tx, msg, origin });
+            }
+            Some(id) => {
+                self.stats.absorbed_retransmissions += 1;
+                if let Some(server) = self.servers.get_mut(&id) {
+                    server.machine.handle_request_retransmission(now);
+                }
+                self.drive_server(id, None);
+            }
+            None => self.new_server(now, msg, origin, &via, key),
+        }
+    }
+
+    fn new_server(
+        &mut self,
+        now: Instant,
+        msg: Message,
+        origin: Origin,
+        via: &crate::sip::msg::Via,
+        key: ServerKey,
+    ) {
+        if self.servers.len() >= self.config.max_server_transactions {
+            self.stats.overload_drops += 1;
+            debug!(target: LOG, "request from {} dropped: too many transactions", origin.source);
+            return;
+        }
+        let id = self.new_server_id();
+        let invite = *key.method() == Method::Invite;
+        let reliable = origin.transport.is_reliable();
+        let machine = ServerMachine::new(now, self.config.timers, reliable, invite);
+        let route = reply_route(via, &origin);
+        debug!(target: LOG, "server tx {}: {} from {}", id.0, key.method(), origin.source);
+        self.server_index.insert(key.clone(), id);
+        let cancel_of = (*key.method() == Method::Cancel).then(|| key.with_method(Method::Invite));
+        self.servers.insert(
+            id,
+            ServerTx {
+                machine,
+                key,
+                request: msg.clone(),
+                route,
+                last: None,
+                scheduled: None,
+            },
+        );
+        match cancel_of {
+            Some(invite_key) => self.answer_cancel(now, id, &invite_key, msg),
+            None => self.events.push_back(TxEvent::Request {
+                tx: id,
+                msg,
+                origin,
+            }),
+        }
+        self.reschedule(TxRef::Server(id));
+    }
+
+    /// RFC 3261 §9.2: a CANCEL that matches an INVITE transaction is answered 200 by the
+    /// layer — with the To tag the INVITE's responses carry, so both agree — and the TU is
+    /// told if the INVITE still awaits its final response; otherwise 481.
+    fn answer_cancel(
+        &mut self,
+        now: Instant,
+        cancel_id: ServerTxId,
+        invite_key: &ServerKey,
+        cancel: Message,
+    ) {
+        let invite = self
+            .server_index
+            .get(invite_key)
+            .and_then(|id| self.servers.get(id).map(|s| (*id, s)));
+        let (code, reason, tag, pending) = match invite {
+            Some((invite_id, server)) => {
+                let tag = server.last.as_ref().and_then(|l| l.to_tag.clone());
+                let pending = server.machine.state() == TxState::Proceeding;
+                (
+                    200,
+                    "OK",
+                    tag.unwrap_or_else(new_tag),
+                    pending.then_some(invite_id),
+                )
+            }
+            None => (481, "Call/Transaction Does Not Exist", new_tag(), None),
+        };
+        let response = Message::response_to(&cancel, code, reason, Some(&tag));
+        if let Err(e) = self.respond(now, cancel_id, response) {
+            debug!(target: LOG, "server tx {}: CANCEL answer not sent: {e}", cancel_id.0);
+        }
+        match pending {
+            Some(tx) => self.events.push_back(TxEvent::Cancelled { tx, cancel }),
+            None => debug!(target: LOG, "CANCEL answered {code}: nothing to cancel"),
+        }
+    }
+
+    fn new_server_id(&mut self) -> ServerTxId {
+        let id = ServerTxId(self.next_server_id);
+        self.next_server_id = self.next_server_id.wrapping_add(1);
+        id
+    }
+
+    // ----- transport failures and time -----
+
+    /// The transport could not send for `tx` (connection refused, TLS failure, ...).
+    pub fn transport_error(&mut self, now: Instant, tx: TxRef) {
+        match tx {
+            TxRef::Client(_) | TxRef::Cancel(_) => {
+                if let Some(client) = self.clients.get_mut(&tx) {
+                    client.machine.transport_error();
+                    self.drive_client(now, tx, None);
+                }
+            }
+            TxRef::Server(id) => {
+                if let Some(server) = self.servers.get_mut(&id) {
+                    server.machine.transport_error();
+                    self.drive_server(id, None);
+                }
+            }
+        }
+    }
+
+    /// Messages to `target` cannot be delivered (e.g. ICMP unreachable on UDP): every
+    /// transaction sending there fails, so the reactor can fail over (RFC 3263 §4.3).
+    pub fn target_failed(&mut self, now: Instant, target: &Target) {
+        let mut hit: Vec<TxRef> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.target == *target)
+            .map(|(r, _)| *r)
+            .collect();
+        hit.extend(
+            self.servers
+                .iter()
+                .filter(|(_, s)| s.route.conn.is_none() && s.route.target == *target)
+                .map(|(id, _)| TxRef::Server(*id)),
+        );
+        hit.sort();
+        for r in hit {
+            self.transport_error(now, r);
+        }
+    }
+
+    /// Fire every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        // Take the due entries first so a deadline re-armed at `now` waits for the next
+        // call instead of looping here.
+        let mut due = Vec::new();
+        while let Some(&Reverse((at, r))) = self.deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            due.push((at, r));
+        }
+        for (at, r) in due {
+            match r {
+                TxRef::Client(_) | TxRef::Cancel(_) => {
+                    let Some(client) = self.clients.get_mut(&r) else {
+                        continue;
+                    };
+                    if client.scheduled != Some(at) {
+                        continue; // stale entry
+                    }
+                    client.scheduled = None;
+                    client.machine.handle_timeout(now);
+                    self.drive_client(now, r, None);
+                }
+                TxRef::Server(id) => {
+                    let Some(server) = self.servers.get_mut(&id) else {
+                        continue;
+                    };
+                    if server.scheduled != Some(at) {
+                        continue;
+                    }
+                    server.scheduled = None;
+                    server.machine.handle_timeout(now);
+                    self.drive_server(id, None);
+                }
+            }
+        }
+        self.compact_deadlines();
+    }
+
+    // ----- output -----
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<TxEvent> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` must next be called (possibly early: stale deadlines are
+    /// skipped there).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadlines.peek().map(|Reverse((at, _))| *at)
+    }
+
+    pub fn stats(&self) -> LayerStats {
+        self.stats
+    }
+
+    pub fn client_state(&self, tx: TxRef) -> Option<TxState> {
+        self.clients.get(&tx).map(|c| c.machine.state())
+    }
+
+    pub fn server_state(&self, tx: ServerTxId) -> Option<TxState> {
+        self.servers.get(&tx).map(|s| s.machine.state())
+    }
+
+    /// Running transactions: (client, server).
+    pub fn len(&self) -> (usize, usize) {
+        (self.clients.len(), self.servers.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty() && self.servers.is_empty()
+    }
+
+    // ----- turning machine actions into output -----
+
+    fn drive_client(&mut self, now: Instant, r: TxRef, mut incoming: Option<Message>) {
+        let Some(client) = self.clients.get_mut(&r) else {
+            return;
+        };
+        let actions: Vec<Action> = std::iter::from_fn(|| client.machine.poll_action()).collect();
+        if actions.contains(&Action::SendAck) && client.ack.is_none() {
+            // Built before PassUp hands the response over.
+            match incoming
+                .as_ref()
+                .map(|resp| build_ack(&client.request, resp))
+            {
+                Some(Ok(ack)) => client.ack = Some(ack.to_bytes()),
+                Some(Err(e)) => info!(target: LOG, "{r}: cannot build ACK: {e}"),
+                None => {}
+            }
+        }
+        let terminated = actions.contains(&Action::Terminated);
+        for action in actions {
+            match action {
+                Action::Retransmit => self.client_send(r, false),
+                Action::SendAck => self.client_send(r, true),
+                Action::PassUp => match (r, incoming.take()) {
+                    (TxRef::Client(tx), Some(msg)) => {
+                        self.events.push_back(TxEvent::Response { tx, msg })
+                    }
+                    (_, msg) => debug!(
+                        target: LOG,
+                        "{r}: response {} absorbed",
+                        msg.and_then(|m| m.status()).unwrap_or(0)
+                    ),
+                },
+                Action::Timeout(TimerKind::C) if !terminated => {
+                    // §16.8: the INVITE got a provisional but no final in time: CANCEL it;
+                    // the 487 reaches the TU as its final response.
+                    if let TxRef::Client(tx) = r {
+                        info!(target: LOG, "{r}: Timer C fired, cancelling");
+                        self.send_cancel(now, tx);
+                    }
+                }
+                Action::Timeout(timer) => match r {
+                    TxRef::Client(tx) => self.events.push_back(TxEvent::Timeout { tx, timer }),
+                    _ => debug!(target: LOG, "{r}: {timer} fired"),
+                },
+                Action::TransportError => match r {
+                    TxRef::Client(tx) => self.events.push_back(TxEvent::TransportError { tx }),
+                    _ => debug!(target: LOG, "{r}: transport error"),
+                },
+                Action::Terminated => {
+                    if let Some(client) = self.clients.remove(&r) {
+                        self.client_index.remove(&client.key);
+                        debug!(target: LOG, "{r}: terminated");
+                    }
+                }
+                Action::SendResponse | Action::ResendResponse | Action::SendTrying => {}
+            }
+        }
+        self.settle_cancel(now, r);
+        self.reschedule(r);
+    }
+
+    /// A CANCEL asked for in Calling goes out at the first provisional, and is forgotten
+    /// once a final response makes it pointless (§9.1).
+    fn settle_cancel(&mut self, now: Instant, r: TxRef) {
+        let TxRef::Client(tx) = r else { return };
+        let Some(client) = self.clients.get_mut(&r) else {
+            return;
+        };
+        if client.cancel != CancelState::Pending {
+            return;
+        }
+        match client.machine.state() {
+            TxState::Calling => {}
+            TxState::Proceeding => self.send_cancel(now, tx),
+            _ => client.cancel = CancelState::None,
+        }
+    }
+
+    fn client_send(&mut self, r: TxRef, ack: bool) {
+        let Some(client) = self.clients.get(&r) else {
+            return;
+        };
+        let bytes = if ack {
+            client.ack.clone()
+        } else {
+            Some(client.bytes.clone())
+        };
+        if let Some(bytes) = bytes {
+            self.transmits.push_back(Transmit {
+                tx: r,
+                target: client.target.clone(),
+                conn: None,
+                bytes,
+            });
+        }
+    }
+
+    fn drive_server(&mut self, id: ServerTxId, mut incoming: Option<(Message, Origin)>) {
+        let r = TxRef::Server(id);
+        let Some(server) = self.servers.get_mut(&id) else {
+            return;
+        };
+        let actions: Vec<Action> = std::iter::from_fn(|| server.machine.poll_action()).collect();
+        for action in actions {
+            match action {
+                Action::SendResponse | Action::ResendResponse => self.server_send(id),
+                Action::SendTrying => {
+                    if let Some(server) = self.servers.get_mut(&id) {
+                        // RFC 3261 §8.2.6.1: a 100 carries no To tag of ours.
+                        let trying = Message::response_to(&server.request, 100, "Trying", None);
+                        server.last = Some(LastResponse {
+                            bytes: trying.to_bytes(),
+                            to_tag: None,
+                        });
+                    }
+                    self.server_send(id);
+                }
+                Action::PassUp => {
+                    if let Some((msg, origin)) = incoming.take() {
+                        let tx = self.new_server_id();
+                        self.events.push_back(TxEvent::Request { tx, msg, origin });
+                    }
+                }
+                Action::Timeout(timer) => debug!(target: LOG, "{r}: {timer} fired (no ACK)"),
+                Action::TransportError => debug!(target: LOG, "{r}: transport error"),
+                Action::Terminated => {
+                    if let Some(server) = self.servers.remove(&id) {
+                        self.server_index.remove(&server.key);
+                        debug!(target: LOG, "{r}: terminated");
+                    }
+                }
+                Action::Retransmit | Action::SendAck => {}
+            }
+        }
+        self.reschedule(r);
+    }
+
+    fn server_send(&mut self, id: ServerTxId) {
+        let Some(server) = self.servers.get(&id) else {
+            return;
+        };
+        if let Some(last) = &server.last {
+            self.transmits.push_back(Transmit {
+                tx: TxRef::Server(id),
+                target: server.route.target.clone(),
+                conn: server.route.conn,
+                bytes: last.bytes.clone(),
+            });
+        }
+    }
+
+    // ----- deadlines -----
+
+    fn reschedule(&mut self, r: TxRef) {
+        let slot = match r {
+            TxRef::Client(_) | TxRef::Cancel(_) => self
+                .clients
+                .get_mut(&r)
+                .map(|c| (c.machine.poll_timeout(), &mut c.scheduled)),
+            TxRef::Server(id) => self
+                .servers
+                .get_mut(&id)
+                .map(|s| (s.machine.poll_timeout(), &mut s.scheduled)),
+        };
+        let Some((next, scheduled)) = slot else {
+            return;
+        };
+        if next != *scheduled {
+            *scheduled = next;
+            if let Some(at) = next {
+                self.deadlines.push(Reverse((at, r)));
+            }
+        }
+    }
+
+    /// Drop stale deadlines when they outnumber the live ones, so the heap stays
+    /// proportional to the running transactions.
+    fn compact_deadlines(&mut self) {
+        let live = self.clients.len() + self.servers.len();
+        if self.deadlines.len() <= 2 * live + 1024 {
+            return;
+        }
+        let mut heap = BinaryHeap::with_capacity(live);
+        for (r, c) in &self.clients {
+            if let Some(at) = c.scheduled {
+                heap.push(Reverse((at, *r)));
+            }
+        }
+        for (id, s) in &self.servers {
+            if let Some(at) = s.scheduled {
+                heap.push(Reverse((at, TxRef::Server(*id))));
+            }
+        }
+        self.deadlines = heap;
+    }
+}
+
+impl From<ParseError> for LayerError {
+    fn from(e: ParseError) -> LayerError {
+        LayerError::Key(KeyError::Header(e))
+    }
+}
