@@ -17,10 +17,7 @@ pub struct TransferNotice {
 
 /// True when the NOTIFY is for a REFER subscription (`Event: refer`, with or without `id`).
 pub fn is_refer_event(req: &Message) -> bool {
-    req.header("Event").is_some_and(|e| {
-        let name = e.split(';').next().unwrap_or("").trim();
-        name.eq_ignore_ascii_case("refer")
-    })
+    matches!(req.event(), Ok(Some(e)) if e.package.eq_ignore_ascii_case("refer"))
 }
 
 /// Read a refer NOTIFY. The body is read liberally (a bare LF line end, as baresip sends,
@@ -29,22 +26,53 @@ pub fn read(req: &Message) -> TransferNotice {
     let code = sipfrag::parse(req.body())
         .ok()
         .and_then(|frag| frag.status());
-    let (terminated, expires) = match req.header("Subscription-State") {
-        Some(value) => {
-            let (state, params) = value.split_once(';').unwrap_or((value, ""));
-            let expires = params
-                .split(';')
-                .filter_map(|p| p.split_once('='))
-                .find(|(k, _)| k.trim().eq_ignore_ascii_case("expires"))
-                .and_then(|(_, v)| v.trim().parse().ok());
-            (state.trim().eq_ignore_ascii_case("terminated"), expires)
-        }
-        // RFC 6665 §8.2.3 makes the header mandatory; without it nothing ends.
-        None => (false, None),
-    };
+    // RFC 6665 §8.2.3 makes Subscription-State mandatory; without it nothing ends.
+    let state = req.subscription_state().ok().flatten();
     TransferNotice {
         code,
-        terminated,
-        expires,
+        terminated: state.as_ref().is_some_and(|s| s.is_terminated()),
+        expires: state.and_then(|s| s.expires),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notify(state: &str, body: &str) -> Message {
+        let text = format!(
+            "NOTIFY sip:c@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 NOTIFY\r\nEvent: refer;id=2\r\nSubscription-State: {state}\r\nContent-Type: message/sipfrag\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        Message::parse(text.as_bytes()).expect("test NOTIFY parses")
+    }
+
+    #[test]
+    fn reads_status_state_and_expiry() {
+        let n = notify("active;expires=60", "SIP/2.0 180 Ringing\r\n");
+        assert!(is_refer_event(&n));
+        assert_eq!(
+            read(&n),
+            TransferNotice {
+                code: Some(180),
+                terminated: false,
+                expires: Some(60)
+            }
+        );
+        let n = notify("terminated;reason=noresource", "SIP/2.0 200 OK\r\n");
+        assert_eq!(
+            read(&n),
+            TransferNotice {
+                code: Some(200),
+                terminated: true,
+                expires: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_bare_lf_sipfrag_is_still_read() {
+        let n = notify("terminated;reason=noresource", "SIP/2.0 200 OK\n");
+        assert_eq!(read(&n).code, Some(200));
     }
 }

@@ -22,7 +22,7 @@ use crate::sip::Transport;
 use crate::sip::dns::{DnsDriver, ResolveId, ResolveRequest, ResolverConfig};
 use crate::sip::msg::{Message, new_branch};
 use crate::sip::transaction::{
-    LayerConfig, Origin, TimerKind, TransactionLayer, Transmit, TxEvent, TxRef,
+    LayerConfig, Origin, TimerKind, TransactionLayer, Transmit, TxEvent,
 };
 use crate::sip::transport::{StartError, Target, TransportConfig, TransportEvent, TransportLayer};
 
