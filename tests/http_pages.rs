@@ -180,3 +180,10 @@ fn an_xss_probe_comes_back_escaped() {
     let r = http_get(h.http, "/%3Cscript%3E<b>x", "");
     assert!(!r.body.contains("<b>"));
 }
+
+#[test]
+fn serves_on_ipv6_loopback() {
+    let h = Harness::start(|c| c.bind = Some("::1".parse().expect("ip")));
+    assert!(h.http.is_ipv6());
+    assert_eq!(http_get(h.http, "/index.html", "").body, INDEX_BODY);
+}

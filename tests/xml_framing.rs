@@ -402,3 +402,13 @@ fn shutdown_closes_open_connections_promptly() {
         "listener closed"
     );
 }
+
+#[test]
+fn serves_on_ipv6_loopback() {
+    let h = Harness::start(|c| c.bind = Some("::1".parse().expect("ip")));
+    assert!(h.xml.is_ipv6());
+    let mut s = connect(h.xml);
+    send(&mut s, b"<Foo/>");
+    let want = "<Response>\r\n    <Result Code=\"400\">Unknown method</Result>\r\n</Response>";
+    assert_eq!(String::from_utf8_lossy(&read_n(&mut s, want.len())), want);
+}

@@ -294,7 +294,18 @@ pub(crate) fn bind_all(
             .map(|l| vec![l])
             .map_err(|e| bind_err(addr, e));
     }
-    let v4_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+    bind_pair(what, Ipv4Addr::UNSPECIFIED, Ipv6Addr::UNSPECIFIED, port)
+}
+
+/// Binds `v4` and `v6` on the same port (the kernel's choice for `v4` when `port` is 0).
+fn bind_pair(
+    what: &'static str,
+    v4: Ipv4Addr,
+    v6: Ipv6Addr,
+    port: u16,
+) -> Result<Vec<TcpListener>, ApiStartError> {
+    let bind_err = |addr, source| ApiStartError::Bind { what, addr, source };
+    let v4_addr = SocketAddr::new(IpAddr::V4(v4), port);
     let v4 = bind_listener(v4_addr).map_err(|e| bind_err(v4_addr, e))?;
     // With an ephemeral port, put IPv6 on the port the kernel chose for IPv4.
     let v6_port = if port == 0 {
@@ -302,7 +313,7 @@ pub(crate) fn bind_all(
     } else {
         port
     };
-    let v6_addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), v6_port);
+    let v6_addr = SocketAddr::new(IpAddr::V6(v6), v6_port);
     match bind_listener(v6_addr) {
         Ok(v6) => Ok(vec![v4, v6]),
         Err(e) if ipv6_unavailable(&e) => {
@@ -415,7 +426,8 @@ mod tests {
 
     #[test]
     fn v4_and_v6_share_an_ephemeral_port() {
-        let sockets = bind_all("test", None, 0).expect("bind");
+        // Loopback stands in for the wildcard addresses (tests stay on loopback).
+        let sockets = bind_pair("test", Ipv4Addr::LOCALHOST, Ipv6Addr::LOCALHOST, 0).expect("bind");
         let ports: Vec<u16> = sockets
             .iter()
             .map(|s| s.local_addr().expect("addr").port())

@@ -144,7 +144,8 @@ impl Connection<'_> {
         loop {
             // The deadline covers the whole request, so a client trickling bytes cannot
             // hold the thread longer than an idle one (also the keep-alive idle time).
-            let deadline = Instant::now() + self.handler.request_timeout;
+            let now = Instant::now();
+            let deadline = now.checked_add(self.handler.request_timeout).unwrap_or(now);
             let mut scanned = 0;
             let head_end = loop {
                 let skip = request::leading_empty_lines(&self.buf);
