@@ -16,11 +16,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::{Events, Poll, Token, Waker};
 
+use super::bad_request;
 use super::interface::{ClientTxId, SipCommand, SipEvent, TxFailure};
 use super::routing::{next_hop, push_via, resolve_request, transport_for_size};
 use crate::sip::Transport;
 use crate::sip::dns::{DnsDriver, ResolveId, ResolveRequest, ResolverConfig};
-use crate::sip::msg::{Message, new_branch};
+use crate::sip::msg::{Message, Method, new_branch};
 use crate::sip::transaction::{
     LayerConfig, Origin, TimerKind, TransactionLayer, Transmit, TxEvent,
 };
@@ -99,6 +100,11 @@ pub struct Reactor {
     /// `IPAddress`: what goes into our Via; otherwise the source address towards the target.
     advertised_ip: Option<IpAddr>,
     local_addrs: Vec<(Transport, SocketAddr)>,
+    /// Call-ID → where its dialog's ACK went: keepalives run to it while the dialog lives
+    /// (the original's keepalives to the endpoints of its calls).
+    dialog_targets: HashMap<String, Target>,
+    /// Requests dropped because they could not be parsed or answered.
+    dropped: u64,
 }
 
 impl Reactor {
@@ -141,6 +147,8 @@ impl Reactor {
             next_ack_id: 1 << 63,
             advertised_ip,
             local_addrs,
+            dialog_targets: HashMap::new(),
+            dropped: 0,
         };
         Ok((reactor, handle))
     }
@@ -248,8 +256,31 @@ impl Reactor {
         }
     }
 
+    /// The ACK of a 2xx confirmed a dialog with `target`: keep it alive (KeepAlives).
+    fn dialog_started(&mut self, now: Instant, ack: &Message, target: Target) {
+        let Ok(call_id) = ack.call_id() else { return };
+        if !self.dialog_targets.contains_key(call_id) {
+            self.transport.keepalive_add(now, &target);
+            self.dialog_targets.insert(call_id.to_string(), target);
+        }
+    }
+
+    /// A BYE (ours or the peer's) ends the dialog: stop its keepalives.
+    fn dialog_ended(&mut self, bye: &Message) {
+        if let Some(target) = bye
+            .call_id()
+            .ok()
+            .and_then(|id| self.dialog_targets.remove(id))
+        {
+            self.transport.keepalive_remove(&target);
+        }
+    }
+
     /// Start routing a request: find its next hop and resolve it.
     fn route(&mut self, now: Instant, tx: ClientTxId, request: Message, is_ack: bool) {
+        if request.method() == Some(&Method::Bye) {
+            self.dialog_ended(&request);
+        }
         let Some(req) = next_hop(&request).as_ref().and_then(resolve_request) else {
             self.fail(
                 tx,
@@ -347,6 +378,7 @@ impl Reactor {
                     log::info!(target: LOG, "ACK to {target} not sent: {e}");
                 }
                 self.outgoing.remove(&tx);
+                self.dialog_started(now, &request, target);
                 return;
             }
             match self.layer.send_request(now, tx, request, target) {
@@ -457,6 +489,9 @@ impl Reactor {
     fn on_layer_event(&mut self, now: Instant, ev: TxEvent) {
         match ev {
             TxEvent::Request { tx, msg, origin } => {
+                if msg.method() == Some(&Method::Bye) {
+                    self.dialog_ended(&msg);
+                }
                 let _ = self.events.send(SipEvent::Request {
                     tx,
                     request: msg,

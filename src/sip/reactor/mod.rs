@@ -2,6 +2,7 @@
 //! transaction layer, talking to the calls thread through [`SipCommand`]s and
 //! [`SipEvent`]s.
 
+mod bad_request;
 mod event_loop;
 mod interface;
 pub mod routing;
