@@ -163,3 +163,22 @@ fn help_and_version() {
         format!("clicktocall {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn argument_that_is_not_utf8_is_an_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new("utf8");
+    let mut child = std::process::Command::new(binary::binary())
+        .arg(std::ffi::OsStr::from_bytes(b"-a\xff"))
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start clicktocall");
+    let status = binary::wait_bounded(&mut child, binary::TIMEOUT);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert_eq!(status.and_then(|s| s.code()), Some(1));
+}

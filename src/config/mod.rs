@@ -146,7 +146,7 @@ impl Config {
             Some(path) => (path.clone(), true),
             None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
         };
-        let (source, text) = match std::fs::read_to_string(&path) {
+        let (source, text) = match read_bounded(&path) {
             Ok(text) => (Some(path), text),
             // The original starts on defaults when its default file is absent.
             Err(e) if !required && e.kind() == io::ErrorKind::NotFound => (None, String::new()),
@@ -233,6 +233,24 @@ impl Config {
             ),
         }
     }
+}
+
+/// Largest configuration file read: far above any real one, and it stops `-c /dev/zero`
+/// from eating memory.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+fn read_bounded(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(io::Error::other(format!(
+            "larger than {MAX_CONFIG_BYTES} bytes"
+        )));
+    }
+    Ok(text)
 }
 
 /// LogLevel, with the original's names. CRIT and ERR both map to `log`'s error level,

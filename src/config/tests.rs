@@ -311,6 +311,12 @@ fn load_with_missing_named_file_is_an_error() {
 }
 
 #[test]
+fn endless_file_is_refused_not_read_forever() {
+    let err = Config::load(&args(&["-c", "/dev/zero"])).expect_err("must fail");
+    assert!(err.to_string().contains("/dev/zero"), "{err}");
+}
+
+#[test]
 fn log_levels_map_onto_log_levels() {
     let cases = [
         ("none", LevelFilter::Off),
