@@ -259,6 +259,9 @@ impl TransactionLayer {
         target: Target,
         invite: bool,
     ) -> Result<(), LayerError> {
+        if let (true, TxRef::Client(id) | TxRef::Cancel(id)) = (self.clients.contains_key(&r), r) {
+            return Err(LayerError::DuplicateId(id));
+        }
         if self.client_index.contains_key(&key) {
             return Err(LayerError::DuplicateBranch);
         }
@@ -325,11 +328,17 @@ impl TransactionLayer {
         };
         client.cancel = CancelState::Sent;
         let target = client.target.clone();
+        let old = TxRef::Cancel(tx);
         let built = build_cancel(&client.request);
         let key = ClientKey {
             branch: client.key.branch.clone(),
             method: Method::Cancel,
         };
+        // A CANCEL still running for an earlier INVITE under the same id (the reactor
+        // reuses an id when it fails over to the next target) is of no more use.
+        if let Some(stale) = self.clients.remove(&old) {
+            self.client_index.remove(&stale.key);
+        }
         let started = built.map_err(LayerError::from).and_then(|cancel| {
             self.start_client(now, TxRef::Cancel(tx), key, cancel, target, false)
         });

@@ -788,3 +788,43 @@ fn overload_drops_new_requests_and_counts_them() {
     assert_eq!(events(&mut l).len(), 2);
     assert_eq!(l.stats().overload_drops, 1);
 }
+
+#[test]
+fn failover_reusing_the_id_replaces_an_old_cancel_cleanly() {
+    let t0 = Instant::now();
+    let mut l = layer();
+    let tx = ClientTxId(11);
+    l.send_request(t0, tx, our_request("INVITE", "z9hG4bKfo1"), peer_udp())
+        .unwrap();
+    l.handle_message(
+        t0,
+        response_to_ours(180, "Ringing", "z9hG4bKfo1", "INVITE"),
+        origin_udp(),
+    );
+    l.cancel(t0, tx).unwrap();
+    // The INVITE dies (transport error) while its CANCEL still runs.
+    l.transport_error(t0, TxRef::Client(tx));
+    assert_eq!(l.client_state(TxRef::Cancel(tx)), Some(TxState::Trying));
+    // The same id on the next target, new branch, cancelled in turn.
+    l.send_request(t0, tx, our_request("INVITE", "z9hG4bKfo2"), peer_udp())
+        .unwrap();
+    l.handle_message(
+        t0,
+        response_to_ours(180, "Ringing", "z9hG4bKfo2", "INVITE"),
+        origin_udp(),
+    );
+    transmits(&mut l);
+    l.cancel(t0, tx).unwrap();
+    let sent = transmits(&mut l);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(parse_bytes(&sent[0].bytes).top_branch(), Some("z9hG4bKfo2"));
+    // The old CANCEL's response is now stray, not fed to the new one.
+    l.handle_message(
+        t0,
+        response_to_ours(200, "OK", "z9hG4bKfo1", "CANCEL"),
+        origin_udp(),
+    );
+    assert_eq!(l.stats().stray_responses, 1);
+    assert_eq!(l.client_state(TxRef::Cancel(tx)), Some(TxState::Trying));
+    assert_eq!(l.len(), (2, 0));
+}
