@@ -469,4 +469,24 @@ mod tests {
         assert_eq!(leading_empty_lines(b"\r\n\nGET"), 3);
         assert_eq!(leading_empty_lines(b"GET"), 0);
     }
+
+    #[test]
+    fn arbitrary_heads_never_panic() {
+        let alphabet = b"GET /?%+=&: \t\r\nHTTP/1.01Host\xc3\xff";
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            let mut head = Vec::new();
+            for _ in 0..64 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                head.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            let mut scanned = 0;
+            let _ = find_head_end(&head, &mut scanned);
+            if let Ok(h) = parse_head(&head) {
+                let _ = parse_query(h.query.as_deref().unwrap_or(""));
+            }
+        }
+    }
 }

@@ -499,4 +499,43 @@ mod tests {
         f.push(REQ.as_bytes());
         assert_eq!(f.next_request(), Ok(Some(REQ.as_bytes().to_vec())));
     }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_stay_bounded() {
+        // Deterministic pseudo-random input biased towards markup characters.
+        let alphabet = b"<>/!?-[]\"' =aAbCDTYPE\r\n\x00\xff";
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..300 {
+            let mut f = Framer::new();
+            for _ in 0..64 {
+                let mut chunk = Vec::new();
+                for _ in 0..32 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    chunk.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+                }
+                f.push(&chunk);
+                let mut failed = false;
+                loop {
+                    match f.next_request() {
+                        Ok(Some(doc)) => {
+                            assert!(doc.len() <= MAX_DOCUMENT);
+                            let _ = super::super::request::parse_request(&doc);
+                            let _ = super::super::response::EchoTemplate::from_request(&doc);
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+                if failed {
+                    break;
+                }
+                assert!(f.buf.len() <= MAX_DOCUMENT + 32);
+            }
+        }
+    }
 }
