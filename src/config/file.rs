@@ -166,6 +166,32 @@ mod tests {
     }
 
     #[test]
+    fn no_line_panics_and_names_and_values_come_back_trimmed() {
+        // Every line of up to four characters over the characters that mean something to
+        // an ini parser: none may panic, and what is accepted is a trimmed name and value.
+        const ALPHABET: [char; 12] = [
+            '=', ':', '[', ']', '#', ';', '"', '\'', '\\', ' ', 'a', '\t',
+        ];
+        let mut line = String::new();
+        for len in 1..=4u32 {
+            for mut n in 0..ALPHABET.len().pow(len) {
+                line.clear();
+                for _ in 0..len {
+                    line.push(ALPHABET[n % ALPHABET.len()]);
+                    n /= ALPHABET.len();
+                }
+                if let Some((name, value)) = split_line(line.trim()) {
+                    assert!(
+                        !name.is_empty() && name.trim() == name,
+                        "{line:?} -> {name:?}"
+                    );
+                    assert_eq!(value.trim(), value, "{line:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn byte_order_mark_is_ignored() {
         let (entries, _) = parse_str("\u{feff}HttpPort=1\n");
         assert_eq!(entries, vec![entry(1, "HttpPort", "1")]);

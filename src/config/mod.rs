@@ -30,8 +30,9 @@ use crate::translate::Translator;
 /// The file read when no `-c` is given, relative to the working directory, as the original.
 pub const DEFAULT_CONFIG_FILE: &str = "clicktocall.config";
 
-/// The effective settings. Cheap to clone (the translator is shared).
-#[derive(Debug, Clone)]
+/// The effective settings. Cheap to clone (the translator is shared). `Debug` masks the
+/// password.
+#[derive(Clone)]
 pub struct Config {
     /// The file the settings were read from; `None` when no file was read.
     pub source: Option<PathBuf>,
@@ -103,6 +104,34 @@ impl Default for Config {
             ring_timeout: Duration::from_secs(180),
             translator: Arc::new(Translator::empty()),
         }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("source", &self.source)
+            .field("ip_address", &self.ip_address)
+            .field("dns_servers", &self.dns_servers)
+            .field("click_to_call_identity", &self.click_to_call_identity)
+            .field("udp_tcp_port", &self.udp_tcp_port)
+            .field("tls_port", &self.tls_port)
+            .field("tls_domain_name", &self.tls_domain_name)
+            .field("keep_alives", &self.keep_alives)
+            .field("outbound_proxy", &self.outbound_proxy)
+            .field("log_level", &self.log_level)
+            .field("log_filename", &self.log_filename)
+            .field("log_file_max_lines", &self.log_file_max_lines)
+            .field("xml_rpc_port", &self.xml_rpc_port)
+            .field("xml_rpc_max_connections", &self.xml_rpc_max_connections)
+            .field("http_port", &self.http_port)
+            .field("http_auth", &self.http_auth)
+            .field("http_auth_pwd", &"********")
+            .field("http_auth_realm", &self.http_auth_realm)
+            .field("http_max_connections", &self.http_max_connections)
+            .field("ring_timeout", &self.ring_timeout)
+            .field("translator", &self.translator)
+            .finish()
     }
 }
 

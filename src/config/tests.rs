@@ -284,6 +284,16 @@ fn settings_list_every_key_and_hide_the_password() {
 }
 
 #[test]
+fn debug_output_hides_the_password() {
+    let c = Config::from_text("HttpAuthPwd = s3cret\n")
+        .expect("valid")
+        .config;
+    let text = format!("{c:?}");
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(text.contains("http_auth_pwd"), "{text}");
+}
+
+#[test]
 fn settings_feed_back_as_the_same_configuration() {
     // --check-config output is itself a valid configuration file (but for the password).
     let text = "IPAddress = ::1\nDNSServers = 1.2.3.4\nTLSPort = 0\nHttpPort = 0\nKeepAlives = 0\n\
