@@ -4,7 +4,7 @@
 use crossbeam_channel::Sender;
 
 /// Which leg of a click-to-call a progress event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Leg {
     Initiator,
     Destination,

@@ -77,6 +77,8 @@ pub struct Engine {
     /// of any in-dialog request (RFC 3261 §12.2.2).
     dialogs: HashMap<(String, String), (SessionId, Leg)>,
     timers: BTreeSet<(Instant, SessionId)>,
+    /// Re-INVITEs refused with 491, to be sent again (RFC 3261 §14.1).
+    glare_retries: BTreeSet<(Instant, SessionId, Leg)>,
     out: VecDeque<SipCommand>,
 }
 
@@ -97,6 +99,7 @@ impl Engine {
             txs: HashMap::new(),
             dialogs: HashMap::new(),
             timers: BTreeSet::new(),
+            glare_retries: BTreeSet::new(),
             out: VecDeque::new(),
         }
     }
@@ -113,7 +116,9 @@ impl Engine {
 
     /// The earliest instant at which `handle_timeout` has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.first().map(|(t, _)| *t)
+        let session = self.timers.first().map(|(t, _)| *t);
+        let retry = self.glare_retries.first().map(|(t, _, _)| *t);
+        session.into_iter().chain(retry).min()
     }
 
     /// A command from a front door.
@@ -186,6 +191,19 @@ impl Engine {
 
     /// Fire every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(t, sid, leg)) = self.glare_retries.first() {
+            if t > now {
+                break;
+            }
+            self.glare_retries.remove(&(t, sid, leg));
+            if let Some(slot) = self.slot_mut(sid, leg) {
+                if slot.sip.state() == crate::ua::DialogState::Confirmed {
+                    let req = slot.sip.reinvite(slot.local_sdp.clone());
+                    log::info!(target: "c2c", "click-to-call {sid}: re-INVITE to the {} again after 491", leg.as_str());
+                    self.send(sid, leg, TxKind::Reinvite, req);
+                }
+            }
+        }
         while let Some(&(t, sid)) = self.timers.first() {
             if t > now {
                 break;
@@ -278,6 +296,7 @@ impl Engine {
             }
         }
         self.txs.retain(|_, (s, _, _)| *s != sid);
+        self.glare_retries.retain(|(_, s, _)| *s != sid);
     }
 
     fn act(&mut self, now: Instant, sid: SessionId, action: Action) {
@@ -481,6 +500,11 @@ impl Engine {
                 self.send(sid, leg, TxKind::ForkBye, bye);
                 None
             }
+            InviteOutcome::Failed { code: 491 } if kind == TxKind::Reinvite => {
+                // RFC 3261 §14.1: glare. We own the Call-ID, so wait 2.1–4 s and try again.
+                self.glare_retries.insert((now + glare_wait(), sid, leg));
+                None
+            }
             InviteOutcome::Failed { code } => Some(match kind {
                 TxKind::Invite => LegEvent::Failed { code },
                 _ => LegEvent::ReinviteFailed { code },
@@ -552,6 +576,11 @@ impl Engine {
                     self.feed(now, sid, leg, LegEvent::TransferEnded);
                 }
             }
+            Method::Invite if slot.sip.reinvite_pending() => {
+                // RFC 3261 §14.2: our own re-INVITE is outstanding.
+                let resp = slot.sip.response_to(&req, 491, "Request Pending");
+                self.respond(tx, resp);
+            }
             Method::Invite | Method::Update => {
                 // A session refresh or media change from a phone. We relay no media changes
                 // (yet): the answer is the SDP this leg last had from us, which keeps the
@@ -573,6 +602,13 @@ impl Engine {
             }
         }
     }
+}
+
+/// RFC 3261 §14.1: the owner of the Call-ID waits a random 2.1 to 4 s, in 10 ms steps.
+fn glare_wait() -> std::time::Duration {
+    let mut b = [0u8; 2];
+    let r = openssl::rand::rand_bytes(&mut b).map_or(0, |()| u16::from_le_bytes(b));
+    std::time::Duration::from_millis(2100 + u64::from(r % 191) * 10)
 }
 
 /// The SDP origin's session id and version: seconds since the epoch, as the original (any
@@ -1017,5 +1053,85 @@ mod tests {
             },
         );
         assert!(sent(&mut e).is_empty(), "a stray ACK gets no answer");
+    }
+
+    #[test]
+    fn reinvite_glare_gets_491_both_ways_and_ours_is_retried() {
+        let mut e = engine();
+        let rx = place(&mut e, true);
+        let (itx, invite) = one_request(&mut e);
+        let now = Instant::now();
+        e.handle_sip_event(
+            now,
+            SipEvent::Response {
+                tx: itx,
+                response: answer(&invite, 200, "a", Some("v=0\r\n")),
+            },
+        );
+        let cmds = sent(&mut e);
+        let SipCommand::SendRequest {
+            tx: dtx,
+            request: dinv,
+        } = &cmds[1]
+        else {
+            panic!("{cmds:?}")
+        };
+        e.handle_sip_event(
+            now,
+            SipEvent::Response {
+                tx: *dtx,
+                response: answer(dinv, 200, "d", Some("v=0\r\no=d\r\n")),
+            },
+        );
+        let (rtx, reinv) = one_request(&mut e);
+        // The initiator's own re-INVITE crosses ours: it gets 491.
+        let theirs = in_dialog(
+            &invite,
+            "INVITE",
+            5,
+            "a",
+            "Contact: <sip:service@127.0.0.1:5061>\r\nContent-Type: application/sdp\r\n",
+            "v=0\r\n",
+        );
+        e.handle_sip_event(
+            now,
+            SipEvent::Request {
+                tx: ServerTxId(3),
+                request: theirs,
+                source: "127.0.0.1:5061".parse().unwrap(),
+                transport: crate::sip::Transport::Udp,
+            },
+        );
+        let cmds = sent(&mut e);
+        assert!(
+            matches!(&cmds[..], [SipCommand::Respond { response, .. }] if response.status() == Some(491)),
+            "{cmds:?}"
+        );
+        // Ours is refused with 491 too: no report, and a retry 2.1–4 s later.
+        e.handle_sip_event(
+            now,
+            SipEvent::Response {
+                tx: rtx,
+                response: answer(&reinv, 491, "a", None),
+            },
+        );
+        assert!(sent(&mut e).is_empty());
+        let due = e.poll_timeout().expect("a retry is scheduled");
+        let wait = due - now;
+        assert!(
+            wait >= Duration::from_millis(2100) && wait <= Duration::from_secs(4),
+            "{wait:?}"
+        );
+        e.handle_timeout(due);
+        let (_, again) = one_request(&mut e);
+        assert_eq!(
+            again.cseq().unwrap(),
+            (reinv.cseq().unwrap().0 + 1, Method::Invite)
+        );
+        assert_eq!(again.body(), reinv.body());
+        assert_eq!(
+            events(&rx),
+            vec![(200, L::Initiator), (200, L::Destination)]
+        );
     }
 }

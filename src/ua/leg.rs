@@ -162,6 +162,12 @@ impl Leg {
         &self.remote
     }
 
+    /// Our re-INVITE is waiting for its final response: a re-INVITE from the peer now is
+    /// glare and gets 491 (RFC 3261 §14.2).
+    pub fn reinvite_pending(&self) -> bool {
+        self.invite_pending && self.state == DialogState::Confirmed
+    }
+
     /// Mark the dialog over (BYE sent or received, or the INVITE failed).
     pub fn terminate(&mut self) {
         self.state = DialogState::Terminated;
