@@ -7,6 +7,9 @@
 #                                         when sipp is installed)
 #   BENCH_URL=http://127.0.0.1:5090 scripts/bench_http.sh
 #                                         load an already running server instead
+#                                         (BENCH_C2C=1: also /clicktocall.html, which
+#                                         places real calls: point the server's
+#                                         translation rules at a test UAS)
 #
 # Tunables: DURATION (10s), THREADS (2), CONNECTIONS (32). Figures go into the issue
 # notes, never into test assertions. Only processes started here are stopped here.
@@ -46,6 +49,9 @@ run_wrk() {
 
 if [[ -n "${BENCH_URL:-}" ]]; then
     run_wrk index "$BENCH_URL/index.html"
+    if [[ "${BENCH_C2C:-0}" == 1 ]]; then
+        run_wrk clicktocall "$BENCH_URL/clicktocall.html?initiator=100&destination=200&anchor=true"
+    fi
     exit 0
 fi
 

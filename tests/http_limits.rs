@@ -189,3 +189,40 @@ fn shutdown_stops_listening_and_closes_connections() {
     assert!(c.closed());
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn a_port_in_use_is_a_bind_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let cfg = clicktocall::api::ApiConfig {
+        http_port: Some(0),
+        xml_port: Some(port),
+        bind: Some("127.0.0.1".parse().expect("ip")),
+        ..clicktocall::api::ApiConfig::default()
+    };
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    match clicktocall::api::start(cfg, api_common::reference_translator(), tx) {
+        Err(clicktocall::api::ApiStartError::Bind { what, addr, source }) => {
+            assert_eq!(what, "XML");
+            assert_eq!(addr.port(), port);
+            assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("started on a port in use"),
+    }
+}
+
+#[test]
+fn disabled_servers_have_no_addresses() {
+    let cfg = clicktocall::api::ApiConfig {
+        http_port: None,
+        xml_port: None,
+        ..clicktocall::api::ApiConfig::default()
+    };
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    let servers =
+        clicktocall::api::start(cfg, api_common::reference_translator(), tx).expect("start");
+    assert!(servers.http_addrs().is_empty());
+    assert!(servers.xml_addrs().is_empty());
+    servers.shutdown();
+}
