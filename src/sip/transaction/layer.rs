@@ -514,6 +514,12 @@ impl TransactionLayer {
         self.clients.is_empty() && self.servers.is_empty()
     }
 
+    /// Entries in the deadline heap, stale ones included (tests check it stays bounded).
+    #[cfg(test)]
+    pub(super) fn deadline_entries(&self) -> usize {
+        self.deadlines.len()
+    }
+
     // ----- turning machine actions into output -----
 
     fn drive_client(&mut self, now: Instant, r: TxRef, mut incoming: Option<Message>) {

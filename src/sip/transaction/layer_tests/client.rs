@@ -447,3 +447,58 @@ fn failover_reusing_the_id_replaces_an_old_cancel_cleanly() {
     assert_eq!(l.client_state(TxRef::Cancel(tx)), Some(TxState::Trying));
     assert_eq!(l.len(), (2, 0));
 }
+
+#[test]
+fn cancel_after_a_provisional_goes_out_at_once_to_the_same_target() {
+    let t0 = Instant::now();
+    let mut l = layer();
+    let tcp = Target::new(PEER.parse().unwrap(), Transport::Tcp);
+    let tx = ClientTxId(12);
+    l.send_request(t0, tx, our_request("INVITE", "z9hG4bKc12"), tcp.clone())
+        .unwrap();
+    l.handle_message(
+        t0,
+        response_to_ours(183, "Session Progress", "z9hG4bKc12", "INVITE"),
+        origin_udp(),
+    );
+    transmits(&mut l);
+    l.cancel(t0 + ms(1), tx).unwrap();
+    l.cancel(t0 + ms(2), tx).unwrap();
+    let sent = transmits(&mut l);
+    assert_eq!(sent.len(), 1, "one CANCEL however often asked");
+    assert_eq!(sent[0].target, tcp);
+    assert_eq!(
+        l.cancel(t0, ClientTxId(13)),
+        Err(LayerError::UnknownTransaction)
+    );
+    l.send_request(
+        t0,
+        ClientTxId(13),
+        our_request("OPTIONS", "z9hG4bKc13"),
+        tcp,
+    )
+    .unwrap();
+    assert_eq!(l.cancel(t0, ClientTxId(13)), Err(LayerError::NotInvite));
+}
+
+#[test]
+fn forked_2xx_with_different_tags_all_reach_the_tu() {
+    let t0 = Instant::now();
+    let mut l = layer();
+    let tx = ClientTxId(14);
+    l.send_request(t0, tx, our_request("INVITE", "z9hG4bKf14"), peer_udp())
+        .unwrap();
+    let first = response_to_ours(200, "OK", "z9hG4bKf14", "INVITE");
+    let mut second = first.clone();
+    second.set_header("To", "<sip:bob@example.com>;tag=otherfork");
+    l.handle_message(t0, first, origin_udp());
+    l.handle_message(t0, second, origin_udp());
+    let tags: Vec<Option<String>> = events(&mut l)
+        .iter()
+        .map(|e| match e {
+            TxEvent::Response { msg, .. } => msg.to_tag().map(str::to_string),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(tags, vec![Some("theirs9".into()), Some("otherfork".into())]);
+}

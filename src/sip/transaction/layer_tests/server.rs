@@ -280,3 +280,83 @@ fn overload_drops_new_requests_and_counts_them() {
     assert_eq!(events(&mut l).len(), 2);
     assert_eq!(l.stats().overload_drops, 1);
 }
+
+#[test]
+fn rfc2543_request_without_magic_cookie_is_still_matched() {
+    let t0 = Instant::now();
+    let mut l = layer();
+    let mut invite = their_request("INVITE", "INVITE", "unused");
+    invite.set_header("Via", "SIP/2.0/UDP 192.0.2.5:5070");
+    l.handle_message(t0, invite.clone(), origin_udp());
+    let tx = request_event(&events(&mut l));
+    l.respond(
+        t0,
+        tx,
+        Message::response_to(&invite, 404, "Not Found", Some("old1")),
+    )
+    .unwrap();
+    transmits(&mut l);
+    l.handle_message(t0 + ms(100), invite, origin_udp());
+    assert!(
+        events(&mut l).is_empty(),
+        "retransmission matched by Call-ID/CSeq/Via"
+    );
+    assert_eq!(transmits(&mut l).len(), 1);
+    let mut ack = their_request("ACK", "ACK", "unused");
+    ack.set_header("Via", "SIP/2.0/UDP 192.0.2.5:5070");
+    ack.set_header("To", "<sip:service@192.0.2.1>;tag=old1");
+    l.handle_message(t0 + ms(200), ack, origin_udp());
+    assert!(events(&mut l).is_empty());
+    assert_eq!(l.server_state(tx), Some(TxState::Confirmed));
+}
+
+#[test]
+fn missing_ack_over_tcp_ends_at_timer_h_without_resending() {
+    let t0 = Instant::now();
+    let mut l = layer();
+    let mut invite = their_request("INVITE", "INVITE", "z9hG4bKh1");
+    invite.set_header("Via", "SIP/2.0/TCP 192.0.2.5:5070;branch=z9hG4bKh1");
+    let origin = Origin {
+        transport: Transport::Tcp,
+        conn: Some(ConnId(3)),
+        ..origin_udp()
+    };
+    l.handle_message(t0, invite.clone(), origin);
+    let tx = request_event(&events(&mut l));
+    l.respond(
+        t0 + ms(10),
+        tx,
+        Message::response_to(&invite, 603, "Decline", Some("h")),
+    )
+    .unwrap();
+    assert_eq!(transmits(&mut l).len(), 1);
+    run_until(&mut l, t0 + ms(32_009));
+    assert!(transmits(&mut l).is_empty(), "no Timer G on TCP");
+    assert_eq!(l.server_state(tx), Some(TxState::Completed));
+    run_until(&mut l, t0 + ms(32_010));
+    assert!(l.is_empty(), "Timer H");
+    assert!(events(&mut l).is_empty());
+}
+
+#[test]
+fn deadline_heap_stays_bounded_under_churn() {
+    let t0 = Instant::now();
+    let mut l = layer();
+    // Each INVITE schedules its 100 Trying, then an immediate 2xx replaces it by Timer L:
+    // one stale entry per transaction.
+    for n in 0..3000u32 {
+        let invite = their_request("INVITE", "INVITE", &format!("z9hG4bKchurn{n}"));
+        l.handle_message(t0, invite.clone(), origin_udp());
+        let tx = request_event(&events(&mut l));
+        l.respond(t0, tx, Message::response_to(&invite, 200, "OK", Some("c")))
+            .unwrap();
+    }
+    transmits(&mut l);
+    assert_eq!(l.len(), (0, 3000));
+    run_until(&mut l, t0 + ms(200));
+    assert!(transmits(&mut l).is_empty(), "no 100 after the TU answered");
+    assert!(l.deadline_entries() <= 3000 + 1024);
+    run_until(&mut l, t0 + ms(32_000));
+    assert!(l.is_empty());
+    assert_eq!(l.deadline_entries(), 0);
+}
