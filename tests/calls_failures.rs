@@ -1,0 +1,78 @@
+//! Call engine, failing initiator legs, black box: busy, never answering (ring time-out
+//! → CANCEL → 408), nothing listening (a final 408 or 503, never silence).
+
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{Lab, ServerOptions, events, phone, ports::free_port};
+
+#[test]
+fn busy_initiator_is_one_final_486_for_the_initiator() {
+    let lab = Lab::start("init-busy", ServerOptions::default());
+    let mut initiator = lab.uas("initiator_busy.xml", &[]);
+    let got = lab.click_to_call(&initiator.phone("100"), &phone(free_port(), "200"), false);
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (486, "Initiator", "Failed to connect to initiator")
+        ])
+    );
+    initiator.expect_pass();
+}
+
+#[test]
+fn busy_initiator_in_anchored_mode_never_calls_the_destination() {
+    let lab = Lab::start("init-busy-anchor", ServerOptions::default());
+    let mut initiator = lab.uas("initiator_busy.xml", &[]);
+    // A destination phone that would fail its scenario if it got anything but is never
+    // called: it must still be waiting (no INVITE) when the call is over.
+    let destination = lab.uas(
+        "destination_busy.xml",
+        &[("INIT_PORT", initiator.port.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (486, "Initiator", "Failed to connect to initiator")
+        ])
+    );
+    initiator.expect_pass();
+    assert!(
+        !destination.messages().contains("INVITE"),
+        "the destination was called"
+    );
+}
+
+#[test]
+fn unanswered_initiator_is_cancelled_after_the_ring_timeout_and_reported_408() {
+    let lab = Lab::start("ring-timeout", ServerOptions::ring_timeout(2));
+    // initiator_no_answer.xml rings, then requires a CANCEL with the INVITE's Via.
+    let mut initiator = lab.uas("initiator_no_answer.xml", &[]);
+    let got = lab.click_to_call(&initiator.phone("100"), &phone(free_port(), "200"), false);
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (180, "Initiator", "Ringing initiator"),
+            (408, "Initiator", "Failed to connect to initiator"),
+        ])
+    );
+    initiator.expect_pass();
+}
+
+#[test]
+fn unreachable_initiator_ends_with_a_final_408_or_503() {
+    let lab = Lab::start("unreachable", ServerOptions::default());
+    // Nothing listens on this port: the INVITE meets an ICMP port-unreachable (503) or
+    // Timer B (408); either way the request gets its final event.
+    let nobody = free_port();
+    let got = lab.click_to_call(&phone(nobody, "100"), &phone(free_port(), "200"), false);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0], events(&[(100, "", "In progress")])[0]);
+    assert!([408, 503].contains(&got[1].code), "{got:?}");
+    assert_eq!(got[1].leg, "Initiator");
+    assert_eq!(got[1].text, "Failed to connect to initiator");
+}

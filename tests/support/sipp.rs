@@ -1,0 +1,218 @@
+//! SIPp processes playing the phones. Scenarios live in `tests/sipp/`; `@NAME@`
+//! placeholders in them are replaced before the run (ports a check must name), and the
+//! rendered copy is written to the test's scratch directory.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::WAIT;
+use super::ports::{free_port, wait_udp_bound};
+
+/// SIPp's own global time-out: a scenario still running after this fails (exit ≠ 0).
+const SIPP_TIMEOUT_S: u32 = 40;
+
+/// One SIPp run of one call (`-m 1`).
+pub struct Sipp {
+    child: Child,
+    exited: Option<ExitStatus>,
+    /// The UDP port SIPp listens and sends on.
+    pub port: u16,
+    scenario: String,
+    base: PathBuf,
+}
+
+impl Sipp {
+    /// A UAS scenario (it waits for an INVITE) on a free port; returns once SIPp has
+    /// bound the port, so a call placed afterwards reaches it.
+    pub fn uas(dir: &Path, scenario: &str, vars: &[(&str, String)]) -> Sipp {
+        let port = free_port();
+        let sipp = Sipp::spawn(dir, scenario, port, None, vars);
+        sipp.await_bound()
+    }
+
+    /// A UAS scenario on a port the caller chose (for a test that needs to know the
+    /// port before another scenario is rendered).
+    pub fn uas_on(dir: &Path, scenario: &str, port: u16, vars: &[(&str, String)]) -> Sipp {
+        let sipp = Sipp::spawn(dir, scenario, port, None, vars);
+        sipp.await_bound()
+    }
+
+    /// A UAC scenario sending to 127.0.0.1:`remote_port`.
+    pub fn uac(dir: &Path, scenario: &str, remote_port: u16, vars: &[(&str, String)]) -> Sipp {
+        let port = free_port();
+        Sipp::spawn(dir, scenario, port, Some(remote_port), vars)
+    }
+
+    fn spawn(
+        dir: &Path,
+        scenario: &str,
+        port: u16,
+        remote_port: Option<u16>,
+        vars: &[(&str, String)],
+    ) -> Sipp {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/sipp")
+            .join(scenario);
+        let mut text = std::fs::read_to_string(&source)
+            .unwrap_or_else(|e| panic!("read {}: {e}", source.display()));
+        for (name, value) in vars {
+            text = text.replace(&format!("@{name}@"), value);
+        }
+        if let Some(left) = leftover_placeholder(&text) {
+            panic!("{scenario}: placeholder {left} has no value");
+        }
+        let stem = scenario.trim_end_matches(".xml");
+        let base = dir.join(format!("{stem}-{port}"));
+        let rendered = base.with_extension("xml");
+        std::fs::write(&rendered, text).expect("write rendered scenario");
+        let mut cmd = Command::new("sipp");
+        if let Some(remote) = remote_port {
+            cmd.arg(format!("127.0.0.1:{remote}"));
+        }
+        cmd.arg("-sf")
+            .arg(&rendered)
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-m",
+                "1",
+                "-nostdin",
+            ])
+            .args(["-timeout", &format!("{SIPP_TIMEOUT_S}s"), "-timeout_error"])
+            .arg("-trace_msg")
+            .arg("-message_file")
+            .arg(base.with_extension("msg"))
+            .arg("-trace_err")
+            .arg("-error_file")
+            .arg(base.with_extension("err"))
+            .arg("-trace_logs")
+            .arg("-log_file")
+            .arg(base.with_extension("log"))
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(File::create(base.with_extension("screen")).expect("create screen file"))
+            .stderr(File::create(base.with_extension("stderr")).expect("create stderr file"));
+        let child = cmd.spawn().expect("start sipp (Debian package sip-tester)");
+        Sipp {
+            child,
+            exited: None,
+            port,
+            scenario: scenario.to_owned(),
+            base,
+        }
+    }
+
+    fn await_bound(mut self) -> Sipp {
+        if !wait_udp_bound(self.port, WAIT) {
+            let status = self.child.try_wait().ok().flatten();
+            panic!(
+                "sipp {} did not bind UDP port {} (exit: {status:?}):\n{}",
+                self.scenario,
+                self.port,
+                self.report()
+            );
+        }
+        self
+    }
+
+    /// `sip:<user>@127.0.0.1:<port>`-style phone address for the XML request.
+    pub fn phone(&self, user: &str) -> String {
+        super::phone(self.port, user)
+    }
+
+    pub fn label(&self) -> String {
+        format!("sipp {} on {}", self.scenario, self.port)
+    }
+
+    /// The files SIPp writes: messages, errors, `<log>` actions, final screen.
+    pub fn log_paths(&self) -> Vec<PathBuf> {
+        ["msg", "err", "log", "screen", "stderr"]
+            .iter()
+            .map(|ext| self.base.with_extension(ext))
+            .collect()
+    }
+
+    /// The message trace written so far.
+    pub fn messages(&self) -> String {
+        std::fs::read_to_string(self.base.with_extension("msg")).unwrap_or_default()
+    }
+
+    /// Every file of this run, for a failure message.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        for path in self.log_paths() {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                out.push_str(&format!(
+                    "\n===== {}: {} =====\n{text}",
+                    self.label(),
+                    path.display()
+                ));
+            }
+        }
+        out
+    }
+
+    /// Waits for SIPp to exit (bounded by its own global time-out plus margin).
+    pub fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(u64::from(SIPP_TIMEOUT_S)) + WAIT;
+        loop {
+            if let Some(status) = self.exited {
+                return status;
+            }
+            self.exited = self.child.try_wait().ok().flatten();
+            if self.exited.is_none() {
+                if Instant::now() >= deadline {
+                    let _ = self.child.kill();
+                    panic!("{} did not exit", self.label());
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Waits for SIPp and asserts that its scenario passed (exit status 0: the one call
+    /// succeeded — every expected message came, every `check_it` matched).
+    pub fn expect_pass(&mut self) {
+        let status = self.wait();
+        assert!(status.success(), "{} failed: {status}", self.label());
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        if self.exited.is_none() && matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The first `@NAME@` (upper case, digits, `_`) left in a rendered scenario.
+fn leftover_placeholder(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(off) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'@'))
+    {
+        let start = i + off;
+        let name_len = bytes
+            .get(start + 1..)
+            .map(|rest| {
+                rest.iter()
+                    .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || **b == b'_')
+                    .count()
+            })
+            .unwrap_or(0);
+        if name_len > 0 && bytes.get(start + 1 + name_len) == Some(&b'@') {
+            return text.get(start..start + name_len + 2).map(str::to_owned);
+        }
+        i = start + 1;
+    }
+    None
+}
