@@ -28,7 +28,7 @@ run: build
 
 test:
 	$(CARGO) build --all-targets
-	$(CARGO) test
+	$(CARGO) test --no-fail-fast
 	$(MAKE) --no-print-directory lint
 
 lint:

@@ -109,7 +109,10 @@ pub struct ShutdownTrigger {
 }
 
 impl ShutdownTrigger {
-    pub fn trigger(self) {}
+    /// Requests shutdown: dropping the only sender disconnects every receiver.
+    pub fn trigger(self) {
+        drop(self);
+    }
 }
 
 /// A trigger and the notice it controls.
