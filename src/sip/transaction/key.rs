@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::sip::msg::{Message, Method, ParseError};
+use crate::sip::msg::{Message, Method, ParseError, Via};
 
 /// Why a message cannot be matched to any transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,11 +91,15 @@ pub enum ServerKey {
 impl ServerKey {
     /// The key of a received request.
     pub fn of_request(req: &Message) -> Result<ServerKey, KeyError> {
+        ServerKey::of_request_via(req, &req.top_via()?)
+    }
+
+    /// The same, given the request's top Via already parsed.
+    pub fn of_request_via(req: &Message, via: &Via) -> Result<ServerKey, KeyError> {
         let method = match req.method().ok_or(KeyError::WrongKind)? {
             Method::Ack => Method::Invite,
             m => m.clone(),
         };
-        let via = req.top_via()?;
         match via.branch() {
             Some(branch) if via.has_rfc3261_branch() => Ok(ServerKey::Rfc3261 {
                 branch: branch.to_string(),

@@ -51,7 +51,8 @@ struct LastResponse {
 struct ServerTx {
     machine: ServerMachine,
     key: ServerKey,
-    request: Message,
+    /// INVITE only: the request its automatic 100 Trying is built from.
+    invite: Option<Message>,
     route: ReplyRoute,
     last: Option<LastResponse>,
     scheduled: Option<Instant>,
@@ -273,8 +274,8 @@ impl TransactionLayer {
     fn handle_request(&mut self, now: Instant, mut msg: Message, origin: Origin) {
         let keyed = stamp_via(&mut msg, origin.source)
             .map_err(KeyError::from)
-            .and_then(|via| Ok((via, ServerKey::of_request(&msg)?)));
-        let (via, key) = match keyed {
+            .and_then(|via| Ok((ServerKey::of_request_via(&msg, &via)?, via)));
+        let (key, via) = match keyed {
             Ok(k) => k,
             Err(e) => {
                 self.stats.unmatchable += 1;
@@ -335,7 +336,7 @@ impl TransactionLayer {
             ServerTx {
                 machine,
                 key,
-                request: msg.clone(),
+                invite: invite.then(|| msg.clone()),
                 route,
                 last: None,
                 scheduled: None,
@@ -628,9 +629,11 @@ impl TransactionLayer {
             match action {
                 Action::SendResponse | Action::ResendResponse => self.server_send(id),
                 Action::SendTrying => {
-                    if let Some(server) = self.servers.get_mut(&id) {
+                    if let Some(server) = self.servers.get_mut(&id)
+                        && let Some(invite) = &server.invite
+                    {
                         // RFC 3261 §8.2.6.1: a 100 carries no To tag of ours.
-                        let trying = Message::response_to(&server.request, 100, "Trying", None);
+                        let trying = Message::response_to(invite, 100, "Trying", None);
                         server.last = Some(LastResponse {
                             bytes: trying.to_bytes(),
                             to_tag: None,
