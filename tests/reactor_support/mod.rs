@@ -290,3 +290,36 @@ impl Drop for Server {
         }
     }
 }
+
+/// A self-signed certificate and key for "localhost" and 127.0.0.1 (and ::1), made with
+/// the `openssl` command in `dir`: `(cert.pem, key.pem)`. Self-signed with CA:TRUE, so a
+/// client that trusts the certificate file as a root accepts it.
+pub fn self_signed_cert(dir: &Path) -> (PathBuf, PathBuf) {
+    let cert = dir.join("peer_cert.pem");
+    let key = dir.join("peer_key.pem");
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl req failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}

@@ -280,6 +280,31 @@ impl StreamPeer {
         peer
     }
 
+    /// Waits for a connection and tries the TLS handshake, whatever its outcome (for a
+    /// client expected to refuse our certificate); true if a connection came.
+    pub fn accept_any(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.listener.accept() {
+                Ok((s, _)) => {
+                    s.set_nonblocking(false).expect("blocking connection");
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                    if let Some(acceptor) = &self.tls {
+                        let _ = acceptor.accept(s);
+                    }
+                    return true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                    thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    }
+
     /// The next connection before `timeout` (TLS handshake included).
     pub fn accept(&self, timeout: Duration) -> Option<StreamConn> {
         let deadline = Instant::now() + timeout;

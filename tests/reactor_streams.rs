@@ -1,0 +1,161 @@
+//! Black-box: the INVITE to the initiator goes over TCP and TLS when the translated URI
+//! asks for it (RFC 3261 §18.1.1, §26.2.2 for `sips:`), with the server certificate
+//! checked against `root_cert_*.pem` of the working directory and the host name; and over
+//! IPv6 to `[::1]`, with the server bound to all interfaces or to `::1`.
+
+mod reactor_support;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use reactor_support::peer::{StreamConn, StreamPeer, UdpPeer};
+use reactor_support::sip::response;
+use reactor_support::xml::XmlClient;
+use reactor_support::{Options, Server, TempDir, WAIT, self_signed_cert};
+
+const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
+
+/// Reads the INVITE on `conn`, checks its Via transport, answers 486 on the same
+/// connection and expects the ACK there (§18.2.2, §17.1.1.3), then the XML 486.
+fn answer_busy_on(conn: &mut StreamConn, want_transport: &str, xml: &mut XmlClient) {
+    let invite = conn.recv_msg(WAIT).expect("INVITE over the stream");
+    assert_eq!(invite.method(), Some("INVITE"), "{}", invite.text);
+    assert_eq!(
+        invite.via_transport().as_deref(),
+        Some(want_transport),
+        "Via: {:?}",
+        invite.header("Via")
+    );
+    conn.send(&response(&invite, 486, "Busy Here", "b1", "", ""));
+    let ack = conn.recv_msg(WAIT).expect("ACK on the same connection");
+    assert_eq!(ack.method(), Some("ACK"), "{}", ack.text);
+    assert_eq!(ack.branch(), invite.branch());
+    xml.expect(486, Some("Initiator"), WAIT);
+}
+
+#[test]
+fn invite_over_tcp() {
+    let dir = TempDir::new("tcp");
+    let peer = StreamPeer::tcp(V4);
+    let uri = format!("sip:$1@127.0.0.1:{};transport=tcp", peer.addr.port());
+    let server = Server::start(&dir, &Options::translate_all(&uri));
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("alice", "bob", false);
+    let mut conn = peer.accept(WAIT).expect("a TCP connection from the server");
+    answer_busy_on(&mut conn, "TCP", &mut xml);
+}
+
+fn tls_server(dir: &TempDir, uri_of_port: impl Fn(u16) -> String) -> (StreamPeer, Server) {
+    let (cert, key) = self_signed_cert(dir.path());
+    let peer = StreamPeer::tls(V4, &cert, &key);
+    let mut opts = Options::translate_all(&uri_of_port(peer.addr.port()));
+    // The server trusts what `root_cert_*.pem` in its working directory holds.
+    opts.files.push((
+        "root_cert_test.pem".into(),
+        std::fs::read(&cert).expect("read the certificate"),
+    ));
+    let server = Server::start(dir, &opts);
+    (peer, server)
+}
+
+#[test]
+fn invite_over_tls_to_a_sips_host_name() {
+    let dir = TempDir::new("tls-name");
+    let (peer, server) = tls_server(&dir, |port| format!("sips:$1@localhost:{port}"));
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("alice", "bob", false);
+    let mut conn = peer.accept(WAIT).expect("a TLS connection from the server");
+    answer_busy_on(&mut conn, "TLS", &mut xml);
+}
+
+#[test]
+fn invite_over_tls_to_an_ip_address() {
+    let dir = TempDir::new("tls-ip");
+    let (peer, server) = tls_server(&dir, |port| {
+        format!("sip:$1@127.0.0.1:{port};transport=tls")
+    });
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("alice", "bob", false);
+    let mut conn = peer.accept(WAIT).expect("a TLS connection from the server");
+    answer_busy_on(&mut conn, "TLS", &mut xml);
+}
+
+#[test]
+fn untrusted_tls_certificate_fails_the_leg_promptly() {
+    let dir = TempDir::new("tls-untrusted");
+    let (cert, key) = self_signed_cert(dir.path());
+    let peer = StreamPeer::tls(V4, &cert, &key);
+    // No root_cert_*.pem: the self-signed certificate is not trusted.
+    let uri = format!("sips:$1@localhost:{}", peer.addr.port());
+    let server = Server::start(&dir, &Options::translate_all(&uri));
+    let mut xml = XmlClient::connect(server.xml_port);
+    let asked = Instant::now();
+    xml.request("alice", "bob", false);
+    // The handshake fails on the server's side; the peer sees an aborted handshake.
+    assert!(peer.accept_any(WAIT), "the server did not even connect");
+    let result = xml.expect(503, Some("Initiator"), WAIT);
+    assert!(
+        result.at - asked < Duration::from_secs(10),
+        "503 only after {:?}",
+        result.at - asked
+    );
+    assert!(
+        server.log().contains("certificate not accepted"),
+        "the log says why the handshake failed"
+    );
+}
+
+fn udp_over_ipv6(ip_address: &str) {
+    let dir = TempDir::new("v6");
+    let mut peer = UdpPeer::bind(V6);
+    let uri = format!("sip:$1@[::1]:{}", peer.addr.port());
+    let opts = Options {
+        ip_address: ip_address.into(),
+        ..Options::translate_all(&uri)
+    };
+    let server = Server::start(&dir, &opts);
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("alice", "bob", false);
+    let (invite, from, _) = peer.recv_request("INVITE", WAIT).expect("INVITE over IPv6");
+    assert!(from.is_ipv6(), "from {from}");
+    assert_eq!(from.port(), server.sip_port, "sent from the SIP port");
+    assert_eq!(
+        invite.via_sent_by(),
+        Some(format!("[::1]:{}", server.sip_port)),
+        "Via: {:?}",
+        invite.header("Via")
+    );
+    assert_eq!(invite.via_transport().as_deref(), Some("UDP"));
+    peer.send(&response(&invite, 486, "Busy Here", "b6", "", ""), from);
+    let (ack, _, _) = peer.recv_request("ACK", WAIT).expect("ACK over IPv6");
+    assert_eq!(ack.branch(), invite.branch());
+    xml.expect(486, Some("Initiator"), WAIT);
+}
+
+#[test]
+fn invite_over_ipv6_udp_with_blank_ip_address() {
+    udp_over_ipv6("");
+}
+
+#[test]
+fn invite_over_ipv6_udp_bound_to_v6_loopback() {
+    udp_over_ipv6("::1");
+}
+
+#[test]
+fn invite_over_ipv6_tcp_with_blank_ip_address() {
+    let dir = TempDir::new("v6-tcp");
+    let peer = StreamPeer::tcp(V6);
+    let uri = format!("sip:$1@[::1]:{};transport=tcp", peer.addr.port());
+    let opts = Options {
+        ip_address: String::new(),
+        ..Options::translate_all(&uri)
+    };
+    let server = Server::start(&dir, &opts);
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("alice", "bob", false);
+    let mut conn = peer.accept(WAIT).expect("a TCP connection over IPv6");
+    assert!(conn.peer.is_ipv6());
+    answer_busy_on(&mut conn, "TCP", &mut xml);
+}
