@@ -365,9 +365,13 @@ pub fn run(config: Config) -> ExitCode {
     match serve(&config) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            log::error!(target: CONSOLE_TARGET, "{e}");
-            // The console logger may be filtered off (LogLevel NONE): stderr always.
-            eprintln!("clicktocall: {e}");
+            if log::log_enabled!(target: CONSOLE_TARGET, log::Level::Error) {
+                // To the log file and, through the console logger, to stderr.
+                log::error!(target: CONSOLE_TARGET, "{e}");
+            } else {
+                // LogLevel NONE: the reason for exit status 2 must still be seen.
+                eprintln!("clicktocall: {e}");
+            }
             ExitCode::from(e.exit_code())
         }
     }

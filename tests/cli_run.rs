@@ -177,3 +177,66 @@ fn unwritable_log_file_is_a_configuration_error() {
         out.stderr
     );
 }
+
+#[test]
+fn sip_port_in_use_exits_2_naming_address_and_port() {
+    let dir = TempDir::new("sipbusy");
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port");
+    let port = taken.local_addr().expect("local addr").port().to_string();
+    let config = test_config(&dir, "");
+    let out = run(
+        dir.path(),
+        &["-c", config.to_str().expect("utf-8"), "-sp", &port],
+    );
+    assert_eq!(out.code(), Some(2), "stderr:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains("127.0.0.1") && out.stderr.contains(&format!("port {port}")),
+        "address and port not named:\n{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(STARTED), "{}", out.stderr);
+    // Once, not once by the logger and again by hand.
+    assert_eq!(
+        out.stderr.matches(&format!("port {port}:")).count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn http_port_in_use_exits_2_naming_the_port() {
+    let dir = TempDir::new("httpbusy");
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").expect("bind a TCP port");
+    let port = taken.local_addr().expect("local addr").port().to_string();
+    let config = test_config(&dir, "");
+    let out = run(
+        dir.path(),
+        &["-c", config.to_str().expect("utf-8"), "-httpport", &port],
+    );
+    assert_eq!(out.code(), Some(2), "stderr:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("port {port}")),
+        "port not named:\n{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn start_failure_is_reported_even_with_logging_off() {
+    let dir = TempDir::new("busynone");
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port");
+    let port = taken.local_addr().expect("local addr").port().to_string();
+    let config = test_config(&dir, "LogLevel = NONE\n");
+    let out = run(
+        dir.path(),
+        &["-c", config.to_str().expect("utf-8"), "-sp", &port],
+    );
+    assert_eq!(out.code(), Some(2), "stderr:\n{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches(&format!("port {port}")).count(),
+        1,
+        "reported once:\n{}",
+        out.stderr
+    );
+}
