@@ -75,6 +75,10 @@ fn sigterm_during_an_established_anchored_call_byes_both_legs() {
         got.last(),
         events(&[(200, "Destination", "Connected to destination")]).last()
     );
+    // The destination's 200 is reported before the initiator's re-INVITE completes:
+    // wait for the call to be fully set up (the initiator got the ACK of its re-INVITE's
+    // 2xx) so the SIGTERM meets an established call.
+    initiator.wait_received("ACK", 2);
     // The request is over; the call is not: SIGTERM must hang up both legs.
     lab.server.terminate();
     let status = lab.server.wait_exit(EXIT_WITHIN);

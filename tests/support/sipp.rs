@@ -142,6 +142,35 @@ impl Sipp {
         std::fs::read_to_string(self.base.with_extension("msg")).unwrap_or_default()
     }
 
+    /// How many requests of `method` SIPp has received so far (from its message trace).
+    pub fn received(&self, method: &str) -> usize {
+        let start = format!("{method} ");
+        self.messages()
+            .split("message received")
+            .skip(1)
+            .filter(|chunk| {
+                chunk
+                    .lines()
+                    .skip(1)
+                    .find(|l| !l.trim().is_empty())
+                    .is_some_and(|l| l.starts_with(&start))
+            })
+            .count()
+    }
+
+    /// Waits until SIPp has received `count` requests of `method` (panics after [`WAIT`]).
+    pub fn wait_received(&self, method: &str, count: usize) {
+        let deadline = Instant::now() + WAIT;
+        while self.received(method) < count {
+            assert!(
+                Instant::now() < deadline,
+                "{}: {count} {method} not received",
+                self.label()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Every file of this run, for a failure message.
     pub fn report(&self) -> String {
         let mut out = String::new();
