@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod msg;
+pub mod reactor;
 pub mod sdp;
 pub mod sipfrag;
 pub mod transaction;
