@@ -23,8 +23,8 @@ pub fn is_crlf_only(bytes: &[u8]) -> bool {
 pub struct UdpPeer {
     pub sock: UdpSocket,
     pub addr: SocketAddr,
-    /// Keepalive datagrams skipped by `recv_msg`, with their arrival times.
-    pub keepalives: Vec<(SocketAddr, Instant)>,
+    /// Keepalive datagrams skipped by `recv_msg`: source, arrival time, bytes.
+    pub keepalives: Vec<(SocketAddr, Instant, Vec<u8>)>,
 }
 
 impl UdpPeer {
@@ -72,7 +72,7 @@ impl UdpPeer {
             let left = deadline.checked_duration_since(Instant::now())?;
             let (bytes, from, at) = self.recv_raw(left)?;
             if is_crlf_only(&bytes) {
-                self.keepalives.push((from, at));
+                self.keepalives.push((from, at, bytes));
                 continue;
             }
             return Some((Msg::new(&bytes), from, at));
@@ -164,6 +164,10 @@ impl StreamConn {
         let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
         StreamConn::new(Conn::Tcp(s))
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.conn.tcp().local_addr().expect("stream local address")
     }
 
     pub fn send(&mut self, text: &str) {
