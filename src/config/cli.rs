@@ -57,7 +57,7 @@ pub fn parse(args: &[String]) -> Result<CommandLine, CliError> {
                 cmd.action = Action::Help;
                 return Ok(cmd);
             }
-            "-v" | "--version" => {
+            "--version" => {
                 cmd.action = Action::Version;
                 return Ok(cmd);
             }
