@@ -68,3 +68,63 @@ fn busy_destination_in_anchored_mode_fails_the_destination_and_byes_the_initiato
     destination.expect_pass();
     initiator.expect_pass();
 }
+
+#[test]
+fn unanswered_destination_is_cancelled_after_the_ring_timeout_and_the_initiator_byed() {
+    let lab = Lab::start("anchor-dest-ring-timeout", ServerOptions::ring_timeout(2));
+    let mut initiator = lab.uas("initiator_answer_wait_bye.xml", &[]);
+    let mut destination = lab.uas("destination_no_answer.xml", &[]);
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (180, "Initiator", "Ringing initiator"),
+            (200, "Initiator", "Connected to initiator"),
+            (180, "Destination", "Ringing destination"),
+            (408, "Destination", "Failed to connect to destination"),
+        ])
+    );
+    destination.expect_pass();
+    initiator.expect_pass();
+}
+
+#[test]
+fn unreachable_destination_fails_the_destination_and_byes_the_initiator() {
+    let lab = Lab::start("anchor-dest-unreachable", ServerOptions::default());
+    let mut initiator = lab.uas("initiator_answer_wait_bye.xml", &[]);
+    let nobody = support::ports::free_port();
+    let got = lab.click_to_call(
+        &initiator.phone("100"),
+        &support::phone(nobody, "200"),
+        true,
+    );
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(got[..3], connected()[..3]);
+    assert!([408, 503].contains(&got[3].code), "{got:?}");
+    assert_eq!(
+        (got[3].leg.as_str(), got[3].text.as_str()),
+        ("Destination", "Failed to connect to destination")
+    );
+    initiator.expect_pass();
+}
+
+#[test]
+fn initiator_hanging_up_while_the_destination_rings_cancels_the_destination() {
+    let lab = Lab::start("anchor-early-hangup", ServerOptions::default());
+    // The initiator answers, then hangs up after half a second; the destination rings
+    // and must get a CANCEL.
+    let mut initiator = lab.uas("initiator_answer_then_hangup.xml", &[]);
+    let mut destination = lab.uas("destination_no_answer.xml", &[]);
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(got[..4], connected()[..4]);
+    let last = &got[4];
+    assert!(last.code >= 300, "{got:?}");
+    assert_eq!(
+        (last.leg.as_str(), last.text.as_str()),
+        ("Destination", "Failed to connect to destination")
+    );
+    initiator.expect_pass();
+    destination.expect_pass();
+}

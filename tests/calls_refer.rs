@@ -6,7 +6,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use support::{Lab, ServerOptions, events, phone, ports::free_port};
+use support::{Lab, RawMode, RawPhone, ServerOptions, events, phone, ports::free_port};
 
 /// In REFER mode the server never contacts the destination itself; its port only has
 /// to appear in the Refer-To the initiator checks.
@@ -99,5 +99,62 @@ fn refer_rejected_with_501_falls_back_to_an_anchored_call() {
     );
     // The destination hangs up; the initiator's scenario ends when that BYE was mirrored.
     destination.expect_pass();
+    initiator.expect_pass();
+}
+
+#[test]
+fn sipfrag_ending_with_a_bare_lf_is_read_as_success() {
+    // Real phones (baresip) end the sipfrag status line with LF only; the C++ original
+    // misread that as 400 and hung up a transfer that had in fact succeeded.
+    let lab = Lab::start("refer-bare-lf", ServerOptions::default());
+    let transferee = RawPhone::start(RawMode::TransferBareLf);
+    let got = lab.click_to_call(
+        &transferee.phone("100"),
+        &phone(unused_destination(), "200"),
+        false,
+    );
+    // The raw phone answers at once, without a provisional response: no 180 event.
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (200, "Initiator", "Connected to initiator"),
+            (200, "Destination", "Connected to destination"),
+        ])
+    );
+    // After the transfer we hang up our leg.
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while !transferee
+        .start_lines()
+        .iter()
+        .any(|l| l.starts_with("BYE "))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no BYE: {:?}",
+            transferee.start_lines()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn subscription_ending_without_a_final_status_is_a_destination_408() {
+    let lab = Lab::start("refer-sub-timeout", ServerOptions::default());
+    let dest = unused_destination();
+    let mut initiator = lab.uas(
+        "initiator_refer_sub_timeout.xml",
+        &[("DEST_PORT", dest.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (180, "Initiator", "Ringing initiator"),
+            (200, "Initiator", "Connected to initiator"),
+            (408, "Destination", "Failed to connect to destination"),
+        ])
+    );
     initiator.expect_pass();
 }

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    DeafPhone, FirstAnswer, Lab, ServerOptions, WAIT, XmlClient, events, phone, ports::free_port,
+    Lab, RawMode, RawPhone, ServerOptions, WAIT, XmlClient, events, phone, ports::free_port,
 };
 
 /// The bound on shutdown.
@@ -93,7 +93,7 @@ fn sigterm_during_an_established_anchored_call_byes_both_legs() {
 #[test]
 fn sigterm_with_a_ringing_peer_that_ignores_cancel_still_exits_in_time() {
     let mut lab = Lab::start("term-deaf-ringing", ServerOptions::default());
-    let phone_ = DeafPhone::start(FirstAnswer::Ringing);
+    let phone_ = RawPhone::start(RawMode::Ringing);
     let mut client = XmlClient::connect(lab.server.xml_port);
     client.send_request(&phone_.phone("100"), &phone(free_port(), "200"), false);
     client.events_until(WAIT, is(180, "Initiator"));
@@ -110,7 +110,7 @@ fn sigterm_with_a_ringing_peer_that_ignores_cancel_still_exits_in_time() {
 fn sigterm_with_a_connected_peer_that_ignores_everything_still_exits_in_time() {
     let mut lab = Lab::start("term-deaf-connected", ServerOptions::default());
     // Answers the INVITE, then ignores the ACK, the REFER and the BYE.
-    let phone_ = DeafPhone::start(FirstAnswer::Answer);
+    let phone_ = RawPhone::start(RawMode::Answer);
     let mut client = XmlClient::connect(lab.server.xml_port);
     client.send_request(&phone_.phone("100"), &phone(free_port(), "200"), false);
     client.events_until(WAIT, is(200, "Initiator"));

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-pub use raw_phone::{DeafPhone, FirstAnswer};
+pub use raw_phone::{RawMode, RawPhone};
 pub use server::{Server, ServerOptions};
 pub use sipp::Sipp;
 pub use xml::{Event, XmlClient};

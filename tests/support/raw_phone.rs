@@ -1,34 +1,39 @@
 //! A phone played directly on a UDP socket, for what SIPp cannot express: a peer that
-//! answers the first INVITE (with 180, or with 200 and an SDP answer) and then never
-//! responds to anything again — the server must still end its calls and exit in time.
+//! answers the first INVITE and then never responds again (the server must still end
+//! its calls and exit in time), and a transferee whose NOTIFY sipfrag ends with a bare
+//! LF as real phones (baresip) send it.
 
-use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-/// What the phone answers to the first INVITE.
+/// How the phone behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FirstAnswer {
-    /// 180 Ringing, then silence.
+pub enum RawMode {
+    /// 180 Ringing to the first INVITE, then silence.
     Ringing,
-    /// 200 OK with an SDP answer, then silence (no response to ACK, REFER, BYE …).
+    /// 200 OK with an SDP answer to the first INVITE, then silence (no response to
+    /// ACK, REFER, BYE …).
     Answer,
+    /// 200 OK to the INVITE; 202 to a REFER followed by one NOTIFY whose sipfrag is
+    /// `SIP/2.0 200 OK` ended by a bare LF, subscription terminated; 200 to BYE.
+    TransferBareLf,
 }
 
-/// A deaf phone on a loopback port; stopped (thread joined) on drop.
-pub struct DeafPhone {
+/// A phone on a loopback port; its thread is stopped and joined on drop.
+pub struct RawPhone {
     pub port: u16,
     seen: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
-impl DeafPhone {
-    pub fn start(mode: FirstAnswer) -> DeafPhone {
+impl RawPhone {
+    pub fn start(mode: RawMode) -> RawPhone {
         let socket =
-            UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).expect("bind deaf phone");
+            UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).expect("bind raw phone");
         let port = socket.local_addr().expect("local addr").port();
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
@@ -39,7 +44,7 @@ impl DeafPhone {
             let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
             thread::spawn(move || run(&socket, port, mode, &seen, &stop))
         };
-        DeafPhone {
+        RawPhone {
             port,
             seen,
             stop,
@@ -57,7 +62,7 @@ impl DeafPhone {
     }
 }
 
-impl Drop for DeafPhone {
+impl Drop for RawPhone {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
@@ -66,14 +71,9 @@ impl Drop for DeafPhone {
     }
 }
 
-fn run(
-    socket: &UdpSocket,
-    port: u16,
-    mode: FirstAnswer,
-    seen: &Mutex<Vec<String>>,
-    stop: &AtomicBool,
-) {
+fn run(socket: &UdpSocket, port: u16, mode: RawMode, seen: &Mutex<Vec<String>>, stop: &AtomicBool) {
     let mut answered = false;
+    let mut referred = false;
     let mut buf = vec![0u8; 65_536];
     while !stop.load(Ordering::SeqCst) {
         let Ok((n, from)) = socket.recv_from(&mut buf) else {
@@ -84,29 +84,56 @@ fn run(
         if let Ok(mut v) = seen.lock() {
             v.push(first.clone());
         }
-        if !answered && first.starts_with("INVITE ") {
-            answered = true;
-            let reply = response(&text, port, mode);
+        let mut send = |reply: String| {
             let _ = socket.send_to(reply.as_bytes(), from);
+        };
+        if first.starts_with("INVITE ") && !answered {
+            answered = true;
+            send(match mode {
+                RawMode::Ringing => response(&text, "180 Ringing", port, None),
+                RawMode::Answer | RawMode::TransferBareLf => {
+                    response(&text, "200 OK", port, Some(SDP))
+                }
+            });
+        } else if mode == RawMode::TransferBareLf && first.starts_with("REFER ") && !referred {
+            referred = true;
+            send(response(&text, "202 Accepted", port, None));
+            send(bare_lf_notify(&text, port, from));
+        } else if mode == RawMode::TransferBareLf && first.starts_with("BYE ") {
+            send(response(&text, "200 OK", port, None));
         }
     }
 }
 
-/// A response to `request` copying Via, From, To (with a tag added), Call-ID and CSeq
-/// (RFC 3261 §8.2.6.2).
-fn response(request: &str, port: u16, mode: FirstAnswer) -> String {
-    let head = request.split("\r\n\r\n").next().unwrap_or_default();
-    let mut out = match mode {
-        FirstAnswer::Ringing => String::from("SIP/2.0 180 Ringing\r\n"),
-        FirstAnswer::Answer => String::from("SIP/2.0 200 OK\r\n"),
-    };
-    for line in head.split("\r\n").skip(1) {
+const SDP: &str = "v=0\r\no=raw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+                   m=audio 6020 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+/// The header lines of `message` (start line excluded).
+fn headers(message: &str) -> impl Iterator<Item = (String, &str)> {
+    let head = message.split("\r\n\r\n").next().unwrap_or_default();
+    head.split("\r\n").skip(1).map(|line| {
         let name = line
             .split(':')
             .next()
             .unwrap_or_default()
             .trim()
             .to_ascii_lowercase();
+        (name, line)
+    })
+}
+
+/// The value (after the colon) of the first header named `full` or `compact`.
+fn header<'a>(message: &'a str, full: &str, compact: &str) -> Option<&'a str> {
+    headers(message)
+        .find(|(name, _)| name == full || name == compact)
+        .and_then(|(_, line)| line.split_once(':').map(|(_, v)| v.trim()))
+}
+
+/// A response to `request` copying Via, From, To (with a tag added), Call-ID and CSeq
+/// (RFC 3261 §8.2.6.2).
+fn response(request: &str, status: &str, port: u16, sdp: Option<&str>) -> String {
+    let mut out = format!("SIP/2.0 {status}\r\n");
+    for (name, line) in headers(request) {
         match name.as_str() {
             "via" | "v" | "from" | "f" | "call-id" | "i" | "cseq" => {
                 out.push_str(line);
@@ -115,7 +142,7 @@ fn response(request: &str, port: u16, mode: FirstAnswer) -> String {
             "to" | "t" => {
                 out.push_str(line);
                 if !line.contains(";tag=") {
-                    out.push_str(";tag=deaf1");
+                    out.push_str(";tag=raw1");
                 }
                 out.push_str("\r\n");
             }
@@ -123,16 +150,34 @@ fn response(request: &str, port: u16, mode: FirstAnswer) -> String {
         }
     }
     out.push_str(&format!("Contact: <sip:100@127.0.0.1:{port}>\r\n"));
-    match mode {
-        FirstAnswer::Ringing => out.push_str("Content-Length: 0\r\n\r\n"),
-        FirstAnswer::Answer => {
-            let sdp = "v=0\r\no=deaf 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-                       m=audio 6020 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
-            out.push_str(&format!(
-                "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-                sdp.len()
-            ));
-        }
+    match sdp {
+        None => out.push_str("Content-Length: 0\r\n\r\n"),
+        Some(sdp) => out.push_str(&format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        )),
     }
     out
+}
+
+/// The NOTIFY ending the REFER's implicit subscription (RFC 3515 §2.4.4), its sipfrag
+/// body `SIP/2.0 200 OK` terminated by a bare LF instead of CRLF.
+fn bare_lf_notify(refer: &str, port: u16, to: SocketAddr) -> String {
+    let target = header(refer, "contact", "m")
+        .and_then(|c| c.split('<').nth(1))
+        .and_then(|c| c.split('>').next())
+        .map_or_else(|| format!("sip:{to}"), str::to_owned);
+    let from = header(refer, "to", "t").unwrap_or_default();
+    let peer = header(refer, "from", "f").unwrap_or_default();
+    let call_id = header(refer, "call-id", "i").unwrap_or_default();
+    let body = "SIP/2.0 200 OK\n";
+    format!(
+        "NOTIFY {target} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-raw-notify-1\r\n\
+         From: {from}\r\nTo: {peer}\r\nCall-ID: {call_id}\r\nCSeq: 1 NOTIFY\r\n\
+         Contact: <sip:100@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\nEvent: refer\r\n\
+         Subscription-State: terminated;reason=noresource\r\n\
+         Content-Type: message/sipfrag\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }
