@@ -63,12 +63,6 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
         commands_tx,
     )
     .map_err(api_error)?;
-    for addr in servers.http_addrs() {
-        log::info!(target: "api::http", "HTTP listening on {addr}");
-    }
-    for addr in servers.xml_addrs() {
-        log::info!(target: "api::xml", "XML listening on {addr}");
-    }
     components.spawn("api", move |shutdown| {
         shutdown.wait();
         // Keep the connections open while the calls thread reports its last results.

@@ -475,9 +475,25 @@ impl Reactor {
                         },
                     );
                 }
-                Err(e) => {
-                    log::info!(target: LOG, "unparsable message from {transport} {source} dropped: {e}");
-                }
+                Err(e) => match bad_request::answer(&bytes, &e) {
+                    Some(resp) => {
+                        log::info!(target: LOG, "bad request from {transport} {source}: {e}");
+                        let sent = match conn {
+                            Some(c) => self.transport.send_on(now, c, &resp),
+                            None => {
+                                self.transport
+                                    .send(now, &Target::new(source, transport), &resp)
+                            }
+                        };
+                        if let Err(e) = sent {
+                            log::info!(target: LOG, "400 to {source} not sent: {e}");
+                        }
+                    }
+                    None => {
+                        self.dropped += 1;
+                        log::info!(target: LOG, "unparsable message from {transport} {source} dropped ({} so far): {e}", self.dropped);
+                    }
+                },
             },
             TransportEvent::Error { target, kind } => {
                 log::info!(target: LOG, "{target}: {kind:?}");
