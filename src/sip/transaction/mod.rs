@@ -27,6 +27,8 @@ mod timers;
 
 #[cfg(test)]
 mod layer_tests;
+#[cfg(test)]
+mod timer_table_tests;
 
 use std::fmt;
 

@@ -1,0 +1,248 @@
+//! One table for every one-shot timer of RFC 3261 §17 and RFC 6026 on both kinds of
+//! transport: drive each machine into the state that arms the timer, then check nothing
+//! happens a millisecond early and the right thing happens on time.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// A machine of any of the four kinds, for the table.
+enum Any {
+    ClientInvite(ClientInvite),
+    ClientNonInvite(ClientNonInvite),
+    ServerInvite(ServerInvite),
+    ServerNonInvite(ServerNonInvite),
+}
+
+impl Any {
+    fn handle_timeout(&mut self, now: Instant) {
+        match self {
+            Any::ClientInvite(m) => m.handle_timeout(now),
+            Any::ClientNonInvite(m) => m.handle_timeout(now),
+            Any::ServerInvite(m) => m.handle_timeout(now),
+            Any::ServerNonInvite(m) => m.handle_timeout(now),
+        }
+    }
+
+    fn drain(&mut self) -> Vec<Action> {
+        std::iter::from_fn(|| match self {
+            Any::ClientInvite(m) => m.poll_action(),
+            Any::ClientNonInvite(m) => m.poll_action(),
+            Any::ServerInvite(m) => m.poll_action(),
+            Any::ServerNonInvite(m) => m.poll_action(),
+        })
+        .collect()
+    }
+}
+
+/// Builds a machine at `t0` and brings it, at `t0`, to the state that arms the timer.
+type Setup = fn(Instant, bool) -> Any;
+
+fn timers() -> Timers {
+    Timers {
+        timer_c: None,
+        ..Timers::default()
+    }
+}
+
+fn client_invite_calling(t0: Instant, reliable: bool) -> Any {
+    Any::ClientInvite(ClientInvite::new(t0, timers(), reliable))
+}
+
+fn client_invite_completed(t0: Instant, reliable: bool) -> Any {
+    let mut m = ClientInvite::new(t0, timers(), reliable);
+    m.handle_response(t0, 404);
+    Any::ClientInvite(m)
+}
+
+fn client_invite_accepted(t0: Instant, reliable: bool) -> Any {
+    let mut m = ClientInvite::new(t0, timers(), reliable);
+    m.handle_response(t0, 200);
+    Any::ClientInvite(m)
+}
+
+fn client_non_invite_trying(t0: Instant, reliable: bool) -> Any {
+    Any::ClientNonInvite(ClientNonInvite::new(t0, timers(), reliable))
+}
+
+fn client_non_invite_completed(t0: Instant, reliable: bool) -> Any {
+    let mut m = ClientNonInvite::new(t0, timers(), reliable);
+    m.handle_response(t0, 200);
+    Any::ClientNonInvite(m)
+}
+
+fn server_invite_completed(t0: Instant, reliable: bool) -> Any {
+    let mut m = ServerInvite::new(t0, timers(), reliable);
+    let _ = m.send_response(t0, 486);
+    Any::ServerInvite(m)
+}
+
+fn server_invite_confirmed(t0: Instant, reliable: bool) -> Any {
+    let mut m = ServerInvite::new(t0, timers(), reliable);
+    let _ = m.send_response(t0, 486);
+    m.handle_ack(t0);
+    Any::ServerInvite(m)
+}
+
+fn server_invite_accepted(t0: Instant, reliable: bool) -> Any {
+    let mut m = ServerInvite::new(t0, timers(), reliable);
+    let _ = m.send_response(t0, 200);
+    Any::ServerInvite(m)
+}
+
+fn server_non_invite_completed(t0: Instant, reliable: bool) -> Any {
+    let mut m = ServerNonInvite::new(t0, timers(), reliable);
+    let _ = m.send_response(t0, 200);
+    Any::ServerNonInvite(m)
+}
+
+/// (timer, setup, reliable, fires after ms — `None`: zero, the machine ended at once,
+/// whether a Timeout is reported).
+const TABLE: &[(TimerKind, Setup, bool, Option<u64>, bool)] = &[
+    (
+        TimerKind::B,
+        client_invite_calling,
+        false,
+        Some(32_000),
+        true,
+    ),
+    (
+        TimerKind::B,
+        client_invite_calling,
+        true,
+        Some(32_000),
+        true,
+    ),
+    (
+        TimerKind::D,
+        client_invite_completed,
+        false,
+        Some(32_000),
+        false,
+    ),
+    (TimerKind::D, client_invite_completed, true, None, false),
+    (
+        TimerKind::M,
+        client_invite_accepted,
+        false,
+        Some(32_000),
+        false,
+    ),
+    (
+        TimerKind::M,
+        client_invite_accepted,
+        true,
+        Some(32_000),
+        false,
+    ),
+    (
+        TimerKind::F,
+        client_non_invite_trying,
+        false,
+        Some(32_000),
+        true,
+    ),
+    (
+        TimerKind::F,
+        client_non_invite_trying,
+        true,
+        Some(32_000),
+        true,
+    ),
+    (
+        TimerKind::K,
+        client_non_invite_completed,
+        false,
+        Some(5_000),
+        false,
+    ),
+    (TimerKind::K, client_non_invite_completed, true, None, false),
+    (
+        TimerKind::H,
+        server_invite_completed,
+        false,
+        Some(32_000),
+        true,
+    ),
+    (
+        TimerKind::H,
+        server_invite_completed,
+        true,
+        Some(32_000),
+        true,
+    ),
+    (
+        TimerKind::I,
+        server_invite_confirmed,
+        false,
+        Some(5_000),
+        false,
+    ),
+    (TimerKind::I, server_invite_confirmed, true, None, false),
+    (
+        TimerKind::L,
+        server_invite_accepted,
+        false,
+        Some(32_000),
+        false,
+    ),
+    (
+        TimerKind::L,
+        server_invite_accepted,
+        true,
+        Some(32_000),
+        false,
+    ),
+    (
+        TimerKind::J,
+        server_non_invite_completed,
+        false,
+        Some(32_000),
+        false,
+    ),
+    (TimerKind::J, server_non_invite_completed, true, None, false),
+];
+
+#[test]
+fn every_one_shot_timer_fires_on_time_for_udp_and_reliable_transports() {
+    for &(timer, setup, reliable, after, reports) in TABLE {
+        let case = format!("{timer}, reliable={reliable}");
+        let t0 = Instant::now();
+        let mut m = setup(t0, reliable);
+        // Retransmissions and the response that armed the timer are not under test here.
+        let armed: Vec<Action> = m
+            .drain()
+            .into_iter()
+            .filter(|a| {
+                !matches!(
+                    a,
+                    Action::PassUp | Action::SendAck | Action::SendResponse | Action::Retransmit
+                )
+            })
+            .collect();
+        let Some(after) = after else {
+            assert_eq!(armed, vec![Action::Terminated], "{case}: zero on reliable");
+            continue;
+        };
+        assert!(armed.is_empty(), "{case}: ended early: {armed:?}");
+        m.handle_timeout(t0 + Duration::from_millis(after - 1));
+        let early: Vec<Action> = m
+            .drain()
+            .into_iter()
+            .filter(|a| !matches!(a, Action::Retransmit | Action::ResendResponse))
+            .collect();
+        assert!(early.is_empty(), "{case}: fired early: {early:?}");
+        m.handle_timeout(t0 + Duration::from_millis(after));
+        let fired: Vec<Action> = m
+            .drain()
+            .into_iter()
+            .filter(|a| !matches!(a, Action::Retransmit | Action::ResendResponse))
+            .collect();
+        let want = if reports {
+            vec![Action::Timeout(timer), Action::Terminated]
+        } else {
+            vec![Action::Terminated]
+        };
+        assert_eq!(fired, want, "{case}");
+    }
+}
