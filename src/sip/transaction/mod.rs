@@ -12,6 +12,23 @@
 //! §17.2.3, holds the messages, builds the ACK for a non-2xx final (§17.1.1.3), the CANCEL
 //! of an INVITE (§9.1) and the answer to a received CANCEL (§9.2), and reports
 //! [`TxEvent`]s; the reactor writes its [`Transmit`]s to the transports.
+//!
+//! # Layer API at a glance
+//!
+//! - `TransactionLayer::new(LayerConfig { timers: Timers { t1, t2, t4, timer_c }, .. })`
+//! - `send_request(now, ClientTxId, request, Target) -> Result<(), LayerError>`: the
+//!   request carries its top Via with a fresh branch; UDP targets get retransmissions.
+//! - `cancel(now, ClientTxId)`: CANCEL an INVITE (held until a provisional, §9.1).
+//! - `respond(now, ServerTxId, response) -> Result<(), LayerError>`.
+//! - `handle_message(now, Message, Origin)`: everything parsed from the network.
+//! - `transport_error(now, TxRef)`, `target_failed(now, &Target)`: sending failed.
+//! - `handle_timeout(now)` at `poll_timeout()`; then drain `poll_transmit()` (bytes, a
+//!   target, for responses the connection to try first) and `poll_event()`.
+//!
+//! Timer C: before any provisional it ends the INVITE like Timer B (`TxEvent::Timeout`
+//! with `TimerKind::C`); after one, the layer CANCELs the INVITE itself and the 487 comes
+//! up as the final response. A received INVITE gets an automatic 100 Trying only if the
+//! TU has not answered within 200 ms.
 
 mod ack_cancel;
 mod client_invite;
