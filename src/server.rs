@@ -2,7 +2,7 @@
 //! SIGINT/SIGTERM (or a component that dies), stop the components, exit.
 //!
 //! Components (SIP reactor, calls thread, HTTP and XML listeners) are threads started in
-//! one place, [`start_components`], in dependency order. Each gets a [`Shutdown`] to watch
+//! one place, `start_components`, in dependency order. Each gets a [`Shutdown`] to watch
 //! and may register a wake-up for threads that block elsewhere (a `mio::Waker`). They are
 //! stopped in reverse order with a bounded wait.
 
@@ -194,7 +194,8 @@ impl Components {
     }
 
     /// Starts `body` on a thread named `name`. The body gets the shutdown notice and
-    /// should return soon after it fires.
+    /// should return soon after it fires; returning before shutdown is taken as a failure
+    /// of the server (it shuts down, exit status 3).
     pub fn spawn<F>(&mut self, name: &'static str, body: F) -> Result<(), StartError>
     where
         F: FnOnce(Shutdown) + Send + 'static,
