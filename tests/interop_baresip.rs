@@ -26,20 +26,11 @@ use support::{Event, Lab, ServerOptions, XmlClient, events};
 /// Bound on a whole click-to-call between two phones that answer at once.
 const CALL_BOUND: Duration = Duration::from_secs(20);
 
-/// Places the click-to-call and returns its events up to the final one.
-fn click_to_call(
-    lab: &Lab,
-    initiator: &Baresip,
-    destination: &Baresip,
-    anchor: bool,
-) -> Vec<Event> {
+/// Places a click-to-call from `initiator` to `destination` (addresses the server's
+/// test rule translates) and returns its events up to the final one.
+fn click_to_call(lab: &Lab, initiator: &str, destination: &str, anchor: bool) -> Vec<Event> {
     let mut client = XmlClient::connect(lab.server.xml_port);
-    let got = client.call(
-        &initiator.address(),
-        &destination.address(),
-        anchor,
-        CALL_BOUND,
-    );
+    let got = client.call(initiator, destination, anchor, CALL_BOUND);
     assert!(
         client.silent_for(Duration::from_millis(300)),
         "a document after the final event"
@@ -72,7 +63,7 @@ fn refer_mode_transfers_the_initiator_baresip_to_the_destination_baresip() {
     let mut destination = Baresip::start(lab.dir(), "200");
     let (server, p1, p2) = (lab.server.sip_port, initiator.port, destination.port);
 
-    let got = click_to_call(&lab, &initiator, &destination, false);
+    let got = click_to_call(&lab, &initiator.address(), &destination.address(), false);
     let mut expected = events(&[
         (100, "", "In progress"),
         (180, "Initiator", "Ringing initiator"),
@@ -191,7 +182,7 @@ fn anchored_call_relays_sdp_between_two_baresips_and_mirrors_the_hang_up() {
     let mut destination = Baresip::start(lab.dir(), "200");
     let (server, p1, p2) = (lab.server.sip_port, initiator.port, destination.port);
 
-    let got = click_to_call(&lab, &initiator, &destination, true);
+    let got = click_to_call(&lab, &initiator.address(), &destination.address(), true);
     assert_eq!(
         got,
         events(&[
@@ -307,5 +298,114 @@ fn anchored_call_relays_sdp_between_two_baresips_and_mirrors_the_hang_up() {
     initiator.wait_for("answering the BYE", |_, trace| {
         trace.iter().any(|m| m.is_response(200, "BYE", p1, server))
     });
+    assert_no_server_errors(&lab);
+}
+
+/// A number the phone does not have: baresip answers an INVITE for an unknown user with
+/// 404 Not Found.
+fn unknown_number(phone: &Baresip) -> String {
+    format!("p{}-999", phone.port)
+}
+
+#[test]
+fn refer_to_a_number_the_destination_baresip_rejects_is_a_destination_failure() {
+    let lab = Lab::start("baresip-refer-404", ServerOptions::default());
+    let mut initiator = Baresip::start(lab.dir(), "100");
+    let destination = Baresip::start(lab.dir(), "200");
+    let (server, p1) = (lab.server.sip_port, initiator.port);
+
+    let got = click_to_call(
+        &lab,
+        &initiator.address(),
+        &unknown_number(&destination),
+        false,
+    );
+    // The 404 reaches the server only inside the initiator's sipfrag NOTIFY (RFC 3515
+    // §2.4.5), which baresip ends with a bare LF.
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (180, "Initiator", "Ringing initiator"),
+            (200, "Initiator", "Connected to initiator"),
+            (404, "Destination", "Failed to connect to destination"),
+        ])
+    );
+    initiator.wait_for("hung up by the server", |_, trace| {
+        trace.iter().any(|m| m.is_response(200, "BYE", p1, server))
+    });
+    let trace = initiator.trace();
+    let last = trace
+        .iter()
+        .rfind(|m| m.is_request("NOTIFY", p1, server))
+        .expect("no NOTIFY from the initiator");
+    assert!(
+        last.body.starts_with("SIP/2.0 404"),
+        "last sipfrag: {:?}",
+        last.body
+    );
+    assert_no_server_errors(&lab);
+}
+
+#[test]
+fn anchored_call_to_a_number_the_destination_baresip_rejects_byes_the_initiator() {
+    let lab = Lab::start("baresip-anchor-404", ServerOptions::default());
+    let mut initiator = Baresip::start(lab.dir(), "100");
+    let mut destination = Baresip::start(lab.dir(), "200");
+    let (server, p1, p2) = (lab.server.sip_port, initiator.port, destination.port);
+
+    let got = click_to_call(
+        &lab,
+        &initiator.address(),
+        &unknown_number(&destination),
+        true,
+    );
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (180, "Initiator", "Ringing initiator"),
+            (200, "Initiator", "Connected to initiator"),
+            (404, "Destination", "Failed to connect to destination"),
+        ])
+    );
+    // The 404 was acknowledged (RFC 3261 §17.1.1.3) and the initiator hung up.
+    destination.wait_for("404 acknowledged", |_, trace| {
+        trace.iter().any(|m| m.is_request("ACK", server, p2))
+    });
+    initiator.wait_for("hung up by the server", |_, trace| {
+        trace.iter().any(|m| m.is_request("BYE", server, p1))
+    });
+    initiator.wait_for("answering the BYE", |_, trace| {
+        trace.iter().any(|m| m.is_response(200, "BYE", p1, server))
+    });
+    assert_no_server_errors(&lab);
+}
+
+#[test]
+fn a_number_the_initiator_baresip_rejects_is_one_initiator_failure() {
+    let lab = Lab::start("baresip-initiator-404", ServerOptions::default());
+    let initiator = Baresip::start(lab.dir(), "100");
+    let destination = Baresip::start(lab.dir(), "200");
+
+    let got = click_to_call(
+        &lab,
+        &unknown_number(&initiator),
+        &destination.address(),
+        false,
+    );
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (404, "Initiator", "Failed to connect to initiator")
+        ])
+    );
+    // Nothing was ever sent to the destination.
+    assert!(
+        destination.trace().is_empty(),
+        "destination saw SIP: {:#?}",
+        destination.trace()
+    );
     assert_no_server_errors(&lab);
 }
