@@ -6,30 +6,30 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-/// A machine of any of the four kinds, for the table.
+/// A machine of any of the four kinds, for the table (client/server, INVITE/non-INVITE).
 enum Any {
-    ClientInvite(ClientInvite),
-    ClientNonInvite(ClientNonInvite),
-    ServerInvite(ServerInvite),
-    ServerNonInvite(ServerNonInvite),
+    Ci(ClientInvite),
+    Cn(ClientNonInvite),
+    Si(ServerInvite),
+    Sn(ServerNonInvite),
 }
 
 impl Any {
     fn handle_timeout(&mut self, now: Instant) {
         match self {
-            Any::ClientInvite(m) => m.handle_timeout(now),
-            Any::ClientNonInvite(m) => m.handle_timeout(now),
-            Any::ServerInvite(m) => m.handle_timeout(now),
-            Any::ServerNonInvite(m) => m.handle_timeout(now),
+            Any::Ci(m) => m.handle_timeout(now),
+            Any::Cn(m) => m.handle_timeout(now),
+            Any::Si(m) => m.handle_timeout(now),
+            Any::Sn(m) => m.handle_timeout(now),
         }
     }
 
     fn drain(&mut self) -> Vec<Action> {
         std::iter::from_fn(|| match self {
-            Any::ClientInvite(m) => m.poll_action(),
-            Any::ClientNonInvite(m) => m.poll_action(),
-            Any::ServerInvite(m) => m.poll_action(),
-            Any::ServerNonInvite(m) => m.poll_action(),
+            Any::Ci(m) => m.poll_action(),
+            Any::Cn(m) => m.poll_action(),
+            Any::Si(m) => m.poll_action(),
+            Any::Sn(m) => m.poll_action(),
         })
         .collect()
     }
@@ -46,54 +46,54 @@ fn timers() -> Timers {
 }
 
 fn client_invite_calling(t0: Instant, reliable: bool) -> Any {
-    Any::ClientInvite(ClientInvite::new(t0, timers(), reliable))
+    Any::Ci(ClientInvite::new(t0, timers(), reliable))
 }
 
 fn client_invite_completed(t0: Instant, reliable: bool) -> Any {
     let mut m = ClientInvite::new(t0, timers(), reliable);
     m.handle_response(t0, 404);
-    Any::ClientInvite(m)
+    Any::Ci(m)
 }
 
 fn client_invite_accepted(t0: Instant, reliable: bool) -> Any {
     let mut m = ClientInvite::new(t0, timers(), reliable);
     m.handle_response(t0, 200);
-    Any::ClientInvite(m)
+    Any::Ci(m)
 }
 
 fn client_non_invite_trying(t0: Instant, reliable: bool) -> Any {
-    Any::ClientNonInvite(ClientNonInvite::new(t0, timers(), reliable))
+    Any::Cn(ClientNonInvite::new(t0, timers(), reliable))
 }
 
 fn client_non_invite_completed(t0: Instant, reliable: bool) -> Any {
     let mut m = ClientNonInvite::new(t0, timers(), reliable);
     m.handle_response(t0, 200);
-    Any::ClientNonInvite(m)
+    Any::Cn(m)
 }
 
 fn server_invite_completed(t0: Instant, reliable: bool) -> Any {
     let mut m = ServerInvite::new(t0, timers(), reliable);
     let _ = m.send_response(t0, 486);
-    Any::ServerInvite(m)
+    Any::Si(m)
 }
 
 fn server_invite_confirmed(t0: Instant, reliable: bool) -> Any {
     let mut m = ServerInvite::new(t0, timers(), reliable);
     let _ = m.send_response(t0, 486);
     m.handle_ack(t0);
-    Any::ServerInvite(m)
+    Any::Si(m)
 }
 
 fn server_invite_accepted(t0: Instant, reliable: bool) -> Any {
     let mut m = ServerInvite::new(t0, timers(), reliable);
     let _ = m.send_response(t0, 200);
-    Any::ServerInvite(m)
+    Any::Si(m)
 }
 
 fn server_non_invite_completed(t0: Instant, reliable: bool) -> Any {
     let mut m = ServerNonInvite::new(t0, timers(), reliable);
     let _ = m.send_response(t0, 200);
-    Any::ServerNonInvite(m)
+    Any::Sn(m)
 }
 
 /// (timer, setup, reliable, fires after ms — `None`: zero, the machine ended at once,
