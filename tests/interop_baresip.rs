@@ -409,3 +409,69 @@ fn a_number_the_initiator_baresip_rejects_is_one_initiator_failure() {
     );
     assert_no_server_errors(&lab);
 }
+
+/// Places an anchored call and waits until both phones are in it (the initiator has
+/// acknowledged the re-INVITE carrying the destination's offer).
+fn establish_anchored(lab: &Lab, initiator: &mut Baresip, destination: &mut Baresip) {
+    let got = click_to_call(lab, &initiator.address(), &destination.address(), true);
+    assert_eq!(
+        got.last().map(|e| (e.code, e.leg.as_str())),
+        Some((200, "Destination")),
+        "{got:?}"
+    );
+    let (server, p1, p2) = (lab.server.sip_port, initiator.port, destination.port);
+    destination.wait_for("acknowledged", |_, trace| {
+        trace.iter().any(|m| m.is_request("ACK", server, p2))
+    });
+    initiator.wait_for("re-INVITEd and acknowledged", |_, trace| {
+        trace
+            .iter()
+            .filter(|m| m.is_request("ACK", server, p1))
+            .count()
+            >= 2
+    });
+}
+
+#[test]
+fn anchored_call_hung_up_by_the_initiator_baresip_is_hung_up_at_the_destination() {
+    let lab = Lab::start("baresip-anchor-init-bye", ServerOptions::default());
+    let mut initiator = Baresip::start(lab.dir(), "100");
+    let mut destination = Baresip::start(lab.dir(), "200");
+    let (server, p1, p2) = (lab.server.sip_port, initiator.port, destination.port);
+    establish_anchored(&lab, &mut initiator, &mut destination);
+
+    initiator.terminate();
+    initiator.wait_for("hang-up answered", |_, trace| {
+        trace.iter().any(|m| m.is_response(200, "BYE", server, p1))
+    });
+    destination.wait_for("hung up by the server", |_, trace| {
+        trace.iter().any(|m| m.is_request("BYE", server, p2))
+    });
+    destination.wait_for("answering the BYE", |_, trace| {
+        trace.iter().any(|m| m.is_response(200, "BYE", p2, server))
+    });
+    assert_no_server_errors(&lab);
+}
+
+#[test]
+fn server_shutdown_during_an_anchored_call_hangs_up_both_baresips() {
+    let mut lab = Lab::start("baresip-anchor-shutdown", ServerOptions::default());
+    let mut initiator = Baresip::start(lab.dir(), "100");
+    let mut destination = Baresip::start(lab.dir(), "200");
+    let (server, p1, p2) = (lab.server.sip_port, initiator.port, destination.port);
+    establish_anchored(&lab, &mut initiator, &mut destination);
+
+    lab.server.terminate();
+    let status = lab.server.wait_exit(support::WAIT);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "server exit: {status:?}"
+    );
+    // Both BYEs left before the server exited; the phones print them as received.
+    initiator.wait_for("hung up by the server", |_, trace| {
+        trace.iter().any(|m| m.is_request("BYE", server, p1))
+    });
+    destination.wait_for("hung up by the server", |_, trace| {
+        trace.iter().any(|m| m.is_request("BYE", server, p2))
+    });
+}
