@@ -196,12 +196,12 @@ impl Engine {
                 break;
             }
             self.glare_retries.remove(&(t, sid, leg));
-            if let Some(slot) = self.slot_mut(sid, leg) {
-                if slot.sip.state() == crate::ua::DialogState::Confirmed {
-                    let req = slot.sip.reinvite(slot.local_sdp.clone());
-                    log::info!(target: "c2c", "click-to-call {sid}: re-INVITE to the {} again after 491", leg.as_str());
-                    self.send(sid, leg, TxKind::Reinvite, req);
-                }
+            if let Some(slot) = self.slot_mut(sid, leg)
+                && slot.sip.state() == crate::ua::DialogState::Confirmed
+            {
+                let req = slot.sip.reinvite(slot.local_sdp.clone());
+                log::info!(target: "c2c", "click-to-call {sid}: re-INVITE to the {} again after 491", leg.as_str());
+                self.send(sid, leg, TxKind::Reinvite, req);
             }
         }
         while let Some(&(t, sid)) = self.timers.first() {

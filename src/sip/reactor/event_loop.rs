@@ -127,7 +127,7 @@ impl Reactor {
         .map_err(ReactorStartError::Transport)?;
         let dns = DnsDriver::new(poll.registry(), Token(DNS_FIRST), cfg.dns)
             .map_err(|e| ReactorStartError::Io("DNS sockets", e))?;
-        debug_assert!(DNS_FIRST + DnsDriver::TOKENS <= TRANSPORT_FIRST);
+        const { assert!(DNS_FIRST + DnsDriver::TOKENS <= TRANSPORT_FIRST) };
         let (tx, rx) = crossbeam_channel::unbounded();
         let local_addrs = transport.local_addrs();
         let handle = ReactorHandle {
