@@ -216,10 +216,6 @@ fn anchored_call_relays_sdp_between_two_baresips_and_mirrors_the_hang_up() {
         .find(|m| m.is_response(200, "INVITE", p2, server))
         .expect("destination's 200")
         .body;
-    assert!(
-        audio_port(offer).is_some(),
-        "destination's 200 has no audio offer: {offer:?}"
-    );
 
     // The destination's offer reaches the initiator unchanged in a re-INVITE of the first
     // dialog; the initiator's answer reaches the destination unchanged in the ACK.
@@ -250,12 +246,11 @@ fn anchored_call_relays_sdp_between_two_baresips_and_mirrors_the_hang_up() {
         &reinvite.body, offer,
         "re-INVITE body differs from the destination's offer"
     );
-    let answers: Vec<&Traced> = init_trace
+    let answer = &init_trace
         .iter()
-        .filter(|m| m.is_response(200, "INVITE", p1, server))
-        .collect();
-    let answer = &answers
-        .last()
+        .find(|m| {
+            m.is_response(200, "INVITE", p1, server) && m.header("CSeq") == reinvite.header("CSeq")
+        })
         .expect("initiator's 200 to the re-INVITE")
         .body;
     let ack = dest_trace
@@ -268,11 +263,8 @@ fn anchored_call_relays_sdp_between_two_baresips_and_mirrors_the_hang_up() {
     );
 
     // Media flows phone to phone: each receives RTP from the port the other announced.
-    let (offer_port, answer_port) = (audio_port(offer), audio_port(answer));
-    let (offer_port, answer_port) = (
-        offer_port.unwrap_or_default(),
-        answer_port.expect("answer has audio"),
-    );
+    let offer_port = audio_port(offer).expect("offer has audio");
+    let answer_port = audio_port(answer).expect("answer has audio");
     initiator.wait_for("receiving the destination's RTP", |out, _| {
         out.contains(&format!(
             "incoming rtp for 'audio' established, receiving from 127.0.0.1:{offer_port}"
