@@ -386,11 +386,15 @@ impl Leg {
         if !routes {
             return;
         }
-        if let Ok(rr) = resp.record_routes()
-            && !rr.is_empty()
-        {
-            self.route_set = rr.into_iter().rev().collect();
-        }
+        // RFC 3261 §12.1.2: the route set is the Record-Route of the response, reversed;
+        // without one it is empty (a pre-loaded outbound proxy route served only the
+        // initial request).
+        self.route_set = resp
+            .record_routes()
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+            .collect();
     }
 
     /// A 2xx with another To tag after the dialog was confirmed: a second fork answered.
@@ -413,4 +417,133 @@ pub struct OutOfOrder;
 pub fn body_sdp(msg: &Message) -> Option<Vec<u8>> {
     let is_sdp = matches!(msg.content_type(), Ok(Some(ct)) if ct.is("application", "sdp"));
     (is_sdp && !msg.body().is_empty()).then(|| msg.body().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(proxy: Option<&str>) -> LegSpec {
+        LegSpec {
+            target: Uri::parse("sip:100@192.0.2.10:5061").unwrap(),
+            from: NameAddr::parse("\"Click-To-Call: 200\" <sip:click2call@192.0.2.1>").unwrap(),
+            contact: NameAddr::parse("<sip:click2call@192.0.2.1:5072>").unwrap(),
+            outbound_proxy: proxy.map(|p| Uri::parse(p).unwrap()),
+            offer: None,
+        }
+    }
+
+    fn response(invite: &Message, code: u16, extra: &[(&str, &str)]) -> Message {
+        let mut req = invite.clone();
+        req.insert_header_front("Via", "SIP/2.0/UDP 192.0.2.1:5072;branch=z9hG4bKx");
+        let mut resp = Message::response_to(&req, code, "X", Some("peer"));
+        resp.push_header("Contact", "<sip:phone@192.0.2.10:5061>");
+        for (n, v) in extra {
+            resp.push_header(n, v);
+        }
+        resp
+    }
+
+    #[test]
+    fn outbound_proxy_routes_the_invite_only() {
+        let (mut leg, invite) = Leg::invite(spec(Some("sip:proxy.example.net;lr")));
+        assert_eq!(invite.header("Route"), Some("<sip:proxy.example.net;lr>"));
+        assert_eq!(
+            invite.request_uri().unwrap().to_string(),
+            "sip:100@192.0.2.10:5061"
+        );
+        let ok = response(&invite, 200, &[]);
+        assert!(matches!(
+            leg.on_invite_response(&ok, true),
+            InviteOutcome::Answered { ack: Some(_), .. }
+        ));
+        // No Record-Route: in-dialog requests go straight to the remote target.
+        let bye = leg.bye();
+        assert_eq!(bye.header("Route"), None);
+        assert_eq!(
+            bye.request_uri().unwrap().to_string(),
+            "sip:phone@192.0.2.10:5061"
+        );
+    }
+
+    #[test]
+    fn record_route_is_reversed_into_the_route_set() {
+        let (mut leg, invite) = Leg::invite(spec(None));
+        let ok = response(
+            &invite,
+            200,
+            &[("Record-Route", "<sip:p2.example;lr>, <sip:p1.example;lr>")],
+        );
+        leg.on_invite_response(&ok, true);
+        let bye = leg.bye();
+        let routes: Vec<&str> = bye.header_values("Route").collect();
+        assert_eq!(routes, vec!["<sip:p1.example;lr>", "<sip:p2.example;lr>"]);
+    }
+
+    #[test]
+    fn strict_router_goes_into_the_request_uri() {
+        let (mut leg, invite) = Leg::invite(spec(None));
+        let ok = response(&invite, 200, &[("Record-Route", "<sip:strict.example>")]);
+        leg.on_invite_response(&ok, true);
+        let bye = leg.bye();
+        // RFC 3261 §12.2.1.1: the strict router is the Request-URI, the target the last Route.
+        assert_eq!(bye.request_uri().unwrap().to_string(), "sip:strict.example");
+        assert_eq!(bye.header("Route"), Some("<sip:phone@192.0.2.10:5061>"));
+    }
+
+    #[test]
+    fn early_dialog_then_2xx_then_other_fork_is_acked_and_byed() {
+        let (mut leg, invite) = Leg::invite(spec(None));
+        let ringing = response(&invite, 180, &[]);
+        assert!(matches!(
+            leg.on_invite_response(&ringing, true),
+            InviteOutcome::Provisional { ringing: true }
+        ));
+        assert_eq!(leg.state(), DialogState::Early);
+        let ok = response(&invite, 200, &[]);
+        assert!(matches!(
+            leg.on_invite_response(&ok, true),
+            InviteOutcome::Answered { .. }
+        ));
+        assert!(matches!(
+            leg.on_invite_response(&ok, true),
+            InviteOutcome::Retransmission { ack: Some(_) }
+        ));
+        let mut other = ok.clone();
+        other.set_header("To", "<sip:100@192.0.2.10:5061>;tag=fork2");
+        match leg.on_invite_response(&other, true) {
+            InviteOutcome::OtherFork { ack, bye } => {
+                assert_eq!(ack.to_tag(), Some("fork2"));
+                assert_eq!(bye.to_tag(), Some("fork2"));
+                assert_eq!(bye.method(), Some(&Method::Bye));
+            }
+            o => panic!("expected the other fork to be ended, got {o:?}"),
+        }
+        assert_eq!(
+            leg.remote_tag(),
+            Some("peer"),
+            "the winning dialog is unchanged"
+        );
+    }
+
+    #[test]
+    fn lower_cseq_in_dialog_is_out_of_order() {
+        let (mut leg, invite) = Leg::invite(spec(None));
+        leg.on_invite_response(&response(&invite, 200, &[]), true);
+        let (tag, call_id) = (
+            leg.local_tag().unwrap().to_string(),
+            leg.call_id().to_string(),
+        );
+        let req = |cseq: u32| {
+            let text = format!(
+                "INFO sip:c@d SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK{cseq}\r\nFrom: <sip:a@b>;tag=peer\r\nTo: <sip:c@d>;tag={}\r\nCall-ID: {}\r\nCSeq: {cseq} INFO\r\nContent-Length: 0\r\n\r\n",
+                tag, call_id
+            );
+            Message::parse(text.as_bytes()).unwrap()
+        };
+        assert!(leg.matches(&req(5)));
+        assert_eq!(leg.on_request(&req(5)), Ok(()));
+        assert_eq!(leg.on_request(&req(4)), Err(OutOfOrder));
+        assert_eq!(leg.on_request(&req(6)), Ok(()));
+    }
 }
