@@ -1,0 +1,277 @@
+//! A small HTTP/1.1 client on a raw socket (so tests see exactly what goes over the
+//! wire), and an RFC 7616 digest client.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use openssl::hash::{MessageDigest, hash};
+
+use super::WAIT;
+use super::wire::connect;
+
+/// Cap on one response (head and body).
+const MAX_RESPONSE: usize = 1 << 20;
+
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Status line and fields, through the blank line.
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// The first field `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.all(name).into_iter().next()
+    }
+
+    /// Every field `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.head
+            .split("\r\n")
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .collect()
+    }
+}
+
+/// One client connection.
+pub struct HttpConn {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl HttpConn {
+    pub fn open(addr: SocketAddr) -> HttpConn {
+        HttpConn {
+            stream: connect(addr),
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, raw: &str) {
+        self.stream.write_all(raw.as_bytes()).expect("send request");
+    }
+
+    /// `GET target` over HTTP/1.1 with `extra` fields (each ending in CRLF).
+    pub fn get(&mut self, target: &str, extra: &str) -> HttpResponse {
+        self.send(&format!(
+            "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n"
+        ));
+        self.read_response(false)
+    }
+
+    /// Reads more into the buffer; false at end of stream. Panics past `deadline`.
+    fn fill(&mut self, deadline: Instant) -> bool {
+        loop {
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "no whole response within {WAIT:?}; buffered {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            let _ = self.stream.set_read_timeout(Some(deadline - now));
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.buf
+                        .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                    assert!(self.buf.len() <= MAX_RESPONSE, "response too large");
+                    return true;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// The next response, or `None` if the connection ends before one is whole.
+    pub fn try_read_response(&mut self, head_only: bool) -> Option<HttpResponse> {
+        let deadline = Instant::now() + WAIT;
+        let head_end = loop {
+            if let Some(at) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            if !self.fill(deadline) {
+                return None;
+            }
+        };
+        let head = String::from_utf8_lossy(self.buf.get(..head_end)?).into_owned();
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        let mut response = HttpResponse {
+            status,
+            head,
+            body: String::new(),
+        };
+        let length: usize = if head_only {
+            0
+        } else {
+            response
+                .header("Content-Length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        while self.buf.len() < head_end + length {
+            if !self.fill(deadline) {
+                return None;
+            }
+        }
+        let body: Vec<u8> = self.buf.drain(..head_end + length).skip(head_end).collect();
+        response.body = String::from_utf8_lossy(&body).into_owned();
+        Some(response)
+    }
+
+    pub fn read_response(&mut self, head_only: bool) -> HttpResponse {
+        self.try_read_response(head_only).unwrap_or_else(|| {
+            panic!(
+                "connection closed before a whole response; buffered {:?}",
+                String::from_utf8_lossy(&self.buf)
+            )
+        })
+    }
+
+    /// True if the server closes the connection (within [`WAIT`]) with nothing more sent.
+    pub fn closed(&mut self) -> bool {
+        self.buf.is_empty() && !self.fill_or_timeout(WAIT) && self.buf.is_empty()
+    }
+
+    /// Like `fill`, but a time-out is a `true` (still open) instead of a panic.
+    fn fill_or_timeout(&mut self, timeout: Duration) -> bool {
+        let _ = self.stream.set_read_timeout(Some(timeout));
+        let mut chunk = [0u8; 4096];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                true
+            }
+            Err(e) => matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        }
+    }
+}
+
+/// One GET on a fresh connection.
+pub fn http_get(addr: SocketAddr, target: &str, extra: &str) -> HttpResponse {
+    HttpConn::open(addr).get(target, extra)
+}
+
+// ---- RFC 7616 digest, written from the RFC ----
+
+/// Lower-case hex of `alg` ("MD5" or "SHA-256") over `s`.
+pub fn hex_hash(alg: &str, s: &str) -> String {
+    let md = match alg {
+        "MD5" => MessageDigest::md5(),
+        "SHA-256" => MessageDigest::sha256(),
+        other => panic!("no digest algorithm {other}"),
+    };
+    hash(md, s.as_bytes())
+        .expect("hash")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The parameters of a `Digest …` challenge (RFC 7616 §3.3: comma-separated
+/// `name=token` or `name="quoted"`; our server never puts a quote inside a value).
+pub fn challenge_params(value: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut s = value.strip_prefix("Digest ").unwrap_or(value);
+    loop {
+        s = s.trim_start_matches([',', ' ']);
+        let Some((name, after)) = s.split_once('=') else {
+            return out;
+        };
+        let (v, next) = match after.strip_prefix('"') {
+            Some(q) => {
+                let end = q.find('"').unwrap_or(q.len());
+                (
+                    q.get(..end).unwrap_or_default(),
+                    q.get(end + 1..).unwrap_or_default(),
+                )
+            }
+            None => {
+                let end = after.find(',').unwrap_or(after.len());
+                (
+                    after.get(..end).unwrap_or_default(),
+                    after.get(end..).unwrap_or_default(),
+                )
+            }
+        };
+        out.push((name.trim().to_owned(), v.to_owned()));
+        s = next;
+    }
+}
+
+/// A Digest challenge of a 401 for `alg`.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub params: Vec<(String, String)>,
+}
+
+impl Challenge {
+    /// The `WWW-Authenticate: Digest` challenge of `r` for `alg`.
+    pub fn of(r: &HttpResponse, alg: &str) -> Challenge {
+        r.all("WWW-Authenticate")
+            .into_iter()
+            .filter(|v| v.starts_with("Digest "))
+            .map(|v| Challenge {
+                params: challenge_params(v),
+            })
+            .find(|c| c.get("algorithm") == Some(alg))
+            .unwrap_or_else(|| panic!("no {alg} challenge in {}", r.head))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn must(&self, name: &str) -> &str {
+        self.get(name)
+            .unwrap_or_else(|| panic!("challenge without {name}: {:?}", self.params))
+    }
+
+    /// An `Authorization: Digest …` field (with CRLF) answering this challenge for
+    /// `GET uri` with nonce-count `nc`, per RFC 7616 §3.4.1 (qop=auth):
+    /// response = H(H(user:realm:pwd) ":" nonce ":" nc ":" cnonce ":" qop ":" H("GET:" uri)).
+    pub fn answer(&self, password: &str, nc: u32, uri: &str) -> String {
+        let alg = self.must("algorithm");
+        let realm = self.must("realm");
+        let nonce = self.must("nonce");
+        let nc = format!("{nc:08x}");
+        let cnonce = "f2a3c9d1";
+        let ha1 = hex_hash(alg, &format!("admin:{realm}:{password}"));
+        let ha2 = hex_hash(alg, &format!("GET:{uri}"));
+        let response = hex_hash(alg, &format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"));
+        format!(
+            "Authorization: Digest username=\"admin\", realm=\"{realm}\", nonce=\"{nonce}\", \
+             uri=\"{uri}\", algorithm={alg}, response=\"{response}\", qop=auth, nc={nc}, \
+             cnonce=\"{cnonce}\", opaque=\"{}\"\r\n",
+            self.must("opaque")
+        )
+    }
+
+    /// The `rspauth` the server must send back for that answer (RFC 7616 §3.5: A2 is
+    /// ":" uri, without the method).
+    pub fn rspauth(&self, password: &str, nc: u32, uri: &str) -> String {
+        let alg = self.must("algorithm");
+        let ha1 = hex_hash(alg, &format!("admin:{}:{password}", self.must("realm")));
+        let ha2 = hex_hash(alg, &format!(":{uri}"));
+        hex_hash(
+            alg,
+            &format!("{ha1}:{}:{nc:08x}:f2a3c9d1:auth:{ha2}", self.must("nonce")),
+        )
+    }
+}
