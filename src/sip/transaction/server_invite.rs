@@ -10,11 +10,18 @@ use super::{Action, Class, TimerKind, TxError, TxState};
 /// (Not sooner: the C++ original answers an unwanted INVITE with a bare 403, no 100.)
 const TRYING_DELAY: Duration = Duration::from_millis(200);
 
-/// What `next_timer` found due: one of the RFC's timers or the 100 Trying delay.
+/// Not in RFC 3261: how long, beyond 64*T1, an INVITE may wait for the TU's final
+/// response before the transaction ends silently — Timer C's 3 minutes, after which a
+/// proxy upstream has CANCELled (§16.8). Bounds what a TU that never answers can pile up.
+const UNANSWERED: Duration = Duration::from_secs(180);
+
+/// What `next_timer` found due: one of the RFC's timers, the 100 Trying delay, or the
+/// unanswered-INVITE guard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Due {
     Timer(TimerKind),
     Trying,
+    GiveUp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +32,7 @@ enum State {
     Proceeding {
         responded: bool,
         trying: Option<Instant>,
+        give_up: Instant,
     },
     /// A 300–699 was sent; it is retransmitted on Timer G (unreliable only) until the ACK
     /// arrives or Timer H fires.
@@ -61,6 +69,7 @@ impl ServerInvite {
             state: State::Proceeding {
                 responded: false,
                 trying: Some(deadline(now, TRYING_DELAY)),
+                give_up: deadline(now, UNANSWERED.saturating_add(timers.sixty_four_t1())),
             },
             timers,
             reliable,
@@ -87,10 +96,11 @@ impl ServerInvite {
     pub fn send_response(&mut self, now: Instant, status: u16) -> Result<(), TxError> {
         let class = Class::of(status).ok_or(TxError::InvalidStatus(status))?;
         match (self.state, class) {
-            (State::Proceeding { .. }, Class::Provisional) => {
+            (State::Proceeding { give_up, .. }, Class::Provisional) => {
                 self.state = State::Proceeding {
                     responded: true,
                     trying: None,
+                    give_up,
                 };
             }
             (State::Proceeding { .. }, Class::Success) => {
@@ -162,15 +172,18 @@ impl ServerInvite {
             if at > now {
                 break;
             }
-            match due {
-                Due::Trying => {
+            match (due, self.state) {
+                (Due::Trying, State::Proceeding { give_up, .. }) => {
                     self.actions.push_back(Action::SendTrying);
                     self.state = State::Proceeding {
                         responded: true,
                         trying: None,
+                        give_up,
                     };
                 }
-                Due::Timer(kind) => self.fire(now, kind),
+                (Due::GiveUp, _) => self.terminate(),
+                (Due::Timer(kind), _) => self.fire(now, kind),
+                (Due::Trying, _) => {}
             }
         }
     }
@@ -178,7 +191,12 @@ impl ServerInvite {
     fn next_timer(&self) -> Option<(Due, Instant)> {
         let timer = |kind, at| Some((Due::Timer(kind), at));
         match self.state {
-            State::Proceeding { trying, .. } => trying.map(|at| (Due::Trying, at)),
+            State::Proceeding {
+                trying, give_up, ..
+            } => match trying {
+                Some(at) if at < give_up => Some((Due::Trying, at)),
+                _ => Some((Due::GiveUp, give_up)),
+            },
             State::Completed { timer_g, timer_h } => match timer_g {
                 Some(g) if g.at < timer_h => timer(TimerKind::G, g.at),
                 _ => timer(TimerKind::H, timer_h),
@@ -296,7 +314,11 @@ mod tests {
         assert_eq!(drain(&mut tx), vec![]);
         tx.handle_timeout(t0 + ms(200));
         assert_eq!(drain(&mut tx), vec![Action::SendTrying]);
-        assert_eq!(tx.poll_timeout(), None);
+        assert_eq!(
+            tx.poll_timeout(),
+            Some(t0 + ms(212_000)),
+            "only the guard is left"
+        );
         // The 100 is now the response a retransmitted INVITE gets.
         tx.handle_request_retransmission(t0 + ms(500));
         assert_eq!(drain(&mut tx), vec![Action::ResendResponse]);
@@ -311,6 +333,23 @@ mod tests {
             Some(t0 + ms(502)),
             "Timer G next, no Trying"
         );
+    }
+
+    #[test]
+    fn invite_server_unanswered_ends_after_3_min_plus_64_t1() {
+        let t0 = Instant::now();
+        let mut tx = ServerInvite::new(t0, Timers::default(), true);
+        tx.handle_timeout(t0 + ms(200));
+        tx.send_response(t0 + ms(1000), 180).unwrap();
+        assert_eq!(
+            drain(&mut tx),
+            vec![Action::SendTrying, Action::SendResponse]
+        );
+        assert_eq!(tx.poll_timeout(), Some(t0 + ms(212_000)));
+        tx.handle_timeout(t0 + ms(211_999));
+        assert_eq!(drain(&mut tx), vec![]);
+        tx.handle_timeout(t0 + ms(212_000));
+        assert_eq!(drain(&mut tx), vec![Action::Terminated]);
     }
 
     #[test]

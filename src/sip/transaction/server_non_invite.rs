@@ -9,9 +9,14 @@ use super::{Action, Class, TxError, TxState};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// The request was passed up; no response yet, retransmissions are absorbed.
-    Trying,
+    /// `give_up`: see [`ServerNonInvite::new`].
+    Trying {
+        give_up: Instant,
+    },
     /// A provisional was sent; retransmissions get it again.
-    Proceeding,
+    Proceeding {
+        give_up: Instant,
+    },
     /// A final was sent; retransmissions get it again until Timer J.
     Completed {
         timer_j: Instant,
@@ -30,9 +35,15 @@ pub struct ServerNonInvite {
 
 impl ServerNonInvite {
     /// Start the transaction for a request received at `now` (the owner passes it up).
-    pub fn new(_now: Instant, timers: Timers, reliable: bool) -> ServerNonInvite {
+    ///
+    /// Not in RFC 3261: if the TU sends no final response within 64*T1 the transaction
+    /// ends silently. The client's Timer F has fired by then (§17.1.2.2), so an answer
+    /// would reach nobody, and a TU that never answers cannot pile up transactions.
+    pub fn new(now: Instant, timers: Timers, reliable: bool) -> ServerNonInvite {
         ServerNonInvite {
-            state: State::Trying,
+            state: State::Trying {
+                give_up: deadline(now, timers.sixty_four_t1()),
+            },
             timers,
             reliable,
             actions: VecDeque::new(),
@@ -41,8 +52,8 @@ impl ServerNonInvite {
 
     pub fn state(&self) -> TxState {
         match self.state {
-            State::Trying => TxState::Trying,
-            State::Proceeding => TxState::Proceeding,
+            State::Trying { .. } => TxState::Trying,
+            State::Proceeding { .. } => TxState::Proceeding,
             State::Completed { .. } => TxState::Completed,
             State::Terminated => TxState::Terminated,
         }
@@ -57,9 +68,9 @@ impl ServerNonInvite {
     pub fn send_response(&mut self, now: Instant, status: u16) -> Result<(), TxError> {
         let class = Class::of(status).ok_or(TxError::InvalidStatus(status))?;
         match self.state {
-            State::Trying | State::Proceeding => {
+            State::Trying { give_up } | State::Proceeding { give_up } => {
                 if class == Class::Provisional {
-                    self.state = State::Proceeding;
+                    self.state = State::Proceeding { give_up };
                     self.actions.push_back(Action::SendResponse);
                     return Ok(());
                 }
@@ -87,18 +98,16 @@ impl ServerNonInvite {
     pub fn handle_request_retransmission(&mut self, _now: Instant) {
         match self.state {
             // §17.2.2: Trying absorbs; Proceeding and Completed resend the last response.
-            State::Proceeding | State::Completed { .. } => {
+            State::Proceeding { .. } | State::Completed { .. } => {
                 self.actions.push_back(Action::ResendResponse);
             }
-            State::Trying | State::Terminated => {}
+            State::Trying { .. } | State::Terminated => {}
         }
     }
 
-    /// Fire Timer J if due at `now`.
+    /// Fire Timer J, or give up on an unanswered request, if due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let State::Completed { timer_j } = self.state
-            && timer_j <= now
-        {
+        if self.poll_timeout().is_some_and(|at| at <= now) {
             self.terminate();
         }
     }
@@ -106,11 +115,11 @@ impl ServerNonInvite {
     /// The transport could not send a response (RFC 3261 §17.2.2).
     pub fn transport_error(&mut self) {
         match self.state {
-            State::Proceeding | State::Completed { .. } => {
+            State::Proceeding { .. } | State::Completed { .. } => {
                 self.actions.push_back(Action::TransportError);
                 self.terminate();
             }
-            State::Trying | State::Terminated => {}
+            State::Trying { .. } | State::Terminated => {}
         }
     }
 
@@ -128,7 +137,8 @@ impl ServerNonInvite {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Completed { timer_j } => Some(timer_j),
-            _ => None,
+            State::Trying { give_up } | State::Proceeding { give_up } => Some(give_up),
+            State::Terminated => None,
         }
     }
 }
@@ -190,6 +200,27 @@ mod tests {
             assert_eq!(drain(&mut tx), vec![Action::Terminated]);
             assert_eq!(tx.poll_timeout(), None);
         }
+    }
+
+    #[test]
+    fn non_invite_server_unanswered_request_ends_after_64_t1() {
+        let t0 = Instant::now();
+        let mut tx = ServerNonInvite::new(t0, Timers::default(), false);
+        assert_eq!(tx.poll_timeout(), Some(t0 + ms(32_000)));
+        tx.send_response(t0 + ms(100), 100).unwrap();
+        assert_eq!(
+            tx.poll_timeout(),
+            Some(t0 + ms(32_000)),
+            "a 1xx does not extend it"
+        );
+        tx.handle_timeout(t0 + ms(31_999));
+        assert_eq!(drain(&mut tx), vec![Action::SendResponse]);
+        tx.handle_timeout(t0 + ms(32_000));
+        assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+        assert_eq!(
+            tx.send_response(t0 + ms(32_001), 200),
+            Err(TxError::Terminated)
+        );
     }
 
     #[test]
