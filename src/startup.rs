@@ -89,7 +89,13 @@ fn reactor_config(config: &Config) -> ReactorConfig {
     ReactorConfig {
         transport,
         dns: ResolverConfig::from_system(&config.dns_servers),
-        layer: LayerConfig::default(),
+        layer: {
+            let mut layer = LayerConfig::default();
+            // The calls thread cancels a leg that rings too long (RingTimeout) and reports
+            // it as 408; Timer C is only the safety net behind it, so it must fire later.
+            layer.timers.timer_c = Some(config.ring_timeout + Duration::from_secs(32));
+            layer
+        },
     }
 }
 
