@@ -17,13 +17,13 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::{Events, Poll, Token, Waker};
 
 use super::bad_request;
-use super::interface::{ClientTxId, SipCommand, SipEvent, TxFailure};
+use super::interface::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
 use super::routing::{next_hop, push_via, resolve_request, transport_for_size};
 use crate::sip::Transport;
 use crate::sip::dns::{DnsDriver, ResolveId, ResolveRequest, ResolverConfig};
 use crate::sip::msg::{Message, Method, new_branch};
 use crate::sip::transaction::{
-    LayerConfig, Origin, TimerKind, TransactionLayer, Transmit, TxEvent,
+    LayerConfig, Origin, TimerKind, Timers, TransactionLayer, Transmit, TxEvent, TxRef,
 };
 use crate::sip::transport::{StartError, Target, TransportConfig, TransportEvent, TransportLayer};
 
@@ -105,6 +105,21 @@ pub struct Reactor {
     dialog_targets: HashMap<String, Target>,
     /// Requests dropped because they could not be parsed or answered.
     dropped: u64,
+    /// Server INVITE transactions whose 2xx we are sending: (Call-ID, CSeq number).
+    answering_invite: HashMap<ServerTxId, (String, u32)>,
+    /// Our 2xx responses to INVITEs over UDP, resent until their ACK arrives (RFC 3261
+    /// §13.3.1.4; RFC 6026 leaves this to the transaction user, not the transaction).
+    unacked_2xx: HashMap<(String, u32), Unacked2xx>,
+    timers: Timers,
+}
+
+/// A 2xx to an INVITE waiting for its ACK.
+struct Unacked2xx {
+    target: Target,
+    bytes: Vec<u8>,
+    next: Instant,
+    interval: Duration,
+    give_up: Instant,
 }
 
 impl Reactor {
@@ -149,6 +164,9 @@ impl Reactor {
             local_addrs,
             dialog_targets: HashMap::new(),
             dropped: 0,
+            answering_invite: HashMap::new(),
+            unacked_2xx: HashMap::new(),
+            timers: cfg.layer.timers,
         };
         Ok((reactor, handle))
     }
@@ -162,6 +180,7 @@ impl Reactor {
                 self.transport.poll_timeout(),
                 self.dns.poll_timeout(),
                 self.layer.poll_timeout(),
+                self.unacked_2xx.values().map(|u| u.next).min(),
             ]
             .into_iter()
             .flatten()
@@ -188,6 +207,7 @@ impl Reactor {
             self.transport.handle_timeout(now);
             self.dns.handle_timeout(now);
             self.layer.handle_timeout(now);
+            self.resend_2xx(now);
             if !self.take_commands(now) {
                 log::debug!(target: LOG, "reactor stopping");
                 return;
@@ -248,6 +268,14 @@ impl Reactor {
                 }
             }
             SipCommand::Respond { tx, response } => {
+                let is_invite_2xx = response.status().is_some_and(|c| (200..300).contains(&c))
+                    && matches!(response.cseq(), Ok((_, Method::Invite)));
+                if is_invite_2xx
+                    && let (Ok(call_id), Ok((cseq, _))) = (response.call_id(), response.cseq())
+                {
+                    self.answering_invite
+                        .insert(tx, (call_id.to_string(), cseq));
+                }
                 if let Err(e) = self.layer.respond(now, tx, response) {
                     log::debug!(target: LOG, "response for server tx {} dropped: {e}", tx.0);
                 }
@@ -439,7 +467,50 @@ impl Reactor {
         }
     }
 
+    /// Resend the 2xx responses whose ACK is late: T1 doubling up to T2, for 64*T1
+    /// (RFC 3261 §13.3.1.4).
+    fn resend_2xx(&mut self, now: Instant) {
+        let t2 = self.timers.t2;
+        let mut expired = Vec::new();
+        for (key, u) in self.unacked_2xx.iter_mut() {
+            if now < u.next {
+                continue;
+            }
+            if now >= u.give_up {
+                expired.push(key.clone());
+                continue;
+            }
+            if let Err(e) = self.transport.send(now, &u.target, &u.bytes) {
+                log::info!(target: LOG, "2xx retransmission to {} failed: {e}", u.target);
+            }
+            u.interval = (u.interval * 2).min(t2);
+            u.next = now + u.interval;
+        }
+        for key in expired {
+            // §13.3.1.4: no ACK within 64*T1: the dialog layer would BYE; the peer never
+            // confirmed the change, so we only log it.
+            log::info!(target: LOG, "no ACK for the 2xx to INVITE {} {}", key.0, key.1);
+            self.unacked_2xx.remove(&key);
+        }
+    }
+
     fn transmit(&mut self, now: Instant, t: Transmit) {
+        if let TxRef::Server(id) = t.tx
+            && let Some(key) = self.answering_invite.remove(&id)
+            && t.target.transport == Transport::Udp
+        {
+            let t1 = self.timers.t1;
+            self.unacked_2xx.insert(
+                key,
+                Unacked2xx {
+                    target: t.target.clone(),
+                    bytes: t.bytes.clone(),
+                    next: now + t1,
+                    interval: t1,
+                    give_up: now + t1 * 64,
+                },
+            );
+        }
         let result = match t.conn {
             Some(conn) => self
                 .transport
@@ -505,6 +576,11 @@ impl Reactor {
     fn on_layer_event(&mut self, now: Instant, ev: TxEvent) {
         match ev {
             TxEvent::Request { tx, msg, origin } => {
+                if msg.method() == Some(&Method::Ack)
+                    && let (Ok(call_id), Ok((cseq, _))) = (msg.call_id(), msg.cseq())
+                {
+                    self.unacked_2xx.remove(&(call_id.to_string(), cseq));
+                }
                 if msg.method() == Some(&Method::Bye) {
                     self.dialog_ended(&msg);
                 }
