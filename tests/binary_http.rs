@@ -359,7 +359,7 @@ fn failures_are_400_with_the_explanation_page() {
         assert_eq!(&r.body, &c2c_body(lines), "{target}");
     }
     assert!(
-        !server.log().contains("INVITE sip:"),
+        !server.log().contains("c2c: click-to-call"),
         "no call for a refused request"
     );
 }
