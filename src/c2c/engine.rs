@@ -42,6 +42,9 @@ enum TxKind {
     Bye,
     /// BYE of a losing fork: nothing waits for its outcome.
     ForkBye,
+    /// A re-INVITE carrying the other leg's offer (anchored call): its answer goes back
+    /// on that leg's server transaction.
+    Relay(ServerTxId),
 }
 
 #[derive(Debug)]
@@ -63,6 +66,9 @@ struct Call {
     legs: [Option<LegSlot>; 2],
     /// The entry of this call in `Engine::timers`.
     timer: Option<Instant>,
+    /// Re-INVITEs from a phone whose offer was relayed to the other phone, by their server
+    /// transaction, waiting for the other phone's answer.
+    pending_relays: HashMap<ServerTxId, Message>,
 }
 
 /// All calls of the process.
@@ -80,6 +86,13 @@ pub struct Engine {
     /// Re-INVITEs refused with 491, to be sent again (RFC 3261 §14.1).
     glare_retries: BTreeSet<(Instant, SessionId, Leg)>,
     out: VecDeque<SipCommand>,
+}
+
+fn other_leg(leg: Leg) -> Leg {
+    match leg {
+        Leg::Initiator => Leg::Destination,
+        Leg::Destination => Leg::Initiator,
+    }
 }
 
 fn idx(leg: Leg) -> usize {
@@ -157,6 +170,7 @@ impl Engine {
                     destination,
                     legs: [None, None],
                     timer: None,
+                    pending_relays: HashMap::new(),
                 };
                 self.calls.insert(sid, call);
                 self.run(now, sid);
@@ -178,6 +192,10 @@ impl Engine {
                 let event = match kind {
                     TxKind::Invite => Some(LegEvent::Failed { code }),
                     TxKind::Reinvite => Some(LegEvent::ReinviteFailed { code }),
+                    TxKind::Relay(stx) => {
+                        self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
+                        None
+                    }
                     TxKind::Refer => Some(LegEvent::ReferRejected { code }),
                     TxKind::Bye => Some(LegEvent::Ended),
                     TxKind::ForkBye => None,
@@ -437,6 +455,18 @@ impl Engine {
         }
     }
 
+    /// An offer from `leg`'s phone can go to the other phone: both legs of an anchored call
+    /// are up and the other has no INVITE of ours outstanding.
+    fn can_relay(&self, sid: SessionId, leg: Leg) -> bool {
+        let Some(call) = self.calls.get(&sid) else {
+            return false;
+        };
+        call.session.is_anchored()
+            && call.legs[idx(other_leg(leg))].as_ref().is_some_and(|o| {
+                o.sip.state() == crate::ua::DialogState::Confirmed && !o.sip.reinvite_pending()
+            })
+    }
+
     fn slot_mut(&mut self, sid: SessionId, leg: Leg) -> Option<&mut LegSlot> {
         self.calls.get_mut(&sid)?.legs[idx(leg)].as_mut()
     }
@@ -447,11 +477,12 @@ impl Engine {
             return;
         };
         let code = resp.status().unwrap_or(0);
-        if code >= 200 && kind != TxKind::Invite && kind != TxKind::Reinvite {
+        let invite_kind = matches!(kind, TxKind::Invite | TxKind::Reinvite | TxKind::Relay(_));
+        if code >= 200 && !invite_kind {
             self.txs.remove(&tx);
         }
         match kind {
-            TxKind::Invite | TxKind::Reinvite => self.on_invite_response(now, sid, leg, kind, resp),
+            _ if invite_kind => self.on_invite_response(now, sid, leg, kind, resp),
             TxKind::Refer => match code {
                 200..=299 => self.feed(now, sid, leg, LegEvent::ReferAccepted),
                 300.. => self.feed(now, sid, leg, LegEvent::ReferRejected { code }),
@@ -473,7 +504,7 @@ impl Engine {
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
         };
-        let ack_now = kind == TxKind::Reinvite || !slot.offerless;
+        let ack_now = kind != TxKind::Invite || !slot.offerless;
         let outcome = slot.sip.on_invite_response(resp, ack_now);
         let event = match outcome {
             InviteOutcome::Provisional { ringing } => {
@@ -482,6 +513,12 @@ impl Engine {
             InviteOutcome::Answered { sdp, ack } => {
                 if let Some(ack) = ack {
                     self.out.push_back(SipCommand::SendAck { request: ack });
+                }
+                if let TxKind::Relay(stx) = kind {
+                    let (code, reason) =
+                        (resp.status().unwrap_or(200), resp.reason().unwrap_or("OK"));
+                    self.answer_relay(sid, leg, stx, code, reason, sdp);
+                    return;
                 }
                 Some(match kind {
                     TxKind::Invite => LegEvent::Answered { sdp },
@@ -506,6 +543,10 @@ impl Engine {
                 None
             }
             InviteOutcome::Failed { code } => Some(match kind {
+                TxKind::Relay(stx) => {
+                    self.answer_relay(sid, leg, stx, code, resp.reason().unwrap_or("Failed"), None);
+                    return;
+                }
                 TxKind::Invite => LegEvent::Failed { code },
                 _ => LegEvent::ReinviteFailed { code },
             }),
@@ -514,6 +555,35 @@ impl Engine {
         if let Some(event) = event {
             self.feed(now, sid, leg, event);
         }
+    }
+
+    /// The other leg answered the offer we relayed from `relayed_leg`'s phone: answer that
+    /// phone's re-INVITE with the same status and, on success, the other phone's SDP.
+    fn answer_relay(
+        &mut self,
+        sid: SessionId,
+        relayed_leg: Leg,
+        stx: ServerTxId,
+        code: u16,
+        reason: &str,
+        sdp: Option<Vec<u8>>,
+    ) {
+        let Some(call) = self.calls.get_mut(&sid) else {
+            return;
+        };
+        let origin = other_leg(relayed_leg);
+        let Some(slot) = call.legs[idx(origin)].as_mut() else {
+            return;
+        };
+        let Some(req) = call.pending_relays.remove(&stx) else {
+            return;
+        };
+        let mut resp = slot.sip.response_to(&req, code, reason);
+        if let Some(body) = sdp.filter(|_| (200..300).contains(&code)) {
+            slot.local_sdp = body.clone();
+            resp.set_body(Some("application/sdp"), body);
+        }
+        self.respond(stx, resp);
     }
 
     fn respond(&mut self, tx: ServerTxId, response: Message) {
@@ -544,6 +614,7 @@ impl Engine {
         let Some(method) = req.method().cloned() else {
             return;
         };
+        let relay = method == Method::Invite && !req.body().is_empty() && self.can_relay(sid, leg);
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
         };
@@ -581,10 +652,26 @@ impl Engine {
                 let resp = slot.sip.response_to(&req, 491, "Request Pending");
                 self.respond(tx, resp);
             }
+            Method::Invite if relay => {
+                // Anchored call: a new offer from one phone (hold, resume, codec change) goes
+                // to the other phone in a re-INVITE; its answer comes back here (RFC 3725
+                // §5: the controller relays offers and answers between the two legs).
+                let offer = req.body().to_vec();
+                let other = other_leg(leg);
+                if let Some(call) = self.calls.get_mut(&sid) {
+                    call.pending_relays.insert(tx, req);
+                }
+                let Some(slot) = self.slot_mut(sid, other) else {
+                    return;
+                };
+                slot.local_sdp = offer.clone();
+                let reinvite = slot.sip.reinvite(offer);
+                log::info!(target: "c2c", "click-to-call {sid}: relaying the {}'s new offer", leg.as_str());
+                self.send(sid, other, TxKind::Relay(tx), reinvite);
+            }
             Method::Invite | Method::Update => {
-                // A session refresh or media change from a phone. We relay no media changes
-                // (yet): the answer is the SDP this leg last had from us, which keeps the
-                // session as it is (RFC 3264 §8: an unchanged answer).
+                // A session refresh, or a change we cannot pass on: the answer is the SDP this
+                // leg last had from us, which keeps the session as it is (RFC 3264 §8).
                 let mut resp = slot.sip.response_to(&req, 200, "OK");
                 if !req.body().is_empty() && !slot.local_sdp.is_empty() {
                     resp.set_body(Some("application/sdp"), slot.local_sdp.clone());
@@ -1133,5 +1220,93 @@ mod tests {
             events(&rx),
             vec![(200, L::Initiator), (200, L::Destination)]
         );
+    }
+
+    #[test]
+    fn anchored_reinvite_from_a_phone_is_relayed_to_the_other() {
+        let mut e = engine();
+        let _rx = place(&mut e, true);
+        let (itx, invite) = one_request(&mut e);
+        let now = Instant::now();
+        e.handle_sip_event(
+            now,
+            SipEvent::Response {
+                tx: itx,
+                response: answer(&invite, 200, "a", Some("v=0\r\n")),
+            },
+        );
+        let cmds = sent(&mut e);
+        let SipCommand::SendRequest {
+            tx: dtx,
+            request: dinv,
+        } = &cmds[1]
+        else {
+            panic!("{cmds:?}")
+        };
+        e.handle_sip_event(
+            now,
+            SipEvent::Response {
+                tx: *dtx,
+                response: answer(dinv, 200, "d", Some("v=0\r\no=d\r\n")),
+            },
+        );
+        let (rtx, reinv) = one_request(&mut e);
+        e.handle_sip_event(
+            now,
+            SipEvent::Response {
+                tx: rtx,
+                response: answer(&reinv, 200, "a", Some("v=0\r\no=i\r\n")),
+            },
+        );
+        sent(&mut e);
+        // The initiator puts the call on hold: its new offer goes to the destination.
+        let hold = "v=0\r\no=i 2\r\na=sendonly\r\n";
+        let theirs = in_dialog(
+            &invite,
+            "INVITE",
+            9,
+            "a",
+            "Contact: <sip:service@127.0.0.1:5061>\r\nContent-Type: application/sdp\r\n",
+            hold,
+        );
+        e.handle_sip_event(
+            now,
+            SipEvent::Request {
+                tx: ServerTxId(4),
+                request: theirs,
+                source: "127.0.0.1:5061".parse().unwrap(),
+                transport: crate::sip::Transport::Udp,
+            },
+        );
+        let (relay_tx, relayed) = one_request(&mut e);
+        assert_eq!(
+            relayed.call_id().ok(),
+            dinv.call_id().ok(),
+            "sent on the destination's dialog"
+        );
+        assert_eq!(relayed.body(), hold.as_bytes());
+        let recv = "v=0\r\no=d 2\r\na=recvonly\r\n";
+        e.handle_sip_event(
+            now,
+            SipEvent::Response {
+                tx: relay_tx,
+                response: answer(&relayed, 200, "d", Some(recv)),
+            },
+        );
+        let cmds = sent(&mut e);
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        assert!(
+            matches!(&cmds[0], SipCommand::SendAck { request } if request.call_id().ok() == dinv.call_id().ok()),
+            "{cmds:?}"
+        );
+        let SipCommand::Respond {
+            tx: ServerTxId(4),
+            response,
+        } = &cmds[1]
+        else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(response.status(), Some(200));
+        assert_eq!(response.body(), recv.as_bytes());
     }
 }

@@ -177,6 +177,12 @@ impl Session {
         s
     }
 
+    /// Both legs of an anchored call are up: offers from one phone may be relayed to the
+    /// other.
+    pub fn is_anchored(&self) -> bool {
+        self.state == State::Anchored
+    }
+
     /// True once the requester has had its final report and every leg has ended: the
     /// session can be dropped.
     pub fn is_done(&self) -> bool {
