@@ -4,6 +4,7 @@
 
 use std::io::Write as _;
 
+use super::header_name::Hid;
 use super::message::{Header, Message, StartLine, Text};
 use super::method::Method;
 use super::name_addr::NameAddrParts;
@@ -96,7 +97,7 @@ impl Message {
         }
         let mut wrote_length = false;
         for h in &self.headers {
-            if h.known.is_some_and(|k| k.name == "Content-Length") {
+            if h.known.is_some_and(|k| k.id == Hid::ContentLength) {
                 if !wrote_length {
                     self.write_content_length(out);
                     wrote_length = true;

@@ -1,16 +1,41 @@
 //! Header names: canonical spellings, the compact forms registered with IANA
 //! (RFC 3261 §7.3.3 and its extensions) and which headers are comma-separated lists.
 
+/// The headers the parser validates, for fast dispatch without string compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hid {
+    Via,
+    From,
+    To,
+    CallId,
+    CSeq,
+    MaxForwards,
+    Contact,
+    Route,
+    RecordRoute,
+    ContentLength,
+    Other,
+}
+
 /// A header this stack knows by name.
 #[derive(Debug)]
 pub(crate) struct Known {
     pub name: &'static str,
     /// Whether several values may share one line, separated by commas (RFC 3261 §7.3.1).
     pub list: bool,
+    pub id: Hid,
 }
 
 const fn k(name: &'static str, list: bool) -> Known {
-    Known { name, list }
+    Known {
+        name,
+        list,
+        id: Hid::Other,
+    }
+}
+
+const fn kid(name: &'static str, list: bool, id: Hid) -> Known {
+    Known { name, list, id }
 }
 
 // Grouped by lower-cased first letter so a lookup compares against a handful of names.
@@ -26,15 +51,15 @@ static A: &[Known] = &[
     k("Authorization", false),
 ];
 static C: &[Known] = &[
-    k("Call-ID", false),
+    kid("Call-ID", false, Hid::CallId),
     k("Call-Info", true),
-    k("Contact", true),
+    kid("Contact", true, Hid::Contact),
     k("Content-Disposition", false),
     k("Content-Encoding", true),
     k("Content-Language", true),
-    k("Content-Length", false),
+    kid("Content-Length", false, Hid::ContentLength),
     k("Content-Type", false),
-    k("CSeq", false),
+    kid("CSeq", false, Hid::CSeq),
 ];
 static D: &[Known] = &[k("Date", false)];
 static E: &[Known] = &[
@@ -42,14 +67,14 @@ static E: &[Known] = &[
     k("Event", false),
     k("Expires", false),
 ];
-static F: &[Known] = &[k("From", false)];
+static F: &[Known] = &[kid("From", false, Hid::From)];
 static I: &[Known] = &[
     k("Identity", false),
     k("Identity-Info", false),
     k("In-Reply-To", true),
 ];
 static M: &[Known] = &[
-    k("Max-Forwards", false),
+    kid("Max-Forwards", false, Hid::MaxForwards),
     k("MIME-Version", false),
     k("Min-Expires", false),
     k("Min-SE", false),
@@ -68,7 +93,7 @@ static P: &[Known] = &[
 static R: &[Known] = &[
     k("RAck", false),
     k("Reason", true),
-    k("Record-Route", true),
+    kid("Record-Route", true, Hid::RecordRoute),
     k("Refer-To", false),
     k("Referred-By", false),
     k("Reject-Contact", true),
@@ -77,7 +102,7 @@ static R: &[Known] = &[
     k("Request-Disposition", true),
     k("Require", true),
     k("Retry-After", false),
-    k("Route", true),
+    kid("Route", true, Hid::Route),
     k("RSeq", false),
 ];
 static S: &[Known] = &[
@@ -88,9 +113,9 @@ static S: &[Known] = &[
     k("Subscription-State", false),
     k("Supported", true),
 ];
-static T: &[Known] = &[k("Timestamp", false), k("To", false)];
+static T: &[Known] = &[k("Timestamp", false), kid("To", false, Hid::To)];
 static U: &[Known] = &[k("Unsupported", true), k("User-Agent", false)];
-static V: &[Known] = &[k("Via", true)];
+static V: &[Known] = &[kid("Via", true, Hid::Via)];
 static W: &[Known] = &[k("Warning", true), k("WWW-Authenticate", false)];
 
 /// Compact forms (IANA "Header Fields" registry, RFC 3261 §7.3.3 and extensions).

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::error::{ParseError, ParseErrorKind};
-use super::header_name::{self, Known};
+use super::header_name::{self, Hid, Known};
 use super::method::Method;
 use super::name_addr::NameAddrParts;
 use super::scan::{comma_split, is_token, is_token_char, is_word_char, parse_bounded, trim_ws};
@@ -107,8 +107,27 @@ impl<'q> NameQuery<'q> {
 
 /// Find the end of the header section: returns (end of the last header line including its
 /// line end, start of the body). Accepts CRLF and, liberally, bare LF line ends.
+///
+/// The search runs over the longest UTF-8 prefix with `str` searching (memchr-backed),
+/// because the header section must be UTF-8 anyway; only when an invalid byte comes
+/// before the end does it fall back to a plain byte loop.
 pub(crate) fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let mut i = 0;
+    let text = match std::str::from_utf8(buf) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(buf.get(..e.valid_up_to())?).ok()?,
+    };
+    for (nl, _) in text.match_indices('\n') {
+        match buf.get(nl + 1) {
+            Some(b'\n') => return Some((nl + 1, nl + 2)),
+            Some(b'\r') if buf.get(nl + 2) == Some(&b'\n') => return Some((nl + 1, nl + 3)),
+            _ => {}
+        }
+    }
+    if text.len() == buf.len() {
+        return None;
+    }
+    // Slow path: restart just before the first invalid byte.
+    let mut i = text.len().saturating_sub(2);
     while i < buf.len() {
         let nl = i + buf.get(i..)?.iter().position(|&b| b == b'\n')?;
         match buf.get(nl + 1) {
@@ -170,8 +189,8 @@ impl Message {
 
     /// Parse the start line and header lines of `head` (which ends with a line end).
     fn parse_head(head: String) -> Result<Message, ParseError> {
-        let line_count = head.bytes().filter(|&b| b == b'\n').count();
-        let mut headers: Vec<Header> = Vec::with_capacity(line_count);
+        // Typical header lines are 20-60 bytes: reserve once for the usual case.
+        let mut headers: Vec<Header> = Vec::with_capacity(head.len() / 24 + 4);
         let mut start: Option<StartLine> = None;
         let mut pos = 0usize;
         // (header index, end of value) of the header whose lines are being collected.
@@ -276,54 +295,70 @@ impl Message {
                 return Err(err(ParseErrorKind::Uri, "headers in Request-URI"));
             }
         }
-        for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
-            if self.raw_values(name).next().is_none() {
+        // One pass to count, so that missing and repeated headers are reported first
+        // (RFC 3261 §8.1.1 mandatory headers; §7.3.1 single-valued ones).
+        const ORDER: [(Hid, &str); 6] = [
+            (Hid::Via, "Via"),
+            (Hid::From, "From"),
+            (Hid::To, "To"),
+            (Hid::CallId, "Call-ID"),
+            (Hid::CSeq, "CSeq"),
+            (Hid::MaxForwards, "Max-Forwards"),
+        ];
+        let mut count = [0usize; 6];
+        for h in &self.headers {
+            if let Some(k) = h.known
+                && let Some(i) = ORDER.iter().position(|(id, _)| *id == k.id)
+                && let Some(c) = count.get_mut(i)
+            {
+                *c += 1;
+            }
+        }
+        for ((_, name), n) in ORDER.iter().zip(count).take(5) {
+            if n == 0 {
                 return Err(ParseError::missing(name));
             }
         }
-        for name in ["From", "To", "Call-ID", "CSeq", "Max-Forwards"] {
-            if self.raw_values(name).nth(1).is_some() {
+        for ((_, name), n) in ORDER.iter().zip(count).skip(1) {
+            if n > 1 {
                 return Err(err(ParseErrorKind::Duplicate, "").in_header(name));
             }
         }
-        for v in self.raw_values("Via") {
-            for e in comma_split(v) {
-                ViaParts::scan(e)?;
-            }
-        }
-        for name in ["From", "To"] {
-            for v in self.raw_values(name) {
-                NameAddrParts::scan(v).map_err(|e| e.in_header(name))?;
-            }
-        }
-        for name in ["Route", "Record-Route"] {
-            for v in self.raw_values(name) {
-                for e in comma_split(v) {
-                    NameAddrParts::scan(e).map_err(|e| e.in_header(name))?;
+        // Then each header's grammar, in message order.
+        for h in &self.headers {
+            let Some(k) = h.known else { continue };
+            let v = h.value.get(&self.head);
+            match k.id {
+                Hid::Via => {
+                    for e in comma_split(v) {
+                        ViaParts::scan(e)?;
+                    }
                 }
+                Hid::From | Hid::To => {
+                    NameAddrParts::scan(v).map_err(|e| e.in_header(k.name))?;
+                }
+                Hid::Route | Hid::RecordRoute | Hid::Contact => {
+                    if k.id == Hid::Contact && trim_ws(v) == "*" {
+                        continue;
+                    }
+                    for e in comma_split(v) {
+                        NameAddrParts::scan(e).map_err(|e| e.in_header(k.name))?;
+                    }
+                }
+                Hid::CallId => check_call_id(v)?,
+                Hid::CSeq => {
+                    let (_, m) = scan_cseq(v)?;
+                    if let StartLine::Request { method, .. } = &self.start
+                        && !method.matches(m)
+                    {
+                        return Err(err(ParseErrorKind::CSeqMethod, "").in_header("CSeq"));
+                    }
+                }
+                Hid::MaxForwards => {
+                    parse_bounded(v, 255).map_err(|e| e.in_header("Max-Forwards"))?;
+                }
+                Hid::ContentLength | Hid::Other => {}
             }
-        }
-        for v in self.raw_values("Contact") {
-            if trim_ws(v) == "*" {
-                continue;
-            }
-            for e in comma_split(v) {
-                NameAddrParts::scan(e).map_err(|e| e.in_header("Contact"))?;
-            }
-        }
-        for v in self.raw_values("Call-ID") {
-            check_call_id(v)?;
-        }
-        for v in self.raw_values("CSeq") {
-            let (_, m) = scan_cseq(v)?;
-            if let StartLine::Request { method, .. } = &self.start
-                && !method.matches(m)
-            {
-                return Err(err(ParseErrorKind::CSeqMethod, "").in_header("CSeq"));
-            }
-        }
-        for v in self.raw_values("Max-Forwards") {
-            parse_bounded(v, 255).map_err(|e| e.in_header("Max-Forwards"))?;
         }
         Ok(())
     }
