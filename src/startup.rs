@@ -16,6 +16,7 @@ use crate::c2c::calls_thread::{self, CallsChannels};
 use crate::c2c::engine::{Engine, EngineConfig};
 use crate::c2c::session::Timing;
 use crate::config::Config;
+use crate::logging::CONSOLE_TARGET;
 use crate::server::{Components, StartError};
 use crate::sip::Transport;
 use crate::sip::dns::ResolverConfig;
@@ -33,7 +34,7 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
     let (reactor, handle) =
         Reactor::bind(reactor_config(config), sip_events_tx).map_err(reactor_error)?;
     for (transport, addr) in &handle.local_addrs {
-        log::info!(target: "sip::transport", "SIP listening on {transport} {addr}");
+        log::info!(target: CONSOLE_TARGET, "SIP listening on {transport} {addr}");
     }
     components.spawn("sip-reactor", move |_shutdown| reactor.run())?;
 
@@ -63,6 +64,12 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
         commands_tx,
     )
     .map_err(api_error)?;
+    for addr in servers.http_addrs() {
+        log::info!(target: CONSOLE_TARGET, "HTTP listening on {addr}");
+    }
+    for addr in servers.xml_addrs() {
+        log::info!(target: CONSOLE_TARGET, "XML listening on {addr}");
+    }
     components.spawn("api", move |shutdown| {
         shutdown.wait();
         // Keep the connections open while the calls thread reports its last results.

@@ -127,7 +127,7 @@ impl Listener {
             .spawn(move || accept.run())
             .map_err(listener_err)?;
         for a in &addrs {
-            info!(target: "api", "{what} server listening on {a}");
+            debug!(target: "api", "{what} server listening on {a}");
         }
         Ok(Listener {
             what,

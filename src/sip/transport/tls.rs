@@ -52,8 +52,12 @@ pub fn load(cfg: &TransportConfig) -> Result<TlsContexts, TlsSetupError> {
 }
 
 fn load_server(cfg: &TransportConfig) -> Option<SslAcceptor> {
+    if cfg.tls_domain.is_empty() {
+        // TLS listening turned off (TLSPort 0): nothing to warn about.
+        return None;
+    }
     let (cert, key) = server_files(&cfg.cert_dir, &cfg.tls_domain);
-    if cfg.tls_domain.is_empty() || !cert.is_file() || !key.is_file() {
+    if !cert.is_file() || !key.is_file() {
         warn!(target: "sip::transport",
             "TLS transport not started: certificate {} and key {} are needed (TLSDomainName {:?})",
             cert.display(), key.display(), cfg.tls_domain);
