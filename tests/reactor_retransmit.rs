@@ -98,3 +98,64 @@ fn invite_retransmitted_at_t1_then_2t1_and_the_486_is_acked_and_reported() {
         "INVITE retransmitted after its final response"
     );
 }
+
+/// Timer E (§17.1.2.2): a non-INVITE request over UDP is resent after T1, then at doubling
+/// intervals capped at T2 = 4 s. The REFER of REFER mode is the server's non-INVITE
+/// request: the initiator answers the INVITE, then ignores the REFER five times.
+#[test]
+fn refer_retransmitted_with_timer_e_capped_at_t2() {
+    let dir = TempDir::new("timer-e");
+    let mut peer = UdpPeer::bind(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let opts = Options::translate_all(&format!("sip:$1@{}", peer.addr));
+    let server = Server::start(&dir, &opts);
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("initiator", "destination", false);
+
+    let (invite, from, _) = peer.recv_request("INVITE", WAIT).expect("INVITE");
+    let contact = format!(
+        "Contact: <sip:initiator@{}>\r\nContent-Type: application/sdp\r\n",
+        peer.addr
+    );
+    peer.send(
+        &response(
+            &invite,
+            200,
+            "OK",
+            "i1",
+            &contact,
+            reactor_support::sip::SDP_ANSWER,
+        ),
+        from,
+    );
+    peer.recv_request("ACK", WAIT).expect("ACK of the 200");
+
+    let mut copies = Vec::new();
+    for n in 0..6 {
+        let (msg, from, at) = peer
+            .recv_request("REFER", Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("REFER copy {} not received", n + 1));
+        copies.push((msg, from, at));
+    }
+    let intervals: Vec<Duration> = copies.windows(2).map(|w| w[1].2 - w[0].2).collect();
+    let want = [500, 1000, 2000, 4000, 4000].map(Duration::from_millis);
+    for (got, want) in intervals.iter().zip(want) {
+        assert!(
+            near(*got, want),
+            "REFER intervals {intervals:?}, want {want:?} at this step"
+        );
+    }
+    let (refer, from, _) = &copies[5];
+    assert_eq!(
+        refer.branch(),
+        copies[0].0.branch(),
+        "retransmissions keep the branch"
+    );
+    peer.send(&response(refer, 202, "Accepted", "", "", ""), *from);
+    // After the final response the REFER is not sent again (Timer K on UDP, T4 = 5 s,
+    // only absorbs retransmitted responses).
+    assert!(
+        peer.recv_request("REFER", Duration::from_secs(5)).is_none(),
+        "REFER retransmitted after its final response"
+    );
+    assert!(!xml.seen.iter().any(|p| p.is_final()), "{:?}", xml.seen);
+}

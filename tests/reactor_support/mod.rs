@@ -265,6 +265,18 @@ impl Server {
         }
     }
 
+    /// SIGTERM, then waits up to `timeout` for the exit (no SIGKILL).
+    pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        if self.try_exited().is_none() {
+            self.signal(libc::SIGTERM);
+        }
+        let deadline = Instant::now() + timeout;
+        while self.try_exited().is_none() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.try_exited()
+    }
+
     /// SIGTERM, up to 5 s for the exit, then SIGKILL.
     pub fn stop(&mut self) {
         if self.try_exited().is_some() {
