@@ -13,6 +13,10 @@
 #
 # Tunables: DURATION (10s), THREADS (2), CONNECTIONS (32). Figures go into the issue
 # notes, never into test assertions. Only processes started here are stopped here.
+#
+# The SIPp UAS plays tests/sipp/bench_uas_busy.xml (every INVITE answered 486 at once,
+# so each placed call ends within milliseconds and calls never pile up); the number of
+# calls that reached it is printed after the run. Without that file: `sipp -sn uas`.
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -91,10 +95,31 @@ curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/index.html" || {
 run_wrk index "http://127.0.0.1:$HTTP_PORT/index.html"
 
 if command -v sipp >/dev/null; then
-    sipp -sn uas -i 127.0.0.1 -p "$UAS_PORT" -nostdin >"$TMP/sipp.out" 2>&1 &
-    PIDS+=($!)
-    sleep 0.5
+    SCENARIO=(-sn uas)
+    [[ -f "$ROOT/tests/sipp/bench_uas_busy.xml" ]] && SCENARIO=(-sf "$ROOT/tests/sipp/bench_uas_busy.xml")
+    # -trace_stat: the statistics file tells how many calls reached the UAS.
+    (cd "$TMP" && exec sipp "${SCENARIO[@]}" -i 127.0.0.1 -p "$UAS_PORT" -nostdin \
+        -trace_stat -stf "$TMP/sipp-stats.csv" -fd 1) >"$TMP/sipp.out" 2>&1 &
+    SIPP_PID=$!
+    PIDS+=("$SIPP_PID")
+    for _ in $(seq 1 50); do
+        grep -q "$(printf ':%04X ' "$UAS_PORT")" /proc/net/udp && break
+        sleep 0.1
+    done
     run_wrk clicktocall "http://127.0.0.1:$HTTP_PORT/clicktocall.html?initiator=100&destination=200&anchor=true"
+    # Let the last calls end, then read SIPp's counters (columns named in the header).
+    sleep 2
+    if [[ -f "$TMP/sipp-stats.csv" ]]; then
+        awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+                   { last = $0 }
+                   END { split(last, v, ";");
+                         printf "  calls at the UAS: %s received, %s completed (486 + ACK), %s failed\n",
+                                v[col["TotalCallCreated"]], v[col["SuccessfulCall(C)"]], v[col["FailedCall(C)"]] }' \
+            "$TMP/sipp-stats.csv"
+    fi
+    # The server must still answer after the load.
+    curl -s -o /dev/null -w "  server after the load: %{http_code} on /index.html\n" \
+        "http://127.0.0.1:$HTTP_PORT/index.html" || echo "  server after the load: no answer"
 else
     echo "clicktocall: skipped (sipp not installed)"
 fi

@@ -202,10 +202,10 @@ impl Phone {
     ) -> SipMessage {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(i) = self.pending.iter().position(&pick) {
-                if let Some(m) = self.pending.remove(i) {
-                    return m;
-                }
+            if let Some(i) = self.pending.iter().position(&pick)
+                && let Some(m) = self.pending.remove(i)
+            {
+                return m;
             }
             let now = Instant::now();
             assert!(
