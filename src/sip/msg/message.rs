@@ -166,16 +166,35 @@ impl Message {
         if buf.is_empty() {
             return Err(err(ParseErrorKind::Empty, ""));
         }
-        let (head_end, body_start) =
-            find_head_end(buf).ok_or_else(|| err(ParseErrorKind::Unterminated, ""))?;
-        if head_end > u32::MAX as usize {
-            return Err(err(ParseErrorKind::TooLarge, "header section"));
+        let lines = scan_lines(buf)?;
+        let head = std::str::from_utf8(buf.get(..lines.head_end).unwrap_or_default())
+            .map_err(|_| err(ParseErrorKind::Utf8, ""))?;
+        let start = parse_start_line(head.get(..lines.start_end).unwrap_or_default(), 0)?;
+        if let Some(e) = lines.error {
+            return Err(e);
         }
-        let head = std::str::from_utf8(buf.get(..head_end).unwrap_or_default())
-            .map_err(|_| err(ParseErrorKind::Utf8, ""))?
-            .to_string();
-        let mut msg = Message::parse_head(head)?;
-        let rest = buf.get(body_start..).unwrap_or_default();
+        let mut headers = lines.headers;
+        // Folded values become one line with single spaces, as RFC 3261 §7.3.1 makes
+        // them equivalent; unfolded values stay ranges of the received text.
+        for i in lines.folded {
+            if let Some(h) = headers.get_mut(i) {
+                let joined: Vec<&str> = h
+                    .value
+                    .get(head)
+                    .split('\n')
+                    .map(|l| trim_ws(l.strip_suffix('\r').unwrap_or(l)))
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                h.value = Text::Own(joined.join(" ").into());
+            }
+        }
+        let mut msg = Message {
+            head: head.to_string(),
+            start,
+            headers,
+            body: Vec::new(),
+        };
+        let rest = buf.get(lines.body_start..).unwrap_or_default();
         let body = match msg.content_length_checked()? {
             Some(n) => rest
                 .get(..n)
@@ -185,93 +204,6 @@ impl Message {
         msg.body = body.to_vec();
         msg.validate()?;
         Ok(msg)
-    }
-
-    /// Parse the start line and header lines of `head` (which ends with a line end).
-    fn parse_head(head: String) -> Result<Message, ParseError> {
-        // Typical header lines are 20-60 bytes: reserve once for the usual case.
-        let mut headers: Vec<Header> = Vec::with_capacity(head.len() / 24 + 4);
-        let mut start: Option<StartLine> = None;
-        let mut pos = 0usize;
-        // (header index, end of value) of the header whose lines are being collected.
-        let mut folded: Vec<usize> = Vec::new();
-        for raw_line in head.split_inclusive('\n') {
-            let line_start = pos;
-            pos += raw_line.len();
-            let line = raw_line.strip_suffix('\n').unwrap_or(raw_line);
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            // A bare CR can only be a broken line end. (NUL may appear in a quoted-pair,
-            // RFC 4475 §3.1.1.2, so it is left to the value grammars.)
-            if line.contains('\r') {
-                return Err(err(ParseErrorKind::HeaderLine, "stray CR"));
-            }
-            if start.is_none() {
-                start = Some(parse_start_line(line, line_start)?);
-                continue;
-            }
-            let line_end = (line_start + line.len()) as u32;
-            if line.starts_with([' ', '\t']) {
-                // RFC 3261 §7.3.1: a line starting with whitespace continues the header.
-                let last = headers
-                    .last_mut()
-                    .ok_or_else(|| err(ParseErrorKind::HeaderLine, "continuation line first"))?;
-                if let Text::Span(_, end) = &mut last.value {
-                    if trim_ws(line).is_empty() {
-                        continue;
-                    }
-                    *end = line_end;
-                    if folded.last() != Some(&(headers.len() - 1)) {
-                        folded.push(headers.len() - 1);
-                    }
-                }
-                continue;
-            }
-            let colon = line
-                .find(':')
-                .ok_or_else(|| err(ParseErrorKind::HeaderLine, "no colon"))?;
-            let name = trim_ws(&line[..colon]);
-            if name.is_empty() || !name.bytes().all(is_token_char) {
-                return Err(err(ParseErrorKind::HeaderLine, "bad header name"));
-            }
-            let name_off = line_start + (name.as_ptr() as usize - line.as_ptr() as usize);
-            let value = line[colon + 1..].trim_start_matches([' ', '\t']);
-            let value_off = line_start + (value.as_ptr() as usize - line.as_ptr() as usize);
-            headers.push(Header {
-                name: Text::Span(name_off as u32, (name_off + name.len()) as u32),
-                known: header_name::lookup(name),
-                value: Text::Span(value_off as u32, line_end),
-            });
-        }
-        let Some(start) = start else {
-            return Err(err(ParseErrorKind::Empty, ""));
-        };
-        // Folded values become one line with single spaces, as RFC 3261 §7.3.1 makes
-        // them equivalent; unfolded values stay ranges of the received text.
-        for i in folded {
-            if let Some(h) = headers.get_mut(i) {
-                let joined: Vec<&str> = h
-                    .value
-                    .get(&head)
-                    .split('\n')
-                    .map(|l| trim_ws(l.strip_suffix('\r').unwrap_or(l)))
-                    .filter(|l| !l.is_empty())
-                    .collect();
-                h.value = Text::Own(joined.join(" ").into());
-            }
-        }
-        // Trim trailing whitespace of single-line values.
-        for h in &mut headers {
-            if let Text::Span(a, b) = &mut h.value {
-                let v = head.get(*a as usize..*b as usize).unwrap_or("");
-                *b = *a + v.trim_end_matches([' ', '\t']).len() as u32;
-            }
-        }
-        Ok(Message {
-            head,
-            start,
-            headers,
-            body: Vec::new(),
-        })
     }
 
     /// All Content-Length values must agree (RFC 4475 §3.3.9); `None` when absent.
@@ -527,6 +459,137 @@ impl Message {
             None => self.remove_header("Content-Type"),
         }
         self.body = body;
+    }
+}
+
+/// The header section as found by [`scan_lines`].
+struct Lines {
+    /// End of the start line's text (without its line end).
+    start_end: usize,
+    /// Header lines as ranges of the buffer (values trimmed; folded ones extended).
+    headers: Vec<Header>,
+    /// Indexes of headers whose value spans several lines.
+    folded: Vec<usize>,
+    /// End of the last header line including its line end.
+    head_end: usize,
+    body_start: usize,
+    /// The first malformed header line, reported after the start line is checked.
+    error: Option<ParseError>,
+}
+
+/// One pass over the header section's bytes: finds each line end (CRLF, or a bare LF
+/// tolerated), the colon of each header line and the empty line that ends the section,
+/// without reading any body byte.
+fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
+    if buf.len() > u32::MAX as usize {
+        return Err(err(ParseErrorKind::TooLarge, "message"));
+    }
+    // Typical header lines are 20-60 bytes: reserve once for the usual case.
+    let mut headers: Vec<Header> = Vec::with_capacity(buf.len().min(4096) / 28 + 4);
+    let mut folded: Vec<usize> = Vec::new();
+    let mut error: Option<ParseError> = None;
+    let mut start_end: Option<usize> = None;
+    let mut i = 0usize;
+    loop {
+        let rest = buf.get(i..).unwrap_or_default();
+        let (mut colon, mut last_cr, mut nl) = (None, None, None);
+        for (j, &b) in rest.iter().enumerate() {
+            match b {
+                b'\n' => {
+                    nl = Some(j);
+                    break;
+                }
+                b':' if colon.is_none() => colon = Some(i + j),
+                b'\r' => last_cr = Some(i + j),
+                _ => {}
+            }
+        }
+        let Some(nl) = nl.map(|n| i + n) else {
+            return Err(err(ParseErrorKind::Unterminated, ""));
+        };
+        let end = if nl > i && buf.get(nl - 1) == Some(&b'\r') {
+            nl - 1
+        } else {
+            nl
+        };
+        if last_cr.is_some_and(|c| c < end) && error.is_none() {
+            // A bare CR can only be a broken line end. (NUL may appear in a quoted-pair,
+            // RFC 4475 §3.1.1.2, so it is left to the value grammars.)
+            error = Some(err(ParseErrorKind::HeaderLine, "stray CR"));
+        }
+        if end == i {
+            let Some(start_end) = start_end else {
+                return Err(err(ParseErrorKind::Empty, ""));
+            };
+            return Ok(Lines {
+                start_end,
+                headers,
+                folded,
+                head_end: i,
+                body_start: nl + 1,
+                error,
+            });
+        }
+        if start_end.is_none() {
+            start_end = Some(end);
+            i = nl + 1;
+            continue;
+        }
+        let line = buf.get(i..end).unwrap_or_default();
+        if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
+            // RFC 3261 §7.3.1: a line starting with whitespace continues the header.
+            let blank = line.iter().all(|&b| b == b' ' || b == b'\t');
+            let idx = headers.len().wrapping_sub(1);
+            match headers.last_mut() {
+                Some(Header {
+                    value: Text::Span(_, v_end),
+                    ..
+                }) => {
+                    if !blank {
+                        *v_end = end as u32;
+                        if folded.last() != Some(&idx) {
+                            folded.push(idx);
+                        }
+                    }
+                }
+                _ if error.is_none() => {
+                    error = Some(err(ParseErrorKind::HeaderLine, "continuation line first"));
+                }
+                _ => {}
+            }
+            i = nl + 1;
+            continue;
+        }
+        match colon.filter(|&c| c < end) {
+            Some(c) => {
+                let raw = buf.get(i..c).unwrap_or_default();
+                let name_end = i + raw
+                    .iter()
+                    .rposition(|&b| b != b' ' && b != b'\t')
+                    .map_or(0, |p| p + 1);
+                let name = buf.get(i..name_end).unwrap_or_default();
+                if !name.is_empty() && name.iter().all(|&b| is_token_char(b)) {
+                    let mut vs = c + 1;
+                    while vs < end && matches!(buf.get(vs), Some(b' ' | b'\t')) {
+                        vs += 1;
+                    }
+                    let mut ve = end;
+                    while ve > vs && matches!(buf.get(ve - 1), Some(b' ' | b'\t')) {
+                        ve -= 1;
+                    }
+                    headers.push(Header {
+                        name: Text::Span(i as u32, name_end as u32),
+                        known: std::str::from_utf8(name).ok().and_then(header_name::lookup),
+                        value: Text::Span(vs as u32, ve as u32),
+                    });
+                } else if error.is_none() {
+                    error = Some(err(ParseErrorKind::HeaderLine, "bad header name"));
+                }
+            }
+            None if error.is_none() => error = Some(err(ParseErrorKind::HeaderLine, "no colon")),
+            None => {}
+        }
+        i = nl + 1;
     }
 }
 

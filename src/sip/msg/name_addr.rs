@@ -43,9 +43,11 @@ impl<'a> NameAddrParts<'a> {
             }
             (Some(&s[..q]), rest)
         } else if let Some(lt) = s.find('<') {
-            // A token display name; RFC 4475 §3.1.1.6 shows it may touch the '<'.
+            // A token display name; RFC 4475 §3.1.1.6 shows it may touch the '<'. UTF-8
+            // letters are tolerated unquoted (some phones send `Björn <sip:...>`); ASCII
+            // separators such as ',' still are not (RFC 4475 §3.1.2.15).
             let d = trim_ws(&s[..lt]);
-            if !d.bytes().all(|b| is_token_char(b) || is_ws(b)) {
+            if !d.bytes().all(|b| is_token_char(b) || is_ws(b) || b >= 0x80) {
                 return Err(ParseError::syntax("display name must be tokens or quoted"));
             }
             (if d.is_empty() { None } else { Some(d) }, &s[lt..])
@@ -200,6 +202,8 @@ mod tests {
     fn token_display_names_even_touching_the_bracket() {
         let n = NameAddr::parse("caller<sip:caller@example.com>;tag=323").unwrap();
         assert_eq!(n.display_name.as_deref(), Some("caller"));
+        let n = NameAddr::parse("Björn <sip:b@h>").unwrap();
+        assert_eq!(n.display_name.as_deref(), Some("Björn"));
         let n = NameAddr::parse("Bob Smith <sip:b@h>").unwrap();
         assert_eq!(n.display_name.as_deref(), Some("Bob Smith"));
         let n = NameAddr::parse(r#""esc \" q" <sip:b@h>;expires=30;q=0.5"#).unwrap();
