@@ -473,3 +473,143 @@ fn http_answers_on_ipv6_loopback_too() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body, INDEX_BODY);
 }
+
+#[test]
+fn http_1_0_pipelining_and_size_limits() {
+    let server = Binary::start("http-limits", &Options::default());
+    // HTTP/1.0 closes unless keep-alive is asked for.
+    let mut c = HttpConn::open(server.http_addr());
+    c.send("GET /index.html HTTP/1.0\r\n\r\n");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Connection"), Some("close"));
+    assert!(c.closed());
+    let mut c = HttpConn::open(server.http_addr());
+    c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(
+        c.read_response(false).header("Connection"),
+        Some("keep-alive")
+    );
+    c.send("GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(c.read_response(false).status, 200);
+
+    // Pipelined requests are answered in order.
+    let mut c = HttpConn::open(server.http_addr());
+    c.send("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(c.read_response(false).status, 200);
+    assert_eq!(c.read_response(false).status, 404);
+    let head = c.read_response(true);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("Content-Length"), Some("405"));
+    assert_eq!(c.read_response(false).body, INDEX_BODY);
+
+    // Request line + fields are capped at 8 KiB; a GET body over 8 KiB is refused.
+    let refused = |raw: String| {
+        let mut c = HttpConn::open(server.http_addr());
+        // The server may answer and close before reading everything.
+        let _ = c.stream.write_all(raw.as_bytes());
+        let r = c.read_response(false);
+        assert_eq!(r.header("Connection"), Some("close"), "{}", r.head);
+        r.status
+    };
+    assert_eq!(
+        refused(format!(
+            "GET /{} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "a".repeat(9000)
+        )),
+        414
+    );
+    assert_eq!(
+        refused(format!(
+            "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+            "X-Pad: 0123456789012345678901234567890123456789\r\n".repeat(200)
+        )),
+        431
+    );
+    assert_eq!(
+        refused("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".to_owned()),
+        413
+    );
+    assert_eq!(refused("GET /index.html\r\n\r\n".to_owned()), 400);
+    assert_eq!(refused("GET / HTTP/1.1\r\n\r\n".to_owned()), 400);
+}
+
+#[test]
+fn head_on_the_click_to_call_page_places_no_call() {
+    let mut phone = Phone::start();
+    let server = Binary::start("http-head", &Options::default());
+    let mut c = HttpConn::open(server.http_addr());
+    c.send(&format!(
+        "HEAD {} HTTP/1.1\r\nHost: x\r\n\r\n",
+        c2c_target(phone.port)
+    ));
+    let r = c.read_response(true);
+    assert_eq!(r.status, 200);
+    assert!(r.header("Content-Length").is_some());
+    assert!(phone.no_request_within(Duration::from_millis(500)));
+}
+
+#[test]
+fn the_realm_comes_from_http_auth_realm() {
+    let phone = BusyPhone::start();
+    let server = Binary::start(
+        "http-realm",
+        &Options::with_auth().extra("HttpAuthRealm", "pbx.example"),
+    );
+    let target = c2c_target(phone.port);
+    let mut c = HttpConn::open(server.http_addr());
+    let r = c.get(&target, "");
+    assert_eq!(r.status, 401);
+    assert!(
+        r.all("WWW-Authenticate")
+            .iter()
+            .all(|v| v.contains("realm=\"pbx.example\"")),
+        "{}",
+        r.head
+    );
+    let ch = Challenge::of(&r, "SHA-256");
+    assert_eq!(c.get(&target, &ch.answer(PASSWORD, 1, &target)).status, 200);
+    phone.wait_calls(1);
+}
+
+/// Opens connections until `n` of them are served (connections the start-up probe
+/// opened are released asynchronously, so an early one may still be refused).
+fn served_connections(server: &Binary, n: usize) -> Vec<HttpConn> {
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut kept = Vec::new();
+    while kept.len() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} connections served",
+            kept.len()
+        );
+        let mut c = HttpConn::open(server.http_addr());
+        match c.get("/", "").status {
+            200 => kept.push(c),
+            503 => thread::sleep(Duration::from_millis(50)),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    kept
+}
+
+#[test]
+fn connections_beyond_http_max_connections_get_503() {
+    let server = Binary::start(
+        "http-max-conn",
+        &Options::default().extra("HttpMaxConnections", "3"),
+    );
+    let mut kept = served_connections(&server, 3);
+    let mut extra = HttpConn::open(server.http_addr());
+    extra.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = extra.read_response(false);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("Connection"), Some("close"));
+    assert!(extra.closed());
+    // The served ones are unaffected; closing one frees its slot.
+    for c in &mut kept {
+        assert_eq!(c.get("/index.html", "").status, 200);
+    }
+    drop(kept.pop());
+    let _again = served_connections(&server, 1);
+}

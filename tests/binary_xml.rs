@@ -489,3 +489,65 @@ fn xml_answers_on_ipv6_loopback_too() {
         ),
     );
 }
+
+#[test]
+fn a_dtd_is_refused_and_the_connection_closed() {
+    let mut a = Phone::start();
+    let server = Binary::start("xml-dtd", &Options::default());
+    let mut s = connect(server.xml_addr());
+    send(
+        &mut s,
+        format!(
+            "<?xml version=\"1.0\"?><!DOCTYPE ClickToCall [<!ENTITY x \"{}\">]><ClickToCall><Request><Initiator>&x;</Initiator><Destination>&x;</Destination></Request></ClickToCall>",
+            a.addr("100")
+        )
+        .as_bytes(),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&read_to_close(&mut s, WAIT)),
+        "<Response>\r\n    <Result Code=\"400\">Parse error: DTD not allowed</Result>\r\n</Response>"
+    );
+    assert!(a.no_request_within(Duration::from_millis(300)));
+}
+
+#[test]
+fn connections_beyond_xml_rpc_max_connections_get_503() {
+    let server = Binary::start(
+        "xml-max-conn",
+        &Options::default().extra("XmlRpcMaxConnections", "2"),
+    );
+    // Connections are served once a request on them is answered; the start-up probe's
+    // connection may still hold a slot for a moment, so refused ones are retried.
+    let probe = request("abc", "def", None);
+    let answer = error(
+        &probe,
+        "No translation rule for either initiator abc or destination def",
+    );
+    let refused =
+        "<Response>\r\n    <Result Code=\"503\">Too many connections</Result>\r\n</Response>";
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut kept = Vec::new();
+    while kept.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "slots never freed");
+        let mut s = connect(server.xml_addr());
+        send(&mut s, probe.as_bytes());
+        let got = binary_support::wire::read_n(&mut s, refused.len().min(answer.len()));
+        if got == refused.as_bytes() {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        let rest = binary_support::wire::read_n(&mut s, answer.len() - got.len());
+        assert_eq!(String::from_utf8_lossy(&[got, rest].concat()), answer);
+        kept.push(s);
+    }
+    let mut third = connect(server.xml_addr());
+    assert_eq!(
+        String::from_utf8_lossy(&read_to_close(&mut third, WAIT)),
+        refused
+    );
+    // Idle connections stay open and keep being served.
+    for s in &mut kept {
+        send(s, probe.as_bytes());
+        expect_bytes(s, &answer);
+    }
+}
