@@ -7,7 +7,8 @@ use std::str::FromStr;
 use super::error::ParseError;
 use super::params::Params;
 use super::scan::{
-    header_params, is_token_char, is_ws, quoted_end, trim_ws, unquote, write_quoted,
+    find_byte, header_params, is_token_char, is_ws, quoted_end, trim_start_ws, trim_ws, unquote,
+    write_quoted,
 };
 use super::uri::{Uri, UriParts};
 
@@ -37,12 +38,12 @@ impl<'a> NameAddrParts<'a> {
         let s = trim_ws(s);
         let (display, rest) = if s.starts_with('"') {
             let q = quoted_end(s)?;
-            let rest = s[q..].trim_start_matches([' ', '\t']);
+            let rest = trim_start_ws(&s[q..]);
             if !rest.starts_with('<') {
                 return Err(ParseError::syntax("quoted display name without <URI>"));
             }
             (Some(&s[..q]), rest)
-        } else if let Some(lt) = s.find('<') {
+        } else if let Some(lt) = find_byte(s, |b| b == b'<') {
             // A token display name; RFC 4475 §3.1.1.6 shows it may touch the '<'. UTF-8
             // letters are tolerated unquoted (some phones send `Björn <sip:...>`); ASCII
             // separators such as ',' still are not (RFC 4475 §3.1.2.15).
@@ -69,7 +70,7 @@ impl<'a> NameAddrParts<'a> {
         }
         // addr-spec: RFC 3261 §20.10 — parameters after a bare URI belong to the header,
         // and a URI with ',', '?' or ';' of its own must be enclosed in <>.
-        let end = rest.find([';', ' ', '\t']).unwrap_or(rest.len());
+        let end = find_byte(rest, |b| matches!(b, b';' | b' ' | b'\t')).unwrap_or(rest.len());
         let (uri_text, params) = rest.split_at(end);
         if uri_text.contains(['?', ',']) {
             return Err(ParseError::syntax(

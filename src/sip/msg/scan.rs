@@ -4,9 +4,83 @@
 
 use super::error::{ParseError, ParseErrorKind};
 
+// Character classes of RFC 3261 §25.1 as bit flags in one table, so each test is a load.
+pub(crate) const TOKEN: u16 = 1;
+pub(crate) const WORD: u16 = 2;
+pub(crate) const UNRESERVED: u16 = 4;
+/// user = unreserved / escaped / user-unreserved
+pub(crate) const USER: u16 = 8;
+/// password = unreserved / escaped / & = + $ ,
+pub(crate) const PASSWORD: u16 = 16;
+/// paramchar = param-unreserved / unreserved / escaped
+pub(crate) const PARAM: u16 = 32;
+/// hname / hvalue = hnv-unreserved / unreserved / escaped
+pub(crate) const HNV: u16 = 64;
+/// Host name characters (alphanum, '-', '.', and '_' tolerated).
+pub(crate) const HOSTNAME: u16 = 128;
+
+const fn in_set(b: u8, set: &[u8]) -> bool {
+    let mut i = 0;
+    while i < set.len() {
+        if set[i] == b {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn build_classes() -> [u16; 256] {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let alnum = b.is_ascii_alphanumeric();
+        let unreserved = alnum || in_set(b, b"-_.!~*'()");
+        let token = alnum || in_set(b, b"-.!%*_+`'~");
+        let mut f = 0;
+        if token {
+            f |= TOKEN;
+        }
+        if token || in_set(b, b"()<>:\\\"/[]?{}") {
+            f |= WORD;
+        }
+        if unreserved {
+            f |= UNRESERVED;
+        }
+        if unreserved || in_set(b, b"%&=+$,;?/") {
+            f |= USER;
+        }
+        if unreserved || in_set(b, b"%&=+$,") {
+            f |= PASSWORD;
+        }
+        if unreserved || in_set(b, b"%[]/:&+$") {
+            f |= PARAM;
+        }
+        if unreserved || in_set(b, b"%[]/?:+$") {
+            f |= HNV;
+        }
+        if alnum || in_set(b, b"-._") {
+            f |= HOSTNAME;
+        }
+        t[i] = f;
+        i += 1;
+    }
+    t
+}
+
+static CLASSES: [u16; 256] = build_classes();
+
+/// Whether byte `b` is in every class of `mask`.
+#[inline]
+pub(crate) fn is(b: u8, mask: u16) -> bool {
+    CLASSES[usize::from(b)] & mask == mask
+}
+
 /// `token` characters (RFC 3261 §25.1): alphanum and `-.!%*_+`'~`.
+#[inline]
 pub(crate) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+    is(b, TOKEN)
 }
 
 /// True for a non-empty `token`.
@@ -15,22 +89,40 @@ pub(crate) fn is_token(s: &str) -> bool {
 }
 
 /// `word` characters (RFC 3261 §25.1), used by Call-ID.
+#[inline]
 pub(crate) fn is_word_char(b: u8) -> bool {
-    is_token_char(b) || b"()<>:\\\"/[]?{}".contains(&b)
+    is(b, WORD)
 }
 
 /// `unreserved` = alphanum / mark (RFC 3261 §25.1).
+#[inline]
 pub(crate) fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b)
+    is(b, UNRESERVED)
 }
 
 /// SP or HTAB (folding has been replaced by a single SP before values reach the parsers).
+#[inline]
 pub(crate) fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// The index of the first byte matching `pred`. `pred` must only accept ASCII bytes, so
+/// the index is a char boundary. A plain loop: the strings here are short, where memchr's
+/// set-up costs more than it saves.
+#[inline]
+pub(crate) fn find_byte(s: &str, pred: impl Fn(u8) -> bool) -> Option<usize> {
+    s.bytes().position(pred)
+}
+
+pub(crate) fn trim_start_ws(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| is_ws(b)).count();
+    s.get(n..).unwrap_or("")
+}
+
 pub(crate) fn trim_ws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    let s = trim_start_ws(s);
+    let n = s.bytes().rev().take_while(|&b| is_ws(b)).count();
+    s.get(..s.len() - n).unwrap_or("")
 }
 
 /// Given `s` starting with `"`, return the byte index just past the closing quote.
@@ -150,19 +242,19 @@ impl<'a> Iterator for HeaderParams<'a> {
             self.rest = "";
             return Some(Err(ParseError::syntax("expected ';' before parameter")));
         };
-        let s = s.trim_start_matches([' ', '\t']);
+        let s = trim_start_ws(s);
         let name_len = s.bytes().take_while(|&b| is_token_char(b)).count();
         if name_len == 0 {
             self.rest = "";
             return Some(Err(ParseError::syntax("empty parameter")));
         }
         let (name, after) = s.split_at(name_len);
-        let after_ws = after.trim_start_matches([' ', '\t']);
+        let after_ws = trim_start_ws(after);
         let Some(v) = after_ws.strip_prefix('=') else {
             self.rest = after;
             return Some(Ok((name, None)));
         };
-        let v = v.trim_start_matches([' ', '\t']);
+        let v = trim_start_ws(v);
         let vlen = if v.starts_with('"') {
             match quoted_end(v) {
                 Ok(n) => n,
@@ -173,7 +265,7 @@ impl<'a> Iterator for HeaderParams<'a> {
             }
         } else if v.starts_with('[') {
             // gen-value may be a host, and an IPv6 reference holds colons (RFC 5118 §4.5).
-            match v.find(']') {
+            match find_byte(v, |b| b == b']') {
                 Some(n) => n + 1,
                 None => {
                     self.rest = "";
@@ -296,6 +388,17 @@ mod tests {
         assert_eq!(s, r#""a\"b""#);
         assert_eq!(unescape("%75se%72%4"), b"user%4");
         assert!(escapes_valid("a%20b") && !escapes_valid("a%2") && !escapes_valid("%zz"));
+    }
+
+    #[test]
+    fn character_classes_match_the_grammar() {
+        assert!(is_token_char(b'~') && !is_token_char(b'"') && !is_token_char(0xc3));
+        assert!(is_word_char(b'"') && is_word_char(b'{') && !is_word_char(b';'));
+        assert!(is(b';', USER) && !is(b';', PASSWORD) && is(b':', PARAM) && !is(b'?', PARAM));
+        assert!(is(b'?', HNV) && !is(b'&', HNV) && is(b'_', HOSTNAME) && !is(b':', HOSTNAME));
+        assert_eq!(trim_ws(" \t a b \t"), "a b");
+        assert_eq!(trim_ws("   "), "");
+        assert_eq!(find_byte("ab;c", |b| b == b';'), Some(2));
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::str::FromStr;
 
 use super::error::{ParseError, ParseErrorKind};
 use super::params::Params;
-use super::scan::{escapes_valid, is_unreserved, unescape};
+use super::scan::{
+    HNV, HOSTNAME, PARAM, PASSWORD, USER, escapes_valid, find_byte, is, is_unreserved, unescape,
+};
 use crate::sip::Transport;
 
 /// A host: a domain name, an IPv4 address or an IPv6 reference (RFC 3261 §25.1).
@@ -81,11 +83,7 @@ impl<'a> HostRef<'a> {
             let inner = inner.strip_suffix(']').ok_or_else(bad)?;
             return parse_v6(inner).map(HostRef::V6).ok_or_else(bad);
         }
-        if s.is_empty()
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-        {
+        if s.is_empty() || !s.bytes().all(|b| is(b, HOSTNAME)) {
             return Err(bad());
         }
         if s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -178,35 +176,43 @@ fn uri_err(detail: &'static str) -> ParseError {
 }
 
 fn is_user_char(b: u8) -> bool {
-    is_unreserved(b) || b"%&=+$,;?/".contains(&b)
+    is(b, USER)
 }
 
 fn is_password_char(b: u8) -> bool {
-    is_unreserved(b) || b"%&=+$,".contains(&b)
+    is(b, PASSWORD)
 }
 
 fn is_param_char(b: u8) -> bool {
-    is_unreserved(b) || b"%[]/:&+$".contains(&b)
+    is(b, PARAM)
 }
 
 fn is_hnv_char(b: u8) -> bool {
-    is_unreserved(b) || b"%[]/?:+$".contains(&b)
+    is(b, HNV)
 }
 
 /// Iterate `;name[=value]` URI parameters (no whitespace allowed), validating each.
+/// `s` starts with `;` or is empty.
 pub(crate) fn uri_params(
     s: &str,
 ) -> impl Iterator<Item = Result<(&str, Option<&str>), ParseError>> {
-    s.split(';').skip(1).map(|p| {
-        let (n, v) = match p.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
+    let mut rest = s.strip_prefix(';');
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let (p, next) = match find_byte(r, |b| b == b';') {
+            Some(i) => (&r[..i], Some(&r[i + 1..])),
+            None => (r, None),
+        };
+        rest = next;
+        let (n, v) = match find_byte(p, |b| b == b'=') {
+            Some(i) => (&p[..i], Some(&p[i + 1..])),
             None => (p, None),
         };
         let ok = |x: &str| !x.is_empty() && x.bytes().all(is_param_char) && escapes_valid(x);
         if !ok(n) || v.is_some_and(|v| !ok(v)) {
-            return Err(uri_err("bad URI parameter"));
+            return Some(Err(uri_err("bad URI parameter")));
         }
-        Ok((n, v))
+        Some(Ok((n, v)))
     })
 }
 
@@ -227,7 +233,7 @@ pub(crate) fn uri_headers(s: &str) -> impl Iterator<Item = Result<(&str, &str), 
 impl<'a> UriParts<'a> {
     /// Scan and validate a complete URI (no surrounding whitespace or brackets).
     pub(crate) fn scan(s: &'a str) -> Result<UriParts<'a>, ParseError> {
-        let colon = s.find(':').ok_or_else(|| uri_err("no scheme"))?;
+        let colon = find_byte(s, |b| b == b':').ok_or_else(|| uri_err("no scheme"))?;
         let (scheme, rest) = (&s[..colon], &s[colon + 1..]);
         let mut sb = scheme.bytes();
         if !sb.next().is_some_and(|b| b.is_ascii_alphabetic())
@@ -239,7 +245,7 @@ impl<'a> UriParts<'a> {
         if rest.is_empty()
             || rest
                 .bytes()
-                .any(|b| b <= b' ' || b >= 0x7f || b"<>\"".contains(&b))
+                .any(|b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"'))
         {
             return Err(uri_err("illegal character"));
         }
@@ -257,7 +263,7 @@ impl<'a> UriParts<'a> {
             parts.scan_sip(rest)?;
         } else if scheme.eq_ignore_ascii_case("tel") {
             // RFC 3966: the number runs to the first ';'; its parameters follow.
-            let end = rest.find(';').unwrap_or(rest.len());
+            let end = find_byte(rest, |b| b == b';').unwrap_or(rest.len());
             let (num, params) = rest.split_at(end);
             if num.is_empty() || !num.bytes().all(|b| is_unreserved(b) || b"%#+".contains(&b)) {
                 return Err(uri_err("bad telephone number"));
@@ -273,10 +279,10 @@ impl<'a> UriParts<'a> {
 
     fn scan_sip(&mut self, rest: &'a str) -> Result<(), ParseError> {
         // userinfo ends at the first '@' (RFC 3261 §19.1.1: '@' must be escaped elsewhere).
-        let hostpart = match rest.find('@') {
+        let hostpart = match find_byte(rest, |b| b == b'@') {
             Some(at) => {
                 let userinfo = &rest[..at];
-                let (user, password) = match userinfo.find(':') {
+                let (user, password) = match find_byte(userinfo, |b| b == b':') {
                     Some(c) => (&userinfo[..c], Some(&userinfo[c + 1..])),
                     None => (userinfo, None),
                 };
@@ -296,16 +302,18 @@ impl<'a> UriParts<'a> {
         };
         let (hostport, after) = if hostpart.starts_with('[') {
             let close = hostpart
-                .find(']')
+                .bytes()
+                .position(|b| b == b']')
                 .ok_or_else(|| uri_err("unterminated IPv6 reference"))?;
             hostpart.split_at(close + 1)
         } else {
-            let end = hostpart.find([':', ';', '?']).unwrap_or(hostpart.len());
+            let end =
+                find_byte(hostpart, |b| matches!(b, b':' | b';' | b'?')).unwrap_or(hostpart.len());
             hostpart.split_at(end)
         };
         self.host = HostRef::scan(hostport)?;
         let after = if let Some(p) = after.strip_prefix(':') {
-            let end = p.find([';', '?']).unwrap_or(p.len());
+            let end = find_byte(p, |b| b == b';' || b == b'?').unwrap_or(p.len());
             let port = p[..end]
                 .parse::<u16>()
                 .ok()
@@ -316,7 +324,7 @@ impl<'a> UriParts<'a> {
         } else {
             after
         };
-        let (params, headers) = match after.find('?') {
+        let (params, headers) = match find_byte(after, |b| b == b'?') {
             Some(q) => (&after[..q], &after[q + 1..]),
             None => (after, ""),
         };

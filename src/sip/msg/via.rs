@@ -6,7 +6,9 @@ use std::str::FromStr;
 
 use super::error::ParseError;
 use super::params::Params;
-use super::scan::{header_params, is_token, is_token_char, parse_bounded, trim_ws};
+use super::scan::{
+    find_byte, header_params, is_token, is_token_char, parse_bounded, trim_start_ws, trim_ws,
+};
 use super::uri::{Host, HostRef, parse_v6};
 use crate::sip::Transport;
 
@@ -91,26 +93,26 @@ impl<'a> ViaParts<'a> {
         if !trim_ws(name).eq_ignore_ascii_case("SIP") || trim_ws(version) != "2.0" {
             return Err(via_err("protocol is not SIP/2.0"));
         }
-        let rest = rest.trim_start_matches([' ', '\t']);
+        let rest = trim_start_ws(rest);
         let tlen = rest.bytes().take_while(|&b| is_token_char(b)).count();
         let (transport, rest) = rest.split_at(tlen);
         if transport.is_empty() || !rest.starts_with([' ', '\t']) {
             return Err(via_err("bad transport"));
         }
-        let rest = rest.trim_start_matches([' ', '\t']);
+        let rest = trim_start_ws(rest);
         let hlen = if rest.starts_with('[') {
-            rest.find(']')
+            find_byte(rest, |b| b == b']')
                 .map(|i| i + 1)
                 .ok_or_else(|| via_err("unterminated IPv6 reference"))?
         } else {
-            rest.find([':', ';', ' ', '\t']).unwrap_or(rest.len())
+            find_byte(rest, |b| matches!(b, b':' | b';' | b' ' | b'\t')).unwrap_or(rest.len())
         };
         let (host, rest) = rest.split_at(hlen);
         let host = HostRef::scan(host).map_err(|e| e.in_header("Via"))?;
-        let rest = rest.trim_start_matches([' ', '\t']);
+        let rest = trim_start_ws(rest);
         let (port, params) = match rest.strip_prefix(':') {
             Some(p) => {
-                let p = p.trim_start_matches([' ', '\t']);
+                let p = trim_start_ws(p);
                 let n = p.bytes().take_while(u8::is_ascii_digit).count();
                 let port = p[..n].parse::<u16>().map_err(|_| via_err("bad port"))?;
                 (Some(port), &p[n..])
