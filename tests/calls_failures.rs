@@ -76,3 +76,21 @@ fn unreachable_initiator_ends_with_a_final_408_or_503() {
     assert_eq!(got[1].leg, "Initiator");
     assert_eq!(got[1].text, "Failed to connect to initiator");
 }
+
+#[test]
+fn reliable_ringing_is_pracked_and_a_later_busy_reported() {
+    // The INVITE says `Supported: 100rel`, so a phone may send its 180 reliably and
+    // wait for a PRACK (RFC 3262 §4); without one it retransmits the 180 and gives up.
+    let lab = Lab::start("init-100rel", ServerOptions::default());
+    let mut initiator = lab.uas("initiator_100rel.xml", &[]);
+    let got = lab.click_to_call(&initiator.phone("100"), &phone(free_port(), "200"), false);
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (180, "Initiator", "Ringing initiator"),
+            (486, "Initiator", "Failed to connect to initiator"),
+        ])
+    );
+    initiator.expect_pass();
+}
