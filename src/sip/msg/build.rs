@@ -39,30 +39,35 @@ impl Message {
         }
     }
 
-    /// A response to `req` as RFC 3261 §8.2.6.2 builds it: every Via in order, From,
-    /// To, Call-ID and CSeq copied; `to_tag` added to To when it has no tag yet; for a
-    /// 100 the Timestamp is copied too (§8.2.6.1). Header values are copied verbatim.
+    /// A response to `req` as RFC 3261 §8.2.6.2 builds it: every Via line in order, then
+    /// From, To, Call-ID and CSeq (the order the C++ original writes them); `to_tag` is
+    /// added to To when it has no tag yet; for a 100 the Timestamp is copied too
+    /// (§8.2.6.1). Header values are copied verbatim.
     pub fn response_to(req: &Message, code: u16, reason: &str, to_tag: Option<&str>) -> Message {
         let mut resp = Message::new_response(code, reason);
-        for (name, value) in req.headers() {
-            let Some(canon) = super::header_name::canonical(name) else {
-                continue;
-            };
-            match canon {
-                "Via" | "From" | "Call-ID" | "CSeq" => resp.push_header(canon, value),
-                "Timestamp" if code == 100 => resp.push_header(canon, value),
-                "To" => {
-                    let has_tag = NameAddrParts::scan(value)
-                        .map(|p| p.param("tag").is_some())
-                        .unwrap_or(false);
-                    match to_tag {
-                        Some(tag) if !has_tag => {
-                            resp.push_header("To", &format!("{value};tag={tag}"))
-                        }
-                        _ => resp.push_header("To", value),
-                    }
-                }
-                _ => {}
+        for v in req.raw_values("Via") {
+            resp.push_header("Via", v);
+        }
+        for v in req.raw_values("From") {
+            resp.push_header("From", v);
+        }
+        for v in req.raw_values("To") {
+            let has_tag = NameAddrParts::scan(v)
+                .map(|p| p.param("tag").is_some())
+                .unwrap_or(false);
+            match to_tag {
+                Some(tag) if !has_tag => resp.push_header("To", &format!("{v};tag={tag}")),
+                _ => resp.push_header("To", v),
+            }
+        }
+        for name in ["Call-ID", "CSeq"] {
+            for v in req.raw_values(name) {
+                resp.push_header(name, v);
+            }
+        }
+        if code == 100 {
+            for v in req.raw_values("Timestamp") {
+                resp.push_header("Timestamp", v);
             }
         }
         resp

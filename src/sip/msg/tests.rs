@@ -183,7 +183,7 @@ fn responses_and_status_lines() {
 #[test]
 fn response_to_copies_per_rfc3261_8_2_6() {
     let req = Message::parse(
-        b"INVITE sip:x@h SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nVia: SIP/2.0/TCP b;branch=z9hG4bK2,SIP/2.0/UDP c;branch=z9hG4bK3\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nTimestamp: 54\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        b"INVITE sip:x@h SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nVia: SIP/2.0/TCP b;branch=z9hG4bK2,SIP/2.0/UDP c;branch=z9hG4bK3\r\nTo: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nTimestamp: 54\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
     )
     .unwrap();
     let trying = Message::response_to(&req, 100, "Trying", None);
@@ -310,4 +310,14 @@ fn typed_extension_headers() {
     let none = Message::parse(INVITE).unwrap();
     assert_eq!(none.event(), Ok(None));
     assert_eq!(none.refer_to().unwrap_err().kind, ParseErrorKind::Missing);
+}
+
+#[test]
+fn trying_matches_the_reference_trace_byte_for_byte() {
+    // shared/reference/traces/xml-refer-ok/sip-full.txt: the original's answer to its own
+    // INVITE, as the UAS (SIPp) sent it back.
+    let expected = "SIP/2.0 100 Trying\r\nVia: SIP/2.0/UDP 127.0.0.1:5072;branch=z9hG4bK-524287-1---83f02aac1e193de73be59916;rport\r\nFrom: \"Click-To-Call: 200\"<sip:click2call@127.0.0.1>;tag=8f836233\r\nTo: <sip:100@127.0.0.1:5061>\r\nCall-ID: jmvcqR1JkLQtk3zOLwHojw..\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    let req = Message::parse(INVITE).unwrap();
+    let trying = Message::response_to(&req, 100, "Trying", None);
+    assert_eq!(String::from_utf8(trying.to_bytes()).unwrap(), expected);
 }
