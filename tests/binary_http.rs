@@ -11,7 +11,7 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use binary_support::http::{Challenge, http_get};
+use binary_support::http::{Challenge, http_get, md5_only_relay};
 use binary_support::server::PASSWORD;
 use binary_support::wire::{connect, read_to_close};
 use binary_support::{Binary, BusyPhone, HttpConn, Options, Phone, WAIT};
@@ -143,6 +143,28 @@ fn curl_digest_uses_sha256_and_the_call_is_placed() {
     );
     let invites = phone.wait_calls(1);
     assert_eq!(invites[0].request_uri(), phone.uri("100"));
+}
+
+#[test]
+fn curl_digest_md5_succeeds_when_md5_is_all_it_is_offered() {
+    let phone = BusyPhone::start();
+    let server = Binary::start("http-curl-md5", &Options::with_auth());
+    let relay = md5_only_relay(server.http_addr(), 4);
+    let url = format!("http://{relay}{}", c2c_target(phone.port));
+    let (code, verbose) = curl(&["--digest", "-u", &format!("admin:{PASSWORD}")], &url);
+    assert_eq!(code, "200", "{verbose}");
+    let auths = sent_authorizations(&verbose);
+    assert_eq!(auths.len(), 1, "{verbose}");
+    assert!(
+        auths[0].starts_with("Digest username=\"admin\""),
+        "{auths:?}"
+    );
+    // RFC 7616 §3.4: curl names MD5 explicitly or leaves algorithm out (MD5 by default).
+    assert!(
+        auths[0].contains("algorithm=MD5") || !auths[0].contains("algorithm="),
+        "{auths:?}"
+    );
+    phone.wait_calls(1);
 }
 
 #[test]

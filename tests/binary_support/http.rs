@@ -2,7 +2,8 @@
 //! wire), and an RFC 7616 digest client.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use openssl::hash::{MessageDigest, hash};
@@ -49,6 +50,13 @@ impl HttpConn {
     pub fn open(addr: SocketAddr) -> HttpConn {
         HttpConn {
             stream: connect(addr),
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn from_stream(stream: TcpStream) -> HttpConn {
+        HttpConn {
+            stream,
             buf: Vec::new(),
         }
     }
@@ -274,4 +282,63 @@ impl Challenge {
             &format!("{ha1}:{}:{nc:08x}:f2a3c9d1:auth:{ha2}", self.must("nonce")),
         )
     }
+}
+
+/// A loopback relay in front of `server` for a client that only knows MD5: it removes
+/// the `algorithm=SHA-256` Digest challenges from responses (curl answers the first
+/// Digest challenge it is offered) and passes everything else through unchanged.
+/// Serves up to `connections` client connections, each on its own threads.
+pub fn md5_only_relay(server: SocketAddr, connections: usize) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind relay");
+    let addr = listener.local_addr().expect("relay address");
+    thread::spawn(move || {
+        for _ in 0..connections {
+            let Ok((client, _)) = listener.accept() else {
+                return;
+            };
+            thread::spawn(move || relay_one(client, server));
+        }
+    });
+    addr
+}
+
+fn relay_one(mut client: TcpStream, server: SocketAddr) {
+    let Ok(upstream) = TcpStream::connect(server) else {
+        return;
+    };
+    let (Ok(mut from_client), Ok(mut to_server)) = (client.try_clone(), upstream.try_clone())
+    else {
+        return;
+    };
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = from_client.read(&mut buf) {
+            if n == 0
+                || to_server
+                    .write_all(buf.get(..n).unwrap_or_default())
+                    .is_err()
+            {
+                break;
+            }
+        }
+        let _ = to_server.shutdown(Shutdown::Write);
+    });
+    let mut up = HttpConn::from_stream(upstream);
+    while let Some(r) = up.try_read_response(false) {
+        let head: Vec<&str> = r
+            .head
+            .split("\r\n")
+            .filter(|l| {
+                !(l.starts_with("WWW-Authenticate: Digest") && l.contains("algorithm=SHA-256"))
+            })
+            .collect();
+        if client
+            .write_all(head.join("\r\n").as_bytes())
+            .and_then(|()| client.write_all(r.body.as_bytes()))
+            .is_err()
+        {
+            return;
+        }
+    }
+    let _ = client.shutdown(Shutdown::Both);
 }
