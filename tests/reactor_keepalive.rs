@@ -134,3 +134,69 @@ fn keepalive_crlfs_reach_the_udp_target_of_a_dialog() {
         xml.seen
     );
 }
+
+/// A BYE from the peer ends the dialog, and with it the keepalives: none arrives in the
+/// 40 s after it (the interval is 30 s), while the positive test above sees one.
+#[test]
+fn keepalives_stop_when_the_dialog_ends() {
+    let dir = TempDir::new("keepalive-bye");
+    let mut peer = UdpPeer::bind(V4);
+    let opts = Options::translate_all(&format!("sip:$1@{}", peer.addr)).set("KeepAlives", "1");
+    let server = Server::start(&dir, &opts);
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("initiator", "destination", true);
+    let set_up = play_phones(&mut peer, Instant::now() + Duration::from_secs(3));
+    let invite = set_up
+        .iter()
+        .find(|m| {
+            m.method() == Some("INVITE") && m.request_uri().is_some_and(|u| u.contains("initiator"))
+        })
+        .expect("INVITE to the initiator");
+    xml.expect(200, Some("Initiator"), WAIT);
+
+    // The initiator hangs up (RFC 3261 §15.1.1): its To is the INVITE's From, and so on.
+    let contact = invite.header("Contact").unwrap_or_default();
+    let target = contact
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap_or_default();
+    let bye = format!(
+        "BYE {target} SIP/2.0\r\nVia: SIP/2.0/UDP {addr};branch=z9hG4bKbye1;rport\r\n\
+         Max-Forwards: 70\r\nFrom: {to};tag=i1\r\nTo: {from}\r\nCall-ID: {call_id}\r\n\
+         CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n",
+        addr = peer.addr,
+        to = invite.header("To").unwrap_or_default(),
+        from = invite.header("From").unwrap_or_default(),
+        call_id = invite.header("Call-ID").unwrap_or_default(),
+    );
+    peer.send(&bye, server.sip_addr());
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut bye_answered = false;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let Some((msg, from, _)) = peer.recv_msg(left) else {
+            break;
+        };
+        if msg.status().is_some() && msg.cseq_method().as_deref() == Some("BYE") {
+            assert_eq!(msg.status(), Some(200), "{}", msg.text);
+            bye_answered = true;
+        } else if matches!(msg.method(), Some("BYE" | "CANCEL")) {
+            // The destination leg is torn down too.
+            peer.send(&response(&msg, 200, "OK", "", "", ""), from);
+        } else if msg.method() == Some("INVITE") {
+            peer.send(
+                &response(&msg, 487, "Request Terminated", "d1", "", ""),
+                from,
+            );
+        }
+    }
+    assert!(bye_answered, "the BYE was not answered 200");
+    assert!(
+        peer.keepalives.is_empty(),
+        "keepalives after the dialog ended: {:?}",
+        peer.keepalives
+            .iter()
+            .map(|(_, at, _)| *at)
+            .collect::<Vec<_>>()
+    );
+}
