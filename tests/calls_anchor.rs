@@ -128,3 +128,25 @@ fn initiator_hanging_up_while_the_destination_rings_cancels_the_destination() {
     initiator.expect_pass();
     destination.expect_pass();
 }
+
+#[test]
+fn retransmitted_2xx_of_the_initiator_is_acked_again() {
+    // initiator_answer_twice.xml re-sends its 200 after the ACK and needs a second ACK;
+    // the destination then rings out (RingTimeout 2 s) and the initiator is hung up.
+    let lab = Lab::start("anchor-2xx-again", ServerOptions::ring_timeout(2));
+    let mut initiator = lab.uas("initiator_answer_twice.xml", &[]);
+    let mut destination = lab.uas("destination_no_answer.xml", &[]);
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (180, "Initiator", "Ringing initiator"),
+            (200, "Initiator", "Connected to initiator"),
+            (180, "Destination", "Ringing destination"),
+            (408, "Destination", "Failed to connect to destination"),
+        ])
+    );
+    initiator.expect_pass();
+    destination.expect_pass();
+}
