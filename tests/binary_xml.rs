@@ -551,3 +551,36 @@ fn connections_beyond_xml_rpc_max_connections_get_503() {
         expect_bytes(s, &answer);
     }
 }
+
+#[test]
+fn translated_addresses_are_xml_escaped_in_the_100() {
+    let mut a = Phone::start();
+    let server = Binary::start("xml-escape", &Options::default());
+    // `&` is allowed in a SIP URI's user part (RFC 3261 §25.1, user-unreserved); the
+    // request carries it as `&amp;`, and the response must escape it again.
+    let req = request(
+        &format!("sip:a&amp;b@127.0.0.1:{}", a.port),
+        &a.addr("200"),
+        None,
+    );
+    let mut s = connect(server.xml_addr());
+    send(&mut s, req.as_bytes());
+    expect_bytes(
+        &mut s,
+        &hundred(
+            &req,
+            &format!("sip:a&amp;b@127.0.0.1:{}", a.port),
+            &a.uri("200"),
+        ),
+    );
+    let invite = a.expect_request("INVITE");
+    assert_eq!(
+        invite.request_uri(),
+        format!("sip:a&b@127.0.0.1:{}", a.port)
+    );
+    a.reply(&invite, 486, "Busy Here", false);
+    expect_bytes(
+        &mut s,
+        &event(&req, 486, "Initiator", "Failed to connect to initiator"),
+    );
+}
