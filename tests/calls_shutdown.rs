@@ -122,3 +122,40 @@ fn sigterm_with_a_connected_peer_that_ignores_everything_still_exits_in_time() {
         "no BYE on the wire: {seen:?}"
     );
 }
+
+#[test]
+fn sigterm_during_the_initiators_re_invite_still_acks_its_2xx_and_byes_both_legs() {
+    let mut lab = Lab::start("term-reinvite", ServerOptions::default());
+    // The initiator answers the relay re-INVITE only after a second and never
+    // retransmits that 200 (as over TCP): the server must ACK it whenever it comes
+    // (RFC 3261 §13.2.2.4), even when SIGTERM arrived in between.
+    let initiator = RawPhone::start(RawMode::SlowReinvite);
+    let mut destination = lab.uas(
+        "destination_anchor_wait_any_answer.xml",
+        &[("INIT_PORT", initiator.port.to_string())],
+    );
+    let mut client = XmlClient::connect(lab.server.xml_port);
+    client.send_request(&initiator.phone("100"), &destination.phone("200"), true);
+    let got = client.events_until(WAIT, |e| e.is_final());
+    assert_eq!(
+        got.last(),
+        events(&[(200, "Destination", "Connected to destination")]).last()
+    );
+    lab.server.terminate();
+    let status = lab.server.wait_exit(EXIT_WITHIN);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit status within {EXIT_WITHIN:?}: {status:?}"
+    );
+    destination.expect_pass();
+    let seen = initiator.start_lines();
+    let acks = seen.iter().filter(|l| l.starts_with("ACK ")).count();
+    assert_eq!(
+        acks, 2,
+        "one ACK for the INVITE's 2xx, one for the re-INVITE's: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|l| l.starts_with("BYE ")),
+        "no BYE to the initiator: {seen:?}"
+    );
+}

@@ -20,7 +20,15 @@ pub enum RawMode {
     /// 200 OK to the INVITE; 202 to a REFER followed by one NOTIFY whose sipfrag is
     /// `SIP/2.0 200 OK` ended by a bare LF, subscription terminated; 200 to BYE.
     TransferBareLf,
+    /// 200 OK to the INVITE; a re-INVITE is answered 200 (with [`REINVITE_ANSWER`]) only
+    /// after one second and never retransmitted, as over a reliable transport; 200 to BYE.
+    SlowReinvite,
 }
+
+/// The SDP answer of [`RawMode::SlowReinvite`] to a re-INVITE: the same bytes as the
+/// SIPp initiators' answer, so destination scenarios can check the relay.
+pub const REINVITE_ANSWER: &str = "v=0\r\no=user1 53655765 2 IN IP4 127.0.0.1\r\ns=-\r\n\
+    c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6004 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
 
 /// A phone on a loopback port; its thread is stopped and joined on drop.
 pub struct RawPhone {
@@ -91,7 +99,7 @@ fn run(socket: &UdpSocket, port: u16, mode: RawMode, seen: &Mutex<Vec<String>>, 
             answered = true;
             send(match mode {
                 RawMode::Ringing => response(&text, "180 Ringing", port, None),
-                RawMode::Answer | RawMode::TransferBareLf => {
+                RawMode::Answer | RawMode::TransferBareLf | RawMode::SlowReinvite => {
                     response(&text, "200 OK", port, Some(SDP))
                 }
             });
@@ -99,7 +107,12 @@ fn run(socket: &UdpSocket, port: u16, mode: RawMode, seen: &Mutex<Vec<String>>, 
             referred = true;
             send(response(&text, "202 Accepted", port, None));
             send(bare_lf_notify(&text, port, from));
-        } else if mode == RawMode::TransferBareLf && first.starts_with("BYE ") {
+        } else if mode == RawMode::SlowReinvite && first.starts_with("INVITE ") {
+            thread::sleep(Duration::from_secs(1));
+            send(response(&text, "200 OK", port, Some(REINVITE_ANSWER)));
+        } else if matches!(mode, RawMode::TransferBareLf | RawMode::SlowReinvite)
+            && first.starts_with("BYE ")
+        {
             send(response(&text, "200 OK", port, None));
         }
     }
