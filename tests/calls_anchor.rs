@@ -5,7 +5,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use support::{Lab, ServerOptions, events};
+use support::{Lab, RawMode, RawPhone, ServerOptions, events};
 
 fn connected() -> Vec<support::Event> {
     events(&[
@@ -149,4 +149,49 @@ fn retransmitted_2xx_of_the_initiator_is_acked_again() {
     );
     initiator.expect_pass();
     destination.expect_pass();
+}
+
+#[test]
+fn slow_initiator_answer_is_waited_for_and_relayed_in_the_ack() {
+    // The initiator takes a second to answer the relay re-INVITE while the destination
+    // retransmits its offer-bearing 200; the ACK to the destination must still carry the
+    // initiator's answer byte for byte (destination_anchor.xml checks it), then the
+    // destination's BYE is mirrored.
+    let lab = Lab::start("anchor-slow-answer", ServerOptions::default());
+    let initiator = RawPhone::start(RawMode::SlowReinvite);
+    let mut destination = lab.uas(
+        "destination_anchor.xml",
+        &[("INIT_PORT", initiator.port.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    // The raw phone answers at once without ringing: no 180 Initiator.
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (200, "Initiator", "Connected to initiator"),
+            (180, "Destination", "Ringing destination"),
+            (200, "Destination", "Connected to destination"),
+        ])
+    );
+    destination.expect_pass();
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while !initiator
+        .start_lines()
+        .iter()
+        .any(|l| l.starts_with("BYE "))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no BYE mirrored: {:?}",
+            initiator.start_lines()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let acks = initiator
+        .start_lines()
+        .iter()
+        .filter(|l| l.starts_with("ACK "))
+        .count();
+    assert_eq!(acks, 2, "{:?}", initiator.start_lines());
 }

@@ -82,6 +82,7 @@ impl Drop for RawPhone {
 fn run(socket: &UdpSocket, port: u16, mode: RawMode, seen: &Mutex<Vec<String>>, stop: &AtomicBool) {
     let mut answered = false;
     let mut referred = false;
+    let mut reinvited = false;
     let mut buf = vec![0u8; 65_536];
     while !stop.load(Ordering::SeqCst) {
         let Ok((n, from)) = socket.recv_from(&mut buf) else {
@@ -107,7 +108,9 @@ fn run(socket: &UdpSocket, port: u16, mode: RawMode, seen: &Mutex<Vec<String>>, 
             referred = true;
             send(response(&text, "202 Accepted", port, None));
             send(bare_lf_notify(&text, port, from));
-        } else if mode == RawMode::SlowReinvite && first.starts_with("INVITE ") {
+        } else if mode == RawMode::SlowReinvite && first.starts_with("INVITE ") && !reinvited {
+            // Retransmissions of the re-INVITE (read after the sleep) are ignored.
+            reinvited = true;
             thread::sleep(Duration::from_secs(1));
             send(response(&text, "200 OK", port, Some(REINVITE_ANSWER)));
         } else if matches!(mode, RawMode::TransferBareLf | RawMode::SlowReinvite)
