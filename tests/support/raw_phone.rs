@@ -93,7 +93,7 @@ fn run(socket: &UdpSocket, port: u16, mode: RawMode, seen: &Mutex<Vec<String>>, 
         if let Ok(mut v) = seen.lock() {
             v.push(first.clone());
         }
-        let mut send = |reply: String| {
+        let send = |reply: String| {
             let _ = socket.send_to(reply.as_bytes(), from);
         };
         if first.starts_with("INVITE ") && !answered {
