@@ -106,8 +106,25 @@ pub struct Binary {
 
 impl Binary {
     /// Writes the configuration, starts the binary with `-c` on it and waits (bounded)
-    /// until its HTTP and XML ports accept connections.
+    /// until its HTTP and XML ports accept connections. If another process took one of
+    /// the chosen ports in between (the server exits with "cannot bind"), starts again
+    /// on new ports, at most three times in all.
     pub fn start(tag: &str, options: &Options) -> Binary {
+        for _ in 0..2 {
+            match Binary::try_start(tag, options) {
+                Ok(server) => return server,
+                Err(lost) => {
+                    eprintln!("a port was taken before clicktocall bound it; new ports");
+                    // Not a failure of the test: its scratch files can go.
+                    drop(lost);
+                }
+            }
+        }
+        Binary::try_start(tag, options).unwrap_or_else(|_| panic!("ports taken three times"))
+    }
+
+    /// One start; `Err` only when the server exited because a port was in use.
+    fn try_start(tag: &str, options: &Options) -> Result<Binary, Box<Binary>> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("c2c-binary-{tag}-{}-{n}", std::process::id()));
@@ -170,6 +187,11 @@ impl Binary {
         for port in [http_port, xml_port] {
             while !accepting(port) {
                 if let Some(status) = server.try_exited() {
+                    let said = std::fs::read_to_string(&server.stderr_path).unwrap_or_default()
+                        + &server.log();
+                    if said.contains("cannot bind") && said.contains("in use") {
+                        return Err(Box::new(server));
+                    }
                     panic!("clicktocall exited at start-up ({status})");
                 }
                 assert!(
@@ -179,7 +201,10 @@ impl Binary {
                 thread::sleep(Duration::from_millis(20));
             }
         }
-        server
+        if let Some(status) = server.try_exited() {
+            panic!("clicktocall exited at start-up ({status})");
+        }
+        Ok(server)
     }
 
     pub fn http_addr(&self) -> SocketAddr {
