@@ -42,6 +42,8 @@ enum TxKind {
     Bye,
     /// BYE of a losing fork: nothing waits for its outcome.
     ForkBye,
+    /// PRACK of a reliable provisional: nothing waits for its outcome.
+    Prack,
     /// A re-INVITE carrying the other leg's offer (anchored call): its answer goes back
     /// on that leg's server transaction.
     Relay(ServerTxId),
@@ -198,7 +200,7 @@ impl Engine {
                     }
                     TxKind::Refer => Some(LegEvent::ReferRejected { code }),
                     TxKind::Bye => Some(LegEvent::Ended),
-                    TxKind::ForkBye => None,
+                    TxKind::ForkBye | TxKind::Prack => None,
                 };
                 if let Some(event) = event {
                     self.feed(now, sid, leg, event);
@@ -507,7 +509,10 @@ impl Engine {
         let ack_now = kind != TxKind::Invite || !slot.offerless;
         let outcome = slot.sip.on_invite_response(resp, ack_now);
         let event = match outcome {
-            InviteOutcome::Provisional { ringing } => {
+            InviteOutcome::Provisional { ringing, prack } => {
+                if let Some(prack) = prack {
+                    self.send(sid, leg, TxKind::Prack, prack);
+                }
                 (ringing && kind == TxKind::Invite).then_some(LegEvent::Ringing)
             }
             InviteOutcome::Answered { sdp, ack } => {

@@ -52,8 +52,12 @@ pub enum DialogState {
 #[derive(Debug, Clone)]
 pub enum InviteOutcome {
     /// 1xx; `ringing` for 180–189 (RFC 3261 §21.1: 18x means the callee is being alerted
-    /// or the call is progressing).
-    Provisional { ringing: bool },
+    /// or the call is progressing). `prack` acknowledges a reliable provisional
+    /// (RFC 3262 §4): send it as a new transaction in the early dialog.
+    Provisional {
+        ringing: bool,
+        prack: Option<Message>,
+    },
     /// The first 2xx: the dialog is confirmed. `ack` is the ACK to send now, or `None`
     /// when it must wait for an answer to the 2xx's offer (offerless INVITE).
     Answered {
@@ -93,6 +97,8 @@ pub struct Leg {
     ack: Option<Message>,
     /// An INVITE (initial or re-INVITE) is waiting for its final response.
     invite_pending: bool,
+    /// RSeq of the last reliable provisional acknowledged (RFC 3262 §7.2).
+    last_rseq: Option<u32>,
 }
 
 impl Leg {
@@ -117,6 +123,7 @@ impl Leg {
             invite_cseq: 1,
             ack: None,
             invite_pending: true,
+            last_rseq: None,
         };
         let mut invite = leg.request(Method::Invite);
         leg.invite_cseq = leg.local_cseq;
@@ -193,8 +200,10 @@ impl Leg {
                     self.learn_route(resp, true);
                     self.state = DialogState::Early;
                 }
+                let prack = (code > 100).then(|| self.prack_for(resp)).flatten();
                 InviteOutcome::Provisional {
                     ringing: (180..=189).contains(&code),
+                    prack,
                 }
             }
             200..=299 => {
@@ -256,6 +265,32 @@ impl Leg {
         }
         self.ack = Some(ack.clone());
         ack
+    }
+
+    /// The PRACK for a reliable provisional response (`Require: 100rel` with an RSeq), in
+    /// its early dialog: only for the next RSeq in order; retransmissions and responses out
+    /// of order get none (RFC 3262 §4, §7.2).
+    fn prack_for(&mut self, resp: &Message) -> Option<Message> {
+        if !resp.has_token("Require", "100rel") || self.state != DialogState::Early {
+            return None;
+        }
+        let rseq = resp.rseq().ok().flatten()?;
+        if self
+            .last_rseq
+            .is_some_and(|last| rseq != last.wrapping_add(1))
+        {
+            return None;
+        }
+        if resp.to_tag() != self.remote.tag() {
+            // A reliable provisional of another fork: this leg follows the first early dialog.
+            return None;
+        }
+        self.last_rseq = Some(rseq);
+        let invite_cseq = self.invite_cseq;
+        let mut prack = self.request(Method::Prack);
+        prack.push_header("RAck", &format!("{rseq} {invite_cseq} INVITE"));
+        prack.push_header("User-Agent", USER_AGENT);
+        Some(prack)
     }
 
     /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1).
@@ -497,7 +532,10 @@ mod tests {
         let ringing = response(&invite, 180, &[]);
         assert!(matches!(
             leg.on_invite_response(&ringing, true),
-            InviteOutcome::Provisional { ringing: true }
+            InviteOutcome::Provisional {
+                ringing: true,
+                prack: None
+            }
         ));
         assert_eq!(leg.state(), DialogState::Early);
         let ok = response(&invite, 200, &[]);
