@@ -159,3 +159,62 @@ fn invite_over_ipv6_tcp_with_blank_ip_address() {
     assert!(conn.peer.is_ipv6());
     answer_busy_on(&mut conn, "TCP", &mut xml);
 }
+
+#[test]
+fn invite_over_tls_over_ipv6() {
+    let dir = TempDir::new("tls-v6");
+    let (cert, key) = self_signed_cert(dir.path());
+    let peer = StreamPeer::tls(V6, &cert, &key);
+    let mut opts = Options {
+        ip_address: String::new(),
+        ..Options::translate_all(&format!("sip:$1@[::1]:{};transport=tls", peer.addr.port()))
+    };
+    opts.files.push((
+        "root_cert_test.pem".into(),
+        std::fs::read(&cert).expect("read the certificate"),
+    ));
+    let server = Server::start(&dir, &opts);
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("alice", "bob", false);
+    let mut conn = peer.accept(WAIT).expect("a TLS connection over IPv6");
+    assert!(conn.peer.is_ipv6());
+    answer_busy_on(&mut conn, "TLS", &mut xml);
+}
+
+/// In-dialog requests reuse the connection the dialog was set up on: after the 200 to the
+/// INVITE over TCP, the ACK and the REFER of REFER mode come on that same connection and
+/// no second connection is opened.
+#[test]
+fn dialog_requests_reuse_the_tcp_connection() {
+    let dir = TempDir::new("tcp-reuse");
+    let peer = StreamPeer::tcp(V4);
+    let uri = format!("sip:$1@127.0.0.1:{};transport=tcp", peer.addr.port());
+    let server = Server::start(&dir, &Options::translate_all(&uri));
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("initiator", "destination", false);
+    let mut conn = peer.accept(WAIT).expect("a TCP connection from the server");
+    let invite = conn.recv_msg(WAIT).expect("INVITE");
+    let extra = format!(
+        "Contact: <sip:initiator@{};transport=tcp>\r\nContent-Type: application/sdp\r\n",
+        peer.addr
+    );
+    conn.send(&response(
+        &invite,
+        200,
+        "OK",
+        "i1",
+        &extra,
+        reactor_support::sip::SDP_ANSWER,
+    ));
+    let ack = conn.recv_msg(WAIT).expect("ACK on the same connection");
+    assert_eq!(ack.method(), Some("ACK"), "{}", ack.text);
+    let refer = conn.recv_msg(WAIT).expect("REFER on the same connection");
+    assert_eq!(refer.method(), Some("REFER"), "{}", refer.text);
+    assert_eq!(refer.via_transport().as_deref(), Some("TCP"));
+    assert!(
+        peer.accept(Duration::from_secs(1)).is_none(),
+        "a second connection was opened for the dialog"
+    );
+    conn.send(&response(&refer, 202, "Accepted", "", "", ""));
+    xml.expect(200, Some("Initiator"), WAIT);
+}
