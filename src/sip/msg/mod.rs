@@ -50,6 +50,9 @@
 //!
 //! `Message` is owned, `Clone + Send + Sync + 'static`: the received header text is kept
 //! once and header values are ranges into it.
+//!
+//! Bodies: [`crate::sip::sdp`] (`Session::parse`, `inactive_offer`) and
+//! [`crate::sip::sipfrag`] (`parse`) for `message/sipfrag` NOTIFY bodies.
 
 mod auth;
 mod build;
