@@ -57,6 +57,9 @@ struct LegSlot {
     offerless: bool,
     /// The SDP we last gave this leg, to answer a re-INVITE or UPDATE from its phone.
     local_sdp: Vec<u8>,
+    /// The offer of this offerless leg's 2xx: if the call ends before we have the real
+    /// answer, the ACK still needs a valid one.
+    remote_offer: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -350,9 +353,17 @@ impl Engine {
                 self.send(sid, leg, TxKind::Reinvite, req);
             }
             Action::Ack { leg, sdp } => {
+                let local_ip = self.cfg.local_ip;
                 let Some(slot) = self.slot_mut(sid, leg) else {
                     return;
                 };
+                // RFC 3261 §13.2.2.4: an ACK to an offer must carry an answer; without the
+                // real one (the call is ending), a valid answer rejecting every stream.
+                let sdp = sdp.or_else(|| {
+                    slot.remote_offer
+                        .as_deref()
+                        .and_then(|offer| rejecting_answer(offer, local_ip))
+                });
                 if let Some(body) = &sdp {
                     slot.local_sdp = body.clone();
                 }
@@ -453,6 +464,7 @@ impl Engine {
                 invite_tx,
                 offerless,
                 local_sdp,
+                remote_offer: None,
             });
         }
     }
@@ -518,6 +530,8 @@ impl Engine {
             InviteOutcome::Answered { sdp, ack } => {
                 if let Some(ack) = ack {
                     self.out.push_back(SipCommand::SendAck { request: ack });
+                } else if let Some(slot) = self.slot_mut(sid, leg) {
+                    slot.remote_offer = sdp.clone();
                 }
                 if let TxKind::Relay(stx) = kind {
                     let (code, reason) =
@@ -694,6 +708,28 @@ impl Engine {
             }
         }
     }
+}
+
+/// An SDP answer that rejects every stream of `offer` (RFC 3264 §6: port 0, the offered
+/// formats), from our address.
+fn rejecting_answer(offer: &[u8], local_ip: IpAddr) -> Option<Vec<u8>> {
+    let offer = sdp::Session::parse(offer).ok()?;
+    let mut answer = sdp::inactive_offer(local_ip, session_version());
+    let template = answer.media.first()?.clone();
+    answer.media = offer
+        .media
+        .iter()
+        .map(|m| sdp::Media {
+            media: m.media.clone(),
+            port: 0,
+            num_ports: None,
+            proto: m.proto.clone(),
+            formats: m.formats.clone(),
+            attributes: Vec::new(),
+            ..template.clone()
+        })
+        .collect();
+    Some(answer.to_string().into_bytes())
 }
 
 /// RFC 3261 §14.1: the owner of the Call-ID waits a random 2.1 to 4 s, in 10 ms steps.
@@ -1313,5 +1349,47 @@ mod tests {
         };
         assert_eq!(response.status(), Some(200));
         assert_eq!(response.body(), recv.as_bytes());
+    }
+
+    #[test]
+    fn an_ack_without_the_real_answer_rejects_every_offered_stream() {
+        let mut e = engine();
+        let _rx = place(&mut e, true);
+        let (itx, invite) = one_request(&mut e);
+        let now = Instant::now();
+        e.handle_sip_event(
+            now,
+            SipEvent::Response {
+                tx: itx,
+                response: answer(&invite, 200, "a", Some("v=0\r\n")),
+            },
+        );
+        let cmds = sent(&mut e);
+        let SipCommand::SendRequest {
+            tx: dtx,
+            request: dinv,
+        } = &cmds[1]
+        else {
+            panic!("{cmds:?}")
+        };
+        let offer = "v=0\r\no=d 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0 8\r\nm=video 6002 RTP/AVP 96\r\n";
+        e.handle_sip_event(
+            now,
+            SipEvent::Response {
+                tx: *dtx,
+                response: answer(dinv, 200, "d", Some(offer)),
+            },
+        );
+        sent(&mut e);
+        // Shutdown while the initiator has not answered the relayed offer yet.
+        e.shutdown(now);
+        let cmds = sent(&mut e);
+        let SipCommand::SendAck { request: ack } = &cmds[0] else {
+            panic!("{cmds:?}")
+        };
+        let body = String::from_utf8(ack.body().to_vec()).unwrap();
+        assert!(body.contains("m=audio 0 RTP/AVP 0 8\r\n"), "{body}");
+        assert!(body.contains("m=video 0 RTP/AVP 96\r\n"), "{body}");
+        assert!(cmds.iter().filter(|c| matches!(c, SipCommand::SendRequest { request, .. } if request.method() == Some(&Method::Bye))).count() == 2, "{cmds:?}");
     }
 }
