@@ -68,6 +68,9 @@ render() { # scenario, output, then NAME=value pairs for @NAME@ placeholders
   local src=$ROOT/tests/sipp/$1 out=$2; shift 2
   cp "$src" "$out"
   for kv in "$@"; do sed -i "s/@${kv%%=*}@/${kv#*=}/g" "$out"; done
+  if grep -qE '@[A-Z_]+@' "$out"; then
+    echo "$1: placeholder without value: $(grep -oE '@[A-Z_]+@' "$out" | head -1)" >&2; exit 1
+  fi
 }
 
 start_sipp() { # name, scenario file, port, calls
@@ -117,7 +120,7 @@ CFG
     anchor=false
   else
     render initiator_anchor.xml "$WORK/ini-$mode.xml" "SERVER_PORT=$sip"
-    render destination_anchor.xml "$WORK/dst-$mode.xml" "INIT_PORT=$ini"
+    render destination_anchor.xml "$WORK/dst-$mode.xml" "INIT_PORT=$ini" "SERVER_PORT=$sip"
     start_sipp "ini-$mode" "$WORK/ini-$mode.xml" "$ini" $((CALLS * ROUNDS))
     start_sipp "dst-$mode" "$WORK/dst-$mode.xml" "$dst" $((CALLS * ROUNDS))
     anchor=true
