@@ -44,8 +44,20 @@ pub struct Server {
 
 impl Server {
     /// Writes `clicktocall.config` into `dir`, starts the binary with `-c` on it and
-    /// waits until the XML port accepts connections.
+    /// waits until the XML port accepts connections. A port picked free can be taken by
+    /// another process before the server binds it: the server then exits with status 2
+    /// ("could not start") and is started again on new ports, up to three times.
     pub fn start(dir: &Path, options: ServerOptions) -> Server {
+        for _ in 0..3 {
+            if let Some(server) = Server::try_start(dir, &options) {
+                return server;
+            }
+        }
+        panic!("clicktocall could not bind its ports in three attempts");
+    }
+
+    /// One start attempt; `None` if the server exited with status 2 at start-up.
+    fn try_start(dir: &Path, options: &ServerOptions) -> Option<Server> {
         let sip_port = free_port();
         let xml_port = free_port();
         let http_port = free_port();
@@ -99,6 +111,13 @@ impl Server {
         let deadline = Instant::now() + WAIT;
         while !wait_tcp_accepting(xml_port, Duration::from_millis(200)) {
             if let Some(status) = server.try_exited() {
+                if status.code() == Some(2) {
+                    eprintln!(
+                        "clicktocall could not bind a port, retrying:\n{}",
+                        server.dump()
+                    );
+                    return None;
+                }
                 panic!(
                     "clicktocall exited at start-up ({status}):\n{}",
                     server.dump()
@@ -111,7 +130,7 @@ impl Server {
                 );
             }
         }
-        server
+        Some(server)
     }
 
     pub fn pid(&self) -> u32 {
