@@ -12,7 +12,7 @@
 #                    more than that within 32 s measures the drop policy, not the speed.
 #   rate             SIPp's target rate (default 20000: above what one core answers, so
 #                    the figure is the limit of the pair on this machine)
-#   max-outstanding  SIPp -l: OPTIONS in flight at once (default 200)
+#   max-outstanding  SIPp -l: OPTIONS in flight at once (default 100)
 # Environment: BIN (default $CARGO_TARGET_DIR/release/clicktocall, built when missing or
 #   BUILD=1), LOGLEVEL (default WARNING; DEBUG logs every message), KEEP=1 keeps the
 #   scratch directory.
@@ -21,7 +21,7 @@ set -euo pipefail
 
 COUNT=${1:-40000}
 RATE=${2:-20000}
-LIMIT=${3:-200}
+LIMIT=${3:-100}
 LOGLEVEL=${LOGLEVEL:-WARNING}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -91,6 +91,10 @@ for t in /proc/"$SERVER_PID"/task/*; do
 done
 [ -n "$REACTOR_STAT" ] || echo "note: no thread named sip-reactor; reactor CPU not shown" >&2
 
+# UDP datagrams the kernel dropped for a full receive buffer, host-wide (RFC 1213 udp
+# group as /proc/net/snmp shows it): tells lost datagrams from slow answers.
+rcvbuf_errors() { awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp; }
+RCVBUF_BEFORE=$(rcvbuf_errors)
 PROC_BEFORE=$(cpu_ticks "/proc/$SERVER_PID/stat")
 REACTOR_BEFORE=$([ -n "$REACTOR_STAT" ] && cpu_ticks "$REACTOR_STAT" || echo 0)
 
@@ -98,10 +102,13 @@ STAT_FILE="$WORK/sipp_stat.csv"
 TIMEFORMAT='%U %S'
 SIPP_CPU=$( { time timeout 600 sipp -sf "$ROOT/tests/sipp/reactor_options_uac.xml" \
     -i 127.0.0.1 -p "$SIPP_PORT" -r "$RATE" -rp 1000 -l "$LIMIT" -m "$COUNT" \
-    -nostdin -trace_stat -stf "$STAT_FILE" -fd 1 -trace_err -error_file "$WORK/sipp_err.log" \
+    -buff_size 4194304 -nostdin -trace_stat -stf "$STAT_FILE" -fd 1 -trace_err -error_file "$WORK/sipp_err.log" \
     "127.0.0.1:$SIP_PORT" >"$WORK/sipp.out" 2>&1 || true; } 2>&1 )
 
 PROC_AFTER=$(cpu_ticks "/proc/$SERVER_PID/stat")
+RCVBUF_AFTER=$(rcvbuf_errors)
+# The server's own UDP socket: the last column of /proc/net/udp counts its drops.
+SERVER_DROPS=$(awk -v port="$(printf ':%04X' "$SIP_PORT")" '$2 ~ port"$" { print $NF }' /proc/net/udp | head -n1)
 REACTOR_AFTER=$([ -n "$REACTOR_STAT" ] && cpu_ticks "$REACTOR_STAT" || echo 0)
 
 [ -s "$STAT_FILE" ] || { echo "SIPp wrote no statistics:" >&2; cat "$WORK/sipp.out" >&2; exit 1; }
@@ -120,17 +127,18 @@ PY
 
 python3 - "$COUNT" "$RATE" "$LIMIT" "$ELAPSED" "$OK" "$FAILED" "$RETRANS" \
   "$PROC_BEFORE" "$PROC_AFTER" "$REACTOR_BEFORE" "$REACTOR_AFTER" "$TICKS" "$SIPP_CPU" \
-  "$LOGLEVEL" <<'PY'
+  "$LOGLEVEL" "$((RCVBUF_AFTER - RCVBUF_BEFORE))" "${SERVER_DROPS:-?}" <<'PY'
 import sys
 (count, rate, limit, elapsed, ok, failed, retrans, p0, p1, r0, r1, ticks, sipp_cpu,
- level) = sys.argv[1:]
+ level, rcvbuf, server_drops) = sys.argv[1:]
 elapsed, ok, failed, retrans = float(elapsed), int(ok), int(failed), int(retrans)
 ticks = int(ticks)
 proc_s = (int(p1) - int(p0)) / ticks
 reactor_s = (int(r1) - int(r0)) / ticks
 su, ss = (float(x) for x in sipp_cpu.split()[-2:])
 print(f"OPTIONS sent {count} (SIPp -r {rate} -l {limit}), server LogLevel {level}")
-print(f"answered 200: {ok}   failed: {failed}   retransmissions: {retrans}")
+print(f"answered 200: {ok}   failed: {failed}   retransmissions: {retrans}   "
+      f"UDP receive-buffer drops: {rcvbuf} host-wide, {server_drops} at the server's socket")
 print(f"elapsed {elapsed:.2f} s  ->  {ok / elapsed if elapsed else 0:.0f} OPTIONS answered/s")
 if ok:
     print(f"server CPU {proc_s:.2f} s = {proc_s * 1000 / ok * 1000:.1f} ms per 1000 OPTIONS "
