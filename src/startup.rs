@@ -25,6 +25,9 @@ use crate::sip::reactor::{Reactor, ReactorConfig, ReactorStartError, default_loc
 use crate::sip::transaction::LayerConfig;
 use crate::sip::transport::{StartError as TransportStartError, TransportConfig};
 
+/// Click-to-call requests waiting for the calls thread before new ones are refused.
+const COMMAND_QUEUE: usize = 1024;
+
 /// How long the front doors wait for the calls thread to deliver its last reports.
 const API_DRAIN: Duration = Duration::from_millis(3800);
 
@@ -39,7 +42,9 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
     components.spawn("sip-reactor", move |_shutdown| reactor.run())?;
 
     let engine = Engine::new(engine_config(config, &handle.local_addrs));
-    let (commands_tx, commands_rx) = crossbeam_channel::unbounded();
+    // Bounded, so a flood of requests meets back-pressure: the front doors answer 503 when
+    // the calls thread is this far behind, instead of queueing calls without limit.
+    let (commands_tx, commands_rx) = crossbeam_channel::bounded(COMMAND_QUEUE);
     let (calls_done_tx, calls_done_rx) = crossbeam_channel::bounded::<()>(0);
     let channels = CallsChannels {
         commands: commands_rx,
@@ -97,7 +102,12 @@ fn reactor_config(config: &Config) -> ReactorConfig {
         transport,
         dns: ResolverConfig::from_system(&config.dns_servers),
         layer: {
-            let mut layer = LayerConfig::default();
+            let mut layer = LayerConfig {
+                // A failed INVITE keeps its transaction for Timer D (32 s on UDP): room for
+                // about 3000 such calls a second.
+                max_client_transactions: 100_000,
+                ..LayerConfig::default()
+            };
             // The calls thread cancels a leg that rings too long (RingTimeout) and reports
             // it as 408; Timer C is only the safety net behind it, so it must fire later.
             layer.timers.timer_c = Some(config.ring_timeout + Duration::from_secs(32));

@@ -82,11 +82,20 @@ struct Outgoing {
     is_ack: bool,
     /// Why the last target failed, for the report when none is left.
     last_failure: Option<TxFailure>,
+    /// The target just tried went over TCP only because of the request's size: if TCP
+    /// fails there, UDP is tried on the same target first (RFC 3261 §18.1.1).
+    upgraded: Option<crate::sip::dns::Target>,
+    /// Send the next attempt to this target over UDP.
+    retry_udp: Option<crate::sip::dns::Target>,
 }
 
 /// The reactor: owns the sockets and every transaction.
 pub struct Reactor {
     poll: Poll,
+    /// Kept so the waker's eventfd lives as long as the loop: if the last other holder
+    /// dropped it, closing the fd would silently take it out of the poll set and a final
+    /// wake-up (the shutdown command) would never arrive.
+    _waker: Arc<Waker>,
     transport: TransportLayer,
     dns: DnsDriver,
     layer: TransactionLayer,
@@ -147,11 +156,12 @@ impl Reactor {
         let local_addrs = transport.local_addrs();
         let handle = ReactorHandle {
             commands: tx,
-            waker,
+            waker: Arc::clone(&waker),
             local_addrs: local_addrs.clone(),
         };
         let reactor = Reactor {
             poll,
+            _waker: waker,
             transport,
             dns,
             layer: TransactionLayer::new(cfg.layer),
@@ -334,6 +344,8 @@ impl Reactor {
                 tls_name,
                 is_ack,
                 last_failure: None,
+                upgraded: None,
+                retry_udp: None,
             },
         );
         let id = self.dns.resolve(now, req);
@@ -367,21 +379,25 @@ impl Reactor {
             let Some(out) = self.outgoing.get_mut(&tx) else {
                 return;
             };
-            let Some(dns_target) = out.targets.get(out.next).copied() else {
-                let why = out
-                    .last_failure
-                    .clone()
-                    .unwrap_or_else(|| TxFailure::Transport("no usable target".into()));
-                self.fail_outgoing(tx, why);
-                return;
+            let (dns_target, transport) = if let Some(t) = out.retry_udp.take() {
+                (t, Transport::Udp)
+            } else {
+                let Some(dns_target) = out.targets.get(out.next).copied() else {
+                    let why = out
+                        .last_failure
+                        .clone()
+                        .unwrap_or_else(|| TxFailure::Transport("no usable target".into()));
+                    self.fail_outgoing(tx, why);
+                    return;
+                };
+                out.next += 1;
+                let size = out.request.to_bytes().len();
+                let transport =
+                    transport_for_size(dns_target.transport, out.explicit_transport, size);
+                out.upgraded = (transport != dns_target.transport).then_some(dns_target);
+                (dns_target, transport)
             };
-            out.next += 1;
             let mut request = out.request.clone();
-            let transport = transport_for_size(
-                dns_target.transport,
-                out.explicit_transport,
-                request.to_bytes().len(),
-            );
             let is_ack = out.is_ack;
             let mut target = Target::new(dns_target.addr, transport);
             if transport == Transport::Tls {
@@ -459,7 +475,12 @@ impl Reactor {
     fn failover(&mut self, now: Instant, tx: ClientTxId, why: TxFailure) {
         match self.outgoing.get_mut(&tx) {
             Some(out) => {
-                log::info!(target: LOG, "client tx {}: {why}; trying the next target", tx.0);
+                if let (TxFailure::Transport(_), Some(t)) = (&why, out.upgraded.take()) {
+                    log::info!(target: LOG, "client tx {}: TCP for a large request failed ({why}); retrying over UDP", tx.0);
+                    out.retry_udp = Some(t);
+                } else {
+                    log::info!(target: LOG, "client tx {}: {why}; trying the next target", tx.0);
+                }
                 out.last_failure = Some(why);
                 self.try_next(now, tx);
             }
