@@ -7,7 +7,9 @@ use super::error::{ParseError, ParseErrorKind};
 use super::header_name::{self, Hid, Known};
 use super::method::Method;
 use super::name_addr::NameAddrParts;
-use super::scan::{comma_split, is_token, is_token_char, is_word_char, parse_bounded, trim_ws};
+use super::scan::{
+    LINE_STOP, comma_split, is, is_token, is_token_char, is_word_char, parse_bounded, trim_ws,
+};
 use super::uri::{Uri, UriParts};
 use super::via::ViaParts;
 
@@ -494,6 +496,10 @@ fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
         let rest = buf.get(i..).unwrap_or_default();
         let (mut colon, mut last_cr, mut nl) = (None, None, None);
         for (j, &b) in rest.iter().enumerate() {
+            // One table load per byte; only LF, CR and ':' need a closer look.
+            if !is(b, LINE_STOP) {
+                continue;
+            }
             match b {
                 b'\n' => {
                     nl = Some(j);

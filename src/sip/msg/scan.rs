@@ -18,6 +18,8 @@ pub(crate) const PARAM: u16 = 32;
 pub(crate) const HNV: u16 = 64;
 /// Host name characters (alphanum, '-', '.', and '_' tolerated).
 pub(crate) const HOSTNAME: u16 = 128;
+/// The bytes the header-section scanner stops at: LF, CR and ':'.
+pub(crate) const LINE_STOP: u16 = 256;
 
 const fn in_set(b: u8, set: &[u8]) -> bool {
     let mut i = 0;
@@ -62,6 +64,9 @@ const fn build_classes() -> [u16; 256] {
         }
         if alnum || in_set(b, b"-._") {
             f |= HOSTNAME;
+        }
+        if in_set(b, b"\n\r:") {
+            f |= LINE_STOP;
         }
         t[i] = f;
         i += 1;
