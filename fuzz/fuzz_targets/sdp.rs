@@ -10,7 +10,12 @@ fuzz_target!(|data: &[u8]| {
         let again = sdp::Session::parse(&s.to_bytes()).expect("serialized SDP must parse");
         assert_eq!(again, s);
         for (i, m) in s.media.iter().enumerate() {
-            let _ = (m.direction(), m.rtpmap(0), m.fmtp("101"), s.media_connection(i));
+            let _ = (
+                m.direction(),
+                m.rtpmap(0),
+                m.fmtp("101"),
+                s.media_connection(i),
+            );
         }
     }
     let _ = sipfrag::parse(data);

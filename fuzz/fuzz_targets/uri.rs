@@ -6,7 +6,9 @@ use clicktocall::sip::msg::{NameAddr, Uri, Via};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(u) = Uri::parse(s) {
         let again = Uri::parse(&u.to_string()).expect("displayed URI must parse");
         assert_eq!(again, u);
