@@ -153,6 +153,18 @@ fn garbage_gets_no_answer_and_the_server_keeps_serving() {
     if let Some(answer) = conn.recv_msg(Duration::from_secs(2)) {
         assert_eq!(answer.status(), Some(200), "{}", answer.text);
     }
+    // Half a message, then the connection closes: nothing is left waiting for the rest.
+    let mut half = StreamConn::connect(server.sip_addr());
+    half.send("OPTIONS sip:probe@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;bra");
+    drop(half);
+    // Content-Length promising more than ever comes, on a connection that stays open.
+    let mut short = StreamConn::connect(server.sip_addr());
+    let local = short.local_addr().to_string();
+    short.send(
+        &options("sip:probe@127.0.0.1", &local, "short", "tcp-short")
+            .replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+            .replace("Content-Length: 0", "Content-Length: 500"),
+    );
     let mut fresh = StreamConn::connect(server.sip_addr());
     let local = fresh.local_addr().to_string();
     fresh.send(
@@ -164,4 +176,8 @@ fn garbage_gets_no_answer_and_the_server_keeps_serving() {
         .expect("OPTIONS over a fresh TCP connection");
     assert_eq!(answer.status(), Some(200), "{}", answer.text);
     assert!(server.is_running());
+    assert!(
+        short.recv_msg(Duration::from_millis(200)).is_none(),
+        "a message was taken before its body arrived"
+    );
 }

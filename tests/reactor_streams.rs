@@ -218,3 +218,54 @@ fn dialog_requests_reuse_the_tcp_connection() {
     conn.send(&response(&refer, 202, "Accepted", "", "", ""));
     xml.expect(200, Some("Initiator"), WAIT);
 }
+
+/// The server's own TLS listener (TLSPort, with `domain_cert_<TLSDomainName>.pem` and
+/// `domain_key_<TLSDomainName>.pem` in its working directory) answers an OPTIONS over TLS,
+/// while a client that connected and never starts its handshake holds nothing up.
+#[test]
+fn tls_listener_answers_while_a_handshake_stalls() {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+
+    let dir = TempDir::new("tls-in");
+    let (cert, key) = self_signed_cert(dir.path());
+    let mut opts = Options::translate_all("sip:$1@127.0.0.1:9");
+    opts.tls_domain = Some("localhost".into());
+    opts.files.push((
+        "domain_cert_localhost.pem".into(),
+        std::fs::read(&cert).expect("cert"),
+    ));
+    opts.files.push((
+        "domain_key_localhost.pem".into(),
+        std::fs::read(&key).expect("key"),
+    ));
+    let server = Server::start(&dir, &opts);
+    let tls_addr = std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, server.tls_port));
+
+    // Connected, silent: a handshake that never begins.
+    let _stalled = std::net::TcpStream::connect(tls_addr).expect("connect to the TLS port");
+
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).expect("connector");
+    builder
+        .set_ca_file(&cert)
+        .expect("trust the test certificate");
+    builder.set_verify(SslVerifyMode::PEER);
+    let connector = builder.build();
+    let tcp = std::net::TcpStream::connect(tls_addr).expect("connect to the TLS port");
+    tcp.set_read_timeout(Some(WAIT)).expect("timeout");
+    let tls = connector
+        .connect("localhost", tcp)
+        .expect("TLS handshake with the server (certificate for localhost)");
+    let mut conn = StreamConn::new(reactor_support::peer::Conn::Tls(Box::new(tls)));
+    let local = conn.local_addr().to_string();
+    conn.send(
+        &reactor_support::sip::options("sips:probe@localhost", &local, "tls1", "tls-in-1")
+            .replace("SIP/2.0/UDP", "SIP/2.0/TLS"),
+    );
+    let answer = conn.recv_msg(WAIT).expect("OPTIONS answered over TLS");
+    assert_eq!(answer.status(), Some(200), "{}", answer.text);
+    assert!(
+        server
+            .log()
+            .contains(&format!("TLS 127.0.0.1:{}", server.tls_port))
+    );
+}

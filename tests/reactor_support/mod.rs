@@ -96,6 +96,9 @@ pub struct Options {
     pub extra: Vec<(String, String)>,
     /// Files to write into the working directory before start (name, contents).
     pub files: Vec<(String, Vec<u8>)>,
+    /// `TLSDomainName` for a TLS listener on a free `TLSPort` (its certificate and key
+    /// must be among `files`); `None`: `TLSPort = 0`.
+    pub tls_domain: Option<String>,
 }
 
 impl Default for Options {
@@ -105,6 +108,7 @@ impl Default for Options {
             rules: Vec::new(),
             extra: Vec::new(),
             files: Vec::new(),
+            tls_domain: None,
         }
     }
 }
@@ -135,6 +139,8 @@ pub struct Server {
     exited: Option<ExitStatus>,
     pub sip_port: u16,
     pub xml_port: u16,
+    /// 0 when TLS is off.
+    pub tls_port: u16,
     dir: PathBuf,
 }
 
@@ -148,13 +154,22 @@ impl Server {
         while xml_port == sip_port {
             xml_port = free_port();
         }
+        let mut tls_port = 0;
+        if opts.tls_domain.is_some() {
+            while tls_port == 0 || tls_port == sip_port || tls_port == xml_port {
+                tls_port = free_port();
+            }
+        }
         let mut config = format!(
-            "IPAddress = {}\nUDPTCPPort = {sip_port}\nTLSPort = 0\nXmlRpcPort = {xml_port}\n\
+            "IPAddress = {}\nUDPTCPPort = {sip_port}\nTLSPort = {tls_port}\nXmlRpcPort = {xml_port}\n\
              HttpPort = 0\nLogLevel = DEBUG\nLogFilename = {}\nLogFileMaxLines = 0\n\
              ClickToCallIdentity = sip:click2call@127.0.0.1\n",
             opts.ip_address,
             dir.join("clicktocall.log").display(),
         );
+        if let Some(domain) = &opts.tls_domain {
+            config.push_str(&format!("TLSDomainName = {domain}\n"));
+        }
         for (pattern, output) in &opts.rules {
             config.push_str(&format!(
                 "TranslationPattern = {pattern}\nTranslationOutput = {output}\n"
@@ -181,6 +196,7 @@ impl Server {
             exited: None,
             sip_port,
             xml_port,
+            tls_port,
             dir,
         };
         let deadline = Instant::now() + WAIT;
