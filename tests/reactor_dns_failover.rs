@@ -194,3 +194,71 @@ fn nxdomain_gives_a_prompt_failure() {
         result.at - asked
     );
 }
+
+/// A URI with a port skips NAPTR and SRV (RFC 3263 §4.2): only the address records of the
+/// host are asked for.
+#[test]
+fn explicit_port_asks_only_for_addresses() {
+    let dir = TempDir::new("dns-port");
+    let mut peer = UdpPeer::bind(V4);
+    let dns = TestDnsServer::start(
+        V4,
+        vec![(
+            ("host.example.test", A),
+            Behaviour::Answer(vec![a("127.0.0.1")]),
+        )],
+    );
+    let opts = Options::translate_all(&format!("sip:$1@host.example.test:{}", peer.addr.port()))
+        .set("DNSServers", &dns.addr.to_string());
+    let server = Server::start(&dir, &opts);
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("alice", "bob", false);
+    let (invite, from, _) = peer
+        .recv_request("INVITE", WAIT)
+        .expect("INVITE via the A record");
+    peer.send(&response(&invite, 486, "Busy Here", "p1", "", ""), from);
+    xml.expect(486, Some("Initiator"), WAIT);
+    let queried = dns.queries();
+    assert!(
+        queried.iter().all(|(_, _, t)| *t != SRV && *t != NAPTR),
+        "NAPTR/SRV asked for a URI with a port: {queried:?}"
+    );
+    assert!(
+        queried
+            .iter()
+            .any(|(_, n, t)| n == "host.example.test" && *t == A)
+    );
+}
+
+/// An SRV target with only an AAAA record is reached over IPv6 (the server bound to all
+/// interfaces).
+#[test]
+fn srv_target_with_only_an_aaaa_record_is_reached_over_ipv6() {
+    let dir = TempDir::new("dns-aaaa");
+    let mut peer = UdpPeer::bind(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
+    let dns = TestDnsServer::start(
+        V4,
+        vec![
+            (
+                ("_sip._udp.example.test", SRV),
+                Behaviour::Answer(vec![srv(10, 10, peer.addr.port(), "v6.example.test")]),
+            ),
+            (
+                ("v6.example.test", common_dns::AAAA),
+                Behaviour::Answer(vec![common_dns::aaaa("::1")]),
+            ),
+        ],
+    );
+    let opts = Options {
+        ip_address: String::new(),
+        ..Options::translate_all("sip:$1@example.test")
+    }
+    .set("DNSServers", &dns.addr.to_string());
+    let server = Server::start(&dir, &opts);
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("alice", "bob", false);
+    let (invite, from, _) = peer.recv_request("INVITE", WAIT).expect("INVITE over IPv6");
+    assert!(from.is_ipv6());
+    peer.send(&response(&invite, 486, "Busy Here", "v6", "", ""), from);
+    xml.expect(486, Some("Initiator"), WAIT);
+}
