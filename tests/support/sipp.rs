@@ -14,7 +14,7 @@ use super::ports::{free_port, wait_udp_bound};
 /// SIPp's own global time-out: a scenario still running after this fails (exit ≠ 0).
 const SIPP_TIMEOUT_S: u32 = 40;
 
-/// One SIPp run of one call (`-m 1`).
+/// One SIPp run of one call (`-m 1`), or of several for [`Sipp::uas_calls`].
 pub struct Sipp {
     child: Child,
     exited: Option<ExitStatus>,
@@ -29,21 +29,20 @@ impl Sipp {
     /// bound the port, so a call placed afterwards reaches it.
     pub fn uas(dir: &Path, scenario: &str, vars: &[(&str, String)]) -> Sipp {
         let port = free_port();
-        let sipp = Sipp::spawn(dir, scenario, port, None, vars);
-        sipp.await_bound()
+        Sipp::spawn(dir, scenario, port, None, 1, vars).await_bound()
     }
 
-    /// A UAS scenario on a port the caller chose (for a test that needs to know the
-    /// port before another scenario is rendered).
-    pub fn uas_on(dir: &Path, scenario: &str, port: u16, vars: &[(&str, String)]) -> Sipp {
-        let sipp = Sipp::spawn(dir, scenario, port, None, vars);
-        sipp.await_bound()
+    /// A UAS scenario that plays `calls` calls (concurrently, matched by Call-ID) before
+    /// it exits.
+    pub fn uas_calls(dir: &Path, scenario: &str, calls: u32, vars: &[(&str, String)]) -> Sipp {
+        let port = free_port();
+        Sipp::spawn(dir, scenario, port, None, calls, vars).await_bound()
     }
 
     /// A UAC scenario sending to 127.0.0.1:`remote_port`.
     pub fn uac(dir: &Path, scenario: &str, remote_port: u16, vars: &[(&str, String)]) -> Sipp {
         let port = free_port();
-        Sipp::spawn(dir, scenario, port, Some(remote_port), vars)
+        Sipp::spawn(dir, scenario, port, Some(remote_port), 1, vars)
     }
 
     fn spawn(
@@ -51,6 +50,7 @@ impl Sipp {
         scenario: &str,
         port: u16,
         remote_port: Option<u16>,
+        calls: u32,
         vars: &[(&str, String)],
     ) -> Sipp {
         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -80,7 +80,7 @@ impl Sipp {
                 "-p",
                 &port.to_string(),
                 "-m",
-                "1",
+                &calls.to_string(),
                 "-nostdin",
             ])
             .args(["-timeout", &format!("{SIPP_TIMEOUT_S}s"), "-timeout_error"])
