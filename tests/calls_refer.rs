@@ -158,3 +158,67 @@ fn subscription_ending_without_a_final_status_is_a_destination_408() {
     );
     initiator.expect_pass();
 }
+
+#[test]
+fn the_call_goes_on_when_the_xml_client_disconnects() {
+    let lab = Lab::start("refer-client-gone", ServerOptions::default());
+    let dest = unused_destination();
+    let mut initiator = lab.uas(
+        "initiator_refer_slow.xml",
+        &[("DEST_PORT", dest.to_string())],
+    );
+    {
+        let mut client = support::XmlClient::connect(lab.server.xml_port);
+        client.send_request(&initiator.phone("100"), &phone(dest, "200"), false);
+        let got = client.events_until(support::WAIT, |e| e.code == 180);
+        assert_eq!(got.last().map(|e| e.code), Some(180), "{got:?}");
+        // The client goes away while the initiator rings.
+    }
+    // The phone still gets the REFER, its NOTIFYs are answered and our BYE comes.
+    initiator.expect_pass();
+}
+
+#[test]
+fn transferee_hanging_up_right_after_its_final_notify_ends_cleanly() {
+    // Transferees end their dialog with the transferor themselves once the transfer
+    // succeeded (RFC 5589 §6): the final NOTIFY and the phone's BYE arrive back to back,
+    // possibly crossing our own BYE. The request still ends with one 200 Destination and
+    // the phone's BYE gets 200 (or 481 if ours won the race), never silence.
+    let lab = Lab::start("refer-transferee-bye", ServerOptions::default());
+    let transferee = RawPhone::start(RawMode::TransferThenHangUp);
+    let got = lab.click_to_call(
+        &transferee.phone("100"),
+        &phone(unused_destination(), "200"),
+        false,
+    );
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (200, "Initiator", "Connected to initiator"),
+            (200, "Destination", "Connected to destination"),
+        ])
+    );
+    let answered = |m: &String| {
+        (m.starts_with("SIP/2.0 200 ") || m.starts_with("SIP/2.0 481 "))
+            && m.contains("CSeq: 2 BYE")
+    };
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while !transferee.messages().iter().any(answered) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the phone's BYE got no final response: {:?}",
+            transferee.start_lines()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let notify_ok = transferee
+        .messages()
+        .iter()
+        .any(|m| m.starts_with("SIP/2.0 200 ") && m.contains("CSeq: 1 NOTIFY"));
+    assert!(
+        notify_ok,
+        "the NOTIFY was not answered 200: {:?}",
+        transferee.start_lines()
+    );
+}

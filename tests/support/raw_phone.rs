@@ -20,6 +20,10 @@ pub enum RawMode {
     /// 200 OK to the INVITE; 202 to a REFER followed by one NOTIFY whose sipfrag is
     /// `SIP/2.0 200 OK` ended by a bare LF, subscription terminated; 200 to BYE.
     TransferBareLf,
+    /// 200 OK to the INVITE; 202 to a REFER, then at once a NOTIFY with sipfrag
+    /// `SIP/2.0 200 OK` (subscription terminated) and a BYE of its own, as transferees
+    /// end their dialog with the transferor after a transfer (RFC 5589 §6); 200 to BYE.
+    TransferThenHangUp,
     /// 200 OK to the INVITE; a re-INVITE is answered 200 (with [`REINVITE_ANSWER`]) only
     /// after one second and never retransmitted, as over a reliable transport; 200 to BYE.
     SlowReinvite,
@@ -66,6 +70,14 @@ impl RawPhone {
 
     /// The start line of every datagram received so far, in order.
     pub fn start_lines(&self) -> Vec<String> {
+        self.messages()
+            .iter()
+            .map(|m| m.lines().next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Every datagram received so far, in order.
+    pub fn messages(&self) -> Vec<String> {
         self.seen.lock().map(|v| v.clone()).unwrap_or_default()
     }
 }
@@ -91,7 +103,7 @@ fn run(socket: &UdpSocket, port: u16, mode: RawMode, seen: &Mutex<Vec<String>>, 
         let text = String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned();
         let first = text.lines().next().unwrap_or_default().to_owned();
         if let Ok(mut v) = seen.lock() {
-            v.push(first.clone());
+            v.push(text.clone());
         }
         let send = |reply: String| {
             let _ = socket.send_to(reply.as_bytes(), from);
@@ -100,21 +112,41 @@ fn run(socket: &UdpSocket, port: u16, mode: RawMode, seen: &Mutex<Vec<String>>, 
             answered = true;
             send(match mode {
                 RawMode::Ringing => response(&text, "180 Ringing", port, None),
-                RawMode::Answer | RawMode::TransferBareLf | RawMode::SlowReinvite => {
-                    response(&text, "200 OK", port, Some(SDP))
-                }
+                RawMode::Answer
+                | RawMode::TransferBareLf
+                | RawMode::TransferThenHangUp
+                | RawMode::SlowReinvite => response(&text, "200 OK", port, Some(SDP)),
             });
         } else if mode == RawMode::TransferBareLf && first.starts_with("REFER ") && !referred {
             referred = true;
             send(response(&text, "202 Accepted", port, None));
-            send(bare_lf_notify(&text, port, from));
+            send(in_dialog(
+                &text,
+                "NOTIFY",
+                port,
+                from,
+                Some("SIP/2.0 200 OK\n"),
+            ));
+        } else if mode == RawMode::TransferThenHangUp && first.starts_with("REFER ") && !referred {
+            referred = true;
+            send(response(&text, "202 Accepted", port, None));
+            send(in_dialog(
+                &text,
+                "NOTIFY",
+                port,
+                from,
+                Some("SIP/2.0 200 OK\r\n"),
+            ));
+            send(in_dialog(&text, "BYE", port, from, None));
         } else if mode == RawMode::SlowReinvite && first.starts_with("INVITE ") && !reinvited {
             // Retransmissions of the re-INVITE (read after the sleep) are ignored.
             reinvited = true;
             thread::sleep(Duration::from_secs(1));
             send(response(&text, "200 OK", port, Some(REINVITE_ANSWER)));
-        } else if matches!(mode, RawMode::TransferBareLf | RawMode::SlowReinvite)
-            && first.starts_with("BYE ")
+        } else if matches!(
+            mode,
+            RawMode::TransferBareLf | RawMode::TransferThenHangUp | RawMode::SlowReinvite
+        ) && first.starts_with("BYE ")
         {
             send(response(&text, "200 OK", port, None));
         }
@@ -176,9 +208,16 @@ fn response(request: &str, status: &str, port: u16, sdp: Option<&str>) -> String
     out
 }
 
-/// The NOTIFY ending the REFER's implicit subscription (RFC 3515 §2.4.4), its sipfrag
-/// body `SIP/2.0 200 OK` terminated by a bare LF instead of CRLF.
-fn bare_lf_notify(refer: &str, port: u16, to: SocketAddr) -> String {
+/// A request in the REFER's dialog, sent by the phone (RFC 3261 §12.2.1.1): to the
+/// REFER's Contact, From/To swapped. With `sipfrag`: the NOTIFY ending the REFER's
+/// implicit subscription (RFC 3515 §2.4.4), CSeq 1; otherwise a BYE, CSeq 2.
+fn in_dialog(
+    refer: &str,
+    method: &str,
+    port: u16,
+    to: SocketAddr,
+    sipfrag: Option<&str>,
+) -> String {
     let target = header(refer, "contact", "m")
         .and_then(|c| c.split('<').nth(1))
         .and_then(|c| c.split('>').next())
@@ -186,14 +225,22 @@ fn bare_lf_notify(refer: &str, port: u16, to: SocketAddr) -> String {
     let from = header(refer, "to", "t").unwrap_or_default();
     let peer = header(refer, "from", "f").unwrap_or_default();
     let call_id = header(refer, "call-id", "i").unwrap_or_default();
-    let body = "SIP/2.0 200 OK\n";
+    let (cseq, body_headers, body) = match sipfrag {
+        Some(frag) => (
+            1,
+            format!(
+                "Event: refer\r\nSubscription-State: terminated;reason=noresource\r\n\
+                 Content-Type: message/sipfrag\r\nContent-Length: {}\r\n",
+                frag.len()
+            ),
+            frag,
+        ),
+        None => (2, String::from("Content-Length: 0\r\n"), ""),
+    };
     format!(
-        "NOTIFY {target} SIP/2.0\r\n\
-         Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-raw-notify-1\r\n\
-         From: {from}\r\nTo: {peer}\r\nCall-ID: {call_id}\r\nCSeq: 1 NOTIFY\r\n\
-         Contact: <sip:100@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\nEvent: refer\r\n\
-         Subscription-State: terminated;reason=noresource\r\n\
-         Content-Type: message/sipfrag\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+        "{method} {target} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-raw-{method}-{cseq}\r\n\
+         From: {from}\r\nTo: {peer}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n\
+         Contact: <sip:100@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\n{body_headers}\r\n{body}"
     )
 }
