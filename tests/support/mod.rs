@@ -102,6 +102,17 @@ impl Lab {
         sipp
     }
 
+    /// As [`Lab::uas`], over TCP.
+    pub fn uas_tcp(&self, scenario: &str, vars: &[(&str, String)]) -> Sipp {
+        let mut vars = vars.to_vec();
+        vars.push(("SERVER_PORT", self.server.sip_port.to_string()));
+        let sipp = Sipp::uas_tcp(self.dir(), scenario, &vars);
+        self.logs
+            .borrow_mut()
+            .push((sipp.label(), sipp.log_paths()));
+        sipp
+    }
+
     /// As [`Lab::uas`], for a SIPp that plays `calls` calls before it exits.
     pub fn uas_calls(&self, scenario: &str, calls: u32, vars: &[(&str, String)]) -> Sipp {
         let mut vars = vars.to_vec();

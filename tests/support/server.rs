@@ -74,7 +74,9 @@ impl Server {
              LogLevel = DEBUG\n\
              LogFilename = {}\n\
              TranslationPattern = ^p([0-9]+)-(.+)$\n\
-             TranslationOutput = sip:$2@127.0.0.1:$1\n",
+             TranslationOutput = sip:$2@127.0.0.1:$1\n\
+             TranslationPattern = ^t([0-9]+)-(.+)$\n\
+             TranslationOutput = sip:$2@127.0.0.1:$1;transport=tcp\n",
             log_path.display()
         );
         if let Some(seconds) = options.ring_timeout {

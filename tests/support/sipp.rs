@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::WAIT;
-use super::ports::{free_port, wait_udp_bound};
+use super::ports::{free_port, wait_tcp_listening, wait_udp_bound};
 
 /// SIPp's own global time-out: a scenario still running after this fails (exit ≠ 0).
 const SIPP_TIMEOUT_S: u32 = 40;
@@ -20,6 +20,8 @@ pub struct Sipp {
     exited: Option<ExitStatus>,
     /// The UDP port SIPp listens and sends on.
     pub port: u16,
+    /// Over TCP instead of UDP.
+    tcp: bool,
     scenario: String,
     base: PathBuf,
 }
@@ -29,20 +31,26 @@ impl Sipp {
     /// bound the port, so a call placed afterwards reaches it.
     pub fn uas(dir: &Path, scenario: &str, vars: &[(&str, String)]) -> Sipp {
         let port = free_port();
-        Sipp::spawn(dir, scenario, port, None, 1, vars).await_bound()
+        Sipp::spawn(dir, scenario, port, None, 1, false, vars).await_bound()
+    }
+
+    /// A UAS scenario over TCP (`-t t1`: one connection); returns once SIPp listens.
+    pub fn uas_tcp(dir: &Path, scenario: &str, vars: &[(&str, String)]) -> Sipp {
+        let port = free_port();
+        Sipp::spawn(dir, scenario, port, None, 1, true, vars).await_bound()
     }
 
     /// A UAS scenario that plays `calls` calls (concurrently, matched by Call-ID) before
     /// it exits.
     pub fn uas_calls(dir: &Path, scenario: &str, calls: u32, vars: &[(&str, String)]) -> Sipp {
         let port = free_port();
-        Sipp::spawn(dir, scenario, port, None, calls, vars).await_bound()
+        Sipp::spawn(dir, scenario, port, None, calls, false, vars).await_bound()
     }
 
     /// A UAC scenario sending to 127.0.0.1:`remote_port`.
     pub fn uac(dir: &Path, scenario: &str, remote_port: u16, vars: &[(&str, String)]) -> Sipp {
         let port = free_port();
-        Sipp::spawn(dir, scenario, port, Some(remote_port), 1, vars)
+        Sipp::spawn(dir, scenario, port, Some(remote_port), 1, false, vars)
     }
 
     fn spawn(
@@ -51,6 +59,7 @@ impl Sipp {
         port: u16,
         remote_port: Option<u16>,
         calls: u32,
+        tcp: bool,
         vars: &[(&str, String)],
     ) -> Sipp {
         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -71,6 +80,9 @@ impl Sipp {
         let mut cmd = Command::new("sipp");
         if let Some(remote) = remote_port {
             cmd.arg(format!("127.0.0.1:{remote}"));
+        }
+        if tcp {
+            cmd.args(["-t", "t1"]);
         }
         cmd.arg("-sf")
             .arg(&rendered)
@@ -102,16 +114,22 @@ impl Sipp {
             child,
             exited: None,
             port,
+            tcp,
             scenario: scenario.to_owned(),
             base,
         }
     }
 
     fn await_bound(mut self) -> Sipp {
-        if !wait_udp_bound(self.port, WAIT) {
+        let bound = if self.tcp {
+            wait_tcp_listening(self.port, WAIT)
+        } else {
+            wait_udp_bound(self.port, WAIT)
+        };
+        if !bound {
             let status = self.child.try_wait().ok().flatten();
             panic!(
-                "sipp {} did not bind UDP port {} (exit: {status:?}):\n{}",
+                "sipp {} did not bind port {} (exit: {status:?}):\n{}",
                 self.scenario,
                 self.port,
                 self.report()
@@ -120,9 +138,14 @@ impl Sipp {
         self
     }
 
-    /// `sip:<user>@127.0.0.1:<port>`-style phone address for the XML request.
+    /// The phone's address for the XML request: the server's translation rules turn it
+    /// into `sip:<user>@127.0.0.1:<port>` (with `;transport=tcp` for a TCP phone).
     pub fn phone(&self, user: &str) -> String {
-        super::phone(self.port, user)
+        if self.tcp {
+            format!("t{}-{user}", self.port)
+        } else {
+            super::phone(self.port, user)
+        }
     }
 
     pub fn label(&self) -> String {
