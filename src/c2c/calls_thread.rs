@@ -24,17 +24,6 @@ pub struct CallsChannels {
     pub shutdown: Receiver<()>,
 }
 
-/// The last call ended: hand the memory freed by a burst of calls back to the system, so a
-/// long-running server's size follows its load (glibc keeps freed memory in its arenas).
-fn give_back_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers
-    // from us and is safe to call from any thread at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 fn flush(engine: &mut Engine, ch: &CallsChannels) {
     let mut any = false;
     while let Some(cmd) = engine.poll_command() {
@@ -58,16 +47,10 @@ pub fn run(mut engine: Engine, ch: CallsChannels) {
     let mut commands_open = true;
     let never_cmd = crossbeam_channel::never();
     let never_signal = crossbeam_channel::never();
-    let mut was_busy = false;
     loop {
         let now = Instant::now();
         engine.handle_timeout(now);
         flush(&mut engine, &ch);
-        let busy = engine.active_calls() > 0;
-        if was_busy && !busy {
-            give_back_memory();
-        }
-        was_busy = busy;
         if let Some(limit) = stop_by
             && (engine.active_calls() == 0 || now >= limit)
         {
