@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use super::message::find_head_end;
 use super::scan::parse_digits;
 
 /// The largest header section the framer waits for (16 KiB), so a peer that never sends
@@ -70,17 +69,32 @@ pub fn frame(buf: &[u8], max_size: usize) -> Result<Frame, FrameError> {
             _ => Frame::Pong(2),
         });
     }
+    if buf.first() == Some(&b'\n') {
+        // A bare LF between messages: skip it like a CRLF (RFC 3261 §7.5, liberally).
+        return Ok(Frame::Pong(1));
+    }
     let window = buf.get(..buf.len().min(MAX_HEADER_SECTION)).unwrap_or(buf);
-    let Some((head_end, body_start)) = find_head_end(window) else {
-        return if buf.len() >= MAX_HEADER_SECTION {
-            Err(FrameError::HeaderTooLarge)
-        } else {
-            Ok(Frame::Partial)
-        };
-    };
-    let head = window.get(..head_end).unwrap_or_default();
+    // One pass over the header lines: note Content-Length, stop at the empty line.
     let mut length: Option<usize> = None;
-    for line in head.split(|&b| b == b'\n') {
+    let mut i = 0usize;
+    let body_start = loop {
+        let rest = window.get(i..).unwrap_or_default();
+        let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            return if buf.len() >= MAX_HEADER_SECTION {
+                Err(FrameError::HeaderTooLarge)
+            } else {
+                Ok(Frame::Partial)
+            };
+        };
+        let line = rest.get(..nl).unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break i + nl + 1;
+        }
+        i += nl + 1;
+        if !matches!(line.first(), Some(b'c' | b'C' | b'l' | b'L')) {
+            continue;
+        }
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             continue;
         };
@@ -98,7 +112,7 @@ pub fn frame(buf: &[u8], max_size: usize) -> Result<Frame, FrameError> {
             return Err(FrameError::ConflictingContentLength);
         }
         length = Some(n);
-    }
+    };
     let length = length.ok_or(FrameError::NoContentLength)?;
     let total = body_start.checked_add(length).ok_or(FrameError::TooLarge)?;
     if total > max_size {
@@ -153,6 +167,7 @@ mod tests {
         assert_eq!(frame(b"\r\n", 100), Ok(Frame::Pong(2)));
         assert_eq!(frame(b"\r\n\r", 100), Ok(Frame::Partial));
         assert_eq!(frame(b"\r\nOPTIONS", 100), Ok(Frame::Pong(2)));
+        assert_eq!(frame(b"\nOPTIONS", 100), Ok(Frame::Pong(1)));
     }
 
     #[test]

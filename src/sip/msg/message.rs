@@ -107,40 +107,6 @@ impl<'q> NameQuery<'q> {
     }
 }
 
-/// Find the end of the header section: returns (end of the last header line including its
-/// line end, start of the body). Accepts CRLF and, liberally, bare LF line ends.
-///
-/// The search runs over the longest UTF-8 prefix with `str` searching (memchr-backed),
-/// because the header section must be UTF-8 anyway; only when an invalid byte comes
-/// before the end does it fall back to a plain byte loop.
-pub(crate) fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let text = match std::str::from_utf8(buf) {
-        Ok(t) => t,
-        Err(e) => std::str::from_utf8(buf.get(..e.valid_up_to())?).ok()?,
-    };
-    for (nl, _) in text.match_indices('\n') {
-        match buf.get(nl + 1) {
-            Some(b'\n') => return Some((nl + 1, nl + 2)),
-            Some(b'\r') if buf.get(nl + 2) == Some(&b'\n') => return Some((nl + 1, nl + 3)),
-            _ => {}
-        }
-    }
-    if text.len() == buf.len() {
-        return None;
-    }
-    // Slow path: restart just before the first invalid byte.
-    let mut i = text.len().saturating_sub(2);
-    while i < buf.len() {
-        let nl = i + buf.get(i..)?.iter().position(|&b| b == b'\n')?;
-        match buf.get(nl + 1) {
-            Some(b'\n') => return Some((nl + 1, nl + 2)),
-            Some(b'\r') if buf.get(nl + 2) == Some(&b'\n') => return Some((nl + 1, nl + 3)),
-            _ => i = nl + 1,
-        }
-    }
-    None
-}
-
 fn err(kind: ParseErrorKind, detail: &'static str) -> ParseError {
     ParseError::new(kind, detail)
 }
