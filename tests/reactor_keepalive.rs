@@ -200,3 +200,28 @@ fn keepalives_stop_when_the_dialog_ends() {
             .collect::<Vec<_>>()
     );
 }
+
+/// `KeepAlives = 0`: the same dialog gets no keepalive in 40 s (pongs are still sent,
+/// see the ping tests, which run with the default).
+#[test]
+fn no_keepalives_when_disabled() {
+    let dir = TempDir::new("keepalive-off");
+    let mut peer = UdpPeer::bind(V4);
+    let opts = Options::translate_all(&format!("sip:$1@{}", peer.addr)).set("KeepAlives", "0");
+    let server = Server::start(&dir, &opts);
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.request("initiator", "destination", true);
+    play_phones(&mut peer, Instant::now() + Duration::from_secs(3));
+    xml.expect(200, Some("Initiator"), WAIT);
+    play_phones(&mut peer, Instant::now() + Duration::from_secs(40));
+    assert!(
+        peer.keepalives.is_empty(),
+        "keepalives sent with KeepAlives = 0: {}",
+        peer.keepalives.len()
+    );
+    assert!(
+        !xml.seen.iter().any(|p| p.is_final()),
+        "call ended: {:?}",
+        xml.seen
+    );
+}
