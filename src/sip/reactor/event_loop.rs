@@ -646,7 +646,11 @@ impl Reactor {
                 }
             }
             TxEvent::TransportError { tx } => {
-                self.failover(now, tx, TxFailure::Transport("transport error".into()));
+                self.failover(
+                    now,
+                    tx,
+                    TxFailure::Transport("connection failed or destination unreachable".into()),
+                );
             }
         }
     }

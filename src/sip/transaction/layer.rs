@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
-use log::{debug, info};
+use log::{debug, info, warn};
 
 use crate::sip::msg::{Message, Method, new_tag};
 use crate::sip::reactor::{ClientTxId, ServerTxId};
@@ -320,7 +320,27 @@ impl TransactionLayer {
     ) {
         if self.servers.len() >= self.config.max_server_transactions {
             self.stats.overload_drops += 1;
-            debug!(target: LOG, "request from {} dropped: too many transactions", origin.source);
+            let drops = self.stats.overload_drops;
+            // Rate-limited: the 1st, 2nd, 4th, 8th… refusal is logged.
+            if drops.is_power_of_two() {
+                warn!(target: LOG, "too many transactions: refusing requests with 503 ({drops} so far)");
+            }
+            if *key.method() != Method::Ack {
+                // RFC 3261 §21.5.4: 503 with Retry-After tells the client to come back
+                // later instead of retransmitting into a full table. Stateless: no
+                // transaction is created for it.
+                let mut resp =
+                    Message::response_to(&msg, 503, "Service Unavailable", Some(&new_tag()));
+                resp.push_header("Retry-After", "5");
+                let route = reply_route(via, &origin);
+                let tx = TxRef::Server(self.new_server_id());
+                self.transmits.push_back(Transmit {
+                    tx,
+                    target: route.target,
+                    conn: route.conn,
+                    bytes: resp.to_bytes(),
+                });
+            }
             return;
         }
         let id = self.new_server_id();

@@ -279,6 +279,19 @@ fn overload_drops_new_requests_and_counts_them() {
     }
     assert_eq!(events(&mut l).len(), 2);
     assert_eq!(l.stats().overload_drops, 1);
+    // The refused one is answered 503 with Retry-After (RFC 3261 §21.5.4), statelessly.
+    let refusals: Vec<Message> = std::iter::from_fn(|| l.poll_transmit())
+        .filter_map(|t| Message::parse(&t.bytes).ok())
+        .filter(|m| m.status() == Some(503))
+        .collect();
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0].top_branch(), Some("z9hG4bKov2"));
+    assert_eq!(refusals[0].header("Retry-After"), Some("5"));
+    assert_eq!(
+        l.len().1,
+        2,
+        "no transaction was created for the refused request"
+    );
 }
 
 #[test]
