@@ -516,14 +516,13 @@ fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
                 Some(Header {
                     value: Text::Span(_, v_end),
                     ..
-                }) => {
-                    if !blank {
-                        *v_end = end as u32;
-                        if folded.last() != Some(&idx) {
-                            folded.push(idx);
-                        }
+                }) if !blank => {
+                    *v_end = end as u32;
+                    if folded.last() != Some(&idx) {
+                        folded.push(idx);
                     }
                 }
+                Some(_) => {}
                 _ if error.is_none() => {
                     error = Some(err(ParseErrorKind::HeaderLine, "continuation line first"));
                 }
