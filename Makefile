@@ -7,6 +7,7 @@
 #   make install    binary to $(DESTDIR)$(PREFIX)/bin, sample config to $(DESTDIR)/etc/clicktocall/
 #   make clean      remove build output
 
+SHELL      := /bin/bash
 CARGO      ?= cargo
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -26,10 +27,13 @@ build:
 run: build
 	$(BIN) -c $(CONFIG)
 
-test:
+# Lint first (quick to fail); then every test binary runs even if one fails, and the
+# last line sums all of cargo's "test result" lines as "N passed, N failed".
+test: lint
 	$(CARGO) build --all-targets
-	$(CARGO) test --no-fail-fast
-	$(MAKE) --no-print-directory lint
+	mkdir -p $(TARGET_DIR)
+	set -o pipefail; $(CARGO) test --no-fail-fast 2>&1 | tee $(TARGET_DIR)/test.log
+	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "%d passed, %d failed\n", p, f}' $(TARGET_DIR)/test.log
 
 lint:
 	$(CARGO) fmt --all -- --check
