@@ -1,0 +1,607 @@
+//! The calls thread's state: every click-to-call session and its legs. It is fed commands
+//! from the front doors, SIP events from the reactor and the clock, and returns the SIP
+//! commands to send. No I/O and no clock of its own, so tests drive it by hand; the thread
+//! around it is in `calls_thread`.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Instant;
+
+use crossbeam_channel::Sender;
+
+use super::command::{Command, Leg, Progress};
+use super::session::{Action, LegEvent, Session, Timing};
+use crate::sip::msg::{Host, Message, NameAddr, Uri};
+use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent};
+use crate::sip::sdp;
+use crate::ua::leg::{InviteOutcome, Leg as SipLeg, LegSpec};
+
+/// What the engine needs to know about us.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// `ClickToCallIdentity`: the `From` of the initiator's INVITE.
+    pub identity: Uri,
+    /// The address we put in Contact and SDP (RFC 3261 §8.1.1.8, RFC 4566 §5.7).
+    pub local_ip: IpAddr,
+    /// Our SIP port, for Contact.
+    pub local_port: u16,
+    /// `OutboundProxy`: pre-loaded route of every out-of-dialog request.
+    pub outbound_proxy: Option<Uri>,
+    pub timing: Timing,
+}
+
+type SessionId = u64;
+
+/// What a client transaction was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxKind {
+    Invite,
+    Reinvite,
+    Refer,
+    Bye,
+    /// BYE of a losing fork: nothing waits for its outcome.
+    ForkBye,
+    /// PRACK of a reliable provisional: nothing waits for its outcome.
+    Prack,
+    /// A re-INVITE carrying the other leg's offer (anchored call): its answer goes back
+    /// on that leg's server transaction.
+    Relay(ServerTxId),
+}
+
+#[derive(Debug)]
+struct LegSlot {
+    sip: SipLeg,
+    invite_tx: ClientTxId,
+    /// The 2xx of an offerless INVITE holds the offer: its ACK waits for our answer.
+    offerless: bool,
+    /// The SDP we last gave this leg, to answer a re-INVITE or UPDATE from its phone.
+    local_sdp: Vec<u8>,
+    /// The offer of this offerless leg's 2xx: if the call ends before we have the real
+    /// answer, the ACK still needs a valid one.
+    remote_offer: Option<Vec<u8>>,
+}
+
+#[derive(Debug)]
+struct Call {
+    session: Session,
+    reply: Sender<Progress>,
+    initiator: Uri,
+    destination: Uri,
+    legs: [Option<LegSlot>; 2],
+    /// The entry of this call in `Engine::timers`.
+    timer: Option<Instant>,
+    /// Re-INVITEs from a phone whose offer was relayed to the other phone, by their server
+    /// transaction, waiting for the other phone's answer.
+    pending_relays: HashMap<ServerTxId, Message>,
+}
+
+/// All calls of the process.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: EngineConfig,
+    next_tx: u64,
+    next_session: SessionId,
+    calls: HashMap<SessionId, Call>,
+    txs: HashMap<ClientTxId, (SessionId, Leg, TxKind)>,
+    /// (Call-ID, our tag) → the leg's call. Our tags are unique, so this finds the dialog
+    /// of any in-dialog request (RFC 3261 §12.2.2).
+    dialogs: HashMap<(String, String), (SessionId, Leg)>,
+    timers: BTreeSet<(Instant, SessionId)>,
+    /// Re-INVITEs refused with 491, to be sent again (RFC 3261 §14.1).
+    glare_retries: BTreeSet<(Instant, SessionId, Leg)>,
+    out: VecDeque<SipCommand>,
+}
+
+fn other_leg(leg: Leg) -> Leg {
+    match leg {
+        Leg::Initiator => Leg::Destination,
+        Leg::Destination => Leg::Initiator,
+    }
+}
+
+fn idx(leg: Leg) -> usize {
+    match leg {
+        Leg::Initiator => 0,
+        Leg::Destination => 1,
+    }
+}
+
+impl Engine {
+    pub fn new(cfg: EngineConfig) -> Self {
+        Engine {
+            cfg,
+            next_tx: 1,
+            next_session: 1,
+            calls: HashMap::new(),
+            txs: HashMap::new(),
+            dialogs: HashMap::new(),
+            timers: BTreeSet::new(),
+            glare_retries: BTreeSet::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    /// Number of click-to-calls still alive.
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The next SIP command for the reactor.
+    pub fn poll_command(&mut self) -> Option<SipCommand> {
+        self.out.pop_front()
+    }
+
+    /// The earliest instant at which `handle_timeout` has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let session = self.timers.first().map(|(t, _)| *t);
+        let retry = self.glare_retries.first().map(|(t, _, _)| *t);
+        session.into_iter().chain(retry).min()
+    }
+
+    /// A command from a front door.
+    pub fn handle_command(&mut self, now: Instant, cmd: Command) {
+        match cmd {
+            Command::ClickToCall {
+                initiator_uri,
+                destination_uri,
+                anchor,
+                reply,
+            } => {
+                let (initiator, destination) = match (
+                    Uri::parse(&initiator_uri),
+                    Uri::parse(&destination_uri),
+                ) {
+                    (Ok(i), Ok(d)) => (i, d),
+                    (Err(e), _) | (_, Err(e)) => {
+                        // The front doors check the URIs first; this is a last line of defence.
+                        log::warn!(target: "c2c", "refusing click-to-call with an invalid URI: {e}");
+                        let _ = reply.send(Progress {
+                            code: 400,
+                            leg: Leg::Initiator,
+                            text: "Failed to connect to initiator".to_string(),
+                        });
+                        return;
+                    }
+                };
+                let sid = self.next_session;
+                self.next_session += 1;
+                log::info!(target: "c2c", "click-to-call {sid}: {initiator} -> {destination} ({})",
+                    if anchor { "anchored" } else { "unanchored" });
+                let call = Call {
+                    session: Session::new(now, anchor, self.cfg.timing),
+                    reply,
+                    initiator,
+                    destination,
+                    legs: [None, None],
+                    timer: None,
+                    pending_relays: HashMap::new(),
+                };
+                self.calls.insert(sid, call);
+                self.run(now, sid);
+            }
+        }
+    }
+
+    /// An event from the reactor.
+    pub fn handle_sip_event(&mut self, now: Instant, ev: SipEvent) {
+        match ev {
+            SipEvent::Request { tx, request, .. } => self.on_request(now, tx, request),
+            SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
+            SipEvent::TxFailed { tx, reason } => {
+                let Some((sid, leg, kind)) = self.txs.remove(&tx) else {
+                    return;
+                };
+                log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} failed: {reason}", leg.as_str());
+                let code = reason.status();
+                let event = match kind {
+                    TxKind::Invite => Some(LegEvent::Failed { code }),
+                    TxKind::Reinvite => Some(LegEvent::ReinviteFailed { code }),
+                    TxKind::Relay(stx) => {
+                        self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
+                        None
+                    }
+                    TxKind::Refer => Some(LegEvent::ReferRejected { code }),
+                    TxKind::Bye => Some(LegEvent::Ended),
+                    TxKind::ForkBye | TxKind::Prack => None,
+                };
+                if let Some(event) = event {
+                    self.feed(now, sid, leg, event);
+                }
+            }
+        }
+    }
+
+    /// Fire every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(t, sid, leg)) = self.glare_retries.first() {
+            if t > now {
+                break;
+            }
+            self.glare_retries.remove(&(t, sid, leg));
+            if let Some(slot) = self.slot_mut(sid, leg)
+                && slot.sip.state() == crate::ua::DialogState::Confirmed
+            {
+                let req = slot.sip.reinvite(slot.local_sdp.clone());
+                log::info!(target: "c2c", "click-to-call {sid}: re-INVITE to the {} again after 491", leg.as_str());
+                self.send(sid, leg, TxKind::Reinvite, req);
+            }
+        }
+        while let Some(&(t, sid)) = self.timers.first() {
+            if t > now {
+                break;
+            }
+            self.timers.remove(&(t, sid));
+            if let Some(call) = self.calls.get_mut(&sid) {
+                call.timer = None;
+                call.session.handle_timeout(now);
+            }
+            self.run(now, sid);
+        }
+    }
+
+    /// Shutting down: every session cancels or hangs up its legs and delivers its final
+    /// report now.
+    pub fn shutdown(&mut self, now: Instant) {
+        let ids: Vec<SessionId> = self.calls.keys().copied().collect();
+        for sid in ids {
+            if let Some(call) = self.calls.get_mut(&sid) {
+                call.session.shutdown();
+            }
+            self.run(now, sid);
+        }
+    }
+
+    fn feed(&mut self, now: Instant, sid: SessionId, leg: Leg, event: LegEvent) {
+        if let Some(call) = self.calls.get_mut(&sid) {
+            call.session.handle(now, leg, event);
+            self.run(now, sid);
+        }
+    }
+
+    fn new_tx(&mut self, sid: SessionId, leg: Leg, kind: TxKind) -> ClientTxId {
+        let tx = ClientTxId(self.next_tx);
+        self.next_tx += 1;
+        self.txs.insert(tx, (sid, leg, kind));
+        tx
+    }
+
+    fn send(&mut self, sid: SessionId, leg: Leg, kind: TxKind, request: Message) -> ClientTxId {
+        let tx = self.new_tx(sid, leg, kind);
+        self.out.push_back(SipCommand::SendRequest { tx, request });
+        tx
+    }
+
+    /// Carry out the session's actions, then file its next timer or drop it when done.
+    fn run(&mut self, now: Instant, sid: SessionId) {
+        loop {
+            let Some(call) = self.calls.get_mut(&sid) else {
+                return;
+            };
+            let Some(action) = call.session.poll_action() else {
+                break;
+            };
+            self.act(now, sid, action);
+        }
+        let Some(call) = self.calls.get_mut(&sid) else {
+            return;
+        };
+        if call.session.is_done() {
+            self.forget(sid);
+            return;
+        }
+        let next = call.session.poll_timeout();
+        if call.timer != next {
+            if let Some(old) = call.timer.take() {
+                self.timers.remove(&(old, sid));
+            }
+            if let Some(t) = next {
+                self.timers.insert((t, sid));
+            }
+            if let Some(call) = self.calls.get_mut(&sid) {
+                call.timer = next;
+            }
+        }
+    }
+
+    fn forget(&mut self, sid: SessionId) {
+        let Some(call) = self.calls.remove(&sid) else {
+            return;
+        };
+        log::debug!(target: "c2c", "click-to-call {sid} is over");
+        if let Some(t) = call.timer {
+            self.timers.remove(&(t, sid));
+        }
+        for slot in call.legs.iter().flatten() {
+            if let Some(tag) = slot.sip.local_tag() {
+                self.dialogs
+                    .remove(&(slot.sip.call_id().to_string(), tag.to_string()));
+            }
+        }
+        self.txs.retain(|_, (s, _, _)| *s != sid);
+        self.glare_retries.retain(|(_, s, _)| *s != sid);
+    }
+
+    fn act(&mut self, now: Instant, sid: SessionId, action: Action) {
+        let _ = now;
+        match action {
+            Action::InviteInitiator => self.invite_initiator(sid),
+            Action::InviteDestination => self.invite_destination(sid),
+            Action::Refer => {
+                let referred_by = {
+                    let Some(call) = self.calls.get(&sid) else {
+                        return;
+                    };
+                    self.our_name_addr(&call.destination)
+                };
+                let Some(call) = self.calls.get_mut(&sid) else {
+                    return;
+                };
+                let target = call.destination.clone();
+                let Some(slot) = call.legs[0].as_mut() else {
+                    return;
+                };
+                let refer = slot.sip.refer(&target, &referred_by);
+                self.send(sid, Leg::Initiator, TxKind::Refer, refer);
+            }
+            Action::Reinvite { leg, sdp } => {
+                let Some(slot) = self.slot_mut(sid, leg) else {
+                    return;
+                };
+                slot.local_sdp = sdp.clone();
+                let req = slot.sip.reinvite(sdp);
+                self.send(sid, leg, TxKind::Reinvite, req);
+            }
+            Action::Ack { leg, sdp } => {
+                let local_ip = self.cfg.local_ip;
+                let Some(slot) = self.slot_mut(sid, leg) else {
+                    return;
+                };
+                // RFC 3261 §13.2.2.4: an ACK to an offer must carry an answer; without the
+                // real one (the call is ending), a valid answer rejecting every stream.
+                let sdp = sdp.or_else(|| {
+                    slot.remote_offer
+                        .as_deref()
+                        .and_then(|offer| rejecting_answer(offer, local_ip))
+                });
+                if let Some(body) = &sdp {
+                    slot.local_sdp = body.clone();
+                }
+                let ack = slot.sip.ack(sdp);
+                self.out.push_back(SipCommand::SendAck { request: ack });
+            }
+            Action::Cancel(leg) => {
+                if let Some(slot) = self.slot_mut(sid, leg) {
+                    let tx = slot.invite_tx;
+                    self.out.push_back(SipCommand::Cancel { tx });
+                }
+            }
+            Action::Bye(leg) => {
+                let Some(slot) = self.slot_mut(sid, leg) else {
+                    return;
+                };
+                let bye = slot.sip.bye();
+                self.send(sid, leg, TxKind::Bye, bye);
+            }
+            Action::Report(progress) => {
+                if let Some(call) = self.calls.get(&sid) {
+                    // The requester may be gone (client disconnected): the call goes on.
+                    let _ = call.reply.send(progress);
+                }
+            }
+        }
+    }
+
+    /// `"Click-To-Call: <destination user>" <identity>`, as the original's From and
+    /// Referred-By.
+    fn our_name_addr(&self, destination: &Uri) -> NameAddr {
+        let mut na = NameAddr::new(self.cfg.identity.clone());
+        let user = destination.user_unescaped().unwrap_or_default();
+        na.display_name = Some(format!("Click-To-Call: {user}"));
+        na
+    }
+
+    fn contact(&self, user: Option<&str>) -> NameAddr {
+        NameAddr::new(Uri::sip(
+            user,
+            Host::from(self.cfg.local_ip),
+            Some(self.cfg.local_port),
+        ))
+    }
+
+    fn invite_initiator(&mut self, sid: SessionId) {
+        let Some(call) = self.calls.get(&sid) else {
+            return;
+        };
+        let from = self.our_name_addr(&call.destination);
+        let contact = self.contact(self.cfg.identity.user.as_deref());
+        let offer = sdp::inactive_offer(self.cfg.local_ip, session_version())
+            .to_string()
+            .into_bytes();
+        let spec = LegSpec {
+            target: call.initiator.clone(),
+            from,
+            contact,
+            outbound_proxy: self.cfg.outbound_proxy.clone(),
+            offer: Some(offer.clone()),
+        };
+        self.start_leg(sid, Leg::Initiator, spec, offer);
+    }
+
+    fn invite_destination(&mut self, sid: SessionId) {
+        let Some(call) = self.calls.get(&sid) else {
+            return;
+        };
+        let Some(init) = call.legs[0].as_ref() else {
+            return;
+        };
+        // The destination sees the initiator calling: From is the initiator leg's To
+        // without its tag, Contact carries the initiator's user part (as the original).
+        let mut from = init.sip.remote().clone();
+        from.params.remove("tag");
+        let contact = self.contact(from.uri.user.as_deref());
+        let spec = LegSpec {
+            target: call.destination.clone(),
+            from,
+            contact,
+            outbound_proxy: self.cfg.outbound_proxy.clone(),
+            offer: None,
+        };
+        self.start_leg(sid, Leg::Destination, spec, Vec::new());
+    }
+
+    fn start_leg(&mut self, sid: SessionId, leg: Leg, spec: LegSpec, local_sdp: Vec<u8>) {
+        let offerless = spec.offer.is_none();
+        let (sip, invite) = SipLeg::invite(spec);
+        if let Some(tag) = sip.local_tag() {
+            self.dialogs
+                .insert((sip.call_id().to_string(), tag.to_string()), (sid, leg));
+        }
+        let invite_tx = self.send(sid, leg, TxKind::Invite, invite);
+        if let Some(call) = self.calls.get_mut(&sid) {
+            call.legs[idx(leg)] = Some(LegSlot {
+                sip,
+                invite_tx,
+                offerless,
+                local_sdp,
+                remote_offer: None,
+            });
+        }
+    }
+
+    fn slot_mut(&mut self, sid: SessionId, leg: Leg) -> Option<&mut LegSlot> {
+        self.calls.get_mut(&sid)?.legs[idx(leg)].as_mut()
+    }
+
+    fn on_response(&mut self, now: Instant, tx: ClientTxId, resp: &Message) {
+        let Some(&(sid, leg, kind)) = self.txs.get(&tx) else {
+            log::debug!(target: "c2c", "response for a finished transaction dropped");
+            return;
+        };
+        let code = resp.status().unwrap_or(0);
+        let invite_kind = matches!(kind, TxKind::Invite | TxKind::Reinvite | TxKind::Relay(_));
+        if code >= 200 && !invite_kind {
+            self.txs.remove(&tx);
+        }
+        match kind {
+            _ if invite_kind => self.on_invite_response(now, sid, leg, kind, resp),
+            TxKind::Refer => match code {
+                200..=299 => self.feed(now, sid, leg, LegEvent::ReferAccepted),
+                300.. => self.feed(now, sid, leg, LegEvent::ReferRejected { code }),
+                _ => {}
+            },
+            TxKind::Bye if code >= 200 => self.feed(now, sid, leg, LegEvent::Ended),
+            _ => {}
+        }
+    }
+
+    fn on_invite_response(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        leg: Leg,
+        kind: TxKind,
+        resp: &Message,
+    ) {
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return;
+        };
+        let ack_now = kind != TxKind::Invite || !slot.offerless;
+        let outcome = slot.sip.on_invite_response(resp, ack_now);
+        let event = match outcome {
+            InviteOutcome::Provisional { ringing, prack } => {
+                if let Some(prack) = prack {
+                    self.send(sid, leg, TxKind::Prack, prack);
+                }
+                (ringing && kind == TxKind::Invite).then_some(LegEvent::Ringing)
+            }
+            InviteOutcome::Answered { sdp, ack } => {
+                if let Some(ack) = ack {
+                    self.out.push_back(SipCommand::SendAck { request: ack });
+                } else if let Some(slot) = self.slot_mut(sid, leg) {
+                    slot.remote_offer = sdp.clone();
+                }
+                if let TxKind::Relay(stx) = kind {
+                    let (code, reason) =
+                        (resp.status().unwrap_or(200), resp.reason().unwrap_or("OK"));
+                    self.answer_relay(sid, leg, stx, code, reason, sdp);
+                    return;
+                }
+                Some(match kind {
+                    TxKind::Invite => LegEvent::Answered { sdp },
+                    _ => LegEvent::ReinviteAnswered { sdp },
+                })
+            }
+            InviteOutcome::Retransmission { ack } => {
+                if let Some(ack) = ack {
+                    self.out.push_back(SipCommand::SendAck { request: ack });
+                }
+                None
+            }
+            InviteOutcome::OtherFork { ack, bye } => {
+                log::info!(target: "c2c", "click-to-call {sid}: a second fork answered; hanging it up");
+                self.out.push_back(SipCommand::SendAck { request: ack });
+                self.send(sid, leg, TxKind::ForkBye, bye);
+                None
+            }
+            InviteOutcome::Failed { code: 491 } if kind == TxKind::Reinvite => {
+                // RFC 3261 §14.1: glare. We own the Call-ID, so wait 2.1–4 s and try again.
+                self.glare_retries.insert((now + glare_wait(), sid, leg));
+                None
+            }
+            InviteOutcome::Failed { code } => Some(match kind {
+                TxKind::Relay(stx) => {
+                    self.answer_relay(sid, leg, stx, code, resp.reason().unwrap_or("Failed"), None);
+                    return;
+                }
+                TxKind::Invite => LegEvent::Failed { code },
+                _ => LegEvent::ReinviteFailed { code },
+            }),
+            InviteOutcome::Ignored => None,
+        };
+        if let Some(event) = event {
+            self.feed(now, sid, leg, event);
+        }
+    }
+}
+
+/// An SDP answer that rejects every stream of `offer` (RFC 3264 §6: port 0, the offered
+/// formats), from our address.
+fn rejecting_answer(offer: &[u8], local_ip: IpAddr) -> Option<Vec<u8>> {
+    let offer = sdp::Session::parse(offer).ok()?;
+    let mut answer = sdp::inactive_offer(local_ip, session_version());
+    let template = answer.media.first()?.clone();
+    answer.media = offer
+        .media
+        .iter()
+        .map(|m| sdp::Media {
+            media: m.media.clone(),
+            port: 0,
+            num_ports: None,
+            proto: m.proto.clone(),
+            formats: m.formats.clone(),
+            attributes: Vec::new(),
+            ..template.clone()
+        })
+        .collect();
+    Some(answer.to_string().into_bytes())
+}
+
+/// RFC 3261 §14.1: the owner of the Call-ID waits a random 2.1 to 4 s, in 10 ms steps.
+fn glare_wait() -> std::time::Duration {
+    let mut b = [0u8; 2];
+    let r = openssl::rand::rand_bytes(&mut b).map_or(0, |()| u16::from_le_bytes(b));
+    std::time::Duration::from_millis(2100 + u64::from(r % 191) * 10)
+}
+
+/// The SDP origin's session id and version: seconds since the epoch, as the original (any
+/// number unique enough works, RFC 4566 §5.2).
+fn session_version() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+mod requests;
+#[cfg(test)]
+mod tests;
