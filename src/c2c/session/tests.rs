@@ -1,0 +1,329 @@
+//! The session's flows driven by hand with a manual clock.
+
+use super::*;
+use Action::*;
+use Leg::{Destination as D, Initiator as I};
+
+const T: Timing = Timing {
+    ring_timeout: Duration::from_secs(30),
+    transfer_timeout: Duration::from_secs(60),
+};
+
+fn drain(s: &mut Session) -> Vec<Action> {
+    std::iter::from_fn(|| s.poll_action()).collect()
+}
+
+fn rep(code: u16, leg: Leg, text: &str) -> Action {
+    Report(Progress {
+        code,
+        leg,
+        text: text.to_string(),
+    })
+}
+
+fn answered_initiator(anchor: bool) -> (Session, Instant) {
+    let now = Instant::now();
+    let mut s = Session::new(now, anchor, T);
+    assert_eq!(drain(&mut s), vec![InviteInitiator]);
+    s.handle(now, I, LegEvent::Ringing);
+    s.handle(now, I, LegEvent::Ringing);
+    s.handle(
+        now,
+        I,
+        LegEvent::Answered {
+            sdp: Some(b"answer".to_vec()),
+        },
+    );
+    (s, now)
+}
+
+#[test]
+fn refer_success_reports_ringing_connected_and_byes_initiator() {
+    let (mut s, now) = answered_initiator(false);
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            rep(180, I, "Ringing initiator"),
+            rep(200, I, "Connected to initiator"),
+            Refer
+        ]
+    );
+    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::TransferProgress { code: 100 });
+    s.handle(now, I, LegEvent::TransferProgress { code: 180 });
+    s.handle(now, I, LegEvent::TransferProgress { code: 183 });
+    s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            rep(180, D, "Ringing destination"),
+            rep(200, D, "Connected to destination"),
+            Bye(I)
+        ]
+    );
+    assert!(!s.is_done(), "the initiator leg is still closing");
+    s.handle(now, I, LegEvent::Ended);
+    assert!(s.is_done());
+}
+
+#[test]
+fn refer_rejected_falls_back_to_anchored_without_a_report() {
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferRejected { code: 501 });
+    assert_eq!(drain(&mut s), vec![InviteDestination]);
+}
+
+#[test]
+fn anchored_relays_offer_and_answer_then_mirrors_bye() {
+    let (mut s, now) = answered_initiator(true);
+    assert_eq!(drain(&mut s).last(), Some(&InviteDestination));
+    s.handle(now, D, LegEvent::Ringing);
+    s.handle(
+        now,
+        D,
+        LegEvent::Answered {
+            sdp: Some(b"offer".to_vec()),
+        },
+    );
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            rep(180, D, "Ringing destination"),
+            rep(200, D, "Connected to destination"),
+            Reinvite {
+                leg: I,
+                sdp: b"offer".to_vec()
+            }
+        ]
+    );
+    s.handle(
+        now,
+        I,
+        LegEvent::ReinviteAnswered {
+            sdp: Some(b"answer2".to_vec()),
+        },
+    );
+    assert_eq!(
+        drain(&mut s),
+        vec![Ack {
+            leg: D,
+            sdp: Some(b"answer2".to_vec())
+        }]
+    );
+    assert_eq!(
+        s.poll_timeout(),
+        None,
+        "an established anchored call has no timer"
+    );
+    s.handle(now, D, LegEvent::RemoteBye);
+    assert_eq!(drain(&mut s), vec![Bye(I)]);
+    s.handle(now, I, LegEvent::Ended);
+    s.handle(now, D, LegEvent::Ended);
+    assert!(s.is_done());
+}
+
+#[test]
+fn initiator_bye_in_anchored_call_is_mirrored_to_destination() {
+    let (mut s, now) = answered_initiator(true);
+    s.handle(
+        now,
+        D,
+        LegEvent::Answered {
+            sdp: Some(b"offer".to_vec()),
+        },
+    );
+    s.handle(
+        now,
+        I,
+        LegEvent::ReinviteAnswered {
+            sdp: Some(b"a".to_vec()),
+        },
+    );
+    drain(&mut s);
+    s.handle(now, I, LegEvent::RemoteBye);
+    assert_eq!(drain(&mut s), vec![Bye(D)]);
+}
+
+#[test]
+fn initiator_busy_is_the_one_final_report() {
+    let now = Instant::now();
+    let mut s = Session::new(now, false, T);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::Failed { code: 486 });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(486, I, "Failed to connect to initiator")]
+    );
+    assert!(s.is_done());
+}
+
+#[test]
+fn destination_busy_in_anchored_mode_byes_the_initiator() {
+    let (mut s, now) = answered_initiator(true);
+    drain(&mut s);
+    s.handle(now, D, LegEvent::Failed { code: 486 });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(486, D, "Failed to connect to destination"), Bye(I)]
+    );
+}
+
+#[test]
+fn sipfrag_failure_is_the_destination_failure() {
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::TransferProgress { code: 486 });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(486, D, "Failed to connect to destination"), Bye(I)]
+    );
+    // A late NOTIFY changes nothing.
+    s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+    assert_eq!(drain(&mut s), vec![]);
+}
+
+#[test]
+fn ring_timeout_cancels_and_reports_408() {
+    let now = Instant::now();
+    let mut s = Session::new(now, false, T);
+    drain(&mut s);
+    assert_eq!(s.poll_timeout(), Some(now + T.ring_timeout));
+    s.handle_timeout(now + Duration::from_secs(29));
+    assert_eq!(drain(&mut s), vec![]);
+    s.handle_timeout(now + T.ring_timeout);
+    assert_eq!(drain(&mut s), vec![Cancel(I)]);
+    assert_eq!(s.poll_timeout(), None);
+    s.handle(now, I, LegEvent::Failed { code: 487 });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, I, "Failed to connect to initiator")]
+    );
+    assert!(s.is_done());
+}
+
+#[test]
+fn answer_crossing_the_cancel_is_byed_and_reported_408() {
+    let now = Instant::now();
+    let mut s = Session::new(now, true, T);
+    drain(&mut s);
+    s.handle_timeout(now + T.ring_timeout);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::Answered { sdp: None });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, I, "Failed to connect to initiator"), Bye(I)]
+    );
+}
+
+#[test]
+fn silent_transfer_subscription_times_out_as_408() {
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted);
+    assert_eq!(s.poll_timeout(), Some(now + T.transfer_timeout));
+    s.handle_timeout(now + T.transfer_timeout);
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, D, "Failed to connect to destination"), Bye(I)]
+    );
+}
+
+#[test]
+fn terminated_subscription_without_final_status_is_408() {
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::TransferProgress { code: 100 });
+    s.handle(now, I, LegEvent::TransferEnded);
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, D, "Failed to connect to destination"), Bye(I)]
+    );
+}
+
+#[test]
+fn transferee_hanging_up_before_final_notify_still_gets_the_notify() {
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::RemoteBye);
+    assert_eq!(drain(&mut s), vec![]);
+    s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+    assert_eq!(drain(&mut s), vec![rep(200, D, "Connected to destination")]);
+}
+
+#[test]
+fn initiator_hanging_up_while_destination_rings_cancels_it() {
+    let (mut s, now) = answered_initiator(true);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::RemoteBye);
+    assert_eq!(drain(&mut s), vec![Cancel(D)]);
+    s.handle(now, D, LegEvent::Failed { code: 487 });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(487, D, "Failed to connect to destination")]
+    );
+    assert!(s.is_done());
+}
+
+#[test]
+fn initiator_refusing_the_reinvite_acks_then_ends_both_legs() {
+    let (mut s, now) = answered_initiator(true);
+    s.handle(
+        now,
+        D,
+        LegEvent::Answered {
+            sdp: Some(b"offer".to_vec()),
+        },
+    );
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReinviteFailed { code: 488 });
+    assert_eq!(
+        drain(&mut s),
+        vec![Ack { leg: D, sdp: None }, Bye(I), Bye(D)]
+    );
+}
+
+#[test]
+fn shutdown_while_ringing_cancels_and_reports_once() {
+    let now = Instant::now();
+    let mut s = Session::new(now, false, T);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::Ringing);
+    s.shutdown();
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            rep(180, I, "Ringing initiator"),
+            rep(503, I, "Failed to connect to initiator"),
+            Cancel(I)
+        ]
+    );
+    s.handle(now, I, LegEvent::Failed { code: 487 });
+    assert_eq!(drain(&mut s), vec![]);
+    assert!(s.is_done());
+}
+
+#[test]
+fn shutdown_of_established_anchored_call_byes_both_legs_without_report() {
+    let (mut s, now) = answered_initiator(true);
+    s.handle(
+        now,
+        D,
+        LegEvent::Answered {
+            sdp: Some(b"offer".to_vec()),
+        },
+    );
+    s.handle(
+        now,
+        I,
+        LegEvent::ReinviteAnswered {
+            sdp: Some(b"a".to_vec()),
+        },
+    );
+    drain(&mut s);
+    s.shutdown();
+    assert_eq!(drain(&mut s), vec![Bye(I), Bye(D)]);
+}
