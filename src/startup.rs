@@ -169,6 +169,7 @@ fn api_config(config: &Config) -> ApiConfig {
         http_auth_realm: config.http_auth_realm.clone(),
         http_max_connections: config.http_max_connections,
         xml_max_connections: config.xml_rpc_max_connections,
+        bind: config.api_ip_address,
         ..ApiConfig::default()
     }
 }

@@ -24,11 +24,12 @@ pub enum Key {
     HttpMaxConnections,
     HttpAuthRealm,
     XmlRpcMaxConnections,
+    ApiIpAddress,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 21] = [
+    pub const ALL: [Key; 22] = [
         Key::IpAddress,
         Key::DnsServers,
         Key::ClickToCallIdentity,
@@ -40,6 +41,7 @@ impl Key {
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
+        Key::ApiIpAddress,
         Key::XmlRpcPort,
         Key::XmlRpcMaxConnections,
         Key::HttpPort,
@@ -76,6 +78,7 @@ impl Key {
             Key::HttpMaxConnections => "HttpMaxConnections",
             Key::HttpAuthRealm => "HttpAuthRealm",
             Key::XmlRpcMaxConnections => "XmlRpcMaxConnections",
+            Key::ApiIpAddress => "ApiIPAddress",
         }
     }
 

@@ -67,6 +67,9 @@ pub struct Config {
     pub http_auth: bool,
     /// HttpAuthPwd: the password of user `admin`. Never log it.
     pub http_auth_pwd: String,
+    /// ApiIPAddress: the address the HTTP and XML servers listen on; `None` (blank): every
+    /// interface, IPv4 and IPv6, as the original.
+    pub api_ip_address: Option<IpAddr>,
     /// HttpAuthRealm: the realm of HTTP Digest challenges.
     pub http_auth_realm: String,
     /// HttpMaxConnections: concurrent HTTP connections accepted.
@@ -100,6 +103,7 @@ impl Default for Config {
             http_auth: false,
             http_auth_pwd: "admin".to_owned(),
             http_auth_realm: "clicktocall".to_owned(),
+            api_ip_address: None,
             http_max_connections: 256,
             ring_timeout: Duration::from_secs(180),
             translator: Arc::new(Translator::empty()),
@@ -128,6 +132,7 @@ impl fmt::Debug for Config {
             .field("http_auth", &self.http_auth)
             .field("http_auth_pwd", &"********")
             .field("http_auth_realm", &self.http_auth_realm)
+            .field("api_ip_address", &self.api_ip_address)
             .field("http_max_connections", &self.http_max_connections)
             .field("ring_timeout", &self.ring_timeout)
             .field("translator", &self.translator)
@@ -239,6 +244,10 @@ impl Config {
                 Key::HttpAuth => (if self.http_auth { "1" } else { "0" }).to_owned(),
                 Key::HttpAuthPwd => "********".to_owned(),
                 Key::HttpAuthRealm => self.http_auth_realm.clone(),
+                Key::ApiIpAddress => self
+                    .api_ip_address
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_default(),
                 Key::HttpMaxConnections => self.http_max_connections.to_string(),
                 Key::RingTimeout => self.ring_timeout.as_secs().to_string(),
                 Key::TranslationPattern | Key::TranslationOutput => continue,

@@ -358,3 +358,19 @@ fn problems_come_out_in_line_order() {
     let lines: Vec<String> = p.iter().map(|p| p.origin.to_string()).collect();
     assert_eq!(lines, ["<text>:1", "<text>:2", "<text>:3"]);
 }
+
+#[test]
+fn api_address_restricts_the_front_doors_and_must_be_an_address() {
+    assert_eq!(Config::default().api_ip_address, None);
+    let c = Config::from_text("ApiIPAddress = ::1\n").unwrap().config;
+    assert_eq!(c.api_ip_address, Some("::1".parse().unwrap()));
+    let text: Vec<String> = problems("ApiIPAddress = localhost\n")
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("<text>:1: ApiIPAddress = \"localhost\"")),
+        "{text:?}"
+    );
+}

@@ -194,6 +194,9 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         }
         Key::HttpMaxConnections => config.http_max_connections = parse_count(value)?,
         Key::HttpAuthRealm => config.http_auth_realm = parse_realm(value)?,
+        Key::ApiIpAddress => {
+            config.api_ip_address = Some(parse_ip(value).ok_or(Invalid::NotAnIpAddress)?)
+        }
         Key::XmlRpcMaxConnections => config.xml_rpc_max_connections = parse_count(value)?,
         // Handled as pairs by the caller.
         Key::TranslationPattern | Key::TranslationOutput => {}
