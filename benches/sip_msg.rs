@@ -2,6 +2,11 @@
 //! (counted by a global allocator wrapper in this bench binary only).
 //!
 //! Run: `cargo bench --bench sip_msg` (allocation counts are printed first).
+//!
+//! Instruction counts, independent of machine load: build with
+//! `cargo bench --bench sip_msg --no-run`, then run the binary under
+//! `valgrind --tool=callgrind` with `SIP_MSG_LOOP=<what>:<n>` set (`what` is `invite`,
+//! `ok`, `serialize` or `serialize-ok`): it then only does that `n` times and exits.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -183,7 +188,33 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
+/// The `SIP_MSG_LOOP` mode: one operation `n` times, nothing else (for callgrind).
+fn run_loop(spec: &str) {
+    let (what, n) = spec.split_once(':').unwrap_or((spec, "1000"));
+    let n: usize = n.parse().expect("SIP_MSG_LOOP count");
+    let invite = Message::parse(INVITE).expect("INVITE");
+    let ok = Message::parse(OK).expect("200");
+    let mut buf = Vec::with_capacity(2048);
+    for _ in 0..n {
+        match what {
+            "invite" => drop(black_box(Message::parse(black_box(INVITE)))),
+            "ok" => drop(black_box(Message::parse(black_box(OK)))),
+            "serialize" | "serialize-ok" => {
+                buf.clear();
+                let m = if what == "serialize" { &invite } else { &ok };
+                black_box(m).write_to(&mut buf);
+            }
+            other => panic!("SIP_MSG_LOOP: unknown operation {other:?}"),
+        }
+    }
+    black_box(&buf);
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("SIP_MSG_LOOP") {
+        run_loop(&spec);
+        return;
+    }
     report_allocations();
     benches();
     Criterion::default().configure_from_args().final_summary();
