@@ -11,7 +11,7 @@ use crossbeam_channel::Sender;
 
 use super::command::{Command, Leg, Progress};
 use super::session::{Action, LegEvent, Session, Timing};
-use crate::sip::msg::{Host, Message, NameAddr, Uri};
+use crate::sip::msg::{Host, Message, NameAddr, Refresher, Uri};
 use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent};
 use crate::sip::sdp;
 use crate::ua::leg::{InviteOutcome, Leg as SipLeg, LegSpec};
@@ -43,6 +43,8 @@ enum TxKind {
     ForkBye,
     /// PRACK of a reliable provisional: nothing waits for its outcome.
     Prack,
+    /// A session refresh (RFC 4028 §7.4): a re-INVITE with the leg's current SDP.
+    Refresh,
     /// A re-INVITE carrying the other leg's offer (anchored call): its answer goes back
     /// on that leg's server transaction.
     Relay(ServerTxId),
@@ -87,8 +89,9 @@ pub struct Engine {
     /// of any in-dialog request (RFC 3261 §12.2.2).
     dialogs: HashMap<(String, String), (SessionId, Leg)>,
     timers: BTreeSet<(Instant, SessionId)>,
-    /// Re-INVITEs refused with 491, to be sent again (RFC 3261 §14.1).
-    glare_retries: BTreeSet<(Instant, SessionId, Leg)>,
+    /// Re-INVITEs to send later: after a 491 (RFC 3261 §14.1) or to refresh the session
+    /// when we are its refresher (RFC 4028 §7.4).
+    reinvites_due: BTreeSet<(Instant, SessionId, Leg, Redo)>,
     out: VecDeque<SipCommand>,
 }
 
@@ -116,7 +119,7 @@ impl Engine {
             txs: HashMap::new(),
             dialogs: HashMap::new(),
             timers: BTreeSet::new(),
-            glare_retries: BTreeSet::new(),
+            reinvites_due: BTreeSet::new(),
             out: VecDeque::new(),
         }
     }
@@ -134,7 +137,7 @@ impl Engine {
     /// The earliest instant at which `handle_timeout` has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let session = self.timers.first().map(|(t, _)| *t);
-        let retry = self.glare_retries.first().map(|(t, _, _)| *t);
+        let retry = self.reinvites_due.first().map(|(t, ..)| *t);
         session.into_iter().chain(retry).min()
     }
 
@@ -203,6 +206,10 @@ impl Engine {
                     TxKind::Refer => Some(LegEvent::ReferRejected { code }),
                     TxKind::Bye => Some(LegEvent::Ended),
                     TxKind::ForkBye | TxKind::Prack => None,
+                    TxKind::Refresh => {
+                        self.refresh_failed(now, sid, leg, code);
+                        None
+                    }
                 };
                 if let Some(event) = event {
                     self.feed(now, sid, leg, event);
@@ -213,17 +220,22 @@ impl Engine {
 
     /// Fire every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(&(t, sid, leg)) = self.glare_retries.first() {
+        while let Some(&(t, sid, leg, redo)) = self.reinvites_due.first() {
             if t > now {
                 break;
             }
-            self.glare_retries.remove(&(t, sid, leg));
+            self.reinvites_due.remove(&(t, sid, leg, redo));
             if let Some(slot) = self.slot_mut(sid, leg)
                 && slot.sip.state() == crate::ua::DialogState::Confirmed
+                && !slot.sip.reinvite_pending()
             {
                 let req = slot.sip.reinvite(slot.local_sdp.clone());
-                log::info!(target: "c2c", "click-to-call {sid}: re-INVITE to the {} again after 491", leg.as_str());
-                self.send(sid, leg, TxKind::Reinvite, req);
+                let kind = match redo {
+                    Redo::Offer => TxKind::Reinvite,
+                    Redo::Refresh => TxKind::Refresh,
+                };
+                log::info!(target: "c2c", "click-to-call {sid}: re-INVITE to the {} ({redo:?})", leg.as_str());
+                self.send(sid, leg, kind, req);
             }
         }
         while let Some(&(t, sid)) = self.timers.first() {
@@ -318,7 +330,7 @@ impl Engine {
             }
         }
         self.txs.retain(|_, (s, _, _)| *s != sid);
-        self.glare_retries.retain(|(_, s, _)| *s != sid);
+        self.reinvites_due.retain(|(_, s, ..)| *s != sid);
     }
 
     fn act(&mut self, now: Instant, sid: SessionId, action: Action) {
@@ -468,6 +480,32 @@ impl Engine {
         }
     }
 
+    /// A 2xx to an INVITE of ours sets the session timer (RFC 4028 §7.2): when it makes us
+    /// the refresher, refresh at half the interval (§10); otherwise the peer refreshes.
+    fn schedule_refresh(&mut self, now: Instant, sid: SessionId, leg: Leg, resp: &Message) {
+        self.reinvites_due
+            .retain(|&(_, s, l, r)| !(s == sid && l == leg && r == Redo::Refresh));
+        if let Ok(Some(se)) = resp.session_expires()
+            && se.refresher == Some(Refresher::Uac)
+            && se.delta > 0
+        {
+            let half = std::time::Duration::from_secs(u64::from(se.delta) / 2);
+            self.reinvites_due
+                .insert((now + half, sid, leg, Redo::Refresh));
+        }
+    }
+
+    /// A session refresh failed: the peer no longer has the session (RFC 4028 §10), so the
+    /// leg is ended as if its phone had hung up, and the call with it.
+    fn refresh_failed(&mut self, now: Instant, sid: SessionId, leg: Leg, code: u16) {
+        log::info!(target: "c2c", "click-to-call {sid}: session refresh to the {} failed ({code}): ending the call", leg.as_str());
+        if let Some(slot) = self.slot_mut(sid, leg) {
+            let bye = slot.sip.bye();
+            self.send(sid, leg, TxKind::Bye, bye);
+        }
+        self.feed(now, sid, leg, LegEvent::RemoteBye);
+    }
+
     fn slot_mut(&mut self, sid: SessionId, leg: Leg) -> Option<&mut LegSlot> {
         self.calls.get_mut(&sid)?.legs[idx(leg)].as_mut()
     }
@@ -478,7 +516,10 @@ impl Engine {
             return;
         };
         let code = resp.status().unwrap_or(0);
-        let invite_kind = matches!(kind, TxKind::Invite | TxKind::Reinvite | TxKind::Relay(_));
+        let invite_kind = matches!(
+            kind,
+            TxKind::Invite | TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_)
+        );
         if code >= 200 && !invite_kind {
             self.txs.remove(&tx);
         }
@@ -520,6 +561,10 @@ impl Engine {
                 } else if let Some(slot) = self.slot_mut(sid, leg) {
                     slot.remote_offer = sdp.clone();
                 }
+                self.schedule_refresh(now, sid, leg, resp);
+                if kind == TxKind::Refresh {
+                    return;
+                }
                 if let TxKind::Relay(stx) = kind {
                     let (code, reason) =
                         (resp.status().unwrap_or(200), resp.reason().unwrap_or("OK"));
@@ -543,9 +588,21 @@ impl Engine {
                 self.send(sid, leg, TxKind::ForkBye, bye);
                 None
             }
-            InviteOutcome::Failed { code: 491 } if kind == TxKind::Reinvite => {
+            InviteOutcome::Failed { code: 491 }
+                if matches!(kind, TxKind::Reinvite | TxKind::Refresh) =>
+            {
                 // RFC 3261 §14.1: glare. We own the Call-ID, so wait 2.1–4 s and try again.
-                self.glare_retries.insert((now + glare_wait(), sid, leg));
+                let redo = if kind == TxKind::Refresh {
+                    Redo::Refresh
+                } else {
+                    Redo::Offer
+                };
+                self.reinvites_due
+                    .insert((now + glare_wait(), sid, leg, redo));
+                None
+            }
+            InviteOutcome::Failed { code } if kind == TxKind::Refresh => {
+                self.refresh_failed(now, sid, leg, code);
                 None
             }
             InviteOutcome::Failed { code } => Some(match kind {
@@ -562,6 +619,15 @@ impl Engine {
             self.feed(now, sid, leg, event);
         }
     }
+}
+
+/// Why a re-INVITE is sent later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Redo {
+    /// Our offer met glare (491): send it again.
+    Offer,
+    /// Refresh the session (RFC 4028).
+    Refresh,
 }
 
 /// An SDP answer that rejects every stream of `offer` (RFC 3264 §6: port 0, the offered

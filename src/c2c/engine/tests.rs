@@ -644,3 +644,87 @@ fn an_ack_without_the_real_answer_rejects_every_offered_stream() {
     assert!(body.contains("m=video 0 RTP/AVP 96\r\n"), "{body}");
     assert!(cmds.iter().filter(|c| matches!(c, SipCommand::SendRequest { request, .. } if request.method() == Some(&Method::Bye))).count() == 2, "{cmds:?}");
 }
+
+#[test]
+fn session_refresh_when_the_phone_makes_us_the_refresher() {
+    let mut e = engine();
+    let _rx = place(&mut e, true);
+    let (itx, invite) = one_request(&mut e);
+    let now = Instant::now();
+    let mut ok = answer(&invite, 200, "a", Some("v=0\r\n"));
+    ok.push_header("Session-Expires", "90;refresher=uac");
+    e.handle_sip_event(
+        now,
+        SipEvent::Response {
+            tx: itx,
+            response: ok,
+        },
+    );
+    let cmds = sent(&mut e);
+    let SipCommand::SendRequest {
+        tx: dtx,
+        request: dinv,
+    } = &cmds[1]
+    else {
+        panic!("{cmds:?}")
+    };
+    e.handle_sip_event(
+        now,
+        SipEvent::Response {
+            tx: *dtx,
+            response: answer(dinv, 200, "d", Some("v=0\r\no=d\r\n")),
+        },
+    );
+    let (rtx, reinv) = one_request(&mut e);
+    e.handle_sip_event(
+        now,
+        SipEvent::Response {
+            tx: rtx,
+            response: answer(&reinv, 200, "a", Some("v=0\r\no=i\r\n")),
+        },
+    );
+    sent(&mut e);
+    // RFC 4028 §10: refresh at half the interval. The relayed re-INVITE's 2xx carried no
+    // Session-Expires, so the refresh scheduled by the first 2xx was replaced by none.
+    assert!(
+        e.poll_timeout().is_none(),
+        "the last 2xx set no session timer"
+    );
+    // A new 2xx with the timer, as the answer to a refresh would bring, schedules it again.
+    let mut refreshed = answer(&reinv, 200, "a", Some("v=0\r\no=i\r\n"));
+    refreshed.push_header("Session-Expires", "90;refresher=uac");
+    e.schedule_refresh(now, 1, L::Initiator, &refreshed);
+    assert_eq!(e.poll_timeout(), Some(now + Duration::from_secs(45)));
+    e.handle_timeout(now + Duration::from_secs(45));
+    let (ftx, refresh) = one_request(&mut e);
+    assert_eq!(refresh.method(), Some(&Method::Invite));
+    assert_eq!(refresh.call_id().ok(), invite.call_id().ok());
+    assert_eq!(
+        refresh.body(),
+        b"v=0\r\no=d\r\n",
+        "the initiator gets its current SDP again"
+    );
+    // The phone has lost the session: the call ends on both legs.
+    e.handle_sip_event(
+        now,
+        SipEvent::Response {
+            tx: ftx,
+            response: answer(&refresh, 481, "a", None),
+        },
+    );
+    let cmds = sent(&mut e);
+    let byes: Vec<_> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            SipCommand::SendRequest { request, .. } if request.method() == Some(&Method::Bye) => {
+                request.call_id().ok()
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        byes,
+        vec![invite.call_id().unwrap(), dinv.call_id().unwrap()],
+        "{cmds:?}"
+    );
+}
