@@ -38,8 +38,10 @@ const fn kid(name: &'static str, list: bool, id: Hid) -> Known {
     Known { name, list, id }
 }
 
-// Grouped by lower-cased first letter so a lookup compares against a handful of names.
-static A: &[Known] = &[
+// Every known header, in one table: a lookup hashes the name and compares one or two
+// candidates, instead of walking a list with case-insensitive compares (it runs once per
+// received header line).
+static ALL: &[Known] = &[
     k("Accept", true),
     k("Accept-Contact", true),
     k("Accept-Encoding", true),
@@ -49,8 +51,6 @@ static A: &[Known] = &[
     k("Allow-Events", true),
     k("Authentication-Info", false),
     k("Authorization", false),
-];
-static C: &[Known] = &[
     kid("Call-ID", false, Hid::CallId),
     k("Call-Info", true),
     kid("Contact", true, Hid::Contact),
@@ -60,27 +60,19 @@ static C: &[Known] = &[
     kid("Content-Length", false, Hid::ContentLength),
     k("Content-Type", false),
     kid("CSeq", false, Hid::CSeq),
-];
-static D: &[Known] = &[k("Date", false)];
-static E: &[Known] = &[
+    k("Date", false),
     k("Error-Info", true),
     k("Event", false),
     k("Expires", false),
-];
-static F: &[Known] = &[kid("From", false, Hid::From)];
-static I: &[Known] = &[
+    kid("From", false, Hid::From),
     k("Identity", false),
     k("Identity-Info", false),
     k("In-Reply-To", true),
-];
-static M: &[Known] = &[
     kid("Max-Forwards", false, Hid::MaxForwards),
     k("MIME-Version", false),
     k("Min-Expires", false),
     k("Min-SE", false),
-];
-static O: &[Known] = &[k("Organization", false)];
-static P: &[Known] = &[
+    k("Organization", false),
     k("P-Asserted-Identity", true),
     k("P-Preferred-Identity", true),
     k("Path", true),
@@ -89,8 +81,6 @@ static P: &[Known] = &[
     k("Proxy-Authenticate", false),
     k("Proxy-Authorization", false),
     k("Proxy-Require", true),
-];
-static R: &[Known] = &[
     k("RAck", false),
     k("Reason", true),
     kid("Record-Route", true, Hid::RecordRoute),
@@ -104,19 +94,20 @@ static R: &[Known] = &[
     k("Retry-After", false),
     kid("Route", true, Hid::Route),
     k("RSeq", false),
-];
-static S: &[Known] = &[
     k("Server", false),
     k("Service-Route", true),
     k("Session-Expires", false),
     k("Subject", false),
     k("Subscription-State", false),
     k("Supported", true),
+    k("Timestamp", false),
+    kid("To", false, Hid::To),
+    k("Unsupported", true),
+    k("User-Agent", false),
+    kid("Via", true, Hid::Via),
+    k("Warning", true),
+    k("WWW-Authenticate", false),
 ];
-static T: &[Known] = &[k("Timestamp", false), kid("To", false, Hid::To)];
-static U: &[Known] = &[k("Unsupported", true), k("User-Agent", false)];
-static V: &[Known] = &[kid("Via", true, Hid::Via)];
-static W: &[Known] = &[k("Warning", true), k("WWW-Authenticate", false)];
 
 /// Compact forms (IANA "Header Fields" registry, RFC 3261 §7.3.3 and extensions).
 fn compact(c: u8) -> Option<&'static str> {
@@ -145,30 +136,66 @@ fn compact(c: u8) -> Option<&'static str> {
     })
 }
 
+/// Slots of the open-addressing table: a power of two well above `ALL.len()`, so probe
+/// chains stay short.
+const SLOTS: usize = 256;
+
+/// Case-insensitive hash of a name from its length and first and last bytes. `| 0x20`
+/// folds ASCII letters to lower case and maps every other byte to a fixed value, so two
+/// names that `eq_ignore_ascii_case` calls equal hash the same.
+const fn slot_of(name: &[u8]) -> usize {
+    let len = name.len();
+    if len == 0 {
+        return 0;
+    }
+    let first = (name[0] | 0x20) as usize;
+    let last = (name[len - 1] | 0x20) as usize;
+    (first.wrapping_mul(7) ^ last.wrapping_mul(3) ^ len.wrapping_mul(29)) & (SLOTS - 1)
+}
+
+/// Slot → index + 1 into [`ALL`] (0 = empty), filled with linear probing.
+static TABLE: [u8; SLOTS] = build_table();
+
+const fn build_table() -> [u8; SLOTS] {
+    let mut t = [0u8; SLOTS];
+    let mut i = 0;
+    while i < ALL.len() {
+        let mut s = slot_of(ALL[i].name.as_bytes());
+        while t[s] != 0 {
+            s = (s + 1) & (SLOTS - 1);
+        }
+        t[s] = (i + 1) as u8;
+        i += 1;
+    }
+    t
+}
+
 /// Look a header name up: long or compact form, any case.
 pub(crate) fn lookup(name: &str) -> Option<&'static Known> {
-    let b = name.as_bytes();
-    let first = *b.first()?;
-    let full = if b.len() == 1 { compact(first)? } else { name };
-    let group: &[Known] = match full.as_bytes().first()?.to_ascii_lowercase() {
-        b'a' => A,
-        b'c' => C,
-        b'd' => D,
-        b'e' => E,
-        b'f' => F,
-        b'i' => I,
-        b'm' => M,
-        b'o' => O,
-        b'p' => P,
-        b'r' => R,
-        b's' => S,
-        b't' => T,
-        b'u' => U,
-        b'v' => V,
-        b'w' => W,
-        _ => return None,
+    lookup_bytes(name.as_bytes())
+}
+
+/// [`lookup`] on the raw bytes of a header line (no UTF-8 check needed: a name that is not
+/// ASCII matches nothing).
+pub(crate) fn lookup_bytes(name: &[u8]) -> Option<&'static Known> {
+    let full = match name {
+        [] => return None,
+        [c] => compact(*c)?.as_bytes(),
+        _ => name,
     };
-    group.iter().find(|k| k.name.eq_ignore_ascii_case(full))
+    let mut s = slot_of(full);
+    // At most SLOTS probes; the table is far from full so a free slot ends the chain.
+    for _ in 0..SLOTS {
+        let idx = usize::from(*TABLE.get(s)?);
+        let k = ALL.get(idx.checked_sub(1)?)?;
+        let kn = k.name.as_bytes();
+        // Most senders use the canonical spelling: try the exact compare first.
+        if kn.len() == full.len() && (kn == full || kn.eq_ignore_ascii_case(full)) {
+            return Some(k);
+        }
+        s = (s + 1) & (SLOTS - 1);
+    }
+    None
 }
 
 /// The canonical spelling of a known header name (e.g. `"v"` → `"Via"`).
@@ -194,5 +221,15 @@ mod tests {
         assert_eq!(canonical("q"), None);
         assert_eq!(canonical(""), None);
         assert!(lookup("contact").unwrap().list && !lookup("to").unwrap().list);
+        // Every entry is found under its own name, in any case, and nothing else is.
+        for k in ALL {
+            assert!(std::ptr::eq(lookup(k.name).unwrap(), k));
+            assert!(std::ptr::eq(
+                lookup(&k.name.to_ascii_lowercase()).unwrap(),
+                k
+            ));
+            assert!(lookup(&format!("{}x", k.name)).is_none());
+        }
+        assert!(lookup_bytes(b"Via\xff").is_none() && lookup_bytes(b"V\xe9a").is_none());
     }
 }

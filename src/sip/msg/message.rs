@@ -550,7 +550,7 @@ fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
                     }
                     headers.push(Header {
                         name: Text::Span(i as u32, name_end as u32),
-                        known: std::str::from_utf8(name).ok().and_then(header_name::lookup),
+                        known: header_name::lookup_bytes(name),
                         value: Text::Span(vs as u32, ve as u32),
                     });
                 } else if error.is_none() {

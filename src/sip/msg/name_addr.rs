@@ -56,9 +56,8 @@ impl<'a> NameAddrParts<'a> {
             (None, s)
         };
         if let Some(inner) = rest.strip_prefix('<') {
-            let gt = inner
-                .find('>')
-                .ok_or_else(|| ParseError::syntax("missing '>'"))?;
+            let gt =
+                find_byte(inner, |b| b == b'>').ok_or_else(|| ParseError::syntax("missing '>'"))?;
             let uri = UriParts::scan(&inner[..gt])?;
             let params = &inner[gt + 1..];
             header_params(params).try_for_each(|r| r.map(drop))?;

@@ -20,6 +20,8 @@ pub(crate) const HNV: u16 = 64;
 pub(crate) const HOSTNAME: u16 = 128;
 /// The bytes the header-section scanner stops at: LF, CR and ':'.
 pub(crate) const LINE_STOP: u16 = 256;
+/// The bytes top-level comma splitting must look at: `"`, `<`, `>` and `,`.
+pub(crate) const COMMA_STOP: u16 = 512;
 
 const fn in_set(b: u8, set: &[u8]) -> bool {
     let mut i = 0;
@@ -67,6 +69,9 @@ const fn build_classes() -> [u16; 256] {
         }
         if in_set(b, b"\n\r:") {
             f |= LINE_STOP;
+        }
+        if in_set(b, b"\"<>,") {
+            f |= COMMA_STOP;
         }
         t[i] = f;
         i += 1;
@@ -200,6 +205,11 @@ impl<'a> Iterator for CommaSplit<'a> {
         let mut i = 0;
         let mut angle = false;
         while let Some(&c) = b.get(i) {
+            // One table load for the common byte that is none of `"<>,`.
+            if !is(c, COMMA_STOP) {
+                i += 1;
+                continue;
+            }
             match c {
                 b'"' if !angle => match quoted_end(&s[i..]) {
                     Ok(n) => {
@@ -320,6 +330,28 @@ fn hex_val(b: u8) -> Option<u8> {
     (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
+/// True when every byte of `s` is in class `mask` or starts a valid `%HH` escape: the
+/// class check and the escape check of RFC 3261 §25.1 (`escaped`) in one pass.
+pub(crate) fn all_escaped(s: &str, mask: u16) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            {
+                return false;
+            }
+            i += 3;
+        } else if is(c, mask) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 /// True when every `%` in `s` starts a valid `%HH` escape.
 pub(crate) fn escapes_valid(s: &str) -> bool {
     let b = s.as_bytes();
@@ -393,6 +425,12 @@ mod tests {
         assert_eq!(s, r#""a\"b""#);
         assert_eq!(unescape("%75se%72%4"), b"user%4");
         assert!(escapes_valid("a%20b") && !escapes_valid("a%2") && !escapes_valid("%zz"));
+        assert!(all_escaped("a%20b", USER) && all_escaped("", USER));
+        assert!(
+            !all_escaped("a%2", USER) && !all_escaped("%zz", USER) && !all_escaped("a b", USER)
+        );
+        // '%' itself is in the USER class, but only as the start of an escape.
+        assert!(!all_escaped("%", USER) && !all_escaped("a%%20", USER));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::params::Params;
 use super::scan::{
     find_byte, header_params, is_token, is_token_char, parse_bounded, trim_start_ws, trim_ws,
 };
-use super::uri::{Host, HostRef, parse_v6};
+use super::uri::{Host, HostRef, parse_v4, parse_v6};
 use crate::sip::Transport;
 
 /// The transport token of a Via. Unknown tokens (SCTP, ...) are kept: a Via is valid with
@@ -75,8 +75,8 @@ fn parse_received(v: &str) -> Option<IpAddr> {
     if let Some(inner) = v.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
         return parse_v6(inner).map(IpAddr::V6);
     }
-    v.parse::<IpAddr>()
-        .ok()
+    parse_v4(v)
+        .map(IpAddr::V4)
         .or_else(|| parse_v6(v).map(IpAddr::V6))
 }
 
@@ -88,8 +88,14 @@ impl<'a> ViaParts<'a> {
         if s.is_empty() {
             return Err(via_err("empty value"));
         }
-        let (name, rest) = s.split_once('/').ok_or_else(|| via_err("no protocol"))?;
-        let (version, rest) = rest.split_once('/').ok_or_else(|| via_err("no protocol"))?;
+        // Byte searches: `split_once(char)` sets up a memchr that costs more than these
+        // few bytes.
+        let split_slash = |x: &'a str| -> Result<(&'a str, &'a str), ParseError> {
+            let i = find_byte(x, |b| b == b'/').ok_or_else(|| via_err("no protocol"))?;
+            Ok((x.get(..i).unwrap_or(""), x.get(i + 1..).unwrap_or("")))
+        };
+        let (name, rest) = split_slash(s)?;
+        let (version, rest) = split_slash(rest)?;
         if !trim_ws(name).eq_ignore_ascii_case("SIP") || trim_ws(version) != "2.0" {
             return Err(via_err("protocol is not SIP/2.0"));
         }
