@@ -11,6 +11,22 @@ pub enum Leg {
 }
 
 impl Leg {
+    /// The other leg of the same call.
+    pub fn other(self) -> Leg {
+        match self {
+            Leg::Initiator => Leg::Destination,
+            Leg::Destination => Leg::Initiator,
+        }
+    }
+
+    /// Index of the leg in per-call pairs (`[initiator, destination]`).
+    pub fn index(self) -> usize {
+        match self {
+            Leg::Initiator => 0,
+            Leg::Destination => 1,
+        }
+    }
+
     /// The value of the XML `Leg` attribute, as the original writes it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -95,20 +95,6 @@ pub struct Engine {
     out: VecDeque<SipCommand>,
 }
 
-fn other_leg(leg: Leg) -> Leg {
-    match leg {
-        Leg::Initiator => Leg::Destination,
-        Leg::Destination => Leg::Initiator,
-    }
-}
-
-fn idx(leg: Leg) -> usize {
-    match leg {
-        Leg::Initiator => 0,
-        Leg::Destination => 1,
-    }
-}
-
 impl Engine {
     pub fn new(cfg: EngineConfig) -> Self {
         Engine {
@@ -470,7 +456,7 @@ impl Engine {
         }
         let invite_tx = self.send(sid, leg, TxKind::Invite, invite);
         if let Some(call) = self.calls.get_mut(&sid) {
-            call.legs[idx(leg)] = Some(LegSlot {
+            call.legs[leg.index()] = Some(LegSlot {
                 sip,
                 invite_tx,
                 offerless,
@@ -507,7 +493,7 @@ impl Engine {
     }
 
     fn slot_mut(&mut self, sid: SessionId, leg: Leg) -> Option<&mut LegSlot> {
-        self.calls.get_mut(&sid)?.legs[idx(leg)].as_mut()
+        self.calls.get_mut(&sid)?.legs[leg.index()].as_mut()
     }
 
     fn on_response(&mut self, now: Instant, tx: ClientTxId, resp: &Message) {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Engine, LegEvent, SessionId, TxKind, idx, other_leg};
+use super::{Engine, LegEvent, SessionId, TxKind};
 use crate::c2c::command::Leg;
 use crate::sip::msg::{Message, Method};
 use crate::sip::reactor::{ServerTxId, SipCommand};
@@ -17,7 +17,7 @@ impl Engine {
             return false;
         };
         call.session.is_anchored()
-            && call.legs[idx(other_leg(leg))].as_ref().is_some_and(|o| {
+            && call.legs[leg.other().index()].as_ref().is_some_and(|o| {
                 o.sip.state() == crate::ua::DialogState::Confirmed && !o.sip.reinvite_pending()
             })
     }
@@ -36,8 +36,8 @@ impl Engine {
         let Some(call) = self.calls.get_mut(&sid) else {
             return;
         };
-        let origin = other_leg(relayed_leg);
-        let Some(slot) = call.legs[idx(origin)].as_mut() else {
+        let origin = relayed_leg.other();
+        let Some(slot) = call.legs[origin.index()].as_mut() else {
             return;
         };
         let Some(req) = call.pending_relays.remove(&stx) else {
@@ -66,7 +66,7 @@ impl Engine {
         let Some((sid, leg)) = found.filter(|(sid, leg)| {
             self.calls
                 .get(sid)
-                .and_then(|c| c.legs[idx(*leg)].as_ref())
+                .and_then(|c| c.legs[leg.index()].as_ref())
                 .is_some_and(|s| s.sip.matches(&req))
         }) else {
             if let Some(resp) = out_of_dialog::answer(&req) {
@@ -122,7 +122,7 @@ impl Engine {
                 // to the other phone in a re-INVITE; its answer comes back here (RFC 3725
                 // §5: the controller relays offers and answers between the two legs).
                 let offer = req.body().to_vec();
-                let other = other_leg(leg);
+                let other = leg.other();
                 if let Some(call) = self.calls.get_mut(&sid) {
                     call.pending_relays.insert(tx, req);
                 }

@@ -141,20 +141,6 @@ const FAILED_TEXT: [&str; 2] = [
     "Failed to connect to destination",
 ];
 
-fn idx(leg: Leg) -> usize {
-    match leg {
-        Leg::Initiator => 0,
-        Leg::Destination => 1,
-    }
-}
-
-fn other(leg: Leg) -> Leg {
-    match leg {
-        Leg::Initiator => Leg::Destination,
-        Leg::Destination => Leg::Initiator,
-    }
-}
-
 impl Session {
     /// Start a click-to-call: the first action is the INVITE to the initiator.
     pub fn new(now: Instant, anchor: bool, timing: Timing) -> Self {
@@ -404,7 +390,7 @@ impl Session {
             }
             _ => {
                 if !self.final_sent {
-                    self.fail(other(leg), 487);
+                    self.fail(leg.other(), 487);
                 } else {
                     self.end_all();
                 }
@@ -422,15 +408,15 @@ impl Session {
     }
 
     fn report_ringing(&mut self, leg: Leg) {
-        if !self.rang[idx(leg)] {
-            self.rang[idx(leg)] = true;
-            self.report(180, leg, RING_TEXT[idx(leg)]);
+        if !self.rang[leg.index()] {
+            self.rang[leg.index()] = true;
+            self.report(180, leg, RING_TEXT[leg.index()]);
         }
     }
 
     /// Report a failure of `leg` (if no final report went out yet) and end the call.
     fn fail(&mut self, leg: Leg, code: u16) {
-        self.report(code, leg, FAILED_TEXT[idx(leg)]);
+        self.report(code, leg, FAILED_TEXT[leg.index()]);
         self.end_all();
     }
 
