@@ -8,7 +8,7 @@ use super::header_name::{self, Hid, Known};
 use super::method::Method;
 use super::name_addr::NameAddrParts;
 use super::scan::{
-    LINE_STOP, comma_split, is, is_token, is_token_char, is_word_char, parse_bounded, trim_ws,
+    comma_split, find_any, is_token, is_token_char, is_word_char, parse_bounded, trim_ws,
 };
 use super::uri::{Uri, UriParts};
 use super::via::ViaParts;
@@ -461,20 +461,25 @@ fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
     loop {
         let rest = buf.get(i..).unwrap_or_default();
         let (mut colon, mut last_cr, mut nl) = (None, None, None);
-        for (j, &b) in rest.iter().enumerate() {
-            // One table load per byte; only LF, CR and ':' need a closer look.
-            if !is(b, LINE_STOP) {
-                continue;
-            }
-            match b {
-                b'\n' => {
-                    nl = Some(j);
+        // Jump from stop byte to stop byte eight bytes at a time; after the colon only the
+        // line end matters (values hold colons: "sip:...").
+        let mut j = 0usize;
+        while let Some(p) = match (colon, rest.get(j..)) {
+            (None, Some(r)) => find_any(r, [b'\n', b'\r', b':']),
+            (Some(_), Some(r)) => find_any(r, [b'\n', b'\r']),
+            (_, None) => None,
+        } {
+            let at = j + p;
+            match rest.get(at) {
+                Some(b'\n') => {
+                    nl = Some(at);
                     break;
                 }
-                b':' if colon.is_none() => colon = Some(i + j),
-                b'\r' => last_cr = Some(i + j),
+                Some(b':') => colon = Some(i + at),
+                Some(b'\r') => last_cr = Some(i + at),
                 _ => {}
             }
+            j = at + 1;
         }
         let Some(nl) = nl.map(|n| i + n) else {
             return Err(err(ParseErrorKind::Unterminated, ""));

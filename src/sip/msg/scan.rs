@@ -18,10 +18,6 @@ pub(crate) const PARAM: u16 = 32;
 pub(crate) const HNV: u16 = 64;
 /// Host name characters (alphanum, '-', '.', and '_' tolerated).
 pub(crate) const HOSTNAME: u16 = 128;
-/// The bytes the header-section scanner stops at: LF, CR and ':'.
-pub(crate) const LINE_STOP: u16 = 256;
-/// The bytes top-level comma splitting must look at: `"`, `<`, `>` and `,`.
-pub(crate) const COMMA_STOP: u16 = 512;
 
 const fn in_set(b: u8, set: &[u8]) -> bool {
     let mut i = 0;
@@ -67,12 +63,7 @@ const fn build_classes() -> [u16; 256] {
         if alnum || in_set(b, b"-._") {
             f |= HOSTNAME;
         }
-        if in_set(b, b"\n\r:") {
-            f |= LINE_STOP;
-        }
-        if in_set(b, b"\"<>,") {
-            f |= COMMA_STOP;
-        }
+
         t[i] = f;
         i += 1;
     }
@@ -108,6 +99,35 @@ pub(crate) fn is_word_char(b: u8) -> bool {
 #[inline]
 pub(crate) fn is_unreserved(b: u8) -> bool {
     is(b, UNRESERVED)
+}
+
+/// The index of the first byte of `s` that is in `set`. Eight bytes per step: a byte of
+/// the word equal to `x` is found as a zero byte of `word ^ x…x`; the lowest flagged byte
+/// is always a true match (borrows only run upwards from a real zero byte).
+#[inline]
+pub(crate) fn find_any<const N: usize>(s: &[u8], set: [u8; N]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0usize;
+    while let Some(chunk) = s.get(i..i.wrapping_add(8)) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(bytes);
+        let mut hit = 0u64;
+        for x in set {
+            let v = w ^ LO.wrapping_mul(u64::from(x));
+            hit |= v.wrapping_sub(LO) & !v & HI;
+        }
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    s.get(i..)?
+        .iter()
+        .position(|b| set.contains(b))
+        .map(|p| i + p)
 }
 
 /// SP or HTAB (folding has been replaced by a single SP before values reach the parsers).
@@ -205,10 +225,18 @@ impl<'a> Iterator for CommaSplit<'a> {
         let mut i = 0;
         let mut angle = false;
         while let Some(&c) = b.get(i) {
-            // One table load for the common byte that is none of `"<>,`.
-            if !is(c, COMMA_STOP) {
-                i += 1;
-                continue;
+            // Jump to the next byte that matters, eight bytes at a time.
+            if !matches!(c, b'"' | b'<' | b'>' | b',') {
+                match b
+                    .get(i..)
+                    .and_then(|r| find_any(r, [b'"', b'<', b'>', b',']))
+                {
+                    Some(p) => {
+                        i += p;
+                        continue;
+                    }
+                    None => break,
+                }
             }
             match c {
                 b'"' if !angle => match quoted_end(&s[i..]) {
@@ -249,56 +277,65 @@ pub(crate) fn header_params(s: &str) -> HeaderParams<'_> {
 impl<'a> Iterator for HeaderParams<'a> {
     type Item = Result<(&'a str, Option<&'a str>), ParseError>;
     fn next(&mut self) -> Option<Self::Item> {
-        let s = trim_ws(self.rest);
-        if s.is_empty() {
-            return None;
-        }
-        let Some(s) = s.strip_prefix(';') else {
-            self.rest = "";
-            return Some(Err(ParseError::syntax("expected ';' before parameter")));
+        // Index walks over the bytes: this runs for every parameter of every Via, From,
+        // To, Contact and Route, so no iterator adapters or re-trimming.
+        let s = self.rest;
+        let b = s.as_bytes();
+        let skip_ws = |mut i: usize| {
+            while b.get(i).is_some_and(|&c| is_ws(c)) {
+                i += 1;
+            }
+            i
         };
-        let s = trim_start_ws(s);
-        let name_len = s.bytes().take_while(|&b| is_token_char(b)).count();
-        if name_len == 0 {
+        let mut fail = |e: ParseError| {
             self.rest = "";
-            return Some(Err(ParseError::syntax("empty parameter")));
+            Some(Err(e))
+        };
+        let i = skip_ws(0);
+        match b.get(i) {
+            None => return None,
+            Some(b';') => {}
+            Some(_) => return fail(ParseError::syntax("expected ';' before parameter")),
         }
-        let (name, after) = s.split_at(name_len);
-        let after_ws = trim_start_ws(after);
-        let Some(v) = after_ws.strip_prefix('=') else {
-            self.rest = after;
+        let ns = skip_ws(i + 1);
+        let mut ne = ns;
+        while b.get(ne).is_some_and(|&c| is_token_char(c)) {
+            ne += 1;
+        }
+        if ne == ns {
+            return fail(ParseError::syntax("empty parameter"));
+        }
+        let name = s.get(ns..ne).unwrap_or("");
+        let eq = skip_ws(ne);
+        if b.get(eq) != Some(&b'=') {
+            self.rest = s.get(ne..).unwrap_or("");
             return Some(Ok((name, None)));
-        };
-        let v = trim_start_ws(v);
-        let vlen = if v.starts_with('"') {
-            match quoted_end(v) {
+        }
+        let vs = skip_ws(eq + 1);
+        let v = s.get(vs..).unwrap_or("");
+        let vlen = match b.get(vs) {
+            Some(b'"') => match quoted_end(v) {
                 Ok(n) => n,
-                Err(e) => {
-                    self.rest = "";
-                    return Some(Err(e));
-                }
-            }
-        } else if v.starts_with('[') {
+                Err(e) => return fail(e),
+            },
             // gen-value may be a host, and an IPv6 reference holds colons (RFC 5118 §4.5).
-            match find_byte(v, |b| b == b']') {
+            Some(b'[') => match find_byte(v, |c| c == b']') {
                 Some(n) => n + 1,
-                None => {
-                    self.rest = "";
-                    return Some(Err(ParseError::syntax("unterminated IPv6 reference")));
-                }
-            }
-        } else {
+                None => return fail(ParseError::syntax("unterminated IPv6 reference")),
+            },
             // Tokens, plus ':' so a bare IPv6 address in received= stays one value
             // (RFC 5118 §4.5).
-            v.bytes()
-                .take_while(|&b| is_token_char(b) || b == b':')
-                .count()
+            _ => v
+                .bytes()
+                .position(|c| !(is_token_char(c) || c == b':'))
+                .unwrap_or(v.len()),
         };
         if vlen == 0 {
-            self.rest = "";
-            return Some(Err(ParseError::syntax("empty parameter value")));
+            return fail(ParseError::syntax("empty parameter value"));
         }
-        let (value, rest) = v.split_at(vlen);
+        let (Some(value), Some(rest)) = (v.get(..vlen), v.get(vlen..)) else {
+            return fail(ParseError::syntax("empty parameter value"));
+        };
         self.rest = rest;
         Some(Ok((name, Some(value))))
     }
@@ -350,16 +387,6 @@ pub(crate) fn all_escaped(s: &str, mask: u16) -> bool {
         }
     }
     true
-}
-
-/// True when every `%` in `s` starts a valid `%HH` escape.
-pub(crate) fn escapes_valid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.iter().enumerate().all(|(i, &c)| {
-        c != b'%'
-            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-    })
 }
 
 /// Parse a non-empty run of decimal digits into a u64, refusing overflow.
@@ -424,7 +451,6 @@ mod tests {
         write_quoted(&mut s, "a\"b");
         assert_eq!(s, r#""a\"b""#);
         assert_eq!(unescape("%75se%72%4"), b"user%4");
-        assert!(escapes_valid("a%20b") && !escapes_valid("a%2") && !escapes_valid("%zz"));
         assert!(all_escaped("a%20b", USER) && all_escaped("", USER));
         assert!(
             !all_escaped("a%2", USER) && !all_escaped("%zz", USER) && !all_escaped("a b", USER)
@@ -442,6 +468,24 @@ mod tests {
         assert_eq!(trim_ws(" \t a b \t"), "a b");
         assert_eq!(trim_ws("   "), "");
         assert_eq!(find_byte("ab;c", |b| b == b';'), Some(2));
+    }
+
+    #[test]
+    fn find_any_matches_a_plain_search() {
+        let text: Vec<u8> = (0..=255u8)
+            .chain(b"ab:cd\r\nxx,<\">".iter().copied())
+            .collect();
+        for start in 0..text.len() {
+            for end in start..text.len().min(start + 40) {
+                let s = &text[start..end];
+                for set in [[b'\n', b'\r', b':', b':'], [b'"', b'<', b'>', b',']] {
+                    let want = s.iter().position(|b| set.contains(b));
+                    assert_eq!(find_any(s, set), want, "{start}..{end}");
+                }
+                let want = s.iter().position(|&b| b == 0x80 || b == 0xff);
+                assert_eq!(find_any(s, [0x80, 0xff]), want);
+            }
+        }
     }
 
     #[test]
