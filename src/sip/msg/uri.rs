@@ -83,10 +83,18 @@ impl<'a> HostRef<'a> {
             let inner = inner.strip_suffix(']').ok_or_else(bad)?;
             return parse_v6(inner).map(HostRef::V6).ok_or_else(bad);
         }
-        if s.is_empty() || !s.bytes().all(|b| is(b, HOSTNAME)) {
+        // One pass: the class check, and whether it can be a dotted quad at all.
+        let mut numeric = true;
+        for &b in s.as_bytes() {
+            if !is(b, HOSTNAME) {
+                return Err(bad());
+            }
+            numeric &= b.is_ascii_digit() || b == b'.';
+        }
+        if s.is_empty() {
             return Err(bad());
         }
-        if let Some(a) = parse_v4(s) {
+        if numeric && let Some(a) = parse_v4(s) {
             return Ok(HostRef::V4(a));
         }
         Ok(HostRef::Name(s))
@@ -105,40 +113,36 @@ impl<'a> HostRef<'a> {
 /// octets of one to three digits, at most 255, no leading zero), in one pass without the
 /// generic parser's set-up: it runs for nearly every host of every message.
 pub(crate) fn parse_v4(s: &str) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut n = 0usize;
-    // Current octet: value and digit count (the first digit is remembered for the
-    // leading-zero rule).
-    let (mut v, mut digits, mut first) = (0u16, 0usize, 0u8);
-    let mut end_octet = |v: u16, digits: usize, first: u8, n: &mut usize| -> Option<()> {
-        if digits == 0 || digits > 3 || (digits > 1 && first == b'0') {
+    let b = s.as_bytes();
+    if !(7..=15).contains(&b.len()) {
+        return None;
+    }
+    let mut out = [0u8; 4];
+    let mut i = 0usize;
+    for (k, o) in out.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v = 0u16;
+        // At most three digits per octet: a fourth is left for the '.' check to refuse.
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() || i - start == 3 {
+                break;
+            }
+            v = v * 10 + u16::from(c - b'0');
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 || (n > 1 && b.get(start) == Some(&b'0')) {
             return None;
         }
-        *octets.get_mut(*n)? = u8::try_from(v).ok()?;
-        *n += 1;
-        Some(())
-    };
-    for &b in s.as_bytes() {
-        match b {
-            b'0'..=b'9' => {
-                if digits == 0 {
-                    first = b;
-                }
-                digits += 1;
-                if digits > 3 {
-                    return None;
-                }
-                v = v * 10 + u16::from(b - b'0');
-            }
-            b'.' => {
-                end_octet(v, digits, first, &mut n)?;
-                (v, digits) = (0, 0);
-            }
-            _ => return None,
-        }
+        *o = u8::try_from(v).ok()?;
     }
-    end_octet(v, digits, first, &mut n)?;
-    (n == 4).then(|| Ipv4Addr::from(octets))
+    (i == b.len()).then(|| Ipv4Addr::from(out))
 }
 
 /// Parse an IPv6 address, tolerating the `:::` that RFC 3261's ABNF lets through before an
