@@ -460,29 +460,20 @@ fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
     let mut i = 0usize;
     loop {
         let rest = buf.get(i..).unwrap_or_default();
-        let (mut colon, mut last_cr, mut nl) = (None, None, None);
-        // Jump from stop byte to stop byte eight bytes at a time; after the colon only the
-        // line end matters (values hold colons: "sip:...").
+        // Jump from CR to LF eight bytes at a time; the colon is looked for only in header
+        // lines, from the line start (it ends the name, which is short).
+        let mut last_cr = None;
         let mut j = 0usize;
-        while let Some(p) = match (colon, rest.get(j..)) {
-            (None, Some(r)) => find_any(r, [b'\n', b'\r', b':']),
-            (Some(_), Some(r)) => find_any(r, [b'\n', b'\r']),
-            (_, None) => None,
-        } {
+        let nl = loop {
+            let Some(p) = rest.get(j..).and_then(|r| find_any(r, [b'\n', b'\r'])) else {
+                return Err(err(ParseErrorKind::Unterminated, ""));
+            };
             let at = j + p;
-            match rest.get(at) {
-                Some(b'\n') => {
-                    nl = Some(at);
-                    break;
-                }
-                Some(b':') => colon = Some(i + at),
-                Some(b'\r') => last_cr = Some(i + at),
-                _ => {}
+            if rest.get(at) == Some(&b'\n') {
+                break i + at;
             }
+            last_cr = Some(i + at);
             j = at + 1;
-        }
-        let Some(nl) = nl.map(|n| i + n) else {
-            return Err(err(ParseErrorKind::Unterminated, ""));
         };
         let end = if nl > i && buf.get(nl - 1) == Some(&b'\r') {
             nl - 1
@@ -536,13 +527,32 @@ fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
             i = nl + 1;
             continue;
         }
-        match colon.filter(|&c| c < end) {
+        // Fast path: token characters, optional whitespace, ':' — the name as the slow
+        // path below would find it. Anything else takes the slow path and its errors.
+        let mut t = 0usize;
+        while line.get(t).is_some_and(|&b| is_token_char(b)) {
+            t += 1;
+        }
+        let mut k = t;
+        while line.get(k).is_some_and(|&b| b == b' ' || b == b'\t') {
+            k += 1;
+        }
+        let colon = if t > 0 && line.get(k) == Some(&b':') {
+            Some(i + k)
+        } else {
+            line.iter().position(|&b| b == b':').map(|p| i + p)
+        };
+        match colon {
             Some(c) => {
-                let raw = buf.get(i..c).unwrap_or_default();
-                let name_end = i + raw
-                    .iter()
-                    .rposition(|&b| b != b' ' && b != b'\t')
-                    .map_or(0, |p| p + 1);
+                let name_end = if c == i + k {
+                    i + t
+                } else {
+                    let raw = buf.get(i..c).unwrap_or_default();
+                    i + raw
+                        .iter()
+                        .rposition(|&b| b != b' ' && b != b'\t')
+                        .map_or(0, |p| p + 1)
+                };
                 let name = buf.get(i..name_end).unwrap_or_default();
                 if !name.is_empty() && name.iter().all(|&b| is_token_char(b)) {
                     let mut vs = c + 1;
