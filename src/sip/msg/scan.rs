@@ -18,6 +18,8 @@ pub(crate) const PARAM: u16 = 32;
 pub(crate) const HNV: u16 = 64;
 /// Host name characters (alphanum, '-', '.', and '_' tolerated).
 pub(crate) const HOSTNAME: u16 = 128;
+/// A header parameter's unquoted value: token characters and ':' (bare IPv6 addresses).
+pub(crate) const TOKEN_COLON: u16 = 256;
 
 const fn in_set(b: u8, set: &[u8]) -> bool {
     let mut i = 0;
@@ -62,6 +64,9 @@ const fn build_classes() -> [u16; 256] {
         }
         if alnum || in_set(b, b"-._") {
             f |= HOSTNAME;
+        }
+        if token || b == b':' {
+            f |= TOKEN_COLON;
         }
 
         t[i] = f;
@@ -327,7 +332,7 @@ impl<'a> Iterator for HeaderParams<'a> {
             // (RFC 5118 §4.5).
             _ => v
                 .bytes()
-                .position(|c| !(is_token_char(c) || c == b':'))
+                .position(|c| !is(c, TOKEN_COLON))
                 .unwrap_or(v.len()),
         };
         if vlen == 0 {
@@ -465,6 +470,7 @@ mod tests {
         assert!(is_word_char(b'"') && is_word_char(b'{') && !is_word_char(b';'));
         assert!(is(b';', USER) && !is(b';', PASSWORD) && is(b':', PARAM) && !is(b'?', PARAM));
         assert!(is(b'?', HNV) && !is(b'&', HNV) && is(b'_', HOSTNAME) && !is(b':', HOSTNAME));
+        assert!(is(b':', TOKEN_COLON) && is(b'~', TOKEN_COLON) && !is(b';', TOKEN_COLON));
         assert_eq!(trim_ws(" \t a b \t"), "a b");
         assert_eq!(trim_ws("   "), "");
         assert_eq!(find_byte("ab;c", |b| b == b';'), Some(2));

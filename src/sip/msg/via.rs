@@ -7,7 +7,7 @@ use std::str::FromStr;
 use super::error::ParseError;
 use super::params::Params;
 use super::scan::{
-    find_byte, header_params, is_token, is_token_char, parse_bounded, trim_start_ws, trim_ws,
+    find_any, find_byte, header_params, is_token_char, parse_bounded, trim_start_ws, trim_ws,
 };
 use super::uri::{Host, HostRef, parse_v4, parse_v6};
 use crate::sip::Transport;
@@ -129,7 +129,12 @@ impl<'a> ViaParts<'a> {
             let (n, v) = r.map_err(|e| e.in_header("Via"))?;
             let is = |x: &str| n.eq_ignore_ascii_case(x);
             let ok = if is("branch") {
-                v.is_some_and(is_token)
+                // An unquoted value is already a run of token characters and ':', so only
+                // the ':' is left to refuse (no second class check over the whole branch).
+                v.is_some_and(|v| {
+                    v.as_bytes().first().is_some_and(|&b| is_token_char(b))
+                        && find_any(v.as_bytes(), [b':']).is_none()
+                })
             } else if is("received") {
                 v.and_then(parse_received).is_some()
             } else if is("rport") {
@@ -317,6 +322,9 @@ mod tests {
             "SIP/2.0/UDP h:99999",
             "SIP/2.0/UDP h;received=host.name",
             "SIP/2.0/UDP h;branch",
+            "SIP/2.0/UDP h;branch=z9hG4bK:1",
+            "SIP/2.0/UDP h;branch=\"z9hG4bK1\"",
+            "SIP/2.0/UDP h;branch=[::1]",
             "SIP/2.0/UDP h;ttl=300",
             "SIP/2.0/UDP h;rport=x",
             "SIP/2.0/UDP [::1",
