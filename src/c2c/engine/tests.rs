@@ -57,6 +57,66 @@ fn answer(req: &Message, code: u16, tag: &str, sdp: Option<&str>) -> Message {
     resp
 }
 
+/// Feed the response to our request `tx`.
+fn reply(e: &mut Engine, now: Instant, tx: ClientTxId, response: Message) {
+    e.handle_sip_event(now, SipEvent::Response { tx, response });
+}
+
+/// Feed a request from the initiator's phone on server transaction `tx`.
+fn from_initiator(e: &mut Engine, now: Instant, tx: u64, request: Message) {
+    e.handle_sip_event(
+        now,
+        SipEvent::Request {
+            tx: ServerTxId(tx),
+            request,
+            source: "127.0.0.1:5061".parse().unwrap(),
+            transport: crate::sip::Transport::Udp,
+        },
+    );
+}
+
+/// An anchored call taken to our re-INVITE of the initiator: the initiator answered (with
+/// `extra` headers on its 2xx) and the destination answered with `dest_offer`.
+struct UpToReinvite {
+    rx: Receiver<Progress>,
+    invite: Message,
+    dinv: Message,
+    rtx: ClientTxId,
+    reinv: Message,
+}
+
+fn anchored_to_reinvite(
+    e: &mut Engine,
+    now: Instant,
+    extra: &[(&str, &str)],
+    dest_offer: &str,
+) -> UpToReinvite {
+    let rx = place(e, true);
+    let (itx, invite) = one_request(e);
+    let mut ok = answer(&invite, 200, "a", Some("v=0\r\n"));
+    for (name, value) in extra {
+        ok.push_header(name, value);
+    }
+    reply(e, now, itx, ok);
+    let cmds = sent(e);
+    let Some(SipCommand::SendRequest {
+        tx: dtx,
+        request: dinv,
+    }) = cmds.into_iter().nth(1)
+    else {
+        panic!("the destination's INVITE was not sent")
+    };
+    reply(e, now, dtx, answer(&dinv, 200, "d", Some(dest_offer)));
+    let (rtx, reinv) = one_request(e);
+    UpToReinvite {
+        rx,
+        invite,
+        dinv,
+        rtx,
+        reinv,
+    }
+}
+
 fn events(rx: &Receiver<Progress>) -> Vec<(u16, L)> {
     rx.try_iter().map(|p| (p.code, p.leg)).collect()
 }
@@ -112,20 +172,8 @@ fn refer_flow_end_to_end_through_sip_messages() {
     let rx = place(&mut e, false);
     let (itx, invite) = one_request(&mut e);
     let now = Instant::now();
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: itx,
-            response: answer(&invite, 180, "a", None),
-        },
-    );
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: itx,
-            response: answer(&invite, 200, "a", Some("v=0\r\n")),
-        },
-    );
+    reply(&mut e, now, itx, answer(&invite, 180, "a", None));
+    reply(&mut e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
     let cmds = sent(&mut e);
     assert_eq!(cmds.len(), 2, "{cmds:?}");
     let SipCommand::SendAck { request: ack } = &cmds[0] else {
@@ -150,21 +198,9 @@ fn refer_flow_end_to_end_through_sip_messages() {
     );
     assert_eq!(refer.cseq().unwrap(), (2, Method::Refer));
     // A 2xx retransmission is acknowledged again with the same ACK.
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: itx,
-            response: answer(&invite, 200, "a", Some("v=0\r\n")),
-        },
-    );
+    reply(&mut e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
     assert!(matches!(&sent(&mut e)[..], [SipCommand::SendAck { .. }]));
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: *rtx,
-            response: answer(refer, 202, "a", None),
-        },
-    );
+    reply(&mut e, now, *rtx, answer(refer, 202, "a", None));
     let frag = "SIP/2.0 100 Trying\r\n";
     let n1 = in_dialog(
         &invite,
@@ -174,15 +210,7 @@ fn refer_flow_end_to_end_through_sip_messages() {
         "Event: refer\r\nSubscription-State: active;expires=60\r\nContent-Type: message/sipfrag\r\n",
         frag,
     );
-    e.handle_sip_event(
-        now,
-        SipEvent::Request {
-            tx: ServerTxId(1),
-            request: n1,
-            source: "127.0.0.1:5061".parse().unwrap(),
-            transport: crate::sip::Transport::Udp,
-        },
-    );
+    from_initiator(&mut e, now, 1, n1);
     let cmds = sent(&mut e);
     assert!(
         matches!(&cmds[..], [SipCommand::Respond { tx: ServerTxId(1), response }] if response.status() == Some(200)),
@@ -197,15 +225,7 @@ fn refer_flow_end_to_end_through_sip_messages() {
         "Event: refer\r\nSubscription-State: terminated;reason=noresource\r\nContent-Type: message/sipfrag\r\n",
         "SIP/2.0 200 OK\n",
     );
-    e.handle_sip_event(
-        now,
-        SipEvent::Request {
-            tx: ServerTxId(2),
-            request: n2,
-            source: "127.0.0.1:5061".parse().unwrap(),
-            transport: crate::sip::Transport::Udp,
-        },
-    );
+    from_initiator(&mut e, now, 2, n2);
     let cmds = sent(&mut e);
     assert_eq!(cmds.len(), 2, "{cmds:?}");
     let SipCommand::SendRequest {
@@ -226,13 +246,7 @@ fn refer_flow_end_to_end_through_sip_messages() {
         ]
     );
     assert_eq!(e.active_calls(), 1);
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: *btx,
-            response: answer(bye, 200, "a", None),
-        },
-    );
+    reply(&mut e, now, *btx, answer(bye, 200, "a", None));
     assert_eq!(
         e.active_calls(),
         0,
@@ -246,12 +260,11 @@ fn anchored_flow_relays_sdp_and_mirrors_bye() {
     let rx = place(&mut e, true);
     let (itx, invite) = one_request(&mut e);
     let now = Instant::now();
-    e.handle_sip_event(
+    reply(
+        &mut e,
         now,
-        SipEvent::Response {
-            tx: itx,
-            response: answer(&invite, 200, "a", Some("v=0\r\no=init\r\n")),
-        },
+        itx,
+        answer(&invite, 200, "a", Some("v=0\r\no=init\r\n")),
     );
     let cmds = sent(&mut e);
     let SipCommand::SendRequest {
@@ -272,13 +285,7 @@ fn anchored_flow_relays_sdp_and_mirrors_bye() {
     );
     assert_eq!(dinv.header("Contact"), Some("<sip:100@127.0.0.1:5072>"));
     let offer = "v=0\r\no=dest 1 1 IN IP4 127.0.0.1\r\n";
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: *dtx,
-            response: answer(dinv, 200, "d", Some(offer)),
-        },
-    );
+    reply(&mut e, now, *dtx, answer(dinv, 200, "d", Some(offer)));
     let cmds = sent(&mut e);
     assert_eq!(
         cmds.len(),
@@ -295,13 +302,7 @@ fn anchored_flow_relays_sdp_and_mirrors_bye() {
     assert_eq!(reinv.body(), offer.as_bytes());
     assert_eq!(reinv.header("Session-Expires"), Some("1800;refresher=uac"));
     let ans = "v=0\r\no=init 2\r\n";
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: *rtx,
-            response: answer(reinv, 200, "a", Some(ans)),
-        },
-    );
+    reply(&mut e, now, *rtx, answer(reinv, 200, "a", Some(ans)));
     let cmds = sent(&mut e);
     assert_eq!(cmds.len(), 2, "{cmds:?}");
     let SipCommand::SendAck { request: iack } = &cmds[0] else {
@@ -438,32 +439,14 @@ fn requests_outside_dialogs_get_403_200_481_405() {
 #[test]
 fn reinvite_glare_gets_491_both_ways_and_ours_is_retried() {
     let mut e = engine();
-    let rx = place(&mut e, true);
-    let (itx, invite) = one_request(&mut e);
     let now = Instant::now();
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: itx,
-            response: answer(&invite, 200, "a", Some("v=0\r\n")),
-        },
-    );
-    let cmds = sent(&mut e);
-    let SipCommand::SendRequest {
-        tx: dtx,
-        request: dinv,
-    } = &cmds[1]
-    else {
-        panic!("{cmds:?}")
-    };
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: *dtx,
-            response: answer(dinv, 200, "d", Some("v=0\r\no=d\r\n")),
-        },
-    );
-    let (rtx, reinv) = one_request(&mut e);
+    let UpToReinvite {
+        rx,
+        invite,
+        rtx,
+        reinv,
+        ..
+    } = anchored_to_reinvite(&mut e, now, &[], "v=0\r\no=d\r\n");
     // The initiator's own re-INVITE crosses ours: it gets 491.
     let theirs = in_dialog(
         &invite,
@@ -473,28 +456,14 @@ fn reinvite_glare_gets_491_both_ways_and_ours_is_retried() {
         "Contact: <sip:service@127.0.0.1:5061>\r\nContent-Type: application/sdp\r\n",
         "v=0\r\n",
     );
-    e.handle_sip_event(
-        now,
-        SipEvent::Request {
-            tx: ServerTxId(3),
-            request: theirs,
-            source: "127.0.0.1:5061".parse().unwrap(),
-            transport: crate::sip::Transport::Udp,
-        },
-    );
+    from_initiator(&mut e, now, 3, theirs);
     let cmds = sent(&mut e);
     assert!(
         matches!(&cmds[..], [SipCommand::Respond { response, .. }] if response.status() == Some(491)),
         "{cmds:?}"
     );
     // Ours is refused with 491 too: no report, and a retry 2.1–4 s later.
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: rtx,
-            response: answer(&reinv, 491, "a", None),
-        },
-    );
+    reply(&mut e, now, rtx, answer(&reinv, 491, "a", None));
     assert!(sent(&mut e).is_empty());
     let due = e.poll_timeout().expect("a retry is scheduled");
     let wait = due - now;
@@ -518,38 +487,19 @@ fn reinvite_glare_gets_491_both_ways_and_ours_is_retried() {
 #[test]
 fn anchored_reinvite_from_a_phone_is_relayed_to_the_other() {
     let mut e = engine();
-    let _rx = place(&mut e, true);
-    let (itx, invite) = one_request(&mut e);
     let now = Instant::now();
-    e.handle_sip_event(
+    let UpToReinvite {
+        invite,
+        dinv,
+        rtx,
+        reinv,
+        ..
+    } = anchored_to_reinvite(&mut e, now, &[], "v=0\r\no=d\r\n");
+    reply(
+        &mut e,
         now,
-        SipEvent::Response {
-            tx: itx,
-            response: answer(&invite, 200, "a", Some("v=0\r\n")),
-        },
-    );
-    let cmds = sent(&mut e);
-    let SipCommand::SendRequest {
-        tx: dtx,
-        request: dinv,
-    } = &cmds[1]
-    else {
-        panic!("{cmds:?}")
-    };
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: *dtx,
-            response: answer(dinv, 200, "d", Some("v=0\r\no=d\r\n")),
-        },
-    );
-    let (rtx, reinv) = one_request(&mut e);
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: rtx,
-            response: answer(&reinv, 200, "a", Some("v=0\r\no=i\r\n")),
-        },
+        rtx,
+        answer(&reinv, 200, "a", Some("v=0\r\no=i\r\n")),
     );
     sent(&mut e);
     // The initiator puts the call on hold: its new offer goes to the destination.
@@ -562,15 +512,7 @@ fn anchored_reinvite_from_a_phone_is_relayed_to_the_other() {
         "Contact: <sip:service@127.0.0.1:5061>\r\nContent-Type: application/sdp\r\n",
         hold,
     );
-    e.handle_sip_event(
-        now,
-        SipEvent::Request {
-            tx: ServerTxId(4),
-            request: theirs,
-            source: "127.0.0.1:5061".parse().unwrap(),
-            transport: crate::sip::Transport::Udp,
-        },
-    );
+    from_initiator(&mut e, now, 4, theirs);
     let (relay_tx, relayed) = one_request(&mut e);
     assert_eq!(
         relayed.call_id().ok(),
@@ -579,12 +521,11 @@ fn anchored_reinvite_from_a_phone_is_relayed_to_the_other() {
     );
     assert_eq!(relayed.body(), hold.as_bytes());
     let recv = "v=0\r\no=d 2\r\na=recvonly\r\n";
-    e.handle_sip_event(
+    reply(
+        &mut e,
         now,
-        SipEvent::Response {
-            tx: relay_tx,
-            response: answer(&relayed, 200, "d", Some(recv)),
-        },
+        relay_tx,
+        answer(&relayed, 200, "d", Some(recv)),
     );
     let cmds = sent(&mut e);
     assert_eq!(cmds.len(), 2, "{cmds:?}");
@@ -606,33 +547,9 @@ fn anchored_reinvite_from_a_phone_is_relayed_to_the_other() {
 #[test]
 fn an_ack_without_the_real_answer_rejects_every_offered_stream() {
     let mut e = engine();
-    let _rx = place(&mut e, true);
-    let (itx, invite) = one_request(&mut e);
     let now = Instant::now();
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: itx,
-            response: answer(&invite, 200, "a", Some("v=0\r\n")),
-        },
-    );
-    let cmds = sent(&mut e);
-    let SipCommand::SendRequest {
-        tx: dtx,
-        request: dinv,
-    } = &cmds[1]
-    else {
-        panic!("{cmds:?}")
-    };
     let offer = "v=0\r\no=d 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0 8\r\nm=video 6002 RTP/AVP 96\r\n";
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: *dtx,
-            response: answer(dinv, 200, "d", Some(offer)),
-        },
-    );
-    sent(&mut e);
+    anchored_to_reinvite(&mut e, now, &[], offer);
     // Shutdown while the initiator has not answered the relayed offer yet.
     e.shutdown(now);
     let cmds = sent(&mut e);
@@ -648,40 +565,24 @@ fn an_ack_without_the_real_answer_rejects_every_offered_stream() {
 #[test]
 fn session_refresh_when_the_phone_makes_us_the_refresher() {
     let mut e = engine();
-    let _rx = place(&mut e, true);
-    let (itx, invite) = one_request(&mut e);
     let now = Instant::now();
-    let mut ok = answer(&invite, 200, "a", Some("v=0\r\n"));
-    ok.push_header("Session-Expires", "90;refresher=uac");
-    e.handle_sip_event(
+    let UpToReinvite {
+        invite,
+        dinv,
+        rtx,
+        reinv,
+        ..
+    } = anchored_to_reinvite(
+        &mut e,
         now,
-        SipEvent::Response {
-            tx: itx,
-            response: ok,
-        },
+        &[("Session-Expires", "90;refresher=uac")],
+        "v=0\r\no=d\r\n",
     );
-    let cmds = sent(&mut e);
-    let SipCommand::SendRequest {
-        tx: dtx,
-        request: dinv,
-    } = &cmds[1]
-    else {
-        panic!("{cmds:?}")
-    };
-    e.handle_sip_event(
+    reply(
+        &mut e,
         now,
-        SipEvent::Response {
-            tx: *dtx,
-            response: answer(dinv, 200, "d", Some("v=0\r\no=d\r\n")),
-        },
-    );
-    let (rtx, reinv) = one_request(&mut e);
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: rtx,
-            response: answer(&reinv, 200, "a", Some("v=0\r\no=i\r\n")),
-        },
+        rtx,
+        answer(&reinv, 200, "a", Some("v=0\r\no=i\r\n")),
     );
     sent(&mut e);
     // RFC 4028 §10: refresh at half the interval. The relayed re-INVITE's 2xx carried no
@@ -705,13 +606,7 @@ fn session_refresh_when_the_phone_makes_us_the_refresher() {
         "the initiator gets its current SDP again"
     );
     // The phone has lost the session: the call ends on both legs.
-    e.handle_sip_event(
-        now,
-        SipEvent::Response {
-            tx: ftx,
-            response: answer(&refresh, 481, "a", None),
-        },
-    );
+    reply(&mut e, now, ftx, answer(&refresh, 481, "a", None));
     let cmds = sent(&mut e);
     let byes: Vec<_> = cmds
         .iter()
