@@ -120,6 +120,8 @@ pub struct Reactor {
     /// §13.3.1.4; RFC 6026 leaves this to the transaction user, not the transaction).
     unacked_2xx: HashMap<(String, u32), Unacked2xx>,
     timers: Timers,
+    /// Reused to measure a request's size before its first send.
+    scratch: Vec<u8>,
 }
 
 /// A 2xx to an INVITE waiting for its ACK.
@@ -177,6 +179,7 @@ impl Reactor {
             answering_invite: HashMap::new(),
             unacked_2xx: HashMap::new(),
             timers: cfg.layer.timers,
+            scratch: Vec::with_capacity(4096),
         };
         Ok((reactor, handle))
     }
@@ -391,7 +394,15 @@ impl Reactor {
                     return;
                 };
                 out.next += 1;
-                let size = out.request.to_bytes().len();
+                // Only an unpinned UDP target can move to TCP for size (§18.1.1); measure
+                // the request in a reused buffer just then.
+                let size = if dns_target.transport == Transport::Udp && !out.explicit_transport {
+                    self.scratch.clear();
+                    out.request.write_to(&mut self.scratch);
+                    self.scratch.len()
+                } else {
+                    0
+                };
                 let transport =
                     transport_for_size(dns_target.transport, out.explicit_transport, size);
                 out.upgraded = (transport != dns_target.transport).then_some(dns_target);
