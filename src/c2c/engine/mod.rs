@@ -61,6 +61,8 @@ struct LegSlot {
     /// The offer of this offerless leg's 2xx: if the call ends before we have the real
     /// answer, the ACK still needs a valid one.
     remote_offer: Option<Vec<u8>>,
+    /// When this leg's next session refresh is due (its entry in `reinvites_due`).
+    refresh_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -211,6 +213,11 @@ impl Engine {
                 break;
             }
             self.reinvites_due.remove(&(t, sid, leg, redo));
+            if redo == Redo::Refresh
+                && let Some(slot) = self.slot_mut(sid, leg)
+            {
+                slot.refresh_at = None;
+            }
             if let Some(slot) = self.slot_mut(sid, leg)
                 && slot.sip.state() == crate::ua::DialogState::Confirmed
                 && !slot.sip.reinvite_pending()
@@ -462,6 +469,7 @@ impl Engine {
                 offerless,
                 local_sdp,
                 remote_offer: None,
+                refresh_at: None,
             });
         }
     }
@@ -469,15 +477,22 @@ impl Engine {
     /// A 2xx to an INVITE of ours sets the session timer (RFC 4028 §7.2): when it makes us
     /// the refresher, refresh at half the interval (§10); otherwise the peer refreshes.
     fn schedule_refresh(&mut self, now: Instant, sid: SessionId, leg: Leg, resp: &Message) {
-        self.reinvites_due
-            .retain(|&(_, s, l, r)| !(s == sid && l == leg && r == Redo::Refresh));
-        if let Ok(Some(se)) = resp.session_expires()
-            && se.refresher == Some(Refresher::Uac)
-            && se.delta > 0
-        {
-            let half = std::time::Duration::from_secs(u64::from(se.delta) / 2);
-            self.reinvites_due
-                .insert((now + half, sid, leg, Redo::Refresh));
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return;
+        };
+        let old = slot.refresh_at.take();
+        let next = match resp.session_expires() {
+            Ok(Some(se)) if se.refresher == Some(Refresher::Uac) && se.delta > 0 => {
+                Some(now + std::time::Duration::from_secs(u64::from(se.delta) / 2))
+            }
+            _ => None,
+        };
+        slot.refresh_at = next;
+        if let Some(t) = old {
+            self.reinvites_due.remove(&(t, sid, leg, Redo::Refresh));
+        }
+        if let Some(t) = next {
+            self.reinvites_due.insert((t, sid, leg, Redo::Refresh));
         }
     }
 
