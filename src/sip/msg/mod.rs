@@ -59,6 +59,7 @@ mod build;
 mod error;
 mod frame;
 mod header_name;
+mod lines;
 mod headers;
 mod message;
 mod method;
