@@ -3,6 +3,7 @@
 //! Call-IDs (RFC 3261 §8.1.1.4, §8.1.1.7, §19.3).
 
 use std::io::Write as _;
+use std::sync::OnceLock;
 
 use super::header_name::Hid;
 use super::message::{Header, Message, StartLine, Text};
@@ -18,7 +19,7 @@ impl Message {
             head: String::new(),
             start: StartLine::Request {
                 method,
-                uri,
+                uri: OnceLock::from(uri),
                 uri_text: None,
             },
             headers: Vec::with_capacity(12),
@@ -89,7 +90,9 @@ impl Message {
                 match uri_text {
                     Some(t) => out.extend_from_slice(t.get(&self.head).as_bytes()),
                     None => {
-                        let _ = write!(out, "{uri}");
+                        if let Some(uri) = uri.get() {
+                            let _ = write!(out, "{uri}");
+                        }
                     }
                 }
                 out.extend_from_slice(b" SIP/2.0\r\n");

@@ -2,6 +2,7 @@
 //! ranges into the received header text and parsed into typed values only on demand.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use super::error::{ParseError, ParseErrorKind};
 use super::header_name::{self, Hid, Known};
@@ -9,7 +10,7 @@ use super::lines::scan_lines;
 use super::method::Method;
 use super::name_addr::NameAddrParts;
 use super::scan::{comma_split, is_token, is_word_char, parse_bounded, trim_ws};
-use super::uri::{Uri, UriParts};
+use super::uri::{Host, Uri, UriParts};
 use super::via::ViaParts;
 
 /// Text that is either a range of the received header section or owned.
@@ -59,7 +60,11 @@ impl Header {
 pub(crate) enum StartLine {
     Request {
         method: Method,
-        uri: Uri,
+        /// The typed Request-URI. A parsed message fills it from `uri_text` on first use:
+        /// the text was validated by the parse, and most received requests (responses'
+        /// ACKs, in-dialog BYEs and NOTIFYs) never need the owned form, whose strings
+        /// would be most of a parse's allocations.
+        uri: OnceLock<Uri>,
         /// The Request-URI as received, written back verbatim until the URI is replaced.
         uri_text: Option<Text>,
     },
@@ -188,12 +193,6 @@ impl Message {
 
     /// Check the headers the stack relies on, without allocating.
     fn validate(&self) -> Result<(), ParseError> {
-        if let StartLine::Request { uri, .. } = &self.start {
-            // RFC 3261 §19.1.1 table: headers are not allowed in a Request-URI.
-            if !uri.headers.is_empty() {
-                return Err(err(ParseErrorKind::Uri, "headers in Request-URI"));
-            }
-        }
         // One pass to count, so that missing and repeated headers are reported first
         // (RFC 3261 §8.1.1 mandatory headers; §7.3.1 single-valued ones).
         const ORDER: [(Hid, &str); 6] = [
@@ -290,7 +289,12 @@ impl Message {
 
     pub fn request_uri(&self) -> Option<&Uri> {
         match &self.start {
-            StartLine::Request { uri, .. } => Some(uri),
+            StartLine::Request { uri, uri_text, .. } => Some(uri.get_or_init(|| {
+                let text = uri_text.as_ref().map_or("", |t| t.get(&self.head));
+                // The parse validated this text, so the fallback is never taken; it only
+                // keeps a broken invariant from becoming a panic.
+                Uri::parse(text).unwrap_or_else(|_| Uri::sip(None, Host::Name(String::new()), None))
+            })),
             StartLine::Response { .. } => None,
         }
     }
@@ -298,7 +302,7 @@ impl Message {
     /// Replace the Request-URI (no-op on a response).
     pub fn set_request_uri(&mut self, new: Uri) {
         if let StartLine::Request { uri, uri_text, .. } = &mut self.start {
-            *uri = new;
+            *uri = OnceLock::from(new);
             *uri_text = None;
         }
     }
@@ -476,10 +480,14 @@ fn parse_start_line(line: &str, offset: usize) -> Result<StartLine, ParseError> 
         .ok_or_else(|| err(ParseErrorKind::StartLine, "no SIP-Version"))?;
     check_version(version)?;
     let parts = UriParts::scan(uri_text)?;
+    // RFC 3261 §19.1.1 table: headers are not allowed in a Request-URI.
+    if !parts.headers.is_empty() {
+        return Err(err(ParseErrorKind::Uri, "headers in Request-URI"));
+    }
     let u_off = offset + (uri_text.as_ptr() as usize - line.as_ptr() as usize);
     Ok(StartLine::Request {
         method: Method::parse(first)?,
-        uri: parts.to_owned(),
+        uri: OnceLock::new(),
         uri_text: Some(Text::Span(u_off as u32, (u_off + uri_text.len()) as u32)),
     })
 }
