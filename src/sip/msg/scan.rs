@@ -372,26 +372,33 @@ fn hex_val(b: u8) -> Option<u8> {
     (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
-/// True when every byte of `s` is in class `mask` or starts a valid `%HH` escape: the
-/// class check and the escape check of RFC 3261 §25.1 (`escaped`) in one pass.
-pub(crate) fn all_escaped(s: &str, mask: u16) -> bool {
-    let b = s.as_bytes();
+/// The length of the longest prefix of `b` whose bytes are in class `mask` or are valid
+/// `%HH` escapes (RFC 3261 §25.1 `escaped`): the class check and the escape check in one
+/// pass, so a URI component is found and validated together.
+#[inline]
+pub(crate) fn escaped_run(b: &[u8], mask: u16) -> usize {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
+        if !is(c, mask) {
+            break;
+        }
         if c == b'%' {
             if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
                 && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
             {
-                return false;
+                break;
             }
             i += 3;
-        } else if is(c, mask) {
-            i += 1;
         } else {
-            return false;
+            i += 1;
         }
     }
-    true
+    i
+}
+
+/// True when every byte of `s` is in class `mask` or starts a valid `%HH` escape.
+pub(crate) fn all_escaped(s: &str, mask: u16) -> bool {
+    escaped_run(s.as_bytes(), mask) == s.len()
 }
 
 /// Parse a non-empty run of decimal digits into a u64, refusing overflow.

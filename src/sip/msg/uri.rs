@@ -11,7 +11,8 @@ use std::str::FromStr;
 use super::error::{ParseError, ParseErrorKind};
 use super::params::Params;
 use super::scan::{
-    HNV, HOSTNAME, PARAM, PASSWORD, USER, all_escaped, find_byte, is, is_unreserved, unescape,
+    HNV, HOSTNAME, PARAM, PASSWORD, USER, all_escaped, escaped_run, find_byte, is, is_unreserved,
+    unescape,
 };
 use crate::sip::Transport;
 
@@ -83,21 +84,11 @@ impl<'a> HostRef<'a> {
             let inner = inner.strip_suffix(']').ok_or_else(bad)?;
             return parse_v6(inner).map(HostRef::V6).ok_or_else(bad);
         }
-        // One pass: the class check, and whether it can be a dotted quad at all.
-        let mut numeric = true;
-        for &b in s.as_bytes() {
-            if !is(b, HOSTNAME) {
-                return Err(bad());
-            }
-            numeric &= b.is_ascii_digit() || b == b'.';
-        }
-        if s.is_empty() {
+        let (len, numeric) = host_name_run(s.as_bytes());
+        if len == 0 || len != s.len() {
             return Err(bad());
         }
-        if numeric && let Some(a) = parse_v4(s) {
-            return Ok(HostRef::V4(a));
-        }
-        Ok(HostRef::Name(s))
+        Ok(name_or_v4(s, numeric))
     }
 
     pub(crate) fn to_owned(self) -> Host {
@@ -106,6 +97,30 @@ impl<'a> HostRef<'a> {
             HostRef::V4(a) => Host::V4(a),
             HostRef::V6(a) => Host::V6(a),
         }
+    }
+}
+
+/// The length of the run of host-name characters at the start of `b`, and whether they
+/// are all digits and dots (only then can the host be a dotted quad).
+#[inline]
+fn host_name_run(b: &[u8]) -> (usize, bool) {
+    let mut numeric = true;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if !is(c, HOSTNAME) {
+            break;
+        }
+        numeric &= c.is_ascii_digit() || c == b'.';
+        i += 1;
+    }
+    (i, numeric)
+}
+
+/// A validated host-name run: an IPv4 address when it reads as one, else a name.
+fn name_or_v4(s: &str, numeric: bool) -> HostRef<'_> {
+    match numeric.then(|| parse_v4(s)).flatten() {
+        Some(a) => HostRef::V4(a),
+        None => HostRef::Name(s),
     }
 }
 
@@ -118,31 +133,34 @@ pub(crate) fn parse_v4(s: &str) -> Option<Ipv4Addr> {
         return None;
     }
     let mut out = [0u8; 4];
-    let mut i = 0usize;
-    for (k, o) in out.iter_mut().enumerate() {
-        if k > 0 {
-            if b.get(i) != Some(&b'.') {
+    let mut k = 0usize;
+    let (mut v, mut digits, mut lead_zero) = (0u16, 0u8, false);
+    for &c in b {
+        if c == b'.' {
+            // An octet ends: it must have digits, and three dots at most.
+            if digits == 0 || k == 3 {
                 return None;
             }
-            i += 1;
-        }
-        let start = i;
-        let mut v = 0u16;
-        // At most three digits per octet: a fourth is left for the '.' check to refuse.
-        while let Some(&c) = b.get(i) {
-            if !c.is_ascii_digit() || i - start == 3 {
-                break;
+            *out.get_mut(k)? = u8::try_from(v).ok()?;
+            k += 1;
+            (v, digits) = (0, 0);
+        } else if c.is_ascii_digit() {
+            if digits == 0 {
+                lead_zero = c == b'0';
+            } else if lead_zero || digits == 3 {
+                return None;
             }
             v = v * 10 + u16::from(c - b'0');
-            i += 1;
-        }
-        let n = i - start;
-        if n == 0 || (n > 1 && b.get(start) == Some(&b'0')) {
+            digits += 1;
+        } else {
             return None;
         }
-        *o = u8::try_from(v).ok()?;
     }
-    (i == b.len()).then(|| Ipv4Addr::from(out))
+    if digits == 0 || k != 3 {
+        return None;
+    }
+    out[3] = u8::try_from(v).ok()?;
+    Some(Ipv4Addr::from(out))
 }
 
 /// Parse an IPv6 address, tolerating the `:::` that RFC 3261's ABNF lets through before an
@@ -293,6 +311,15 @@ impl<'a> UriParts<'a> {
             parts.scan_sip(rest).map_err(|e| {
                 if illegal(rest) {
                     uri_err("illegal character")
+                } else if parts.user.is_none() && find_byte(rest, |c| c == b'@').is_some() {
+                    // No valid userinfo was found before the '@' that ends one (an '@'
+                    // anywhere else fails the scan too): name the userinfo as the fault.
+                    let u = escaped_run(rest.as_bytes(), USER);
+                    uri_err(if u > 0 && rest.as_bytes().get(u) == Some(&b':') {
+                        "bad password"
+                    } else {
+                        "bad user part"
+                    })
                 } else {
                     e
                 }
@@ -313,67 +340,117 @@ impl<'a> UriParts<'a> {
         Ok(parts)
     }
 
+    /// The part after `sip:`/`sips:` in one forward pass (RFC 3261 §25.1 SIP-URI): each
+    /// component is the run of its character class (with `%HH` escapes), and the byte that
+    /// stops the run must be the delimiter the grammar puts next.
     fn scan_sip(&mut self, rest: &'a str) -> Result<(), ParseError> {
-        // userinfo ends at the first '@' (RFC 3261 §19.1.1: '@' must be escaped elsewhere).
-        let hostpart = match find_byte(rest, |b| b == b'@') {
-            Some(at) => {
-                let userinfo = &rest[..at];
-                let (user, password) = match find_byte(userinfo, |b| b == b':') {
-                    Some(c) => (&userinfo[..c], Some(&userinfo[c + 1..])),
-                    None => (userinfo, None),
-                };
-                if user.is_empty() || !all_escaped(user, USER) {
-                    return Err(uri_err("bad user part"));
-                }
-                if let Some(p) = password
-                    && !all_escaped(p, PASSWORD)
-                {
-                    return Err(uri_err("bad password"));
-                }
-                self.user = Some(user);
-                self.password = password;
-                &rest[at + 1..]
+        let b = rest.as_bytes();
+        let at = |i: usize| b.get(i).copied();
+        let from = |i: usize| b.get(i..).unwrap_or_default();
+        let text = |i: usize, j: usize| rest.get(i..j).unwrap_or_default();
+        // userinfo ends at the first '@' (§19.1.1: '@' must be escaped everywhere else),
+        // and neither class holds '@' or ':', so the runs stop exactly there when there
+        // is a valid userinfo.
+        let u = escaped_run(b, USER);
+        let mut i = match at(u) {
+            Some(b'@') => {
+                self.user = Some(text(0, u));
+                u + 1
             }
-            None => rest,
+            Some(b':') => {
+                let p = u + 1 + escaped_run(from(u + 1), PASSWORD);
+                if at(p) == Some(b'@') {
+                    self.user = Some(text(0, u));
+                    self.password = Some(text(u + 1, p));
+                    p + 1
+                } else {
+                    0
+                }
+            }
+            _ => 0,
         };
-        let (hostport, after) = if hostpart.starts_with('[') {
-            let close = hostpart
-                .bytes()
-                .position(|b| b == b']')
-                .ok_or_else(|| uri_err("unterminated IPv6 reference"))?;
-            hostpart.split_at(close + 1)
-        } else {
-            let end =
-                find_byte(hostpart, |b| matches!(b, b':' | b';' | b'?')).unwrap_or(hostpart.len());
-            hostpart.split_at(end)
-        };
-        self.host = HostRef::scan(hostport)?;
-        let after = if let Some(p) = after.strip_prefix(':') {
-            let end = find_byte(p, |b| b == b';' || b == b'?').unwrap_or(p.len());
-            let port = p[..end]
-                .parse::<u16>()
-                .ok()
-                .filter(|_| p[..end].bytes().all(|b| b.is_ascii_digit()))
-                .ok_or_else(|| uri_err("bad port"))?;
-            self.port = Some(port);
-            &p[end..]
-        } else {
-            after
-        };
-        let (params, headers) = match find_byte(after, |b| b == b'?') {
-            Some(q) => (&after[..q], &after[q + 1..]),
-            None => (after, ""),
-        };
-        if !params.is_empty() && !params.starts_with(';') {
-            return Err(uri_err("junk after host"));
+        if self.user == Some("") {
+            return Err(uri_err("bad user part"));
         }
-        uri_params(params).try_for_each(|r| r.map(drop))?;
-        if after.len() > params.len() && headers.is_empty() {
+        let h = i;
+        if at(h) == Some(b'[') {
+            let close = find_byte(text(h, b.len()), |c| c == b']')
+                .ok_or_else(|| uri_err("unterminated IPv6 reference"))?;
+            i = h + close + 1;
+            self.host = HostRef::scan(text(h, i))?;
+        } else {
+            let (len, numeric) = host_name_run(from(h));
+            i = h + len;
+            if len == 0 || !matches!(at(i), None | Some(b':' | b';' | b'?')) {
+                return Err(uri_err("bad host"));
+            }
+            self.host = name_or_v4(text(h, i), numeric);
+        }
+        if at(i) == Some(b':') {
+            let mut port = 0u32;
+            let start = i + 1;
+            i = start;
+            while let Some(d) = at(i).filter(u8::is_ascii_digit) {
+                // Saturate: any number of leading zeros is a valid port, a huge one is not.
+                port = (port * 10 + u32::from(d - b'0')).min(1 << 17);
+                i += 1;
+            }
+            if i == start || !matches!(at(i), None | Some(b';' | b'?')) {
+                return Err(uri_err("bad port"));
+            }
+            self.port = Some(u16::try_from(port).map_err(|_| uri_err("bad port"))?);
+        }
+        let params_start = i;
+        while at(i) == Some(b';') {
+            let n = escaped_run(from(i + 1), PARAM);
+            if n == 0 {
+                return Err(uri_err("bad URI parameter"));
+            }
+            i += 1 + n;
+            if at(i) == Some(b'=') {
+                let v = escaped_run(from(i + 1), PARAM);
+                if v == 0 {
+                    return Err(uri_err("bad URI parameter"));
+                }
+                i += 1 + v;
+            }
+        }
+        self.params = text(params_start, i);
+        match at(i) {
+            None => return Ok(()),
+            Some(b'?') => {}
+            // Only the IPv6 reference can be followed by anything else.
+            Some(_) if i == params_start => return Err(uri_err("junk after host")),
+            Some(_) => return Err(uri_err("bad URI parameter")),
+        }
+        let headers_start = i + 1;
+        if headers_start == b.len() {
             return Err(uri_err("empty URI headers"));
         }
-        uri_headers(headers).try_for_each(|r| r.map(drop))?;
-        self.params = params;
-        self.headers = headers;
+        i = headers_start;
+        loop {
+            let n = escaped_run(from(i), HNV);
+            i += n;
+            match at(i) {
+                Some(b'=') if n > 0 => {}
+                _ => {
+                    // The missing '=' is the first fault to name when this header has none.
+                    let rest_of_header = from(i).split(|&c| c == b'&').next().unwrap_or_default();
+                    return Err(uri_err(if rest_of_header.contains(&b'=') {
+                        "bad URI header"
+                    } else {
+                        "URI header without '='"
+                    }));
+                }
+            }
+            i += 1 + escaped_run(from(i + 1), HNV);
+            match at(i) {
+                None => break,
+                Some(b'&') => i += 1,
+                _ => return Err(uri_err("bad URI header")),
+            }
+        }
+        self.headers = text(headers_start, b.len());
         Ok(())
     }
 
@@ -689,6 +766,39 @@ mod tests {
         ] {
             assert!(Uri::parse(bad).is_err(), "{bad:?} should fail");
         }
+    }
+
+    #[test]
+    fn errors_name_the_faulty_component() {
+        for (bad, detail) in [
+            ("sip:@h", "bad user part"),
+            ("sip::pw@h", "bad user part"),
+            ("sip:a b@h", "illegal character"),
+            ("sip:a{@h", "bad user part"),
+            ("sip:a:p{@h", "bad password"),
+            ("sip:a@h{", "bad host"),
+            ("sip:a@h:", "bad port"),
+            ("sip:a@h:65536", "bad port"),
+            ("sip:a@h:5060x", "bad port"),
+            ("sip:a@[::1]x", "junk after host"),
+            ("sip:a@[::1", "unterminated IPv6 reference"),
+            ("sip:a@h;", "bad URI parameter"),
+            ("sip:a@h;x=", "bad URI parameter"),
+            ("sip:a@h;x=a=b", "bad URI parameter"),
+            ("sip:a@h?", "empty URI headers"),
+            ("sip:a@h?x", "URI header without '='"),
+            ("sip:a@h?x=1&y", "URI header without '='"),
+            ("sip:a@h?x=1&=2", "bad URI header"),
+            ("sip:a@h?x{=1", "bad URI header"),
+        ] {
+            assert_eq!(
+                Uri::parse(bad).map_err(|e| e.detail),
+                Err(detail),
+                "{bad:?}"
+            );
+        }
+        // Leading zeros make a long but valid port.
+        assert_eq!(u("sip:h:0000005060").port, Some(5060));
     }
 
     #[test]
