@@ -9,7 +9,9 @@ use super::header_name::{self, Hid, Known};
 use super::lines::scan_lines;
 use super::method::Method;
 use super::name_addr::NameAddrParts;
-use super::scan::{comma_split, is_token, is_word_char, parse_bounded, trim_ws};
+use super::scan::{
+    comma_split, is_token, is_word_char, is_ws, parse_bounded, trim_start_ws, trim_ws,
+};
 use super::uri::{Host, Uri, UriParts};
 use super::via::ViaParts;
 
@@ -195,30 +197,37 @@ impl Message {
     fn validate(&self) -> Result<(), ParseError> {
         // One pass to count, so that missing and repeated headers are reported first
         // (RFC 3261 §8.1.1 mandatory headers; §7.3.1 single-valued ones).
-        const ORDER: [(Hid, &str); 6] = [
+        // `Other` is the last variant of `Hid`.
+        let mut count = [0u8; Hid::Other as usize + 1];
+        for h in &self.headers {
+            if let Some(k) = h.known
+                && let Some(c) = count.get_mut(k.id as usize)
+            {
+                *c = c.saturating_add(1);
+            }
+        }
+        let seen = |id: Hid| count.get(id as usize).copied().unwrap_or(0);
+        const MANDATORY: [(Hid, &str); 5] = [
             (Hid::Via, "Via"),
+            (Hid::From, "From"),
+            (Hid::To, "To"),
+            (Hid::CallId, "Call-ID"),
+            (Hid::CSeq, "CSeq"),
+        ];
+        for (id, name) in MANDATORY {
+            if seen(id) == 0 {
+                return Err(ParseError::missing(name));
+            }
+        }
+        const SINGLE: [(Hid, &str); 5] = [
             (Hid::From, "From"),
             (Hid::To, "To"),
             (Hid::CallId, "Call-ID"),
             (Hid::CSeq, "CSeq"),
             (Hid::MaxForwards, "Max-Forwards"),
         ];
-        let mut count = [0usize; 6];
-        for h in &self.headers {
-            if let Some(k) = h.known
-                && let Some(i) = ORDER.iter().position(|(id, _)| *id == k.id)
-                && let Some(c) = count.get_mut(i)
-            {
-                *c += 1;
-            }
-        }
-        for ((_, name), n) in ORDER.iter().zip(count).take(5) {
-            if n == 0 {
-                return Err(ParseError::missing(name));
-            }
-        }
-        for ((_, name), n) in ORDER.iter().zip(count).skip(1) {
-            if n > 1 {
+        for (id, name) in SINGLE {
+            if seen(id) > 1 {
                 return Err(err(ParseErrorKind::Duplicate, "").in_header(name));
             }
         }
@@ -492,26 +501,41 @@ fn parse_start_line(line: &str, offset: usize) -> Result<StartLine, ParseError> 
     })
 }
 
-/// Call-ID = word [ "@" word ] (RFC 3261 §25.1).
+/// Call-ID = word [ "@" word ] (RFC 3261 §25.1); UTF-8 letters are tolerated.
 fn check_call_id(v: &str) -> Result<(), ParseError> {
-    let bad = || ParseError::syntax("not word[@word]").in_header("Call-ID");
-    let (a, b) = match v.split_once('@') {
-        Some((a, b)) => (a, Some(b)),
-        None => (v, None),
+    let word = |b: &[u8]| {
+        b.iter()
+            .position(|&c| !(is_word_char(c) || c >= 0x80))
+            .unwrap_or(b.len())
     };
-    let word = |w: &str| !w.is_empty() && w.bytes().all(|c| is_word_char(c) || c >= 0x80);
-    if !word(a) || b.is_some_and(|b| !word(b)) {
-        return Err(bad());
+    let b = v.as_bytes();
+    let a = word(b);
+    // '@' is not a word character, so the first word ends at the first '@'.
+    let ok = a > 0
+        && match b.get(a) {
+            None => true,
+            Some(b'@') => {
+                let host = b.get(a + 1..).unwrap_or_default();
+                let n = word(host);
+                n > 0 && n == host.len()
+            }
+            Some(_) => false,
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(ParseError::syntax("not word[@word]").in_header("Call-ID"))
     }
-    Ok(())
 }
 
 /// CSeq = 1*DIGIT LWS Method, the number below 2^31 (RFC 3261 §8.1.1.5).
 pub(crate) fn scan_cseq(v: &str) -> Result<(u32, &str), ParseError> {
     let v = trim_ws(v);
     let bad = || ParseError::syntax("expected number and method").in_header("CSeq");
-    let (n, m) = v.split_once([' ', '\t']).ok_or_else(bad)?;
-    let m = trim_ws(m);
+    let sp = v.bytes().position(is_ws).ok_or_else(bad)?;
+    let (n, m) = (v.get(..sp).unwrap_or(""), v.get(sp..).unwrap_or(""));
+    // `v` is trimmed, so the method only has whitespace before it.
+    let m = trim_start_ws(m);
     if !is_token(m) {
         return Err(bad());
     }
