@@ -7,8 +7,8 @@ use std::str::FromStr;
 use super::error::ParseError;
 use super::params::Params;
 use super::scan::{
-    find_byte, header_params, is_token_char, is_ws, quoted_end, trim_start_ws, trim_ws, unquote,
-    write_quoted,
+    find_any, find_byte, header_params, is_token_char, is_ws, quoted_end, trim_start_ws, trim_ws,
+    unquote, write_quoted,
 };
 use super::uri::{Uri, UriParts};
 
@@ -56,8 +56,8 @@ impl<'a> NameAddrParts<'a> {
             (None, s)
         };
         if let Some(inner) = rest.strip_prefix('<') {
-            let gt =
-                find_byte(inner, |b| b == b'>').ok_or_else(|| ParseError::syntax("missing '>'"))?;
+            let gt = find_any(inner.as_bytes(), [b'>'])
+                .ok_or_else(|| ParseError::syntax("missing '>'"))?;
             let uri = UriParts::scan(&inner[..gt])?;
             let params = &inner[gt + 1..];
             header_params(params).try_for_each(|r| r.map(drop))?;

@@ -84,11 +84,11 @@ impl<'a> HostRef<'a> {
             let inner = inner.strip_suffix(']').ok_or_else(bad)?;
             return parse_v6(inner).map(HostRef::V6).ok_or_else(bad);
         }
-        let (len, numeric) = host_name_run(s.as_bytes());
+        let len = host_name_run(s.as_bytes());
         if len == 0 || len != s.len() {
             return Err(bad());
         }
-        Ok(name_or_v4(s, numeric))
+        Ok(name_or_v4(s))
     }
 
     pub(crate) fn to_owned(self) -> Host {
@@ -100,25 +100,18 @@ impl<'a> HostRef<'a> {
     }
 }
 
-/// The length of the run of host-name characters at the start of `b`, and whether they
-/// are all digits and dots (only then can the host be a dotted quad).
+/// The length of the run of host-name characters at the start of `b`.
 #[inline]
-fn host_name_run(b: &[u8]) -> (usize, bool) {
-    let mut numeric = true;
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if !is(c, HOSTNAME) {
-            break;
-        }
-        numeric &= c.is_ascii_digit() || c == b'.';
-        i += 1;
-    }
-    (i, numeric)
+pub(crate) fn host_name_run(b: &[u8]) -> usize {
+    b.iter().position(|&c| !is(c, HOSTNAME)).unwrap_or(b.len())
 }
 
 /// A validated host-name run: an IPv4 address when it reads as one, else a name.
-fn name_or_v4(s: &str, numeric: bool) -> HostRef<'_> {
-    match numeric.then(|| parse_v4(s)).flatten() {
+#[inline]
+pub(crate) fn name_or_v4(s: &str) -> HostRef<'_> {
+    // A dotted quad starts with a digit; parse_v4 stops at the first letter otherwise.
+    let v4 = s.as_bytes().first().is_some_and(u8::is_ascii_digit);
+    match v4.then(|| parse_v4(s)).flatten() {
         Some(a) => HostRef::V4(a),
         None => HostRef::Name(s),
     }
@@ -128,39 +121,30 @@ fn name_or_v4(s: &str, numeric: bool) -> HostRef<'_> {
 /// octets of one to three digits, at most 255, no leading zero), in one pass without the
 /// generic parser's set-up: it runs for nearly every host of every message.
 pub(crate) fn parse_v4(s: &str) -> Option<Ipv4Addr> {
-    let b = s.as_bytes();
-    if !(7..=15).contains(&b.len()) {
+    let mut rest = s.as_bytes();
+    if !(7..=15).contains(&rest.len()) {
         return None;
     }
     let mut out = [0u8; 4];
-    let mut k = 0usize;
-    let (mut v, mut digits, mut lead_zero) = (0u16, 0u8, false);
-    for &c in b {
-        if c == b'.' {
-            // An octet ends: it must have digits, and three dots at most.
-            if digits == 0 || k == 3 {
-                return None;
-            }
-            *out.get_mut(k)? = u8::try_from(v).ok()?;
-            k += 1;
-            (v, digits) = (0, 0);
-        } else if c.is_ascii_digit() {
-            if digits == 0 {
-                lead_zero = c == b'0';
-            } else if lead_zero || digits == 3 {
-                return None;
-            }
-            v = v * 10 + u16::from(c - b'0');
-            digits += 1;
-        } else {
-            return None;
+    for (k, o) in out.iter_mut().enumerate() {
+        if k > 0 {
+            rest = rest.strip_prefix(b".")?;
         }
+        let d = |c: &u8| u16::from(c - b'0');
+        // One to three digits; only a lone digit may be '0'.
+        let (v, n) = match rest {
+            [a @ b'1'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9', ..] => {
+                (d(a) * 100 + d(b) * 10 + d(c), 3)
+            }
+            [a @ b'1'..=b'9', b @ b'0'..=b'9', ..] => (d(a) * 10 + d(b), 2),
+            [a @ b'0'..=b'9', ..] => (d(a), 1),
+            _ => return None,
+        };
+        *o = u8::try_from(v).ok()?;
+        rest = rest.get(n..)?;
     }
-    if digits == 0 || k != 3 {
-        return None;
-    }
-    out[3] = u8::try_from(v).ok()?;
-    Some(Ipv4Addr::from(out))
+    // A fourth digit or anything after the last octet is not an address.
+    rest.is_empty().then(|| Ipv4Addr::from(out))
 }
 
 /// Parse an IPv6 address, tolerating the `:::` that RFC 3261's ABNF lets through before an
@@ -274,24 +258,43 @@ pub(crate) fn uri_headers(s: &str) -> impl Iterator<Item = Result<(&str, &str), 
     })
 }
 
+/// Split `scheme:rest` (RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )).
+#[inline]
+fn split_scheme(s: &str) -> Result<(&str, &str), ParseError> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while b
+        .get(i)
+        .is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+    {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b':') if b.first().is_some_and(u8::is_ascii_alphabetic) => {
+            Ok((s.get(..i).unwrap_or(""), s.get(i + 1..).unwrap_or("")))
+        }
+        _ if find_byte(s, |c| c == b':').is_none() => Err(uri_err("no scheme")),
+        _ => Err(uri_err("bad scheme")),
+    }
+}
+
 impl<'a> UriParts<'a> {
     /// Scan and validate a complete URI (no surrounding whitespace or brackets).
     pub(crate) fn scan(s: &'a str) -> Result<UriParts<'a>, ParseError> {
-        let colon = find_byte(s, |b| b == b':').ok_or_else(|| uri_err("no scheme"))?;
-        let (scheme, rest) = (&s[..colon], &s[colon + 1..]);
-        let mut sb = scheme.bytes();
-        if !sb.next().is_some_and(|b| b.is_ascii_alphabetic())
-            || !sb.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        {
-            return Err(uri_err("bad scheme"));
-        }
+        let (scheme, rest) = split_scheme(s)?;
         // No URI holds whitespace, controls, raw non-ASCII or the delimiters of name-addr.
         let illegal = |r: &str| {
             r.is_empty()
                 || r.bytes()
                     .any(|b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"'))
         };
-        let sip = scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips");
+        let sip = matches!(scheme.len(), 3 | 4)
+            && scheme
+                .get(..3)
+                .is_some_and(|p| p.eq_ignore_ascii_case("sip"))
+            && scheme
+                .get(3..)
+                .is_none_or(|x| x.is_empty() || x.eq_ignore_ascii_case("s"));
         // Every character class of a sip URI excludes those bytes, so there the check only
         // chooses the error's detail when the component scan fails (one pass less).
         if !sip && illegal(rest) {
@@ -379,12 +382,12 @@ impl<'a> UriParts<'a> {
             i = h + close + 1;
             self.host = HostRef::scan(text(h, i))?;
         } else {
-            let (len, numeric) = host_name_run(from(h));
+            let len = host_name_run(from(h));
             i = h + len;
             if len == 0 || !matches!(at(i), None | Some(b':' | b';' | b'?')) {
                 return Err(uri_err("bad host"));
             }
-            self.host = name_or_v4(text(h, i), numeric);
+            self.host = name_or_v4(text(h, i));
         }
         if at(i) == Some(b':') {
             let mut port = 0u32;

@@ -5,11 +5,12 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use super::error::ParseError;
+use super::error::ParseErrorKind;
 use super::params::Params;
 use super::scan::{
     find_any, find_byte, header_params, is_token_char, parse_bounded, trim_start_ws, trim_ws,
 };
-use super::uri::{Host, HostRef, parse_v4, parse_v6};
+use super::uri::{Host, HostRef, host_name_run, name_or_v4, parse_v4, parse_v6};
 use crate::sip::Transport;
 
 /// The transport token of a Via. Unknown tokens (SCTP, ...) are kept: a Via is valid with
@@ -80,6 +81,27 @@ fn parse_received(v: &str) -> Option<IpAddr> {
         .or_else(|| parse_v6(v).map(IpAddr::V6))
 }
 
+/// Check `SIP/2.0/` and return what follows. Whitespace may surround each `/` (SLASH is
+/// SWS-wrapped in RFC 3261 §25.1); the usual form without any is checked in one compare.
+fn sent_protocol_rest(s: &str) -> Result<&str, ParseError> {
+    if let (Some(p), Some(rest)) = (s.get(..8), s.get(8..))
+        && p.get(..3).is_some_and(|n| n.eq_ignore_ascii_case("SIP"))
+        && p.get(3..) == Some("/2.0/")
+    {
+        return Ok(trim_start_ws(rest));
+    }
+    fn split_slash(x: &str) -> Result<(&str, &str), ParseError> {
+        let i = find_byte(x, |b| b == b'/').ok_or_else(|| via_err("no protocol"))?;
+        Ok((x.get(..i).unwrap_or(""), x.get(i + 1..).unwrap_or("")))
+    }
+    let (name, rest) = split_slash(s)?;
+    let (version, rest) = split_slash(rest)?;
+    if !trim_ws(name).eq_ignore_ascii_case("SIP") || trim_ws(version) != "2.0" {
+        return Err(via_err("protocol is not SIP/2.0"));
+    }
+    Ok(trim_start_ws(rest))
+}
+
 impl<'a> ViaParts<'a> {
     /// Scan one comma-split Via value. Whitespace is allowed around `/` and `:`
     /// (SLASH and COLON are SWS-wrapped in RFC 3261 §25.1).
@@ -88,46 +110,44 @@ impl<'a> ViaParts<'a> {
         if s.is_empty() {
             return Err(via_err("empty value"));
         }
-        // Byte searches: `split_once(char)` sets up a memchr that costs more than these
-        // few bytes.
-        let split_slash = |x: &'a str| -> Result<(&'a str, &'a str), ParseError> {
-            let i = find_byte(x, |b| b == b'/').ok_or_else(|| via_err("no protocol"))?;
-            Ok((x.get(..i).unwrap_or(""), x.get(i + 1..).unwrap_or("")))
-        };
-        let (name, rest) = split_slash(s)?;
-        let (version, rest) = split_slash(rest)?;
-        if !trim_ws(name).eq_ignore_ascii_case("SIP") || trim_ws(version) != "2.0" {
-            return Err(via_err("protocol is not SIP/2.0"));
-        }
-        let rest = trim_start_ws(rest);
+        let rest = sent_protocol_rest(s)?;
         let tlen = rest.bytes().take_while(|&b| is_token_char(b)).count();
         let (transport, rest) = rest.split_at(tlen);
         if transport.is_empty() || !rest.starts_with([' ', '\t']) {
             return Err(via_err("bad transport"));
         }
+        // sent-by: the host is the run of its class, ended by the port, a parameter or
+        // whitespace.
         let rest = trim_start_ws(rest);
-        let hlen = if rest.starts_with('[') {
-            find_byte(rest, |b| b == b']')
+        let b = rest.as_bytes();
+        let (host, hlen) = if b.first() == Some(&b'[') {
+            let hlen = find_byte(rest, |b| b == b']')
                 .map(|i| i + 1)
-                .ok_or_else(|| via_err("unterminated IPv6 reference"))?
+                .ok_or_else(|| via_err("unterminated IPv6 reference"))?;
+            let host = HostRef::scan(rest.get(..hlen).unwrap_or_default());
+            (host.map_err(|e| e.in_header("Via"))?, hlen)
         } else {
-            find_byte(rest, |b| matches!(b, b':' | b';' | b' ' | b'\t')).unwrap_or(rest.len())
+            let hlen = host_name_run(b);
+            if hlen == 0 || !matches!(b.get(hlen), None | Some(b':' | b';' | b' ' | b'\t')) {
+                return Err(ParseError::new(ParseErrorKind::Uri, "bad host").in_header("Via"));
+            }
+            (name_or_v4(rest.get(..hlen).unwrap_or_default()), hlen)
         };
-        let (host, rest) = rest.split_at(hlen);
-        let host = HostRef::scan(host).map_err(|e| e.in_header("Via"))?;
-        let rest = trim_start_ws(rest);
+        let rest = trim_start_ws(rest.get(hlen..).unwrap_or_default());
         let (port, params) = match rest.strip_prefix(':') {
             Some(p) => {
                 let p = trim_start_ws(p);
                 let n = p.bytes().take_while(u8::is_ascii_digit).count();
-                let port = p[..n].parse::<u16>().map_err(|_| via_err("bad port"))?;
-                (Some(port), &p[n..])
+                let port = parse_bounded(p.get(..n).unwrap_or_default(), u16::MAX.into())
+                    .map_err(|_| via_err("bad port"))?;
+                (Some(port as u16), p.get(n..).unwrap_or_default())
             }
             None => (None, rest),
         };
         for r in header_params(params) {
             let (n, v) = r.map_err(|e| e.in_header("Via"))?;
-            let is = |x: &str| n.eq_ignore_ascii_case(x);
+            // Dispatch on the length first: most parameters are compared with one name.
+            let is = |x: &str| n.len() == x.len() && n.eq_ignore_ascii_case(x);
             let ok = if is("branch") {
                 // An unquoted value is already a run of token characters and ':', so only
                 // the ':' is left to refuse (no second class check over the whole branch).
