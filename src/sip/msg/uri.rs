@@ -72,8 +72,10 @@ impl fmt::Display for Host {
 /// A borrowed host, produced while validating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HostRef<'a> {
+    /// A run of host-name characters. A dotted quad is one too, so telling an IPv4
+    /// address from a name never decides validity; it is left to [`HostRef::to_owned`],
+    /// which only typed access pays for.
     Name(&'a str),
-    V4(Ipv4Addr),
     V6(Ipv6Addr),
 }
 
@@ -88,13 +90,16 @@ impl<'a> HostRef<'a> {
         if len == 0 || len != s.len() {
             return Err(bad());
         }
-        Ok(name_or_v4(s))
+        Ok(HostRef::Name(s))
     }
 
     pub(crate) fn to_owned(self) -> Host {
         match self {
-            HostRef::Name(n) => Host::Name(n.to_string()),
-            HostRef::V4(a) => Host::V4(a),
+            // A dotted quad starts with a digit; parse_v4 stops at the first letter.
+            HostRef::Name(n) => match n.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+                true => parse_v4(n).map_or_else(|| Host::Name(n.to_string()), Host::V4),
+                false => Host::Name(n.to_string()),
+            },
             HostRef::V6(a) => Host::V6(a),
         }
     }
@@ -104,17 +109,6 @@ impl<'a> HostRef<'a> {
 #[inline]
 pub(crate) fn host_name_run(b: &[u8]) -> usize {
     b.iter().position(|&c| !is(c, HOSTNAME)).unwrap_or(b.len())
-}
-
-/// A validated host-name run: an IPv4 address when it reads as one, else a name.
-#[inline]
-pub(crate) fn name_or_v4(s: &str) -> HostRef<'_> {
-    // A dotted quad starts with a digit; parse_v4 stops at the first letter otherwise.
-    let v4 = s.as_bytes().first().is_some_and(u8::is_ascii_digit);
-    match v4.then(|| parse_v4(s)).flatten() {
-        Some(a) => HostRef::V4(a),
-        None => HostRef::Name(s),
-    }
 }
 
 /// Parse a dotted-quad IPv4 address exactly as `Ipv4Addr::from_str` does (four decimal
@@ -387,7 +381,7 @@ impl<'a> UriParts<'a> {
             if len == 0 || !matches!(at(i), None | Some(b':' | b';' | b'?')) {
                 return Err(uri_err("bad host"));
             }
-            self.host = name_or_v4(text(h, i));
+            self.host = HostRef::Name(text(h, i));
         }
         if at(i) == Some(b':') {
             let mut port = 0u32;

@@ -10,7 +10,7 @@ use super::params::Params;
 use super::scan::{
     find_any, find_byte, header_params, is_token_char, parse_bounded, trim_start_ws, trim_ws,
 };
-use super::uri::{Host, HostRef, host_name_run, name_or_v4, parse_v4, parse_v6};
+use super::uri::{Host, HostRef, host_name_run, parse_v4, parse_v6};
 use crate::sip::Transport;
 
 /// The transport token of a Via. Unknown tokens (SCTP, ...) are kept: a Via is valid with
@@ -131,7 +131,7 @@ impl<'a> ViaParts<'a> {
             if hlen == 0 || !matches!(b.get(hlen), None | Some(b':' | b';' | b' ' | b'\t')) {
                 return Err(ParseError::new(ParseErrorKind::Uri, "bad host").in_header("Via"));
             }
-            (name_or_v4(rest.get(..hlen).unwrap_or_default()), hlen)
+            (HostRef::Name(rest.get(..hlen).unwrap_or_default()), hlen)
         };
         let rest = trim_start_ws(rest.get(hlen..).unwrap_or_default());
         let (port, params) = match rest.strip_prefix(':') {
