@@ -220,18 +220,19 @@ static KEYS: [Key; ALL.len()] = {
 /// Slots of the open-addressing table: a power of two well above `ALL.len()`.
 const SLOTS: usize = 256;
 
-/// Case-insensitive hash of a name from its first two words and its length: `| 0x20` on
-/// every byte maps the two cases of a letter to one value, so names that
-/// `eq_ignore_ascii_case` calls equal hash the same. The multiplier was picked so that
-/// every name in [`ALL`] gets a slot of its own (a lookup of a known name compares once);
-/// a future collision only costs a probe.
+/// Case-insensitive hash of a name from its first word and its length: `| 0x20` on every
+/// byte maps the two cases of a letter to one value, so names that `eq_ignore_ascii_case`
+/// calls equal hash the same. The multiplier was picked so that every name in [`ALL`] gets
+/// a slot of its own, except the one pair that shares its first eight bytes and its length
+/// (Content-Encoding, Content-Language): a lookup of a known name compares once (twice for
+/// Content-Language), and a future collision only costs a probe.
 const fn slot_of(w: &[u64; 3], len: usize) -> usize {
     const F: u64 = 0x2020_2020_2020_2020;
-    let x = (w[0] | F) ^ (w[1] | F).rotate_left(29) ^ len as u64;
+    let x = (w[0] | F) ^ len as u64;
     (x.wrapping_mul(HASH_MULTIPLIER) >> 56) as usize & (SLOTS - 1)
 }
 
-const HASH_MULTIPLIER: u64 = 0xc553_eda9_bf3a_a661;
+const HASH_MULTIPLIER: u64 = 0xb265_4b9f_fcd3_b61f;
 
 /// Slot → index + 1 into [`ALL`] (0 = empty), filled with linear probing.
 static TABLE: [u8; SLOTS] = {
@@ -502,11 +503,19 @@ mod tests {
         // was chosen for this: if a new name breaks it, pick another multiplier.
         for (i, k) in KEYS.iter().enumerate() {
             let s = slot_of(&k.lower, k.len);
+            let shares_hash_input = KEYS[..i]
+                .iter()
+                .any(|e| e.len == k.len && e.lower[0] == k.lower[0]);
+            let expect = if shares_hash_input {
+                (s + 1) & (SLOTS - 1)
+            } else {
+                s
+            };
+            let name = ALL[i].name;
             assert_eq!(
-                usize::from(TABLE[s]),
+                usize::from(TABLE[expect]),
                 i + 1,
-                "{}: pick another HASH_MULTIPLIER",
-                ALL[i].name
+                "{name}: pick another HASH_MULTIPLIER"
             );
         }
     }

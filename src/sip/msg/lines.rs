@@ -58,8 +58,8 @@ trait Blocks {
     const WIDTH: usize;
     /// `[LF, CR, ':']` flags of `block` (`WIDTH` bytes; the ':' mask only if `colon`).
     fn masks(block: &[u8], colon: bool) -> [u64; 3];
-    /// [`Blocks::masks`] of the `WIDTH` bytes at `buf[at..]`; `None` if fewer are left.
-    fn masks_at(buf: &[u8], at: usize, colon: bool) -> Option<[u64; 3]>;
+    /// [`Blocks::masks`] of the first `WIDTH` bytes of `rest`; `None` if it is shorter.
+    fn masks_first(rest: &[u8], colon: bool) -> Option<[u64; 3]>;
     /// Offset in the block of the byte a mask's lowest set bit marks.
     fn index(mask: u64) -> usize;
 }
@@ -86,8 +86,8 @@ impl Blocks for Swar {
     }
 
     #[inline(always)]
-    fn masks_at(buf: &[u8], at: usize, colon: bool) -> Option<[u64; 3]> {
-        Some(Self::masks(buf.get(at..)?.first_chunk::<8>()?, colon))
+    fn masks_first(rest: &[u8], colon: bool) -> Option<[u64; 3]> {
+        Some(Self::masks(rest.first_chunk::<8>()?, colon))
     }
 
     #[inline(always)]
@@ -115,8 +115,8 @@ impl Blocks for Sse2 {
     }
 
     #[inline(always)]
-    fn masks_at(buf: &[u8], at: usize, colon: bool) -> Option<[u64; 3]> {
-        Some(Self::masks(buf.get(at..)?.first_chunk::<16>()?, colon))
+    fn masks_first(rest: &[u8], colon: bool) -> Option<[u64; 3]> {
+        Some(Self::masks(rest.first_chunk::<16>()?, colon))
     }
 
     #[inline(always)]
@@ -148,13 +148,11 @@ struct LineEnd {
     colon: Option<usize>,
 }
 
-/// The masks of the last, partial block at `at`: its bytes padded with zero bytes (which
-/// match nothing); `None` at the end of `buf`.
+/// The masks of a last, partial block: its bytes padded with zero bytes (which match
+/// nothing); `None` when it is empty.
 #[cold]
-fn tail_masks<B: Blocks>(buf: &[u8], at: usize, colon: bool) -> Option<[u64; 3]> {
-    let rest = buf
-        .get(at..)
-        .filter(|r| !r.is_empty() && r.len() < B::WIDTH)?;
+fn tail_masks<B: Blocks>(rest: &[u8], colon: bool) -> Option<[u64; 3]> {
+    let rest = Some(rest).filter(|r| !r.is_empty() && r.len() < B::WIDTH)?;
     let mut pad = [0u8; 16];
     pad.get_mut(..rest.len())?.copy_from_slice(rest);
     Some(B::masks(pad.get(..B::WIDTH)?, colon))
@@ -164,12 +162,21 @@ fn tail_masks<B: Blocks>(buf: &[u8], at: usize, colon: bool) -> Option<[u64; 3]>
 /// on the way; `None` when no LF follows. Reads at most one block past the LF.
 #[inline(always)]
 fn line_end<B: Blocks>(buf: &[u8], start: usize) -> Option<LineEnd> {
-    let next = |at: usize, colon: bool| match B::masks_at(buf, at, colon) {
-        Some(m) => Some(m),
-        None => tail_masks::<B>(buf, at, colon),
+    // The bytes not yet looked at; a block is taken off its front per step.
+    let mut rest = buf.get(start..)?;
+    let mut next = |colon: bool| match B::masks_first(rest, colon) {
+        Some(m) => {
+            rest = rest.get(B::WIDTH..).unwrap_or_default();
+            Some(m)
+        }
+        None => {
+            let m = tail_masks::<B>(rest, colon);
+            rest = &[];
+            m
+        }
     };
     let mut at = start;
-    let [mut lf, mut cr, col] = next(at, true)?;
+    let [mut lf, mut cr, col] = next(true)?;
     // Bits below the first LF (all bits when the block has none).
     let before = |lf: u64| (lf & lf.wrapping_neg()).wrapping_sub(1);
     let colon = match col & before(lf) {
@@ -188,7 +195,7 @@ fn line_end<B: Blocks>(buf: &[u8], start: usize) -> Option<LineEnd> {
                 }
             }
             at += B::WIDTH;
-            [lf, cr, _] = next(at, false)?;
+            [lf, cr, _] = next(false)?;
             if lf != 0 {
                 break;
             }
@@ -205,13 +212,21 @@ fn line_end<B: Blocks>(buf: &[u8], start: usize) -> Option<LineEnd> {
     })
 }
 
-/// End of a line's text: before the CR of a CRLF, else at the LF.
-#[inline(always)]
-fn text_end(buf: &[u8], start: usize, nl: usize) -> usize {
-    if nl > start && buf.get(nl - 1) == Some(&b'\r') {
-        nl - 1
-    } else {
-        nl
+impl LineEnd {
+    /// End of the line's text: before the CR of a CRLF, else at the LF. Read off the first
+    /// CR in the usual cases (a CRLF, a bare LF); only a line with a stray CR needs a look
+    /// at the byte before the LF.
+    #[inline(always)]
+    fn text_end(&self, buf: &[u8]) -> usize {
+        let nl = self.nl;
+        // Past the first test, a CR lies before the LF: `nl >= 1`.
+        if self.first_cr == usize::MAX {
+            nl
+        } else if self.first_cr + 1 == nl || buf.get(nl - 1) == Some(&b'\r') {
+            nl - 1
+        } else {
+            nl
+        }
     }
 }
 
@@ -226,7 +241,7 @@ fn scan_lines_with<B: Blocks>(buf: &[u8]) -> Result<Lines, ParseError> {
     const STRAY_CR: &str = "stray CR";
     let mut error: Option<ParseError> = None;
     let first = line_end::<B>(buf, 0).ok_or_else(unterminated)?;
-    let start_end = text_end(buf, 0, first.nl);
+    let start_end = first.text_end(buf);
     if first.first_cr < start_end {
         note(&mut error, STRAY_CR);
     }
@@ -240,7 +255,7 @@ fn scan_lines_with<B: Blocks>(buf: &[u8]) -> Result<Lines, ParseError> {
     loop {
         let line = line_end::<B>(buf, i).ok_or_else(unterminated)?;
         let nl = line.nl;
-        let end = text_end(buf, i, nl);
+        let end = line.text_end(buf);
         if line.first_cr < end {
             note(&mut error, STRAY_CR);
         }
@@ -308,6 +323,10 @@ fn scan_lines_with<B: Blocks>(buf: &[u8]) -> Result<Lines, ParseError> {
         // The value without the whitespace around it (LWS, RFC 3261 §7.3.1). The byte at
         // `end` (CR or LF) and the colon stop both walks.
         let mut vs = c + 1;
+        // Most senders write "Name: value": one SP, tested without the loop.
+        if buf.get(vs) == Some(&b' ') {
+            vs += 1;
+        }
         while matches!(buf.get(vs), Some(b' ' | b'\t')) {
             vs += 1;
         }
