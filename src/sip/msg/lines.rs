@@ -248,8 +248,12 @@ fn scan_lines_with<B: Blocks>(buf: &[u8]) -> Result<Lines, ParseError> {
     if start_end == 0 {
         return Err(err(ParseErrorKind::Empty, ""));
     }
-    // Typical header lines are 20-60 bytes: reserve once for the usual case.
-    let mut headers: Vec<Header> = Vec::with_capacity(buf.len().min(4096) / 28 + 4);
+    // Typical header lines are 20-60 bytes: reserve once for the usual case, but no more
+    // than about 1 KiB, the largest block glibc's allocator serves from its per-thread
+    // cache (a larger one costs several times as much to get and to free). A message with
+    // more header lines than that grows the vector once.
+    const CACHED: usize = 1000 / std::mem::size_of::<Header>();
+    let mut headers: Vec<Header> = Vec::with_capacity((buf.len().min(4096) / 28 + 4).min(CACHED));
     let mut folded: Vec<usize> = Vec::new();
     let mut i = first.nl + 1;
     loop {
