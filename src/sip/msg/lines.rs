@@ -35,16 +35,19 @@ pub(crate) struct Lines {
 }
 
 /// One pass over the header section's bytes: finds each line end (CRLF, or a bare LF
-/// tolerated), the colon of each header line and the empty line that ends the section,
-/// without reading any body byte. (Out of line: it runs once per message, and profiles
-/// then show its cost on its own.)
+/// tolerated), the colon of each header line and the empty line that ends the section.
+/// No body byte decides anything (a block read may cover up to a block's worth of bytes
+/// past the empty line; whatever they hold is ignored). Out of line: it runs once per
+/// message, and profiles then show its cost on its own.
 #[inline(never)]
 pub(crate) fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
     scan_lines_with::<Fast>(buf)
 }
 
 /// The block search used on this target: 16 bytes per step with SSE2 (part of every
-/// x86_64 CPU), 8 bytes per step in plain integer arithmetic elsewhere.
+/// x86_64 CPU), 8 bytes per step in plain integer arithmetic elsewhere. On the benchmark
+/// INVITE the whole scan costs about 3.8k instructions with SSE2 against 6.0k with the
+/// portable search, which is what the one `unsafe` call below buys.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 type Fast = Sse2;
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
