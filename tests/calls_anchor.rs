@@ -34,6 +34,24 @@ fn anchored_call_relays_sdp_and_mirrors_the_destinations_bye() {
 }
 
 #[test]
+fn anchored_call_relays_the_initiators_info_and_its_answer() {
+    // initiator_anchor_info.xml sends an INFO (application/dtmf-relay) once the call is up
+    // and needs a 200 for it; destination_anchor_info.xml needs that INFO in its own dialog
+    // with the same body and Content-Type, answers it, then hangs up.
+    let lab = Lab::start("anchor-info", ServerOptions::default());
+    let mut initiator = lab.uas("initiator_anchor_info.xml", &[]);
+    let mut destination = lab.uas(
+        "destination_anchor_info.xml",
+        &[("INIT_PORT", initiator.port.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    assert_eq!(got, connected());
+    destination.wait_received("INFO", 1);
+    destination.expect_pass();
+    initiator.expect_pass();
+}
+
+#[test]
 fn anchored_call_mirrors_the_initiators_bye() {
     let lab = Lab::start("anchor-init-bye", ServerOptions::default());
     let mut initiator = lab.uas("initiator_anchor_hangup.xml", &[]);

@@ -319,6 +319,30 @@ impl Leg {
         req
     }
 
+    /// A non-INVITE request within the dialog carrying `body` (INFO, RFC 6086 §4.2.1;
+    /// MESSAGE, RFC 3428 §4), with `headers` (name, value) describing it, e.g.
+    /// Content-Type or Info-Package. A MESSAGE has no Contact: it never creates or
+    /// refreshes a dialog (RFC 3428 §4).
+    pub fn request_with_body(
+        &mut self,
+        method: Method,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Message {
+        let is_message = method == Method::Message;
+        let mut req = self.request(method);
+        if is_message {
+            req.remove_header("Contact");
+        }
+        req.push_header("User-Agent", USER_AGENT);
+        for (name, value) in headers {
+            req.push_header(name, value);
+        }
+        let content_type = req.header("Content-Type").map(str::to_string);
+        req.set_body(content_type.as_deref(), body);
+        req
+    }
+
     /// BYE (RFC 3261 §15.1.1).
     pub fn bye(&mut self) -> Message {
         let mut req = self.request(Method::Bye);
@@ -562,6 +586,34 @@ mod tests {
             Some("peer"),
             "the winning dialog is unchanged"
         );
+    }
+
+    #[test]
+    fn request_with_body_carries_the_body_and_its_headers_in_the_dialog() {
+        let (mut leg, invite) = Leg::invite(spec(None));
+        leg.on_invite_response(&response(&invite, 200, &[]), true);
+        let headers = [
+            ("Content-Type", "application/dtmf-relay"),
+            ("Info-Package", "dtmf"),
+        ];
+        let info = leg.request_with_body(Method::Info, &headers, b"Signal=5\r\n".to_vec());
+        assert_eq!(info.cseq().unwrap(), (2, Method::Info));
+        assert_eq!(info.to_tag(), Some("peer"));
+        assert_eq!(info.header("Content-Type"), Some("application/dtmf-relay"));
+        assert_eq!(info.header("Info-Package"), Some("dtmf"));
+        assert_eq!(
+            info.header("Contact"),
+            Some("<sip:click2call@192.0.2.1:5072>")
+        );
+        assert_eq!(info.body(), b"Signal=5\r\n");
+        let text = String::from_utf8(info.to_bytes()).unwrap();
+        assert_eq!(text.matches("Content-Type:").count(), 1, "{text}");
+        // RFC 3428: a MESSAGE carries no Contact; a body without a type gets none.
+        let msg = leg.request_with_body(Method::Message, &[], b"hi".to_vec());
+        assert_eq!(msg.cseq().unwrap(), (3, Method::Message));
+        assert_eq!(msg.header("Contact"), None);
+        assert_eq!(msg.header("Content-Type"), None);
+        assert_eq!(msg.body(), b"hi");
     }
 
     #[test]

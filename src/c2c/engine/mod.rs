@@ -48,6 +48,17 @@ enum TxKind {
     /// A re-INVITE carrying the other leg's offer (anchored call): its answer goes back
     /// on that leg's server transaction.
     Relay(ServerTxId),
+    /// An INFO or MESSAGE carrying the other leg's phone's request (anchored call): its
+    /// final response goes back on that phone's server transaction, and nothing else.
+    NitRelay(ServerTxId),
+}
+
+/// A phone's request copied to the other phone, waiting for its answer.
+#[derive(Debug)]
+struct PendingRelay {
+    /// The leg whose phone sent it: the answer is built in that leg's dialog.
+    origin: Leg,
+    request: Message,
 }
 
 #[derive(Debug)]
@@ -74,9 +85,9 @@ struct Call {
     legs: [Option<LegSlot>; 2],
     /// The entry of this call in `Engine::timers`.
     timer: Option<Instant>,
-    /// Re-INVITEs from a phone whose offer was relayed to the other phone, by their server
-    /// transaction, waiting for the other phone's answer.
-    pending_relays: HashMap<ServerTxId, Message>,
+    /// Requests from a phone relayed to the other phone (re-INVITEs with an offer, INFO,
+    /// MESSAGE), by their server transaction, waiting for the other phone's answer.
+    pending_relays: HashMap<ServerTxId, PendingRelay>,
 }
 
 /// All calls of the process.
@@ -191,6 +202,15 @@ impl Engine {
                         self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
                         None
                     }
+                    TxKind::NitRelay(stx) => {
+                        let reason = if code == 408 {
+                            "Request Timeout"
+                        } else {
+                            "Service Unavailable"
+                        };
+                        self.answer_nit_relay(sid, stx, code, reason);
+                        None
+                    }
                     TxKind::Refer => Some(LegEvent::ReferRejected { code }),
                     TxKind::Bye => Some(LegEvent::Ended),
                     TxKind::ForkBye | TxKind::Prack => None,
@@ -249,6 +269,9 @@ impl Engine {
     pub fn shutdown(&mut self, now: Instant) {
         let ids: Vec<SessionId> = self.calls.keys().copied().collect();
         for sid in ids {
+            // Relayed requests are answered now: the other phones may never answer ours
+            // before the process ends (RFC 3261 §15.1.2: 487).
+            self.end_relays(sid, None);
             if let Some(call) = self.calls.get_mut(&sid) {
                 call.session.shutdown();
             }
@@ -309,6 +332,8 @@ impl Engine {
     }
 
     fn forget(&mut self, sid: SessionId) {
+        // No phone's request is left unanswered when its call ends (RFC 3261 §15.1.2).
+        self.end_relays(sid, None);
         let Some(call) = self.calls.remove(&sid) else {
             return;
         };
@@ -532,6 +557,10 @@ impl Engine {
                 _ => {}
             },
             TxKind::Bye if code >= 200 => self.feed(now, sid, leg, LegEvent::Ended),
+            TxKind::NitRelay(stx) if code >= 200 => {
+                let reason = resp.reason().unwrap_or_default().to_string();
+                self.answer_nit_relay(sid, stx, code, &reason);
+            }
             _ => {}
         }
     }

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Engine, LegEvent, SessionId, TxKind};
+use super::{Engine, LegEvent, PendingRelay, SessionId, TxKind};
 use crate::c2c::command::Leg;
 use crate::sip::msg::{Message, Method};
 use crate::sip::reactor::{ServerTxId, SipCommand};
@@ -13,13 +13,25 @@ impl Engine {
     /// An offer from `leg`'s phone can go to the other phone: both legs of an anchored call
     /// are up and the other has no INVITE of ours outstanding.
     pub(super) fn can_relay(&self, sid: SessionId, leg: Leg) -> bool {
-        let Some(call) = self.calls.get(&sid) else {
-            return false;
-        };
-        call.session.is_anchored()
-            && call.legs[leg.other().index()].as_ref().is_some_and(|o| {
-                o.sip.state() == crate::ua::DialogState::Confirmed && !o.sip.reinvite_pending()
+        self.other_leg_up(sid, leg)
+            && self.calls.get(&sid).is_some_and(|call| {
+                call.legs[leg.other().index()]
+                    .as_ref()
+                    .is_some_and(|o| !o.sip.reinvite_pending())
             })
+    }
+
+    /// A request from `leg`'s phone can be copied into the other leg's dialog: the call is
+    /// anchored and the other leg is confirmed. Unlike an offer, an INFO or MESSAGE may
+    /// overlap an INVITE transaction of ours: RFC 3261 §14.1 forbids only a second INVITE
+    /// transaction at a time.
+    fn other_leg_up(&self, sid: SessionId, leg: Leg) -> bool {
+        self.calls.get(&sid).is_some_and(|call| {
+            call.session.is_anchored()
+                && call.legs[leg.other().index()]
+                    .as_ref()
+                    .is_some_and(|o| o.sip.state() == crate::ua::DialogState::Confirmed)
+        })
     }
 
     /// The other leg answered the offer we relayed from `relayed_leg`'s phone: answer that
@@ -40,7 +52,7 @@ impl Engine {
         let Some(slot) = call.legs[origin.index()].as_mut() else {
             return;
         };
-        let Some(req) = call.pending_relays.remove(&stx) else {
+        let Some(PendingRelay { request: req, .. }) = call.pending_relays.remove(&stx) else {
             return;
         };
         let mut resp = slot.sip.response_to(&req, code, reason);
@@ -49,6 +61,58 @@ impl Engine {
             resp.set_body(Some("application/sdp"), body);
         }
         self.respond(stx, resp);
+    }
+
+    /// The other phone's final answer to an INFO or MESSAGE we relayed (or our verdict when
+    /// the copy failed): the same status and reason go back on the origin's transaction.
+    /// Nothing else of the call changes: no SDP, ACK or re-INVITE state is touched.
+    pub(super) fn answer_nit_relay(
+        &mut self,
+        sid: SessionId,
+        stx: ServerTxId,
+        code: u16,
+        reason: &str,
+    ) {
+        let Some(call) = self.calls.get_mut(&sid) else {
+            return;
+        };
+        let Some(PendingRelay { origin, request }) = call.pending_relays.remove(&stx) else {
+            return;
+        };
+        let Some(slot) = call.legs[origin.index()].as_ref() else {
+            return;
+        };
+        let resp = slot.sip.response_to(&request, code, reason);
+        self.respond(stx, resp);
+    }
+
+    /// Answer every relayed request from `origin`'s phone (every one when `None`) that is
+    /// still waiting: its dialog or the whole call is ending. RFC 3261 §15.1.2: once a
+    /// dialog is over the UAS still answers its pending requests, and 487 (Request
+    /// Terminated) is the recommended answer.
+    pub(super) fn end_relays(&mut self, sid: SessionId, origin: Option<Leg>) {
+        let Some(call) = self.calls.get_mut(&sid) else {
+            return;
+        };
+        let mut ended: Vec<ServerTxId> = call
+            .pending_relays
+            .iter()
+            .filter(|(_, p)| origin.is_none_or(|o| o == p.origin))
+            .map(|(stx, _)| *stx)
+            .collect();
+        ended.sort_by_key(|stx| stx.0);
+        for stx in ended {
+            let Some(p) = call.pending_relays.remove(&stx) else {
+                continue;
+            };
+            if let Some(slot) = call.legs[p.origin.index()].as_ref() {
+                let resp = slot.sip.response_to(&p.request, 487, "Request Terminated");
+                self.out.push_back(SipCommand::Respond {
+                    tx: stx,
+                    response: resp,
+                });
+            }
+        }
     }
 
     pub(super) fn respond(&mut self, tx: ServerTxId, response: Message) {
@@ -79,7 +143,11 @@ impl Engine {
         let Some(method) = req.method().cloned() else {
             return;
         };
-        let relay = method == Method::Invite && !req.body().is_empty() && self.can_relay(sid, leg);
+        let relay = match method {
+            Method::Invite => !req.body().is_empty() && self.can_relay(sid, leg),
+            Method::Info | Method::Message => self.other_leg_up(sid, leg),
+            _ => false,
+        };
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
         };
@@ -98,6 +166,8 @@ impl Engine {
                 let resp = slot.sip.response_to(&req, 200, "OK");
                 slot.sip.terminate();
                 self.respond(tx, resp);
+                // This phone's INFO or re-INVITE still waiting for the other phone's answer.
+                self.end_relays(sid, Some(leg));
                 log::info!(target: "c2c", "click-to-call {sid}: {} hung up", leg.as_str());
                 self.feed(now, sid, leg, LegEvent::RemoteBye);
             }
@@ -124,7 +194,13 @@ impl Engine {
                 let offer = req.body().to_vec();
                 let other = leg.other();
                 if let Some(call) = self.calls.get_mut(&sid) {
-                    call.pending_relays.insert(tx, req);
+                    call.pending_relays.insert(
+                        tx,
+                        PendingRelay {
+                            origin: leg,
+                            request: req,
+                        },
+                    );
                 }
                 let Some(slot) = self.slot_mut(sid, other) else {
                     return;
@@ -143,6 +219,7 @@ impl Engine {
                 }
                 self.respond(tx, resp);
             }
+            Method::Info | Method::Message if relay => self.relay_nit(sid, leg, tx, req),
             Method::Info | Method::Message | Method::Options | Method::Notify => {
                 let resp = slot.sip.response_to(&req, 200, "OK");
                 self.respond(tx, resp);
@@ -154,4 +231,60 @@ impl Engine {
             }
         }
     }
+
+    /// Anchored call: a phone's INFO (RFC 6086) or MESSAGE (RFC 3428) is copied into the
+    /// other leg's dialog as a new request of ours, as a B2BUA does (each dialog has its
+    /// own CSeq, Via, Route and Contact, so only what describes the body crosses over,
+    /// with the Info-Package that names its meaning, RFC 6086 §7). The other phone's
+    /// answer comes back on `tx`.
+    fn relay_nit(&mut self, sid: SessionId, leg: Leg, tx: ServerTxId, req: Message) {
+        let Some(method) = req.method().cloned() else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&sid) else {
+            return;
+        };
+        if call.pending_relays.len() >= MAX_PENDING_RELAYS {
+            // A phone outrunning the other's answers: refuse for now rather than hold an
+            // unbounded backlog (RFC 3261 §21.5.4: 503 with Retry-After for a temporary
+            // overload; in a dialog it fails only this transaction, RFC 5057).
+            if let Some(slot) = call.legs[leg.index()].as_ref() {
+                let mut resp = slot.sip.response_to(&req, 503, "Service Unavailable");
+                resp.push_header("Retry-After", "1");
+                self.respond(tx, resp);
+            }
+            return;
+        }
+        let copied: Vec<(&str, String)> = RELAYED_HEADERS
+            .iter()
+            .filter_map(|name| req.header(name).map(|v| (*name, v.to_string())))
+            .collect();
+        let headers: Vec<(&str, &str)> = copied.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let body = req.body().to_vec();
+        let other = leg.other();
+        let Some(call) = self.calls.get_mut(&sid) else {
+            return;
+        };
+        let Some(slot) = call.legs[other.index()].as_mut() else {
+            return;
+        };
+        let copy = slot.sip.request_with_body(method.clone(), &headers, body);
+        call.pending_relays.insert(
+            tx,
+            PendingRelay {
+                origin: leg,
+                request: req,
+            },
+        );
+        log::info!(target: "c2c", "click-to-call {sid}: relaying the {}'s {} to the {}",
+            leg.as_str(), method.as_str(), other.as_str());
+        self.send(sid, other, TxKind::NitRelay(tx), copy);
+    }
 }
+
+/// Most requests of one call relayed and still waiting for the other phone's answer.
+const MAX_PENDING_RELAYS: usize = 16;
+
+/// The headers of a relayed INFO or MESSAGE that describe its body (RFC 3261 §20.11,
+/// §20.15; RFC 6086 §7): everything else belongs to the dialog it came in.
+const RELAYED_HEADERS: [&str; 3] = ["Content-Type", "Content-Disposition", "Info-Package"];
