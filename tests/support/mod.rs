@@ -102,6 +102,17 @@ impl Lab {
         sipp
     }
 
+    /// As [`Lab::uas`], for a scenario that runs longer than SIPp's usual time-out.
+    pub fn uas_lasting(&self, scenario: &str, timeout: Duration, vars: &[(&str, String)]) -> Sipp {
+        let mut vars = vars.to_vec();
+        vars.push(("SERVER_PORT", self.server.sip_port.to_string()));
+        let sipp = Sipp::uas_lasting(self.dir(), scenario, timeout, &vars);
+        self.logs
+            .borrow_mut()
+            .push((sipp.label(), sipp.log_paths()));
+        sipp
+    }
+
     /// As [`Lab::uas`], over TCP.
     pub fn uas_tcp(&self, scenario: &str, vars: &[(&str, String)]) -> Sipp {
         let mut vars = vars.to_vec();

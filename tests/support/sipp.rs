@@ -12,7 +12,26 @@ use super::WAIT;
 use super::ports::{free_port, wait_tcp_listening, wait_udp_bound};
 
 /// SIPp's own global time-out: a scenario still running after this fails (exit ≠ 0).
+/// [`Sipp::uas_lasting`] sets a longer one for scenarios that wait on protocol timers.
 const SIPP_TIMEOUT_S: u32 = 40;
+
+/// How SIPp is run: whom it calls (a UAC), how many calls, over what, for how long.
+#[derive(Clone, Copy)]
+struct Run {
+    remote_port: Option<u16>,
+    calls: u32,
+    tcp: bool,
+    timeout_s: u32,
+}
+
+impl Run {
+    const ONE_CALL: Run = Run {
+        remote_port: None,
+        calls: 1,
+        tcp: false,
+        timeout_s: SIPP_TIMEOUT_S,
+    };
+}
 
 /// One SIPp run of one call (`-m 1`), or of several for [`Sipp::uas_calls`].
 pub struct Sipp {
@@ -24,44 +43,68 @@ pub struct Sipp {
     tcp: bool,
     scenario: String,
     base: PathBuf,
+    /// SIPp's global time-out for this run, in seconds.
+    timeout_s: u32,
 }
 
 impl Sipp {
     /// A UAS scenario (it waits for an INVITE) on a free port; returns once SIPp has
     /// bound the port, so a call placed afterwards reaches it.
     pub fn uas(dir: &Path, scenario: &str, vars: &[(&str, String)]) -> Sipp {
-        let port = free_port();
-        Sipp::spawn(dir, scenario, port, None, 1, false, vars).await_bound()
+        Sipp::spawn(dir, scenario, Run::ONE_CALL, vars).await_bound()
     }
 
     /// A UAS scenario over TCP (`-t t1`: one connection); returns once SIPp listens.
     pub fn uas_tcp(dir: &Path, scenario: &str, vars: &[(&str, String)]) -> Sipp {
-        let port = free_port();
-        Sipp::spawn(dir, scenario, port, None, 1, true, vars).await_bound()
+        let run = Run {
+            tcp: true,
+            ..Run::ONE_CALL
+        };
+        Sipp::spawn(dir, scenario, run, vars).await_bound()
     }
 
     /// A UAS scenario that plays `calls` calls (concurrently, matched by Call-ID) before
     /// it exits.
     pub fn uas_calls(dir: &Path, scenario: &str, calls: u32, vars: &[(&str, String)]) -> Sipp {
-        let port = free_port();
-        Sipp::spawn(dir, scenario, port, None, calls, false, vars).await_bound()
+        let run = Run {
+            calls,
+            ..Run::ONE_CALL
+        };
+        Sipp::spawn(dir, scenario, run, vars).await_bound()
+    }
+
+    /// As [`Sipp::uas`], with SIPp's global time-out raised to `timeout` for a scenario
+    /// that waits on a protocol timer longer than the usual 40 s.
+    pub fn uas_lasting(
+        dir: &Path,
+        scenario: &str,
+        timeout: Duration,
+        vars: &[(&str, String)],
+    ) -> Sipp {
+        let run = Run {
+            timeout_s: u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX),
+            ..Run::ONE_CALL
+        };
+        Sipp::spawn(dir, scenario, run, vars).await_bound()
     }
 
     /// A UAC scenario sending to 127.0.0.1:`remote_port`.
     pub fn uac(dir: &Path, scenario: &str, remote_port: u16, vars: &[(&str, String)]) -> Sipp {
-        let port = free_port();
-        Sipp::spawn(dir, scenario, port, Some(remote_port), 1, false, vars)
+        let run = Run {
+            remote_port: Some(remote_port),
+            ..Run::ONE_CALL
+        };
+        Sipp::spawn(dir, scenario, run, vars)
     }
 
-    fn spawn(
-        dir: &Path,
-        scenario: &str,
-        port: u16,
-        remote_port: Option<u16>,
-        calls: u32,
-        tcp: bool,
-        vars: &[(&str, String)],
-    ) -> Sipp {
+    fn spawn(dir: &Path, scenario: &str, run: Run, vars: &[(&str, String)]) -> Sipp {
+        let Run {
+            remote_port,
+            calls,
+            tcp,
+            timeout_s,
+        } = run;
+        let port = free_port();
         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/sipp")
             .join(scenario);
@@ -95,7 +138,7 @@ impl Sipp {
                 &calls.to_string(),
                 "-nostdin",
             ])
-            .args(["-timeout", &format!("{SIPP_TIMEOUT_S}s"), "-timeout_error"])
+            .args(["-timeout", &format!("{timeout_s}s"), "-timeout_error"])
             .arg("-trace_msg")
             .arg("-message_file")
             .arg(base.with_extension("msg"))
@@ -117,6 +160,7 @@ impl Sipp {
             tcp,
             scenario: scenario.to_owned(),
             base,
+            timeout_s,
         }
     }
 
@@ -211,7 +255,7 @@ impl Sipp {
 
     /// Waits for SIPp to exit (bounded by its own global time-out plus margin).
     pub fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(u64::from(SIPP_TIMEOUT_S)) + WAIT;
+        let deadline = Instant::now() + Duration::from_secs(u64::from(self.timeout_s)) + WAIT;
         loop {
             if let Some(status) = self.exited {
                 return status;
