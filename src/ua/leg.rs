@@ -99,7 +99,15 @@ pub struct Leg {
     invite_pending: bool,
     /// RSeq of the last reliable provisional acknowledged (RFC 3262 §7.2).
     last_rseq: Option<u32>,
+    /// The session interval the last 2xx to our INVITE set (RFC 4028 §7.2), as the call
+    /// engine read it; `None` when it set none, and no session timer runs.
+    session_interval: Option<u32>,
 }
+
+/// The session interval our initial INVITE asks for, and our Min-SE (RFC 4028 §4, §5:
+/// 90 s is the smallest allowed).
+const SESSION_EXPIRES: u32 = 1800;
+const MIN_SE: u32 = 90;
 
 impl Leg {
     /// Create the leg and its initial INVITE (RFC 3261 §8.1.1, §13.2.1).
@@ -124,11 +132,12 @@ impl Leg {
             ack: None,
             invite_pending: true,
             last_rseq: None,
+            session_interval: None,
         };
         let mut invite = leg.request(Method::Invite);
         leg.invite_cseq = leg.local_cseq;
-        invite.push_header("Session-Expires", "1800");
-        invite.push_header("Min-SE", "90");
+        invite.push_header("Session-Expires", &SESSION_EXPIRES.to_string());
+        invite.push_header("Min-SE", &MIN_SE.to_string());
         invite.push_header("Accept-Language", "en");
         invite.push_header("Allow", ALLOW);
         let body = spec.offer;
@@ -293,14 +302,25 @@ impl Leg {
         Some(prack)
     }
 
+    /// The session interval a 2xx to our INVITE set (RFC 4028 §7.2), or `None` when it
+    /// set none: later re-INVITEs ask to keep it.
+    pub fn set_session_interval(&mut self, interval: Option<u32>) {
+        self.session_interval = interval;
+    }
+
     /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1).
     pub fn reinvite(&mut self, sdp: Vec<u8>) -> Message {
         let mut req = self.request(Method::Invite);
         self.invite_cseq = self.local_cseq;
         self.ack = None;
         self.invite_pending = true;
-        req.push_header("Session-Expires", "1800;refresher=uac");
-        req.push_header("Min-SE", "90");
+        // Every re-INVITE refreshes the session (RFC 4028 §7.4): it asks to keep the
+        // interval in force, no shorter than our Min-SE, with us as the refresher.
+        let interval = self
+            .session_interval
+            .map_or(SESSION_EXPIRES, |s| s.max(MIN_SE));
+        req.push_header("Session-Expires", &format!("{interval};refresher=uac"));
+        req.push_header("Min-SE", &MIN_SE.to_string());
         req.push_header("Accept-Language", "en");
         req.push_header("Allow", ALLOW);
         req.push_header("Content-Type", SDP);

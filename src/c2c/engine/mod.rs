@@ -506,8 +506,11 @@ impl Engine {
             return;
         };
         let old = slot.refresh_at.take();
-        let next = match resp.session_expires() {
-            Ok(Some(se)) if se.refresher == Some(Refresher::Uac) && se.delta > 0 => {
+        let se = resp.session_expires().ok().flatten();
+        slot.sip
+            .set_session_interval(se.as_ref().map(|se| se.delta));
+        let next = match se {
+            Some(se) if se.refresher == Some(Refresher::Uac) && se.delta > 0 => {
                 Some(now + std::time::Duration::from_secs(u64::from(se.delta) / 2))
             }
             _ => None,

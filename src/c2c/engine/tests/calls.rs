@@ -469,6 +469,8 @@ fn session_refresh_when_the_phone_makes_us_the_refresher() {
         b"v=0\r\no=d\r\n",
         "the initiator gets its current SDP again"
     );
+    // RFC 4028 §7.4: the refresh asks to keep the interval in force, not our first 1800 s.
+    assert_eq!(refresh.header("Session-Expires"), Some("90;refresher=uac"));
     // The phone has lost the session: the call ends on both legs.
     reply(&mut e, now, ftx, answer(&refresh, 481, "a", None));
     let cmds = sent(&mut e);
