@@ -9,10 +9,13 @@
 
 mod dispatch;
 mod escape;
-mod http;
+// Public (undocumented API) only so the fuzz targets in fuzz/ reach the parsers.
+#[doc(hidden)]
+pub mod http;
 mod listen;
 mod uri_check;
-mod xml;
+#[doc(hidden)]
+pub mod xml;
 
 use std::fmt;
 use std::io;

@@ -1,7 +1,7 @@
 //! The HTTP interface (HttpPort): request parsing, authentication, pages, connections.
 
-mod auth;
+pub mod auth;
 mod pages;
-mod request;
+pub mod request;
 mod response;
 pub(crate) mod server;

@@ -9,7 +9,7 @@ const MAX_DEPTH: usize = 32;
 
 /// A click-to-call request as the client wrote it (entities decoded, whitespace trimmed).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ClickToCallRequest {
+pub struct ClickToCallRequest {
     pub initiator: String,
     pub destination: String,
     /// `<AnchorCall>` compared case-insensitively to `true`; absent means false.
@@ -18,7 +18,7 @@ pub(crate) struct ClickToCallRequest {
 
 /// Why a request is answered with a 400; the texts are the original's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RequestError {
+pub enum RequestError {
     /// Not well-formed XML (or a DTD).
     Parse,
     /// The root element is not `ClickToCall`.
@@ -47,7 +47,7 @@ enum Field {
 
 /// Parses one framed request document. Checks in the original's order: well-formed,
 /// then the method (root name), then the required tags.
-pub(crate) fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
+pub fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
     let config = ParserConfig::new()
         .cdata_to_characters(true)
         .whitespace_to_characters(true)

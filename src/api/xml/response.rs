@@ -13,7 +13,7 @@ use crate::c2c::command::{Leg, Progress};
 
 /// The request-derived parts every response document of one request shares.
 #[derive(Debug, Clone)]
-pub(crate) struct EchoTemplate {
+pub struct EchoTemplate {
     /// Request text through `</Request>` and its trailing whitespace; `None` for the bare form.
     head: Option<Vec<u8>>,
     /// The rest of the request after that (normally `</ClickToCall>`).
@@ -23,7 +23,7 @@ pub(crate) struct EchoTemplate {
 impl EchoTemplate {
     /// Splits a framed request at its first `</Request>` (any case, optional whitespace
     /// before `>`) plus the whitespace that follows.
-    pub(crate) fn from_request(doc: &[u8]) -> EchoTemplate {
+    pub fn from_request(doc: &[u8]) -> EchoTemplate {
         match request_end(doc) {
             Some(split) => EchoTemplate {
                 head: doc.get(..split).map(<[u8]>::to_vec),
@@ -82,7 +82,7 @@ impl EchoTemplate {
     }
 
     /// A document with one result without a leg (request errors).
-    pub(crate) fn error(&self, code: u16, text: &str) -> Vec<u8> {
+    pub fn error(&self, code: u16, text: &str) -> Vec<u8> {
         self.document(&result_line(code, None, text))
     }
 }
