@@ -52,6 +52,24 @@ fn anchored_call_relays_the_initiators_info_and_its_answer() {
 }
 
 #[test]
+fn anchored_call_relays_the_initiators_update_offer_and_its_answer() {
+    // initiator_anchor_update.xml puts the call on hold with an UPDATE (RFC 3311) once it
+    // is up and needs the destination's answer in its 200; destination_anchor_update.xml
+    // needs that offer in a re-INVITE in its own dialog, answers it, then hangs up.
+    let lab = Lab::start("anchor-update", ServerOptions::default());
+    let mut initiator = lab.uas("initiator_anchor_update.xml", &[]);
+    let mut destination = lab.uas(
+        "destination_anchor_update.xml",
+        &[("INIT_PORT", initiator.port.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    assert_eq!(got, connected());
+    destination.wait_received("INVITE", 2);
+    destination.expect_pass();
+    initiator.expect_pass();
+}
+
+#[test]
 fn anchored_call_mirrors_the_initiators_bye() {
     let lab = Lab::start("anchor-init-bye", ServerOptions::default());
     let mut initiator = lab.uas("initiator_anchor_hangup.xml", &[]);

@@ -144,7 +144,7 @@ impl Engine {
             return;
         };
         let relay = match method {
-            Method::Invite => !req.body().is_empty() && self.can_relay(sid, leg),
+            Method::Invite | Method::Update => !req.body().is_empty() && self.can_relay(sid, leg),
             Method::Info | Method::Message => self.other_leg_up(sid, leg),
             _ => false,
         };
@@ -182,15 +182,22 @@ impl Engine {
                     self.feed(now, sid, leg, LegEvent::TransferEnded);
                 }
             }
-            Method::Invite if slot.sip.reinvite_pending() => {
-                // RFC 3261 §14.2: our own re-INVITE is outstanding.
+            Method::Invite | Method::Update
+                if slot.sip.reinvite_pending()
+                    && (method == Method::Invite || !req.body().is_empty()) =>
+            {
+                // Our own re-INVITE's offer is outstanding: a crossing re-INVITE (RFC 3261
+                // §14.2) or an UPDATE with an offer (RFC 3311 §5.2) gets 491.
                 let resp = slot.sip.response_to(&req, 491, "Request Pending");
                 self.respond(tx, resp);
             }
-            Method::Invite if relay => {
+            Method::Invite | Method::Update if relay => {
                 // Anchored call: a new offer from one phone (hold, resume, codec change) goes
                 // to the other phone in a re-INVITE; its answer comes back here (RFC 3725
-                // §5: the controller relays offers and answers between the two legs).
+                // §5: the controller relays offers and answers between the two legs). An
+                // UPDATE's offer travels the same way: every phone takes a re-INVITE, not
+                // every phone an UPDATE, and the answer goes back in the UPDATE's 2xx
+                // (RFC 3311 §5.2).
                 let offer = req.body().to_vec();
                 let other = leg.other();
                 if let Some(call) = self.calls.get_mut(&sid) {

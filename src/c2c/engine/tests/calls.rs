@@ -409,6 +409,73 @@ fn anchored_reinvite_from_a_phone_is_relayed_to_the_other() {
 }
 
 #[test]
+fn anchored_update_with_an_offer_is_relayed_as_a_reinvite() {
+    let mut e = engine();
+    let now = Instant::now();
+    let UpToReinvite {
+        invite,
+        dinv,
+        rtx,
+        reinv,
+        ..
+    } = anchored_to_reinvite(&mut e, now, &[], "v=0\r\no=d\r\n");
+    // While our re-INVITE's offer is outstanding, an UPDATE with an offer crosses it
+    // (RFC 3311 §5.2: 491); one without a body is only a refresh, answered here.
+    let sdp = "Content-Type: application/sdp\r\n";
+    let early = in_dialog(&invite, "UPDATE", 8, "a", sdp, "v=0\r\no=i 9\r\n");
+    from_initiator(&mut e, now, 3, early);
+    assert_eq!(
+        one_response(&mut e),
+        (3, 491, "Request Pending".to_string())
+    );
+    let refresh = in_dialog(&invite, "UPDATE", 9, "a", "", "");
+    from_initiator(&mut e, now, 5, refresh);
+    assert_eq!(one_response(&mut e), (5, 200, "OK".to_string()));
+    reply(
+        &mut e,
+        now,
+        rtx,
+        answer(&reinv, 200, "a", Some("v=0\r\no=i\r\n")),
+    );
+    sent(&mut e);
+    // Now the initiator's UPDATE with a new offer goes to the destination in a re-INVITE,
+    // and the destination's answer comes back in the UPDATE's 200.
+    let hold = "v=0\r\no=i 2\r\na=sendonly\r\n";
+    let update = in_dialog(&invite, "UPDATE", 10, "a", sdp, hold);
+    from_initiator(&mut e, now, 6, update);
+    let (relay_tx, relayed) = one_request(&mut e);
+    assert_eq!(relayed.method(), Some(&Method::Invite));
+    assert_eq!(relayed.call_id().ok(), dinv.call_id().ok());
+    assert_eq!(relayed.body(), hold.as_bytes());
+    let recv = "v=0\r\no=d 2\r\na=recvonly\r\n";
+    reply(
+        &mut e,
+        now,
+        relay_tx,
+        answer(&relayed, 200, "d", Some(recv)),
+    );
+    let cmds = sent(&mut e);
+    assert_eq!(cmds.len(), 2, "{cmds:?}");
+    assert!(
+        matches!(&cmds[0], SipCommand::SendAck { request } if request.call_id().ok() == dinv.call_id().ok()),
+        "{cmds:?}"
+    );
+    let SipCommand::Respond {
+        tx: ServerTxId(6),
+        response,
+    } = &cmds[1]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(response.status(), Some(200));
+    assert_eq!(
+        response.cseq().ok().map(|(n, m)| (n, m.to_string())),
+        Some((10, "UPDATE".to_string()))
+    );
+    assert_eq!(response.body(), recv.as_bytes());
+}
+
+#[test]
 fn an_ack_without_the_real_answer_rejects_every_offered_stream() {
     let mut e = engine();
     let now = Instant::now();

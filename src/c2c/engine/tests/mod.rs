@@ -142,3 +142,15 @@ fn in_dialog(
     );
     Message::parse(text.as_bytes()).expect("in-dialog request parses")
 }
+
+/// The one response the engine sent: (server transaction, status, reason).
+fn one_response(e: &mut Engine) -> (u64, u16, String) {
+    match &sent(e)[..] {
+        [SipCommand::Respond { tx, response }] => (
+            tx.0,
+            response.status().unwrap_or(0),
+            response.reason().unwrap_or_default().to_string(),
+        ),
+        cmds => panic!("expected one response, got {cmds:?}"),
+    }
+}

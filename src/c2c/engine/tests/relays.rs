@@ -15,18 +15,6 @@ fn anchored_up(e: &mut Engine, now: Instant) -> (Message, Message) {
 const DTMF: &str = "Signal=5\r\nDuration=160\r\n";
 const DTMF_HEADERS: &str = "Content-Type: application/dtmf-relay\r\nInfo-Package: dtmf\r\n";
 
-/// The one response the engine sent: (server transaction, status, reason).
-fn one_response(e: &mut Engine) -> (u64, u16, String) {
-    match &sent(e)[..] {
-        [SipCommand::Respond { tx, response }] => (
-            tx.0,
-            response.status().unwrap_or(0),
-            response.reason().unwrap_or_default().to_string(),
-        ),
-        cmds => panic!("expected one response, got {cmds:?}"),
-    }
-}
-
 #[test]
 fn anchored_info_is_relayed_with_its_body_and_the_answer_comes_back() {
     let mut e = engine();
