@@ -386,3 +386,46 @@ fn garbage_spoofed_and_looping_answers_are_ignored_until_the_real_one() {
         })
     );
 }
+
+#[test]
+fn resolv_conf_search_list_completes_a_short_host_name() {
+    // Unknown names get NODATA from the test server, so the name as-is would fail.
+    let server = TestDnsServer::start(
+        V4,
+        vec![(
+            ("pbx.example.test", 1),
+            Behaviour::Answer(vec![a("127.0.0.1")]),
+        )],
+    );
+    let dir = std::env::temp_dir().join(format!("c2c-dns-search-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let hosts = dir.join("hosts");
+    let resolv = dir.join("resolv.conf");
+    std::fs::write(&hosts, "").unwrap();
+    std::fs::write(
+        &resolv,
+        "nameserver 192.0.2.254\nsearch example.test\noptions ndots:1\n",
+    )
+    .unwrap();
+    // DNSServers replaces the nameserver lines only: the search list still applies.
+    let mut c = ResolverConfig::from_files(&[server.addr], &hosts, &resolv);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(c.search, vec!["example.test".to_string()]);
+    assert_eq!(c.ndots, 1);
+    c.ipv6 = false;
+    c.attempt_timeout = Duration::from_millis(200);
+    c.query_timeout = Duration::from_millis(1000);
+    let mut h = Harness::new(c);
+    assert_eq!(
+        h.resolve(req("pbx", None, None)).unwrap(),
+        vec![target("127.0.0.1:5060", Transport::Udp)]
+    );
+    let asked: Vec<String> = server.queries().iter().map(|q| q.1.clone()).collect();
+    assert!(
+        asked.iter().all(|n| n.ends_with("pbx.example.test")),
+        "only the search-list candidate was needed: {asked:?}"
+    );
+    // An absolute name is not searched: NODATA for "pbx." is the end of it.
+    let err = h.resolve(req("pbx.", Some(5060), None)).unwrap_err();
+    assert_eq!(err, DnsError::NotFound { name: "pbx".into() });
+}

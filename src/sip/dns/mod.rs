@@ -20,6 +20,7 @@ mod order;
 mod random;
 mod resolution;
 mod resolver;
+mod search;
 mod system_files;
 
 use std::fmt;
@@ -32,7 +33,7 @@ pub use message::RecordType;
 pub use name::NameError;
 pub use random::{OsRandom, RandomSource, SeededRandom};
 pub use resolver::{QueryHandle, Resolver, ResolverConfig, Transmit, TransmitProtocol};
-pub use system_files::{HostsFile, load_resolv_conf, parse_resolv_conf};
+pub use system_files::{HostsFile, ResolvConf, load_resolv_conf, parse_resolv_conf};
 
 /// What to locate: the host part of a SIP URI and what the URI says about port, transport
 /// and scheme (RFC 3263 §4).

@@ -37,6 +37,9 @@ pub struct Resolution {
     /// Put IPv6 addresses of a host before its IPv4 ones.
     prefer_ipv6: bool,
     stage: Stage,
+    /// Some lookup of this procedure returned records: the domain exists in some form,
+    /// so a failure is final and no search-list candidate is tried after it.
+    found: bool,
 }
 
 #[derive(Debug)]
@@ -81,7 +84,7 @@ fn default_transport(secure: bool) -> Transport {
 }
 
 /// An IP literal, with the brackets of an IPv6 reference tolerated.
-fn ip_literal(host: &str) -> Option<IpAddr> {
+pub(super) fn ip_literal(host: &str) -> Option<IpAddr> {
     let bare = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
@@ -127,6 +130,7 @@ impl Resolution {
             transport,
             prefer_ipv6: env.config.prefer_ipv6,
             stage: Stage::Naptr,
+            found: false,
         };
         let step = if req.port.is_some() || env.config.hosts.lookup(&r.domain).is_some() {
             // RFC 3263 §4.2: with a port, only A/AAAA. A host listed in the hosts file is
@@ -155,6 +159,7 @@ impl Resolution {
                 if key.rtype != RecordType::Naptr || key.name != self.domain {
                     return Step::Need(vec![]);
                 }
+                self.found |= has_records(&answer);
                 match answer {
                     Ok(records) => {
                         let naptrs: Vec<_> = records
@@ -193,6 +198,7 @@ impl Resolution {
                 }
                 for l in lookups.iter_mut() {
                     if l.service.name == key.name && l.answer.is_none() {
+                        self.found |= has_records(&answer);
                         l.answer = Some(answer.clone());
                     }
                 }
@@ -203,6 +209,7 @@ impl Resolution {
                 self.after_srv(lookups, env)
             }
             Stage::Addresses(hosts) => {
+                let got_records = has_records(&answer);
                 let addrs = answer.map(|records| {
                     records
                         .into_iter()
@@ -220,6 +227,7 @@ impl Resolution {
                         _ => continue,
                     };
                     if matches!(slot, Slot::Pending) {
+                        self.found |= got_records;
                         *slot = Slot::Done(addrs.clone());
                     }
                 }
@@ -229,6 +237,11 @@ impl Resolution {
                 Step::Done(self.targets())
             }
         }
+    }
+
+    /// Whether any lookup of this procedure returned records (see `found`).
+    pub fn found_records(&self) -> bool {
+        self.found
     }
 
     fn enter_srv(&mut self, services: Vec<SrvService>) -> Step {
@@ -391,6 +404,10 @@ fn host_lookup(host: &str, port: u16, transport: Transport, config: &ResolverCon
         v4,
         v6,
     }
+}
+
+fn has_records(answer: &Answer) -> bool {
+    matches!(answer, Ok(records) if !records.is_empty())
 }
 
 fn push_unique(mut v: Vec<LookupKey>, k: LookupKey) -> Vec<LookupKey> {

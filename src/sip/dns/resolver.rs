@@ -12,13 +12,18 @@ use super::cache::{Cache, CachedAnswer};
 use super::message::{self, RData, Rcode, RecordType, Response};
 use super::random::{OsRandom, RandomSource};
 use super::resolution::{Env, Resolution, Step};
-use super::system_files::{self, HostsFile};
+use super::search;
+use super::system_files::{self, DEFAULT_NDOTS, HostsFile, ResolvConf};
 use super::{Answer, DnsError, LookupKey, ResolveId, ResolveRequest, Target};
 
 /// RFC 1034 §3.6.2 chains are short in practice; a longer one is a loop or an attack.
 const MAX_CNAME_HOPS: usize = 8;
 /// RFC 2308 §5: negative answers are cached at most for a bounded time.
 const MAX_NEGATIVE_TTL: u32 = 300;
+/// One resolution goes through at most three sequential stages (NAPTR, SRV, A/AAAA), each
+/// bounded by `query_timeout`; a search-list candidate is only started while the search
+/// is younger than that many query time-outs.
+const SEARCH_BUDGET_QUERIES: u32 = 3;
 
 /// Resolver settings. `new` gives the defaults; fields can be changed before use.
 #[derive(Debug, Clone)]
@@ -41,6 +46,12 @@ pub struct ResolverConfig {
     pub max_ttl: Duration,
     /// Resolutions in progress beyond this fail at once with `Overloaded`.
     pub max_resolutions: usize,
+    /// resolv.conf `search` / `domain`: domains appended to a request host in turn
+    /// (normalised, at most six). Empty: hosts are only looked up as written.
+    pub search: Vec<String>,
+    /// resolv.conf `options ndots:N` (default 1, at most 15): a host with at least this
+    /// many dots is tried as written before the search list, otherwise after it.
+    pub ndots: u8,
 }
 
 impl ResolverConfig {
@@ -58,6 +69,8 @@ impl ResolverConfig {
             cache_capacity: 1024,
             max_ttl: Duration::from_secs(24 * 3600),
             max_resolutions: 1024,
+            search: Vec::new(),
+            ndots: DEFAULT_NDOTS,
         }
     }
 
@@ -71,14 +84,20 @@ impl ResolverConfig {
         )
     }
 
-    /// As `from_system`, with the two files' paths given (tests).
+    /// As `from_system`, with the two files' paths given (tests). DNSServers replaces only
+    /// the `nameserver` lines: the search list and `ndots` still come from resolv.conf, so
+    /// short names resolve as they do for every other program on the host.
     pub fn from_files(dns_servers: &[SocketAddr], hosts: &Path, resolv_conf: &Path) -> Self {
+        let conf = ResolvConf::load(resolv_conf);
         let servers = if dns_servers.is_empty() {
-            system_files::load_resolv_conf(resolv_conf)
+            system_files::servers_or_local(conf.servers)
         } else {
             dns_servers.to_vec()
         };
-        Self::new(servers, HostsFile::load(hosts))
+        let mut config = Self::new(servers, HostsFile::load(hosts));
+        config.search = conf.search;
+        config.ndots = conf.ndots;
+        config
     }
 }
 
@@ -131,12 +150,33 @@ struct Query {
     waiters: Vec<ResolveId>,
 }
 
+/// The search-list candidates still to try for one resolution (see `search`).
+#[derive(Debug)]
+struct Search {
+    request: ResolveRequest,
+    remaining: VecDeque<String>,
+    /// No further candidate is started at or after this instant.
+    deadline: Instant,
+}
+
+/// What `next_candidate` did.
+enum NextCandidate {
+    Started,
+    /// No candidate left (or no search list).
+    None,
+    /// Candidates left, but the search's time budget is spent.
+    OutOfTime,
+}
+
 pub struct Resolver {
     config: ResolverConfig,
     rng: Box<dyn RandomSource>,
     cache: Cache,
     next_resolve: u64,
     resolutions: HashMap<ResolveId, Resolution>,
+    /// Resolutions with search-list candidates left; never more entries than
+    /// `resolutions` has (an entry lives only while its resolution does).
+    searches: HashMap<ResolveId, Search>,
     next_query: u64,
     queries: HashMap<u64, Query>,
     query_by_key: HashMap<LookupKey, u64>,
@@ -161,6 +201,7 @@ impl Resolver {
             cache,
             next_resolve: 0,
             resolutions: HashMap::new(),
+            searches: HashMap::new(),
             next_query: 0,
             queries: HashMap::new(),
             query_by_key: HashMap::new(),
@@ -176,6 +217,13 @@ impl Resolver {
 
     /// Starts locating `request`. The result comes out of `poll_result`, possibly at
     /// once (IP literal, hosts file, cache, invalid name).
+    ///
+    /// A host written short goes through the resolv.conf search list (`search`): each
+    /// candidate name runs the whole RFC 3263 procedure, and the next one is tried only
+    /// when a candidate's every lookup ended in NXDOMAIN or no records. The search counts
+    /// as one resolution for `max_resolutions`, and no candidate is started once
+    /// 3 × `query_timeout` have passed since `start`, so the whole search ends within
+    /// 6 × `query_timeout` (30 s with the defaults; 15 s for one name).
     pub fn start(&mut self, now: Instant, request: ResolveRequest) -> ResolveId {
         let id = ResolveId(self.next_resolve);
         self.next_resolve += 1;
@@ -183,16 +231,27 @@ impl Resolver {
             self.results.push_back((id, Err(DnsError::Overloaded)));
             return id;
         }
-        let mut env = Env {
-            config: &self.config,
-            rng: self.rng.as_mut(),
-        };
-        let (machine, step) = Resolution::begin(&request, &mut env);
         log::debug!(target: "sip::dns", "{id}: resolving {:?}", request.host);
-        if let Some(m) = machine {
-            self.resolutions.insert(id, m);
+        let mut names: VecDeque<String> = search::candidates(
+            &request.host,
+            &self.config.search,
+            self.config.ndots,
+            &self.config.hosts,
+        )
+        .into();
+        let first = names.pop_front().unwrap_or_else(|| request.host.clone());
+        if !names.is_empty() {
+            let budget = self.config.query_timeout * SEARCH_BUDGET_QUERIES;
+            self.searches.insert(
+                id,
+                Search {
+                    request: request.clone(),
+                    remaining: names,
+                    deadline: now + budget,
+                },
+            );
         }
-        self.apply(now, id, step);
+        self.begin_candidate(now, id, &request, first);
         self.pump(now);
         id
     }
@@ -201,6 +260,7 @@ impl Resolver {
     /// fill the cache.
     pub fn cancel(&mut self, id: ResolveId) {
         self.resolutions.remove(&id);
+        self.searches.remove(&id);
     }
 
     /// A datagram from `from`. Accepted only if it answers an outstanding query: same
@@ -335,13 +395,90 @@ impl Resolver {
                 }
             }
             Step::Done(result) => {
+                let found = self
+                    .resolutions
+                    .remove(&id)
+                    .is_some_and(|m| m.found_records());
+                let mut out_of_time = false;
+                if let Err(DnsError::NotFound { .. }) = &result
+                    && !found
+                {
+                    // As the C library's res_search, the search list goes on after
+                    // NXDOMAIN and NODATA, and stops on a time-out. Unlike it (it also
+                    // goes on after SERVFAIL), any server failure ends the search here
+                    // too: a broken server must not silently send the request to a
+                    // namesake under another search domain (the RFC 1535 hazard).
+                    match self.next_candidate(now, id) {
+                        NextCandidate::Started => return,
+                        NextCandidate::OutOfTime => out_of_time = true,
+                        NextCandidate::None => {}
+                    }
+                }
+                let result = match (self.searches.remove(&id), result) {
+                    (Some(s), Err(DnsError::NotFound { .. })) if !found => {
+                        let name = s.request.host.trim().to_string();
+                        if out_of_time {
+                            // Candidates left but no time for them (see `start`).
+                            Err(DnsError::Timeout { name })
+                        } else {
+                            // Every candidate is gone: the name the request gave.
+                            Err(DnsError::NotFound { name })
+                        }
+                    }
+                    (_, r) => r,
+                };
                 if let Err(e) = &result {
                     log::debug!(target: "sip::dns", "{id}: {e}");
                 }
-                self.resolutions.remove(&id);
                 self.results.push_back((id, result));
             }
         }
+    }
+
+    /// Runs the RFC 3263 procedure of `request` with `host` as the target domain.
+    fn begin_candidate(
+        &mut self,
+        now: Instant,
+        id: ResolveId,
+        request: &ResolveRequest,
+        host: String,
+    ) {
+        let candidate = ResolveRequest {
+            host,
+            ..request.clone()
+        };
+        let mut env = Env {
+            config: &self.config,
+            rng: self.rng.as_mut(),
+        };
+        let (machine, step) = Resolution::begin(&candidate, &mut env);
+        if let Some(m) = machine {
+            self.resolutions.insert(id, m);
+        }
+        self.apply(now, id, step);
+    }
+
+    /// Starts the next search-list candidate of `id`, if one is left and the search is
+    /// within its time budget. Recursion through `apply` is bounded by the candidate
+    /// count (`search::MAX_CANDIDATES`).
+    fn next_candidate(&mut self, now: Instant, id: ResolveId) -> NextCandidate {
+        let Some(search) = self.searches.get_mut(&id) else {
+            return NextCandidate::None;
+        };
+        if search.remaining.is_empty() {
+            return NextCandidate::None;
+        }
+        if now >= search.deadline {
+            log::debug!(target: "sip::dns", "{id}: search list time budget spent");
+            return NextCandidate::OutOfTime;
+        }
+        let Some(host) = search.remaining.pop_front() else {
+            return NextCandidate::None;
+        };
+        let request = search.request.clone();
+        log::debug!(target: "sip::dns", "{id}: trying {host:?} from the search list");
+        self.begin_candidate(now, id, &request, host);
+        NextCandidate::Started
     }
 
     /// Feeds queued answers to their resolutions until none is left. Answers from the

@@ -557,3 +557,7 @@ fn cancelled_resolution_reports_nothing_but_fills_the_cache() {
 /// Time-outs, server failures, TCP fallback and hostile input.
 #[path = "resolver_fault_tests.rs"]
 mod faults;
+
+/// The resolv.conf search list (`search`, `domain`, `ndots`).
+#[path = "search_tests.rs"]
+mod search_list;
