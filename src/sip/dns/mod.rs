@@ -9,6 +9,10 @@
 //! - [`DnsDriver`]: the thin non-blocking mio layer the reactor thread owns (one UDP
 //!   socket per address family, short-lived TCP streams for truncated answers).
 //!
+//! A host written short (`pbx`) goes through the resolv.conf search list first
+//! (`search`, see the `search` module); SRV targets and NAPTR replacements are absolute
+//! names and never do.
+//!
 //! Results are `Vec<Target>` in the order to try them: on a transport error, a 503 or a
 //! transaction time-out the caller moves to the next element (RFC 3263 §4.3).
 

@@ -75,7 +75,8 @@ impl ResolverConfig {
     }
 
     /// From the DNSServers setting (as parsed by `config`; empty: the host's
-    /// `/etc/resolv.conf`) and `/etc/hosts`, both read once, here.
+    /// `/etc/resolv.conf`), the search list and `ndots` of `/etc/resolv.conf`, and
+    /// `/etc/hosts`, all read once, here.
     pub fn from_system(dns_servers: &[SocketAddr]) -> Self {
         Self::from_files(
             dns_servers,
@@ -416,7 +417,7 @@ impl Resolver {
                 }
                 let result = match (self.searches.remove(&id), result) {
                     (Some(s), Err(DnsError::NotFound { .. })) if !found => {
-                        let name = s.request.host.trim().to_string();
+                        let name = super::name::normalize(s.request.host.trim());
                         if out_of_time {
                             // Candidates left but no time for them (see `start`).
                             Err(DnsError::Timeout { name })
