@@ -367,45 +367,54 @@ fn anchored_reinvite_from_a_phone_is_relayed_to_the_other() {
     );
     sent(&mut e);
     // The initiator puts the call on hold: its new offer goes to the destination.
-    let hold = "v=0\r\no=i 2\r\na=sendonly\r\n";
     let theirs = in_dialog(
         &invite,
         "INVITE",
         9,
         "a",
         "Contact: <sip:service@127.0.0.1:5061>\r\nContent-Type: application/sdp\r\n",
-        hold,
+        HOLD,
     );
-    from_initiator(&mut e, now, 4, theirs);
-    let (relay_tx, relayed) = one_request(&mut e);
+    let response = offer_relayed_to_the_destination(&mut e, now, 4, theirs, &dinv);
+    assert_eq!(response.cseq().unwrap(), (9, Method::Invite));
+}
+
+const HOLD: &str = "v=0\r\no=i 2\r\na=sendonly\r\n";
+const HELD: &str = "v=0\r\no=d 2\r\na=recvonly\r\n";
+
+/// The initiator's `request` carrying the offer [`HOLD`], on server transaction `tx`, goes
+/// to the destination (whose INVITE was `dinv`) in a re-INVITE; the destination answers
+/// [`HELD`], which is ACKed and comes back in the 200 returned here.
+fn offer_relayed_to_the_destination(
+    e: &mut Engine,
+    now: Instant,
+    tx: u64,
+    request: Message,
+    dinv: &Message,
+) -> Message {
+    from_initiator(e, now, tx, request);
+    let (relay_tx, relayed) = one_request(e);
+    assert_eq!(relayed.method(), Some(&Method::Invite));
     assert_eq!(
         relayed.call_id().ok(),
         dinv.call_id().ok(),
         "sent on the destination's dialog"
     );
-    assert_eq!(relayed.body(), hold.as_bytes());
-    let recv = "v=0\r\no=d 2\r\na=recvonly\r\n";
-    reply(
-        &mut e,
-        now,
-        relay_tx,
-        answer(&relayed, 200, "d", Some(recv)),
-    );
-    let cmds = sent(&mut e);
+    assert_eq!(relayed.body(), HOLD.as_bytes());
+    reply(e, now, relay_tx, answer(&relayed, 200, "d", Some(HELD)));
+    let cmds = sent(e);
     assert_eq!(cmds.len(), 2, "{cmds:?}");
     assert!(
         matches!(&cmds[0], SipCommand::SendAck { request } if request.call_id().ok() == dinv.call_id().ok()),
         "{cmds:?}"
     );
-    let SipCommand::Respond {
-        tx: ServerTxId(4),
-        response,
-    } = &cmds[1]
-    else {
+    let SipCommand::Respond { tx: got, response } = &cmds[1] else {
         panic!("{cmds:?}")
     };
+    assert_eq!(got.0, tx);
     assert_eq!(response.status(), Some(200));
-    assert_eq!(response.body(), recv.as_bytes());
+    assert_eq!(response.body(), HELD.as_bytes());
+    response.clone()
 }
 
 #[test]
@@ -440,39 +449,9 @@ fn anchored_update_with_an_offer_is_relayed_as_a_reinvite() {
     sent(&mut e);
     // Now the initiator's UPDATE with a new offer goes to the destination in a re-INVITE,
     // and the destination's answer comes back in the UPDATE's 200.
-    let hold = "v=0\r\no=i 2\r\na=sendonly\r\n";
-    let update = in_dialog(&invite, "UPDATE", 10, "a", sdp, hold);
-    from_initiator(&mut e, now, 6, update);
-    let (relay_tx, relayed) = one_request(&mut e);
-    assert_eq!(relayed.method(), Some(&Method::Invite));
-    assert_eq!(relayed.call_id().ok(), dinv.call_id().ok());
-    assert_eq!(relayed.body(), hold.as_bytes());
-    let recv = "v=0\r\no=d 2\r\na=recvonly\r\n";
-    reply(
-        &mut e,
-        now,
-        relay_tx,
-        answer(&relayed, 200, "d", Some(recv)),
-    );
-    let cmds = sent(&mut e);
-    assert_eq!(cmds.len(), 2, "{cmds:?}");
-    assert!(
-        matches!(&cmds[0], SipCommand::SendAck { request } if request.call_id().ok() == dinv.call_id().ok()),
-        "{cmds:?}"
-    );
-    let SipCommand::Respond {
-        tx: ServerTxId(6),
-        response,
-    } = &cmds[1]
-    else {
-        panic!("{cmds:?}")
-    };
-    assert_eq!(response.status(), Some(200));
-    assert_eq!(
-        response.cseq().ok().map(|(n, m)| (n, m.to_string())),
-        Some((10, "UPDATE".to_string()))
-    );
-    assert_eq!(response.body(), recv.as_bytes());
+    let update = in_dialog(&invite, "UPDATE", 10, "a", sdp, HOLD);
+    let response = offer_relayed_to_the_destination(&mut e, now, 6, update, &dinv);
+    assert_eq!(response.cseq().unwrap(), (10, Method::Update));
 }
 
 #[test]
