@@ -7,16 +7,6 @@ mod support;
 
 use support::{Lab, RawMode, RawPhone, ServerOptions, events};
 
-fn connected() -> Vec<support::Event> {
-    events(&[
-        (100, "", "In progress"),
-        (180, "Initiator", "Ringing initiator"),
-        (200, "Initiator", "Connected to initiator"),
-        (180, "Destination", "Ringing destination"),
-        (200, "Destination", "Connected to destination"),
-    ])
-}
-
 #[test]
 fn anchored_call_relays_sdp_and_mirrors_the_destinations_bye() {
     let lab = Lab::start("anchor-dest-bye", ServerOptions::default());
@@ -28,7 +18,7 @@ fn anchored_call_relays_sdp_and_mirrors_the_destinations_bye() {
         &[("INIT_PORT", initiator.port.to_string())],
     );
     let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
-    assert_eq!(got, connected());
+    assert_eq!(got, support::connected_both_legs());
     destination.expect_pass();
     initiator.expect_pass();
 }
@@ -45,7 +35,7 @@ fn anchored_call_relays_the_initiators_info_and_its_answer() {
         &[("INIT_PORT", initiator.port.to_string())],
     );
     let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
-    assert_eq!(got, connected());
+    assert_eq!(got, support::connected_both_legs());
     destination.wait_received("INFO", 1);
     destination.expect_pass();
     initiator.expect_pass();
@@ -63,7 +53,7 @@ fn anchored_call_relays_the_initiators_update_offer_and_its_answer() {
         &[("INIT_PORT", initiator.port.to_string())],
     );
     let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
-    assert_eq!(got, connected());
+    assert_eq!(got, support::connected_both_legs());
     destination.wait_received("INVITE", 2);
     destination.expect_pass();
     initiator.expect_pass();
@@ -78,7 +68,7 @@ fn anchored_call_mirrors_the_initiators_bye() {
         &[("INIT_PORT", initiator.port.to_string())],
     );
     let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
-    assert_eq!(got, connected());
+    assert_eq!(got, support::connected_both_legs());
     initiator.expect_pass();
     destination.expect_pass();
 }
@@ -136,7 +126,7 @@ fn unreachable_destination_fails_the_destination_and_byes_the_initiator() {
         true,
     );
     assert_eq!(got.len(), 4, "{got:?}");
-    assert_eq!(got[..3], connected()[..3]);
+    assert_eq!(got[..3], support::connected_both_legs()[..3]);
     assert!([408, 503].contains(&got[3].code), "{got:?}");
     assert_eq!(
         (got[3].leg.as_str(), got[3].text.as_str()),
@@ -154,7 +144,7 @@ fn initiator_hanging_up_while_the_destination_rings_cancels_the_destination() {
     let mut destination = lab.uas("destination_no_answer.xml", &[]);
     let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got.len(), 5, "{got:?}");
-    assert_eq!(got[..4], connected()[..4]);
+    assert_eq!(got[..4], support::connected_both_legs()[..4]);
     let last = &got[4];
     assert!(last.code >= 300, "{got:?}");
     assert_eq!(

@@ -61,13 +61,7 @@ fn concurrent_anchored_calls_each_get_their_own_sequence() {
         CALLS,
         &[("INIT_PORT", initiator.port.to_string())],
     );
-    let expected = events(&[
-        (100, "", "In progress"),
-        (180, "Initiator", "Ringing initiator"),
-        (200, "Initiator", "Connected to initiator"),
-        (180, "Destination", "Ringing destination"),
-        (200, "Destination", "Connected to destination"),
-    ]);
+    let expected = support::connected_both_legs();
     for got in place_all(
         &lab,
         &initiator.phone("100"),

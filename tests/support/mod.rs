@@ -189,6 +189,18 @@ pub fn phone(port: u16, user: &str) -> String {
 }
 
 /// Shorthand for an expected event list: leg `""` means no `Leg` attribute.
+/// Every event of a call that reached both phones (reference traces xml-refer, xml-anchor):
+/// 100, each leg ringing and connected, the destination's 200 final.
+pub fn connected_both_legs() -> Vec<Event> {
+    events(&[
+        (100, "", "In progress"),
+        (180, "Initiator", "Ringing initiator"),
+        (200, "Initiator", "Connected to initiator"),
+        (180, "Destination", "Ringing destination"),
+        (200, "Destination", "Connected to destination"),
+    ])
+}
+
 pub fn events(list: &[(u16, &str, &str)]) -> Vec<Event> {
     list.iter()
         .map(|&(code, leg, text)| Event {

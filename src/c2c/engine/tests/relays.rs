@@ -115,33 +115,27 @@ fn anchored_message_is_relayed_and_failures_become_408_and_503() {
 
 #[test]
 fn info_is_answered_locally_unless_the_other_anchored_leg_is_up() {
-    // REFER mode: nothing to relay to.
-    let mut e = engine();
-    let now = Instant::now();
-    let _rx = place(&mut e, false);
-    let (itx, invite) = one_request(&mut e);
-    reply(&mut e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
-    sent(&mut e);
-    from_initiator(
-        &mut e,
-        now,
-        40,
-        in_dialog(&invite, "INFO", 5, "a", DTMF_HEADERS, DTMF),
-    );
-    assert_eq!(one_response(&mut e), (40, 200, "OK".into()));
-    // Anchored, but the destination has not answered yet.
-    let mut e = engine();
-    let _rx = place(&mut e, true);
-    let (itx, invite) = one_request(&mut e);
-    reply(&mut e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
-    sent(&mut e);
-    from_initiator(
-        &mut e,
-        now,
-        41,
-        in_dialog(&invite, "INFO", 5, "a", DTMF_HEADERS, DTMF),
-    );
-    assert_eq!(one_response(&mut e), (41, 200, "OK".into()));
+    // REFER mode: nothing to relay to. Anchored, but the destination has not answered yet:
+    // nowhere to relay to yet.
+    for (anchor, tx) in [(false, 40), (true, 41)] {
+        let mut e = engine();
+        let now = Instant::now();
+        let _rx = place(&mut e, anchor);
+        let (itx, invite) = one_request(&mut e);
+        reply(&mut e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
+        sent(&mut e);
+        from_initiator(
+            &mut e,
+            now,
+            tx,
+            in_dialog(&invite, "INFO", 5, "a", DTMF_HEADERS, DTMF),
+        );
+        assert_eq!(
+            one_response(&mut e),
+            (tx, 200, "OK".into()),
+            "anchor={anchor}"
+        );
+    }
 }
 
 #[test]
