@@ -302,10 +302,14 @@ impl Leg {
         Some(prack)
     }
 
-    /// The session interval a 2xx to our INVITE set (RFC 4028 §7.2), or `None` when it
-    /// set none: later re-INVITEs ask to keep it.
-    pub fn set_session_interval(&mut self, interval: Option<u32>) {
-        self.session_interval = interval;
+    /// Records the session interval a 2xx to our INVITE set (RFC 4028 §7.2), or `None`
+    /// when it set none, and returns the interval in force: later re-INVITEs ask to keep
+    /// it. A 2xx may not lower the interval below the Min-SE we sent (RFC 4028 §9, §10);
+    /// one that does (`Session-Expires: 1`, or 0) is taken as our Min-SE, so a peer cannot
+    /// make us refresh in a loop.
+    pub fn set_session_interval(&mut self, interval: Option<u32>) -> Option<u32> {
+        self.session_interval = interval.map(|s| s.max(MIN_SE));
+        self.session_interval
     }
 
     /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1).
@@ -316,9 +320,7 @@ impl Leg {
         self.invite_pending = true;
         // Every re-INVITE refreshes the session (RFC 4028 §7.4): it asks to keep the
         // interval in force, no shorter than our Min-SE, with us as the refresher.
-        let interval = self
-            .session_interval
-            .map_or(SESSION_EXPIRES, |s| s.max(MIN_SE));
+        let interval = self.session_interval.unwrap_or(SESSION_EXPIRES);
         req.push_header("Session-Expires", &format!("{interval};refresher=uac"));
         req.push_header("Min-SE", &MIN_SE.to_string());
         req.push_header("Accept-Language", "en");

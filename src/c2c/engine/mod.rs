@@ -507,11 +507,12 @@ impl Engine {
         };
         let old = slot.refresh_at.take();
         let se = resp.session_expires().ok().flatten();
-        slot.sip
+        let interval = slot
+            .sip
             .set_session_interval(se.as_ref().map(|se| se.delta));
-        let next = match se {
-            Some(se) if se.refresher == Some(Refresher::Uac) && se.delta > 0 => {
-                Some(now + std::time::Duration::from_secs(u64::from(se.delta) / 2))
+        let next = match (se, interval) {
+            (Some(se), Some(interval)) if se.refresher == Some(Refresher::Uac) => {
+                Some(now + std::time::Duration::from_secs(u64::from(interval) / 2))
             }
             _ => None,
         };

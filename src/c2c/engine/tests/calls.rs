@@ -535,3 +535,41 @@ fn session_refresh_when_the_phone_makes_us_the_refresher() {
         "{cmds:?}"
     );
 }
+
+/// A phone answering `Session-Expires: 1` used to make us refresh at once, and again at
+/// each answer: tens of thousands of re-INVITEs a second. The interval in force is never
+/// below our Min-SE of 90 s (RFC 4028 §9, §10), so the refresh waits 45 s each time.
+#[test]
+fn session_expires_below_min_se_does_not_make_a_refresh_loop() {
+    let mut e = engine();
+    let now = Instant::now();
+    let UpToReinvite { rtx, reinv, .. } = anchored_to_reinvite(
+        &mut e,
+        now,
+        &[("Session-Expires", "1;refresher=uac")],
+        "v=0\r\no=d\r\n",
+    );
+    let mut ok = answer(&reinv, 200, "a", Some("v=0\r\no=i\r\n"));
+    ok.push_header("Session-Expires", "1;refresher=uac");
+    reply(&mut e, now, rtx, ok);
+    sent(&mut e);
+    let due = now + Duration::from_secs(45);
+    assert_eq!(e.poll_timeout(), Some(due), "refresh at half of Min-SE");
+    e.handle_timeout(now + Duration::from_secs(44));
+    assert!(sent(&mut e).is_empty(), "nothing is due before 45 s");
+    e.handle_timeout(due);
+    let (ftx, refresh) = one_request(&mut e);
+    assert_eq!(refresh.method(), Some(&Method::Invite));
+    assert_eq!(refresh.header("Session-Expires"), Some("90;refresher=uac"));
+    // The phone answers the refresh with 1 s again: the next one is 45 s later, not now.
+    let mut again = answer(&refresh, 200, "a", Some("v=0\r\no=i\r\n"));
+    again.push_header("Session-Expires", "1;refresher=uac");
+    reply(&mut e, due, ftx, again);
+    let cmds = sent(&mut e);
+    assert!(
+        cmds.iter()
+            .all(|c| !matches!(c, SipCommand::SendRequest { .. })),
+        "no new request right after the refresh's answer: {cmds:?}"
+    );
+    assert_eq!(e.poll_timeout(), Some(due + Duration::from_secs(45)));
+}
