@@ -88,6 +88,8 @@ struct Call {
     /// Requests from a phone relayed to the other phone (re-INVITEs with an offer, INFO,
     /// MESSAGE), by their server transaction, waiting for the other phone's answer.
     pending_relays: HashMap<ServerTxId, PendingRelay>,
+    /// How many times our REFER was answered 491 and sent again.
+    refer_glares: u8,
 }
 
 /// All calls of the process.
@@ -177,6 +179,7 @@ impl Engine {
                     legs: [None, None],
                     timer: None,
                     pending_relays: HashMap::new(),
+                    refer_glares: 0,
                 };
                 self.calls.insert(sid, call);
                 self.run(now, sid);
@@ -211,7 +214,7 @@ impl Engine {
                         self.answer_nit_relay(sid, stx, code, reason);
                         None
                     }
-                    TxKind::Refer => Some(LegEvent::ReferRejected { code }),
+                    TxKind::Refer => Some(LegEvent::ReferFailed { code }),
                     TxKind::Bye => Some(LegEvent::Ended),
                     TxKind::ForkBye | TxKind::Prack => None,
                     TxKind::Refresh => {
@@ -233,20 +236,24 @@ impl Engine {
                 break;
             }
             self.reinvites_due.remove(&(t, sid, leg, redo));
-            if redo == Redo::Refresh
-                && let Some(slot) = self.slot_mut(sid, leg)
-            {
-                slot.refresh_at = None;
-            }
+            let kind = match redo {
+                Redo::Offer => TxKind::Reinvite,
+                Redo::Refresh => {
+                    if let Some(slot) = self.slot_mut(sid, leg) {
+                        slot.refresh_at = None;
+                    }
+                    TxKind::Refresh
+                }
+                Redo::Refer => {
+                    self.refer_again(now, sid, leg);
+                    continue;
+                }
+            };
             if let Some(slot) = self.slot_mut(sid, leg)
                 && slot.sip.state() == crate::ua::DialogState::Confirmed
                 && !slot.sip.reinvite_pending()
             {
                 let req = slot.sip.reinvite(slot.local_sdp.clone());
-                let kind = match redo {
-                    Redo::Offer => TxKind::Reinvite,
-                    Redo::Refresh => TxKind::Refresh,
-                };
                 log::info!(target: "c2c", "click-to-call {sid}: re-INVITE to the {} ({redo:?})", leg.as_str());
                 self.send(sid, leg, kind, req);
             }
@@ -356,23 +363,7 @@ impl Engine {
         match action {
             Action::InviteInitiator => self.invite_initiator(sid),
             Action::InviteDestination => self.invite_destination(sid),
-            Action::Refer => {
-                let referred_by = {
-                    let Some(call) = self.calls.get(&sid) else {
-                        return;
-                    };
-                    self.our_name_addr(&call.destination)
-                };
-                let Some(call) = self.calls.get_mut(&sid) else {
-                    return;
-                };
-                let target = call.destination.clone();
-                let Some(slot) = call.legs[0].as_mut() else {
-                    return;
-                };
-                let refer = slot.sip.refer(&target, &referred_by);
-                self.send(sid, Leg::Initiator, TxKind::Refer, refer);
-            }
+            Action::Refer => self.send_refer(sid),
             Action::Reinvite { leg, sdp } => {
                 let Some(slot) = self.slot_mut(sid, leg) else {
                     return;
@@ -540,6 +531,47 @@ impl Engine {
         self.calls.get_mut(&sid)?.legs[leg.index()].as_mut()
     }
 
+    /// Send the REFER (Refer-To: the destination) in the initiator's dialog.
+    fn send_refer(&mut self, sid: SessionId) {
+        let referred_by = {
+            let Some(call) = self.calls.get(&sid) else {
+                return;
+            };
+            self.our_name_addr(&call.destination)
+        };
+        let Some(call) = self.calls.get_mut(&sid) else {
+            return;
+        };
+        let target = call.destination.clone();
+        let Some(slot) = call.legs[0].as_mut() else {
+            return;
+        };
+        let refer = slot.sip.refer(&target, &referred_by);
+        self.send(sid, Leg::Initiator, TxKind::Refer, refer);
+    }
+
+    /// The wait after a REFER's 491 is over: send it again while the initiator's dialog
+    /// lives; if the initiator hung up meanwhile, the session ends the call.
+    fn refer_again(&mut self, now: Instant, sid: SessionId, leg: Leg) {
+        let confirmed = self
+            .slot_mut(sid, leg)
+            .is_some_and(|slot| slot.sip.state() == crate::ua::DialogState::Confirmed);
+        if confirmed {
+            self.send_refer(sid);
+        } else {
+            self.feed(now, sid, leg, LegEvent::ReferRejected { code: 491 });
+        }
+    }
+
+    /// Counts a 491 to the call's REFER: true while it may be sent again.
+    fn refer_glare(&mut self, sid: SessionId) -> bool {
+        let Some(call) = self.calls.get_mut(&sid) else {
+            return false;
+        };
+        call.refer_glares += 1;
+        call.refer_glares <= REFER_GLARE_RETRIES
+    }
+
     fn on_response(&mut self, now: Instant, tx: ClientTxId, resp: &Message) {
         let Some(&(sid, leg, kind)) = self.txs.get(&tx) else {
             log::debug!(target: "c2c", "response for a finished transaction dropped");
@@ -557,6 +589,14 @@ impl Engine {
             _ if invite_kind => self.on_invite_response(now, sid, leg, kind, resp),
             TxKind::Refer => match code {
                 200..=299 => self.feed(now, sid, leg, LegEvent::ReferAccepted),
+                491 if self.refer_glare(sid) => {
+                    // The initiator has a request of its own pending (RFC 3261 §14.1 by
+                    // analogy): the REFER is not refused, so send it again after the same
+                    // wait as a re-INVITE's glare, a bounded number of times.
+                    log::info!(target: "c2c", "click-to-call {sid}: REFER got 491: trying again");
+                    self.reinvites_due
+                        .insert((now + glare_wait(), sid, leg, Redo::Refer));
+                }
                 300.. => self.feed(now, sid, leg, LegEvent::ReferRejected { code }),
                 _ => {}
             },
@@ -662,7 +702,12 @@ enum Redo {
     Offer,
     /// Refresh the session (RFC 4028).
     Refresh,
+    /// Our REFER met a 491: send it again.
+    Refer,
 }
+
+/// How many times a REFER answered 491 is sent again before the 491 counts as a refusal.
+const REFER_GLARE_RETRIES: u8 = 2;
 
 /// An SDP answer that rejects every stream of `offer` (RFC 3264 §6: port 0, the offered
 /// formats), from our address.

@@ -6,7 +6,8 @@
 //! - call the initiator; on answer either REFER it to the destination (default) or call the
 //!   destination ourselves (anchored, RFC 3725 flow I: offerless INVITE to the destination,
 //!   its offer to the initiator in a re-INVITE, the initiator's answer back in the ACK);
-//! - a REFER answered with a failure falls back to the anchored flow without a report;
+//! - a REFER refused by the initiator falls back to the anchored flow without a report; one
+//!   whose answer (481, 408, …) or silence says the initiator's dialog is gone ends the call;
 //! - every accepted request gets exactly one final report on every path.
 
 use std::collections::VecDeque;
@@ -26,8 +27,10 @@ pub enum LegEvent {
     Failed { code: u16 },
     /// The REFER sent to the initiator got a 2xx.
     ReferAccepted,
-    /// The REFER got a final ≥ 300 (or timed out).
+    /// The REFER got a final response ≥ 300.
     ReferRejected { code: u16 },
+    /// The REFER got no response: a time-out (408) or a transport error (503).
+    ReferFailed { code: u16 },
     /// A NOTIFY of the REFER's implicit subscription carried this sipfrag status code.
     TransferProgress { code: u16 },
     /// The implicit subscription ended (`Subscription-State: terminated`) without a final
@@ -261,17 +264,8 @@ impl Session {
                     };
                 }
             }
-            LegEvent::ReferRejected { code } => {
-                if self.state == State::Referring {
-                    if self.initiator == LegState::Up {
-                        log::info!(target: "c2c", "REFER rejected with {code}: falling back to an anchored call");
-                        self.call_destination(now);
-                    } else {
-                        // The initiator hung up meanwhile: nobody is left to connect.
-                        self.fail(Leg::Destination, code);
-                    }
-                }
-            }
+            LegEvent::ReferRejected { code } => self.on_refer_failed(now, code, true),
+            LegEvent::ReferFailed { code } => self.on_refer_failed(now, code, false),
             LegEvent::TransferProgress { code } => self.on_transfer_progress(now, code),
             LegEvent::TransferEnded => {
                 if matches!(self.state, State::Transferring { .. } | State::Referring) {
@@ -353,6 +347,26 @@ impl Session {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The REFER failed. Only a refusal by a phone whose dialog lives on (it does not do
+    /// transfers, or not this one) falls back to an anchored call; when the answer says the
+    /// initiator's dialog is gone, or nothing answered, the destination would be rung for
+    /// nobody, so the call ends with that code.
+    fn on_refer_failed(&mut self, now: Instant, code: u16, answered: bool) {
+        if self.state != State::Referring {
+            return;
+        }
+        if self.initiator != LegState::Up {
+            // The initiator hung up meanwhile: nobody is left to connect.
+            self.fail(Leg::Destination, code);
+        } else if !answered || ends_dialog(code) {
+            log::info!(target: "c2c", "REFER failed with {code}: the initiator's dialog is gone, ending the call");
+            self.fail(Leg::Destination, code);
+        } else {
+            log::info!(target: "c2c", "REFER rejected with {code}: falling back to an anchored call");
+            self.call_destination(now);
         }
     }
 
@@ -484,6 +498,16 @@ impl Session {
             Leg::Destination => &mut self.destination,
         }
     }
+}
+
+/// A final response to a request within a dialog that ends the dialog: 481 and 408
+/// (RFC 3261 §12.2.1.2; a transaction time-out counts as 408, §8.1.3.1) and the codes
+/// RFC 5057 §5.1 says destroy the dialog. Any other failure ends only the transaction.
+fn ends_dialog(code: u16) -> bool {
+    matches!(
+        code,
+        404 | 408 | 410 | 416 | 481 | 482 | 483 | 484 | 485 | 502 | 604
+    )
 }
 
 #[cfg(test)]

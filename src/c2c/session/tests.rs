@@ -74,6 +74,39 @@ fn refer_rejected_falls_back_to_anchored_without_a_report() {
     assert_eq!(drain(&mut s), vec![InviteDestination]);
 }
 
+/// Only a refusal falls back: the REFER's answer or silence saying the initiator's dialog
+/// is gone (RFC 3261 §12.2.1.2, RFC 5057 §5.1) ends the call with that code instead of
+/// ringing the destination for nobody and reporting a false success.
+#[test]
+fn refer_refusals_fall_back_and_dialog_ending_failures_end_the_call() {
+    for code in [403, 405, 420, 488, 500, 501, 503, 603] {
+        let (mut s, now) = answered_initiator(false);
+        drain(&mut s);
+        s.handle(now, I, LegEvent::ReferRejected { code });
+        assert_eq!(drain(&mut s), vec![InviteDestination], "REFER {code}");
+    }
+    let failures = [404, 408, 410, 481, 482, 483, 484, 485, 502, 604]
+        .map(|code| LegEvent::ReferRejected { code })
+        .into_iter()
+        .chain([408, 503].map(|code| LegEvent::ReferFailed { code }));
+    for event in failures {
+        let (mut s, now) = answered_initiator(false);
+        drain(&mut s);
+        let code = match event {
+            LegEvent::ReferRejected { code } | LegEvent::ReferFailed { code } => code,
+            _ => unreachable!(),
+        };
+        s.handle(now, I, event);
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(code, D, "Failed to connect to destination"), Bye(I)],
+            "REFER {code}"
+        );
+        s.handle(now, I, LegEvent::Ended);
+        assert!(s.is_done(), "REFER {code}: nothing is left");
+    }
+}
+
 #[test]
 fn anchored_relays_offer_and_answer_then_mirrors_bye() {
     let (mut s, now) = answered_initiator(true);

@@ -573,3 +573,106 @@ fn session_expires_below_min_se_does_not_make_a_refresh_loop() {
     );
     assert_eq!(e.poll_timeout(), Some(due + Duration::from_secs(45)));
 }
+
+/// Place a REFER-mode call up to its REFER: (progress, initiator INVITE, REFER tx, REFER).
+fn up_to_refer(e: &mut Engine, now: Instant) -> (Receiver<Progress>, Message, ClientTxId, Message) {
+    let rx = place(e, false);
+    let (itx, invite) = one_request(e);
+    reply(e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
+    let cmds = sent(e);
+    let Some(SipCommand::SendRequest { tx, request }) = cmds.into_iter().nth(1) else {
+        panic!("no REFER after the initiator's 2xx")
+    };
+    assert_eq!(request.method(), Some(&Method::Refer));
+    (rx, invite, tx, request)
+}
+
+/// A REFER answered 481 used to fall back to an anchored call and report `200
+/// Destination`, a false success: the initiator's dialog is gone (RFC 3261 §12.2.1.2).
+#[test]
+fn refer_answered_481_ends_the_call_with_481() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (rx, invite, rtx, refer) = up_to_refer(&mut e, now);
+    reply(&mut e, now, rtx, answer(&refer, 481, "a", None));
+    let cmds = sent(&mut e);
+    let requests: Vec<_> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            SipCommand::SendRequest { request, .. } => {
+                Some((request.method().cloned(), request.call_id().ok()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        vec![(Some(Method::Bye), invite.call_id().ok())],
+        "only the initiator's dialog is hung up; the destination is not called: {cmds:?}"
+    );
+    assert_eq!(
+        events(&rx),
+        vec![(200, L::Initiator), (481, L::Destination)]
+    );
+}
+
+/// A REFER that times out (no answer at all) ends the call too, reported 408.
+#[test]
+fn refer_without_an_answer_ends_the_call_with_408() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (rx, _, rtx, _) = up_to_refer(&mut e, now);
+    e.handle_sip_event(
+        now,
+        SipEvent::TxFailed {
+            tx: rtx,
+            reason: crate::sip::reactor::TxFailure::Timeout,
+        },
+    );
+    let cmds = sent(&mut e);
+    assert!(
+        !cmds.iter().any(|c| matches!(c, SipCommand::SendRequest { request, .. } if request.method() == Some(&Method::Invite))),
+        "no INVITE to the destination: {cmds:?}"
+    );
+    assert_eq!(
+        events(&rx),
+        vec![(200, L::Initiator), (408, L::Destination)]
+    );
+}
+
+/// A 491 to the REFER is glare, not a refusal: the REFER goes again after 2.1–4 s
+/// (a new CSeq), twice at most; a third 491 counts as a refusal and falls back.
+#[test]
+fn refer_answered_491_is_sent_again_then_falls_back() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (rx, _, mut rtx, mut refer) = up_to_refer(&mut e, now);
+    let mut t = now;
+    for retry in 1..=2 {
+        reply(&mut e, t, rtx, answer(&refer, 491, "a", None));
+        assert!(
+            sent(&mut e).is_empty(),
+            "retry {retry}: nothing sent at once"
+        );
+        let due = e.poll_timeout().expect("a retry is scheduled");
+        let wait = due - t;
+        assert!(
+            (Duration::from_millis(2100)..=Duration::from_secs(4)).contains(&wait),
+            "retry {retry}: waited {wait:?}"
+        );
+        t = due;
+        e.handle_timeout(t);
+        let (tx, again) = one_request(&mut e);
+        assert_eq!(again.method(), Some(&Method::Refer));
+        assert_eq!(again.cseq().unwrap().0, refer.cseq().unwrap().0 + 1);
+        (rtx, refer) = (tx, again);
+    }
+    reply(&mut e, t, rtx, answer(&refer, 491, "a", None));
+    let (_, dinv) = one_request(&mut e);
+    assert_eq!(
+        dinv.method(),
+        Some(&Method::Invite),
+        "falls back to anchored"
+    );
+    assert_eq!(events(&rx), vec![(200, L::Initiator)]);
+}
