@@ -181,7 +181,7 @@ fn bench(c: &mut Criterion) {
     });
     let body = invite.body().to_vec();
     g.bench_function("sdp parse + serialize", |b| {
-        b.iter(|| sdp::Session::parse(black_box(&body)).map(|s| s.to_bytes()))
+        b.iter(|| sdp::SessionDescription::parse(black_box(&body)).map(|s| s.to_bytes()))
     });
     g.finish();
 }

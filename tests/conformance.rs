@@ -1049,12 +1049,12 @@ fn a_stream_of_all_valid_messages_with_keepalives_is_framed_back() {
 /// addresses (RFC 5118 §4.6, §4.8, §4.9).
 #[test]
 fn sdp_bodies_of_the_torture_messages() {
-    use clicktocall::sip::sdp::Session;
+    use clicktocall::sip::sdp::SessionDescription;
     use std::net::IpAddr;
     let body = |set: &str, f: &str| Message::parse(&read(set, f)).expect(f).body().to_vec();
     let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
 
-    let s = Session::parse(&body("rfc5118", "ipv6-in-sdp.dat")).expect("ipv6-in-sdp");
+    let s = SessionDescription::parse(&body("rfc5118", "ipv6-in-sdp.dat")).expect("ipv6-in-sdp");
     assert_eq!(s.origin.session_id, 971731711378798081);
     assert_eq!(
         s.media_connection(0).and_then(|c| c.ip()),
@@ -1066,7 +1066,8 @@ fn sdp_bodies_of_the_torture_messages() {
     );
     assert_eq!(s.media[1].rtpmap(107).map(|r| r.clock_rate), Some(90000));
 
-    let s = Session::parse(&body("rfc5118", "mult-ip-in-sdp.dat")).expect("mult-ip-in-sdp");
+    let s =
+        SessionDescription::parse(&body("rfc5118", "mult-ip-in-sdp.dat")).expect("mult-ip-in-sdp");
     assert_eq!(s.name, "");
     assert_eq!(
         s.media_connection(0).and_then(|c| c.ip()),
@@ -1077,7 +1078,8 @@ fn sdp_bodies_of_the_torture_messages() {
         Some(ip("2001:db8::1"))
     );
 
-    let s = Session::parse(&body("rfc5118", "ipv4-mapped-ipv6.dat")).expect("ipv4-mapped");
+    let s =
+        SessionDescription::parse(&body("rfc5118", "ipv4-mapped-ipv6.dat")).expect("ipv4-mapped");
     assert_eq!(
         s.connection.as_ref().and_then(|c| c.ip()),
         Some(ip("::ffff:192.0.2.2"))
@@ -1092,7 +1094,7 @@ fn sdp_bodies_of_the_torture_messages() {
         ("rfc5118", "ipv4-mapped-ipv6.dat"),
     ] {
         let b = body(set, f);
-        let s = Session::parse(&b).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let s = SessionDescription::parse(&b).unwrap_or_else(|e| panic!("{f}: {e}"));
         // These bodies are written in the canonical line order, so serialization gives
         // back the same bytes.
         assert_eq!(s.to_bytes(), b, "{f}");

@@ -7,7 +7,7 @@ mod api_common;
 use std::time::Duration;
 
 use api_common::{Harness, connect, nothing_within, progress, read_n, refer_ok, send};
-use clicktocall::c2c::command::Leg;
+use clicktocall::c2c::command::Role;
 
 const REQ_REFER: &str = "<ClickToCall>\r\n  <Request>\r\n    <Initiator>5061100</Initiator>\r\n    <Destination>5062200</Destination>\r\n    <AnchorCall>false</AnchorCall>\r\n  </Request>\r\n</ClickToCall>\r\n";
 const ECHO_REFER: &str = "<ClickToCall>\r\n  <Request>\r\n    <Initiator>5061100</Initiator>\r\n    <Destination>5062200</Destination>\r\n    <AnchorCall>false</AnchorCall>\r\n  </Request>\r\n\r\n  <Response>\r\n";
@@ -64,12 +64,12 @@ fn anchored_sequence_matches_the_original_trace_byte_for_byte() {
     let placed = h.auto_answer(|_| {
         let ms = Duration::from_millis(2);
         vec![
-            (ms, progress(180, Leg::Initiator, "Ringing initiator")),
-            (ms, progress(200, Leg::Initiator, "Connected to initiator")),
-            (ms, progress(180, Leg::Destination, "Ringing destination")),
+            (ms, progress(180, Role::Initiator, "Ringing initiator")),
+            (ms, progress(200, Role::Initiator, "Connected to initiator")),
+            (ms, progress(180, Role::Destination, "Ringing destination")),
             (
                 ms,
-                progress(200, Leg::Destination, "Connected to destination"),
+                progress(200, Role::Destination, "Connected to destination"),
             ),
         ]
     });
@@ -92,7 +92,7 @@ fn busy_initiator_ends_the_request() {
     h.auto_answer(|_| {
         vec![(
             Duration::ZERO,
-            progress(486, Leg::Initiator, "Failed to connect to initiator"),
+            progress(486, Role::Initiator, "Failed to connect to initiator"),
         )]
     });
     let expected = [
@@ -113,15 +113,15 @@ fn busy_destination_after_connected_initiator() {
         vec![
             (
                 Duration::ZERO,
-                progress(180, Leg::Initiator, "Ringing initiator"),
+                progress(180, Role::Initiator, "Ringing initiator"),
             ),
             (
                 Duration::ZERO,
-                progress(200, Leg::Initiator, "Connected to initiator"),
+                progress(200, Role::Initiator, "Connected to initiator"),
             ),
             (
                 Duration::ZERO,
-                progress(486, Leg::Destination, "Failed to connect to destination"),
+                progress(486, Role::Destination, "Failed to connect to destination"),
             ),
         ]
     });
@@ -149,11 +149,11 @@ fn nothing_is_written_after_a_final_event() {
         vec![
             (
                 Duration::ZERO,
-                progress(408, Leg::Initiator, "Failed to connect to initiator"),
+                progress(408, Role::Initiator, "Failed to connect to initiator"),
             ),
             (
                 Duration::ZERO,
-                progress(200, Leg::Destination, "Connected to destination"),
+                progress(200, Role::Destination, "Connected to destination"),
             ),
         ]
     });
@@ -174,7 +174,7 @@ fn progress_text_and_translated_uris_are_escaped() {
     h.auto_answer(|_| {
         vec![(
             Duration::ZERO,
-            progress(603, Leg::Destination, "Declined <by> \"x\" & 'y'"),
+            progress(603, Role::Destination, "Declined <by> \"x\" & 'y'"),
         )]
     });
     let request = "<ClickToCall><Request><Initiator>sip:a&amp;b@h</Initiator><Destination>5062200</Destination></Request></ClickToCall>";
@@ -351,7 +351,7 @@ fn unreachable_initiator_timeout_result() {
     h.auto_answer(|_| {
         vec![(
             Duration::from_millis(5),
-            progress(408, Leg::Initiator, "Failed to connect to initiator"),
+            progress(408, Role::Initiator, "Failed to connect to initiator"),
         )]
     });
     let request = b"<ClickToCall>\r\n  <Request>\r\n    <Initiator>5069100</Initiator>\r\n    <Destination>5062200</Destination>\r\n  </Request>\r\n</ClickToCall>\r\n";

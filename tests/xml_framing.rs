@@ -9,7 +9,7 @@ use std::time::Duration;
 use api_common::{
     Harness, WAIT, connect, nothing_within, progress, read_n, read_to_close, refer_ok, send,
 };
-use clicktocall::c2c::command::Leg;
+use clicktocall::c2c::command::Role;
 
 fn request(initiator: &str, destination: &str) -> String {
     format!(
@@ -119,35 +119,35 @@ fn two_pipelined_requests_with_interleaved_progress() {
             &b_tx,
             ("5061101", "5062201"),
             180,
-            Leg::Initiator,
+            Role::Initiator,
             "Ringing initiator",
         ),
         (
             &a_tx,
             ("5061100", "5062200"),
             180,
-            Leg::Initiator,
+            Role::Initiator,
             "Ringing initiator",
         ),
         (
             &b_tx,
             ("5061101", "5062201"),
             486,
-            Leg::Initiator,
+            Role::Initiator,
             "Failed to connect to initiator",
         ),
         (
             &a_tx,
             ("5061100", "5062200"),
             200,
-            Leg::Initiator,
+            Role::Initiator,
             "Connected to initiator",
         ),
         (
             &a_tx,
             ("5061100", "5062200"),
             200,
-            Leg::Destination,
+            Role::Destination,
             "Connected to destination",
         ),
     ];
@@ -165,7 +165,7 @@ fn the_connection_stays_open_for_later_requests() {
     h.auto_answer(|_| {
         vec![(
             Duration::ZERO,
-            progress(486, Leg::Initiator, "Failed to connect to initiator"),
+            progress(486, Role::Initiator, "Failed to connect to initiator"),
         )]
     });
     let mut s = connect(h.xml);
@@ -284,8 +284,8 @@ fn a_client_that_disconnects_does_not_stop_its_call() {
     drop(s);
     // The calls thread can still report (its sends may fail once the writer is gone, but
     // nothing panics and the server keeps serving).
-    let _ = tx.send(progress(180, Leg::Initiator, "Ringing initiator"));
-    let _ = tx.send(progress(200, Leg::Destination, "Connected to destination"));
+    let _ = tx.send(progress(180, Role::Initiator, "Ringing initiator"));
+    let _ = tx.send(progress(200, Role::Destination, "Connected to destination"));
     let mut again = connect(h.xml);
     send(&mut again, request("abc", "def").as_bytes());
     let want = format!(

@@ -6,8 +6,8 @@ use clicktocall::sip::{sdp, sipfrag};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(s) = sdp::Session::parse(data) {
-        let again = sdp::Session::parse(&s.to_bytes()).expect("serialized SDP must parse");
+    if let Ok(s) = sdp::SessionDescription::parse(data) {
+        let again = sdp::SessionDescription::parse(&s.to_bytes()).expect("serialized SDP must parse");
         assert_eq!(again, s);
         for (i, m) in s.media.iter().enumerate() {
             let _ = (

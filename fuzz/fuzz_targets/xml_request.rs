@@ -5,7 +5,7 @@
 //! document, and a parsed request written back as XML parses to the same request.
 #![no_main]
 
-use clicktocall::api::xml::framing::{FrameError, Framer, MAX_DOCUMENT};
+use clicktocall::api::xml::framing::{DocumentError, Framer, MAX_DOCUMENT};
 use clicktocall::api::xml::request::{ClickToCallRequest, parse_request};
 use clicktocall::api::xml::response::EchoTemplate;
 use libfuzzer_sys::fuzz_target;
@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 const MAX_DOCS: usize = 64;
 
 /// Pushes `chunks` in turn, draining the framer after each as the server does.
-fn frame_all<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<Vec<u8>>, Option<FrameError>) {
+fn frame_all<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<Vec<u8>>, Option<DocumentError>) {
     let mut framer = Framer::new();
     let mut docs = Vec::new();
     for chunk in chunks {
@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         data.len()
     );
     if data.len() < MAX_DOCUMENT {
-        assert_ne!(err, Some(FrameError::TooLarge));
+        assert_ne!(err, Some(DocumentError::TooLarge));
     }
 
     // Arrival in pieces: sizes drawn from the input itself, and one byte at a time.

@@ -5,51 +5,51 @@ use crossbeam_channel::Sender;
 
 /// Which leg of a click-to-call a progress event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Leg {
+pub enum Role {
     Initiator,
     Destination,
 }
 
-impl Leg {
+impl Role {
     /// The other leg of the same call.
-    pub fn other(self) -> Leg {
+    pub fn other(self) -> Role {
         match self {
-            Leg::Initiator => Leg::Destination,
-            Leg::Destination => Leg::Initiator,
+            Role::Initiator => Role::Destination,
+            Role::Destination => Role::Initiator,
         }
     }
 
     /// Index of the leg in per-call pairs (`[initiator, destination]`).
     pub fn index(self) -> usize {
         match self {
-            Leg::Initiator => 0,
-            Leg::Destination => 1,
+            Role::Initiator => 0,
+            Role::Destination => 1,
         }
     }
 
     /// The value of the XML `Leg` attribute, as the original writes it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Leg::Initiator => "Initiator",
-            Leg::Destination => "Destination",
+            Role::Initiator => "Initiator",
+            Role::Destination => "Destination",
         }
     }
 }
 
 /// One progress event of a click-to-call request. `code` follows SIP/HTTP ranges:
 /// 1xx provisional, 2xx success, 3xx–6xx failure. A request is over after its final
-/// event: `code >= 300`, or `code` 2xx with `leg == Leg::Destination`.
+/// event: `code >= 300`, or `code` 2xx with `leg == Role::Destination`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     pub code: u16,
-    pub leg: Leg,
+    pub leg: Role,
     pub text: String,
 }
 
 impl Progress {
     /// True when no further event follows this one for the same request.
     pub fn is_final(&self) -> bool {
-        self.code >= 300 || ((200..300).contains(&self.code) && self.leg == Leg::Destination)
+        self.code >= 300 || ((200..300).contains(&self.code) && self.leg == Role::Destination)
     }
 }
 
@@ -79,11 +79,11 @@ mod tests {
             leg,
             text: String::new(),
         };
-        assert!(!p(180, Leg::Initiator).is_final());
-        assert!(!p(200, Leg::Initiator).is_final());
-        assert!(!p(180, Leg::Destination).is_final());
-        assert!(p(200, Leg::Destination).is_final());
-        assert!(p(486, Leg::Initiator).is_final());
-        assert!(p(408, Leg::Destination).is_final());
+        assert!(!p(180, Role::Initiator).is_final());
+        assert!(!p(200, Role::Initiator).is_final());
+        assert!(!p(180, Role::Destination).is_final());
+        assert!(p(200, Role::Destination).is_final());
+        assert!(p(486, Role::Initiator).is_final());
+        assert!(p(408, Role::Destination).is_final());
     }
 }

@@ -11,7 +11,7 @@ use super::keys::Key;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum Invocation {
     Help,
     Version,
     /// Load and validate, print the effective settings, exit.
@@ -22,7 +22,7 @@ pub enum Action {
 /// The parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandLine {
-    pub action: Action,
+    pub action: Invocation,
     /// `-c FILE`; `None` means `./clicktocall.config` if it exists.
     pub config_path: Option<PathBuf>,
     /// `key = value` settings given on the command line, in order; they override the file.
@@ -44,7 +44,7 @@ const SHORT_OPTIONS: [(&str, Key); 8] = [
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<CommandLine, CliError> {
     let mut cmd = CommandLine {
-        action: Action::Run,
+        action: Invocation::Run,
         config_path: None,
         overrides: Vec::new(),
     };
@@ -54,15 +54,15 @@ pub fn parse(args: &[String]) -> Result<CommandLine, CliError> {
         let lower = arg.to_ascii_lowercase();
         match lower.as_str() {
             "-?" | "--?" | "/?" | "-h" | "-help" | "--help" => {
-                cmd.action = Action::Help;
+                cmd.action = Invocation::Help;
                 return Ok(cmd);
             }
             "--version" => {
-                cmd.action = Action::Version;
+                cmd.action = Invocation::Version;
                 return Ok(cmd);
             }
             "--check-config" => {
-                cmd.action = Action::CheckConfig;
+                cmd.action = Invocation::CheckConfig;
                 continue;
             }
             "-nk" | "--no-keepalives" => {
@@ -270,21 +270,21 @@ mod tests {
     #[test]
     fn config_file_check_and_actions() {
         let cmd = parse(&args(&["--check-config", "-c", "conf/x.config"])).expect("parses");
-        assert_eq!(cmd.action, Action::CheckConfig);
+        assert_eq!(cmd.action, Invocation::CheckConfig);
         assert_eq!(cmd.config_path, Some(PathBuf::from("conf/x.config")));
         let cmd = parse(&args(&["--config=/etc/c.config"])).expect("parses");
-        assert_eq!(cmd.action, Action::Run);
+        assert_eq!(cmd.action, Invocation::Run);
         assert_eq!(cmd.config_path, Some(PathBuf::from("/etc/c.config")));
         for help in ["-?", "--help", "/?", "-h"] {
             assert_eq!(
                 parse(&args(&[help, "-bogus"])).map(|c| c.action),
-                Ok(Action::Help),
+                Ok(Invocation::Help),
                 "{help}"
             );
         }
         assert_eq!(
             parse(&args(&["--version"])).map(|c| c.action),
-            Ok(Action::Version)
+            Ok(Invocation::Version)
         );
     }
 

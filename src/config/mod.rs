@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use log::LevelFilter;
 
-pub use cli::{Action, CommandLine, help_text};
+pub use cli::{CommandLine, Invocation, help_text};
 pub use error::{CliError, ConfigError, Invalid, Origin, Problem, Warning};
 pub use keys::Key;
 pub use validate::is_sip_uri;
@@ -167,14 +167,14 @@ impl Config {
     pub fn load(args: &[String]) -> Result<LoadOutcome, ConfigError> {
         let cmd = cli::parse(args)?;
         match cmd.action {
-            Action::Help => return Ok(LoadOutcome::Help(help_text())),
-            Action::Version => {
+            Invocation::Help => return Ok(LoadOutcome::Help(help_text())),
+            Invocation::Version => {
                 return Ok(LoadOutcome::Version(format!(
                     "clicktocall {}",
                     env!("CARGO_PKG_VERSION")
                 )));
             }
-            Action::CheckConfig | Action::Run => {}
+            Invocation::CheckConfig | Invocation::Run => {}
         }
         let (path, required) = match &cmd.config_path {
             Some(path) => (path.clone(), true),
@@ -188,7 +188,7 @@ impl Config {
         };
         let loaded = Self::from_parts(source, &text, cmd.overrides)?;
         Ok(match cmd.action {
-            Action::CheckConfig => LoadOutcome::CheckConfig(loaded),
+            Invocation::CheckConfig => LoadOutcome::CheckConfig(loaded),
             _ => LoadOutcome::Run(loaded),
         })
     }

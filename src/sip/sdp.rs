@@ -150,7 +150,7 @@ pub struct Media {
 
 /// A whole session description.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
+pub struct SessionDescription {
     pub version: u32,
     pub origin: Origin,
     pub name: String,
@@ -224,7 +224,7 @@ impl Media {
     }
 }
 
-impl Session {
+impl SessionDescription {
     /// The session-level direction attribute, if any.
     pub fn direction(&self) -> Option<Direction> {
         direction_of(&self.attributes)
@@ -240,12 +240,12 @@ impl Session {
     }
 
     /// Parse an SDP body.
-    pub fn parse(body: &[u8]) -> Result<Session, SdpError> {
+    pub fn parse(body: &[u8]) -> Result<SessionDescription, SdpError> {
         let text = std::str::from_utf8(body).map_err(|_| SdpError {
             line: 0,
             what: "not UTF-8",
         })?;
-        let mut session: Option<Session> = None;
+        let mut session: Option<SessionDescription> = None;
         let mut saw_v = false;
         let mut version = 0;
         for (idx, raw) in text.split('\n').enumerate() {
@@ -271,7 +271,7 @@ impl Session {
                 if ty != b'o' {
                     return Err(err("o= must follow v="));
                 }
-                session = Some(Session {
+                session = Some(SessionDescription {
                     version,
                     origin: parse_origin(value).ok_or_else(|| err("bad o="))?,
                     name: String::new(),
@@ -461,7 +461,7 @@ impl Lines<'_, '_> {
     }
 }
 
-impl fmt::Display for Session {
+impl fmt::Display for SessionDescription {
     /// RFC 4566 §5 order: v o s i u e p c b t r z k a, then each m with i c b k a.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut w = Lines(f);
@@ -542,9 +542,9 @@ impl fmt::Display for Session {
 /// The offer the click-to-call server sends to the initiator, byte for byte as the C++
 /// original (reference trace xml-refer-ok): origin user `clicktocall` with the session id
 /// as id and version, our address in o= and c=, one inactive PCMU audio stream on 8000.
-pub fn inactive_offer(addr: IpAddr, session_id: u64) -> Session {
+pub fn inactive_offer(addr: IpAddr, session_id: u64) -> SessionDescription {
     let conn = Connection::new(addr);
-    Session {
+    SessionDescription {
         version: 0,
         origin: Origin {
             username: "clicktocall".into(),
@@ -610,7 +610,7 @@ mod tests {
 
     #[test]
     fn parses_and_round_trips() {
-        let s = Session::parse(REFERENCE.as_bytes()).unwrap();
+        let s = SessionDescription::parse(REFERENCE.as_bytes()).unwrap();
         assert_eq!(s.origin.session_id, 1004902325);
         assert_eq!(s.media[0].direction(), Some(Direction::Inactive));
         assert_eq!(s.media[0].rtpmap(0).unwrap().encoding, "PCMU");
@@ -622,7 +622,9 @@ mod tests {
         // Bare LF accepted, CRLF written.
         let lf = REFERENCE.replace("\r\n", "\n");
         assert_eq!(
-            Session::parse(lf.as_bytes()).unwrap().to_string(),
+            SessionDescription::parse(lf.as_bytes())
+                .unwrap()
+                .to_string(),
             REFERENCE
         );
     }
@@ -630,7 +632,7 @@ mod tests {
     #[test]
     fn a_richer_description() {
         let text = "v=0\r\no=- 2890844526 2890842807 IN IP6 2001:db8::1\r\ns=Call\r\ni=info\r\nc=IN IP6 2001:db8::2\r\nb=AS:64\r\nt=0 0\r\nr=7d 1h 0 25h\r\na=sendrecv\r\nm=audio 49170/2 RTP/AVP 0 8 101\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000/1\r\na=fmtp:101 0-15\r\na=recvonly\r\nm=video 0 RTP/AVP 31\r\n";
-        let s = Session::parse(text.as_bytes()).unwrap();
+        let s = SessionDescription::parse(text.as_bytes()).unwrap();
         assert_eq!(s.direction(), Some(Direction::SendRecv));
         let m = &s.media[0];
         assert_eq!((m.port, m.num_ports), (49170, Some(2)));
@@ -663,8 +665,11 @@ mod tests {
             "v=0\r\no=x 1 1 IN IP4 h\r\nt=0\r\n",
             "v=0\r\no=x 99999999999999999999 1 IN IP4 h\r\n",
         ] {
-            assert!(Session::parse(bad.as_bytes()).is_err(), "{bad:?}");
+            assert!(
+                SessionDescription::parse(bad.as_bytes()).is_err(),
+                "{bad:?}"
+            );
         }
-        assert!(Session::parse(b"v=0\r\no=x 1 1 IN IP4 h\xff\r\n").is_err());
+        assert!(SessionDescription::parse(b"v=0\r\no=x 1 1 IN IP4 h\xff\r\n").is_err());
     }
 }

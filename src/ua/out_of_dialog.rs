@@ -3,7 +3,7 @@
 
 use crate::sip::msg::{Message, Method, new_tag};
 
-use super::leg::{ALLOW, SUPPORTED, USER_AGENT};
+use super::dialog::{ALLOW, SUPPORTED, USER_AGENT};
 
 /// The response to a request that matched no dialog, or `None` when none is due (an ACK:
 /// RFC 3261 §17.2.3 — a stray ACK is dropped).

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clicktocall::api::{self, ApiConfig, ApiServers, Translator};
-use clicktocall::c2c::command::{Command, Leg, Progress};
+use clicktocall::c2c::command::{Command, Progress, Role};
 use crossbeam_channel::{Receiver, Sender};
 
 /// Upper bound of any wait in these tests (they fail, not hang, when something is wrong).
@@ -154,7 +154,7 @@ impl Drop for Harness {
     }
 }
 
-pub fn progress(code: u16, leg: Leg, text: &str) -> Progress {
+pub fn progress(code: u16, leg: Role, text: &str) -> Progress {
     Progress {
         code,
         leg,
@@ -166,11 +166,11 @@ pub fn progress(code: u16, leg: Leg, text: &str) -> Progress {
 pub fn refer_ok() -> Vec<(Duration, Progress)> {
     let ms = Duration::from_millis(2);
     vec![
-        (ms, progress(180, Leg::Initiator, "Ringing initiator")),
-        (ms, progress(200, Leg::Initiator, "Connected to initiator")),
+        (ms, progress(180, Role::Initiator, "Ringing initiator")),
+        (ms, progress(200, Role::Initiator, "Connected to initiator")),
         (
             ms,
-            progress(200, Leg::Destination, "Connected to destination"),
+            progress(200, Role::Destination, "Connected to destination"),
         ),
     ]
 }

@@ -18,7 +18,7 @@ const MAX_ROOT_NAME: usize = 64;
 
 /// Why the stream cannot be framed; the connection cannot be resynchronised after any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameError {
+pub enum DocumentError {
     /// More than [`MAX_DOCUMENT`] bytes without a complete request.
     TooLarge,
     /// A `<!DOCTYPE …>` before the root element.
@@ -27,13 +27,13 @@ pub enum FrameError {
     Garbage,
 }
 
-impl fmt::Display for FrameError {
+impl fmt::Display for DocumentError {
     /// The result text of the 400 document sent before the connection is closed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            FrameError::TooLarge => "Request too large",
-            FrameError::Doctype => "Parse error: DTD not allowed",
-            FrameError::Garbage => "Parse error",
+            DocumentError::TooLarge => "Request too large",
+            DocumentError::Doctype => "Parse error: DTD not allowed",
+            DocumentError::Garbage => "Parse error",
         })
     }
 }
@@ -112,10 +112,10 @@ impl Framer {
     }
 
     /// The next complete request, `Ok(None)` when more bytes are needed.
-    pub fn next_request(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+    pub fn next_request(&mut self) -> Result<Option<Vec<u8>>, DocumentError> {
         while let Some(&b) = self.buf.get(self.pos) {
             if self.pos >= MAX_DOCUMENT {
-                return Err(FrameError::TooLarge);
+                return Err(DocumentError::TooLarge);
             }
             let at = self.pos;
             self.pos += 1;
@@ -155,7 +155,7 @@ impl Framer {
     }
 
     /// Consumes byte `b` at `at`; `Some(end)` when the request ends just after it.
-    fn step(&mut self, b: u8, at: usize) -> Result<Option<usize>, FrameError> {
+    fn step(&mut self, b: u8, at: usize) -> Result<Option<usize>, DocumentError> {
         self.state = match self.state {
             State::Text => {
                 if b == b'<' {
@@ -163,7 +163,7 @@ impl Framer {
                 } else if self.in_root() || b.is_ascii_whitespace() {
                     State::Text
                 } else {
-                    return Err(FrameError::Garbage);
+                    return Err(DocumentError::Garbage);
                 }
             }
             State::Open => match b {
@@ -185,7 +185,7 @@ impl Framer {
                     self.push_name(b);
                     State::StartName
                 }
-                _ => return Err(FrameError::Garbage),
+                _ => return Err(DocumentError::Garbage),
             },
             State::Bang { matched, cdata } => self.bang(b, matched, cdata)?,
             State::Comment { dashes } => match (b, dashes) {
@@ -238,7 +238,7 @@ impl Framer {
         Ok(None)
     }
 
-    fn bang(&mut self, b: u8, matched: usize, cdata: bool) -> Result<State, FrameError> {
+    fn bang(&mut self, b: u8, matched: usize, cdata: bool) -> Result<State, DocumentError> {
         const COMMENT: &[u8] = b"--";
         const CDATA: &[u8] = b"[CDATA[";
         if matched == 0 {
@@ -252,8 +252,8 @@ impl Framer {
                     cdata: true,
                 },
                 _ if self.in_root() => State::Declaration,
-                b'D' | b'd' => return Err(FrameError::Doctype),
-                _ => return Err(FrameError::Garbage),
+                b'D' | b'd' => return Err(DocumentError::Doctype),
+                _ => return Err(DocumentError::Garbage),
             });
         }
         let want = if cdata { CDATA } else { COMMENT };
@@ -261,7 +261,7 @@ impl Framer {
             return if self.in_root() {
                 Ok(State::Declaration)
             } else {
-                Err(FrameError::Garbage)
+                Err(DocumentError::Garbage)
             };
         }
         Ok(if matched + 1 == want.len() {
@@ -296,10 +296,10 @@ impl Framer {
     }
 
     /// A start tag's name is complete: the first one names the root.
-    fn begin_element(&mut self) -> Result<(), FrameError> {
+    fn begin_element(&mut self) -> Result<(), DocumentError> {
         if self.root.is_empty() {
             if self.name_overflow {
-                return Err(FrameError::Garbage);
+                return Err(DocumentError::Garbage);
             }
             self.root = self.name.clone();
             self.depth = 1;
@@ -316,7 +316,7 @@ impl Framer {
         quote: Option<u8>,
         slash: bool,
         at: usize,
-    ) -> Result<Option<usize>, FrameError> {
+    ) -> Result<Option<usize>, DocumentError> {
         self.state = match (quote, b) {
             (Some(q), _) if b == q => State::StartTag {
                 quote: None,
@@ -348,7 +348,7 @@ impl Framer {
         Ok(None)
     }
 
-    fn end_tag(&mut self, b: u8, at: usize) -> Result<Option<usize>, FrameError> {
+    fn end_tag(&mut self, b: u8, at: usize) -> Result<Option<usize>, DocumentError> {
         if b != b'>' {
             self.state = State::EndTag;
             return Ok(None);
@@ -380,7 +380,7 @@ mod tests {
 
     const REQ: &str = "<ClickToCall>\r\n  <Request>\r\n    <Initiator>abc</Initiator>\r\n    <Destination>def</Destination>\r\n  </Request>\r\n</ClickToCall>";
 
-    fn frames(input: &[u8]) -> (Vec<String>, Option<FrameError>, Framer) {
+    fn frames(input: &[u8]) -> (Vec<String>, Option<DocumentError>, Framer) {
         let mut f = Framer::new();
         f.push(input);
         let mut out = Vec::new();
@@ -463,14 +463,14 @@ mod tests {
     #[test]
     fn a_doctype_is_refused() {
         let (_, err, _) = frames(b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>");
-        assert_eq!(err, Some(FrameError::Doctype));
+        assert_eq!(err, Some(DocumentError::Doctype));
     }
 
     #[test]
     fn text_outside_a_request_is_garbage() {
-        assert_eq!(frames(b"hello").1, Some(FrameError::Garbage));
-        assert_eq!(frames(b"</x>").1, Some(FrameError::Garbage));
-        assert_eq!(frames(b"< x>").1, Some(FrameError::Garbage));
+        assert_eq!(frames(b"hello").1, Some(DocumentError::Garbage));
+        assert_eq!(frames(b"</x>").1, Some(DocumentError::Garbage));
+        assert_eq!(frames(b"< x>").1, Some(DocumentError::Garbage));
     }
 
     #[test]
@@ -486,7 +486,7 @@ mod tests {
                 break;
             }
         }
-        assert_eq!(err, Some(FrameError::TooLarge));
+        assert_eq!(err, Some(DocumentError::TooLarge));
     }
 
     #[test]

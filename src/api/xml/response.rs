@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::super::escape::escape_markup;
-use crate::c2c::command::{Leg, Progress};
+use crate::c2c::command::{Progress, Role};
 
 /// The request-derived parts every response document of one request shares.
 #[derive(Debug, Clone)]
@@ -88,7 +88,7 @@ impl EchoTemplate {
 }
 
 /// `    <Result Code="N"[ Leg="…"]>text</Result>\r\n`, the text escaped.
-fn result_line(code: u16, leg: Option<Leg>, text: &str) -> String {
+fn result_line(code: u16, leg: Option<Role>, text: &str) -> String {
     let text = escape_markup(text);
     match leg {
         Some(leg) => format!(
@@ -152,7 +152,7 @@ mod tests {
         let t = EchoTemplate::from_request(REQ);
         let p = Progress {
             code: 180,
-            leg: Leg::Destination,
+            leg: Role::Destination,
             text: "Ringing destination".into(),
         };
         assert_eq!(

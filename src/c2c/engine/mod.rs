@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use super::command::{Command, Leg, Progress};
+use super::command::{Command, Progress, Role};
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::sip::msg::{Host, Message, NameAddr, Refresher, Uri};
 use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent};
 use crate::sip::sdp;
-use crate::ua::leg::{InviteOutcome, Leg as SipLeg, LegSpec};
+use crate::ua::dialog::{Dialog, DialogSpec, InviteOutcome};
 
 /// What the engine needs to know about us.
 #[derive(Debug, Clone)]
@@ -57,13 +57,13 @@ enum TxKind {
 #[derive(Debug)]
 struct PendingRelay {
     /// The leg whose phone sent it: the answer is built in that leg's dialog.
-    origin: Leg,
+    origin: Role,
     request: Message,
 }
 
 #[derive(Debug)]
 struct LegSlot {
-    sip: SipLeg,
+    sip: Dialog,
     invite_tx: ClientTxId,
     /// The 2xx of an offerless INVITE holds the offer: its ACK waits for our answer.
     offerless: bool,
@@ -99,14 +99,14 @@ pub struct Engine {
     next_tx: u64,
     next_session: SessionId,
     calls: HashMap<SessionId, Call>,
-    txs: HashMap<ClientTxId, (SessionId, Leg, TxKind)>,
+    txs: HashMap<ClientTxId, (SessionId, Role, TxKind)>,
     /// (Call-ID, our tag) → the leg's call. Our tags are unique, so this finds the dialog
     /// of any in-dialog request (RFC 3261 §12.2.2).
-    dialogs: HashMap<(String, String), (SessionId, Leg)>,
+    dialogs: HashMap<(String, String), (SessionId, Role)>,
     timers: BTreeSet<(Instant, SessionId)>,
     /// Re-INVITEs to send later: after a 491 (RFC 3261 §14.1) or to refresh the session
     /// when we are its refresher (RFC 4028 §7.4).
-    reinvites_due: BTreeSet<(Instant, SessionId, Leg, Redo)>,
+    reinvites_due: BTreeSet<(Instant, SessionId, Role, Redo)>,
     out: VecDeque<SipCommand>,
 }
 
@@ -161,7 +161,7 @@ impl Engine {
                         log::warn!(target: "c2c", "refusing click-to-call with an invalid URI: {e}");
                         let _ = reply.send(Progress {
                             code: 400,
-                            leg: Leg::Initiator,
+                            leg: Role::Initiator,
                             text: "Failed to connect to initiator".to_string(),
                         });
                         return;
@@ -286,21 +286,21 @@ impl Engine {
         }
     }
 
-    fn feed(&mut self, now: Instant, sid: SessionId, leg: Leg, event: LegEvent) {
+    fn feed(&mut self, now: Instant, sid: SessionId, leg: Role, event: LegEvent) {
         if let Some(call) = self.calls.get_mut(&sid) {
             call.session.handle(now, leg, event);
             self.run(now, sid);
         }
     }
 
-    fn new_tx(&mut self, sid: SessionId, leg: Leg, kind: TxKind) -> ClientTxId {
+    fn new_tx(&mut self, sid: SessionId, leg: Role, kind: TxKind) -> ClientTxId {
         let tx = ClientTxId(self.next_tx);
         self.next_tx += 1;
         self.txs.insert(tx, (sid, leg, kind));
         tx
     }
 
-    fn send(&mut self, sid: SessionId, leg: Leg, kind: TxKind, request: Message) -> ClientTxId {
+    fn send(&mut self, sid: SessionId, leg: Role, kind: TxKind, request: Message) -> ClientTxId {
         let tx = self.new_tx(sid, leg, kind);
         self.out.push_back(SipCommand::SendRequest { tx, request });
         tx
@@ -438,14 +438,14 @@ impl Engine {
         let offer = sdp::inactive_offer(self.cfg.local_ip, session_version())
             .to_string()
             .into_bytes();
-        let spec = LegSpec {
+        let spec = DialogSpec {
             target: call.initiator.clone(),
             from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
             offer: Some(offer.clone()),
         };
-        self.start_leg(sid, Leg::Initiator, spec, offer);
+        self.start_leg(sid, Role::Initiator, spec, offer);
     }
 
     fn invite_destination(&mut self, sid: SessionId) {
@@ -460,19 +460,19 @@ impl Engine {
         let mut from = init.sip.remote().clone();
         from.params.remove("tag");
         let contact = self.contact(from.uri.user.as_deref());
-        let spec = LegSpec {
+        let spec = DialogSpec {
             target: call.destination.clone(),
             from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
             offer: None,
         };
-        self.start_leg(sid, Leg::Destination, spec, Vec::new());
+        self.start_leg(sid, Role::Destination, spec, Vec::new());
     }
 
-    fn start_leg(&mut self, sid: SessionId, leg: Leg, spec: LegSpec, local_sdp: Vec<u8>) {
+    fn start_leg(&mut self, sid: SessionId, leg: Role, spec: DialogSpec, local_sdp: Vec<u8>) {
         let offerless = spec.offer.is_none();
-        let (sip, invite) = SipLeg::invite(spec);
+        let (sip, invite) = Dialog::invite(spec);
         if let Some(tag) = sip.local_tag() {
             self.dialogs
                 .insert((sip.call_id().to_string(), tag.to_string()), (sid, leg));
@@ -492,7 +492,7 @@ impl Engine {
 
     /// A 2xx to an INVITE of ours sets the session timer (RFC 4028 §7.2): when it makes us
     /// the refresher, refresh at half the interval (§10); otherwise the peer refreshes.
-    fn schedule_refresh(&mut self, now: Instant, sid: SessionId, leg: Leg, resp: &Message) {
+    fn schedule_refresh(&mut self, now: Instant, sid: SessionId, leg: Role, resp: &Message) {
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
         };
@@ -518,7 +518,7 @@ impl Engine {
 
     /// A session refresh failed: the peer no longer has the session (RFC 4028 §10), so the
     /// leg is ended as if its phone had hung up, and the call with it.
-    fn refresh_failed(&mut self, now: Instant, sid: SessionId, leg: Leg, code: u16) {
+    fn refresh_failed(&mut self, now: Instant, sid: SessionId, leg: Role, code: u16) {
         log::info!(target: "c2c", "click-to-call {sid}: session refresh to the {} failed ({code}): ending the call", leg.as_str());
         if let Some(slot) = self.slot_mut(sid, leg) {
             let bye = slot.sip.bye();
@@ -527,7 +527,7 @@ impl Engine {
         self.feed(now, sid, leg, LegEvent::RemoteBye);
     }
 
-    fn slot_mut(&mut self, sid: SessionId, leg: Leg) -> Option<&mut LegSlot> {
+    fn slot_mut(&mut self, sid: SessionId, leg: Role) -> Option<&mut LegSlot> {
         self.calls.get_mut(&sid)?.legs[leg.index()].as_mut()
     }
 
@@ -547,12 +547,12 @@ impl Engine {
             return;
         };
         let refer = slot.sip.refer(&target, &referred_by);
-        self.send(sid, Leg::Initiator, TxKind::Refer, refer);
+        self.send(sid, Role::Initiator, TxKind::Refer, refer);
     }
 
     /// The wait after a REFER's 491 is over: send it again while the initiator's dialog
     /// lives; if the initiator hung up meanwhile, the session ends the call.
-    fn refer_again(&mut self, now: Instant, sid: SessionId, leg: Leg) {
+    fn refer_again(&mut self, now: Instant, sid: SessionId, leg: Role) {
         let confirmed = self
             .slot_mut(sid, leg)
             .is_some_and(|slot| slot.sip.state() == crate::ua::DialogState::Confirmed);
@@ -613,7 +613,7 @@ impl Engine {
         &mut self,
         now: Instant,
         sid: SessionId,
-        leg: Leg,
+        leg: Role,
         kind: TxKind,
         resp: &Message,
     ) {
@@ -712,7 +712,7 @@ const REFER_GLARE_RETRIES: u8 = 2;
 /// An SDP answer that rejects every stream of `offer` (RFC 3264 §6: port 0, the offered
 /// formats), from our address.
 fn rejecting_answer(offer: &[u8], local_ip: IpAddr) -> Option<Vec<u8>> {
-    let offer = sdp::Session::parse(offer).ok()?;
+    let offer = sdp::SessionDescription::parse(offer).ok()?;
     let mut answer = sdp::inactive_offer(local_ip, session_version());
     let template = answer.media.first()?.clone();
     answer.media = offer

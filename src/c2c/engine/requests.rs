@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::{Engine, LegEvent, PendingRelay, SessionId, TxKind};
-use crate::c2c::command::Leg;
+use crate::c2c::command::Role;
 use crate::sip::msg::{Message, Method};
 use crate::sip::reactor::{ServerTxId, SipCommand};
 use crate::ua::{notify, out_of_dialog};
@@ -12,7 +12,7 @@ use crate::ua::{notify, out_of_dialog};
 impl Engine {
     /// An offer from `leg`'s phone can go to the other phone: both legs of an anchored call
     /// are up and the other has no INVITE of ours outstanding.
-    pub(super) fn can_relay(&self, sid: SessionId, leg: Leg) -> bool {
+    pub(super) fn can_relay(&self, sid: SessionId, leg: Role) -> bool {
         self.other_leg_up(sid, leg)
             && self.calls.get(&sid).is_some_and(|call| {
                 call.legs[leg.other().index()]
@@ -25,7 +25,7 @@ impl Engine {
     /// anchored and the other leg is confirmed. Unlike an offer, an INFO or MESSAGE may
     /// overlap an INVITE transaction of ours: RFC 3261 §14.1 forbids only a second INVITE
     /// transaction at a time.
-    fn other_leg_up(&self, sid: SessionId, leg: Leg) -> bool {
+    fn other_leg_up(&self, sid: SessionId, leg: Role) -> bool {
         self.calls.get(&sid).is_some_and(|call| {
             call.session.is_anchored()
                 && call.legs[leg.other().index()]
@@ -39,7 +39,7 @@ impl Engine {
     pub(super) fn answer_relay(
         &mut self,
         sid: SessionId,
-        relayed_leg: Leg,
+        relayed_leg: Role,
         stx: ServerTxId,
         code: u16,
         reason: &str,
@@ -90,7 +90,7 @@ impl Engine {
     /// still waiting: its dialog or the whole call is ending. RFC 3261 §15.1.2: once a
     /// dialog is over the UAS still answers its pending requests, and 487 (Request
     /// Terminated) is the recommended answer.
-    pub(super) fn end_relays(&mut self, sid: SessionId, origin: Option<Leg>) {
+    pub(super) fn end_relays(&mut self, sid: SessionId, origin: Option<Role>) {
         let Some(call) = self.calls.get_mut(&sid) else {
             return;
         };
@@ -233,7 +233,7 @@ impl Engine {
             }
             _ => {
                 let mut resp = slot.sip.response_to(&req, 405, "Method Not Allowed");
-                resp.push_header("Allow", crate::ua::leg::ALLOW);
+                resp.push_header("Allow", crate::ua::dialog::ALLOW);
                 self.respond(tx, resp);
             }
         }
@@ -244,7 +244,7 @@ impl Engine {
     /// own CSeq, Via, Route and Contact, so only what describes the body crosses over,
     /// with the Info-Package that names its meaning, RFC 6086 §7). The other phone's
     /// answer comes back on `tx`.
-    fn relay_nit(&mut self, sid: SessionId, leg: Leg, tx: ServerTxId, req: Message) {
+    fn relay_nit(&mut self, sid: SessionId, leg: Role, tx: ServerTxId, req: Message) {
         let Some(method) = req.method().cloned() else {
             return;
         };

@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::command::{Leg, Progress};
+use super::command::{Progress, Role};
 
 /// What the dialog layer tells the session about one leg.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,13 +56,13 @@ pub enum Action {
     /// Send REFER (Refer-To: destination) in the initiator's dialog.
     Refer,
     /// Send a re-INVITE on the leg with this SDP offer.
-    Reinvite { leg: Leg, sdp: Vec<u8> },
+    Reinvite { leg: Role, sdp: Vec<u8> },
     /// Acknowledge the leg's 2xx, whose ACK was held back for the answer (anchored flow).
-    Ack { leg: Leg, sdp: Option<Vec<u8>> },
+    Ack { leg: Role, sdp: Option<Vec<u8>> },
     /// CANCEL the leg's ringing INVITE.
-    Cancel(Leg),
+    Cancel(Role),
     /// Send BYE on the leg's dialog.
-    Bye(Leg),
+    Bye(Role),
     /// Tell the requester.
     Report(Progress),
 }
@@ -131,7 +131,7 @@ pub struct Session {
     initiator: LegState,
     destination: LegState,
     /// A ring time-out cancelled this leg: its failure is reported as 408.
-    timed_out: Option<Leg>,
+    timed_out: Option<Role>,
     rang: [bool; 2],
     final_sent: bool,
     actions: VecDeque<Action>,
@@ -206,7 +206,7 @@ impl Session {
 
     /// Fire the timers that are due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for leg in [Leg::Initiator, Leg::Destination] {
+        for leg in [Role::Initiator, Role::Destination] {
             if let LegState::Ringing {
                 deadline,
                 cancelled: false,
@@ -226,21 +226,21 @@ impl Session {
             && now >= deadline
         {
             // RFC 3515 §2.4.6: no final NOTIFY within the subscription's life.
-            self.fail(Leg::Destination, 408);
+            self.fail(Role::Destination, 408);
         }
     }
 
     /// The server is shutting down: end every leg and deliver the final report now.
     pub fn shutdown(&mut self) {
         let pending = match self.state {
-            State::CallingInitiator => Leg::Initiator,
-            _ => Leg::Destination,
+            State::CallingInitiator => Role::Initiator,
+            _ => Role::Destination,
         };
         self.fail(pending, 503);
     }
 
     /// Feed one event about one leg.
-    pub fn handle(&mut self, now: Instant, leg: Leg, event: LegEvent) {
+    pub fn handle(&mut self, now: Instant, leg: Role, event: LegEvent) {
         match event {
             LegEvent::Ringing => {
                 if matches!(self.leg(leg), LegState::Ringing { .. }) {
@@ -269,20 +269,20 @@ impl Session {
             LegEvent::TransferProgress { code } => self.on_transfer_progress(now, code),
             LegEvent::TransferEnded => {
                 if matches!(self.state, State::Transferring { .. } | State::Referring) {
-                    self.fail(Leg::Destination, 408);
+                    self.fail(Role::Destination, 408);
                 }
             }
             LegEvent::ReinviteAnswered { sdp } => {
-                if self.state == State::Reinviting && leg == Leg::Initiator {
+                if self.state == State::Reinviting && leg == Role::Initiator {
                     self.actions.push_back(Action::Ack {
-                        leg: Leg::Destination,
+                        leg: Role::Destination,
                         sdp,
                     });
                     self.state = State::Anchored;
                 }
             }
             LegEvent::ReinviteFailed { code } => {
-                if self.state == State::Reinviting && leg == Leg::Initiator {
+                if self.state == State::Reinviting && leg == Role::Initiator {
                     log::info!(target: "c2c", "initiator refused the destination's offer ({code}): ending the call");
                     self.end_all();
                 }
@@ -292,7 +292,7 @@ impl Session {
         }
     }
 
-    fn on_answered(&mut self, now: Instant, leg: Leg, sdp: Option<Vec<u8>>) {
+    fn on_answered(&mut self, now: Instant, leg: Role, sdp: Option<Vec<u8>>) {
         let cancelled = matches!(
             self.leg(leg),
             LegState::Ringing {
@@ -303,7 +303,7 @@ impl Session {
         *self.leg_mut(leg) = LegState::Up;
         if cancelled || self.state == State::Ending {
             // The 2xx crossed our CANCEL, or the call is already being torn down.
-            if leg == Leg::Destination {
+            if leg == Role::Destination {
                 // The dialog layer holds back the ACK of an offerless INVITE's 2xx for the
                 // answer; there is none, but the 2xx must still be acknowledged before the
                 // BYE (RFC 3261 §13.2.2.4).
@@ -318,7 +318,7 @@ impl Session {
             return;
         }
         match (leg, &self.state) {
-            (Leg::Initiator, State::CallingInitiator) => {
+            (Role::Initiator, State::CallingInitiator) => {
                 self.report(200, leg, CONNECTED_TEXT[0]);
                 if self.anchor {
                     self.call_destination(now);
@@ -327,13 +327,13 @@ impl Session {
                     self.actions.push_back(Action::Refer);
                 }
             }
-            (Leg::Destination, State::CallingDestination) => {
+            (Role::Destination, State::CallingDestination) => {
                 self.report(200, leg, CONNECTED_TEXT[1]);
                 match sdp {
                     Some(offer) => {
                         self.state = State::Reinviting;
                         self.actions.push_back(Action::Reinvite {
-                            leg: Leg::Initiator,
+                            leg: Role::Initiator,
                             sdp: offer,
                         });
                     }
@@ -360,10 +360,10 @@ impl Session {
         }
         if self.initiator != LegState::Up {
             // The initiator hung up meanwhile: nobody is left to connect.
-            self.fail(Leg::Destination, code);
+            self.fail(Role::Destination, code);
         } else if !answered || ends_dialog(code) {
             log::info!(target: "c2c", "REFER failed with {code}: the initiator's dialog is gone, ending the call");
-            self.fail(Leg::Destination, code);
+            self.fail(Role::Destination, code);
         } else {
             log::info!(target: "c2c", "REFER rejected with {code}: falling back to an anchored call");
             self.call_destination(now);
@@ -381,26 +381,26 @@ impl Session {
             };
         }
         match code {
-            180..=199 => self.report_ringing(Leg::Destination),
+            180..=199 => self.report_ringing(Role::Destination),
             200..=299 => {
-                self.report(code, Leg::Destination, CONNECTED_TEXT[1]);
+                self.report(code, Role::Destination, CONNECTED_TEXT[1]);
                 self.end_all();
             }
-            300.. => self.fail(Leg::Destination, code),
+            300.. => self.fail(Role::Destination, code),
             _ => {}
         }
     }
 
-    fn on_remote_bye(&mut self, leg: Leg) {
+    fn on_remote_bye(&mut self, leg: Role) {
         *self.leg_mut(leg) = LegState::Ended;
         match self.state {
-            State::Transferring { .. } | State::Referring if leg == Leg::Initiator => {
+            State::Transferring { .. } | State::Referring if leg == Role::Initiator => {
                 // A transferee may hang up its old call before the final NOTIFY arrives; the
                 // subscription lives on in the dialog (RFC 5057 §5.2), so keep waiting.
             }
-            State::CallingDestination if leg == Leg::Initiator => {
+            State::CallingDestination if leg == Role::Initiator => {
                 // Our CANCEL makes the destination's INVITE fail, which is reported then.
-                self.cancel_or_bye(Leg::Destination);
+                self.cancel_or_bye(Role::Destination);
             }
             _ => {
                 if !self.final_sent {
@@ -421,7 +421,7 @@ impl Session {
         self.actions.push_back(Action::InviteDestination);
     }
 
-    fn report_ringing(&mut self, leg: Leg) {
+    fn report_ringing(&mut self, leg: Role) {
         if !self.rang[leg.index()] {
             self.rang[leg.index()] = true;
             self.report(180, leg, RING_TEXT[leg.index()]);
@@ -429,12 +429,12 @@ impl Session {
     }
 
     /// Report a failure of `leg` (if no final report went out yet) and end the call.
-    fn fail(&mut self, leg: Leg, code: u16) {
+    fn fail(&mut self, leg: Role, code: u16) {
         self.report(code, leg, FAILED_TEXT[leg.index()]);
         self.end_all();
     }
 
-    fn report(&mut self, code: u16, leg: Leg, text: &str) {
+    fn report(&mut self, code: u16, leg: Role, text: &str) {
         if self.final_sent {
             return;
         }
@@ -454,16 +454,16 @@ impl Session {
             // The destination's 2xx is still waiting for its ACK (held back for the
             // initiator's answer); it must be acknowledged before the BYE (RFC 3261 §13.2.2.4).
             self.actions.push_back(Action::Ack {
-                leg: Leg::Destination,
+                leg: Role::Destination,
                 sdp: None,
             });
         }
         self.state = State::Ending;
-        self.cancel_or_bye(Leg::Initiator);
-        self.cancel_or_bye(Leg::Destination);
+        self.cancel_or_bye(Role::Initiator);
+        self.cancel_or_bye(Role::Destination);
     }
 
-    fn cancel_or_bye(&mut self, leg: Leg) {
+    fn cancel_or_bye(&mut self, leg: Role) {
         match *self.leg(leg) {
             LegState::Ringing {
                 deadline,
@@ -480,22 +480,22 @@ impl Session {
         }
     }
 
-    fn bye(&mut self, leg: Leg) {
+    fn bye(&mut self, leg: Role) {
         *self.leg_mut(leg) = LegState::Closing;
         self.actions.push_back(Action::Bye(leg));
     }
 
-    fn leg(&self, leg: Leg) -> &LegState {
+    fn leg(&self, leg: Role) -> &LegState {
         match leg {
-            Leg::Initiator => &self.initiator,
-            Leg::Destination => &self.destination,
+            Role::Initiator => &self.initiator,
+            Role::Destination => &self.destination,
         }
     }
 
-    fn leg_mut(&mut self, leg: Leg) -> &mut LegState {
+    fn leg_mut(&mut self, leg: Role) -> &mut LegState {
         match leg {
-            Leg::Initiator => &mut self.initiator,
-            Leg::Destination => &mut self.destination,
+            Role::Initiator => &mut self.initiator,
+            Role::Destination => &mut self.destination,
         }
     }
 }

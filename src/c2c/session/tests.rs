@@ -2,7 +2,7 @@
 
 use super::*;
 use Action::*;
-use Leg::{Destination as D, Initiator as I};
+use Role::{Destination as D, Initiator as I};
 
 const T: Timing = Timing {
     ring_timeout: Duration::from_secs(30),
@@ -13,7 +13,7 @@ fn drain(s: &mut Session) -> Vec<Action> {
     std::iter::from_fn(|| s.poll_action()).collect()
 }
 
-fn rep(code: u16, leg: Leg, text: &str) -> Action {
+fn rep(code: u16, leg: Role, text: &str) -> Action {
     Report(Progress {
         code,
         leg,

@@ -6,7 +6,7 @@ mod calls;
 mod relays;
 
 use super::*;
-use crate::c2c::command::Leg as L;
+use crate::c2c::command::Role as L;
 use crate::sip::msg::Method;
 use crossbeam_channel::{Receiver, unbounded};
 use std::time::Duration;

@@ -18,7 +18,7 @@ const SDP: &str = "application/sdp";
 
 /// What a leg needs to place its INVITE.
 #[derive(Debug, Clone)]
-pub struct LegSpec {
+pub struct DialogSpec {
     /// Request-URI and `To` of the INVITE.
     pub target: Uri,
     /// `From` without tag (a tag is added).
@@ -78,7 +78,7 @@ pub enum InviteOutcome {
 
 /// One UAC call leg.
 #[derive(Debug, Clone)]
-pub struct Leg {
+pub struct Dialog {
     call_id: String,
     /// Our `From`, with our tag.
     local: NameAddr,
@@ -109,16 +109,16 @@ pub struct Leg {
 const SESSION_EXPIRES: u32 = 1800;
 const MIN_SE: u32 = 90;
 
-impl Leg {
+impl Dialog {
     /// Create the leg and its initial INVITE (RFC 3261 §8.1.1, §13.2.1).
-    pub fn invite(spec: LegSpec) -> (Leg, Message) {
+    pub fn invite(spec: DialogSpec) -> (Dialog, Message) {
         let mut local = spec.from;
         local.set_tag(&new_tag());
         let route_set = spec
             .outbound_proxy
             .map(|uri| vec![NameAddr::new(uri)])
             .unwrap_or_default();
-        let mut leg = Leg {
+        let mut leg = Dialog {
             call_id: new_call_id(),
             local,
             remote: NameAddr::new(spec.target.clone()),
@@ -504,8 +504,8 @@ pub fn body_sdp(msg: &Message) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn spec(proxy: Option<&str>) -> LegSpec {
-        LegSpec {
+    fn spec(proxy: Option<&str>) -> DialogSpec {
+        DialogSpec {
             target: Uri::parse("sip:100@192.0.2.10:5061").unwrap(),
             from: NameAddr::parse("\"Click-To-Call: 200\" <sip:click2call@192.0.2.1>").unwrap(),
             contact: NameAddr::parse("<sip:click2call@192.0.2.1:5072>").unwrap(),
@@ -527,7 +527,7 @@ mod tests {
 
     #[test]
     fn outbound_proxy_routes_the_invite_only() {
-        let (mut leg, invite) = Leg::invite(spec(Some("sip:proxy.example.net;lr")));
+        let (mut leg, invite) = Dialog::invite(spec(Some("sip:proxy.example.net;lr")));
         assert_eq!(invite.header("Route"), Some("<sip:proxy.example.net;lr>"));
         assert_eq!(
             invite.request_uri().unwrap().to_string(),
@@ -549,7 +549,7 @@ mod tests {
 
     #[test]
     fn record_route_is_reversed_into_the_route_set() {
-        let (mut leg, invite) = Leg::invite(spec(None));
+        let (mut leg, invite) = Dialog::invite(spec(None));
         let ok = response(
             &invite,
             200,
@@ -563,7 +563,7 @@ mod tests {
 
     #[test]
     fn strict_router_goes_into_the_request_uri() {
-        let (mut leg, invite) = Leg::invite(spec(None));
+        let (mut leg, invite) = Dialog::invite(spec(None));
         let ok = response(&invite, 200, &[("Record-Route", "<sip:strict.example>")]);
         leg.on_invite_response(&ok, true);
         let bye = leg.bye();
@@ -574,7 +574,7 @@ mod tests {
 
     #[test]
     fn early_dialog_then_2xx_then_other_fork_is_acked_and_byed() {
-        let (mut leg, invite) = Leg::invite(spec(None));
+        let (mut leg, invite) = Dialog::invite(spec(None));
         let ringing = response(&invite, 180, &[]);
         assert!(matches!(
             leg.on_invite_response(&ringing, true),
@@ -612,7 +612,7 @@ mod tests {
 
     #[test]
     fn request_with_body_carries_the_body_and_its_headers_in_the_dialog() {
-        let (mut leg, invite) = Leg::invite(spec(None));
+        let (mut leg, invite) = Dialog::invite(spec(None));
         leg.on_invite_response(&response(&invite, 200, &[]), true);
         let headers = [
             ("Content-Type", "application/dtmf-relay"),
@@ -640,7 +640,7 @@ mod tests {
 
     #[test]
     fn lower_cseq_in_dialog_is_out_of_order() {
-        let (mut leg, invite) = Leg::invite(spec(None));
+        let (mut leg, invite) = Dialog::invite(spec(None));
         leg.on_invite_response(&response(&invite, 200, &[]), true);
         let (tag, call_id) = (
             leg.local_tag().unwrap().to_string(),
