@@ -3,9 +3,14 @@
 //! [`SipEvent`]s.
 
 mod bad_request;
+mod core;
 mod event_loop;
+mod failover;
 mod interface;
+mod resend_2xx;
 pub mod routing;
 
+pub use crate::sip::transaction::{ClientTxId, ServerTxId, TxFailure};
+pub use core::{CoreConfig, Keepalive, Outbound, OutboundKind, ReactorCore};
 pub use event_loop::{Reactor, ReactorConfig, ReactorHandle, ReactorStartError, default_local_ip};
-pub use interface::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
+pub use interface::{SipCommand, SipEvent};

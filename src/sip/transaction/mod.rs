@@ -33,6 +33,8 @@
 mod ack_cancel;
 mod client_invite;
 mod client_non_invite;
+mod failure;
+mod ids;
 mod key;
 mod layer;
 mod layer_io;
@@ -52,6 +54,8 @@ use std::fmt;
 pub use ack_cancel::{build_ack, build_cancel};
 pub use client_invite::ClientInvite;
 pub use client_non_invite::ClientNonInvite;
+pub use failure::TxFailure;
+pub use ids::{ClientTxId, ServerTxId};
 pub use key::{ClientKey, KeyError, ServerKey};
 pub use layer::TransactionLayer;
 pub use layer_io::{LayerConfig, LayerError, LayerStats, Transmit, TxEvent, TxRef};
@@ -62,7 +66,7 @@ pub use timers::Timers;
 
 /// What a transaction machine asks its owner to do, in the order it must happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum TxAction {
     /// Client: send the original request again (Timer A or E fired).
     Retransmit,
     /// Client INVITE: send the ACK for the non-2xx final response just received — built
