@@ -4,6 +4,8 @@
 
 mod bad_request;
 mod core;
+#[cfg(test)]
+mod core_tests;
 mod event_loop;
 mod failover;
 mod interface;
