@@ -31,7 +31,7 @@ pub enum SipCommand {
 }
 
 /// From the reactor to the calls thread.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum SipEvent {
     /// A new request (retransmissions are absorbed by its server transaction). ACKs are
     /// delivered here too, with a `tx` that takes no response: an ACK for a non-2xx is
