@@ -1,6 +1,7 @@
-//! The SIP reactor thread: one mio loop over the transports, the DNS resolver and the
-//! transaction layer, talking to the calls thread through [`SipCommand`]s and
-//! [`SipEvent`]s.
+//! The SIP reactor thread, talking to the calls thread through [`SipCommand`]s and
+//! [`SipEvent`]s: a sans-IO [`ReactorCore`] (routing, failover, 2xx resends, keepalive
+//! targets, and the transaction layer it owns) inside one mio loop over the transports and
+//! the DNS driver (`event_loop`).
 
 mod bad_request;
 mod core;
@@ -12,7 +13,7 @@ mod interface;
 mod resend_2xx;
 pub mod routing;
 
+pub use self::core::{CoreConfig, Keepalive, Outbound, OutboundKind, ReactorCore};
 pub use crate::sip::transaction::{ClientTxId, ServerTxId, TxFailure};
-pub use core::{CoreConfig, Keepalive, Outbound, OutboundKind, ReactorCore};
 pub use event_loop::{Reactor, ReactorConfig, ReactorHandle, ReactorStartError, default_local_ip};
 pub use interface::{SipCommand, SipEvent};

@@ -11,7 +11,7 @@
 //! [`TransactionLayer`] owns the machines of the reactor, keyed per RFC 3261 §17.1.3 and
 //! §17.2.3, holds the messages, builds the ACK for a non-2xx final (§17.1.1.3), the CANCEL
 //! of an INVITE (§9.1) and the answer to a received CANCEL (§9.2), and reports
-//! [`TxEvent`]s; the reactor writes its [`Transmit`]s to the transports.
+//! [`TxEvent`]s; the reactor's core hands its [`Transmit`]s to the transports.
 //!
 //! # Layer API at a glance
 //!
