@@ -33,7 +33,7 @@ use crate::sip::transport::{ErrorKind, TransportEvent};
 pub(crate) use phone::{OnInvite, Phone, Script};
 
 /// Where our SIP stack listens in the simulation.
-pub(crate) const SERVER: &str = "127.0.0.1:5072";
+const SERVER: &str = "127.0.0.1:5072";
 
 /// Settings of one simulation.
 pub(crate) struct SimConfig {
@@ -52,6 +52,8 @@ impl Default for SimConfig {
 
 /// The server (engine + reactor core), its phones and the virtual clock.
 pub(crate) struct Sim {
+    /// Where our stack listens.
+    server: SocketAddr,
     t0: Instant,
     now: Instant,
     engine: Engine,
@@ -66,6 +68,7 @@ impl Sim {
         let server: SocketAddr = SERVER.parse().expect("SERVER is an address");
         let t0 = Instant::now();
         Sim {
+            server,
             t0,
             now: t0,
             engine: Engine::new(EngineConfig {
@@ -139,7 +142,7 @@ impl Sim {
         self.phones
             .get_mut(&from)
             .expect("a phone sends")
-            .send_now(self.now, msg);
+            .send_at(self.now, msg);
         self.drive();
     }
 
@@ -219,7 +222,6 @@ impl Sim {
                 self.sip_events.push((now - self.t0, ev.clone()));
                 self.engine.handle_sip_event(now, ev);
             }
-            let server: SocketAddr = SERVER.parse().expect("SERVER is an address");
             for phone in self.phones.values_mut() {
                 while let Some(bytes) = phone.poll_send(now) {
                     busy = true;
@@ -229,7 +231,7 @@ impl Sim {
                             bytes,
                             source: phone.addr,
                             transport: Transport::Udp,
-                            local: server,
+                            local: self.server,
                             conn: None,
                         },
                     );

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::sip::msg::{Message, Method};
 
 /// The SDP a phone answers with (or offers, in the 2xx of an offerless INVITE).
-pub(crate) fn sdp_of(addr: SocketAddr) -> String {
+fn sdp_of(addr: SocketAddr) -> String {
     format!(
         "v=0\r\no=phone 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\n",
         ip = addr.ip(),
@@ -127,11 +127,8 @@ impl Phone {
         }
     }
 
-    pub(crate) fn send_now(&mut self, now: Instant, msg: Message) {
-        self.send_at(now, msg);
-    }
-
-    fn send_at(&mut self, at: Instant, msg: Message) {
+    /// Queue `msg` to be sent at `at`.
+    pub(crate) fn send_at(&mut self, at: Instant, msg: Message) {
         let i = self.outbox.partition_point(|(t, _)| *t <= at);
         self.outbox.insert(i, (at, msg.to_bytes()));
     }

@@ -203,11 +203,10 @@ impl ReactorCore {
     ) {
         match result {
             Ok(targets) if !targets.is_empty() => {
-                let Some(out) = self.outgoing.get_mut(&tx) else {
-                    return;
-                };
-                out.set_targets(targets);
-                self.try_next(now, tx);
+                if let Some(out) = self.outgoing.get_mut(&tx) {
+                    out.set_targets(targets);
+                    self.try_next(now, tx);
+                }
             }
             Ok(_) => self.fail_outgoing(tx, TxFailure::Dns("no address for the next hop".into())),
             Err(e) => self.fail_outgoing(tx, TxFailure::Dns(e.to_string())),
