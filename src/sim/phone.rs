@@ -147,7 +147,7 @@ impl Phone {
             .next()
             .unwrap_or("");
         let text = format!(
-            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {addr};branch=z9hG4bK{tag}{cseq};rport\r\nMax-Forwards: 70\r\nFrom: {to};tag={tag}\r\nTo: {from}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
+            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {addr};branch=z9hG4bK{tag}{cseq};rport\r\nMax-Forwards: 70\r\nFrom: {to};tag={tag}\r\nTo: {from}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:phone@{addr}>\r\nContent-Length: 0\r\n\r\n",
             addr = self.addr,
             tag = self.tag,
             cseq = self.cseq,
@@ -156,6 +156,32 @@ impl Phone {
             call_id = invite.call_id().unwrap_or(""),
         );
         Message::parse(text.as_bytes()).expect("the phone's request parses")
+    }
+
+    /// A re-INVITE of ours in the call's dialog, offering the phone's SDP again.
+    pub(crate) fn reinvite(&mut self) -> Message {
+        let mut invite = self.in_dialog("INVITE");
+        invite.set_body(Some("application/sdp"), sdp_of(self.addr).into_bytes());
+        invite
+    }
+
+    /// The ACK for the 2xx to our in-dialog `invite` (RFC 3261 §13.2.2.4): same dialog
+    /// and CSeq number, a branch of its own.
+    pub(crate) fn ack_for(&self, invite: &Message) -> Message {
+        let (cseq, _) = invite.cseq().expect("our INVITE has a CSeq");
+        let text = format!(
+            "ACK {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {addr};branch=z9hG4bK{tag}ack{cseq};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} ACK\r\nContent-Length: 0\r\n\r\n",
+            uri = invite
+                .request_uri()
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+            addr = self.addr,
+            tag = self.tag,
+            from = invite.header("From").unwrap_or(""),
+            to = invite.header("To").unwrap_or(""),
+            call_id = invite.call_id().unwrap_or(""),
+        );
+        Message::parse(text.as_bytes()).expect("the phone's ACK parses")
     }
 
     /// What the server sent; the script's answer goes to the outbox.

@@ -214,3 +214,36 @@ fn a_bye_retransmission_is_absorbed_until_timer_j() {
         .collect();
     assert_eq!(millis(heard), [10_000, 42_000]);
 }
+
+/// RFC 3261 §13.3.1.4: our 2xx to an INVITE over UDP is resent by us (not the
+/// transaction, RFC 6026) after T1, then at doubling intervals capped at T2, until its ACK.
+/// The initiator's re-INVITE in an anchored call is relayed to the destination; the
+/// destination's 2xx goes back as ours and the initiator holds its ACK for a while.
+#[test]
+fn our_2xx_to_a_reinvite_is_resent_until_its_ack() {
+    let mut sim = Sim::new(SimConfig::default());
+    let ini = sim.add_phone(INITIATOR, Script::answer());
+    let dest = sim.add_phone(DESTINATION, Script::answer());
+    sim.click_to_call(INITIATOR_URI, DESTINATION_URI, true);
+    sim.run_until(ms(10_000));
+    let reinvite = sim.phone_mut(ini).reinvite();
+    sim.send_from(ini, reinvite.clone());
+    assert_eq!(
+        millis(&sim.phone(dest).requests(Method::Invite)),
+        [0, 10_000],
+        "the offer is relayed"
+    );
+    let oks = |sim: &Sim| -> Vec<u64> {
+        let answers = sim.phone(ini).responses();
+        let oks = answers.iter().filter(|(_, r)| {
+            r.status() == Some(200) && matches!(r.cseq(), Ok((_, Method::Invite)))
+        });
+        millis(oks)
+    };
+    sim.run_until(ms(21_600));
+    assert_eq!(oks(&sim), [10_000, 10_500, 11_500, 13_500, 17_500, 21_500]);
+    let ack = sim.phone(ini).ack_for(&reinvite);
+    sim.send_from(ini, ack);
+    sim.run_until(ms(60_000));
+    assert_eq!(oks(&sim).len(), 6, "no resend after the ACK");
+}
