@@ -34,6 +34,11 @@ fn main() -> ExitCode {
             for warning in &loaded.warnings {
                 eprintln!("clicktocall: warning: {warning}");
             }
+            if let Err(e) = logging::check(&loaded.config) {
+                eprintln!("clicktocall: {e}");
+                eprintln!("clicktocall: configuration error, not started");
+                return ExitCode::from(exit::CONFIG);
+            }
             println!(
                 "# clicktocall {}: effective settings; configuration file: {}",
                 env!("CARGO_PKG_VERSION"),
@@ -53,6 +58,13 @@ fn main() -> ExitCode {
     }
     for warning in &loaded.warnings {
         log::warn!(target: CONSOLE_TARGET, "{warning}");
+    }
+    if loaded.config.source.is_none() {
+        log::warn!(
+            target: CONSOLE_TARGET,
+            "no configuration file: {}",
+            loaded.config.source_description()
+        );
     }
     server::run(loaded.config)
 }
