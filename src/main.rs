@@ -66,7 +66,8 @@ fn main() -> ExitCode {
             loaded.config.source_description()
         );
     }
-    server::run(loaded.config)
+    // SIGHUP reads the same file with the same command line again.
+    server::run_with_reload(loaded.config, Box::new(move || Config::load(&args)))
 }
 
 fn config_error(e: &ConfigError) -> ExitCode {
