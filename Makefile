@@ -38,7 +38,7 @@ DEB        := $(TARGET_DIR)/clicktocall_$(VERSION)_$(shell dpkg --print-architec
 RPMARCH    := $(shell uname -m)
 RPM        := $(TARGET_DIR)/clicktocall-$(VERSION)-1.$(RPMARCH).rpm
 
-.PHONY: all build run test lint install install-files uninstall stage deb rpm clean
+.PHONY: all build run test lint install install-files installed-config uninstall stage deb rpm clean
 
 all: build
 
@@ -68,12 +68,14 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 # The configuration installed: the shipped one with the log under /var/log, rotated by
-# logrotate (/etc/logrotate.d/clicktocall) instead of by line count.
-$(TARGET_DIR)/clicktocall.config: $(CONFIG)
+# logrotate (/etc/logrotate.d/clicktocall) instead of by line count. Made on every
+# install, as it depends on LOCALSTATEDIR.
+installed-config:
 	mkdir -p $(TARGET_DIR)
 	sed -e 's|^LogFilename = .*|LogFilename = $(LOCALSTATEDIR)/log/clicktocall/clicktocall.log|' \
-	    -e 's|^LogFileMaxLines = .*|LogFileMaxLines = 0|' $< > $@.tmp
-	grep -q '^LogFileMaxLines = 0$$' $@.tmp && mv $@.tmp $@
+	    -e 's|^LogFileMaxLines = .*|LogFileMaxLines = 0|' $(CONFIG) > $(TARGET_DIR)/clicktocall.config.tmp
+	grep -q '^LogFileMaxLines = 0$$' $(TARGET_DIR)/clicktocall.config.tmp
+	mv $(TARGET_DIR)/clicktocall.config.tmp $(TARGET_DIR)/clicktocall.config
 
 install: $(BIN) install-files
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
@@ -86,7 +88,7 @@ install: $(BIN) install-files
 	fi
 
 # Every file of the package, under $(DESTDIR). The binary is stripped; man pages and docs are compressed as Debian wants.
-install-files: $(TARGET_DIR)/clicktocall.config
+install-files: installed-config
 	test -x $(BIN) || { echo "no $(BIN): run make first" >&2; exit 1; }
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
 	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

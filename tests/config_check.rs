@@ -71,7 +71,7 @@ fn check_config_prints_every_effective_setting_of_the_shipped_file() {
         out.stderr
             .trim()
             .lines()
-            .all(|l| l.contains("\"change-me\"")),
+            .all(|l| l.contains("the shipped configuration's public password")),
         "{}",
         out.stderr
     );

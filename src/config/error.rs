@@ -233,9 +233,15 @@ impl fmt::Display for Warning {
                 f,
                 "{origin}: TranslationOutput uses ${group} but its pattern has no group {group}; it expands to nothing"
             ),
+            // The password itself is never printed, not even a public one.
             Warning::DefaultPassword { password } => write!(
                 f,
-                "HttpAuth is on with the well-known password {password:?}: set HttpAuthPwd to a secret"
+                "HttpAuth is on with {}: set HttpAuthPwd to a secret",
+                if *password == "admin" {
+                    "the built-in default password"
+                } else {
+                    "the shipped configuration's public password"
+                }
             ),
         }
     }
