@@ -119,7 +119,8 @@ uninstall:
 
 # The package tree, owned by root whoever builds it (dpkg-deb --root-owner-group, rpm's
 # %attr); the clicktocall user and modes come from the maintainer scripts / %files.
-stage: $(BIN)
+# Packages are always made from an up-to-date release build (a no-op when it is).
+stage: build
 	rm -rf $(STAGE)
 	mkdir -p $(STAGE)
 	# The debug info is split off, not shipped: $(STAGE)/clicktocall.debug.
