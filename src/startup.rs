@@ -24,6 +24,7 @@ use crate::sip::msg::Uri;
 use crate::sip::reactor::{Reactor, ReactorConfig, ReactorStartError, default_local_ip};
 use crate::sip::transaction::LayerConfig;
 use crate::sip::transport::{TransportConfig, TransportStartError};
+use crate::translate::LiveRules;
 
 /// Click-to-call requests waiting for the calls thread before new ones are refused.
 const COMMAND_QUEUE: usize = 1024;
@@ -62,10 +63,12 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
         drop(calls_done_tx);
     })?;
 
-    let translator = Arc::clone(&config.translator);
+    // The rule set in force; SIGHUP replaces it (server::reload).
+    let rules = Arc::new(LiveRules::new(Arc::clone(&config.translator)));
+    components.share_rules(Arc::clone(&rules));
     let servers = api::start(
         api_config(config),
-        Arc::new(move |addr: &str| translator.translate(addr)),
+        Arc::new(move |addr: &str| rules.current().translate(addr)),
         commands_tx,
     )
     .map_err(api_error)?;

@@ -14,6 +14,7 @@
 //! start-up error and matching on the request path never compiles anything.
 
 use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use pcre2::bytes::{Regex, RegexBuilder};
 
@@ -181,6 +182,38 @@ impl fmt::Debug for Translator {
     }
 }
 
+/// The rule set in force, shared by every HTTP and XML connection thread and replaced
+/// whole on SIGHUP: an address is translated by one set, old or new, never by a mix; the
+/// lock is held only to clone an `Arc`.
+pub struct LiveRules {
+    current: RwLock<Arc<Translator>>,
+}
+
+impl LiveRules {
+    pub fn new(rules: Arc<Translator>) -> LiveRules {
+        LiveRules {
+            current: RwLock::new(rules),
+        }
+    }
+
+    /// The rules in force now.
+    pub fn current(&self) -> Arc<Translator> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Puts `rules` in force for every request from now on; calls already placed are not
+    /// affected (their addresses were translated when they were accepted).
+    pub fn replace(&self, rules: Arc<Translator>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = rules;
+    }
+}
+
+impl fmt::Debug for LiveRules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.current().fmt(f)
+    }
+}
+
 /// Checks that PCRE2 accepts `pattern`, with the options the translator compiles it with;
 /// the error is PCRE2's message. Used by configuration validation to report every bad
 /// pattern at once, each with its own line.
@@ -332,6 +365,15 @@ mod tests {
     fn translator_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Translator>();
+    }
+
+    #[test]
+    fn live_rules_are_replaced_whole() {
+        let live = LiveRules::new(Arc::new(translator(&[("^a$", "old")])));
+        let before = live.current();
+        live.replace(Arc::new(translator(&[("^a$", "new")])));
+        assert_eq!(before.translate("a").as_deref(), Some("old"));
+        assert_eq!(live.current().translate("a").as_deref(), Some("new"));
     }
 
     #[test]

@@ -124,8 +124,8 @@ pub fn help_text() -> String {
          \n\
          Usage: clicktocall [options]\n\
          \n\
-         Settings come from ./clicktocall.config (or the file given with -c), then from the\n\
-         command line, which wins.\n\
+         Settings come from ./clicktocall.config (else /etc/clicktocall/clicktocall.config,\n\
+         or the file given with -c), then from the command line, which wins.\n\
          \n\
          Options:\n",
         version = env!("CARGO_PKG_VERSION")
@@ -180,6 +180,9 @@ pub fn help_text() -> String {
     text.push_str(
         "\nExit status: 0 clean shutdown (SIGINT/SIGTERM), 1 configuration error,\n\
          2 could not start (a port could not be bound), 3 a component stopped unexpectedly.\n\
+         SIGHUP reopens the log file and reloads the translation rules.\n\
+         \n\
+         See clicktocall(8) and clicktocall.config(5).\n\
          \n\
          Example: clicktocall -a 192.168.1.100 -l DEBUG\n",
     );

@@ -209,8 +209,9 @@ pub enum Warning {
     },
     /// A TranslationOutput refers to `$n` the pattern does not have.
     MissingGroup { origin: Origin, group: usize },
-    /// HTTP authentication is on with the well-known default password.
-    DefaultPassword,
+    /// HTTP authentication is on with a well-known password: the built-in default
+    /// `admin` or the shipped configuration's `change-me`.
+    DefaultPassword { password: &'static str },
 }
 
 impl fmt::Display for Warning {
@@ -232,8 +233,15 @@ impl fmt::Display for Warning {
                 f,
                 "{origin}: TranslationOutput uses ${group} but its pattern has no group {group}; it expands to nothing"
             ),
-            Warning::DefaultPassword => f.write_str(
-                "HttpAuth is on with the default password \"admin\": set HttpAuthPwd to a secret",
+            // The password itself is never printed, not even a public one.
+            Warning::DefaultPassword { password } => write!(
+                f,
+                "HttpAuth is on with {}: set HttpAuthPwd to a secret",
+                if *password == "admin" {
+                    "the built-in default password"
+                } else {
+                    "the shipped configuration's public password"
+                }
             ),
         }
     }

@@ -30,6 +30,10 @@ use crate::translate::Translator;
 /// The file read when no `-c` is given, relative to the working directory, as the original.
 pub const DEFAULT_CONFIG_FILE: &str = "clicktocall.config";
 
+/// Read when no `-c` is given and [`DEFAULT_CONFIG_FILE`] is not in the working directory
+/// (new: the original read only `./`), so the installed binary finds the packaged file.
+pub const SYSTEM_CONFIG_FILE: &str = "/etc/clicktocall/clicktocall.config";
+
 /// The effective settings. Cheap to clone (the translator is shared). `Debug` masks the
 /// password.
 #[derive(Clone)]
@@ -176,15 +180,31 @@ impl Config {
             }
             Invocation::CheckConfig | Invocation::Run => {}
         }
-        let (path, required) = match &cmd.config_path {
-            Some(path) => (path.clone(), true),
-            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        let (candidates, required) = match &cmd.config_path {
+            Some(path) => (vec![path.clone()], true),
+            None => (
+                vec![
+                    PathBuf::from(DEFAULT_CONFIG_FILE),
+                    PathBuf::from(SYSTEM_CONFIG_FILE),
+                ],
+                false,
+            ),
         };
-        let (source, text) = match read_bounded(&path) {
-            Ok(text) => (Some(path), text),
-            // The original starts on defaults when its default file is absent.
-            Err(e) if !required && e.kind() == io::ErrorKind::NotFound => (None, String::new()),
-            Err(source) => return Err(ConfigError::Read { path, source }),
+        let mut found = None;
+        for path in candidates {
+            match read_bounded(&path) {
+                Ok(text) => {
+                    found = Some((path, text));
+                    break;
+                }
+                // The original starts on defaults when its default file is absent.
+                Err(e) if !required && e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(ConfigError::Read { path, source }),
+            }
+        }
+        let (source, text) = match found {
+            Some((path, text)) => (Some(path), text),
+            None => (None, String::new()),
         };
         let loaded = Self::from_parts(source, &text, cmd.overrides)?;
         Ok(match cmd.action {
@@ -266,8 +286,9 @@ impl Config {
         match &self.source {
             Some(path) => path.display().to_string(),
             None => format!(
-                "none ({} not found; defaults and command line)",
-                Path::new(DEFAULT_CONFIG_FILE).display()
+                "none (neither ./{} nor {} found; defaults and command line)",
+                Path::new(DEFAULT_CONFIG_FILE).display(),
+                SYSTEM_CONFIG_FILE
             ),
         }
     }

@@ -258,7 +258,16 @@ fn other_keys_between_a_pair_are_fine() {
 #[test]
 fn default_password_with_auth_is_warned() {
     let w = Config::from_text("HttpAuth = 1\n").expect("valid").warnings;
-    assert_eq!(w, vec![Warning::DefaultPassword]);
+    assert_eq!(w, vec![Warning::DefaultPassword { password: "admin" }]);
+    let w = Config::from_text("HttpAuth = 1\nHttpAuthPwd = change-me\n")
+        .expect("valid")
+        .warnings;
+    assert_eq!(
+        w,
+        vec![Warning::DefaultPassword {
+            password: "change-me"
+        }]
+    );
     let w = Config::from_text("HttpAuth = 1\nHttpAuthPwd = other\n")
         .expect("valid")
         .warnings;

@@ -154,11 +154,20 @@ pub(super) fn build(
         });
         return Err((problems, warnings));
     }
-    if config.http_auth && config.http_port.is_some() && config.http_auth_pwd == "admin" {
-        warnings.push(Warning::DefaultPassword);
+    if config.http_auth && config.http_port.is_some() {
+        // The built-in default and the shipped configuration's value are both public.
+        if let Some(password) = WELL_KNOWN_PASSWORDS
+            .into_iter()
+            .find(|p| *p == config.http_auth_pwd)
+        {
+            warnings.push(Warning::DefaultPassword { password });
+        }
     }
     Ok(Loaded { config, warnings })
 }
+
+/// Passwords anyone can look up: the original's default and `conf/clicktocall.config`'s.
+const WELL_KNOWN_PASSWORDS: [&str; 2] = ["admin", "change-me"];
 
 fn problem(key: Key, entry: Entry, reason: Invalid) -> Problem {
     Problem {
