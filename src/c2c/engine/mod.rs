@@ -32,6 +32,23 @@ pub struct EngineConfig {
 
 type SessionId = u64;
 
+/// The live state of the calls thread, for tests and debugging (see [`Engine::counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineCounts {
+    /// Click-to-calls not yet over.
+    pub calls: usize,
+    /// Legs (an INVITE of ours and the dialog it made) of those calls.
+    pub legs: usize,
+    /// Entries finding a leg from an in-dialog request (Call-ID, our tag).
+    pub dialogs: usize,
+    /// Client transactions whose responses the engine still waits for.
+    pub client_transactions: usize,
+    /// Phones' requests relayed to the other phone, waiting for its answer.
+    pub pending_relays: usize,
+    /// Session deadlines and delayed re-INVITEs or REFERs.
+    pub timers: usize,
+}
+
 /// What a client transaction was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TxKind {
@@ -128,6 +145,23 @@ impl Engine {
     /// Number of click-to-calls still alive.
     pub fn active_calls(&self) -> usize {
         self.calls.len()
+    }
+
+    /// How much state the engine holds: every counter is back to zero once every call has
+    /// ended, whatever path it took.
+    pub fn counts(&self) -> EngineCounts {
+        EngineCounts {
+            calls: self.calls.len(),
+            legs: self
+                .calls
+                .values()
+                .map(|c| c.legs.iter().flatten().count())
+                .sum(),
+            dialogs: self.dialogs.len(),
+            client_transactions: self.txs.len(),
+            pending_relays: self.calls.values().map(|c| c.pending_relays.len()).sum(),
+            timers: self.timers.len() + self.reinvites_due.len(),
+        }
     }
 
     /// The next SIP command for the reactor.
@@ -280,7 +314,7 @@ impl Engine {
             // before the process ends (RFC 3261 §15.1.2: 487).
             self.end_relays(sid, None);
             if let Some(call) = self.calls.get_mut(&sid) {
-                call.session.shutdown();
+                call.session.shutdown(now);
             }
             self.run(now, sid);
         }
@@ -354,6 +388,9 @@ impl Engine {
                     .remove(&(slot.sip.call_id().to_string(), tag.to_string()));
             }
         }
+        // The reactor keeps its own transactions until their timers end: there is no
+        // SipCommand to abandon a client transaction. What they still deliver finds no
+        // entry here and is dropped.
         self.txs.retain(|_, (s, _, _)| *s != sid);
         self.reinvites_due.retain(|(_, s, ..)| *s != sid);
     }

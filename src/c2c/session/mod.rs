@@ -113,14 +113,24 @@ enum LegState {
     /// Not started.
     Idle,
     /// INVITE sent, no final response yet; `deadline` is the ring time-out.
-    Ringing { deadline: Instant, cancelled: bool },
+    Ringing { deadline: Instant },
+    /// INVITE cancelled, its final response still due; past `deadline` the leg is given up.
+    Cancelling { deadline: Instant },
     /// Answered (a dialog exists) and not yet ended.
     Up,
-    /// BYE sent, waiting for the leg to end.
-    Closing,
+    /// BYE sent, waiting for its outcome; past `deadline` the leg is given up.
+    Closing { deadline: Instant },
     /// Gone.
     Ended,
 }
+
+/// How long a leg may wait for the transaction layer's verdict once we have asked it to go
+/// (CANCEL or BYE sent). RFC 3261 §9.1: an INVITE whose CANCEL draws no final response is
+/// given up 64·T1 (32 s) after the CANCEL; a BYE times out after Timer F, also 64·T1
+/// (§17.1.2.2). The reactor reports both; this is the second guard for when it cannot (a
+/// lost report, a phone that ignores the CANCEL), with a margin so the reactor's own
+/// verdict normally comes first.
+pub const LEG_GUARD: Duration = Duration::from_secs(32 + 4);
 
 /// One click-to-call.
 #[derive(Debug)]
@@ -160,7 +170,6 @@ impl Session {
         };
         s.initiator = LegState::Ringing {
             deadline: now + timing.ring_timeout,
-            cancelled: false,
         };
         s.actions.push_back(Action::InviteInitiator);
         s
@@ -190,10 +199,9 @@ impl Session {
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for leg in [self.initiator, self.destination] {
-            if let LegState::Ringing {
-                deadline,
-                cancelled: false,
-            } = leg
+            if let LegState::Ringing { deadline }
+            | LegState::Cancelling { deadline }
+            | LegState::Closing { deadline } = leg
             {
                 consider(deadline);
             }
@@ -207,36 +215,39 @@ impl Session {
     /// Fire the timers that are due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         for leg in [Role::Initiator, Role::Destination] {
-            if let LegState::Ringing {
-                deadline,
-                cancelled: false,
-            } = *self.leg_mut(leg)
-                && now >= deadline
-            {
-                log::info!(target: "c2c", "{} did not answer in time: cancelling", leg.as_str());
-                *self.leg_mut(leg) = LegState::Ringing {
-                    deadline,
-                    cancelled: true,
-                };
-                self.timed_out = Some(leg);
-                self.actions.push_back(Action::Cancel(leg));
+            match *self.leg(leg) {
+                LegState::Ringing { deadline } if now >= deadline => {
+                    log::info!(target: "c2c", "{} did not answer in time: cancelling", leg.as_str());
+                    self.timed_out = Some(leg);
+                    self.cancel_or_bye(now, leg);
+                }
+                LegState::Cancelling { deadline } | LegState::Closing { deadline }
+                    if now >= deadline =>
+                {
+                    // RFC 3261 §9.1, §17.1.2.2: the transaction is over by now whatever
+                    // the phone does; nothing more will come for this leg.
+                    log::warn!(target: "c2c", "{} gave no final answer in time: giving it up", leg.as_str());
+                    *self.leg_mut(leg) = LegState::Ended;
+                    self.fail(now, leg, 408);
+                }
+                _ => {}
             }
         }
         if let State::Transferring { deadline } = self.state
             && now >= deadline
         {
             // RFC 3515 §2.4.6: no final NOTIFY within the subscription's life.
-            self.fail(Role::Destination, 408);
+            self.fail(now, Role::Destination, 408);
         }
     }
 
     /// The server is shutting down: end every leg and deliver the final report now.
-    pub fn shutdown(&mut self) {
+    pub fn shutdown(&mut self, now: Instant) {
         let pending = match self.state {
             State::CallingInitiator => Role::Initiator,
             _ => Role::Destination,
         };
-        self.fail(pending, 503);
+        self.fail(now, pending, 503);
     }
 
     /// Feed one event about one leg.
@@ -255,7 +266,7 @@ impl Session {
                     code
                 };
                 *self.leg_mut(leg) = LegState::Ended;
-                self.fail(leg, code);
+                self.fail(now, leg, code);
             }
             LegEvent::ReferAccepted => {
                 if self.state == State::Referring {
@@ -269,7 +280,7 @@ impl Session {
             LegEvent::TransferProgress { code } => self.on_transfer_progress(now, code),
             LegEvent::TransferEnded => {
                 if matches!(self.state, State::Transferring { .. } | State::Referring) {
-                    self.fail(Role::Destination, 408);
+                    self.fail(now, Role::Destination, 408);
                 }
             }
             LegEvent::ReinviteAnswered { sdp } => {
@@ -284,22 +295,16 @@ impl Session {
             LegEvent::ReinviteFailed { code } => {
                 if self.state == State::Reinviting && leg == Role::Initiator {
                     log::info!(target: "c2c", "initiator refused the destination's offer ({code}): ending the call");
-                    self.end_all();
+                    self.end_all(now);
                 }
             }
-            LegEvent::RemoteBye => self.on_remote_bye(leg),
+            LegEvent::RemoteBye => self.on_remote_bye(now, leg),
             LegEvent::Ended => *self.leg_mut(leg) = LegState::Ended,
         }
     }
 
     fn on_answered(&mut self, now: Instant, leg: Role, sdp: Option<Vec<u8>>) {
-        let cancelled = matches!(
-            self.leg(leg),
-            LegState::Ringing {
-                cancelled: true,
-                ..
-            }
-        );
+        let cancelled = matches!(self.leg(leg), LegState::Cancelling { .. });
         *self.leg_mut(leg) = LegState::Up;
         if cancelled || self.state == State::Ending {
             // The 2xx crossed our CANCEL, or the call is already being torn down.
@@ -311,9 +316,9 @@ impl Session {
             }
             if self.timed_out == Some(leg) {
                 // Reported as the time-out it is; `fail` ends every live leg, this one too.
-                self.fail(leg, 408);
+                self.fail(now, leg, 408);
             } else {
-                self.bye(leg);
+                self.bye(now, leg);
             }
             return;
         }
@@ -342,7 +347,7 @@ impl Session {
                         // carry the offer; without it there is nothing to connect.
                         log::warn!(target: "c2c", "destination answered without SDP: ending the call");
                         self.actions.push_back(Action::Ack { leg, sdp: None });
-                        self.end_all();
+                        self.end_all(now);
                     }
                 }
             }
@@ -360,10 +365,10 @@ impl Session {
         }
         if self.initiator != LegState::Up {
             // The initiator hung up meanwhile: nobody is left to connect.
-            self.fail(Role::Destination, code);
+            self.fail(now, Role::Destination, code);
         } else if !answered || ends_dialog(code) {
             log::info!(target: "c2c", "REFER failed with {code}: the initiator's dialog is gone, ending the call");
-            self.fail(Role::Destination, code);
+            self.fail(now, Role::Destination, code);
         } else {
             log::info!(target: "c2c", "REFER rejected with {code}: falling back to an anchored call");
             self.call_destination(now);
@@ -384,14 +389,14 @@ impl Session {
             180..=199 => self.report_ringing(Role::Destination),
             200..=299 => {
                 self.report(code, Role::Destination, CONNECTED_TEXT[1]);
-                self.end_all();
+                self.end_all(now);
             }
-            300.. => self.fail(Role::Destination, code),
+            300.. => self.fail(now, Role::Destination, code),
             _ => {}
         }
     }
 
-    fn on_remote_bye(&mut self, leg: Role) {
+    fn on_remote_bye(&mut self, now: Instant, leg: Role) {
         *self.leg_mut(leg) = LegState::Ended;
         match self.state {
             State::Transferring { .. } | State::Referring if leg == Role::Initiator => {
@@ -400,13 +405,13 @@ impl Session {
             }
             State::CallingDestination if leg == Role::Initiator => {
                 // Our CANCEL makes the destination's INVITE fail, which is reported then.
-                self.cancel_or_bye(Role::Destination);
+                self.cancel_or_bye(now, Role::Destination);
             }
             _ => {
                 if !self.final_sent {
-                    self.fail(leg.other(), 487);
+                    self.fail(now, leg.other(), 487);
                 } else {
-                    self.end_all();
+                    self.end_all(now);
                 }
             }
         }
@@ -416,7 +421,6 @@ impl Session {
         self.state = State::CallingDestination;
         self.destination = LegState::Ringing {
             deadline: now + self.timing.ring_timeout,
-            cancelled: false,
         };
         self.actions.push_back(Action::InviteDestination);
     }
@@ -429,9 +433,9 @@ impl Session {
     }
 
     /// Report a failure of `leg` (if no final report went out yet) and end the call.
-    fn fail(&mut self, leg: Role, code: u16) {
+    fn fail(&mut self, now: Instant, leg: Role, code: u16) {
         self.report(code, leg, FAILED_TEXT[leg.index()]);
-        self.end_all();
+        self.end_all(now);
     }
 
     fn report(&mut self, code: u16, leg: Role, text: &str) {
@@ -449,7 +453,7 @@ impl Session {
     }
 
     /// Tear down every live leg: CANCEL what rings, BYE what is up.
-    fn end_all(&mut self) {
+    fn end_all(&mut self, now: Instant) {
         if self.state == State::Reinviting {
             // The destination's 2xx is still waiting for its ACK (held back for the
             // initiator's answer); it must be acknowledged before the BYE (RFC 3261 §13.2.2.4).
@@ -459,29 +463,27 @@ impl Session {
             });
         }
         self.state = State::Ending;
-        self.cancel_or_bye(Role::Initiator);
-        self.cancel_or_bye(Role::Destination);
+        self.cancel_or_bye(now, Role::Initiator);
+        self.cancel_or_bye(now, Role::Destination);
     }
 
-    fn cancel_or_bye(&mut self, leg: Role) {
+    fn cancel_or_bye(&mut self, now: Instant, leg: Role) {
         match *self.leg(leg) {
-            LegState::Ringing {
-                deadline,
-                cancelled: false,
-            } => {
-                *self.leg_mut(leg) = LegState::Ringing {
-                    deadline,
-                    cancelled: true,
+            LegState::Ringing { .. } => {
+                *self.leg_mut(leg) = LegState::Cancelling {
+                    deadline: now + LEG_GUARD,
                 };
                 self.actions.push_back(Action::Cancel(leg));
             }
-            LegState::Up => self.bye(leg),
+            LegState::Up => self.bye(now, leg),
             _ => {}
         }
     }
 
-    fn bye(&mut self, leg: Role) {
-        *self.leg_mut(leg) = LegState::Closing;
+    fn bye(&mut self, now: Instant, leg: Role) {
+        *self.leg_mut(leg) = LegState::Closing {
+            deadline: now + LEG_GUARD,
+        };
         self.actions.push_back(Action::Bye(leg));
     }
 

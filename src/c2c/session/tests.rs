@@ -227,7 +227,7 @@ fn ring_timeout_cancels_and_reports_408() {
     assert_eq!(drain(&mut s), vec![]);
     s.handle_timeout(now + T.ring_timeout);
     assert_eq!(drain(&mut s), vec![Cancel(I)]);
-    assert_eq!(s.poll_timeout(), None);
+    assert_eq!(s.poll_timeout(), Some(now + T.ring_timeout + LEG_GUARD));
     s.handle(now, I, LegEvent::Failed { code: 487 });
     assert_eq!(
         drain(&mut s),
@@ -325,7 +325,7 @@ fn shutdown_while_ringing_cancels_and_reports_once() {
     let mut s = Session::new(now, false, T);
     drain(&mut s);
     s.handle(now, I, LegEvent::Ringing);
-    s.shutdown();
+    s.shutdown(now);
     assert_eq!(
         drain(&mut s),
         vec![
@@ -357,6 +357,63 @@ fn shutdown_of_established_anchored_call_byes_both_legs_without_report() {
         },
     );
     drain(&mut s);
-    s.shutdown();
+    s.shutdown(now);
     assert_eq!(drain(&mut s), vec![Bye(I), Bye(D)]);
+}
+
+/// A phone that rings and then ignores everything, our CANCEL included: the session gives
+/// the leg up 64·T1 and a margin after the CANCEL (RFC 3261 §9.1), reports 408 and is
+/// done, even when the transaction layer never says a word.
+#[test]
+fn cancelled_leg_without_a_final_is_given_up_after_the_guard() {
+    let now = Instant::now();
+    let mut s = Session::new(now, false, T);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::Ringing);
+    let cancel_at = now + T.ring_timeout;
+    s.handle_timeout(cancel_at);
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(180, I, "Ringing initiator"), Cancel(I)]
+    );
+    assert_eq!(s.poll_timeout(), Some(cancel_at + LEG_GUARD));
+    s.handle_timeout(cancel_at + LEG_GUARD - Duration::from_millis(1));
+    assert_eq!(drain(&mut s), vec![]);
+    s.handle_timeout(cancel_at + LEG_GUARD);
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, I, "Failed to connect to initiator")]
+    );
+    assert!(s.is_done());
+    assert_eq!(s.poll_timeout(), None);
+}
+
+/// The same guard holds a destination cancelled because the initiator hung up (the final
+/// 487 was already due) and a BYE whose outcome never comes.
+#[test]
+fn cancelled_destination_and_unanswered_bye_are_given_up_after_the_guard() {
+    let (mut s, now) = answered_initiator(true);
+    drain(&mut s);
+    let t = now + Duration::from_secs(1);
+    s.handle(t, I, LegEvent::RemoteBye);
+    assert_eq!(drain(&mut s), vec![Cancel(D)]);
+    s.handle_timeout(t + LEG_GUARD);
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, D, "Failed to connect to destination")]
+    );
+    assert!(s.is_done());
+
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(200, D, "Connected to destination"), Bye(I)]
+    );
+    assert_eq!(s.poll_timeout(), Some(now + LEG_GUARD));
+    s.handle_timeout(now + LEG_GUARD);
+    assert_eq!(drain(&mut s), vec![]);
+    assert!(s.is_done());
 }

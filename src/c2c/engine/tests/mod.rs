@@ -1,8 +1,9 @@
 //! The engine driven through SIP messages by hand, with no sockets: whole calls and their
-//! failures in `calls`, requests relayed between the phones of an anchored call in
+//! failures in `calls` and `failures`, requests relayed between the phones of an anchored call in
 //! `relays`. This module holds the helpers both use.
 
 mod calls;
+mod failures;
 mod relays;
 
 use super::*;
