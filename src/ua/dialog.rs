@@ -478,6 +478,33 @@ impl Dialog {
             .collect();
     }
 
+    /// The dialog a 2xx to an INVITE of ours sets up, rebuilt from the response alone (its
+    /// From is ours, its To the peer's, RFC 3261 §12.1.2), to end it. `None` when the
+    /// response lacks what any request of the dialog needs.
+    fn from_2xx(resp: &Message, contact: NameAddr) -> Option<Dialog> {
+        let local = resp.from().ok()?;
+        let remote = resp.to().ok()?;
+        let (cseq, _) = resp.cseq().ok()?;
+        let mut dialog = Dialog {
+            call_id: resp.call_id().ok()?.to_string(),
+            remote_target: remote.uri.clone(),
+            local,
+            remote,
+            contact,
+            route_set: Vec::new(),
+            local_cseq: cseq,
+            remote_cseq: None,
+            state: DialogState::Confirmed,
+            invite_cseq: cseq,
+            ack: None,
+            invite_pending: false,
+            last_rseq: None,
+            session_interval: None,
+        };
+        dialog.learn_route(resp, true);
+        Some(dialog)
+    }
+
     /// A 2xx with another To tag after the dialog was confirmed: a second fork answered.
     /// Build its own ACK and BYE from a copy of the dialog with that fork's tag and target.
     fn other_fork(&self, resp: &Message, tag: &str) -> InviteOutcome {
@@ -488,6 +515,25 @@ impl Dialog {
         let bye = fork.bye();
         InviteOutcome::OtherFork { ack, bye }
     }
+}
+
+/// The ACK and BYE for a 2xx to an INVITE of ours that no dialog of ours takes: its call
+/// is over (the INVITE was given up and its call forgotten) and the phone answered late or
+/// retransmits. RFC 3261 §13.2.2.4: the UAC acknowledges every 2xx (or the phone resends
+/// it for 64·T1, RFC 3261 §13.3.1.4) and ends with BYE a dialog it does not want. Built
+/// from the response alone. The ACK carries no body: whether the 2xx held an offer or an
+/// answer is no longer known, and the BYE follows at once. `None` when the response is not
+/// a 2xx to an INVITE or lacks the headers a request needs.
+pub fn end_unwanted_2xx(resp: &Message, contact: NameAddr) -> Option<(Message, Message)> {
+    if !resp.status().is_some_and(|c| (200..300).contains(&c))
+        || !matches!(resp.cseq(), Ok((_, Method::Invite)))
+    {
+        return None;
+    }
+    let mut dialog = Dialog::from_2xx(resp, contact)?;
+    let ack = dialog.build_ack(None);
+    let bye = dialog.bye();
+    Some((ack, bye))
 }
 
 /// An in-dialog request arrived with a CSeq lower than one already seen.
@@ -636,6 +682,37 @@ mod tests {
         assert_eq!(msg.header("Contact"), None);
         assert_eq!(msg.header("Content-Type"), None);
         assert_eq!(msg.body(), b"hi");
+    }
+
+    #[test]
+    fn an_unwanted_2xx_is_acked_and_byed_from_the_response_alone() {
+        let (_, invite) = Dialog::invite(spec(None));
+        let ok = response(
+            &invite,
+            200,
+            &[("Record-Route", "<sip:p2.example;lr>, <sip:p1.example;lr>")],
+        );
+        let contact = NameAddr::parse("<sip:click2call@192.0.2.1:5072>").unwrap();
+        let (ack, bye) = end_unwanted_2xx(&ok, contact.clone()).expect("a 2xx to an INVITE");
+        for (req, cseq, method) in [(&ack, 1, Method::Ack), (&bye, 2, Method::Bye)] {
+            assert_eq!(req.method(), Some(&method));
+            assert_eq!(req.cseq().unwrap(), (cseq, method));
+            assert_eq!(req.call_id().ok(), invite.call_id().ok());
+            assert_eq!(req.from_tag(), invite.from_tag());
+            assert_eq!(req.to_tag(), Some("peer"));
+            assert_eq!(
+                req.request_uri().unwrap().to_string(),
+                "sip:phone@192.0.2.10:5061"
+            );
+            let routes: Vec<&str> = req.header_values("Route").collect();
+            assert_eq!(routes, vec!["<sip:p1.example;lr>", "<sip:p2.example;lr>"]);
+        }
+        assert!(ack.body().is_empty());
+        // Anything else is not ours to end.
+        assert!(end_unwanted_2xx(&response(&invite, 486, &[]), contact.clone()).is_none());
+        let mut bye_ok = ok.clone();
+        bye_ok.set_header("CSeq", "2 BYE");
+        assert!(end_unwanted_2xx(&bye_ok, contact).is_none());
     }
 
     #[test]

@@ -390,7 +390,8 @@ impl Engine {
         }
         // The reactor keeps its own transactions until their timers end: there is no
         // SipCommand to abandon a client transaction. What they still deliver finds no
-        // entry here and is dropped.
+        // entry here: a 2xx to an INVITE is ACKed and ended (`stray_response`), the rest
+        // dropped.
         self.txs.retain(|_, (s, _, _)| *s != sid);
         self.reinvites_due.retain(|(_, s, ..)| *s != sid);
     }
@@ -611,7 +612,7 @@ impl Engine {
 
     fn on_response(&mut self, now: Instant, tx: ClientTxId, resp: &Message) {
         let Some(&(sid, leg, kind)) = self.txs.get(&tx) else {
-            log::debug!(target: "c2c", "response for a finished transaction dropped");
+            self.stray_response(resp);
             return;
         };
         let code = resp.status().unwrap_or(0);
@@ -644,6 +645,23 @@ impl Engine {
             }
             _ => {}
         }
+    }
+
+    /// A response whose transaction the engine no longer follows (its call is over). A 2xx
+    /// to an INVITE among them is a dialog nobody wants: ACK it and end it with BYE (RFC
+    /// 3261 §13.2.2.4); the BYE's outcome is not followed either.
+    fn stray_response(&mut self, resp: &Message) {
+        let contact = self.contact(self.cfg.identity.user.as_deref());
+        let Some((ack, bye)) = crate::ua::dialog::end_unwanted_2xx(resp, contact) else {
+            log::debug!(target: "c2c", "response for a finished transaction dropped");
+            return;
+        };
+        log::info!(target: "c2c", "a 2xx to an INVITE of a call that is over: ACK and BYE");
+        self.out.push_back(SipCommand::SendAck { request: ack });
+        let tx = ClientTxId(self.next_tx);
+        self.next_tx += 1;
+        self.out
+            .push_back(SipCommand::SendRequest { tx, request: bye });
     }
 
     fn on_invite_response(
