@@ -72,6 +72,14 @@ pub enum InviteOutcome {
     OtherFork { ack: Message, bye: Message },
     /// A final failure (the transaction layer acknowledges it).
     Failed { code: u16 },
+    /// A 2xx that cannot answer the INVITE: it has no To tag (RFC 3261 §8.2.6.2 makes the
+    /// UAS add one; without it no dialog can be identified) or its CSeq is not our
+    /// INVITE's. Waiting would only keep the leg hanging, so the INVITE counts as failed:
+    /// `ack` acknowledges the 2xx as it came, so the phone stops resending it (RFC 3261
+    /// §13.2.2.4, §13.3.1.4), and `bye` ends the dialog the phone thinks it made when that
+    /// was to be this one (initial INVITE). For a confirmed dialog `bye` is `None`: the
+    /// caller ends the dialog with its own BYE.
+    Unusable { ack: Message, bye: Option<Message> },
     /// Not for this INVITE (e.g. a response to an older CSeq), or malformed.
     Ignored,
 }
@@ -189,18 +197,38 @@ impl Dialog {
         self.state = DialogState::Terminated;
     }
 
-    /// Read a response to the leg's INVITE (initial or a re-INVITE with CSeq `invite_cseq`).
-    pub fn on_invite_response(&mut self, resp: &Message, ack_now: bool) -> InviteOutcome {
+    /// Read a response to one of the leg's INVITEs (initial or re-INVITE): `sent_cseq` is
+    /// the CSeq of the INVITE whose transaction the response came on.
+    pub fn on_invite_response(
+        &mut self,
+        resp: &Message,
+        sent_cseq: u32,
+        ack_now: bool,
+    ) -> InviteOutcome {
         let Some(code) = resp.status() else {
             return InviteOutcome::Ignored;
         };
-        let Ok((cseq, Method::Invite)) = resp.cseq() else {
-            return InviteOutcome::Ignored;
-        };
-        if cseq != self.invite_cseq {
+        let answers_it = matches!(resp.cseq(), Ok((c, Method::Invite)) if c == sent_cseq);
+        let to_tag = resp.to_tag().map(str::to_string);
+        if (200..300).contains(&code) && (!answers_it || to_tag.is_none()) {
+            return self.unusable(resp, sent_cseq);
+        }
+        if !answers_it && code < 200 {
             return InviteOutcome::Ignored;
         }
-        let to_tag = resp.to_tag().map(str::to_string);
+        if sent_cseq != self.invite_cseq {
+            // An earlier INVITE's transaction: only a retransmission of its 2xx comes late,
+            // and it is acknowledged again (RFC 3261 §13.2.2.4), with no body: any offer of
+            // it was answered in the first ACK.
+            return match code {
+                200..=299 => InviteOutcome::Retransmission {
+                    ack: Some(self.base_request(Method::Ack, sent_cseq)),
+                },
+                _ => InviteOutcome::Ignored,
+            };
+        }
+        // A final failure ends the transaction whatever its CSeq says (the transaction
+        // layer matched it to our INVITE, RFC 3261 §17.1.3).
         match code {
             100..=199 => {
                 // RFC 3261 §12.1.2: a provisional with a To tag creates an early dialog.
@@ -217,7 +245,7 @@ impl Dialog {
             }
             200..=299 => {
                 let Some(tag) = to_tag else {
-                    return InviteOutcome::Ignored;
+                    return self.unusable(resp, sent_cseq);
                 };
                 let same_dialog = self.remote.tag() == Some(tag.as_str());
                 if !self.invite_pending {
@@ -255,6 +283,26 @@ impl Dialog {
                 InviteOutcome::Failed { code }
             }
         }
+    }
+
+    /// See [`InviteOutcome::Unusable`]. The ACK is built from the response, so it carries
+    /// the CSeq and To the phone put in it and matches its 2xx. When the INVITE it came on
+    /// no longer waits (it failed already, or a later one is out), the 2xx is only
+    /// acknowledged again.
+    fn unusable(&mut self, resp: &Message, sent_cseq: u32) -> InviteOutcome {
+        let mut as_sent =
+            Dialog::from_2xx(resp, self.contact.clone()).unwrap_or_else(|| self.clone());
+        let ack = as_sent.build_ack(None);
+        if !self.invite_pending || sent_cseq != self.invite_cseq {
+            return InviteOutcome::Retransmission { ack: Some(ack) };
+        }
+        self.invite_pending = false;
+        let confirmed = self.state == DialogState::Confirmed;
+        if !confirmed {
+            self.state = DialogState::Terminated;
+        }
+        let bye = (!confirmed).then(|| as_sent.bye());
+        InviteOutcome::Unusable { ack, bye }
     }
 
     /// The ACK for the current 2xx, carrying `sdp` when the 2xx held the offer (RFC 3261
@@ -581,7 +629,7 @@ mod tests {
         );
         let ok = response(&invite, 200, &[]);
         assert!(matches!(
-            leg.on_invite_response(&ok, true),
+            leg.on_invite_response(&ok, 1, true),
             InviteOutcome::Answered { ack: Some(_), .. }
         ));
         // No Record-Route: in-dialog requests go straight to the remote target.
@@ -601,7 +649,7 @@ mod tests {
             200,
             &[("Record-Route", "<sip:p2.example;lr>, <sip:p1.example;lr>")],
         );
-        leg.on_invite_response(&ok, true);
+        leg.on_invite_response(&ok, 1, true);
         let bye = leg.bye();
         let routes: Vec<&str> = bye.header_values("Route").collect();
         assert_eq!(routes, vec!["<sip:p1.example;lr>", "<sip:p2.example;lr>"]);
@@ -611,7 +659,7 @@ mod tests {
     fn strict_router_goes_into_the_request_uri() {
         let (mut leg, invite) = Dialog::invite(spec(None));
         let ok = response(&invite, 200, &[("Record-Route", "<sip:strict.example>")]);
-        leg.on_invite_response(&ok, true);
+        leg.on_invite_response(&ok, 1, true);
         let bye = leg.bye();
         // RFC 3261 §12.2.1.1: the strict router is the Request-URI, the target the last Route.
         assert_eq!(bye.request_uri().unwrap().to_string(), "sip:strict.example");
@@ -623,7 +671,7 @@ mod tests {
         let (mut leg, invite) = Dialog::invite(spec(None));
         let ringing = response(&invite, 180, &[]);
         assert!(matches!(
-            leg.on_invite_response(&ringing, true),
+            leg.on_invite_response(&ringing, 1, true),
             InviteOutcome::Provisional {
                 ringing: true,
                 prack: None
@@ -632,16 +680,16 @@ mod tests {
         assert_eq!(leg.state(), DialogState::Early);
         let ok = response(&invite, 200, &[]);
         assert!(matches!(
-            leg.on_invite_response(&ok, true),
+            leg.on_invite_response(&ok, 1, true),
             InviteOutcome::Answered { .. }
         ));
         assert!(matches!(
-            leg.on_invite_response(&ok, true),
+            leg.on_invite_response(&ok, 1, true),
             InviteOutcome::Retransmission { ack: Some(_) }
         ));
         let mut other = ok.clone();
         other.set_header("To", "<sip:100@192.0.2.10:5061>;tag=fork2");
-        match leg.on_invite_response(&other, true) {
+        match leg.on_invite_response(&other, 1, true) {
             InviteOutcome::OtherFork { ack, bye } => {
                 assert_eq!(ack.to_tag(), Some("fork2"));
                 assert_eq!(bye.to_tag(), Some("fork2"));
@@ -659,7 +707,7 @@ mod tests {
     #[test]
     fn request_with_body_carries_the_body_and_its_headers_in_the_dialog() {
         let (mut leg, invite) = Dialog::invite(spec(None));
-        leg.on_invite_response(&response(&invite, 200, &[]), true);
+        leg.on_invite_response(&response(&invite, 200, &[]), 1, true);
         let headers = [
             ("Content-Type", "application/dtmf-relay"),
             ("Info-Package", "dtmf"),
@@ -682,6 +730,67 @@ mod tests {
         assert_eq!(msg.header("Contact"), None);
         assert_eq!(msg.header("Content-Type"), None);
         assert_eq!(msg.body(), b"hi");
+    }
+
+    /// A 2xx without a To tag or with another CSeq cannot confirm the INVITE: it is
+    /// acknowledged as it came, the dialog the phone made is ended, and the INVITE fails;
+    /// its retransmission is only acknowledged again.
+    #[test]
+    fn a_2xx_without_to_tag_or_with_another_cseq_fails_the_invite() {
+        for bad in ["no tag", "cseq"] {
+            let (mut leg, invite) = Dialog::invite(spec(None));
+            let mut ok = response(&invite, 200, &[]);
+            match bad {
+                "no tag" => ok.set_header("To", "<sip:100@192.0.2.10:5061>"),
+                _ => ok.set_header("CSeq", "7 INVITE"),
+            }
+            match leg.on_invite_response(&ok, 1, false) {
+                InviteOutcome::Unusable {
+                    ack,
+                    bye: Some(bye),
+                } => {
+                    assert_eq!(ack.method(), Some(&Method::Ack));
+                    assert_eq!(ack.to_tag(), ok.to_tag(), "{bad}");
+                    assert_eq!(ack.cseq().unwrap().0, ok.cseq().unwrap().0, "{bad}");
+                    assert_eq!(bye.method(), Some(&Method::Bye));
+                }
+                o => panic!("{bad}: expected an unusable 2xx, got {o:?}"),
+            }
+            assert_eq!(leg.state(), DialogState::Terminated, "{bad}");
+            assert!(matches!(
+                leg.on_invite_response(&ok, 1, false),
+                InviteOutcome::Retransmission { ack: Some(_) }
+            ));
+        }
+        // A re-INVITE's unusable 2xx leaves the BYE to the confirmed dialog.
+        let (mut leg, invite) = Dialog::invite(spec(None));
+        leg.on_invite_response(&response(&invite, 200, &[]), 1, true);
+        let reinvite = leg.reinvite(b"v=0\r\n".to_vec());
+        let mut ok = response(&reinvite, 200, &[]);
+        ok.set_header("CSeq", "1 INVITE");
+        assert!(matches!(
+            leg.on_invite_response(&ok, 2, true),
+            InviteOutcome::Unusable { bye: None, .. }
+        ));
+        assert_eq!(leg.state(), DialogState::Confirmed);
+        assert!(!leg.reinvite_pending());
+    }
+
+    /// A late 2xx of an earlier INVITE's transaction is acknowledged again, not taken for
+    /// the answer to the re-INVITE that is out now.
+    #[test]
+    fn an_earlier_invites_2xx_is_acknowledged_again() {
+        let (mut leg, invite) = Dialog::invite(spec(None));
+        let ok = response(&invite, 200, &[]);
+        leg.on_invite_response(&ok, 1, true);
+        leg.reinvite(b"v=0\r\n".to_vec());
+        match leg.on_invite_response(&ok, 1, true) {
+            InviteOutcome::Retransmission { ack: Some(ack) } => {
+                assert_eq!(ack.cseq().unwrap(), (1, Method::Ack));
+            }
+            o => panic!("expected the old 2xx acknowledged, got {o:?}"),
+        }
+        assert!(leg.reinvite_pending(), "the re-INVITE still waits");
     }
 
     #[test]
@@ -718,7 +827,7 @@ mod tests {
     #[test]
     fn lower_cseq_in_dialog_is_out_of_order() {
         let (mut leg, invite) = Dialog::invite(spec(None));
-        leg.on_invite_response(&response(&invite, 200, &[]), true);
+        leg.on_invite_response(&response(&invite, 200, &[]), 1, true);
         let (tag, call_id) = (
             leg.local_tag().unwrap().to_string(),
             leg.call_id().to_string(),

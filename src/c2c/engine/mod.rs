@@ -70,6 +70,16 @@ enum TxKind {
     NitRelay(ServerTxId),
 }
 
+/// A client transaction the engine follows.
+#[derive(Debug, Clone, Copy)]
+struct Tracked {
+    sid: SessionId,
+    leg: Role,
+    kind: TxKind,
+    /// The CSeq number of its request: a response must carry it (RFC 3261 §8.1.3.3).
+    cseq: u32,
+}
+
 /// A phone's request copied to the other phone, waiting for its answer.
 #[derive(Debug)]
 struct PendingRelay {
@@ -116,7 +126,7 @@ pub struct Engine {
     next_tx: u64,
     next_session: SessionId,
     calls: HashMap<SessionId, Call>,
-    txs: HashMap<ClientTxId, (SessionId, Role, TxKind)>,
+    txs: HashMap<ClientTxId, Tracked>,
     /// (Call-ID, our tag) → the leg's call. Our tags are unique, so this finds the dialog
     /// of any in-dialog request (RFC 3261 §12.2.2).
     dialogs: HashMap<(String, String), (SessionId, Role)>,
@@ -227,7 +237,7 @@ impl Engine {
             SipEvent::Request { tx, request, .. } => self.on_request(now, tx, request),
             SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
             SipEvent::TxFailed { tx, reason } => {
-                let Some((sid, leg, kind)) = self.txs.remove(&tx) else {
+                let Some(Tracked { sid, leg, kind, .. }) = self.txs.remove(&tx) else {
                     return;
                 };
                 log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} failed: {reason}", leg.as_str());
@@ -252,7 +262,7 @@ impl Engine {
                     TxKind::Bye => Some(LegEvent::Ended),
                     TxKind::ForkBye | TxKind::Prack => None,
                     TxKind::Refresh => {
-                        self.refresh_failed(now, sid, leg, code);
+                        self.end_dialog(now, sid, leg, code);
                         None
                     }
                 };
@@ -327,15 +337,24 @@ impl Engine {
         }
     }
 
-    fn new_tx(&mut self, sid: SessionId, leg: Role, kind: TxKind) -> ClientTxId {
+    fn new_tx(&mut self) -> ClientTxId {
         let tx = ClientTxId(self.next_tx);
         self.next_tx += 1;
-        self.txs.insert(tx, (sid, leg, kind));
         tx
     }
 
     fn send(&mut self, sid: SessionId, leg: Role, kind: TxKind, request: Message) -> ClientTxId {
-        let tx = self.new_tx(sid, leg, kind);
+        let tx = self.new_tx();
+        let cseq = request.cseq().map_or(0, |(n, _)| n);
+        self.txs.insert(
+            tx,
+            Tracked {
+                sid,
+                leg,
+                kind,
+                cseq,
+            },
+        );
         self.out.push_back(SipCommand::SendRequest { tx, request });
         tx
     }
@@ -392,7 +411,7 @@ impl Engine {
         // SipCommand to abandon a client transaction. What they still deliver finds no
         // entry here: a 2xx to an INVITE is ACKed and ended (`stray_response`), the rest
         // dropped.
-        self.txs.retain(|_, (s, _, _)| *s != sid);
+        self.txs.retain(|_, t| t.sid != sid);
         self.reinvites_due.retain(|(_, s, ..)| *s != sid);
     }
 
@@ -554,10 +573,11 @@ impl Engine {
         }
     }
 
-    /// A session refresh failed: the peer no longer has the session (RFC 4028 §10), so the
-    /// leg is ended as if its phone had hung up, and the call with it.
-    fn refresh_failed(&mut self, now: Instant, sid: SessionId, leg: Role, code: u16) {
-        log::info!(target: "c2c", "click-to-call {sid}: session refresh to the {} failed ({code}): ending the call", leg.as_str());
+    /// The leg's dialog cannot go on: a session refresh failed (the peer no longer has the
+    /// session, RFC 4028 §10) or the phone answered what we cannot use. The leg is ended
+    /// with BYE as if its phone had hung up, and the call with it.
+    fn end_dialog(&mut self, now: Instant, sid: SessionId, leg: Role, code: u16) {
+        log::info!(target: "c2c", "click-to-call {sid}: the {}'s dialog failed ({code}): ending the call", leg.as_str());
         if let Some(slot) = self.slot_mut(sid, leg) {
             let bye = slot.sip.bye();
             self.send(sid, leg, TxKind::Bye, bye);
@@ -611,7 +631,13 @@ impl Engine {
     }
 
     fn on_response(&mut self, now: Instant, tx: ClientTxId, resp: &Message) {
-        let Some(&(sid, leg, kind)) = self.txs.get(&tx) else {
+        let Some(&Tracked {
+            sid,
+            leg,
+            kind,
+            cseq,
+        }) = self.txs.get(&tx)
+        else {
             self.stray_response(resp);
             return;
         };
@@ -624,7 +650,7 @@ impl Engine {
             self.txs.remove(&tx);
         }
         match kind {
-            _ if invite_kind => self.on_invite_response(now, sid, leg, kind, resp),
+            _ if invite_kind => self.on_invite_response(now, sid, leg, (kind, cseq), resp),
             TxKind::Refer => match code {
                 200..=299 => self.feed(now, sid, leg, LegEvent::ReferAccepted),
                 491 if self.refer_glare(sid) => {
@@ -658,8 +684,7 @@ impl Engine {
         };
         log::info!(target: "c2c", "a 2xx to an INVITE of a call that is over: ACK and BYE");
         self.out.push_back(SipCommand::SendAck { request: ack });
-        let tx = ClientTxId(self.next_tx);
-        self.next_tx += 1;
+        let tx = self.new_tx();
         self.out
             .push_back(SipCommand::SendRequest { tx, request: bye });
     }
@@ -669,14 +694,14 @@ impl Engine {
         now: Instant,
         sid: SessionId,
         leg: Role,
-        kind: TxKind,
+        (kind, sent_cseq): (TxKind, u32),
         resp: &Message,
     ) {
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
         };
         let ack_now = kind != TxKind::Invite || !slot.offerless;
-        let outcome = slot.sip.on_invite_response(resp, ack_now);
+        let outcome = slot.sip.on_invite_response(resp, sent_cseq, ack_now);
         let event = match outcome {
             InviteOutcome::Provisional { ringing, prack } => {
                 if let Some(prack) = prack {
@@ -731,7 +756,7 @@ impl Engine {
                 None
             }
             InviteOutcome::Failed { code } if kind == TxKind::Refresh => {
-                self.refresh_failed(now, sid, leg, code);
+                self.end_dialog(now, sid, leg, code);
                 None
             }
             InviteOutcome::Failed { code } => Some(match kind {
@@ -742,6 +767,24 @@ impl Engine {
                 TxKind::Invite => LegEvent::Failed { code },
                 _ => LegEvent::ReinviteFailed { code },
             }),
+            InviteOutcome::Unusable { ack, bye } => {
+                log::warn!(target: "c2c", "click-to-call {sid}: the {} answered {kind:?} with a 2xx we cannot use (no To tag, or another CSeq): ending the leg", leg.as_str());
+                self.out.push_back(SipCommand::SendAck { request: ack });
+                if let Some(bye) = bye {
+                    self.send(sid, leg, TxKind::ForkBye, bye);
+                }
+                match kind {
+                    // RFC 3261 §21.5.3: 502, an invalid response from the next hop.
+                    TxKind::Invite => Some(LegEvent::Failed { code: 502 }),
+                    _ => {
+                        if let TxKind::Relay(stx) = kind {
+                            self.answer_relay(sid, leg, stx, 500, "Server Internal Error", None);
+                        }
+                        self.end_dialog(now, sid, leg, 502);
+                        None
+                    }
+                }
+            }
             InviteOutcome::Ignored => None,
         };
         if let Some(event) = event {

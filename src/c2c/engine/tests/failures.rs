@@ -65,3 +65,80 @@ fn a_2xx_after_the_call_is_forgotten_is_acked_and_byed() {
     assert_empty(&e);
     assert!(rx.try_recv().is_err(), "no second report");
 }
+
+/// A 2xx the leg cannot use fails it at once: the initiator's without a To tag, the
+/// destination's with another CSeq. Each is ACKed as it came and BYEd, the call reports
+/// 502 for that leg (RFC 3261 §21.5.3: an invalid response), and nothing is left.
+#[test]
+fn a_2xx_without_to_tag_or_with_another_cseq_fails_the_leg_with_502() {
+    let mut e = engine();
+    let now = Instant::now();
+    let rx = place(&mut e, false);
+    let (itx, invite) = one_request(&mut e);
+    let mut ok = answer(&invite, 200, "a", Some("v=0\r\n"));
+    ok.set_header("To", invite.header("To").unwrap());
+    reply(&mut e, now, itx, ok);
+    let cmds = sent(&mut e);
+    assert!(
+        matches!(&cmds[..], [SipCommand::SendAck { request: ack }, SipCommand::SendRequest { request: bye, .. }]
+            if ack.to_tag().is_none() && bye.method() == Some(&Method::Bye)),
+        "{cmds:?}"
+    );
+    assert_eq!(events(&rx), vec![(502, L::Initiator)]);
+    assert_empty(&e);
+
+    // Anchored: the destination's 2xx carries a CSeq that is not its INVITE's.
+    let rx = place(&mut e, true);
+    let (itx, invite) = one_request(&mut e);
+    reply(&mut e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
+    let Some(SipCommand::SendRequest {
+        tx: dtx,
+        request: dinv,
+    }) = sent(&mut e).into_iter().nth(1)
+    else {
+        panic!("the destination's INVITE was not sent")
+    };
+    let mut ok = answer(&dinv, 200, "d", Some("v=0\r\n"));
+    ok.set_header("CSeq", "9 INVITE");
+    reply(&mut e, now, dtx, ok);
+    let cmds = sent(&mut e);
+    let acks: Vec<_> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            SipCommand::SendAck { request } => Some(request.cseq().unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks, vec![(9, Method::Ack)], "{cmds:?}");
+    let byes: Vec<(String, u32)> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            SipCommand::SendRequest { request, .. } if request.method() == Some(&Method::Bye) => {
+                Some((
+                    request.call_id().unwrap().to_string(),
+                    request.cseq().unwrap().0,
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(byes.len(), 2, "both legs are ended: {cmds:?}");
+    assert!(byes.iter().any(|(c, _)| c == dinv.call_id().unwrap()));
+    assert!(byes.iter().any(|(c, _)| c == invite.call_id().unwrap()));
+    assert_eq!(
+        events(&rx),
+        vec![(200, L::Initiator), (502, L::Destination)]
+    );
+    // The initiator's BYE is answered; then nothing is left.
+    let bye_tx = cmds.iter().find_map(|c| match c {
+        SipCommand::SendRequest { tx, request }
+            if request.call_id().ok() == invite.call_id().ok() =>
+        {
+            Some((*tx, request.clone()))
+        }
+        _ => None,
+    });
+    let (btx, bye) = bye_tx.expect("the initiator's BYE");
+    reply(&mut e, now, btx, answer(&bye, 200, "a", None));
+    assert_empty(&e);
+}
