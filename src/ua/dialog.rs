@@ -584,6 +584,16 @@ pub fn end_unwanted_2xx(resp: &Message, contact: NameAddr) -> Option<(Message, M
     Some((ack, bye))
 }
 
+/// A final response to a request within a dialog that ends the dialog: 481 and 408
+/// (RFC 3261 §12.2.1.2; a transaction time-out counts as 408, §8.1.3.1) and the codes
+/// RFC 5057 §5.1 says destroy the dialog. Any other failure ends only the transaction.
+pub fn ends_dialog(code: u16) -> bool {
+    matches!(
+        code,
+        404 | 408 | 410 | 416 | 481 | 482 | 483 | 484 | 485 | 502 | 604
+    )
+}
+
 /// An in-dialog request arrived with a CSeq lower than one already seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfOrder;

@@ -246,16 +246,14 @@ impl Engine {
                     TxKind::Invite => Some(LegEvent::Failed { code }),
                     TxKind::Reinvite => Some(LegEvent::ReinviteFailed { code }),
                     TxKind::Relay(stx) => {
-                        self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
+                        if !self.relay_ends_call(now, sid, leg, stx, code) {
+                            self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
+                        }
                         None
                     }
                     TxKind::NitRelay(stx) => {
-                        let reason = if code == 408 {
-                            "Request Timeout"
-                        } else {
-                            "Service Unavailable"
-                        };
-                        self.answer_nit_relay(sid, stx, code, reason);
+                        // A time-out (408) ends the call; what is left is a transport error.
+                        self.nit_relay_answered(now, sid, leg, stx, code, "Service Unavailable");
                         None
                     }
                     TxKind::Refer => Some(LegEvent::ReferFailed { code }),
@@ -667,7 +665,7 @@ impl Engine {
             TxKind::Bye if code >= 200 => self.feed(now, sid, leg, LegEvent::Ended),
             TxKind::NitRelay(stx) if code >= 200 => {
                 let reason = resp.reason().unwrap_or_default().to_string();
-                self.answer_nit_relay(sid, stx, code, &reason);
+                self.nit_relay_answered(now, sid, leg, stx, code, &reason);
             }
             _ => {}
         }
@@ -761,7 +759,10 @@ impl Engine {
             }
             InviteOutcome::Failed { code } => Some(match kind {
                 TxKind::Relay(stx) => {
-                    self.answer_relay(sid, leg, stx, code, resp.reason().unwrap_or("Failed"), None);
+                    if !self.relay_ends_call(now, sid, leg, stx, code) {
+                        let reason = resp.reason().unwrap_or("Failed");
+                        self.answer_relay(sid, leg, stx, code, reason, None);
+                    }
                     return;
                 }
                 TxKind::Invite => LegEvent::Failed { code },
@@ -778,7 +779,7 @@ impl Engine {
                     TxKind::Invite => Some(LegEvent::Failed { code: 502 }),
                     _ => {
                         if let TxKind::Relay(stx) = kind {
-                            self.answer_relay(sid, leg, stx, 500, "Server Internal Error", None);
+                            self.answer_pending(sid, stx, 500, "Server Internal Error");
                         }
                         self.end_dialog(now, sid, leg, 502);
                         None

@@ -7,6 +7,7 @@ use super::{Engine, LegEvent, PendingRelay, SessionId, TxKind};
 use crate::c2c::command::Role;
 use crate::sip::msg::{Message, Method};
 use crate::sip::reactor::{ServerTxId, SipCommand};
+use crate::ua::dialog::ends_dialog;
 use crate::ua::{notify, out_of_dialog};
 
 impl Engine {
@@ -63,10 +64,52 @@ impl Engine {
         self.respond(stx, resp);
     }
 
-    /// The other phone's final answer to an INFO or MESSAGE we relayed (or our verdict when
-    /// the copy failed): the same status and reason go back on the origin's transaction.
-    /// Nothing else of the call changes: no SDP, ACK or re-INVITE state is touched.
-    pub(super) fn answer_nit_relay(
+    /// The copy of a phone's request into the other dialog failed on `relayed_leg` with
+    /// `code` (a time-out counts as 408). When the code says that dialog is gone (481, 408
+    /// and the rest of RFC 5057 §5.1, see `ends_dialog`), passing it on would make the
+    /// origin phone end its own dialog silently while we kept both legs anchored to
+    /// nothing. The call is over instead: the origin gets 500, which RFC 5057 §5.1 counts
+    /// among the codes that fail only the transaction (RFC 3261 §21.5.1: an unexpected
+    /// condition on our side), so its dialog is ended by our BYE and not by a guess, and
+    /// both legs are BYEd. Returns false when the failure is only the transaction's and
+    /// is passed on as it is.
+    pub(super) fn relay_ends_call(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        relayed_leg: Role,
+        stx: ServerTxId,
+        code: u16,
+    ) -> bool {
+        if !ends_dialog(code) {
+            return false;
+        }
+        log::info!(target: "c2c", "click-to-call {sid}: the {} answered a relayed request {code}: its dialog is gone, ending the call", relayed_leg.as_str());
+        self.answer_pending(sid, stx, 500, "Server Internal Error");
+        self.end_dialog(now, sid, relayed_leg, code);
+        true
+    }
+
+    /// The final outcome of an INFO or MESSAGE relayed to `relayed_leg`: it ends the call
+    /// or goes back to the origin as it is.
+    pub(super) fn nit_relay_answered(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        relayed_leg: Role,
+        stx: ServerTxId,
+        code: u16,
+        reason: &str,
+    ) {
+        if !self.relay_ends_call(now, sid, relayed_leg, stx, code) {
+            self.answer_pending(sid, stx, code, reason);
+        }
+    }
+
+    /// The other phone's final answer to a request we relayed (or our verdict when the
+    /// copy failed): this status and reason go back on the origin's transaction. Nothing
+    /// else of the call changes: no SDP, ACK or re-INVITE state is touched.
+    pub(super) fn answer_pending(
         &mut self,
         sid: SessionId,
         stx: ServerTxId,

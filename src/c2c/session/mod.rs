@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::command::{Progress, Role};
+use crate::ua::dialog::ends_dialog;
 
 /// What the dialog layer tells the session about one leg.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -500,16 +501,6 @@ impl Session {
             Role::Destination => &mut self.destination,
         }
     }
-}
-
-/// A final response to a request within a dialog that ends the dialog: 481 and 408
-/// (RFC 3261 §12.2.1.2; a transaction time-out counts as 408, §8.1.3.1) and the codes
-/// RFC 5057 §5.1 says destroy the dialog. Any other failure ends only the transaction.
-fn ends_dialog(code: u16) -> bool {
-    matches!(
-        code,
-        404 | 408 | 410 | 416 | 481 | 482 | 483 | 484 | 485 | 502 | 604
-    )
 }
 
 #[cfg(test)]

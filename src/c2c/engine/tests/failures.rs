@@ -142,3 +142,96 @@ fn a_2xx_without_to_tag_or_with_another_cseq_fails_the_leg_with_502() {
     reply(&mut e, now, btx, answer(&bye, 200, "a", None));
     assert_empty(&e);
 }
+
+/// The requests of both legs' BYEs in `cmds`, answered 200 by their phones.
+fn answer_byes(e: &mut Engine, now: Instant, cmds: &[SipCommand], dinv: &Message) -> usize {
+    let byes: Vec<(ClientTxId, Message)> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            SipCommand::SendRequest { tx, request } if request.method() == Some(&Method::Bye) => {
+                Some((*tx, request.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for (tx, bye) in &byes {
+        let tag = if bye.call_id().ok() == dinv.call_id().ok() {
+            "d"
+        } else {
+            "a"
+        };
+        reply(e, now, *tx, answer(bye, 200, tag, None));
+    }
+    byes.len()
+}
+
+/// The statuses of the responses in `cmds`, by server transaction.
+fn responses(cmds: &[SipCommand]) -> Vec<(u64, u16)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            SipCommand::Respond { tx, response } => Some((tx.0, response.status()?)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Anchored call: the destination answers a relayed re-INVITE 481 (its dialog is gone,
+/// RFC 5057 §5.1), or a relayed INFO times out. Passing that on would make the initiator
+/// drop its dialog silently; instead it gets 500 (transaction only), both legs are BYEd
+/// and the call is over. A code that fails only the transaction is still passed on.
+#[test]
+fn a_relayed_request_that_ends_the_other_dialog_ends_the_call() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (invite, dinv) = anchored_up(&mut e, now);
+    // 488 fails only that offer: passed on, the call goes on.
+    let reinv = in_dialog(
+        &invite,
+        "INVITE",
+        7,
+        "a",
+        "Content-Type: application/sdp\r\n",
+        "v=0\r\no=i2\r\n",
+    );
+    from_initiator(&mut e, now, 70, reinv);
+    let (rtx, copy) = one_request(&mut e);
+    reply(&mut e, now, rtx, answer(&copy, 488, "d", None));
+    assert_eq!(responses(&sent(&mut e)), vec![(70, 488)]);
+    assert_eq!(e.active_calls(), 1);
+    // 481 ends it.
+    let reinv = in_dialog(
+        &invite,
+        "INVITE",
+        8,
+        "a",
+        "Content-Type: application/sdp\r\n",
+        "v=0\r\no=i3\r\n",
+    );
+    from_initiator(&mut e, now, 71, reinv);
+    let (rtx, copy) = one_request(&mut e);
+    reply(&mut e, now, rtx, answer(&copy, 481, "d", None));
+    let cmds = sent(&mut e);
+    assert_eq!(responses(&cmds), vec![(71, 500)], "{cmds:?}");
+    assert_eq!(answer_byes(&mut e, now, &cmds, &dinv), 2, "{cmds:?}");
+    assert_eq!(e.counts(), EngineCounts::default());
+
+    // A relayed INFO that times out: the same.
+    let mut e = engine();
+    let (invite, dinv) = anchored_up(&mut e, now);
+    let info = in_dialog(
+        &invite,
+        "INFO",
+        7,
+        "a",
+        "Content-Type: application/dtmf-relay\r\n",
+        "Signal=1\r\n",
+    );
+    from_initiator(&mut e, now, 80, info);
+    let (rtx, _) = one_request(&mut e);
+    let reason = crate::sip::reactor::TxFailure::Timeout;
+    e.handle_sip_event(now, SipEvent::TxFailed { tx: rtx, reason });
+    let cmds = sent(&mut e);
+    assert_eq!(responses(&cmds), vec![(80, 500)], "{cmds:?}");
+    assert_eq!(answer_byes(&mut e, now, &cmds, &dinv), 2, "{cmds:?}");
+    assert_empty(&e);
+}

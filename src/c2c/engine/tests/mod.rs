@@ -122,6 +122,15 @@ fn anchored_to_reinvite(
     }
 }
 
+/// An anchored call with both legs up: (initiator's INVITE, destination's INVITE).
+fn anchored_up(e: &mut Engine, now: Instant) -> (Message, Message) {
+    let up = anchored_to_reinvite(e, now, &[], "v=0\r\no=d\r\n");
+    let ok = answer(&up.reinv, 200, "a", Some("v=0\r\no=i\r\n"));
+    reply(e, now, up.rtx, ok);
+    sent(e);
+    (up.invite, up.dinv)
+}
+
 fn events(rx: &Receiver<Progress>) -> Vec<(u16, L)> {
     rx.try_iter().map(|p| (p.code, p.leg)).collect()
 }
