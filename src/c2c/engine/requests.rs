@@ -22,6 +22,17 @@ impl Engine {
             })
     }
 
+    /// An offer from `leg`'s phone (re-INVITE or UPDATE) was relayed and waits for the
+    /// other phone's answer.
+    fn offer_pending_from(&self, sid: SessionId, leg: Role) -> bool {
+        self.calls.get(&sid).is_some_and(|call| {
+            call.pending_relays.values().any(|p| {
+                p.origin == leg
+                    && matches!(p.request.method(), Some(Method::Invite | Method::Update))
+            })
+        })
+    }
+
     /// A request from `leg`'s phone can be copied into the other leg's dialog: the call is
     /// anchored and the other leg is confirmed. Unlike an offer, an INFO or MESSAGE may
     /// overlap an INVITE transaction of ours: RFC 3261 §14.1 forbids only a second INVITE
@@ -186,8 +197,23 @@ impl Engine {
         let Some(method) = req.method().cloned() else {
             return;
         };
+        let offer = matches!(method, Method::Invite | Method::Update) && !req.body().is_empty();
+        // An offer of an anchored call that cannot go to the other phone now.
+        let blocked = if offer && self.other_leg_up(sid, leg) {
+            if self.offer_pending_from(sid, leg) {
+                Some(Blocked::TheirsPending)
+            } else if !self.can_relay(sid, leg) {
+                Some(Blocked::OursPending)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
         let relay = match method {
-            Method::Invite | Method::Update => !req.body().is_empty() && self.can_relay(sid, leg),
+            Method::Invite | Method::Update => {
+                offer && blocked.is_none() && self.can_relay(sid, leg)
+            }
             Method::Info | Method::Message => self.other_leg_up(sid, leg),
             _ => false,
         };
@@ -234,6 +260,23 @@ impl Engine {
                 let resp = slot.sip.response_to(&req, 491, "Request Pending");
                 self.respond(tx, resp);
             }
+            Method::Invite | Method::Update if blocked == Some(Blocked::TheirsPending) => {
+                // The phone's previous offer still waits for the other phone's answer: RFC
+                // 3261 §14.2 (a second INVITE before the first is answered) and RFC 3311
+                // §5.2 (a second UPDATE) prescribe 500 with a random Retry-After of 0–10 s.
+                let mut resp = slot.sip.response_to(&req, 500, "Server Internal Error");
+                resp.push_header("Retry-After", &retry_after_secs().to_string());
+                self.respond(tx, resp);
+            }
+            Method::Invite | Method::Update if blocked == Some(Blocked::OursPending) => {
+                // An INVITE of ours is out on the other leg (a refresh, a retry after glare):
+                // the offer cannot be passed on until it is answered, and answering it with
+                // the SDP this leg already has would tell the phone its change was taken.
+                // It is glare seen through the call: 491, and the phone tries again later
+                // (RFC 3261 §14.2, RFC 3311 §5.2).
+                let resp = slot.sip.response_to(&req, 491, "Request Pending");
+                self.respond(tx, resp);
+            }
             Method::Invite | Method::Update if relay => {
                 // Anchored call: a new offer from one phone (hold, resume, codec change) goes
                 // to the other phone in a re-INVITE; its answer comes back here (RFC 3725
@@ -261,8 +304,9 @@ impl Engine {
                 self.send(sid, other, TxKind::Relay(tx), reinvite);
             }
             Method::Invite | Method::Update => {
-                // A session refresh, or a change we cannot pass on: the answer is the SDP this
-                // leg last had from us, which keeps the session as it is (RFC 3264 §8).
+                // A session refresh, or an offer outside an anchored call (REFER mode, or
+                // before both legs are up): the answer is the SDP this leg last had from us,
+                // which keeps the session as it is (RFC 3264 §8).
                 let mut resp = slot.sip.response_to(&req, 200, "OK");
                 if !req.body().is_empty() && !slot.local_sdp.is_empty() {
                     resp.set_body(Some("application/sdp"), slot.local_sdp.clone());
@@ -330,6 +374,21 @@ impl Engine {
             leg.as_str(), method.as_str(), other.as_str());
         self.send(sid, other, TxKind::NitRelay(tx), copy);
     }
+}
+
+/// Why an offer from a phone of an anchored call cannot be relayed now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocked {
+    /// The same phone's previous offer is still being relayed.
+    TheirsPending,
+    /// An INVITE of ours is out on the other leg.
+    OursPending,
+}
+
+/// RFC 3261 §14.2: a random Retry-After between 0 and 10 s.
+fn retry_after_secs() -> u8 {
+    let mut b = [0u8; 1];
+    openssl::rand::rand_bytes(&mut b).map_or(5, |()| b[0] % 11)
 }
 
 /// Most requests of one call relayed and still waiting for the other phone's answer.

@@ -235,3 +235,61 @@ fn a_relayed_request_that_ends_the_other_dialog_ends_the_call() {
     assert_eq!(answer_byes(&mut e, now, &cmds, &dinv), 2, "{cmds:?}");
     assert_empty(&e);
 }
+
+/// An offer that cannot be relayed now is refused, not answered with the SDP the phone
+/// already has: 491 while a refresh of ours is out on the other leg (glare through the
+/// call), 500 with Retry-After 0–10 s for a second offer while the phone's first is still
+/// relayed (RFC 3261 §14.2, RFC 3311 §5.2).
+#[test]
+fn an_offer_that_cannot_be_relayed_gets_491_or_500_with_retry_after() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (invite, dinv) = anchored_up(&mut e, now);
+    let sdp_headers = "Content-Type: application/sdp\r\n";
+    // Our refresh of the initiator is out.
+    let mut refreshed = answer(&invite, 200, "a", None);
+    refreshed.push_header("Session-Expires", "90;refresher=uac");
+    e.schedule_refresh(now, 1, L::Initiator, &refreshed);
+    let t = now + Duration::from_secs(45);
+    e.handle_timeout(t);
+    let (ftx, refresh) = one_request(&mut e);
+    let offer = in_dialog(&dinv, "INVITE", 5, "d", sdp_headers, "v=0\r\no=d2\r\n");
+    from_initiator(&mut e, t, 90, offer);
+    assert_eq!(one_response(&mut e), (90, 491, "Request Pending".into()));
+    reply(
+        &mut e,
+        t,
+        ftx,
+        answer(&refresh, 200, "a", Some("v=0\r\no=i\r\n")),
+    );
+    sent(&mut e);
+    // The initiator's offer is relayed; its second offer (re-INVITE, then UPDATE) waits.
+    let offer = in_dialog(&invite, "INVITE", 7, "a", sdp_headers, "v=0\r\no=i2\r\n");
+    from_initiator(&mut e, t, 91, offer);
+    let (rtx, copy) = one_request(&mut e);
+    assert_eq!(copy.call_id().ok(), dinv.call_id().ok());
+    for (cseq, method, stx) in [(8, "INVITE", 92), (9, "UPDATE", 93)] {
+        let second = in_dialog(&invite, method, cseq, "a", sdp_headers, "v=0\r\no=i3\r\n");
+        from_initiator(&mut e, t, stx, second);
+        match &sent(&mut e)[..] {
+            [SipCommand::Respond { tx, response }] => {
+                assert_eq!((tx.0, response.status()), (stx, Some(500)));
+                let secs: u8 = response
+                    .header("Retry-After")
+                    .and_then(|v| v.parse().ok())
+                    .expect("a Retry-After");
+                assert!(secs <= 10, "{secs}");
+            }
+            cmds => panic!("expected one 500, got {cmds:?}"),
+        }
+    }
+    // The first offer's answer still comes back.
+    reply(
+        &mut e,
+        t,
+        rtx,
+        answer(&copy, 200, "d", Some("v=0\r\no=d3\r\n")),
+    );
+    assert_eq!(responses(&sent(&mut e)), vec![(91, 200)]);
+    assert_eq!(e.active_calls(), 1);
+}
