@@ -650,7 +650,10 @@ impl Engine {
         match kind {
             _ if invite_kind => self.on_invite_response(now, sid, leg, (kind, cseq), resp),
             TxKind::Refer => match code {
-                200..=299 => self.feed(now, sid, leg, LegEvent::ReferAccepted),
+                200..=299 => {
+                    let subscription = !refer_sub_false(resp);
+                    self.feed(now, sid, leg, LegEvent::ReferAccepted { subscription });
+                }
                 491 if self.refer_glare(sid) => {
                     // The initiator has a request of its own pending (RFC 3261 §14.1 by
                     // analogy): the REFER is not refused, so send it again after the same
@@ -828,6 +831,15 @@ fn rejecting_answer(offer: &[u8], local_ip: IpAddr) -> Option<Vec<u8>> {
         })
         .collect();
     Some(answer.to_string().into_bytes())
+}
+
+/// RFC 4488 §4: a 2xx to REFER with `Refer-Sub: false` creates no subscription.
+fn refer_sub_false(resp: &Message) -> bool {
+    resp.header("Refer-Sub").is_some_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|token| token.trim().eq_ignore_ascii_case("false"))
+    })
 }
 
 /// RFC 3261 §14.1: the owner of the Call-ID waits a random 2.1 to 4 s, in 10 ms steps.

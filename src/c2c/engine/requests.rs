@@ -249,6 +249,11 @@ impl Engine {
                 }
                 if notice.terminated && notice.code.is_none_or(|c| c < 200) {
                     self.feed(now, sid, leg, LegEvent::TransferEnded);
+                } else if !notice.terminated
+                    && let Some(secs) = notice.expires
+                {
+                    let expires = std::time::Duration::from_secs(u64::from(secs));
+                    self.feed(now, sid, leg, LegEvent::TransferExpires { expires });
                 }
             }
             Method::Invite | Method::Update

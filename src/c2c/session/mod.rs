@@ -26,8 +26,9 @@ pub enum LegEvent {
     /// The initial INVITE failed: a final response ≥ 300, 408 for a transaction time-out,
     /// 503 for a transport or DNS error.
     Failed { code: u16 },
-    /// The REFER sent to the initiator got a 2xx.
-    ReferAccepted,
+    /// The REFER sent to the initiator got a 2xx; `subscription` is false when the 2xx
+    /// carried `Refer-Sub: false` (RFC 4488 §4): no NOTIFY will follow.
+    ReferAccepted { subscription: bool },
     /// The REFER got a final response ≥ 300.
     ReferRejected { code: u16 },
     /// The REFER got no response: a time-out (408) or a transport error (503).
@@ -37,6 +38,9 @@ pub enum LegEvent {
     /// The implicit subscription ended (`Subscription-State: terminated`) without a final
     /// sipfrag status.
     TransferEnded,
+    /// A NOTIFY said the implicit subscription is active (or pending) for `expires` more
+    /// (RFC 6665 §4.1.3: `Subscription-State: active;expires=N`).
+    TransferExpires { expires: Duration },
     /// The answer to our re-INVITE on this leg (2xx), with its SDP.
     ReinviteAnswered { sdp: Option<Vec<u8>> },
     /// Our re-INVITE on this leg failed.
@@ -147,6 +151,17 @@ pub struct Session {
     final_sent: bool,
     actions: VecDeque<Action>,
 }
+
+/// The report of a REFER accepted without a subscription (RFC 4488): the transfer is
+/// under way and no more is known.
+const TRANSFERRED_TEXT: &str = "Transferred to destination";
+/// The code reported when a transfer ends without a final result: the subscription was
+/// terminated without one, or the transferee hung up first. RFC 3261 §21.4.22: 487, the
+/// request was terminated before it completed.
+const TRANSFER_GIVEN_UP: u16 = 487;
+/// The longest a NOTIFY's `expires` may hold a transfer's state (RFC 3515 leaves the
+/// subscription's length to the notifier; this keeps a phone from holding a call for days).
+const MAX_TRANSFER_EXPIRES: Duration = Duration::from_secs(3600);
 
 const RING_TEXT: [&str; 2] = ["Ringing initiator", "Ringing destination"];
 const CONNECTED_TEXT: [&str; 2] = ["Connected to initiator", "Connected to destination"];
@@ -269,11 +284,19 @@ impl Session {
                 *self.leg_mut(leg) = LegState::Ended;
                 self.fail(now, leg, code);
             }
-            LegEvent::ReferAccepted => {
-                if self.state == State::Referring {
+            LegEvent::ReferAccepted { subscription } => {
+                if self.state != State::Referring {
+                    return;
+                }
+                if subscription {
                     self.state = State::Transferring {
                         deadline: now + self.timing.transfer_timeout,
                     };
+                } else {
+                    // RFC 4488 §4: no subscription, so no NOTIFY will tell more; the 2xx is
+                    // the outcome, reported and followed up as a transfer that succeeded.
+                    self.report(200, Role::Destination, TRANSFERRED_TEXT);
+                    self.end_all(now);
                 }
             }
             LegEvent::ReferRejected { code } => self.on_refer_failed(now, code, true),
@@ -281,7 +304,20 @@ impl Session {
             LegEvent::TransferProgress { code } => self.on_transfer_progress(now, code),
             LegEvent::TransferEnded => {
                 if matches!(self.state, State::Transferring { .. } | State::Referring) {
-                    self.fail(now, Role::Destination, 408);
+                    // RFC 3515 §2.4.7, RFC 6665 §4.1.3: the notifier ended the subscription
+                    // before the transfer had a final result; nothing more will come. A
+                    // final sipfrag would have been reported already (it ends the call), so
+                    // what is known is that the transfer was given up: 487.
+                    self.fail(now, Role::Destination, TRANSFER_GIVEN_UP);
+                }
+            }
+            LegEvent::TransferExpires { expires } => {
+                if matches!(self.state, State::Transferring { .. } | State::Referring) {
+                    // The subscription's own life bounds the wait for its final NOTIFY
+                    // (RFC 3515 §2.4.6), within our bound on any call's state.
+                    self.state = State::Transferring {
+                        deadline: now + expires.min(MAX_TRANSFER_EXPIRES),
+                    };
                 }
             }
             LegEvent::ReinviteAnswered { sdp } => {
@@ -401,8 +437,12 @@ impl Session {
         *self.leg_mut(leg) = LegState::Ended;
         match self.state {
             State::Transferring { .. } | State::Referring if leg == Role::Initiator => {
-                // A transferee may hang up its old call before the final NOTIFY arrives; the
-                // subscription lives on in the dialog (RFC 5057 §5.2), so keep waiting.
+                // The transferee hung up before a final NOTIFY. Its subscription could
+                // outlive the BYE (RFC 5057 §5.2), but the requester is owed an answer now
+                // rather than after the transfer time-out: the transfer ended without a
+                // result, as when the subscription ends without one.
+                log::info!(target: "c2c", "the initiator hung up before the transfer's final NOTIFY");
+                self.fail(now, Role::Destination, TRANSFER_GIVEN_UP);
             }
             State::CallingDestination if leg == Role::Initiator => {
                 // Our CANCEL makes the destination's INVITE fail, which is reported then.

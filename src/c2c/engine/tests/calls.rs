@@ -574,19 +574,6 @@ fn session_expires_below_min_se_does_not_make_a_refresh_loop() {
     assert_eq!(e.poll_timeout(), Some(due + Duration::from_secs(45)));
 }
 
-/// Place a REFER-mode call up to its REFER: (progress, initiator INVITE, REFER tx, REFER).
-fn up_to_refer(e: &mut Engine, now: Instant) -> (Receiver<Progress>, Message, ClientTxId, Message) {
-    let rx = place(e, false);
-    let (itx, invite) = one_request(e);
-    reply(e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
-    let cmds = sent(e);
-    let Some(SipCommand::SendRequest { tx, request }) = cmds.into_iter().nth(1) else {
-        panic!("no REFER after the initiator's 2xx")
-    };
-    assert_eq!(request.method(), Some(&Method::Refer));
-    (rx, invite, tx, request)
-}
-
 /// A REFER answered 481 used to fall back to an anchored call and report `200
 /// Destination`, a false success: the initiator's dialog is gone (RFC 3261 §12.2.1.2).
 #[test]

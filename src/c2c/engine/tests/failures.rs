@@ -293,3 +293,64 @@ fn an_offer_that_cannot_be_relayed_gets_491_or_500_with_retry_after() {
     assert_eq!(responses(&sent(&mut e)), vec![(91, 200)]);
     assert_eq!(e.active_calls(), 1);
 }
+
+/// A refer NOTIFY from the initiator's phone with this state and sipfrag status line.
+fn refer_notify(invite: &Message, cseq: u32, state: &str, frag: &str) -> Message {
+    let headers =
+        format!("Event: refer\r\nSubscription-State: {state}\r\nContent-Type: message/sipfrag\r\n");
+    in_dialog(invite, "NOTIFY", cseq, "a", &headers, frag)
+}
+
+/// The transfer's outcome is reported as soon as it is known: a 202 with `Refer-Sub:
+/// false` is the outcome (RFC 4488), a transferee's BYE before the final NOTIFY is a
+/// transfer given up (487), and a NOTIFY's `expires` is the deadline of the wait.
+#[test]
+fn transfer_outcomes_are_reported_when_known() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (rx, invite, rtx, refer) = up_to_refer(&mut e, now);
+    let mut accepted = answer(&refer, 202, "a", None);
+    accepted.push_header("Refer-Sub", "false");
+    reply(&mut e, now, rtx, accepted);
+    let cmds = sent(&mut e);
+    assert_eq!(
+        events(&rx),
+        vec![(200, L::Initiator), (200, L::Destination)]
+    );
+    assert_eq!(answer_byes(&mut e, now, &cmds, &invite), 1, "{cmds:?}");
+    assert_empty(&e);
+
+    // The transferee hangs up after the first NOTIFY.
+    let (rx, invite, rtx, refer) = up_to_refer(&mut e, now);
+    reply(&mut e, now, rtx, answer(&refer, 202, "a", None));
+    let n = refer_notify(&invite, 1, "active;expires=60", "SIP/2.0 100 Trying\r\n");
+    from_initiator(&mut e, now, 1, n);
+    sent(&mut e);
+    from_initiator(&mut e, now, 2, in_dialog(&invite, "BYE", 2, "a", "", ""));
+    assert_eq!(responses(&sent(&mut e)), vec![(2, 200)]);
+    assert_eq!(
+        events(&rx),
+        vec![(200, L::Initiator), (487, L::Destination)]
+    );
+    assert_empty(&e);
+
+    // A NOTIFY's expires of 10 s: no final NOTIFY by then is a 408 at +10 s.
+    let (rx, invite, rtx, refer) = up_to_refer(&mut e, now);
+    reply(&mut e, now, rtx, answer(&refer, 202, "a", None));
+    let n = refer_notify(&invite, 1, "active;expires=10", "SIP/2.0 180 Ringing\r\n");
+    from_initiator(&mut e, now, 1, n);
+    sent(&mut e);
+    assert_eq!(e.poll_timeout(), Some(now + Duration::from_secs(10)));
+    e.handle_timeout(now + Duration::from_secs(10));
+    let cmds = sent(&mut e);
+    assert_eq!(
+        events(&rx),
+        vec![
+            (200, L::Initiator),
+            (180, L::Destination),
+            (408, L::Destination)
+        ]
+    );
+    assert_eq!(answer_byes(&mut e, now, &cmds, &invite), 1, "{cmds:?}");
+    assert_empty(&e);
+}

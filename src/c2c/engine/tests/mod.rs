@@ -131,6 +131,19 @@ fn anchored_up(e: &mut Engine, now: Instant) -> (Message, Message) {
     (up.invite, up.dinv)
 }
 
+/// Place a REFER-mode call up to its REFER: (progress, initiator INVITE, REFER tx, REFER).
+fn up_to_refer(e: &mut Engine, now: Instant) -> (Receiver<Progress>, Message, ClientTxId, Message) {
+    let rx = place(e, false);
+    let (itx, invite) = one_request(e);
+    reply(e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
+    let cmds = sent(e);
+    let Some(SipCommand::SendRequest { tx, request }) = cmds.into_iter().nth(1) else {
+        panic!("no REFER after the initiator's 2xx")
+    };
+    assert_eq!(request.method(), Some(&Method::Refer));
+    (rx, invite, tx, request)
+}
+
 fn events(rx: &Receiver<Progress>) -> Vec<(u16, L)> {
     rx.try_iter().map(|p| (p.code, p.leg)).collect()
 }
