@@ -78,7 +78,14 @@ struct Tracked {
     kind: TxKind,
     /// The CSeq number of its request: a response must carry it (RFC 3261 §8.1.3.3).
     cseq: u32,
+    /// An INVITE answered 2xx, followed a while longer to ACK the 2xx's retransmissions
+    /// (its entry in `Engine::retire`).
+    accepted: bool,
 }
+
+/// How long an INVITE transaction answered 2xx is followed: its 2xx retransmissions come
+/// until Timer M, 64·T1 after the first (RFC 6026 §7.2), and a margin.
+const ACCEPTED_FOR: std::time::Duration = std::time::Duration::from_secs(32 + 4);
 
 /// A phone's request copied to the other phone, waiting for its answer.
 #[derive(Debug)]
@@ -131,6 +138,8 @@ pub struct Engine {
     /// of any in-dialog request (RFC 3261 §12.2.2).
     dialogs: HashMap<(String, String), (SessionId, Role)>,
     timers: BTreeSet<(Instant, SessionId)>,
+    /// INVITE transactions answered 2xx, dropped from `txs` at that instant.
+    retire: BTreeSet<(Instant, ClientTxId)>,
     /// Re-INVITEs to send later: after a 491 (RFC 3261 §14.1) or to refresh the session
     /// when we are its refresher (RFC 4028 §7.4).
     reinvites_due: BTreeSet<(Instant, SessionId, Role, Redo)>,
@@ -147,6 +156,7 @@ impl Engine {
             txs: HashMap::new(),
             dialogs: HashMap::new(),
             timers: BTreeSet::new(),
+            retire: BTreeSet::new(),
             reinvites_due: BTreeSet::new(),
             out: VecDeque::new(),
         }
@@ -170,7 +180,7 @@ impl Engine {
             dialogs: self.dialogs.len(),
             client_transactions: self.txs.len(),
             pending_relays: self.calls.values().map(|c| c.pending_relays.len()).sum(),
-            timers: self.timers.len() + self.reinvites_due.len(),
+            timers: self.timers.len() + self.reinvites_due.len() + self.retire.len(),
         }
     }
 
@@ -183,7 +193,8 @@ impl Engine {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let session = self.timers.first().map(|(t, _)| *t);
         let retry = self.reinvites_due.first().map(|(t, ..)| *t);
-        session.into_iter().chain(retry).min()
+        let retire = self.retire.first().map(|(t, _)| *t);
+        session.into_iter().chain(retry).chain(retire).min()
     }
 
     /// A command from a front door.
@@ -273,6 +284,12 @@ impl Engine {
 
     /// Fire every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(t, tx)) = self.retire.first()
+            && t <= now
+        {
+            self.retire.remove(&(t, tx));
+            self.txs.remove(&tx);
+        }
         while let Some(&(t, sid, leg, redo)) = self.reinvites_due.first() {
             if t > now {
                 break;
@@ -351,6 +368,7 @@ impl Engine {
                 leg,
                 kind,
                 cseq,
+                accepted: false,
             },
         );
         self.out.push_back(SipCommand::SendRequest { tx, request });
@@ -410,6 +428,8 @@ impl Engine {
         // entry here: a 2xx to an INVITE is ACKed and ended (`stray_response`), the rest
         // dropped.
         self.txs.retain(|_, t| t.sid != sid);
+        let txs = &self.txs;
+        self.retire.retain(|(_, tx)| txs.contains_key(tx));
         self.reinvites_due.retain(|(_, s, ..)| *s != sid);
     }
 
@@ -634,6 +654,7 @@ impl Engine {
             leg,
             kind,
             cseq,
+            ..
         }) = self.txs.get(&tx)
         else {
             self.stray_response(resp);
@@ -644,8 +665,16 @@ impl Engine {
             kind,
             TxKind::Invite | TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_)
         );
-        if code >= 200 && !invite_kind {
+        if code >= 300 || (code >= 200 && !invite_kind) {
+            // The transaction is over: a failure's retransmissions are absorbed by the
+            // transaction layer (RFC 3261 §17.1.1.2), and nothing else follows.
             self.txs.remove(&tx);
+        } else if code >= 200
+            && let Some(t) = self.txs.get_mut(&tx)
+            && !t.accepted
+        {
+            t.accepted = true;
+            self.retire.insert((now + ACCEPTED_FOR, tx));
         }
         match kind {
             _ if invite_kind => self.on_invite_response(now, sid, leg, (kind, cseq), resp),
@@ -678,6 +707,18 @@ impl Engine {
     /// to an INVITE among them is a dialog nobody wants: ACK it and end it with BYE (RFC
     /// 3261 §13.2.2.4); the BYE's outcome is not followed either.
     fn stray_response(&mut self, resp: &Message) {
+        let live = match (resp.call_id(), resp.from_tag()) {
+            (Ok(call_id), Some(tag)) => self
+                .dialogs
+                .contains_key(&(call_id.to_string(), tag.to_string())),
+            _ => false,
+        };
+        if live {
+            // A dialog of a call that goes on: the 2xx of one of its earlier INVITEs, past
+            // the time its retransmissions are followed (ACCEPTED_FOR). Not ours to end.
+            log::debug!(target: "c2c", "late 2xx of a live dialog dropped");
+            return;
+        }
         let contact = self.contact(self.cfg.identity.user.as_deref());
         let Some((ack, bye)) = crate::ua::dialog::end_unwanted_2xx(resp, contact) else {
             log::debug!(target: "c2c", "response for a finished transaction dropped");

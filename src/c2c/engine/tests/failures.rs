@@ -354,3 +354,41 @@ fn transfer_outcomes_are_reported_when_known() {
     assert_eq!(answer_byes(&mut e, now, &cmds, &invite), 1, "{cmds:?}");
     assert_empty(&e);
 }
+
+/// An INVITE transaction answered 2xx is followed for 64·T1 and a margin (its 2xx
+/// retransmissions are ACKed meanwhile), then dropped; one that failed is dropped at once.
+/// A long call's refreshes no longer pile up, and a 2xx of its dialog after that time is
+/// not taken for a dialog nobody wants.
+#[test]
+fn answered_invite_transactions_are_dropped_after_timer_m() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (invite, _) = anchored_up(&mut e, now);
+    assert_eq!(e.counts().client_transactions, 3, "{:?}", e.counts());
+    let later = now + ACCEPTED_FOR;
+    e.handle_timeout(later);
+    assert_eq!(e.counts().client_transactions, 0, "{:?}", e.counts());
+    assert_eq!(e.counts().timers, 0, "{:?}", e.counts());
+    // A very late 2xx of the initiator's INVITE: its dialog lives on, nothing is sent.
+    let itx = ClientTxId(1);
+    reply(
+        &mut e,
+        later,
+        itx,
+        answer(&invite, 200, "a", Some("v=0\r\n")),
+    );
+    assert!(sent(&mut e).is_empty());
+    // A refused offer of ours leaves nothing behind either.
+    let mut refreshed = answer(&invite, 200, "a", None);
+    refreshed.push_header("Session-Expires", "90;refresher=uac");
+    e.schedule_refresh(later, 1, L::Initiator, &refreshed);
+    let t = later + Duration::from_secs(45);
+    e.handle_timeout(t);
+    let (ftx, refresh) = one_request(&mut e);
+    reply(&mut e, t, ftx, answer(&refresh, 200, "a", Some("v=0\r\n")));
+    sent(&mut e);
+    assert_eq!(e.counts().client_transactions, 1);
+    e.handle_timeout(t + ACCEPTED_FOR);
+    assert_eq!(e.counts().client_transactions, 0);
+    assert_eq!(e.active_calls(), 1);
+}
