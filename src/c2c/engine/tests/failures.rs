@@ -392,3 +392,122 @@ fn answered_invite_transactions_are_dropped_after_timer_m() {
     assert_eq!(e.counts().client_transactions, 0);
     assert_eq!(e.active_calls(), 1);
 }
+
+/// The requests among `cmds`.
+fn requests(cmds: Vec<SipCommand>) -> Vec<(ClientTxId, Message)> {
+    cmds.into_iter()
+        .filter_map(|c| match c {
+            SipCommand::SendRequest { tx, request } => Some((tx, request)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Issue 17, bounded state: a mix of failing calls through one engine, several alive at
+/// once (a vanishing phone past its deadlines, a destination that ignores our CANCEL, a
+/// relay answered 481, a REFER answered 481, a 2xx without To tag, a BYE nobody answers,
+/// a late 2xx after the call is forgotten). Each gets exactly one final report, and every
+/// counter is back to zero at the end.
+#[test]
+fn a_mix_of_failing_calls_leaves_no_state() {
+    let mut e = engine();
+    let t0 = Instant::now();
+    let mut finals = Vec::new();
+    let mut take = |rx: &Receiver<Progress>| {
+        let evs = events(rx);
+        let n = rx_finals(&evs);
+        assert_eq!(n, 1, "exactly one final: {evs:?}");
+        finals.push(evs.last().copied());
+    };
+
+    // 1. The initiator rings and vanishes (kept alive while the others run).
+    let rx1 = place(&mut e, false);
+    let (itx1, invite1) = one_request(&mut e);
+    reply(&mut e, t0, itx1, answer(&invite1, 180, "a", None));
+
+    // 2. Anchored: the destination rings, the initiator hangs up, the destination ignores
+    // the CANCEL.
+    let rx2 = place(&mut e, true);
+    let (itx2, invite2) = one_request(&mut e);
+    reply(
+        &mut e,
+        t0,
+        itx2,
+        answer(&invite2, 200, "a", Some("v=0\r\n")),
+    );
+    let (dtx2, dinv2) = requests(sent(&mut e))
+        .pop()
+        .expect("the destination's INVITE");
+    reply(&mut e, t0, dtx2, answer(&dinv2, 180, "d", None));
+    from_initiator(&mut e, t0, 200, in_dialog(&invite2, "BYE", 2, "a", "", ""));
+    sent(&mut e);
+
+    // 3. Anchored, up: a relayed re-INVITE answered 481 by the destination.
+    let (invite3, dinv3) = anchored_up(&mut e, t0);
+    let sdp = "Content-Type: application/sdp\r\n";
+    from_initiator(
+        &mut e,
+        t0,
+        300,
+        in_dialog(&invite3, "INVITE", 7, "a", sdp, "v=0\r\n"),
+    );
+    let (rtx3, copy3) = one_request(&mut e);
+    reply(&mut e, t0, rtx3, answer(&copy3, 481, "d", None));
+    let cmds = sent(&mut e);
+    assert_eq!(answer_byes(&mut e, t0, &cmds, &dinv3), 2);
+
+    // 4. REFER answered 481; the initiator never answers our BYE either.
+    let (rx4, _, rtx4, refer4) = up_to_refer(&mut e, t0);
+    reply(&mut e, t0, rtx4, answer(&refer4, 481, "a", None));
+    assert_eq!(requests(sent(&mut e)).len(), 1, "the BYE");
+
+    // 5. A 2xx without To tag.
+    let rx5 = place(&mut e, false);
+    let (itx5, invite5) = one_request(&mut e);
+    let mut ok = answer(&invite5, 200, "a", None);
+    ok.set_header("To", invite5.header("To").unwrap());
+    reply(&mut e, t0, itx5, ok);
+    sent(&mut e);
+
+    assert!(e.active_calls() >= 3, "{:?}", e.counts());
+    take(&rx5);
+    // Past the ring time-out, then past every guard.
+    let mut now = t0;
+    for _ in 0..4 {
+        now += Duration::from_secs(40);
+        e.handle_timeout(now);
+        sent(&mut e);
+    }
+    take(&rx1);
+    take(&rx2);
+    take(&rx4);
+    // The vanishing phone answers at last: ACKed and BYEd, nothing kept.
+    reply(
+        &mut e,
+        now,
+        itx1,
+        answer(&invite1, 200, "a", Some("v=0\r\n")),
+    );
+    assert_eq!(requests(sent(&mut e)).len(), 1, "the BYE of the late 2xx");
+    now += Duration::from_secs(40);
+    e.handle_timeout(now);
+    assert_empty(&e);
+    assert_eq!(e.poll_timeout(), None);
+    assert_eq!(
+        finals,
+        vec![
+            Some((502, L::Initiator)),
+            Some((408, L::Initiator)),
+            // Cancelled after the initiator hung up, never answered: a time-out.
+            Some((408, L::Destination)),
+            Some((481, L::Destination)),
+        ]
+    );
+}
+
+/// How many final results are among `evs` (`Progress::is_final`).
+fn rx_finals(evs: &[(u16, L)]) -> usize {
+    evs.iter()
+        .filter(|(code, leg)| *code >= 300 || ((200..300).contains(code) && *leg == L::Destination))
+        .count()
+}
