@@ -12,7 +12,7 @@ use crossbeam_channel::Sender;
 use super::command::{Command, Progress, Role};
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::sip::msg::{Host, Message, NameAddr, Refresher, Uri};
-use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent};
+use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
 use crate::sip::sdp;
 use crate::ua::dialog::{Dialog, DialogSpec, InviteOutcome};
 
@@ -81,11 +81,21 @@ struct Tracked {
     /// An INVITE answered 2xx, followed a while longer to ACK the 2xx's retransmissions
     /// (its entry in `Engine::retire`).
     accepted: bool,
+    /// An INVITE of ours within a dialog is given up if it has no final answer by then
+    /// (its entry in `Engine::answer_due`).
+    answer_by: Option<Instant>,
 }
 
 /// How long an INVITE transaction answered 2xx is followed: its 2xx retransmissions come
 /// until Timer M, 64·T1 after the first (RFC 6026 §7.2), and a margin.
 const ACCEPTED_FOR: std::time::Duration = std::time::Duration::from_secs(32 + 4);
+
+/// How long an INVITE of ours within a dialog (re-INVITE, refresh, relayed offer) may go
+/// without a final answer. Once a provisional came, the transaction layer has no timer of
+/// its own (RFC 3261 §17.1.1.2: Timer B runs only until the first provisional) and a phone
+/// that answers 100 and then nothing would hold the dialog's offer state, and a relayed
+/// offer's origin, forever. 64·T1, as any transaction, and a margin.
+const REINVITE_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(32 + 4);
 
 /// A phone's request copied to the other phone, waiting for its answer.
 #[derive(Debug)]
@@ -140,6 +150,8 @@ pub struct Engine {
     timers: BTreeSet<(Instant, SessionId)>,
     /// INVITE transactions answered 2xx, dropped from `txs` at that instant.
     retire: BTreeSet<(Instant, ClientTxId)>,
+    /// In-dialog INVITEs of ours given up at that instant unless finally answered.
+    answer_due: BTreeSet<(Instant, ClientTxId)>,
     /// Re-INVITEs to send later: after a 491 (RFC 3261 §14.1) or to refresh the session
     /// when we are its refresher (RFC 4028 §7.4).
     reinvites_due: BTreeSet<(Instant, SessionId, Role, Redo)>,
@@ -157,6 +169,7 @@ impl Engine {
             dialogs: HashMap::new(),
             timers: BTreeSet::new(),
             retire: BTreeSet::new(),
+            answer_due: BTreeSet::new(),
             reinvites_due: BTreeSet::new(),
             out: VecDeque::new(),
         }
@@ -180,7 +193,10 @@ impl Engine {
             dialogs: self.dialogs.len(),
             client_transactions: self.txs.len(),
             pending_relays: self.calls.values().map(|c| c.pending_relays.len()).sum(),
-            timers: self.timers.len() + self.reinvites_due.len() + self.retire.len(),
+            timers: self.timers.len()
+                + self.reinvites_due.len()
+                + self.retire.len()
+                + self.answer_due.len(),
         }
     }
 
@@ -194,7 +210,8 @@ impl Engine {
         let session = self.timers.first().map(|(t, _)| *t);
         let retry = self.reinvites_due.first().map(|(t, ..)| *t);
         let retire = self.retire.first().map(|(t, _)| *t);
-        session.into_iter().chain(retry).chain(retire).min()
+        let answer = self.answer_due.first().map(|(t, _)| *t);
+        [session, retry, retire, answer].into_iter().flatten().min()
     }
 
     /// A command from a front door.
@@ -247,43 +264,69 @@ impl Engine {
         match ev {
             SipEvent::Request { tx, request, .. } => self.on_request(now, tx, request),
             SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
-            SipEvent::TxFailed { tx, reason } => {
-                let Some(Tracked { sid, leg, kind, .. }) = self.txs.remove(&tx) else {
-                    return;
-                };
-                log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} failed: {reason}", leg.as_str());
-                let code = reason.status();
-                let event = match kind {
-                    TxKind::Invite => Some(LegEvent::Failed { code }),
-                    TxKind::Reinvite => Some(LegEvent::ReinviteFailed { code }),
-                    TxKind::Relay(stx) => {
-                        if !self.relay_ends_call(now, sid, leg, stx, code) {
-                            self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
-                        }
-                        None
-                    }
-                    TxKind::NitRelay(stx) => {
-                        // A time-out (408) ends the call; what is left is a transport error.
-                        self.nit_relay_answered(now, sid, leg, stx, code, "Service Unavailable");
-                        None
-                    }
-                    TxKind::Refer => Some(LegEvent::ReferFailed { code }),
-                    TxKind::Bye => Some(LegEvent::Ended),
-                    TxKind::ForkBye | TxKind::Prack => None,
-                    TxKind::Refresh => {
-                        self.end_dialog(now, sid, leg, code);
-                        None
-                    }
-                };
-                if let Some(event) = event {
-                    self.feed(now, sid, leg, event);
+            SipEvent::TxFailed { tx, reason } => self.tx_failed(now, tx, &reason),
+        }
+    }
+
+    /// A client transaction ended without a final response.
+    fn tx_failed(&mut self, now: Instant, tx: ClientTxId, reason: &TxFailure) {
+        let Some(Tracked {
+            sid,
+            leg,
+            kind,
+            answer_by,
+            ..
+        }) = self.txs.remove(&tx)
+        else {
+            return;
+        };
+        if let Some(t) = answer_by {
+            self.answer_due.remove(&(t, tx));
+        }
+        log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} failed: {reason}", leg.as_str());
+        let code = reason.status();
+        let event = match kind {
+            TxKind::Invite => Some(LegEvent::Failed { code }),
+            TxKind::Reinvite => Some(LegEvent::ReinviteFailed { code }),
+            TxKind::Relay(stx) => {
+                if !self.relay_ends_call(now, sid, leg, stx, code) {
+                    self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
                 }
+                None
             }
+            TxKind::NitRelay(stx) => {
+                // A time-out (408) ends the call; what is left is a transport error.
+                self.nit_relay_answered(now, sid, leg, stx, code, "Service Unavailable");
+                None
+            }
+            TxKind::Refer => Some(LegEvent::ReferFailed { code }),
+            TxKind::Bye => Some(LegEvent::Ended),
+            TxKind::ForkBye | TxKind::Prack => None,
+            TxKind::Refresh => {
+                self.end_dialog(now, sid, leg, code);
+                None
+            }
+        };
+        if let Some(event) = event {
+            self.feed(now, sid, leg, event);
         }
     }
 
     /// Fire every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(t, tx)) = self.answer_due.first()
+            && t <= now
+        {
+            self.answer_due.remove(&(t, tx));
+            if let Some(tracked) = self.txs.get_mut(&tx) {
+                tracked.answer_by = None;
+                log::warn!(target: "c2c", "click-to-call {}: the {} gave no final answer to our {:?}: giving it up",
+                    tracked.sid, tracked.leg.as_str(), tracked.kind);
+                // RFC 3261 §9.1: CANCEL it, so the phone stops too; for us it timed out.
+                self.out.push_back(SipCommand::Cancel { tx });
+                self.tx_failed(now, tx, &TxFailure::Timeout);
+            }
+        }
         while let Some(&(t, tx)) = self.retire.first()
             && t <= now
         {
@@ -314,7 +357,7 @@ impl Engine {
             {
                 let req = slot.sip.reinvite(slot.local_sdp.clone());
                 log::info!(target: "c2c", "click-to-call {sid}: re-INVITE to the {} ({redo:?})", leg.as_str());
-                self.send(sid, leg, kind, req);
+                self.send_reinvite(now, sid, leg, kind, req);
             }
         }
         while let Some(&(t, sid)) = self.timers.first() {
@@ -361,6 +404,7 @@ impl Engine {
     fn send(&mut self, sid: SessionId, leg: Role, kind: TxKind, request: Message) -> ClientTxId {
         let tx = self.new_tx();
         let cseq = request.cseq().map_or(0, |(n, _)| n);
+
         self.txs.insert(
             tx,
             Tracked {
@@ -369,10 +413,29 @@ impl Engine {
                 kind,
                 cseq,
                 accepted: false,
+                answer_by: None,
             },
         );
         self.out.push_back(SipCommand::SendRequest { tx, request });
         tx
+    }
+
+    /// Send an INVITE of ours within a dialog: it is given up when no final answer comes
+    /// in time (`REINVITE_ANSWER_WAIT`).
+    fn send_reinvite(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        leg: Role,
+        kind: TxKind,
+        req: Message,
+    ) {
+        let tx = self.send(sid, leg, kind, req);
+        let at = now + REINVITE_ANSWER_WAIT;
+        if let Some(t) = self.txs.get_mut(&tx) {
+            t.answer_by = Some(at);
+            self.answer_due.insert((at, tx));
+        }
     }
 
     /// Carry out the session's actions, then file its next timer or drop it when done.
@@ -430,6 +493,7 @@ impl Engine {
         self.txs.retain(|_, t| t.sid != sid);
         let txs = &self.txs;
         self.retire.retain(|(_, tx)| txs.contains_key(tx));
+        self.answer_due.retain(|(_, tx)| txs.contains_key(tx));
         self.reinvites_due.retain(|(_, s, ..)| *s != sid);
     }
 
@@ -445,7 +509,7 @@ impl Engine {
                 };
                 slot.local_sdp = sdp.clone();
                 let req = slot.sip.reinvite(sdp);
-                self.send(sid, leg, TxKind::Reinvite, req);
+                self.send_reinvite(now, sid, leg, TxKind::Reinvite, req);
             }
             Action::Ack { leg, sdp } => {
                 let local_ip = self.cfg.local_ip;
@@ -665,6 +729,11 @@ impl Engine {
             kind,
             TxKind::Invite | TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_)
         );
+        if code >= 200
+            && let Some(t) = self.txs.get_mut(&tx).and_then(|t| t.answer_by.take())
+        {
+            self.answer_due.remove(&(t, tx));
+        }
         if code >= 300 || (code >= 200 && !invite_kind) {
             // The transaction is over: a failure's retransmissions are absorbed by the
             // transaction layer (RFC 3261 §17.1.1.2), and nothing else follows.

@@ -306,7 +306,7 @@ impl Engine {
                 slot.local_sdp = offer.clone();
                 let reinvite = slot.sip.reinvite(offer);
                 log::info!(target: "c2c", "click-to-call {sid}: relaying the {}'s new offer", leg.as_str());
-                self.send(sid, other, TxKind::Relay(tx), reinvite);
+                self.send_reinvite(now, sid, other, TxKind::Relay(tx), reinvite);
             }
             Method::Invite | Method::Update => {
                 // A session refresh, or an offer outside an anchored call (REFER mode, or

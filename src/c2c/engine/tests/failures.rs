@@ -511,3 +511,57 @@ fn rx_finals(evs: &[(u16, L)]) -> usize {
         .filter(|(code, leg)| *code >= 300 || ((200..300).contains(code) && *leg == L::Destination))
         .count()
 }
+
+/// An INVITE of ours within a dialog that gets a provisional and never a final (the
+/// transaction layer has no timer once a provisional came) is given up after 64·T1 and a
+/// margin: CANCELled, and taken as a time-out. The anchored call's re-INVITE of the
+/// initiator ends the call; a relayed offer's origin gets 500 and the call ends.
+#[test]
+fn an_in_dialog_invite_without_a_final_is_given_up() {
+    let mut e = engine();
+    let now = Instant::now();
+    let up = anchored_to_reinvite(&mut e, now, &[], "v=0\r\no=d\r\n");
+    reply(&mut e, now, up.rtx, answer(&up.reinv, 100, "a", None));
+    assert!(sent(&mut e).is_empty());
+    let due = now + REINVITE_ANSWER_WAIT;
+    assert_eq!(e.poll_timeout(), Some(due));
+    e.handle_timeout(due);
+    let cmds = sent(&mut e);
+    assert!(
+        matches!(&cmds[0], SipCommand::Cancel { tx } if *tx == up.rtx),
+        "{cmds:?}"
+    );
+    assert!(
+        cmds.iter().any(|c| matches!(c, SipCommand::SendAck { .. })),
+        "the destination's 2xx is still ACKed: {cmds:?}"
+    );
+    assert_eq!(answer_byes(&mut e, due, &cmds, &up.dinv), 2, "{cmds:?}");
+    assert_eq!(
+        events(&up.rx),
+        vec![(200, L::Initiator), (200, L::Destination)]
+    );
+    e.handle_timeout(due + ACCEPTED_FOR);
+    assert_empty(&e);
+
+    // A relayed offer the destination leaves at 180.
+    let (invite, dinv) = anchored_up(&mut e, now);
+    let sdp = "Content-Type: application/sdp\r\n";
+    from_initiator(
+        &mut e,
+        now,
+        95,
+        in_dialog(&invite, "INVITE", 7, "a", sdp, "v=0\r\n"),
+    );
+    let (rtx, copy) = one_request(&mut e);
+    reply(&mut e, now, rtx, answer(&copy, 180, "d", None));
+    e.handle_timeout(now + REINVITE_ANSWER_WAIT);
+    let cmds = sent(&mut e);
+    assert!(
+        matches!(&cmds[0], SipCommand::Cancel { tx } if *tx == rtx),
+        "{cmds:?}"
+    );
+    assert_eq!(responses(&cmds), vec![(95, 500)], "{cmds:?}");
+    assert_eq!(answer_byes(&mut e, now, &cmds, &dinv), 2, "{cmds:?}");
+    e.handle_timeout(now + REINVITE_ANSWER_WAIT + ACCEPTED_FOR);
+    assert_empty(&e);
+}
