@@ -10,6 +10,8 @@ pub mod c2c;
 pub mod config;
 pub mod logging;
 pub mod server;
+#[cfg(test)]
+mod sim;
 pub mod sip;
 pub mod startup;
 pub mod translate;

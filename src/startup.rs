@@ -23,7 +23,7 @@ use crate::sip::dns::ResolverConfig;
 use crate::sip::msg::Uri;
 use crate::sip::reactor::{Reactor, ReactorConfig, ReactorStartError, default_local_ip};
 use crate::sip::transaction::LayerConfig;
-use crate::sip::transport::{StartError as TransportStartError, TransportConfig};
+use crate::sip::transport::{TransportConfig, TransportStartError};
 
 /// Click-to-call requests waiting for the calls thread before new ones are refused.
 const COMMAND_QUEUE: usize = 1024;

@@ -1,26 +1,20 @@
-//! Black-box: the INVITE to the initiator is retransmitted over UDP per Timer A (RFC 3261
-//! §17.1.1.2: T1 = 500 ms, doubling) until the peer answers; the non-2xx final is ACKed
-//! inside the transaction (§17.1.1.3) and reaches the XML client.
+//! Black-box smoke tests of retransmission over UDP on the real binary: the INVITE and the
+//! REFER are retransmitted until the peer answers, the non-2xx final is ACKed inside the
+//! transaction (RFC 3261 §17.1.1.3) and reaches the XML client. Their timing (Timers A and
+//! E, the T2 cap, Timer K) is checked to the millisecond on the virtual clock of
+//! `src/sim/tests/timers.rs`.
 
 mod reactor_support;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Duration;
 
 use reactor_support::peer::UdpPeer;
 use reactor_support::sip::response;
 use reactor_support::xml::XmlClient;
 use reactor_support::{Options, Server, TempDir, WAIT};
 
-/// Jitter allowed on each interval: a behaviour check (the doubling), not a speed test.
-const SLACK: Duration = Duration::from_millis(250);
-
-fn near(actual: Duration, expected: Duration) -> bool {
-    actual + SLACK >= expected && actual <= expected + SLACK
-}
-
 #[test]
-fn invite_retransmitted_at_t1_then_2t1_and_the_486_is_acked_and_reported() {
+fn invite_retransmitted_until_answered_and_the_486_is_acked_and_reported() {
     let dir = TempDir::new("retransmit");
     let mut peer = UdpPeer::bind(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let opts = Options::translate_all(&format!("sip:$1@{}", peer.addr));
@@ -31,13 +25,13 @@ fn invite_retransmitted_at_t1_then_2t1_and_the_486_is_acked_and_reported() {
     // Three copies of one INVITE; the first two are ignored.
     let mut copies = Vec::new();
     for n in 0..3 {
-        let (msg, from, at) = peer
+        let (msg, from, _) = peer
             .recv_request("INVITE", WAIT)
             .unwrap_or_else(|| panic!("INVITE copy {} not received", n + 1));
-        copies.push((msg, from, at));
+        copies.push((msg, from));
     }
     let branch = copies[0].0.branch().expect("INVITE has a branch");
-    for (msg, _, _) in &copies {
+    for (msg, _) in &copies {
         assert_eq!(
             msg.branch().as_deref(),
             Some(branch.as_str()),
@@ -48,18 +42,8 @@ fn invite_retransmitted_at_t1_then_2t1_and_the_486_is_acked_and_reported() {
             "a retransmission is byte-identical"
         );
     }
-    let first = copies[1].2 - copies[0].2;
-    let second = copies[2].2 - copies[1].2;
-    assert!(
-        near(first, Duration::from_millis(500)),
-        "first interval {first:?}, want ≈ T1 = 500 ms"
-    );
-    assert!(
-        near(second, Duration::from_millis(1000)),
-        "second interval {second:?}, want ≈ 2·T1 = 1 s"
-    );
 
-    let (invite, from, _) = &copies[2];
+    let (invite, from) = &copies[2];
     peer.send(&response(invite, 486, "Busy Here", "busy1", "", ""), *from);
 
     // The ACK: same branch and Call-ID, CSeq method ACK, our To tag (§17.1.1.3).
@@ -91,19 +75,13 @@ fn invite_retransmitted_at_t1_then_2t1_and_the_486_is_acked_and_reported() {
         .recv_request("ACK", WAIT)
         .expect("ACK for the retransmitted 486");
     assert_eq!(again.branch().as_deref(), Some(branch.as_str()));
-    // No further INVITE copy after the final response (Timer A stopped).
-    assert!(
-        peer.recv_request("INVITE", Duration::from_secs(2))
-            .is_none(),
-        "INVITE retransmitted after its final response"
-    );
 }
 
-/// Timer E (§17.1.2.2): a non-INVITE request over UDP is resent after T1, then at doubling
-/// intervals capped at T2 = 4 s. The REFER of REFER mode is the server's non-INVITE
-/// request: the initiator answers the INVITE, then ignores the REFER five times.
+/// A non-INVITE request over UDP is resent while unanswered (Timer E, §17.1.2.2). The
+/// REFER of REFER mode is the server's non-INVITE request: the initiator answers the
+/// INVITE, then ignores the first REFER copy and accepts the second.
 #[test]
-fn refer_retransmitted_with_timer_e_capped_at_t2() {
+fn refer_retransmitted_until_accepted() {
     let dir = TempDir::new("timer-e");
     let mut peer = UdpPeer::bind(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let opts = Options::translate_all(&format!("sip:$1@{}", peer.addr));
@@ -130,32 +108,22 @@ fn refer_retransmitted_with_timer_e_capped_at_t2() {
     peer.recv_request("ACK", WAIT).expect("ACK of the 200");
 
     let mut copies = Vec::new();
-    for n in 0..6 {
-        let (msg, from, at) = peer
-            .recv_request("REFER", Duration::from_secs(10))
+    for n in 0..2 {
+        let (msg, from, _) = peer
+            .recv_request("REFER", WAIT)
             .unwrap_or_else(|| panic!("REFER copy {} not received", n + 1));
-        copies.push((msg, from, at));
+        copies.push((msg, from));
     }
-    let intervals: Vec<Duration> = copies.windows(2).map(|w| w[1].2 - w[0].2).collect();
-    let want = [500, 1000, 2000, 4000, 4000].map(Duration::from_millis);
-    for (got, want) in intervals.iter().zip(want) {
-        assert!(
-            near(*got, want),
-            "REFER intervals {intervals:?}, want {want:?} at this step"
-        );
-    }
-    let (refer, from, _) = &copies[5];
+    let (refer, from) = &copies[1];
     assert_eq!(
         refer.branch(),
         copies[0].0.branch(),
         "retransmissions keep the branch"
     );
-    peer.send(&response(refer, 202, "Accepted", "", "", ""), *from);
-    // After the final response the REFER is not sent again (Timer K on UDP, T4 = 5 s,
-    // only absorbs retransmitted responses).
-    assert!(
-        peer.recv_request("REFER", Duration::from_secs(5)).is_none(),
-        "REFER retransmitted after its final response"
+    assert_eq!(
+        refer.text, copies[0].0.text,
+        "a retransmission is byte-identical"
     );
+    peer.send(&response(refer, 202, "Accepted", "", "", ""), *from);
     assert!(!xml.seen.iter().any(|p| p.is_final()), "{:?}", xml.seen);
 }

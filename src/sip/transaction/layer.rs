@@ -11,15 +11,15 @@ use std::time::Instant;
 use log::{debug, info, warn};
 
 use crate::sip::msg::{Message, Method, new_tag};
-use crate::sip::reactor::{ClientTxId, ServerTxId};
 use crate::sip::transport::Target;
 
 use super::ack_cancel::{build_ack, build_cancel};
+use super::ids::{ClientTxId, ServerTxId};
 use super::key::{ClientKey, KeyError, ServerKey};
 use super::layer_io::{LayerConfig, LayerError, LayerStats, Transmit, TxEvent, TxRef};
 use super::machines::{ClientMachine, ServerMachine};
 use super::reply::{Origin, ReplyRoute, reply_route, stamp_via};
-use super::{Action, TimerKind, TxState};
+use super::{TimerKind, TxAction, TxState};
 
 const LOG: &str = "sip::transaction";
 
@@ -547,8 +547,8 @@ impl TransactionLayer {
         let Some(client) = self.clients.get_mut(&r) else {
             return;
         };
-        let actions: Vec<Action> = std::iter::from_fn(|| client.machine.poll_action()).collect();
-        if actions.contains(&Action::SendAck) && client.ack.is_none() {
+        let actions: Vec<TxAction> = std::iter::from_fn(|| client.machine.poll_action()).collect();
+        if actions.contains(&TxAction::SendAck) && client.ack.is_none() {
             // Built before PassUp hands the response over.
             match incoming
                 .as_ref()
@@ -559,12 +559,12 @@ impl TransactionLayer {
                 None => {}
             }
         }
-        let terminated = actions.contains(&Action::Terminated);
+        let terminated = actions.contains(&TxAction::Terminated);
         for action in actions {
             match action {
-                Action::Retransmit => self.client_send(r, false),
-                Action::SendAck => self.client_send(r, true),
-                Action::PassUp => match (r, incoming.take()) {
+                TxAction::Retransmit => self.client_send(r, false),
+                TxAction::SendAck => self.client_send(r, true),
+                TxAction::PassUp => match (r, incoming.take()) {
                     (TxRef::Client(tx), Some(msg)) => {
                         self.events.push_back(TxEvent::Response { tx, msg })
                     }
@@ -574,7 +574,7 @@ impl TransactionLayer {
                         msg.and_then(|m| m.status()).unwrap_or(0)
                     ),
                 },
-                Action::Timeout(TimerKind::C) if !terminated => {
+                TxAction::Timeout(TimerKind::C) if !terminated => {
                     // §16.8: the INVITE got a provisional but no final in time: CANCEL it;
                     // the 487 reaches the TU as its final response.
                     if let TxRef::Client(tx) = r {
@@ -582,21 +582,21 @@ impl TransactionLayer {
                         self.send_cancel(now, tx);
                     }
                 }
-                Action::Timeout(timer) => match r {
+                TxAction::Timeout(timer) => match r {
                     TxRef::Client(tx) => self.events.push_back(TxEvent::Timeout { tx, timer }),
                     _ => debug!(target: LOG, "{r}: {timer} fired"),
                 },
-                Action::TransportError => match r {
+                TxAction::TransportError => match r {
                     TxRef::Client(tx) => self.events.push_back(TxEvent::TransportError { tx }),
                     _ => debug!(target: LOG, "{r}: transport error"),
                 },
-                Action::Terminated => {
+                TxAction::Terminated => {
                     if let Some(client) = self.clients.remove(&r) {
                         self.client_index.remove(&client.key);
                         debug!(target: LOG, "{r}: terminated");
                     }
                 }
-                Action::SendResponse | Action::ResendResponse | Action::SendTrying => {}
+                TxAction::SendResponse | TxAction::ResendResponse | TxAction::SendTrying => {}
             }
         }
         self.settle_cancel(now, r);
@@ -644,11 +644,11 @@ impl TransactionLayer {
         let Some(server) = self.servers.get_mut(&id) else {
             return;
         };
-        let actions: Vec<Action> = std::iter::from_fn(|| server.machine.poll_action()).collect();
+        let actions: Vec<TxAction> = std::iter::from_fn(|| server.machine.poll_action()).collect();
         for action in actions {
             match action {
-                Action::SendResponse | Action::ResendResponse => self.server_send(id),
-                Action::SendTrying => {
+                TxAction::SendResponse | TxAction::ResendResponse => self.server_send(id),
+                TxAction::SendTrying => {
                     if let Some(server) = self.servers.get_mut(&id)
                         && let Some(invite) = &server.invite
                     {
@@ -661,21 +661,21 @@ impl TransactionLayer {
                     }
                     self.server_send(id);
                 }
-                Action::PassUp => {
+                TxAction::PassUp => {
                     if let Some((msg, origin)) = incoming.take() {
                         let tx = self.new_server_id();
                         self.events.push_back(TxEvent::Request { tx, msg, origin });
                     }
                 }
-                Action::Timeout(timer) => debug!(target: LOG, "{r}: {timer} fired (no ACK)"),
-                Action::TransportError => debug!(target: LOG, "{r}: transport error"),
-                Action::Terminated => {
+                TxAction::Timeout(timer) => debug!(target: LOG, "{r}: {timer} fired (no ACK)"),
+                TxAction::TransportError => debug!(target: LOG, "{r}: transport error"),
+                TxAction::Terminated => {
                     if let Some(server) = self.servers.remove(&id) {
                         self.server_index.remove(&server.key);
                         debug!(target: LOG, "{r}: terminated");
                     }
                 }
-                Action::Retransmit | Action::SendAck => {}
+                TxAction::Retransmit | TxAction::SendAck => {}
             }
         }
         self.reschedule(r);

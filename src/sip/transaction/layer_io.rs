@@ -4,9 +4,9 @@
 use std::fmt;
 
 use crate::sip::msg::{Message, ParseError};
-use crate::sip::reactor::{ClientTxId, ServerTxId};
 use crate::sip::transport::{ConnId, Target};
 
+use super::ids::{ClientTxId, ServerTxId};
 use super::key::KeyError;
 use super::reply::Origin;
 use super::{TimerKind, Timers, TxError};

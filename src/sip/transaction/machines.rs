@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use super::{
-    Action, ClientInvite, ClientNonInvite, ServerInvite, ServerNonInvite, Timers, TxError, TxState,
+    ClientInvite, ClientNonInvite, ServerInvite, ServerNonInvite, Timers, TxAction, TxError,
+    TxState,
 };
 
 #[derive(Debug)]
@@ -54,7 +55,7 @@ impl ClientMachine {
         }
     }
 
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<TxAction> {
         match self {
             ClientMachine::Invite(m) => m.poll_action(),
             ClientMachine::NonInvite(m) => m.poll_action(),
@@ -126,7 +127,7 @@ impl ServerMachine {
         }
     }
 
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<TxAction> {
         match self {
             ServerMachine::Invite(m) => m.poll_action(),
             ServerMachine::NonInvite(m) => m.poll_action(),

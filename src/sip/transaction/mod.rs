@@ -11,7 +11,7 @@
 //! [`TransactionLayer`] owns the machines of the reactor, keyed per RFC 3261 §17.1.3 and
 //! §17.2.3, holds the messages, builds the ACK for a non-2xx final (§17.1.1.3), the CANCEL
 //! of an INVITE (§9.1) and the answer to a received CANCEL (§9.2), and reports
-//! [`TxEvent`]s; the reactor writes its [`Transmit`]s to the transports.
+//! [`TxEvent`]s; the reactor's core hands its [`Transmit`]s to the transports.
 //!
 //! # Layer API at a glance
 //!
@@ -33,6 +33,8 @@
 mod ack_cancel;
 mod client_invite;
 mod client_non_invite;
+mod failure;
+mod ids;
 mod key;
 mod layer;
 mod layer_io;
@@ -52,6 +54,8 @@ use std::fmt;
 pub use ack_cancel::{build_ack, build_cancel};
 pub use client_invite::ClientInvite;
 pub use client_non_invite::ClientNonInvite;
+pub use failure::TxFailure;
+pub use ids::{ClientTxId, ServerTxId};
 pub use key::{ClientKey, KeyError, ServerKey};
 pub use layer::TransactionLayer;
 pub use layer_io::{LayerConfig, LayerError, LayerStats, Transmit, TxEvent, TxRef};
@@ -62,7 +66,7 @@ pub use timers::Timers;
 
 /// What a transaction machine asks its owner to do, in the order it must happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum TxAction {
     /// Client: send the original request again (Timer A or E fired).
     Retransmit,
     /// Client INVITE: send the ACK for the non-2xx final response just received — built
