@@ -248,7 +248,8 @@ impl Engine {
                     self.feed(now, sid, leg, LegEvent::TransferProgress { code });
                 }
                 if notice.terminated && notice.code.is_none_or(|c| c < 200) {
-                    self.feed(now, sid, leg, LegEvent::TransferEnded);
+                    let timed_out = notice.timed_out;
+                    self.feed(now, sid, leg, LegEvent::TransferEnded { timed_out });
                 } else if !notice.terminated
                     && let Some(secs) = notice.expires
                 {

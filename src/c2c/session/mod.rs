@@ -36,8 +36,8 @@ pub enum LegEvent {
     /// A NOTIFY of the REFER's implicit subscription carried this sipfrag status code.
     TransferProgress { code: u16 },
     /// The implicit subscription ended (`Subscription-State: terminated`) without a final
-    /// sipfrag status.
-    TransferEnded,
+    /// sipfrag status; `timed_out` when its reason was `timeout` (it expired).
+    TransferEnded { timed_out: bool },
     /// A NOTIFY said the implicit subscription is active (or pending) for `expires` more
     /// (RFC 6665 §4.1.3: `Subscription-State: active;expires=N`).
     TransferExpires { expires: Duration },
@@ -156,7 +156,8 @@ pub struct Session {
 /// under way and no more is known.
 const TRANSFERRED_TEXT: &str = "Transferred to destination";
 /// The code reported when a transfer ends without a final result: the subscription was
-/// terminated without one, or the transferee hung up first. RFC 3261 §21.4.22: 487, the
+/// terminated without one (for a reason other than its expiry), or the transferee hung up
+/// first. RFC 3261 §21.4.22: 487, the
 /// request was terminated before it completed.
 const TRANSFER_GIVEN_UP: u16 = 487;
 /// The longest a NOTIFY's `expires` may hold a transfer's state (RFC 3515 leaves the
@@ -302,13 +303,15 @@ impl Session {
             LegEvent::ReferRejected { code } => self.on_refer_failed(now, code, true),
             LegEvent::ReferFailed { code } => self.on_refer_failed(now, code, false),
             LegEvent::TransferProgress { code } => self.on_transfer_progress(now, code),
-            LegEvent::TransferEnded => {
+            LegEvent::TransferEnded { timed_out } => {
                 if matches!(self.state, State::Transferring { .. } | State::Referring) {
                     // RFC 3515 §2.4.7, RFC 6665 §4.1.3: the notifier ended the subscription
                     // before the transfer had a final result; nothing more will come. A
                     // final sipfrag would have been reported already (it ends the call), so
-                    // what is known is that the transfer was given up: 487.
-                    self.fail(now, Role::Destination, TRANSFER_GIVEN_UP);
+                    // what is known is how it ended: it expired (408, as our own transfer
+                    // deadline), or the transfer was given up (487).
+                    let code = if timed_out { 408 } else { TRANSFER_GIVEN_UP };
+                    self.fail(now, Role::Destination, code);
                 }
             }
             LegEvent::TransferExpires { expires } => {

@@ -263,18 +263,27 @@ fn silent_transfer_subscription_times_out_as_408() {
     );
 }
 
-/// A subscription terminated without a final sipfrag is reported at once as a transfer
-/// given up (487), not as a time-out later.
+/// A subscription terminated without a final sipfrag is reported at once: a transfer
+/// given up (487), or, when it expired, a time-out (408).
 #[test]
 fn terminated_subscription_without_final_status_is_487_at_once() {
     let (mut s, now) = answered_initiator(false);
     drain(&mut s);
     s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
     s.handle(now, I, LegEvent::TransferProgress { code: 100 });
-    s.handle(now, I, LegEvent::TransferEnded);
+    s.handle(now, I, LegEvent::TransferEnded { timed_out: false });
     assert_eq!(
         drain(&mut s),
         vec![rep(487, D, "Failed to connect to destination"), Bye(I)]
+    );
+    // Ended by its expiry (`reason=timeout`): a time-out, as our own deadline would be.
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    s.handle(now, I, LegEvent::TransferEnded { timed_out: true });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, D, "Failed to connect to destination"), Bye(I)]
     );
 }
 
