@@ -192,6 +192,9 @@ impl Engine {
         match ev {
             SipEvent::Request { tx, request, .. } => self.on_request(now, tx, request),
             SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
+            // Minimal hook (reactor side of issue 17 item 8), left for the calls-thread
+            // owner to refine: the phone's re-INVITE was cancelled and answered 487.
+            SipEvent::Cancelled { tx } => self.relay_cancelled(tx),
             SipEvent::TxFailed { tx, reason } => {
                 let Some((sid, leg, kind)) = self.txs.remove(&tx) else {
                     return;
@@ -227,6 +230,23 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// The phone CANCELled its re-INVITE `stx`, which the reactor answered 487 (RFC 3261
+    /// §9.2): the relay waits for nothing more, and our copy on the other leg is CANCELled.
+    fn relay_cancelled(&mut self, stx: ServerTxId) {
+        let copy = self
+            .txs
+            .iter()
+            .find(|(_, (_, _, kind))| *kind == TxKind::Relay(stx))
+            .map(|(tx, (sid, ..))| (*tx, *sid));
+        let Some((tx, sid)) = copy else {
+            return;
+        };
+        if let Some(call) = self.calls.get_mut(&sid) {
+            call.pending_relays.remove(&stx);
+        }
+        self.out.push_back(SipCommand::Cancel { tx });
     }
 
     /// Fire every timer due at `now`.
