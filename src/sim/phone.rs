@@ -28,6 +28,8 @@ pub(crate) enum OnInvite {
     Reject { code: u16 },
     /// Nothing at all.
     Silent,
+    /// 180 at once, then it vanishes: not even a CANCEL is answered.
+    RingAndVanish,
 }
 
 /// A phone's behaviour.
@@ -251,6 +253,7 @@ impl Phone {
                 self.send_at(now, ok);
             }
             Method::Ack => {}
+            Method::Cancel if self.script.invite == OnInvite::RingAndVanish => {}
             Method::Cancel => {
                 self.send_at(now, Message::response_to(&msg, 200, "OK", Some(&self.tag)));
                 if let Some(invite) = self.invite.clone() {
@@ -302,7 +305,7 @@ impl Phone {
                     Message::response_to(&invite, code, "Rejected", Some(&tag)),
                 );
             }
-            OnInvite::Ring => self.send_at(now, self.ringing(&invite)),
+            OnInvite::Ring | OnInvite::RingAndVanish => self.send_at(now, self.ringing(&invite)),
             OnInvite::Answer { after } => {
                 self.send_at(now, self.ringing(&invite));
                 let ok = self.ok_with_sdp(&invite);
