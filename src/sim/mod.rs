@@ -10,23 +10,26 @@
 //! phone sends comes back as `TransportEvent::Received`. A write to an address no phone has
 //! comes back as a refused target, as ICMP port unreachable would. The phones' loopback IP
 //! literals resolve to themselves at the `poll_resolve` / `handle_resolved` seam.
+//!
+//! A lossy network (`SimConfig::loss`) drops each datagram, in either direction, with a
+//! given probability drawn from a seeded generator: a run is the same every time.
 
 mod phone;
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
 
 use crate::c2c::command::{Command, Progress};
-use crate::c2c::engine::{Engine, EngineConfig};
+use crate::c2c::engine::{Engine, EngineConfig, EngineCounts};
 use crate::c2c::session::Timing;
 use crate::sip::Transport;
 use crate::sip::dns::{self, DnsError, ResolveRequest};
 use crate::sip::msg::{Message, Uri};
-use crate::sip::reactor::{CoreConfig, ReactorCore, SipCommand, SipEvent};
+use crate::sip::reactor::{CoreConfig, CoreCounts, ReactorCore, SipCommand, SipEvent};
 use crate::sip::transaction::LayerConfig;
 use crate::sip::transport::{ErrorKind, TransportEvent};
 
@@ -39,6 +42,8 @@ const SERVER: &str = "127.0.0.1:5072";
 pub(crate) struct SimConfig {
     pub(crate) ring_timeout: Duration,
     pub(crate) layer: LayerConfig,
+    /// Datagrams lost between the server and the phones; none when `None`.
+    pub(crate) loss: Option<Loss>,
 }
 
 impl Default for SimConfig {
@@ -46,7 +51,34 @@ impl Default for SimConfig {
         SimConfig {
             ring_timeout: Duration::from_secs(30),
             layer: LayerConfig::default(),
+            loss: None,
         }
+    }
+}
+
+/// Each datagram, either way, is lost with probability `fraction`, drawn from a
+/// generator seeded with `seed` (the same run every time).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Loss {
+    pub(crate) fraction: f64,
+    pub(crate) seed: u64,
+}
+
+/// splitmix64 (Steele, Lea, Flood 2014): small, seeded, good enough to pick losses.
+struct Dice {
+    fraction: f64,
+    state: u64,
+}
+
+impl Dice {
+    fn lost(&mut self) -> bool {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        // The top 53 bits as a uniform value in [0, 1).
+        ((z >> 11) as f64 / (1u64 << 53) as f64) < self.fraction
     }
 }
 
@@ -58,7 +90,9 @@ pub(crate) struct Sim {
     now: Instant,
     engine: Engine,
     core: ReactorCore,
-    phones: HashMap<SocketAddr, Phone>,
+    /// In address order, so a lossy run draws its losses in the same order every time.
+    phones: BTreeMap<SocketAddr, Phone>,
+    loss: Option<Dice>,
     /// Every event the core gave the engine, with its time since the start.
     pub(crate) sip_events: Vec<(Duration, SipEvent)>,
 }
@@ -85,7 +119,11 @@ impl Sim {
                 udp_bound: true,
                 source_ip: |_| None,
             }),
-            phones: HashMap::new(),
+            phones: BTreeMap::new(),
+            loss: cfg.loss.map(|l| Dice {
+                fraction: l.fraction,
+                state: l.seed,
+            }),
             sip_events: Vec::new(),
         }
     }
@@ -114,6 +152,21 @@ impl Sim {
 
     pub(crate) fn active_calls(&self) -> usize {
         self.engine.active_calls()
+    }
+
+    /// The calls thread's live state.
+    pub(crate) fn engine_counts(&self) -> EngineCounts {
+        self.engine.counts()
+    }
+
+    /// The reactor core's live state.
+    pub(crate) fn core_counts(&self) -> CoreCounts {
+        self.core.counts()
+    }
+
+    /// Whether the network loses the next datagram.
+    fn lost(&mut self) -> bool {
+        self.loss.as_mut().is_some_and(Dice::lost)
     }
 
     /// A click-to-call as the front doors would place it; its progress reports.
@@ -204,6 +257,9 @@ impl Sim {
             }
             while let Some(out) = self.core.poll_transmit() {
                 busy = true;
+                if self.phones.contains_key(&out.target.addr) && self.lost() {
+                    continue;
+                }
                 match self.phones.get_mut(&out.target.addr) {
                     Some(phone) => phone.receive(now, &out.bytes),
                     None => self.core.handle_transport_event(
@@ -225,6 +281,9 @@ impl Sim {
             for phone in self.phones.values_mut() {
                 while let Some(bytes) = phone.poll_send(now) {
                     busy = true;
+                    if self.loss.as_mut().is_some_and(Dice::lost) {
+                        continue;
+                    }
                     self.core.handle_transport_event(
                         now,
                         TransportEvent::Received {

@@ -28,6 +28,8 @@ pub(crate) enum OnInvite {
     Reject { code: u16 },
     /// Nothing at all.
     Silent,
+    /// 180 at once, then it vanishes: not even a CANCEL is answered.
+    RingAndVanish,
 }
 
 /// A phone's behaviour.
@@ -41,6 +43,11 @@ pub(crate) struct Script {
     pub(crate) ignore_refers: usize,
     /// Session-Expires for every 2xx to an INVITE (RFC 4028), e.g. `90;refresher=uac`.
     pub(crate) session_expires: Option<&'static str>,
+    /// A REFER accepted is carried out at once: a NOTIFY with the sipfrag `SIP/2.0 200 OK`
+    /// that ends the implicit subscription (RFC 3515 §2.4.5), then the transferee's BYE.
+    pub(crate) transfer: bool,
+    /// The phone sends BYE this long after answering the call's INVITE.
+    pub(crate) hang_up_after: Option<Duration>,
 }
 
 impl Script {
@@ -56,6 +63,8 @@ impl Script {
             ignore_invites: 0,
             ignore_refers: 0,
             session_expires: None,
+            transfer: false,
+            hang_up_after: None,
         }
     }
 }
@@ -74,6 +83,20 @@ pub(crate) struct Phone {
     invite: Option<Message>,
     copies: HashMap<String, usize>,
     cseq: u32,
+    /// The phone's own requests sent again until answered, as a UAC's Timer E would
+    /// (RFC 3261 §17.1.2.2: T1 doubling up to T2, given up after 64*T1).
+    unanswered: Vec<Unanswered>,
+    /// The REFER was carried out (its retransmissions are answered 202, nothing more).
+    transferred: bool,
+}
+
+/// A request of the phone still waiting for its response.
+struct Unanswered {
+    cseq: u32,
+    bytes: Vec<u8>,
+    next: Instant,
+    interval: Duration,
+    give_up: Instant,
 }
 
 impl Phone {
@@ -88,6 +111,8 @@ impl Phone {
             invite: None,
             copies: HashMap::new(),
             cseq: 100,
+            unanswered: Vec::new(),
+            transferred: false,
         }
     }
 
@@ -115,11 +140,23 @@ impl Phone {
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        self.outbox.first().map(|(at, _)| *at)
+        let resend = self.unanswered.iter().map(|u| u.next);
+        self.outbox
+            .first()
+            .map(|(at, _)| *at)
+            .into_iter()
+            .chain(resend)
+            .min()
     }
 
     /// The next message due at `now`.
     pub(crate) fn poll_send(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.unanswered.retain(|u| u.give_up > now);
+        if let Some(u) = self.unanswered.iter_mut().find(|u| u.next <= now) {
+            u.interval = (u.interval * 2).min(Duration::from_secs(4));
+            u.next = now + u.interval;
+            return Some(u.bytes.clone());
+        }
         if self.outbox.first()?.0 <= now {
             Some(self.outbox.remove(0).1)
         } else {
@@ -184,11 +221,28 @@ impl Phone {
         Message::parse(text.as_bytes()).expect("the phone's ACK parses")
     }
 
+    /// `msg`, a request of the phone's, sent at `at` and again until it is answered.
+    fn send_until_answered(&mut self, at: Instant, msg: Message) {
+        let t1 = Duration::from_millis(500);
+        self.unanswered.push(Unanswered {
+            cseq: msg.cseq().map_or(0, |(n, _)| n),
+            bytes: msg.to_bytes(),
+            next: at,
+            interval: t1 / 2,
+            give_up: at + t1 * 64,
+        });
+    }
+
     /// What the server sent; the script's answer goes to the outbox.
     pub(crate) fn receive(&mut self, now: Instant, bytes: &[u8]) {
         let msg = Message::parse(bytes).expect("the server sends what parses");
         self.received.push((now - self.t0, msg.clone()));
         let Some(method) = msg.method().cloned() else {
+            if msg.status().is_some_and(|c| c >= 200)
+                && let Ok((cseq, _)) = msg.cseq()
+            {
+                self.unanswered.retain(|u| u.cseq != cseq);
+            }
             return;
         };
         let has_to_tag = msg.to_tag().is_some();
@@ -199,6 +253,7 @@ impl Phone {
                 self.send_at(now, ok);
             }
             Method::Ack => {}
+            Method::Cancel if self.script.invite == OnInvite::RingAndVanish => {}
             Method::Cancel => {
                 self.send_at(now, Message::response_to(&msg, 200, "OK", Some(&self.tag)));
                 if let Some(invite) = self.invite.clone() {
@@ -215,6 +270,10 @@ impl Phone {
                     now,
                     Message::response_to(&msg, 202, "Accepted", Some(&self.tag)),
                 );
+                if self.script.transfer && !self.transferred {
+                    self.transferred = true;
+                    self.transfer(now);
+                }
             }
             _ => self.send_at(now, Message::response_to(&msg, 200, "OK", Some(&self.tag))),
         }
@@ -246,13 +305,29 @@ impl Phone {
                     Message::response_to(&invite, code, "Rejected", Some(&tag)),
                 );
             }
-            OnInvite::Ring => self.send_at(now, self.ringing(&invite)),
+            OnInvite::Ring | OnInvite::RingAndVanish => self.send_at(now, self.ringing(&invite)),
             OnInvite::Answer { after } => {
                 self.send_at(now, self.ringing(&invite));
                 let ok = self.ok_with_sdp(&invite);
                 self.send_at(now + after, ok);
+                // Once: an INVITE retransmission is answered again, not hung up again.
+                if let Some(hold) = self.script.hang_up_after.take() {
+                    let bye = self.in_dialog("BYE");
+                    self.send_until_answered(now + after + hold, bye);
+                }
             }
         }
+    }
+
+    /// The transfer succeeded at once: the final NOTIFY, then the transferee hangs up.
+    fn transfer(&mut self, now: Instant) {
+        let mut notify = self.in_dialog("NOTIFY");
+        notify.push_header("Event", "refer");
+        notify.push_header("Subscription-State", "terminated;reason=noresource");
+        notify.set_body(Some("message/sipfrag"), b"SIP/2.0 200 OK\r\n".to_vec());
+        self.send_until_answered(now, notify);
+        let bye = self.in_dialog("BYE");
+        self.send_until_answered(now + Duration::from_millis(100), bye);
     }
 
     fn ringing(&self, invite: &Message) -> Message {

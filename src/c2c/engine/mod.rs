@@ -264,8 +264,27 @@ impl Engine {
         match ev {
             SipEvent::Request { tx, request, .. } => self.on_request(now, tx, request),
             SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
+            // The phone's re-INVITE was cancelled and answered 487 by the reactor.
+            SipEvent::Cancelled { tx } => self.relay_cancelled(tx),
             SipEvent::TxFailed { tx, reason } => self.tx_failed(now, tx, &reason),
         }
+    }
+
+    /// The phone CANCELled its re-INVITE `stx`, which the reactor answered 487 (RFC 3261
+    /// §9.2): the relay waits for nothing more, and our copy on the other leg is CANCELled.
+    fn relay_cancelled(&mut self, stx: ServerTxId) {
+        let copy = self
+            .txs
+            .iter()
+            .find(|(_, tracked)| tracked.kind == TxKind::Relay(stx))
+            .map(|(tx, tracked)| (*tx, tracked.sid));
+        let Some((tx, sid)) = copy else {
+            return;
+        };
+        if let Some(call) = self.calls.get_mut(&sid) {
+            call.pending_relays.remove(&stx);
+        }
+        self.out.push_back(SipCommand::Cancel { tx });
     }
 
     /// Fire every timer due at `now`.

@@ -134,3 +134,29 @@ fn timer_c_cancels_a_ringing_invite_180_s_after_its_last_provisional() {
         [(180, Role::Initiator), (487, Role::Initiator)]
     );
 }
+
+/// Issue 17 item 1: a phone that rings and then vanishes (not even the CANCEL is answered)
+/// is cancelled at the ring time-out; 64·T1 = 32 s later the INVITE transaction gives up
+/// (RFC 3261 §9.1) and the call ends with its final report, nothing left in the reactor.
+/// Before: the transaction ended silently and the call waited forever.
+#[test]
+fn a_phone_that_rings_and_vanishes_ends_the_call_64_t1_after_the_cancel() {
+    let mut sim = Sim::new(SimConfig {
+        ring_timeout: Duration::from_secs(2),
+        ..SimConfig::default()
+    });
+    let ini = sim.add_phone(INITIATOR, Script::with(OnInvite::RingAndVanish));
+    let rx = sim.click_to_call(INITIATOR_URI, DESTINATION_URI, false);
+    sim.run_until(ms(33_999));
+    assert_eq!(millis(&sim.phone(ini).requests(Method::Cancel))[0], 2_000);
+    assert_eq!(progress(&rx), [(180, Role::Initiator)], "no final yet");
+    sim.run_until(ms(34_000));
+    let got = progress(&rx);
+    assert!(
+        matches!(got.as_slice(), [(code, Role::Initiator)] if *code >= 300),
+        "{got:?}"
+    );
+    sim.run_until(ms(200_000));
+    assert_eq!(sim.active_calls(), 0);
+    assert!(sim.core_counts().is_zero(), "{:?}", sim.core_counts());
+}

@@ -2,6 +2,7 @@
 //! (session refresh, ring time-out, Timer C) in `calls`. This module holds what both use.
 
 mod calls;
+mod loss;
 mod timers;
 
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! error, a time-out or a 503 moves it to the next target with a new branch (RFC 3263 §4.3);
 //! when none is left the calls thread hears `TxFailed` (or the 503).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
@@ -22,8 +22,8 @@ use crate::sip::Transport;
 use crate::sip::dns::{self, DnsError, ResolveRequest};
 use crate::sip::msg::{Message, Method, new_branch};
 use crate::sip::transaction::{
-    ClientTxId, LayerConfig, Origin, ServerTxId, TimerKind, TransactionLayer, Transmit, TxEvent,
-    TxFailure, TxRef,
+    ClientTxId, LayerConfig, LayerCounts, Origin, ServerTxId, TimerKind, TransactionLayer,
+    Transmit, TxEvent, TxFailure, TxRef,
 };
 use crate::sip::transport::{ConnId, Target, TransportEvent};
 
@@ -75,6 +75,42 @@ pub enum Keepalive {
     Remove(Target),
 }
 
+/// A dialog as both of its requests name it: Call-ID and the two tags, in a fixed order,
+/// so our ACK or BYE (our tag in From) and the peer's BYE (ours in To) find the same entry
+/// and a BYE of another fork (RFC 3261 §12: another To tag) does not.
+type DialogKey = (String, String, String);
+
+fn dialog_key(msg: &Message) -> Option<DialogKey> {
+    let call_id = msg.call_id().ok()?;
+    let from = msg.from_tag().unwrap_or_default();
+    let to = msg.to_tag().unwrap_or_default();
+    let (a, b) = if from <= to { (from, to) } else { (to, from) };
+    Some((call_id.to_string(), a.to_string(), b.to_string()))
+}
+
+/// How much live state the core holds: every figure returns to zero once the calls are
+/// over and every timer has run (issue 17: bounded state, proven).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreCounts {
+    /// Requests (and ACKs) being resolved or tried.
+    pub outgoing: usize,
+    /// Next hops asked of the resolver and not answered yet.
+    pub resolving: usize,
+    pub layer: LayerCounts,
+    /// Our 2xx to INVITEs resent until their ACK (RFC 3261 §13.3.1.4).
+    pub unacked_2xx: usize,
+    /// 2xx responses handed to the layer and not yet written.
+    pub answering_invite: usize,
+    /// Dialogs whose far end gets keepalives, or whose ACK is being resolved.
+    pub dialog_targets: usize,
+}
+
+impl CoreCounts {
+    pub fn is_zero(&self) -> bool {
+        *self == CoreCounts::default()
+    }
+}
+
 /// The reactor's protocol state. See the module documentation.
 pub struct ReactorCore {
     cfg: CoreConfig,
@@ -83,8 +119,11 @@ pub struct ReactorCore {
     /// separate counter (high bit set) so they never collide with the calls thread's.
     outgoing: HashMap<ClientTxId, Outgoing>,
     next_ack_id: u64,
-    /// Call-ID → where its dialog's ACK went: keepalives run to it while the dialog lives.
-    dialog_targets: HashMap<String, Target>,
+    /// The requests whose next hop the resolver has not answered yet.
+    resolving: HashSet<ClientTxId>,
+    /// Where each dialog's ACK went (`None` while the ACK is being resolved): keepalives
+    /// run to it while the dialog lives.
+    dialog_targets: HashMap<DialogKey, Option<Target>>,
     /// Server INVITE transactions whose 2xx we are sending.
     answering_invite: HashMap<ServerTxId, InviteKey>,
     unacked_2xx: Unacked2xx,
@@ -106,6 +145,7 @@ impl ReactorCore {
             cfg,
             outgoing: HashMap::new(),
             next_ack_id: 1 << 63,
+            resolving: HashSet::new(),
             dialog_targets: HashMap::new(),
             answering_invite: HashMap::new(),
             unacked_2xx: Unacked2xx::new(timers.t1, timers.t2),
@@ -127,11 +167,7 @@ impl ReactorCore {
                 self.next_ack_id = self.next_ack_id.wrapping_add(1) | (1 << 63);
                 self.route(id, request, true);
             }
-            SipCommand::Cancel { tx } => {
-                if let Err(e) = self.layer.cancel(now, tx) {
-                    log::debug!(target: LOG, "no CANCEL for client tx {}: {e}", tx.0);
-                }
-            }
+            SipCommand::Cancel { tx } => self.cancel(now, tx),
             SipCommand::Respond { tx, response } => {
                 let is_invite_2xx = response.status().is_some_and(|c| (200..300).contains(&c))
                     && matches!(response.cseq(), Ok((_, Method::Invite)));
@@ -142,6 +178,8 @@ impl ReactorCore {
                         .insert(tx, (call_id.to_string(), cseq));
                 }
                 if let Err(e) = self.layer.respond(now, tx, response) {
+                    // Nothing goes out, so nothing will take the entry.
+                    self.answering_invite.remove(&tx);
                     log::debug!(target: LOG, "response for server tx {} dropped: {e}", tx.0);
                 }
             }
@@ -201,6 +239,12 @@ impl ReactorCore {
         tx: ClientTxId,
         result: Result<Vec<dns::Target>, DnsError>,
     ) {
+        self.resolving.remove(&tx);
+        if !self.outgoing.contains_key(&tx) {
+            // Cancelled while being resolved: already reported.
+            log::debug!(target: LOG, "resolution for client tx {} no longer needed", tx.0);
+            return;
+        }
         match result {
             Ok(targets) if !targets.is_empty() => {
                 if let Some(out) = self.outgoing.get_mut(&tx) {
@@ -259,6 +303,35 @@ impl ReactorCore {
         self.events.pop_front()
     }
 
+    /// The state held now (see [`CoreCounts`]).
+    pub fn counts(&self) -> CoreCounts {
+        CoreCounts {
+            outgoing: self.outgoing.len(),
+            resolving: self.resolving.len(),
+            layer: self.layer.counts(),
+            unacked_2xx: self.unacked_2xx.len(),
+            answering_invite: self.answering_invite.len(),
+            dialog_targets: self.dialog_targets.len(),
+        }
+    }
+
+    /// The calls thread CANCELs the INVITE `tx` (RFC 3261 §9.1). The mark stays on the
+    /// request so that no further target is tried for it.
+    fn cancel(&mut self, now: Instant, tx: ClientTxId) {
+        let Some(out) = self.outgoing.get_mut(&tx) else {
+            log::debug!(target: LOG, "no CANCEL for client tx {}: it has its final response", tx.0);
+            return;
+        };
+        out.cancel_requested = true;
+        if self.layer.client_state(TxRef::Client(tx)).is_none() {
+            // Still being resolved: nothing went out, so nothing is sent now either, and
+            // the request ends as the 487 a CANCEL brings (§9.1).
+            self.fail_outgoing(tx, TxFailure::Cancelled);
+        } else if let Err(e) = self.layer.cancel(now, tx) {
+            log::debug!(target: LOG, "no CANCEL for client tx {}: {e}", tx.0);
+        }
+    }
+
     /// Work the transaction layer's queues until it has nothing more to say.
     fn settle(&mut self, now: Instant) {
         loop {
@@ -290,8 +363,13 @@ impl ReactorCore {
             );
             return;
         };
+        if is_ack && let Some(key) = dialog_key(&request) {
+            // Filed before the resolution, so a BYE routed meanwhile finds and ends it.
+            self.dialog_targets.entry(key).or_insert(None);
+        }
         self.outgoing
             .insert(tx, Outgoing::new(request, &lookup, is_ack));
+        self.resolving.insert(tx);
         self.resolves.push_back((tx, lookup));
     }
 
@@ -354,25 +432,18 @@ impl ReactorCore {
         SocketAddr::new(ip, port)
     }
 
-    /// The ACK of a 2xx confirmed a dialog with `target`: keep it alive (KeepAlives).
+    /// The ACK of a 2xx confirmed a dialog with `target`: keep it alive (KeepAlives),
+    /// unless a BYE ended the dialog while the ACK was being resolved.
     fn dialog_started(&mut self, ack: &Message, target: Target) {
-        let Ok(call_id) = ack.call_id() else {
-            return;
-        };
-        if !self.dialog_targets.contains_key(call_id) {
-            self.dialog_targets
-                .insert(call_id.to_string(), target.clone());
+        if let Some(slot @ None) = dialog_key(ack).and_then(|k| self.dialog_targets.get_mut(&k)) {
+            *slot = Some(target.clone());
             self.keepalives.push_back(Keepalive::Add(target));
         }
     }
 
     /// A BYE (ours or the peer's) ends the dialog: its target needs no more keepalives.
     fn dialog_ended(&mut self, bye: &Message) {
-        if let Some(target) = bye
-            .call_id()
-            .ok()
-            .and_then(|id| self.dialog_targets.remove(id))
-        {
+        if let Some(Some(target)) = dialog_key(bye).and_then(|k| self.dialog_targets.remove(&k)) {
             self.keepalives.push_back(Keepalive::Remove(target));
         }
     }
@@ -387,17 +458,34 @@ impl ReactorCore {
         }
     }
 
+    /// End the request `tx` with `why`; a request already ended is not reported again.
     fn fail_outgoing(&mut self, tx: ClientTxId, why: TxFailure) {
-        let is_ack = self.outgoing.remove(&tx).is_some_and(|o| o.is_ack);
-        self.fail(tx, is_ack, why);
-    }
-
-    /// The current target failed: try the next one if there is one (RFC 3263 §4.3).
-    fn failover(&mut self, now: Instant, tx: ClientTxId, why: TxFailure) {
-        let Some(out) = self.outgoing.get_mut(&tx) else {
-            self.fail(tx, false, why);
+        let Some(out) = self.outgoing.remove(&tx) else {
+            log::debug!(target: LOG, "client tx {} already over: {why}", tx.0);
             return;
         };
+        if out.is_ack {
+            // Its dialog never reached the far end: no keepalives for it.
+            if let Some(key) = dialog_key(&out.request)
+                && self.dialog_targets.get(&key) == Some(&None)
+            {
+                self.dialog_targets.remove(&key);
+            }
+        }
+        self.fail(tx, out.is_ack, why);
+    }
+
+    /// The current target failed: try the next one if there is one (RFC 3263 §4.3),
+    /// unless the request was CANCELled: then its failure is the outcome (§9.1).
+    fn failover(&mut self, now: Instant, tx: ClientTxId, why: TxFailure) {
+        let Some(out) = self.outgoing.get_mut(&tx) else {
+            log::debug!(target: LOG, "client tx {} already over: {why}", tx.0);
+            return;
+        };
+        if out.cancel_requested {
+            self.fail_outgoing(tx, why);
+            return;
+        }
         let shown = why.to_string();
         if out.failed(why) {
             log::info!(target: LOG, "client tx {}: TCP for a large request failed ({shown}); retrying over UDP", tx.0);
@@ -405,6 +493,19 @@ impl ReactorCore {
             log::info!(target: LOG, "client tx {}: {shown}; trying the next target", tx.0);
         }
         self.try_next(now, tx);
+    }
+
+    /// A phone CANCELled its INVITE `tx` (in practice a re-INVITE we relay to the other
+    /// phone; a new INVITE is refused at once). The layer has answered the CANCEL 200;
+    /// RFC 3261 §9.2: the INVITE gets 487, and the calls thread is told so it cancels its
+    /// copy of the request on the other leg.
+    fn cancelled(&mut self, now: Instant, tx: ServerTxId) {
+        match self.layer.terminate_cancelled(now, tx) {
+            Ok(()) => self.events.push_back(SipEvent::Cancelled { tx }),
+            Err(e) => {
+                log::debug!(target: LOG, "CANCEL for server tx {} after its answer: {e}", tx.0)
+            }
+        }
     }
 
     fn on_layer_transmit(&mut self, now: Instant, t: Transmit) {
@@ -441,15 +542,16 @@ impl ReactorCore {
                     transport: origin.transport,
                 });
             }
-            TxEvent::Cancelled { tx, .. } => {
-                // We answer every INVITE at once (403), so a CANCEL can only cross it.
-                log::debug!(target: LOG, "CANCEL for server tx {} after its answer", tx.0);
-            }
+            TxEvent::Cancelled { tx, .. } => self.cancelled(now, tx),
             TxEvent::Response { tx, msg } => {
                 let code = msg.status().unwrap_or(0);
                 if code >= 200 {
                     // RFC 3263 §4.3: a 503 means "try the next server" while one is left.
-                    let more = self.outgoing.get(&tx).is_some_and(Outgoing::has_untried);
+                    // Not after a CANCEL (§9.1): the 503 is then the outcome.
+                    let more = self
+                        .outgoing
+                        .get(&tx)
+                        .is_some_and(|o| o.has_untried() && !o.cancel_requested);
                     if code == 503 && more {
                         self.failover(
                             now,
@@ -465,8 +567,8 @@ impl ReactorCore {
             }
             TxEvent::Timeout { tx, timer } => {
                 if timer == TimerKind::C {
-                    // No final answer in time from a target that did answer: not a reason
-                    // to call somebody else.
+                    // No final answer in time from a target that did answer (Timer C, or
+                    // 64*T1 after our CANCEL, §9.1): not a reason to call somebody else.
                     self.fail_outgoing(tx, TxFailure::Timeout);
                 } else {
                     self.failover(now, tx, TxFailure::Timeout);

@@ -31,6 +31,9 @@ pub(super) struct Outgoing {
     upgraded: Option<dns::Target>,
     /// Send the next attempt to this target over UDP.
     retry_udp: Option<dns::Target>,
+    /// The calls thread CANCELled the request (RFC 3261 §9.1): no further attempt is
+    /// started, whatever becomes of the live one.
+    pub(super) cancel_requested: bool,
 }
 
 impl Outgoing {
@@ -50,6 +53,7 @@ impl Outgoing {
             last_failure: None,
             upgraded: None,
             retry_udp: None,
+            cancel_requested: false,
         }
     }
 

@@ -47,4 +47,8 @@ pub enum SipEvent {
     Response { tx: ClientTxId, response: Message },
     /// The client transaction ended without a final response.
     TxFailed { tx: ClientTxId, reason: TxFailure },
+    /// The phone CANCELled its INVITE `tx` before our answer (RFC 3261 §9.2): the reactor
+    /// has answered the CANCEL 200 and the INVITE 487. A re-INVITE we relayed to the other
+    /// phone should be cancelled there too; `tx` takes no further response.
+    Cancelled { tx: ServerTxId },
 }

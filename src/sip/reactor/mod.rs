@@ -13,7 +13,7 @@ mod interface;
 mod resend_2xx;
 pub mod routing;
 
-pub use self::core::{CoreConfig, Keepalive, Outbound, OutboundKind, ReactorCore};
+pub use self::core::{CoreConfig, CoreCounts, Keepalive, Outbound, OutboundKind, ReactorCore};
 pub use crate::sip::transaction::{ClientTxId, ServerTxId, TxFailure};
 pub use event_loop::{Reactor, ReactorConfig, ReactorHandle, ReactorStartError, default_local_ip};
 pub use interface::{SipCommand, SipEvent};

@@ -54,6 +54,11 @@ impl Unacked2xx {
         self.waiting.remove(key);
     }
 
+    /// How many 2xx wait for their ACK.
+    pub(super) fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
         self.waiting.values().map(|u| u.next).min()
     }

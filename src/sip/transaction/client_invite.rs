@@ -10,10 +10,10 @@ use super::{Class, TimerKind, TxAction, TxState};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TimerC {
     at: Instant,
-    /// Set once Timer C has fired and been reported: the owner CANCELs the INVITE, and the
-    /// transaction waits one more 64*T1 for the 487 this provokes (which still needs its
-    /// ACK) before giving up silently.
-    fired: bool,
+    /// Set once the INVITE is being cancelled (Timer C fired, or the owner sent a CANCEL):
+    /// `at` is then 64*T1 after the CANCEL, the wait for the 487 it provokes (which still
+    /// needs its ACK). With no final by then the transaction times out (RFC 3261 §9.1).
+    cancelling: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,15 +98,18 @@ impl ClientInvite {
                     (true, Some(d)) => Some(deadline(now, d)),
                     _ => timer_c,
                 };
-                let timer_c = timer_c.map(|at| TimerC { at, fired: false });
+                let timer_c = timer_c.map(|at| TimerC {
+                    at,
+                    cancelling: false,
+                });
                 self.state = State::Proceeding { timer_c };
                 self.actions.push_back(TxAction::PassUp);
             }
             (State::Proceeding { timer_c }, Class::Provisional) => {
                 let timer_c = match (timer_c, self.timers.timer_c) {
-                    (Some(c), Some(d)) if status > 100 && !c.fired => Some(TimerC {
+                    (Some(c), Some(d)) if status > 100 && !c.cancelling => Some(TimerC {
                         at: deadline(now, d),
-                        fired: false,
+                        cancelling: false,
                     }),
                     (other, _) => other,
                 };
@@ -204,23 +207,37 @@ impl ClientInvite {
                 self.terminate();
             }
             (State::Proceeding { timer_c: Some(c) }, TimerKind::C) => {
-                if c.fired {
+                // §16.8: a provisional was heard, so the INVITE is CANCELled (by the
+                // owner, told by this Timeout); keep waiting for the 487 to ACK it.
+                // §9.1: once cancelling, no final within 64*T1 of the CANCEL means the
+                // transaction is over: reported as a time-out (408, §8.1.3.1).
+                self.actions.push_back(TxAction::Timeout(TimerKind::C));
+                if c.cancelling {
                     self.terminate();
                     return;
                 }
-                // §16.8: a provisional was heard, so the INVITE is CANCELled (by the
-                // owner, told by this Timeout); keep waiting for the 487 to ACK it.
-                self.actions.push_back(TxAction::Timeout(TimerKind::C));
-                let timer_c = Some(TimerC {
-                    at: deadline(now, self.timers.sixty_four_t1()),
-                    fired: true,
-                });
-                self.state = State::Proceeding { timer_c };
+                self.cancel_sent(now);
             }
             (State::Completed { .. }, TimerKind::D) | (State::Accepted { .. }, TimerKind::M) => {
                 self.terminate();
             }
             _ => {}
+        }
+    }
+
+    /// The owner sent a CANCEL for this INVITE (RFC 3261 §9.1): from now on a final
+    /// response is awaited for 64*T1 at most, on Timer C's slot, which no provisional
+    /// re-arms any more. Only a transaction in Proceeding can be cancelled.
+    pub fn cancel_sent(&mut self, now: Instant) {
+        if let State::Proceeding { timer_c } = self.state
+            && !timer_c.is_some_and(|c| c.cancelling)
+        {
+            self.state = State::Proceeding {
+                timer_c: Some(TimerC {
+                    at: deadline(now, self.timers.sixty_four_t1()),
+                    cancelling: true,
+                }),
+            };
         }
     }
 
@@ -462,7 +479,34 @@ mod tests {
         assert_eq!(drain(&mut tx), vec![TxAction::PassUp]);
         assert_eq!(tx.poll_timeout(), Some(t0 + ms(92_000)));
         tx.handle_timeout(t0 + ms(92_000));
-        assert_eq!(drain(&mut tx), vec![TxAction::Terminated]);
+        assert_eq!(
+            drain(&mut tx),
+            vec![TxAction::Timeout(TimerKind::C), TxAction::Terminated],
+            "RFC 3261 §9.1: no final 64*T1 after the CANCEL: a time-out for the owner"
+        );
+    }
+
+    #[test]
+    fn invite_client_cancelled_without_timer_c_times_out_64_t1_after_the_cancel() {
+        let t0 = Instant::now();
+        let mut tx = ClientInvite::new(t0, no_c(), false);
+        tx.handle_response(t0, 180);
+        drain(&mut tx);
+        assert_eq!(
+            tx.poll_timeout(),
+            None,
+            "only the owner's ring time-out runs"
+        );
+        tx.cancel_sent(t0 + ms(20_000));
+        // A provisional after the CANCEL does not extend the wait.
+        tx.handle_response(t0 + ms(21_000), 180);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp]);
+        assert_eq!(tx.poll_timeout(), Some(t0 + ms(52_000)));
+        tx.handle_timeout(t0 + ms(52_000));
+        assert_eq!(
+            drain(&mut tx),
+            vec![TxAction::Timeout(TimerKind::C), TxAction::Terminated]
+        );
     }
 
     #[test]

@@ -5,13 +5,16 @@ use std::fmt;
 /// Why a client transaction ended without a final response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxFailure {
-    /// Timer B or F fired (reported to the user as 408).
+    /// Timer B or F fired, or C (reported to the user as 408).
     Timeout,
     /// Every target refused or errored: connection refused, ICMP unreachable, TLS failure
     /// (reported as 503).
     Transport(String),
     /// The next hop could not be resolved (reported as 503).
     Dns(String),
+    /// The request was CANCELled before any of it was sent (its next hop was still being
+    /// resolved): it ends as the 487 the CANCEL would have brought (RFC 3261 §9.1).
+    Cancelled,
 }
 
 impl TxFailure {
@@ -21,6 +24,7 @@ impl TxFailure {
         match self {
             TxFailure::Timeout => 408,
             TxFailure::Transport(_) | TxFailure::Dns(_) => 503,
+            TxFailure::Cancelled => 487,
         }
     }
 }
@@ -31,6 +35,7 @@ impl fmt::Display for TxFailure {
             TxFailure::Timeout => f.write_str("transaction timed out"),
             TxFailure::Transport(why) => write!(f, "transport error: {why}"),
             TxFailure::Dns(why) => write!(f, "DNS error: {why}"),
+            TxFailure::Cancelled => f.write_str("cancelled before it was sent"),
         }
     }
 }

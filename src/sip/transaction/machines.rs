@@ -48,6 +48,13 @@ impl ClientMachine {
         }
     }
 
+    /// A CANCEL for this INVITE went out (RFC 3261 §9.1); nothing for a non-INVITE.
+    pub fn cancel_sent(&mut self, now: Instant) {
+        if let ClientMachine::Invite(m) = self {
+            m.cancel_sent(now);
+        }
+    }
+
     pub fn transport_error(&mut self) {
         match self {
             ClientMachine::Invite(m) => m.transport_error(),

@@ -155,7 +155,8 @@ fn an_ack_for_a_2xx_follows_the_route_and_keeps_its_target_alive_until_bye() {
 fn the_peers_bye_removes_the_keepalive_target() {
     let mut c = core();
     let now = Instant::now();
-    let ack = request("ACK", "sip:bob@192.0.2.1", "", "");
+    let mut ack = request("ACK", "sip:bob@192.0.2.1", "", "");
+    ack.set_header("To", "<sip:bob@example.com>;tag=peer");
     c.handle_command(now, SipCommand::SendAck { request: ack });
     let (id, _) = c.poll_resolve().unwrap();
     c.handle_resolved(now, id, Ok(vec![dns_target(A, Transport::Udp)]));

@@ -5,6 +5,7 @@
 
 mod dialogs;
 mod failover;
+mod issue17;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
