@@ -65,7 +65,7 @@ impl RawPhone {
     }
 
     pub fn phone(&self, user: &str) -> String {
-        super::phone(self.port, user)
+        super::lab::phone(self.port, user)
     }
 
     /// The start line of every datagram received so far, in order.
