@@ -403,7 +403,7 @@ fn a_thousand_keep_alive_requests_on_one_connection() {
 }
 
 /// The request read time-out is 10 s and not configurable; the wait here is bounded by
-/// [`WAIT`] (20 s).
+/// [`WAIT`] (30 s).
 #[test]
 fn a_slow_client_does_not_block_others_and_is_timed_out() {
     let server = Server::start_scratch("http-slow", &ServerConfig::api());

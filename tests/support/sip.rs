@@ -11,7 +11,7 @@ pub struct Msg {
 }
 
 /// Long form of a compact header name (RFC 3261 §7.3.3, RFC 3515 §7.2, RFC 3265 §7.2).
-fn long_name(name: &str) -> String {
+pub fn long_name(name: &str) -> String {
     let lower = name.trim().to_ascii_lowercase();
     match lower.as_str() {
         "f" => "from",
