@@ -266,3 +266,50 @@ fn legacy_file_shape_is_accepted() {
         .collect();
     assert_eq!(patterns, [r"^(50[0-9][0-9])(\d+)$", "^(sip:.*)$"]);
 }
+
+#[test]
+fn auto_is_accepted_for_every_port_and_zero_keeps_its_legacy_meaning() {
+    let dir = TempDir::new("check-auto");
+    let config = dir.write(
+        "auto.config",
+        "UDPTCPPort = auto\nTLSPort = AUTO\nXmlRpcPort = auto\nHttpPort = Auto\n",
+    );
+    let out = run(
+        dir.path(),
+        &["--check-config", "-c", config.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    for key in ["UDPTCPPort", "TLSPort", "XmlRpcPort", "HttpPort"] {
+        assert_eq!(setting(&out.stdout, key), Some("auto"), "{}", out.stdout);
+    }
+
+    // 0 still turns TLS, XML and HTTP off...
+    let config = dir.write("zero.config", "TLSPort = 0\nXmlRpcPort = 0\nHttpPort = 0\n");
+    let out = run(
+        dir.path(),
+        &["--check-config", "-c", config.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    for key in ["TLSPort", "XmlRpcPort", "HttpPort"] {
+        assert_eq!(setting(&out.stdout, key), Some("0"), "{}", out.stdout);
+    }
+
+    // ...and is still no port for SIP, named with its origin; a near-miss of `auto` is
+    // not a port either.
+    let config = dir.write("bad.config", "UDPTCPPort = 0\nHttpPort = automatic\n");
+    let out = run(
+        dir.path(),
+        &["--check-config", "-c", config.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.code(), Some(1), "stdout: {}", out.stdout);
+    assert!(
+        out.stderr.contains("bad.config:1") && out.stderr.contains("UDPTCPPort"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("bad.config:2") && out.stderr.contains("automatic"),
+        "{}",
+        out.stderr
+    );
+}

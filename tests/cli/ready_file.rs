@@ -2,7 +2,6 @@
 //! accept, the `auto` ports are distinct and work, and the file is written atomically.
 
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::time::Duration;
 
 use crate::support::WAIT;
 use crate::support::server::{Ready, Server, ServerConfig};
@@ -158,5 +157,4 @@ fn ready_file_text_is_one_listener_per_line_then_the_pid() {
         Ready::parse("sip-udp 127.0.0.1:40001\n").is_none(),
         "no pid line"
     );
-    let _ = Duration::ZERO;
 }

@@ -2,8 +2,6 @@
 //! loopback port, answering from a fixed table. Written independently of the crate's
 //! codec so the two check each other. Threads stop and are joined on drop.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
@@ -67,7 +65,8 @@ pub struct TestDnsServer {
 }
 
 impl TestDnsServer {
-    /// Starts on `ip` (127.0.0.1 or ::1), a free port shared by UDP and TCP. Unknown
+    /// Starts on `ip` (127.0.0.1 or ::1), on a port the kernel gave UDP (bound and kept,
+    /// so nothing can take it) and TCP on the same number. Unknown
     /// questions get NOERROR with no records (NODATA).
     pub fn start(ip: IpAddr, zone: Vec<((&str, u16), Behaviour)>) -> TestDnsServer {
         let zone: Arc<HashMap<(String, u16), Behaviour>> = Arc::new(

@@ -140,7 +140,6 @@ pub fn phone(port: u16, user: &str) -> String {
     format!("p{port}-{user}")
 }
 
-/// Shorthand for an expected event list: leg `""` means no `Leg` attribute.
 /// Every event of a call that reached both phones (reference traces xml-refer, xml-anchor):
 /// 100, each leg ringing and connected, the destination's 200 final.
 pub fn connected_both_legs() -> Vec<Event> {
@@ -153,6 +152,7 @@ pub fn connected_both_legs() -> Vec<Event> {
     ])
 }
 
+/// Shorthand for an expected event list: leg `""` means no `Leg` attribute.
 pub fn events(list: &[(u16, &str, &str)]) -> Vec<Event> {
     list.iter()
         .map(|&(code, leg, text)| Event::new(code, leg, text))

@@ -53,7 +53,7 @@ pub struct Sipp {
 }
 
 impl Sipp {
-    /// A UAS scenario (it waits for an INVITE) on a free port; returns once SIPp has
+    /// A UAS scenario (it waits for an INVITE) on a port of its own; returns once SIPp has
     /// bound the port, so a call placed afterwards reaches it.
     pub fn uas(dir: &Path, scenario: &str, vars: &[(&str, String)]) -> Sipp {
         Sipp::spawn(dir, scenario, Run::ONE_CALL, vars)
