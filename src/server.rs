@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -53,6 +54,8 @@ pub enum StartError {
         what: &'static str,
         source: io::Error,
     },
+    /// The `--ready-file` could not be written.
+    ReadyFile { path: PathBuf, source: io::Error },
 }
 
 impl StartError {
@@ -74,6 +77,13 @@ impl fmt::Display for StartError {
             StartError::Spawn { what, source } => {
                 write!(f, "cannot start the {what} thread: {source}")
             }
+            StartError::ReadyFile { path, source } => {
+                write!(
+                    f,
+                    "cannot write the ready file {}: {source}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -81,7 +91,9 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StartError::Bind { source, .. } | StartError::Spawn { source, .. } => Some(source),
+            StartError::Bind { source, .. }
+            | StartError::Spawn { source, .. }
+            | StartError::ReadyFile { source, .. } => Some(source),
             StartError::Signals(e) => Some(e),
         }
     }
@@ -358,8 +370,18 @@ fn start_signal_thread(set: libc::sigset_t) -> Result<Receiver<libc::c_int>, Sta
 /// Starts the components, in dependency order: SIP reactor, calls thread, then the API
 /// listeners that feed it. This is the one place a new component is added; an error here
 /// stops the ones already started and exits with status 2.
+/// With `--ready-file`, the file is written last, once every listener accepts.
 fn start_components(config: &Config, components: &mut Components) -> Result<(), StartError> {
-    crate::startup::start_all(config, components)
+    let listeners = crate::startup::start_all(config, components)?;
+    if let Some(path) = &config.ready_file {
+        crate::startup::write_ready_file(path, &listeners).map_err(|source| {
+            StartError::ReadyFile {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// Logs the effective settings, one per line, at INFO on the console target.

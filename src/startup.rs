@@ -7,7 +7,7 @@
 //! shutdown notice itself, so the last CANCELs and BYEs still reach the wire.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,13 +32,28 @@ const COMMAND_QUEUE: usize = 1024;
 /// How long the front doors wait for the calls thread to deliver its last reports.
 const API_DRAIN: Duration = Duration::from_millis(3800);
 
-/// Start every component; an error names what could not start.
-pub fn start_all(config: &Config, components: &mut Components) -> Result<(), StartError> {
+/// One bound listener: what it serves (`sip-udp`, `sip-tcp`, `sip-tls`, `xml`, `http`, the
+/// names of the ready file) and the address the kernel gave it.
+pub type Listener = (&'static str, SocketAddr);
+
+/// Start every component; an error names what could not start. Returns every listener
+/// bound, with the real port where the configuration said `auto`.
+pub fn start_all(
+    config: &Config,
+    components: &mut Components,
+) -> Result<Vec<Listener>, StartError> {
     let (sip_events_tx, sip_events_rx) = crossbeam_channel::unbounded();
     let (reactor, handle) =
         Reactor::bind(reactor_config(config), sip_events_tx).map_err(reactor_error)?;
+    let mut listeners = Vec::new();
     for (transport, addr) in &handle.local_addrs {
         log::info!(target: CONSOLE_TARGET, "SIP listening on {transport} {addr}");
+        let name = match transport {
+            Transport::Udp => "sip-udp",
+            Transport::Tcp => "sip-tcp",
+            Transport::Tls => "sip-tls",
+        };
+        listeners.push((name, *addr));
     }
     components.spawn("sip-reactor", move |_shutdown| reactor.run())?;
 
@@ -74,9 +89,11 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
     .map_err(api_error)?;
     for addr in servers.http_addrs() {
         log::info!(target: CONSOLE_TARGET, "HTTP listening on {addr}");
+        listeners.push(("http", addr));
     }
     for addr in servers.xml_addrs() {
         log::info!(target: CONSOLE_TARGET, "XML listening on {addr}");
+        listeners.push(("xml", addr));
     }
     components.spawn("api", move |shutdown| {
         shutdown.wait();
@@ -84,7 +101,23 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
         let _ = calls_done_rx.recv_timeout(API_DRAIN);
         servers.shutdown();
     })?;
-    Ok(())
+    Ok(listeners)
+}
+
+/// Writes the `--ready-file`: one `<name> <address>` line per listener, then `pid <n>`.
+/// Written to `<path>.tmp` and renamed, so a reader never sees half a file: once the
+/// file exists, every port in it accepts.
+pub fn write_ready_file(path: &Path, listeners: &[Listener]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for (name, addr) in listeners {
+        text.push_str(&format!("{name} {addr}\n"));
+    }
+    text.push_str(&format!("pid {}\n", std::process::id()));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 fn reactor_config(config: &Config) -> ReactorConfig {

@@ -27,6 +27,8 @@ pub struct CommandLine {
     pub config_path: Option<PathBuf>,
     /// `key = value` settings given on the command line, in order; they override the file.
     pub overrides: Vec<Entry>,
+    /// `--ready-file PATH`: where to report the bound listeners once started.
+    pub ready_file: Option<PathBuf>,
 }
 
 /// The original's short options and the keys they set.
@@ -47,6 +49,7 @@ pub fn parse(args: &[String]) -> Result<CommandLine, CliError> {
         action: Invocation::Run,
         config_path: None,
         overrides: Vec::new(),
+        ready_file: None,
     };
     let mut i = 0;
     while let Some(arg) = args.get(i) {
@@ -101,6 +104,10 @@ pub fn parse(args: &[String]) -> Result<CommandLine, CliError> {
             cmd.config_path = Some(PathBuf::from(value));
             continue;
         }
+        if name.eq_ignore_ascii_case("ready-file") {
+            cmd.ready_file = Some(PathBuf::from(value));
+            continue;
+        }
         let key = SHORT_OPTIONS
             .iter()
             .find(|(short, _)| short.eq_ignore_ascii_case(name))
@@ -147,8 +154,14 @@ pub fn help_text() -> String {
             "-ci <sip uri>",
             "ClickToCallIdentity: From URI of the calls we place",
         ),
-        ("-sp <port>", "UDPTCPPort: SIP port for UDP and TCP"),
-        ("-tp <port>", "TLSPort: SIP port for TLS (0: no TLS)"),
+        (
+            "-sp <port>",
+            "UDPTCPPort: SIP port for UDP and TCP (auto: any free port)",
+        ),
+        (
+            "-tp <port>",
+            "TLSPort: SIP port for TLS (0: no TLS, auto: any free port)",
+        ),
         (
             "-td <domain>",
             "TLSDomainName: domain of the TLS certificate",
@@ -167,6 +180,10 @@ pub fn help_text() -> String {
             "any configuration key, e.g. -httpport 8080 (any case)",
         ),
         ("--<key>=<value>", "the same, in one argument"),
+        (
+            "--ready-file <path>",
+            "once listening, write each bound listener and the pid to this file",
+        ),
         (
             "--check-config",
             "load and validate, print the effective settings, exit",

@@ -46,9 +46,11 @@ pub struct Config {
     pub dns_servers: Vec<SocketAddr>,
     /// ClickToCallIdentity: the From URI of calls we place (a checked SIP URI).
     pub click_to_call_identity: String,
-    /// UDPTCPPort: SIP over UDP and TCP.
+    /// UDPTCPPort: SIP over UDP and TCP; [`AUTO_PORT`] (`auto`) = any free port, the same
+    /// number for both.
     pub udp_tcp_port: u16,
-    /// TLSPort: SIP over TLS; `None` (0) = no TLS transport.
+    /// TLSPort: SIP over TLS; `None` (0) = no TLS transport, `Some(AUTO_PORT)` (`auto`) =
+    /// any free port.
     pub tls_port: Option<u16>,
     /// TLSDomainName (or TLSDomain): names the certificate files `domain_cert_<d>.pem` /
     /// `domain_key_<d>.pem` in the working directory.
@@ -61,11 +63,13 @@ pub struct Config {
     pub log_filename: PathBuf,
     /// Lines per log file before it is rotated; 0 = never rotate.
     pub log_file_max_lines: u64,
-    /// XmlRpcPort: the XML socket interface; `None` (0) = disabled.
+    /// XmlRpcPort: the XML socket interface; `None` (0) = disabled, `Some(AUTO_PORT)`
+    /// (`auto`) = any free port.
     pub xml_rpc_port: Option<u16>,
     /// XmlRpcMaxConnections: concurrent XML connections accepted.
     pub xml_rpc_max_connections: usize,
-    /// HttpPort: the HTTP interface; `None` (0) = disabled.
+    /// HttpPort: the HTTP interface; `None` (0) = disabled, `Some(AUTO_PORT)` (`auto`) =
+    /// any free port.
     pub http_port: Option<u16>,
     /// HttpAuth: require authentication (user `admin`) on the HTTP interface.
     pub http_auth: bool,
@@ -82,7 +86,15 @@ pub struct Config {
     pub ring_timeout: Duration,
     /// The TranslationPattern / TranslationOutput rules, compiled, in order.
     pub translator: Arc<Translator>,
+    /// `--ready-file PATH` (command line only, not a key): once every listener is bound,
+    /// the bound addresses and the pid are written there, so a caller that asked for
+    /// `auto` ports learns them without guessing.
+    pub ready_file: Option<PathBuf>,
 }
+
+/// The port value meaning "any free port" inside [`Config`] (written `auto`): the kernel
+/// picks it when the listener is bound, as a bind to port 0 does.
+pub const AUTO_PORT: u16 = 0;
 
 impl Default for Config {
     /// The C++ original's defaults (ClickToCallIdentity: `sip:click2call@<host name>`).
@@ -111,6 +123,7 @@ impl Default for Config {
             http_max_connections: 256,
             ring_timeout: Duration::from_secs(180),
             translator: Arc::new(Translator::empty()),
+            ready_file: None,
         }
     }
 }
@@ -140,6 +153,7 @@ impl fmt::Debug for Config {
             .field("http_max_connections", &self.http_max_connections)
             .field("ring_timeout", &self.ring_timeout)
             .field("translator", &self.translator)
+            .field("ready_file", &self.ready_file)
             .finish()
     }
 }
@@ -206,7 +220,8 @@ impl Config {
             Some((path, text)) => (Some(path), text),
             None => (None, String::new()),
         };
-        let loaded = Self::from_parts(source, &text, cmd.overrides)?;
+        let mut loaded = Self::from_parts(source, &text, cmd.overrides)?;
+        loaded.config.ready_file = cmd.ready_file;
         Ok(match cmd.action {
             Invocation::CheckConfig => LoadOutcome::CheckConfig(loaded),
             _ => LoadOutcome::Run(loaded),
@@ -236,8 +251,15 @@ impl Config {
     /// rules as repeated pattern/output pairs. The password is masked. Used by
     /// `--check-config` and the start-up log.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
+        fn number(p: u16) -> String {
+            if p == AUTO_PORT {
+                "auto".to_owned()
+            } else {
+                p.to_string()
+            }
+        }
         fn port(p: Option<u16>) -> String {
-            p.map_or_else(|| "0".to_owned(), |p| p.to_string())
+            p.map_or_else(|| "0".to_owned(), number)
         }
         let mut out = Vec::new();
         for key in Key::ALL {
@@ -250,7 +272,7 @@ impl Config {
                     .collect::<Vec<_>>()
                     .join(","),
                 Key::ClickToCallIdentity => self.click_to_call_identity.clone(),
-                Key::UdpTcpPort => self.udp_tcp_port.to_string(),
+                Key::UdpTcpPort => number(self.udp_tcp_port),
                 Key::TlsPort => port(self.tls_port),
                 Key::TlsDomainName => self.tls_domain_name.clone(),
                 Key::KeepAlives => (if self.keep_alives { "1" } else { "0" }).to_owned(),

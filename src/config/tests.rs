@@ -383,3 +383,54 @@ fn api_address_restricts_the_front_doors_and_must_be_an_address() {
         "{text:?}"
     );
 }
+
+#[test]
+fn auto_means_any_free_port_and_zero_keeps_its_legacy_meaning() {
+    let c = Config::from_text(
+        "UDPTCPPort = auto\nTLSPort = Auto\nXmlRpcPort = AUTO\nHttpPort = auto\n",
+    )
+    .expect("auto is accepted for every port key")
+    .config;
+    assert_eq!(c.udp_tcp_port, AUTO_PORT);
+    assert_eq!(c.tls_port, Some(AUTO_PORT));
+    assert_eq!(c.xml_rpc_port, Some(AUTO_PORT));
+    assert_eq!(c.http_port, Some(AUTO_PORT));
+    let settings = c.settings();
+    for key in ["UDPTCPPort", "TLSPort", "XmlRpcPort", "HttpPort"] {
+        assert!(
+            settings.contains(&(key, "auto".to_owned())),
+            "{key} shown as auto in {settings:?}"
+        );
+    }
+
+    // 0 still disables TLS, XML and HTTP, and is still out of range for UDPTCPPort.
+    let c = Config::from_text("TLSPort = 0\nXmlRpcPort = 0\nHttpPort = 0\n")
+        .expect("valid")
+        .config;
+    assert_eq!(
+        (c.tls_port, c.xml_rpc_port, c.http_port),
+        (None, None, None)
+    );
+    let p = problems("UDPTCPPort = 0\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].key, "UDPTCPPort");
+    for bad in ["automatic", "any", "auto5"] {
+        let p = problems(&format!("HttpPort = {bad}\n"));
+        assert_eq!(p.len(), 1, "{bad}: {p:?}");
+        assert_eq!(p[0].reason, Invalid::NotANumber, "{bad}");
+    }
+}
+
+#[test]
+fn ready_file_is_a_command_line_option_not_a_key() {
+    let cmd = cli::parse(&args(&["--ready-file", "/tmp/r", "-sp", "auto"])).expect("parses");
+    assert_eq!(cmd.ready_file, Some(PathBuf::from("/tmp/r")));
+    let cmd = cli::parse(&args(&["--ready-file=/tmp/r2"])).expect("parses");
+    assert_eq!(cmd.ready_file, Some(PathBuf::from("/tmp/r2")));
+    assert!(cmd.overrides.is_empty());
+    assert!(matches!(
+        cli::parse(&args(&["--ready-file"])),
+        Err(CliError::MissingValue { .. })
+    ));
+    assert!(help_text().contains("--ready-file"));
+}

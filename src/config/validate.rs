@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::error::{Invalid, Origin, Problem, Warning};
 use super::file::Entry;
 use super::keys::Key;
-use super::{Config, Loaded, LogLevel};
+use super::{AUTO_PORT, Config, Loaded, LogLevel};
 use crate::translate::{self, Translator};
 
 /// Port DNS servers listen on when the entry names none (RFC 1035 §4.2).
@@ -184,8 +184,14 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::IpAddress => config.ip_address = Some(parse_ip(value).ok_or(Invalid::NotAnIpAddress)?),
         Key::DnsServers => config.dns_servers = parse_dns_servers(value)?,
         Key::ClickToCallIdentity => config.click_to_call_identity = parse_sip_uri(value)?,
-        Key::UdpTcpPort => config.udp_tcp_port = parse_port(value, 1)?,
-        Key::TlsPort => config.tls_port = nonzero(parse_port(value, 0)?),
+        Key::UdpTcpPort => {
+            config.udp_tcp_port = if is_auto(value) {
+                AUTO_PORT
+            } else {
+                parse_port(value, 1)?
+            }
+        }
+        Key::TlsPort => config.tls_port = optional_port(value)?,
         Key::TlsDomainName => config.tls_domain_name = value.to_owned(),
         Key::KeepAlives => config.keep_alives = parse_bool(value)?,
         Key::OutboundProxy => config.outbound_proxy = Some(parse_sip_uri(value)?),
@@ -194,8 +200,8 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         }
         Key::LogFilename => config.log_filename = PathBuf::from(value),
         Key::LogFileMaxLines => config.log_file_max_lines = parse_number(value, 0, u64::MAX)?,
-        Key::XmlRpcPort => config.xml_rpc_port = nonzero(parse_port(value, 0)?),
-        Key::HttpPort => config.http_port = nonzero(parse_port(value, 0)?),
+        Key::XmlRpcPort => config.xml_rpc_port = optional_port(value)?,
+        Key::HttpPort => config.http_port = optional_port(value)?,
         Key::HttpAuth => config.http_auth = parse_bool(value)?,
         Key::HttpAuthPwd => config.http_auth_pwd = value.to_owned(),
         Key::RingTimeout => {
@@ -213,8 +219,20 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-fn nonzero(port: u16) -> Option<u16> {
-    (port != 0).then_some(port)
+/// `auto` (any case): bind any free port at start-up. Not `0`, which keeps its legacy
+/// meaning ("disabled") for TLSPort, XmlRpcPort and HttpPort.
+fn is_auto(value: &str) -> bool {
+    value.eq_ignore_ascii_case("auto")
+}
+
+/// TLSPort, XmlRpcPort, HttpPort: `0` = disabled (`None`), `auto` = any free port
+/// (`Some(AUTO_PORT)`), else the port.
+fn optional_port(value: &str) -> Result<Option<u16>, Invalid> {
+    if is_auto(value) {
+        return Ok(Some(AUTO_PORT));
+    }
+    let port = parse_port(value, 0)?;
+    Ok((port != 0).then_some(port))
 }
 
 /// A decimal number in `min..=max`.
