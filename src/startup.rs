@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::api::{self, ApiConfig, ApiStartError};
 use crate::c2c::calls_thread::{self, CallsChannels};
+use crate::c2c::command::CallCount;
 use crate::c2c::engine::{Engine, EngineConfig};
 use crate::c2c::session::Timing;
 use crate::config::Config;
@@ -42,6 +43,7 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
     components.spawn("sip-reactor", move |_shutdown| reactor.run())?;
 
     let engine = Engine::new(engine_config(config, &handle.local_addrs));
+    let call_count = Arc::new(CallCount::default());
     // Bounded, so a flood of requests meets back-pressure: the front doors answer 503 when
     // the calls thread is this far behind, instead of queueing calls without limit.
     let (commands_tx, commands_rx) = crossbeam_channel::bounded(COMMAND_QUEUE);
@@ -52,6 +54,7 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
         sip_commands: handle.commands.clone(),
         waker: Arc::clone(&handle.waker),
         shutdown: crossbeam_channel::never(),
+        call_count: Arc::clone(&call_count),
     };
     components.spawn("calls", move |shutdown| {
         let channels = CallsChannels {

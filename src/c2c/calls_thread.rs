@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
 
-use super::command::Command;
+use super::command::{CallCount, Command};
 use super::engine::Engine;
 use crate::sip::reactor::{SipCommand, SipEvent};
 
@@ -22,6 +22,8 @@ pub struct CallsChannels {
     pub waker: Arc<mio::Waker>,
     /// One message (or a disconnect) starts the shutdown.
     pub shutdown: Receiver<()>,
+    /// The places the front doors took for their commands; given back as calls end.
+    pub call_count: Arc<CallCount>,
 }
 
 fn flush(engine: &mut Engine, ch: &CallsChannels) {
@@ -47,10 +49,18 @@ pub fn run(mut engine: Engine, ch: CallsChannels) {
     let mut commands_open = true;
     let never_cmd = crossbeam_channel::never();
     let never_signal = crossbeam_channel::never();
+    // Calls the front doors counted that the engine has not yet been seen to end: each
+    // command adds one, each call that is over (or refused by the engine) removes one.
+    let mut counted = 0usize;
     loop {
         let now = Instant::now();
         engine.handle_timeout(now);
         flush(&mut engine, &ch);
+        let alive = engine.active_calls();
+        if counted > alive {
+            ch.call_count.release(counted - alive);
+        }
+        counted = alive;
         if let Some(limit) = stop_by
             && (engine.active_calls() == 0 || now >= limit)
         {
@@ -81,7 +91,10 @@ pub fn run(mut engine: Engine, ch: CallsChannels) {
         };
         select! {
             recv(commands) -> cmd => match cmd {
-                Ok(cmd) => engine.handle_command(Instant::now(), cmd),
+                Ok(cmd) => {
+                    counted += 1;
+                    engine.handle_command(Instant::now(), cmd);
+                }
                 Err(_) => commands_open = false,
             },
             recv(ch.sip_events) -> ev => match ev {
