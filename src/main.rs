@@ -51,7 +51,11 @@ fn main() -> ExitCode {
         eprintln!("clicktocall: {e}");
         return ExitCode::from(exit::CONFIG);
     }
-    for warning in &loaded.warnings {
+    for warning in loaded
+        .warnings
+        .iter()
+        .chain(&loaded.config.start_warnings())
+    {
         log::warn!(target: CONSOLE_TARGET, "{warning}");
     }
     server::run(loaded.config)

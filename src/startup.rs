@@ -7,11 +7,13 @@
 //! shutdown notice itself, so the last CANCELs and BYEs still reach the wire.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{self, ApiConfig, ApiStartError};
+use crate::api::admission::Limits;
+use crate::api::tls::TlsFiles;
+use crate::api::{self, ApiConfig, ApiStartError, CallRules};
 use crate::c2c::calls_thread::{self, CallsChannels};
 use crate::c2c::command::CallCount;
 use crate::c2c::engine::{Engine, EngineConfig};
@@ -67,7 +69,7 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
 
     let translator = Arc::clone(&config.translator);
     let servers = api::start(
-        api_config(config),
+        api_config(config, &call_count),
         Arc::new(move |addr: &str| translator.translate(addr)),
         commands_tx,
     )
@@ -77,6 +79,12 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
     }
     for addr in servers.xml_addrs() {
         log::info!(target: CONSOLE_TARGET, "XML listening on {addr}");
+    }
+    for addr in servers.https_addrs() {
+        log::info!(target: CONSOLE_TARGET, "HTTPS listening on {addr}");
+    }
+    for addr in servers.xml_tls_addrs() {
+        log::info!(target: CONSOLE_TARGET, "XML TLS listening on {addr}");
     }
     components.spawn("api", move |shutdown| {
         shutdown.wait();
@@ -163,7 +171,7 @@ fn parse_sip_uri(text: &str) -> Option<Uri> {
         .or_else(|| Uri::parse(&format!("sip:{text}")).ok().filter(Uri::is_sip))
 }
 
-fn api_config(config: &Config) -> ApiConfig {
+fn api_config(config: &Config, call_count: &Arc<CallCount>) -> ApiConfig {
     ApiConfig {
         http_port: config.http_port,
         xml_port: config.xml_rpc_port,
@@ -172,6 +180,34 @@ fn api_config(config: &Config) -> ApiConfig {
         http_auth_realm: config.http_auth_realm.clone(),
         http_max_connections: config.http_max_connections,
         xml_max_connections: config.xml_rpc_max_connections,
+        http_max_connections_per_peer: config.http_max_connections_per_peer,
+        xml_max_connections_per_peer: config.xml_max_connections_per_peer,
+        http_request_timeout: config.http_request_timeout,
+        http_allow: config.http_allow.clone(),
+        xml_allow: config.xml_allow.clone(),
+        https_port: config.https_port,
+        xml_tls_port: config.xml_tls_port,
+        tls_files: Some(match (&config.https_certificate, &config.https_key) {
+            (Some(certificate), Some(key)) => TlsFiles {
+                certificate: certificate.clone(),
+                key: key.clone(),
+            },
+            // The SIP TLS transport's certificate, as the issue asks by default.
+            _ => TlsFiles::of_domain(Path::new("."), &config.tls_domain_name),
+        }),
+        xml_auth_token: config.xml_auth_token.clone(),
+        limits: Limits {
+            max_concurrent: config.max_concurrent_calls,
+            per_second: config.max_calls_per_second,
+            per_client_per_second: config.max_calls_per_second_per_client,
+        },
+        call_count: Arc::clone(call_count),
+        rules: CallRules {
+            destination_allow: Arc::clone(&config.destination_allow),
+            destination_deny: Arc::clone(&config.destination_deny),
+            initiator_allow: Arc::clone(&config.initiator_allow),
+            initiator_deny: Arc::clone(&config.initiator_deny),
+        },
         bind: config.api_ip_address,
         ..ApiConfig::default()
     }

@@ -364,4 +364,101 @@ mod tests {
         assert_eq!(err, DispatchError::Unavailable);
         assert_eq!(err.code(), 503);
     }
+
+    fn with_policy(rules: CallRules, limits: Limits) -> (Dispatcher, Receiver<Command>) {
+        let (d, rx) = dispatcher();
+        let d = Dispatcher {
+            rules,
+            admission: Admission::new(limits, Arc::new(CallCount::default())),
+            ..d
+        };
+        (d, rx)
+    }
+
+    #[test]
+    fn deny_rules_come_before_allow_rules_and_refuse_with_403() {
+        let list = |p: &[&str]| Arc::new(PatternList::new(p.iter().copied()).expect("patterns"));
+        let rules = CallRules {
+            destination_allow: list(&["@127\\.0\\.0\\.1$"]),
+            destination_deny: list(&["^sip:00"]),
+            initiator_deny: list(&["^sip:666@"]),
+            ..CallRules::default()
+        };
+        let (d, rx) = with_policy(rules, Limits::default());
+        let err = d
+            .dispatch("test", PEER, "100", "0044", false)
+            .expect_err("denied");
+        assert_eq!(err.code(), 403);
+        assert_eq!(
+            err.to_string(),
+            "Destination sip:0044@127.0.0.1 is not allowed"
+        );
+        let err = d
+            .dispatch("test", PEER, "100", "sip:200@h", false)
+            .expect_err("not allowed");
+        assert_eq!(err.code(), 403);
+        let err = d
+            .dispatch("test", PEER, "666", "200", false)
+            .expect_err("initiator");
+        assert_eq!(
+            err.to_string(),
+            "Initiator sip:666@127.0.0.1 is not allowed"
+        );
+        // HEAD's check sees the same refusal.
+        assert!(d.prepare("test", PEER, "100", "0044").is_err());
+        assert!(rx.try_recv().is_err());
+        d.dispatch("test", PEER, "100", "200", false)
+            .expect("allowed");
+        assert!(rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn limits_refuse_with_503_or_429_and_a_retry_after() {
+        let limits = Limits {
+            max_concurrent: 1,
+            per_second: 0,
+            per_client_per_second: 0,
+        };
+        let (d, rx) = with_policy(CallRules::default(), limits);
+        d.dispatch("test", PEER, "100", "200", false)
+            .expect("first");
+        let err = d
+            .dispatch("test", PEER, "100", "200", false)
+            .expect_err("second");
+        assert_eq!((err.code(), err.retry_after()), (503, Some(1)));
+        assert_eq!(rx.try_iter().count(), 1);
+        let limits = Limits {
+            max_concurrent: 0,
+            per_second: 0,
+            per_client_per_second: 1,
+        };
+        let (d, _rx) = with_policy(CallRules::default(), limits);
+        d.dispatch("test", PEER, "100", "200", false)
+            .expect("first");
+        let err = d
+            .dispatch("test", PEER, "100", "200", false)
+            .expect_err("second");
+        assert_eq!((err.code(), err.retry_after()), (429, Some(1)));
+    }
+
+    #[test]
+    fn a_failed_hand_off_gives_the_call_place_back() {
+        let limits = Limits {
+            max_concurrent: 1,
+            ..Limits::default()
+        };
+        let (d, rx) = with_policy(CallRules::default(), limits);
+        drop(rx);
+        assert_eq!(
+            d.dispatch("test", PEER, "100", "200", false),
+            Err(DispatchError::Unavailable)
+        );
+        assert_eq!(
+            d.admission
+                .admit(Instant::now(), PEER)
+                .map(|a| a.keep())
+                .err(),
+            None
+        );
+    }
 }

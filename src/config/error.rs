@@ -47,6 +47,12 @@ pub enum Invalid {
     OutputWithoutPattern,
     /// A TranslationPattern not followed by its TranslationOutput.
     PatternWithoutOutput,
+    /// An access-list item that is not a CIDR prefix; the reason.
+    BadAccessList(String),
+    /// Shorter than this many characters.
+    TooShort(usize),
+    /// A key that needs another one (`HttpsCertificate` and `HttpsKey` go together).
+    Needs(&'static str),
 }
 
 impl fmt::Display for Invalid {
@@ -81,6 +87,9 @@ impl fmt::Display for Invalid {
             Invalid::PatternWithoutOutput => f.write_str(
                 "TranslationPattern without a TranslationOutput after it (they come in pairs)",
             ),
+            Invalid::BadAccessList(why) => write!(f, "bad access list: {why}"),
+            Invalid::TooShort(n) => write!(f, "too short (at least {n} characters)"),
+            Invalid::Needs(other) => write!(f, "{other} must be given too"),
         }
     }
 }
@@ -211,6 +220,14 @@ pub enum Warning {
     MissingGroup { origin: Origin, group: usize },
     /// HTTP authentication is on with the well-known default password.
     DefaultPassword,
+    /// HTTP authentication is on over plain HTTP on an address others can reach.
+    PlainHttpAuth { listen: String },
+    /// The configuration file holds secrets and others than its owner may read it.
+    SecretsReadable {
+        path: PathBuf,
+        mode: u32,
+        keys: Vec<&'static str>,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -234,6 +251,17 @@ impl fmt::Display for Warning {
             ),
             Warning::DefaultPassword => f.write_str(
                 "HttpAuth is on with the default password \"admin\": set HttpAuthPwd to a secret",
+            ),
+            Warning::PlainHttpAuth { listen } => write!(
+                f,
+                "HttpAuth is on over plain HTTP on {listen}: Basic passwords and Digest exchanges can be read on the network; use HttpsPort, or ApiIPAddress = 127.0.0.1"
+            ),
+            Warning::SecretsReadable { path, mode, keys } => write!(
+                f,
+                "{} holds {} and is readable by group or others (mode {:o}): chmod 600 it",
+                path.display(),
+                keys.join(", "),
+                mode & 0o777
             ),
         }
     }
