@@ -57,6 +57,7 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
         waker: Arc::clone(&handle.waker),
         shutdown: crossbeam_channel::never(),
         call_count: Arc::clone(&call_count),
+        sip_allow: config.sip_allow.clone(),
     };
     components.spawn("calls", move |shutdown| {
         let channels = CallsChannels {

@@ -68,6 +68,7 @@ fn free_port() -> u16 {
 
 struct Server {
     child: Child,
+    sip: u16,
     http: u16,
     xml: u16,
     https: u16,
@@ -128,6 +129,7 @@ impl Server {
                 .expect("start clicktocall");
             let mut server = Server {
                 child,
+                sip,
                 http,
                 xml,
                 https,
@@ -493,6 +495,42 @@ fn peers_outside_the_access_lists_are_closed_at_once() {
         .filter(|l| l.contains("HTTP connection from 127.0.0.2"))
         .count();
     assert_eq!(lines, 1, "{log}");
+}
+
+#[test]
+fn out_of_dialog_sip_requests_from_outside_sip_allow_get_403() {
+    let (_dir, server) = started("sipallow", "SipAllow = 127.0.0.1\n");
+    let options = |from: Ipv4Addr| {
+        let s = UdpSocket::bind((from, 0)).expect("udp");
+        s.set_read_timeout(Some(WAIT)).expect("timeout");
+        let local = s.local_addr().expect("addr");
+        let msg = format!(
+            "OPTIONS sip:click2call@127.0.0.1:{sip} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {local};branch=z9hG4bK-fd-{port}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:probe@{ip}>;tag=fd1\r\n\
+             To: <sip:click2call@127.0.0.1>\r\n\
+             Call-ID: fd-{port}@{ip}\r\n\
+             CSeq: 1 OPTIONS\r\n\
+             Content-Length: 0\r\n\r\n",
+            sip = server.sip,
+            ip = local.ip(),
+            port = local.port(),
+        );
+        s.send_to(msg.as_bytes(), (Ipv4Addr::LOCALHOST, server.sip))
+            .expect("send");
+        let mut buf = [0u8; 4096];
+        let n = s.recv(&mut buf).expect("an answer");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let refused = options(OTHER);
+    assert!(
+        refused.starts_with("SIP/2.0 403 Forbidden\r\n"),
+        "{refused}"
+    );
+    let answered = options(HERE);
+    assert!(answered.starts_with("SIP/2.0 200"), "{answered}");
+    server.log_eventually("OPTIONS from 127.0.0.2");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::access::unmap;
+use crate::access::unmap;
 use crate::c2c::command::CallCount;
 
 /// Source addresses whose buckets are remembered; beyond it the least recently seen is

@@ -21,8 +21,8 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::ApiStartError;
-use super::access::{AccessList, LogLimiter, unmap};
 use super::stream::ApiStream;
+use crate::access::{AccessList, LogLimiter, unmap};
 
 /// Stack of a connection thread: parsing is flat, 512 KiB is plenty and keeps a few
 /// hundred connections cheap.

@@ -7,7 +7,6 @@
 //! a request becomes a [`Command`] for the calls thread, and progress comes back on the
 //! request's own channel.
 
-pub mod access;
 pub mod admission;
 mod dispatch;
 mod escape;
@@ -31,7 +30,7 @@ use crossbeam_channel::Sender;
 
 use crate::c2c::command::{CallCount, Command};
 
-use access::AccessList;
+use crate::access::AccessList;
 use admission::{Admission, Limits};
 pub use dispatch::{CallRules, Translator};
 use listen::Admittance;

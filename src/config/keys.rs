@@ -42,11 +42,12 @@ pub enum Key {
     DestinationDeny,
     InitiatorAllow,
     InitiatorDeny,
+    SipAllow,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 39] = [
+    pub const ALL: [Key; 40] = [
         Key::IpAddress,
         Key::DnsServers,
         Key::ClickToCallIdentity,
@@ -84,6 +85,7 @@ impl Key {
         Key::InitiatorAllow,
         Key::InitiatorDeny,
         Key::RingTimeout,
+        Key::SipAllow,
         Key::TranslationPattern,
         Key::TranslationOutput,
     ];
@@ -130,6 +132,7 @@ impl Key {
             Key::DestinationDeny => "DestinationDeny",
             Key::InitiatorAllow => "InitiatorAllow",
             Key::InitiatorDeny => "InitiatorDeny",
+            Key::SipAllow => "SipAllow",
         }
     }
 

@@ -25,7 +25,7 @@ pub use error::{CliError, ConfigError, Invalid, Origin, Problem, Warning};
 pub use keys::Key;
 pub use validate::is_sip_uri;
 
-use crate::api::access::AccessList;
+use crate::access::AccessList;
 use crate::translate::{PatternList, Translator};
 
 /// The file read when no `-c` is given, relative to the working directory, as the original.
@@ -111,6 +111,8 @@ pub struct Config {
     pub destination_deny: Arc<PatternList>,
     pub initiator_allow: Arc<PatternList>,
     pub initiator_deny: Arc<PatternList>,
+    /// SipAllow: addresses that may send out-of-dialog SIP requests (empty: all).
+    pub sip_allow: AccessList,
     /// The secret keys given a value in the configuration file (not the command line).
     pub file_secrets: Vec<&'static str>,
 }
@@ -159,6 +161,7 @@ impl Default for Config {
             destination_deny: Arc::new(PatternList::default()),
             initiator_allow: Arc::new(PatternList::default()),
             initiator_deny: Arc::new(PatternList::default()),
+            sip_allow: AccessList::any(),
             file_secrets: Vec::new(),
         }
     }
@@ -218,6 +221,7 @@ impl fmt::Debug for Config {
             .field("destination_deny", &self.destination_deny)
             .field("initiator_allow", &self.initiator_allow)
             .field("initiator_deny", &self.initiator_deny)
+            .field("sip_allow", &self.sip_allow)
             .finish()
     }
 }
@@ -342,6 +346,7 @@ impl Config {
                 Key::HttpRequestTimeout => self.http_request_timeout.as_secs().to_string(),
                 Key::HttpAllow => self.http_allow.to_string(),
                 Key::XmlAllow => self.xml_allow.to_string(),
+                Key::SipAllow => self.sip_allow.to_string(),
                 Key::HttpsPort => port(self.https_port),
                 Key::XmlTlsPort => port(self.xml_tls_port),
                 Key::HttpsCertificate => path(&self.https_certificate),

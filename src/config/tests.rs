@@ -60,6 +60,7 @@ fn defaults_are_the_originals() {
     assert_eq!(c.max_calls_per_second_per_client, 0);
     assert!(c.destination_allow.is_empty() && c.destination_deny.is_empty());
     assert!(c.initiator_allow.is_empty() && c.initiator_deny.is_empty());
+    assert!(c.sip_allow.is_any());
 }
 
 #[test]
@@ -412,6 +413,7 @@ DestinationDeny = ^sip:\\+?1900
 DestinationAllow = @trunk\\.example\\.com$
 InitiatorAllow = ^sip:[0-9]{3}@
 InitiatorDeny = ^sip:999
+SipAllow = 192.0.2.0/24
 ";
     let loaded = Config::from_text(text).expect("valid");
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
@@ -441,6 +443,8 @@ InitiatorDeny = ^sip:999
     assert_eq!(c.initiator_allow.patterns().count(), 1);
     assert_eq!(c.initiator_deny.patterns().count(), 1);
     assert_eq!(c.file_secrets, ["XmlAuthToken"]);
+    assert!(c.sip_allow.allows("192.0.2.200".parse().expect("ip")));
+    assert!(!c.sip_allow.allows("192.0.3.1".parse().expect("ip")));
     // Printed settings: the token masked, one line per pattern, and they parse back.
     let settings = c.settings();
     assert!(settings.contains(&("XmlAuthToken", "********".to_owned())));

@@ -12,7 +12,7 @@ use super::error::{Invalid, Origin, Problem, Warning};
 use super::file::Entry;
 use super::keys::Key;
 use super::{Config, Loaded, LogLevel};
-use crate::api::access::AccessList;
+use crate::access::AccessList;
 use crate::translate::{self, PatternList, Translator};
 
 /// Port DNS servers listen on when the entry names none (RFC 1035 §4.2).
@@ -279,6 +279,7 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         }
         Key::HttpAllow => config.http_allow = parse_access_list(value)?,
         Key::XmlAllow => config.xml_allow = parse_access_list(value)?,
+        Key::SipAllow => config.sip_allow = parse_access_list(value)?,
         Key::HttpsPort => config.https_port = nonzero(parse_port(value, 0)?),
         Key::XmlTlsPort => config.xml_tls_port = nonzero(parse_port(value, 0)?),
         Key::HttpsCertificate => config.https_certificate = Some(PathBuf::from(value)),

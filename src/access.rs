@@ -1,6 +1,6 @@
-//! Access lists of the front doors (`HttpAllow`, `XmlAllow`): comma-separated CIDR
-//! prefixes, IPv4 and IPv6, checked on the listener thread before a connection gets a
-//! thread. An IPv4-mapped IPv6 peer (`::ffff:192.0.2.1`) is matched as the IPv4 address
+//! Access lists (`HttpAllow`, `XmlAllow`, `SipAllow`): comma-separated CIDR prefixes,
+//! IPv4 and IPv6. The front doors check them on the listener thread before a connection
+//! gets a thread; the calls thread checks `SipAllow` on out-of-dialog SIP requests. An IPv4-mapped IPv6 peer (`::ffff:192.0.2.1`) is matched as the IPv4 address
 //! it carries, so one rule covers both listeners.
 
 use std::collections::HashMap;
