@@ -482,12 +482,14 @@ fn peers_outside_the_access_lists_are_closed_at_once() {
         let mut allowed = connect_from(HERE, server.http);
         assert!(http_get(&mut allowed, "/index.html").starts_with("HTTP/1.1 200"));
     }
+    // A second refusal from the same address within the minute is not logged again.
+    let mut again = connect_from(OTHER, server.http);
+    assert!(read_until(&mut again, |_| false).is_empty());
     // The TLS port of a protocol shares its list.
     let mut refused = connect_from(OTHER, server.https);
     assert!(read_until(&mut refused, |_| false).is_empty());
     let _tls = tls_connect(&dir.0, server.https);
-    // Logged, once a minute per address: three refusals from 127.0.0.2, at most one
-    // line per listener.
+    // Logged, once a minute per address: two refusals on the HTTP port, one line.
     let log = server.log_eventually("connection from 127.0.0.2");
     assert!(log.contains("not in the access list"), "{log}");
     let lines = log
