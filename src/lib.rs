@@ -5,6 +5,7 @@
 //! transports, DNS, transactions: the reactor thread), `ua` (dialogs and INVITE sessions)
 //! and `c2c` (click-to-call sessions) on the calls thread, `api` (HTTP and XML front doors).
 
+pub mod access;
 pub mod api;
 pub mod c2c;
 pub mod config;

@@ -56,7 +56,11 @@ fn main() -> ExitCode {
         eprintln!("clicktocall: {e}");
         return ExitCode::from(exit::CONFIG);
     }
-    for warning in &loaded.warnings {
+    for warning in loaded
+        .warnings
+        .iter()
+        .chain(&loaded.config.start_warnings())
+    {
         log::warn!(target: CONSOLE_TARGET, "{warning}");
     }
     if loaded.config.source.is_none() {

@@ -253,6 +253,60 @@ fn parse_output(output: &str) -> Vec<OutputPart> {
     parts
 }
 
+/// A list of PCRE2 patterns an address is checked against (`DestinationAllow`,
+/// `DestinationDeny`, `InitiatorAllow`, `InitiatorDeny`). A pattern matches anywhere in
+/// the address unless it anchors itself, as the translation patterns do.
+#[derive(Debug, Clone, Default)]
+pub struct PatternList {
+    patterns: Vec<(String, Regex)>,
+}
+
+impl PatternList {
+    /// Compiles every pattern; the error names the first one PCRE2 refuses.
+    pub fn new<I, P>(patterns: I) -> Result<PatternList, PatternError>
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let mut compiled = Vec::new();
+        for (index, pattern) in patterns.into_iter().enumerate() {
+            let pattern = pattern.into();
+            let regex = compile(&pattern).map_err(|message| PatternError {
+                index,
+                pattern: pattern.clone(),
+                message,
+            })?;
+            compiled.push((pattern, regex));
+        }
+        Ok(PatternList { patterns: compiled })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// The patterns as configured, in order.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> + '_ {
+        self.patterns.iter().map(|(p, _)| p.as_str())
+    }
+
+    /// The first pattern matching `addr`. A pattern PCRE2 cannot decide (its match
+    /// limit) counts as matching when `undecided_matches`, so a deny list fails closed,
+    /// and as not matching otherwise, so an allow list does too.
+    pub fn first_match(&self, addr: &str, undecided_matches: bool) -> Option<&str> {
+        self.patterns.iter().find_map(|(pattern, regex)| {
+            let hit = match regex.is_match(addr.as_bytes()) {
+                Ok(hit) => hit,
+                Err(err) => {
+                    log::warn!(target: TARGET, "pattern {pattern:?} could not be applied to {addr:?}: {err}");
+                    undecided_matches
+                }
+            };
+            hit.then_some(pattern.as_str())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +435,18 @@ mod tests {
         let t = translator(&[("a", "1"), ("b", "2")]);
         assert_eq!(t.rules().collect::<Vec<_>>(), vec![("a", "1"), ("b", "2")]);
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn pattern_lists_report_the_first_match() {
+        let list = PatternList::new(["^sip:00", "^sip:\\+?1900"]).expect("list");
+        assert_eq!(list.first_match("sip:0044123@h", false), Some("^sip:00"));
+        assert_eq!(
+            list.first_match("sip:+1900555@h", false),
+            Some("^sip:\\+?1900")
+        );
+        assert_eq!(list.first_match("sip:100@h", true), None);
+        assert!(PatternList::new(["("]).is_err());
+        assert!(PatternList::default().is_empty());
     }
 }
