@@ -5,11 +5,14 @@
 //! transports, DNS, transactions: the reactor thread), `ua` (dialogs and INVITE sessions)
 //! and `c2c` (click-to-call sessions) on the calls thread, `api` (HTTP and XML front doors).
 
+pub mod access;
 pub mod api;
 pub mod c2c;
 pub mod config;
 pub mod logging;
 pub mod server;
+#[cfg(test)]
+mod sim;
 pub mod sip;
 pub mod startup;
 pub mod translate;

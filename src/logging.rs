@@ -1,20 +1,33 @@
 //! Logging: `log` records formatted by simplelog, to the log file (rotated by line count)
-//! and to the console.
+//! and to the console; or, for a service, to standard error or syslog alone.
 //!
 //! - The file gets every record at or above LogLevel.
 //! - The console (stderr) gets WARNING and above, plus INFO records of the server's own
 //!   start-up and shutdown lines (target [`CONSOLE_TARGET`]), like the original, which
 //!   printed its own progress and left the SIP stack's chatter to the file.
+//! - `LogFilename = -` (or `stderr`, `/dev/stderr`): every record at or above LogLevel goes
+//!   to standard error, nothing else; no rotation and no line counting. When standard error
+//!   is the journal (`JOURNAL_STREAM` names it, see systemd.exec(5)) each line starts with
+//!   its syslog priority (`<3>` … `<7>`, sd-daemon(3)) and carries no time stamp of ours:
+//!   journald adds its own and keeps the level.
+//! - `LogFilename = syslog`: every record goes to the local syslog socket `/dev/log`
+//!   (facility daemon).
+//!
+//! [`reopen`] (SIGHUP) closes and reopens the log file, for logrotate's `postrotate`.
 //!
 //! Every part logs with a target naming its layer (`sip::transport`, `sip::transaction`,
 //! `c2c`, `api::http`, …) so a line says where it comes from.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, LineWriter, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use log::{LevelFilter, Log, Metadata, Record};
+use log::{Level, LevelFilter, Log, Metadata, Record};
 use simplelog::{
     ColorChoice, CombinedLogger, ConfigBuilder, SharedLogger, TermLogger, TerminalMode,
     ThreadLogMode, WriteLogger,
@@ -31,6 +44,30 @@ pub const ROTATED_FILES_KEPT: usize = 5;
 /// Longest line kept in the rotating writer's buffer before it is written out anyway:
 /// bounds memory if something logs a huge record.
 const MAX_PENDING_LINE: usize = 64 * 1024;
+
+/// The local syslog socket for `LogFilename = syslog`.
+pub const SYSLOG_SOCKET: &str = "/dev/log";
+
+/// Where the log goes, as `LogFilename` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A file, rotated by line count, plus the console policy on stderr.
+    File(PathBuf),
+    /// `-`, `stderr` or `/dev/stderr`: standard error only.
+    Stderr,
+    /// `syslog`: the local syslog socket.
+    Syslog,
+}
+
+impl Destination {
+    pub fn of(log_filename: &Path) -> Destination {
+        match log_filename.to_str() {
+            Some("-" | "stderr" | "/dev/stderr") => Destination::Stderr,
+            Some("syslog") => Destination::Syslog,
+            _ => Destination::File(log_filename.to_path_buf()),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub enum LoggingError {
@@ -60,32 +97,48 @@ impl std::error::Error for LoggingError {
     }
 }
 
+/// The open log file, for [`reopen`]; set by [`init`] in file mode.
+static LOG_FILE: OnceLock<Arc<Mutex<RotatingFile>>> = OnceLock::new();
+
 /// Installs the process-wide logger for `config`. Call once, from the main thread,
 /// before other threads start (simplelog reads the local time offset here, which is only
 /// reliable while the process has one thread).
 pub fn init(config: &Config) -> Result<(), LoggingError> {
     let level = config.log_level.level_filter();
-    let file = RotatingFile::open(
-        &config.log_filename,
-        config.log_file_max_lines,
-        ROTATED_FILES_KEPT,
-    )
-    .map_err(|source| LoggingError::Open {
-        path: config.log_filename.clone(),
-        source,
-    })?;
+    let path = match Destination::of(&config.log_filename) {
+        Destination::File(path) => path,
+        Destination::Stderr if journal_is_stderr() => {
+            return install(PriorityLogger {
+                level,
+                sink: Sink::Journal,
+            });
+        }
+        Destination::Stderr => {
+            let writer = LineWriter::new(io::stderr());
+            return CombinedLogger::init(vec![WriteLogger::new(level, time_format(), writer)])
+                .map_err(|_| LoggingError::AlreadyInitialised);
+        }
+        Destination::Syslog => {
+            let socket = syslog_socket().map_err(|source| LoggingError::Open {
+                path: PathBuf::from(SYSLOG_SOCKET),
+                source,
+            })?;
+            return install(PriorityLogger {
+                level,
+                sink: Sink::Syslog(Mutex::new(socket)),
+            });
+        }
+    };
+    let file = RotatingFile::open(&path, config.log_file_max_lines, ROTATED_FILES_KEPT).map_err(
+        |source| LoggingError::Open {
+            path: path.clone(),
+            source,
+        },
+    )?;
+    let file = Arc::new(Mutex::new(file));
+    let _ = LOG_FILE.set(Arc::clone(&file));
 
-    let mut builder = ConfigBuilder::new();
-    builder
-        .set_time_format_rfc3339()
-        .set_target_level(LevelFilter::Error)
-        .set_thread_level(LevelFilter::Error)
-        .set_thread_mode(ThreadLogMode::Names)
-        .set_location_level(LevelFilter::Off);
-    // Local time when the offset can be determined, else UTC (the format says which).
-    let _ = builder.set_time_offset_to_local();
-    let format = builder.build();
-
+    let format = time_format();
     // Colours only on a terminal: termcolor's Auto looks at TERM alone, and escape codes
     // in a journal or a redirected file are noise.
     let colours = if io::stderr().is_terminal() {
@@ -97,9 +150,179 @@ pub fn init(config: &Config) -> Result<(), LoggingError> {
         inner: TermLogger::new(level, format.clone(), TerminalMode::Stderr, colours),
         level,
     };
-    let loggers: Vec<Box<dyn SharedLogger>> =
-        vec![Box::new(console), WriteLogger::new(level, format, file)];
+    let loggers: Vec<Box<dyn SharedLogger>> = vec![
+        Box::new(console),
+        WriteLogger::new(level, format, SharedFile(file)),
+    ];
     CombinedLogger::init(loggers).map_err(|_| LoggingError::AlreadyInitialised)
+}
+
+/// Checks, for `--check-config`, that the log destination can be opened, without
+/// writing to it: an existing file is opened for appending, a missing one is created and
+/// removed again.
+pub fn check(config: &Config) -> Result<(), LoggingError> {
+    let open_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LoggingError::Open { path, source }
+    };
+    match Destination::of(&config.log_filename) {
+        Destination::Stderr => Ok(()),
+        Destination::Syslog => syslog_socket()
+            .map(drop)
+            .map_err(open_error(Path::new(SYSLOG_SOCKET))),
+        Destination::File(path) => {
+            let existed = path.exists();
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                // A FIFO without a reader must not block the check.
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&path)
+                .map_err(open_error(&path))?;
+            if !existed {
+                let _ = fs::remove_file(&path);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Closes the log file and opens it again by name (after logrotate renamed it), counting
+/// the lines of whatever file is there now. `Ok(false)` when the log is not a file.
+pub fn reopen() -> io::Result<bool> {
+    match LOG_FILE.get() {
+        Some(file) => {
+            let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+            file.reopen().map(|()| true)
+        }
+        None => Ok(false),
+    }
+}
+
+fn install(logger: PriorityLogger) -> Result<(), LoggingError> {
+    let level = logger.level;
+    log::set_boxed_logger(Box::new(logger)).map_err(|_| LoggingError::AlreadyInitialised)?;
+    log::set_max_level(level);
+    Ok(())
+}
+
+fn time_format() -> simplelog::Config {
+    let mut builder = ConfigBuilder::new();
+    builder
+        .set_time_format_rfc3339()
+        .set_target_level(LevelFilter::Error)
+        .set_thread_level(LevelFilter::Error)
+        .set_thread_mode(ThreadLogMode::Names)
+        .set_location_level(LevelFilter::Off);
+    // Local time when the offset can be determined, else UTC (the format says which).
+    let _ = builder.set_time_offset_to_local();
+    builder.build()
+}
+
+/// systemd.exec(5): `JOURNAL_STREAM` is `<device>:<inode>` of the stream journald gave the
+/// service; it counts only while standard error is still that stream (not redirected).
+fn journal_is_stderr() -> bool {
+    let Ok(expected) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(fd) = io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let Ok(meta) = File::from(fd).metadata() else {
+        return false;
+    };
+    expected == format!("{}:{}", meta.dev(), meta.ino())
+}
+
+fn syslog_socket() -> io::Result<UnixDatagram> {
+    let socket = UnixDatagram::unbound()?;
+    socket.connect(SYSLOG_SOCKET)?;
+    Ok(socket)
+}
+
+/// RFC 5424 §6.2.1 severities, as journald and syslog read them: the server's own
+/// start-up and shutdown lines are notices (5), other INFO lines informational (6).
+pub fn priority(level: Level, target: &str) -> u8 {
+    match level {
+        Level::Error => 3,
+        Level::Warn => 4,
+        Level::Info if target == CONSOLE_TARGET => 5,
+        Level::Info => 6,
+        Level::Debug | Level::Trace => 7,
+    }
+}
+
+/// RFC 5424 §6.2.1: facility 3, system daemons.
+const FACILITY_DAEMON: u8 = 3;
+
+/// Records to the journal (stderr) or syslog, each prefixed with its priority.
+struct PriorityLogger {
+    level: LevelFilter,
+    sink: Sink,
+}
+
+enum Sink {
+    /// `<p>target: message`, one write per record (sd-daemon(3) prefixes).
+    Journal,
+    /// `<facility*8+p>clicktocall[pid]: target: message`, one datagram per record.
+    Syslog(Mutex<UnixDatagram>),
+}
+
+impl Log for PriorityLogger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= self.level
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let severity = priority(record.level(), record.target());
+        match &self.sink {
+            Sink::Journal => {
+                let line = format!("<{severity}>{}: {}\n", record.target(), record.args());
+                // Nothing better to do with a failed write to stderr than to drop it.
+                let _ = io::stderr().lock().write_all(line.as_bytes());
+            }
+            Sink::Syslog(socket) => {
+                let datagram = format!(
+                    "<{}>clicktocall[{}]: {}: {}",
+                    FACILITY_DAEMON * 8 + severity,
+                    std::process::id(),
+                    record.target(),
+                    record.args()
+                );
+                let socket = socket.lock().unwrap_or_else(PoisonError::into_inner);
+                if socket.send(datagram.as_bytes()).is_err() {
+                    // syslog restarted: connect again once, else drop the record.
+                    let _ = socket
+                        .connect(SYSLOG_SOCKET)
+                        .and_then(|()| socket.send(datagram.as_bytes()));
+                }
+            }
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// The rotating file shared between its logger and [`reopen`].
+struct SharedFile(Arc<Mutex<RotatingFile>>);
+
+impl Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
+    }
 }
 
 /// Console policy: warnings and errors from everyone, INFO only from [`CONSOLE_TARGET`]
@@ -165,17 +388,16 @@ pub struct RotatingFile {
 impl RotatingFile {
     /// Opens `path` for appending (a restart continues the current file, counting the lines
     /// it already has).
+    ///
+    /// A path that is not a regular file (a FIFO, `/dev/null`, a terminal) is written to
+    /// as it is: its lines are not counted (reading a pipe would block) and it is never
+    /// rotated.
     pub fn open(path: &Path, max_lines: u64, keep: usize) -> io::Result<RotatingFile> {
-        let lines = match File::open(path) {
-            Ok(existing) => count_lines(existing)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(e),
-        };
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let (file, lines, regular) = open_counting(path)?;
         let mut rotating = RotatingFile {
             path: path.to_path_buf(),
             file,
-            max_lines,
+            max_lines: if regular { max_lines } else { 0 },
             keep,
             lines,
             pending: Vec::new(),
@@ -184,6 +406,20 @@ impl RotatingFile {
             rotating.rotate()?;
         }
         Ok(rotating)
+    }
+
+    /// Writes out what is pending, then opens the path again: after logrotate renamed
+    /// the file, a new one is started; otherwise the same file goes on. On error the old
+    /// file is kept.
+    pub fn reopen(&mut self) -> io::Result<()> {
+        self.flush()?;
+        let (file, lines, _) = open_counting(&self.path)?;
+        self.file = file;
+        self.lines = lines;
+        if self.max_lines > 0 && self.lines >= self.max_lines {
+            self.rotate()?;
+        }
+        Ok(())
     }
 
     fn rotated_name(&self, n: usize) -> PathBuf {
@@ -253,6 +489,19 @@ impl Write for RotatingFile {
         }
         self.file.flush()
     }
+}
+
+/// Opens `path` for appending; returns the file, the lines it has and whether it is a
+/// regular file (only those are counted).
+fn open_counting(path: &Path) -> io::Result<(File, u64, bool)> {
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let regular = file.metadata()?.is_file();
+    let lines = if regular {
+        count_lines(File::open(path)?)?
+    } else {
+        0
+    };
+    Ok((file, lines, regular))
 }
 
 fn count_lines(file: File) -> io::Result<u64> {
@@ -364,6 +613,52 @@ mod tests {
     fn open_failure_is_reported() {
         let err = RotatingFile::open(Path::new("/nonexistent-dir/c2c.log"), 10, 5).err();
         assert!(err.is_some());
+    }
+
+    #[test]
+    fn reopen_starts_a_new_file_after_a_rename() {
+        let dir = TempDir::new("reopen-renamed");
+        let path = dir.0.join("c2c.log");
+        let mut file = RotatingFile::open(&path, 3, 5).expect("open");
+        writeln!(file, "before").expect("write");
+        fs::rename(&path, dir.0.join("c2c.log.old")).expect("rename");
+        writeln!(file, "still old").expect("write");
+        file.reopen().expect("reopen");
+        writeln!(file, "after").expect("write");
+        file.flush().expect("flush");
+        assert_eq!(read(&dir.0.join("c2c.log.old")), "before\nstill old\n");
+        assert_eq!(read(&path), "after\n");
+    }
+
+    #[test]
+    fn a_non_regular_file_is_neither_counted_nor_rotated() {
+        let mut file = RotatingFile::open(Path::new("/dev/null"), 1, 5).expect("open");
+        for _ in 0..3 {
+            writeln!(file, "x").expect("write");
+        }
+        assert_eq!(file.max_lines, 0);
+    }
+
+    #[test]
+    fn log_filename_names_the_destination() {
+        for stderr in ["-", "stderr", "/dev/stderr"] {
+            assert_eq!(Destination::of(Path::new(stderr)), Destination::Stderr);
+        }
+        assert_eq!(Destination::of(Path::new("syslog")), Destination::Syslog);
+        assert_eq!(
+            Destination::of(Path::new("./stderr.log")),
+            Destination::File(PathBuf::from("./stderr.log"))
+        );
+    }
+
+    #[test]
+    fn priorities_follow_syslog_severities() {
+        assert_eq!(priority(Level::Error, "c2c"), 3);
+        assert_eq!(priority(Level::Warn, "c2c"), 4);
+        assert_eq!(priority(Level::Info, CONSOLE_TARGET), 5);
+        assert_eq!(priority(Level::Info, "sip::transport"), 6);
+        assert_eq!(priority(Level::Debug, "c2c"), 7);
+        assert_eq!(priority(Level::Trace, "c2c"), 7);
     }
 
     #[test]

@@ -34,6 +34,11 @@ fn main() -> ExitCode {
             for warning in &loaded.warnings {
                 eprintln!("clicktocall: warning: {warning}");
             }
+            if let Err(e) = logging::check(&loaded.config) {
+                eprintln!("clicktocall: {e}");
+                eprintln!("clicktocall: configuration error, not started");
+                return ExitCode::from(exit::CONFIG);
+            }
             println!(
                 "# clicktocall {}: effective settings; configuration file: {}",
                 env!("CARGO_PKG_VERSION"),
@@ -51,10 +56,22 @@ fn main() -> ExitCode {
         eprintln!("clicktocall: {e}");
         return ExitCode::from(exit::CONFIG);
     }
-    for warning in &loaded.warnings {
+    for warning in loaded
+        .warnings
+        .iter()
+        .chain(&loaded.config.start_warnings())
+    {
         log::warn!(target: CONSOLE_TARGET, "{warning}");
     }
-    server::run(loaded.config)
+    if loaded.config.source.is_none() {
+        log::warn!(
+            target: CONSOLE_TARGET,
+            "no configuration file: {}",
+            loaded.config.source_description()
+        );
+    }
+    // SIGHUP reads the same file with the same command line again.
+    server::run_with_reload(loaded.config, Box::new(move || Config::load(&args)))
 }
 
 fn config_error(e: &ConfigError) -> ExitCode {

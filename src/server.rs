@@ -1,5 +1,6 @@
 //! The server's life cycle: block the shutdown signals, start the components, wait for
-//! SIGINT/SIGTERM (or a component that dies), stop the components, exit.
+//! SIGINT/SIGTERM (or a component that dies), stop the components, exit. SIGHUP, in
+//! between, reopens the log file and reloads the translation rules ([`reload`]).
 //!
 //! Components (SIP reactor, calls thread, HTTP and XML listeners) are threads started in
 //! one place, `start_components`, in dependency order. Each gets a [`Shutdown`] to watch
@@ -10,14 +11,17 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
-use crate::config::Config;
-use crate::logging::CONSOLE_TARGET;
+use crate::config::{Config, ConfigError, LoadOutcome, Loaded};
+use crate::logging::{self, CONSOLE_TARGET};
+use crate::translate::LiveRules;
 
 /// Process exit statuses.
 pub mod exit {
@@ -50,6 +54,8 @@ pub enum StartError {
         what: &'static str,
         source: io::Error,
     },
+    /// The `--ready-file` could not be written.
+    ReadyFile { path: PathBuf, source: io::Error },
 }
 
 impl StartError {
@@ -71,6 +77,13 @@ impl fmt::Display for StartError {
             StartError::Spawn { what, source } => {
                 write!(f, "cannot start the {what} thread: {source}")
             }
+            StartError::ReadyFile { path, source } => {
+                write!(
+                    f,
+                    "cannot write the ready file {}: {source}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -78,7 +91,9 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StartError::Bind { source, .. } | StartError::Spawn { source, .. } => Some(source),
+            StartError::Bind { source, .. }
+            | StartError::Spawn { source, .. }
+            | StartError::ReadyFile { source, .. } => Some(source),
             StartError::Signals(e) => Some(e),
         }
     }
@@ -160,6 +175,8 @@ pub struct Components {
     exited_rx: Receiver<Exited>,
     /// Components whose exit notice has been received.
     exited: HashSet<usize>,
+    /// The translation rules the front doors use, for SIGHUP to replace.
+    rules: Option<Arc<LiveRules>>,
 }
 
 /// A component's thread has ended: its index in the start order, and name.
@@ -190,7 +207,13 @@ impl Components {
             exited_tx,
             exited_rx,
             exited: HashSet::new(),
+            rules: None,
         }
+    }
+
+    /// Names the rule set the front doors translate with, so that SIGHUP can replace it.
+    pub fn share_rules(&mut self, rules: Arc<LiveRules>) {
+        self.rules = Some(rules);
     }
 
     /// Starts `body` on a thread named `name`. The body gets the shutdown notice and
@@ -279,7 +302,7 @@ impl Components {
     }
 }
 
-/// Blocks SIGINT and SIGTERM in the calling thread, so that every thread spawned after
+/// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread, so that every thread spawned after
 /// this inherits the mask and the signals are only ever taken by `sigwait` in the signal
 /// thread (POSIX: a signal blocked in all threads stays pending until accepted).
 fn block_shutdown_signals() -> io::Result<libc::sigset_t> {
@@ -290,6 +313,7 @@ fn block_shutdown_signals() -> io::Result<libc::sigset_t> {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
         let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         if rc != 0 {
             return Err(io::Error::from_raw_os_error(rc));
@@ -302,14 +326,15 @@ fn signal_name(signal: libc::c_int) -> &'static str {
     match signal {
         libc::SIGINT => "SIGINT",
         libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
         _ => "signal",
     }
 }
 
-/// Starts the thread that takes SIGINT/SIGTERM. The first one is sent on the returned
-/// channel; a second one, while shutdown is under way, ends the process at once.
+/// Starts the thread that takes SIGINT/SIGTERM/SIGHUP, each sent on the returned channel.
+/// A second SIGINT/SIGTERM, while shutdown is under way, ends the process at once.
 fn start_signal_thread(set: libc::sigset_t) -> Result<Receiver<libc::c_int>, StartError> {
-    let (tx, rx) = crossbeam_channel::bounded(1);
+    let (tx, rx) = crossbeam_channel::unbounded();
     thread::Builder::new()
         .name("signals".to_owned())
         .spawn(move || {
@@ -322,6 +347,10 @@ fn start_signal_thread(set: libc::sigset_t) -> Result<Receiver<libc::c_int>, Sta
                 if rc != 0 {
                     log::error!(target: CONSOLE_TARGET, "sigwait failed: {}", io::Error::from_raw_os_error(rc));
                     return;
+                }
+                if signal == libc::SIGHUP {
+                    let _ = tx.send(signal);
+                    continue;
                 }
                 received += 1;
                 if received == 1 {
@@ -341,8 +370,18 @@ fn start_signal_thread(set: libc::sigset_t) -> Result<Receiver<libc::c_int>, Sta
 /// Starts the components, in dependency order: SIP reactor, calls thread, then the API
 /// listeners that feed it. This is the one place a new component is added; an error here
 /// stops the ones already started and exits with status 2.
+/// With `--ready-file`, the file is written last, once every listener accepts.
 fn start_components(config: &Config, components: &mut Components) -> Result<(), StartError> {
-    crate::startup::start_all(config, components)
+    let listeners = crate::startup::start_all(config, components)?;
+    if let Some(path) = &config.ready_file {
+        crate::startup::write_ready_file(path, &listeners).map_err(|source| {
+            StartError::ReadyFile {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// Logs the effective settings, one per line, at INFO on the console target.
@@ -358,12 +397,29 @@ fn log_settings(config: &Config) {
     }
 }
 
+/// Reads the configuration again, as at start-up (same file, same command line), for
+/// SIGHUP.
+pub type Reload = Box<dyn Fn() -> Result<LoadOutcome, ConfigError>>;
+
 /// Runs the server until SIGINT/SIGTERM. Must be called from the main thread before any
 /// other thread exists (the signal mask is inherited at thread creation). Returns the
 /// process exit status: 0 after a clean shutdown, 2 if it could not start, 3 if a
-/// component ended by itself.
+/// component ended by itself. SIGHUP reloads the translation rules from `config.source`.
 pub fn run(config: Config) -> ExitCode {
-    match serve(&config) {
+    let source = config.source.clone();
+    run_with_reload(
+        config,
+        Box::new(move || match &source {
+            Some(path) => Config::load(&["-c".to_owned(), path.display().to_string()]),
+            None => Config::load(&[]),
+        }),
+    )
+}
+
+/// As [`run`], with SIGHUP reading the configuration through `reload` (main passes one
+/// that parses the original command line again, so its rules and overrides stay).
+pub fn run_with_reload(config: Config, reload: Reload) -> ExitCode {
+    match serve(&config, &reload) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if log::log_enabled!(target: CONSOLE_TARGET, log::Level::Error) {
@@ -378,7 +434,7 @@ pub fn run(config: Config) -> ExitCode {
     }
 }
 
-fn serve(config: &Config) -> Result<u8, StartError> {
+fn serve(config: &Config, reload_config: &Reload) -> Result<u8, StartError> {
     let set = block_shutdown_signals().map_err(StartError::Signals)?;
     let signals = start_signal_thread(set)?;
     log_settings(config);
@@ -392,23 +448,29 @@ fn serve(config: &Config) -> Result<u8, StartError> {
     }
     log::info!(
         target: CONSOLE_TARGET,
-        "clicktocall started (pid {}); stop with Ctrl-C or SIGTERM",
+        "clicktocall started (pid {}); stop with Ctrl-C or SIGTERM, reload with SIGHUP",
         std::process::id()
     );
 
-    let code = crossbeam_channel::select! {
-        recv(signals) -> signal => {
-            let name = signal.map_or("signal", signal_name);
-            log::info!(target: CONSOLE_TARGET, "{name} received: shutting down");
-            exit::CLEAN
-        }
-        recv(components.exited()) -> exited => {
-            let name = exited.map_or("a component", |e| e.name);
-            log::error!(target: CONSOLE_TARGET, "{name} stopped unexpectedly: shutting down");
-            if let Ok(exited) = exited {
-                components.note_exited(exited);
+    let code = loop {
+        crossbeam_channel::select! {
+            recv(signals) -> signal => {
+                if signal == Ok(libc::SIGHUP) {
+                    reload(config, components.rules.as_deref(), reload_config);
+                    continue;
+                }
+                let name = signal.map_or("signal", signal_name);
+                log::info!(target: CONSOLE_TARGET, "{name} received: shutting down");
+                break exit::CLEAN;
             }
-            exit::COMPONENT_FAILED
+            recv(components.exited()) -> exited => {
+                let name = exited.map_or("a component", |e| e.name);
+                log::error!(target: CONSOLE_TARGET, "{name} stopped unexpectedly: shutting down");
+                if let Ok(exited) = exited {
+                    components.note_exited(exited);
+                }
+                break exit::COMPONENT_FAILED;
+            }
         }
     };
     trigger.trigger();
@@ -421,11 +483,71 @@ fn serve(config: &Config) -> Result<u8, StartError> {
     Ok(code)
 }
 
+/// SIGHUP: reopens the log file (logrotate's `postrotate`), then reads the configuration
+/// again and puts its translation rules in force for the next request. Calls already
+/// placed go on. A configuration with an error is refused whole, each error logged with its
+/// `file:line`, and the rules in force are kept. Other settings apply only at start-up:
+/// those that changed are named in a warning.
+pub fn reload(running: &Config, rules: Option<&LiveRules>, reload_config: &Reload) {
+    log::info!(target: CONSOLE_TARGET, "SIGHUP received: reopening the log, reloading the translation rules");
+    match logging::reopen() {
+        Ok(true) => log::info!(target: CONSOLE_TARGET, "log file reopened"),
+        Ok(false) => {}
+        Err(e) => log::error!(target: CONSOLE_TARGET, "cannot reopen the log file: {e}"),
+    }
+    let Some(rules) = rules else {
+        return;
+    };
+    let loaded: Loaded = match reload_config() {
+        Ok(LoadOutcome::Run(loaded) | LoadOutcome::CheckConfig(loaded)) => loaded,
+        Ok(LoadOutcome::Help(_) | LoadOutcome::Version(_)) => return,
+        Err(e) => {
+            for line in e.to_string().lines() {
+                log::error!(target: CONSOLE_TARGET, "{line}");
+            }
+            log::error!(
+                target: CONSOLE_TARGET,
+                "configuration refused: the {} translation rules in force are kept",
+                rules.current().len()
+            );
+            return;
+        }
+    };
+    for warning in &loaded.warnings {
+        log::warn!(target: CONSOLE_TARGET, "{warning}");
+    }
+    let changed = changed_settings(running, &loaded.config);
+    if !changed.is_empty() {
+        log::warn!(
+            target: CONSOLE_TARGET,
+            "changed in the configuration, applied only at a restart: {}",
+            changed.join(", ")
+        );
+    }
+    let count = loaded.config.translator.len();
+    rules.replace(Arc::clone(&loaded.config.translator));
+    log::info!(target: CONSOLE_TARGET, "translation rules reloaded: {count} rules in force");
+}
+
+/// Keys other than the translation rules whose effective value differs.
+fn changed_settings(running: &Config, new: &Config) -> Vec<&'static str> {
+    let rule_keys = [
+        crate::config::Key::TranslationPattern.name(),
+        crate::config::Key::TranslationOutput.name(),
+    ];
+    let old = running.settings();
+    new.settings()
+        .into_iter()
+        .filter(|(key, _)| !rule_keys.contains(key))
+        .filter(|(key, value)| !old.iter().any(|(k, v)| k == key && v == value))
+        .map(|(key, _)| key)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, SocketAddrV4};
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     #[test]
@@ -502,6 +624,39 @@ mod tests {
         let late = components.stop(Duration::from_millis(50));
         assert_eq!(late, vec!["stubborn"]);
         drop(release_tx);
+    }
+
+    #[test]
+    fn reload_replaces_the_rules_and_a_broken_file_keeps_them() {
+        let running = Config::from_text("TranslationPattern = ^a$\nTranslationOutput = old\n")
+            .expect("valid")
+            .config;
+        let rules = LiveRules::new(Arc::clone(&running.translator));
+        let good: Reload = Box::new(|| {
+            Config::from_text("TranslationPattern = ^a$\nTranslationOutput = new\n")
+                .map(LoadOutcome::Run)
+        });
+        reload(&running, Some(&rules), &good);
+        assert_eq!(rules.current().translate("a").as_deref(), Some("new"));
+        let broken: Reload = Box::new(|| {
+            Config::from_text("TranslationPattern = (a\nTranslationOutput = newer\n")
+                .map(LoadOutcome::Run)
+        });
+        reload(&running, Some(&rules), &broken);
+        assert_eq!(rules.current().translate("a").as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn changed_settings_name_only_keys_that_need_a_restart() {
+        let old =
+            Config::from_text("HttpPort = 1\nTranslationPattern = a\nTranslationOutput = b\n")
+                .expect("valid")
+                .config;
+        let new =
+            Config::from_text("HttpPort = 2\nTranslationPattern = c\nTranslationOutput = d\n")
+                .expect("valid")
+                .config;
+        assert_eq!(changed_settings(&old, &new), vec!["HttpPort"]);
     }
 
     #[test]

@@ -7,12 +7,15 @@
 //! shutdown notice itself, so the last CANCELs and BYEs still reach the wire.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{self, ApiConfig, ApiStartError};
+use crate::api::admission::Limits;
+use crate::api::tls::TlsFiles;
+use crate::api::{self, ApiConfig, ApiStartError, CallRules};
 use crate::c2c::calls_thread::{self, CallsChannels};
+use crate::c2c::command::CallCount;
 use crate::c2c::engine::{Engine, EngineConfig};
 use crate::c2c::session::Timing;
 use crate::config::Config;
@@ -23,7 +26,8 @@ use crate::sip::dns::ResolverConfig;
 use crate::sip::msg::Uri;
 use crate::sip::reactor::{Reactor, ReactorConfig, ReactorStartError, default_local_ip};
 use crate::sip::transaction::LayerConfig;
-use crate::sip::transport::{StartError as TransportStartError, TransportConfig};
+use crate::sip::transport::{TransportConfig, TransportStartError};
+use crate::translate::LiveRules;
 
 /// Click-to-call requests waiting for the calls thread before new ones are refused.
 const COMMAND_QUEUE: usize = 1024;
@@ -31,17 +35,33 @@ const COMMAND_QUEUE: usize = 1024;
 /// How long the front doors wait for the calls thread to deliver its last reports.
 const API_DRAIN: Duration = Duration::from_millis(3800);
 
-/// Start every component; an error names what could not start.
-pub fn start_all(config: &Config, components: &mut Components) -> Result<(), StartError> {
+/// One bound listener: what it serves (`sip-udp`, `sip-tcp`, `sip-tls`, `xml`, `http`,
+/// `https`, `xml-tls`: the names of the ready file) and the address the kernel gave it.
+pub type Listener = (&'static str, SocketAddr);
+
+/// Start every component; an error names what could not start. Returns every listener
+/// bound, with the real port where the configuration said `auto`.
+pub fn start_all(
+    config: &Config,
+    components: &mut Components,
+) -> Result<Vec<Listener>, StartError> {
     let (sip_events_tx, sip_events_rx) = crossbeam_channel::unbounded();
     let (reactor, handle) =
         Reactor::bind(reactor_config(config), sip_events_tx).map_err(reactor_error)?;
+    let mut listeners = Vec::new();
     for (transport, addr) in &handle.local_addrs {
         log::info!(target: CONSOLE_TARGET, "SIP listening on {transport} {addr}");
+        let name = match transport {
+            Transport::Udp => "sip-udp",
+            Transport::Tcp => "sip-tcp",
+            Transport::Tls => "sip-tls",
+        };
+        listeners.push((name, *addr));
     }
     components.spawn("sip-reactor", move |_shutdown| reactor.run())?;
 
     let engine = Engine::new(engine_config(config, &handle.local_addrs));
+    let call_count = Arc::new(CallCount::default());
     // Bounded, so a flood of requests meets back-pressure: the front doors answer 503 when
     // the calls thread is this far behind, instead of queueing calls without limit.
     let (commands_tx, commands_rx) = crossbeam_channel::bounded(COMMAND_QUEUE);
@@ -52,6 +72,8 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
         sip_commands: handle.commands.clone(),
         waker: Arc::clone(&handle.waker),
         shutdown: crossbeam_channel::never(),
+        call_count: Arc::clone(&call_count),
+        sip_allow: config.sip_allow.clone(),
     };
     components.spawn("calls", move |shutdown| {
         let channels = CallsChannels {
@@ -62,18 +84,30 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
         drop(calls_done_tx);
     })?;
 
-    let translator = Arc::clone(&config.translator);
+    // The rule set in force; SIGHUP replaces it (server::reload).
+    let rules = Arc::new(LiveRules::new(Arc::clone(&config.translator)));
+    components.share_rules(Arc::clone(&rules));
     let servers = api::start(
-        api_config(config),
-        Arc::new(move |addr: &str| translator.translate(addr)),
+        api_config(config, &call_count),
+        Arc::new(move |addr: &str| rules.current().translate(addr)),
         commands_tx,
     )
     .map_err(api_error)?;
     for addr in servers.http_addrs() {
         log::info!(target: CONSOLE_TARGET, "HTTP listening on {addr}");
+        listeners.push(("http", addr));
     }
     for addr in servers.xml_addrs() {
         log::info!(target: CONSOLE_TARGET, "XML listening on {addr}");
+        listeners.push(("xml", addr));
+    }
+    for addr in servers.https_addrs() {
+        log::info!(target: CONSOLE_TARGET, "HTTPS listening on {addr}");
+        listeners.push(("https", addr));
+    }
+    for addr in servers.xml_tls_addrs() {
+        log::info!(target: CONSOLE_TARGET, "XML TLS listening on {addr}");
+        listeners.push(("xml-tls", addr));
     }
     components.spawn("api", move |shutdown| {
         shutdown.wait();
@@ -81,7 +115,23 @@ pub fn start_all(config: &Config, components: &mut Components) -> Result<(), Sta
         let _ = calls_done_rx.recv_timeout(API_DRAIN);
         servers.shutdown();
     })?;
-    Ok(())
+    Ok(listeners)
+}
+
+/// Writes the `--ready-file`: one `<name> <address>` line per listener, then `pid <n>`.
+/// Written to `<path>.tmp` and renamed, so a reader never sees half a file: once the
+/// file exists, every port in it accepts.
+pub fn write_ready_file(path: &Path, listeners: &[Listener]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for (name, addr) in listeners {
+        text.push_str(&format!("{name} {addr}\n"));
+    }
+    text.push_str(&format!("pid {}\n", std::process::id()));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 fn reactor_config(config: &Config) -> ReactorConfig {
@@ -160,7 +210,7 @@ fn parse_sip_uri(text: &str) -> Option<Uri> {
         .or_else(|| Uri::parse(&format!("sip:{text}")).ok().filter(Uri::is_sip))
 }
 
-fn api_config(config: &Config) -> ApiConfig {
+fn api_config(config: &Config, call_count: &Arc<CallCount>) -> ApiConfig {
     ApiConfig {
         http_port: config.http_port,
         xml_port: config.xml_rpc_port,
@@ -169,6 +219,34 @@ fn api_config(config: &Config) -> ApiConfig {
         http_auth_realm: config.http_auth_realm.clone(),
         http_max_connections: config.http_max_connections,
         xml_max_connections: config.xml_rpc_max_connections,
+        http_max_connections_per_peer: config.http_max_connections_per_peer,
+        xml_max_connections_per_peer: config.xml_max_connections_per_peer,
+        http_request_timeout: config.http_request_timeout,
+        http_allow: config.http_allow.clone(),
+        xml_allow: config.xml_allow.clone(),
+        https_port: config.https_port,
+        xml_tls_port: config.xml_tls_port,
+        tls_files: Some(match (&config.https_certificate, &config.https_key) {
+            (Some(certificate), Some(key)) => TlsFiles {
+                certificate: certificate.clone(),
+                key: key.clone(),
+            },
+            // The SIP TLS transport's certificate, as the issue asks by default.
+            _ => TlsFiles::of_domain(Path::new("."), &config.tls_domain_name),
+        }),
+        xml_auth_token: config.xml_auth_token.clone(),
+        limits: Limits {
+            max_concurrent: config.max_concurrent_calls,
+            per_second: config.max_calls_per_second,
+            per_client_per_second: config.max_calls_per_second_per_client,
+        },
+        call_count: Arc::clone(call_count),
+        rules: CallRules {
+            destination_allow: Arc::clone(&config.destination_allow),
+            destination_deny: Arc::clone(&config.destination_deny),
+            initiator_allow: Arc::clone(&config.initiator_allow),
+            initiator_deny: Arc::clone(&config.initiator_deny),
+        },
         bind: config.api_ip_address,
         ..ApiConfig::default()
     }

@@ -14,6 +14,7 @@
 //! start-up error and matching on the request path never compiles anything.
 
 use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use pcre2::bytes::{Regex, RegexBuilder};
 
@@ -181,6 +182,38 @@ impl fmt::Debug for Translator {
     }
 }
 
+/// The rule set in force, shared by every HTTP and XML connection thread and replaced
+/// whole on SIGHUP: an address is translated by one set, old or new, never by a mix; the
+/// lock is held only to clone an `Arc`.
+pub struct LiveRules {
+    current: RwLock<Arc<Translator>>,
+}
+
+impl LiveRules {
+    pub fn new(rules: Arc<Translator>) -> LiveRules {
+        LiveRules {
+            current: RwLock::new(rules),
+        }
+    }
+
+    /// The rules in force now.
+    pub fn current(&self) -> Arc<Translator> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Puts `rules` in force for every request from now on; calls already placed are not
+    /// affected (their addresses were translated when they were accepted).
+    pub fn replace(&self, rules: Arc<Translator>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = rules;
+    }
+}
+
+impl fmt::Debug for LiveRules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.current().fmt(f)
+    }
+}
+
 /// Checks that PCRE2 accepts `pattern`, with the options the translator compiles it with;
 /// the error is PCRE2's message. Used by configuration validation to report every bad
 /// pattern at once, each with its own line.
@@ -218,6 +251,60 @@ fn parse_output(output: &str) -> Vec<OutputPart> {
         parts.push(OutputPart::Literal(literal));
     }
     parts
+}
+
+/// A list of PCRE2 patterns an address is checked against (`DestinationAllow`,
+/// `DestinationDeny`, `InitiatorAllow`, `InitiatorDeny`). A pattern matches anywhere in
+/// the address unless it anchors itself, as the translation patterns do.
+#[derive(Debug, Clone, Default)]
+pub struct PatternList {
+    patterns: Vec<(String, Regex)>,
+}
+
+impl PatternList {
+    /// Compiles every pattern; the error names the first one PCRE2 refuses.
+    pub fn new<I, P>(patterns: I) -> Result<PatternList, PatternError>
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let mut compiled = Vec::new();
+        for (index, pattern) in patterns.into_iter().enumerate() {
+            let pattern = pattern.into();
+            let regex = compile(&pattern).map_err(|message| PatternError {
+                index,
+                pattern: pattern.clone(),
+                message,
+            })?;
+            compiled.push((pattern, regex));
+        }
+        Ok(PatternList { patterns: compiled })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// The patterns as configured, in order.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> + '_ {
+        self.patterns.iter().map(|(p, _)| p.as_str())
+    }
+
+    /// The first pattern matching `addr`. A pattern PCRE2 cannot decide (its match
+    /// limit) counts as matching when `undecided_matches`, so a deny list fails closed,
+    /// and as not matching otherwise, so an allow list does too.
+    pub fn first_match(&self, addr: &str, undecided_matches: bool) -> Option<&str> {
+        self.patterns.iter().find_map(|(pattern, regex)| {
+            let hit = match regex.is_match(addr.as_bytes()) {
+                Ok(hit) => hit,
+                Err(err) => {
+                    log::warn!(target: TARGET, "pattern {pattern:?} could not be applied to {addr:?}: {err}");
+                    undecided_matches
+                }
+            };
+            hit.then_some(pattern.as_str())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -335,9 +422,31 @@ mod tests {
     }
 
     #[test]
+    fn live_rules_are_replaced_whole() {
+        let live = LiveRules::new(Arc::new(translator(&[("^a$", "old")])));
+        let before = live.current();
+        live.replace(Arc::new(translator(&[("^a$", "new")])));
+        assert_eq!(before.translate("a").as_deref(), Some("old"));
+        assert_eq!(live.current().translate("a").as_deref(), Some("new"));
+    }
+
+    #[test]
     fn rules_are_listed_in_order() {
         let t = translator(&[("a", "1"), ("b", "2")]);
         assert_eq!(t.rules().collect::<Vec<_>>(), vec![("a", "1"), ("b", "2")]);
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn pattern_lists_report_the_first_match() {
+        let list = PatternList::new(["^sip:00", "^sip:\\+?1900"]).expect("list");
+        assert_eq!(list.first_match("sip:0044123@h", false), Some("^sip:00"));
+        assert_eq!(
+            list.first_match("sip:+1900555@h", false),
+            Some("^sip:\\+?1900")
+        );
+        assert_eq!(list.first_match("sip:100@h", true), None);
+        assert!(PatternList::new(["("]).is_err());
+        assert!(PatternList::default().is_empty());
     }
 }

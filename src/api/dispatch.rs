@@ -2,14 +2,17 @@
 //! the URI check, and the hand-off. Shared by the HTTP and XML servers.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
 use log::info;
 
+use super::admission::{Admission, Refusal};
 use super::uri_check::is_valid_sip_uri;
-use crate::c2c::command::{Command, Progress};
+use crate::c2c::command::{Command, Progress, Role};
+use crate::translate::PatternList;
 
 /// The translation rules: an address in, the translated URI out, `None` when no rule
 /// matches.
@@ -35,6 +38,12 @@ pub(crate) enum DispatchError {
     },
     /// The calls thread is gone or not taking commands.
     Unavailable,
+    /// A translated address is refused by `DestinationDeny`/`DestinationAllow` (or the
+    /// initiator's rules).
+    Denied { leg: Role, uri: String },
+    /// An admission limit (`MaxConcurrentCalls`, `MaxCallsPerSecond`,
+    /// `MaxCallsPerSecondPerClient`).
+    Limited(Refusal),
 }
 
 impl fmt::Display for DispatchError {
@@ -61,6 +70,18 @@ impl fmt::Display for DispatchError {
                 }
             }
             DispatchError::Unavailable => f.write_str("Service unavailable"),
+            DispatchError::Denied { leg, uri } => {
+                write!(f, "{} {uri} is not allowed", leg.as_str())
+            }
+            DispatchError::Limited(Refusal::Concurrent) => {
+                f.write_str("Too many calls in progress; try again later")
+            }
+            DispatchError::Limited(Refusal::Rate(_)) => {
+                f.write_str("Too many calls per second; try again later")
+            }
+            DispatchError::Limited(Refusal::ClientRate(_)) => {
+                f.write_str("Too many calls from this client; try again later")
+            }
         }
     }
 }
@@ -71,6 +92,18 @@ impl DispatchError {
         match self {
             DispatchError::NoRule { .. } | DispatchError::InvalidUri { .. } => 400,
             DispatchError::Unavailable => 503,
+            DispatchError::Denied { .. } => 403,
+            DispatchError::Limited(Refusal::ClientRate(_)) => 429,
+            DispatchError::Limited(_) => 503,
+        }
+    }
+
+    /// Seconds for `Retry-After`, for the refusals a client may retry.
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        match self {
+            DispatchError::Limited(r) => Some(r.retry_after_secs()),
+            DispatchError::Unavailable => Some(1),
+            _ => None,
         }
     }
 }
@@ -84,24 +117,59 @@ pub(crate) struct Dispatched {
     pub progress: Receiver<Progress>,
 }
 
+/// The destination and initiator rules, applied to translated addresses: deny first,
+/// then allow (an empty allow list allows everything).
+#[derive(Debug, Clone, Default)]
+pub struct CallRules {
+    pub destination_allow: Arc<PatternList>,
+    pub destination_deny: Arc<PatternList>,
+    pub initiator_allow: Arc<PatternList>,
+    pub initiator_deny: Arc<PatternList>,
+}
+
+impl CallRules {
+    /// `Err(pattern)` naming the rule that refuses `uri` (`"no allow rule"` for a miss).
+    fn check(uri: &str, allow: &PatternList, deny: &PatternList) -> Result<(), String> {
+        if let Some(p) = deny.first_match(uri, true) {
+            return Err(format!("deny rule {p:?}"));
+        }
+        if !allow.is_empty() && allow.first_match(uri, false).is_none() {
+            return Err("no allow rule matches".to_owned());
+        }
+        Ok(())
+    }
+}
+
 /// Translates, checks and hands click-to-call requests to the calls thread.
 pub(crate) struct Dispatcher {
     translator: Translator,
     commands: Sender<Command>,
+    rules: CallRules,
+    admission: Admission,
 }
 
 impl Dispatcher {
-    pub(crate) fn new(translator: Translator, commands: Sender<Command>) -> Dispatcher {
+    pub(crate) fn new(
+        translator: Translator,
+        commands: Sender<Command>,
+        rules: CallRules,
+        admission: Admission,
+    ) -> Dispatcher {
         Dispatcher {
             translator,
             commands,
+            rules,
+            admission,
         }
     }
 
-    /// Translates both addresses and checks the results are SIP URIs, without placing
-    /// anything: `(initiator_uri, destination_uri)`.
+    /// Translates both addresses, checks the results are SIP URIs and that the
+    /// destination and initiator rules allow them, without placing anything:
+    /// `(initiator_uri, destination_uri)`. `via` and `peer` name the request in the log.
     pub(crate) fn prepare(
         &self,
+        via: &str,
+        peer: IpAddr,
         initiator: &str,
         destination: &str,
     ) -> Result<(String, String), DispatchError> {
@@ -121,6 +189,29 @@ impl Dispatcher {
                 destination: bad_d.then_some(destination_uri),
             });
         }
+        for (leg, uri, allow, deny) in [
+            (
+                Role::Destination,
+                &destination_uri,
+                &self.rules.destination_allow,
+                &self.rules.destination_deny,
+            ),
+            (
+                Role::Initiator,
+                &initiator_uri,
+                &self.rules.initiator_allow,
+                &self.rules.initiator_deny,
+            ),
+        ] {
+            if let Err(why) = CallRules::check(uri, allow, deny) {
+                info!(target: "api", "{via}: {peer}: click-to-call {initiator_uri} -> {destination_uri} refused: {} {why}",
+                    leg.as_str().to_ascii_lowercase());
+                return Err(DispatchError::Denied {
+                    leg,
+                    uri: uri.clone(),
+                });
+            }
+        }
         Ok((initiator_uri, destination_uri))
     }
 
@@ -129,11 +220,12 @@ impl Dispatcher {
     pub(crate) fn dispatch(
         &self,
         via: &str,
+        peer: IpAddr,
         initiator: &str,
         destination: &str,
         anchor: bool,
     ) -> Result<(String, String), DispatchError> {
-        self.dispatch_tracked(via, initiator, destination, anchor)
+        self.dispatch_tracked(via, peer, initiator, destination, anchor)
             .map(|d| (d.initiator_uri, d.destination_uri))
     }
 
@@ -141,11 +233,17 @@ impl Dispatcher {
     pub(crate) fn dispatch_tracked(
         &self,
         via: &str,
+        peer: IpAddr,
         initiator: &str,
         destination: &str,
         anchor: bool,
     ) -> Result<Dispatched, DispatchError> {
-        let (initiator_uri, destination_uri) = self.prepare(initiator, destination)?;
+        let (initiator_uri, destination_uri) = self.prepare(via, peer, initiator, destination)?;
+        let admitted = self.admission.admit(Instant::now(), peer).map_err(|r| {
+            info!(target: "api", "{via}: {peer}: click-to-call {initiator_uri} -> {destination_uri} refused: {}",
+                DispatchError::Limited(r));
+            DispatchError::Limited(r)
+        })?;
         // Unbounded: the calls thread must never block on a front door (a client that
         // stops reading only grows its own connection's backlog, bounded by the number
         // of events of its calls).
@@ -158,7 +256,8 @@ impl Dispatcher {
         };
         match self.commands.send_timeout(command, QUEUE_WAIT) {
             Ok(()) => {
-                info!(target: "api", "{via}: click-to-call {initiator_uri} -> {destination_uri}{}",
+                admitted.keep();
+                info!(target: "api", "{via}: {peer}: click-to-call {initiator_uri} -> {destination_uri}{}",
                     if anchor { " (anchored)" } else { "" });
                 Ok(Dispatched {
                     initiator_uri,
@@ -176,6 +275,8 @@ impl Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::admission::Limits;
+    use crate::c2c::command::CallCount;
 
     fn dispatcher() -> (Dispatcher, Receiver<Command>) {
         let (tx, rx) = crossbeam_channel::unbounded();
@@ -188,14 +289,24 @@ mod tests {
                 None
             }
         });
-        (Dispatcher::new(translator, tx), rx)
+        (
+            Dispatcher::new(
+                translator,
+                tx,
+                CallRules::default(),
+                Admission::new(Limits::default(), Arc::new(CallCount::default())),
+            ),
+            rx,
+        )
     }
+
+    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     #[test]
     fn a_valid_request_reaches_the_calls_thread_translated() {
         let (d, rx) = dispatcher();
         let placed = d
-            .dispatch_tracked("test", "100", "sip:200@h", true)
+            .dispatch_tracked("test", PEER, "100", "sip:200@h", true)
             .expect("placed");
         assert_eq!(placed.initiator_uri, "sip:100@127.0.0.1");
         match rx.try_recv().expect("command") {
@@ -216,7 +327,7 @@ mod tests {
     fn no_rule_names_both_original_addresses() {
         let (d, rx) = dispatcher();
         let err = d
-            .dispatch("test", "100", "def", false)
+            .dispatch("test", PEER, "100", "def", false)
             .expect_err("refused");
         assert_eq!(
             err.to_string(),
@@ -230,11 +341,11 @@ mod tests {
     fn invalid_uris_are_refused_before_any_call() {
         let (d, rx) = dispatcher();
         let err = d
-            .dispatch("test", "sip:@", "100", false)
+            .dispatch("test", PEER, "sip:@", "100", false)
             .expect_err("refused");
         assert_eq!(err.to_string(), "Invalid URI format for initiator sip:@");
         let err = d
-            .dispatch("test", "sip:<>", "sip:@", false)
+            .dispatch("test", PEER, "sip:<>", "sip:@", false)
             .expect_err("refused");
         assert_eq!(
             err.to_string(),
@@ -248,9 +359,106 @@ mod tests {
         let (d, rx) = dispatcher();
         drop(rx);
         let err = d
-            .dispatch("test", "100", "200", false)
+            .dispatch("test", PEER, "100", "200", false)
             .expect_err("refused");
         assert_eq!(err, DispatchError::Unavailable);
         assert_eq!(err.code(), 503);
+    }
+
+    fn with_policy(rules: CallRules, limits: Limits) -> (Dispatcher, Receiver<Command>) {
+        let (d, rx) = dispatcher();
+        let d = Dispatcher {
+            rules,
+            admission: Admission::new(limits, Arc::new(CallCount::default())),
+            ..d
+        };
+        (d, rx)
+    }
+
+    #[test]
+    fn deny_rules_come_before_allow_rules_and_refuse_with_403() {
+        let list = |p: &[&str]| Arc::new(PatternList::new(p.iter().copied()).expect("patterns"));
+        let rules = CallRules {
+            destination_allow: list(&["@127\\.0\\.0\\.1$"]),
+            destination_deny: list(&["^sip:00"]),
+            initiator_deny: list(&["^sip:666@"]),
+            ..CallRules::default()
+        };
+        let (d, rx) = with_policy(rules, Limits::default());
+        let err = d
+            .dispatch("test", PEER, "100", "0044", false)
+            .expect_err("denied");
+        assert_eq!(err.code(), 403);
+        assert_eq!(
+            err.to_string(),
+            "Destination sip:0044@127.0.0.1 is not allowed"
+        );
+        let err = d
+            .dispatch("test", PEER, "100", "sip:200@h", false)
+            .expect_err("not allowed");
+        assert_eq!(err.code(), 403);
+        let err = d
+            .dispatch("test", PEER, "666", "200", false)
+            .expect_err("initiator");
+        assert_eq!(
+            err.to_string(),
+            "Initiator sip:666@127.0.0.1 is not allowed"
+        );
+        // HEAD's check sees the same refusal.
+        assert!(d.prepare("test", PEER, "100", "0044").is_err());
+        assert!(rx.try_recv().is_err());
+        d.dispatch("test", PEER, "100", "200", false)
+            .expect("allowed");
+        assert!(rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn limits_refuse_with_503_or_429_and_a_retry_after() {
+        let limits = Limits {
+            max_concurrent: 1,
+            per_second: 0,
+            per_client_per_second: 0,
+        };
+        let (d, rx) = with_policy(CallRules::default(), limits);
+        d.dispatch("test", PEER, "100", "200", false)
+            .expect("first");
+        let err = d
+            .dispatch("test", PEER, "100", "200", false)
+            .expect_err("second");
+        assert_eq!((err.code(), err.retry_after()), (503, Some(1)));
+        assert_eq!(rx.try_iter().count(), 1);
+        let limits = Limits {
+            max_concurrent: 0,
+            per_second: 0,
+            per_client_per_second: 1,
+        };
+        let (d, _rx) = with_policy(CallRules::default(), limits);
+        d.dispatch("test", PEER, "100", "200", false)
+            .expect("first");
+        let err = d
+            .dispatch("test", PEER, "100", "200", false)
+            .expect_err("second");
+        assert_eq!((err.code(), err.retry_after()), (429, Some(1)));
+    }
+
+    #[test]
+    fn a_failed_hand_off_gives_the_call_place_back() {
+        let limits = Limits {
+            max_concurrent: 1,
+            ..Limits::default()
+        };
+        let (d, rx) = with_policy(CallRules::default(), limits);
+        drop(rx);
+        assert_eq!(
+            d.dispatch("test", PEER, "100", "200", false),
+            Err(DispatchError::Unavailable)
+        );
+        assert_eq!(
+            d.admission
+                .admit(Instant::now(), PEER)
+                .map(|a| a.keep())
+                .err(),
+            None
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! Listening sockets and the accept loop shared by the HTTP and XML servers.
 //!
 //! One listener thread per protocol polls its v4 and v6 sockets with mio (plus a waker for
-//! shutdown) and hands each accepted connection to a new thread, within a connection limit.
-//! Open connections are registered so shutdown can close them.
+//! shutdown) and hands each accepted connection to a new thread, within a connection limit
+//! and a per-peer limit. A peer outside the access list is closed at once, before any
+//! thread starts. Open connections are registered so shutdown can close them.
 
 use std::collections::HashMap;
 use std::io;
@@ -12,7 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use log::{debug, info, warn};
@@ -20,6 +21,8 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::ApiStartError;
+use super::stream::ApiStream;
+use crate::access::{AccessList, LogLimiter, unmap};
 
 /// Stack of a connection thread: parsing is flat, 512 KiB is plenty and keeps a few
 /// hundred connections cheap.
@@ -30,12 +33,24 @@ const BACKLOG: libc::c_int = 128;
 /// this long instead of spinning.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 const WAKE: Token = Token(usize::MAX);
+/// Refused peers are logged at most once per address per this long.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(60);
+/// Addresses the refusal log remembers (bounded: a flood from many addresses cannot grow it).
+const REFUSAL_LOG_PEERS: usize = 1024;
+
+/// Who may connect to one listener, and how many at once.
+#[derive(Debug, Clone)]
+pub(crate) struct Admittance {
+    pub(crate) max_connections: usize,
+    pub(crate) max_per_peer: usize,
+    pub(crate) allow: AccessList,
+}
 
 /// What a protocol server does with its connections.
 pub(crate) trait ConnectionHandler: Send + Sync + 'static {
     /// Serves one connection on its own thread. `conn` must be kept alive as long as the
     /// connection is in use (it holds the connection's slot under the limit).
-    fn serve(&self, stream: TcpStream, peer: SocketAddr, conn: Arc<ConnectionSlot>);
+    fn serve(&self, stream: ApiStream, peer: SocketAddr, conn: Arc<ConnectionSlot>);
     /// Answers a connection over the limit. Runs on the listener thread: must not block
     /// (the socket is non-blocking when this is called).
     fn refuse(&self, stream: &mut TcpStream);
@@ -44,6 +59,8 @@ pub(crate) trait ConnectionHandler: Send + Sync + 'static {
 /// State shared by a listener and its connections.
 struct Shared {
     active: AtomicUsize,
+    /// Open connections per peer address (IPv4-mapped addresses as IPv4).
+    per_peer: Mutex<HashMap<IpAddr, usize>>,
     next_id: AtomicU64,
     /// Clones of the open connections' sockets, so shutdown can close them.
     open: Mutex<HashMap<u64, TcpStream>>,
@@ -52,6 +69,7 @@ struct Shared {
 /// A connection's place under the limit and in the registry; released on drop.
 pub(crate) struct ConnectionSlot {
     id: u64,
+    peer: IpAddr,
     shared: Arc<Shared>,
     stop: Receiver<()>,
 }
@@ -68,6 +86,7 @@ impl Drop for ConnectionSlot {
         if let Ok(mut open) = self.shared.open.lock() {
             open.remove(&self.id);
         }
+        release_peer(&self.shared, self.peer);
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -88,7 +107,7 @@ impl Listener {
     pub(crate) fn spawn(
         what: &'static str,
         sockets: Vec<TcpListener>,
-        max_connections: usize,
+        admittance: Admittance,
         handler: Arc<dyn ConnectionHandler>,
     ) -> Result<Listener, ApiStartError> {
         let listener_err = |source| ApiStartError::Listener { what, source };
@@ -108,6 +127,7 @@ impl Listener {
         let stopping = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             active: AtomicUsize::new(0),
+            per_peer: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             open: Mutex::new(HashMap::new()),
         });
@@ -116,7 +136,8 @@ impl Listener {
             what,
             poll,
             sockets,
-            max_connections,
+            admittance,
+            refusals: LogLimiter::new(REFUSAL_LOG_INTERVAL, REFUSAL_LOG_PEERS),
             handler,
             stopping: Arc::clone(&stopping),
             shared: Arc::clone(&shared),
@@ -171,7 +192,8 @@ struct AcceptLoop {
     what: &'static str,
     poll: Poll,
     sockets: Vec<TcpListener>,
-    max_connections: usize,
+    admittance: Admittance,
+    refusals: LogLimiter,
     handler: Arc<dyn ConnectionHandler>,
     stopping: Arc<AtomicBool>,
     shared: Arc<Shared>,
@@ -215,11 +237,11 @@ impl AcceptLoop {
     }
 
     /// Accepts until the socket would block. False after an error worth retrying.
-    fn accept_all(&self, idx: usize) -> bool {
-        let Some(socket) = self.sockets.get(idx) else {
-            return true;
-        };
+    fn accept_all(&mut self, idx: usize) -> bool {
         loop {
+            let Some(socket) = self.sockets.get(idx) else {
+                return true;
+            };
             match socket.accept() {
                 Ok((stream, peer)) => self.start_connection(stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
@@ -233,19 +255,48 @@ impl AcceptLoop {
         }
     }
 
-    fn start_connection(&self, mut stream: TcpStream, peer: SocketAddr) {
+    /// Logs a refused connection, at most once a minute per peer address.
+    fn log_refusal(&mut self, peer: SocketAddr, why: &str) {
+        if let Some(held) = self.refusals.allow(Instant::now(), unmap(peer.ip())) {
+            let held = if held > 0 {
+                format!(" ({held} more refusals not logged)")
+            } else {
+                String::new()
+            };
+            info!(target: "api", "{} connection from {peer} refused: {why}{held}", self.what);
+        }
+    }
+
+    fn start_connection(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        let ip = unmap(peer.ip());
+        if !self.admittance.allow.allows(ip) {
+            // Closed at once: nothing is read, nothing is answered.
+            drop(stream);
+            self.log_refusal(peer, "not in the access list");
+            return;
+        }
         let active = self.shared.active.fetch_add(1, Ordering::AcqRel);
-        if active >= self.max_connections {
+        if active >= self.admittance.max_connections {
             self.shared.active.fetch_sub(1, Ordering::AcqRel);
-            info!(target: "api", "{} connection from {peer} refused: {} connections open", self.what, active);
             if stream.set_nonblocking(true).is_ok() {
                 self.handler.refuse(&mut stream);
             }
+            self.log_refusal(peer, &format!("{active} connections open"));
+            return;
+        }
+        if !take_peer(&self.shared, ip, self.admittance.max_per_peer) {
+            self.shared.active.fetch_sub(1, Ordering::AcqRel);
+            if stream.set_nonblocking(true).is_ok() {
+                self.handler.refuse(&mut stream);
+            }
+            let max = self.admittance.max_per_peer;
+            self.log_refusal(peer, &format!("{max} connections open from this address"));
             return;
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let slot = Arc::new(ConnectionSlot {
             id,
+            peer: ip,
             shared: Arc::clone(&self.shared),
             stop: self.stop_rx.clone(),
         });
@@ -273,9 +324,36 @@ impl AcceptLoop {
         let spawned = thread::Builder::new()
             .name(format!("{}-conn", self.what))
             .stack_size(CONNECTION_STACK)
-            .spawn(move || handler.serve(stream, peer, slot));
+            .spawn(move || handler.serve(ApiStream::Tcp(stream), peer, slot));
         if let Err(e) = spawned {
             warn!(target: "api", "{} connection from {peer} dropped: cannot start a thread: {e}", self.what);
+        }
+    }
+}
+
+/// Counts a connection from `ip` if fewer than `max` are open from it.
+fn take_peer(shared: &Shared, ip: IpAddr, max: usize) -> bool {
+    let mut per_peer = match shared.per_peer.lock() {
+        Ok(p) => p,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let n = per_peer.entry(ip).or_insert(0);
+    if *n >= max {
+        return false;
+    }
+    *n += 1;
+    true
+}
+
+fn release_peer(shared: &Shared, ip: IpAddr) {
+    let mut per_peer = match shared.per_peer.lock() {
+        Ok(p) => p,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(n) = per_peer.get_mut(&ip) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            per_peer.remove(&ip);
         }
     }
 }

@@ -7,12 +7,15 @@
 //! a request becomes a [`Command`] for the calls thread, and progress comes back on the
 //! request's own channel.
 
+pub mod admission;
 mod dispatch;
 mod escape;
 // Public (undocumented API) only so the fuzz targets in fuzz/ reach the parsers.
 #[doc(hidden)]
 pub mod http;
 mod listen;
+mod stream;
+pub mod tls;
 mod uri_check;
 #[doc(hidden)]
 pub mod xml;
@@ -25,9 +28,13 @@ use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
-use crate::c2c::command::Command;
+use crate::c2c::command::{CallCount, Command};
 
-pub use dispatch::Translator;
+use crate::access::AccessList;
+use admission::{Admission, Limits};
+pub use dispatch::{CallRules, Translator};
+use listen::Admittance;
+use tls::TlsFiles;
 pub use uri_check::is_valid_sip_uri;
 
 /// Settings of the front doors. Built by the caller from the legacy configuration;
@@ -45,10 +52,35 @@ pub struct ApiConfig {
     pub http_auth_password: String,
     /// `HttpAuthRealm`: the realm of the challenges.
     pub http_auth_realm: String,
-    /// `HttpMaxConnections`: beyond it a new connection gets 503 and is closed.
+    /// `HttpMaxConnections`: beyond it a new connection gets 503 and is closed (each
+    /// listening port counts its own).
     pub http_max_connections: usize,
     /// `XmlRpcMaxConnections`: beyond it a new connection gets a 503 document and is closed.
     pub xml_max_connections: usize,
+    /// `HttpMaxConnectionsPerPeer`: the same, per client address.
+    pub http_max_connections_per_peer: usize,
+    /// `XmlMaxConnectionsPerPeer`: the same, per client address.
+    pub xml_max_connections_per_peer: usize,
+    /// `HttpAllow`: who may connect to the HTTP and HTTPS ports (empty: everyone).
+    pub http_allow: AccessList,
+    /// `XmlAllow`: who may connect to the XML ports, plain and TLS (empty: everyone).
+    pub xml_allow: AccessList,
+    /// `HttpsPort`: HTTP inside TLS, same meaning as `http_port`; `None`: off.
+    pub https_port: Option<u16>,
+    /// `XmlTlsPort`: the XML protocol inside TLS; `None`: off.
+    pub xml_tls_port: Option<u16>,
+    /// Certificate and key of the TLS ports (needed when one is on).
+    pub tls_files: Option<TlsFiles>,
+    /// How long a TLS client has to complete its handshake.
+    pub tls_handshake_timeout: Duration,
+    /// `XmlAuthToken`: when set, every XML request must carry it in `<AuthToken>`.
+    pub xml_auth_token: Option<String>,
+    /// `MaxConcurrentCalls`, `MaxCallsPerSecond`, `MaxCallsPerSecondPerClient`.
+    pub limits: Limits,
+    /// Calls alive, shared with the calls thread that gives places back.
+    pub call_count: Arc<CallCount>,
+    /// `DestinationAllow`/`DestinationDeny`/`InitiatorAllow`/`InitiatorDeny`.
+    pub rules: CallRules,
     /// `None`: listen on every interface, IPv4 (`0.0.0.0`) and IPv6 (`[::]`, v6-only).
     /// `Some(ip)`: listen on that address only.
     pub bind: Option<IpAddr>,
@@ -70,8 +102,20 @@ impl Default for ApiConfig {
             http_auth: false,
             http_auth_password: "admin".to_owned(),
             http_auth_realm: "clicktocall".to_owned(),
-            http_max_connections: 256,
-            xml_max_connections: 64,
+            http_max_connections: 2048,
+            xml_max_connections: 2048,
+            http_max_connections_per_peer: 256,
+            xml_max_connections_per_peer: 256,
+            http_allow: AccessList::any(),
+            xml_allow: AccessList::any(),
+            https_port: None,
+            xml_tls_port: None,
+            tls_files: None,
+            tls_handshake_timeout: Duration::from_secs(10),
+            xml_auth_token: None,
+            limits: Limits::default(),
+            call_count: Arc::new(CallCount::default()),
+            rules: CallRules::default(),
             bind: None,
             http_request_timeout: Duration::from_secs(10),
             xml_document_timeout: Duration::from_secs(30),
@@ -91,6 +135,25 @@ impl fmt::Debug for ApiConfig {
             .field("http_auth_realm", &self.http_auth_realm)
             .field("http_max_connections", &self.http_max_connections)
             .field("xml_max_connections", &self.xml_max_connections)
+            .field(
+                "http_max_connections_per_peer",
+                &self.http_max_connections_per_peer,
+            )
+            .field(
+                "xml_max_connections_per_peer",
+                &self.xml_max_connections_per_peer,
+            )
+            .field("http_allow", &self.http_allow)
+            .field("xml_allow", &self.xml_allow)
+            .field("https_port", &self.https_port)
+            .field("xml_tls_port", &self.xml_tls_port)
+            .field("tls_files", &self.tls_files)
+            .field(
+                "xml_auth_token",
+                &self.xml_auth_token.as_ref().map(|_| "<hidden>"),
+            )
+            .field("limits", &self.limits)
+            .field("rules", &self.rules)
             .field("bind", &self.bind)
             .field("http_request_timeout", &self.http_request_timeout)
             .field("xml_document_timeout", &self.xml_document_timeout)
@@ -115,6 +178,8 @@ pub enum ApiStartError {
     },
     /// The random key for digest nonces could not be drawn.
     Random(openssl::error::ErrorStack),
+    /// A TLS port is on but its certificate or key cannot be used.
+    Tls { what: &'static str, message: String },
 }
 
 impl fmt::Display for ApiStartError {
@@ -127,6 +192,9 @@ impl fmt::Display for ApiStartError {
                 write!(f, "cannot start the {what} listener: {source}")
             }
             ApiStartError::Random(e) => write!(f, "cannot draw the digest nonce key: {e}"),
+            ApiStartError::Tls { what, message } => {
+                write!(f, "cannot start the {what} port: {message}")
+            }
         }
     }
 }
@@ -138,6 +206,7 @@ impl std::error::Error for ApiStartError {
                 Some(source)
             }
             ApiStartError::Random(e) => Some(e),
+            ApiStartError::Tls { .. } => None,
         }
     }
 }
@@ -147,37 +216,57 @@ impl std::error::Error for ApiStartError {
 pub struct ApiServers {
     http: Option<listen::Listener>,
     xml: Option<listen::Listener>,
+    https: Option<listen::Listener>,
+    xml_tls: Option<listen::Listener>,
+}
+
+fn addrs_of(l: &Option<listen::Listener>) -> Vec<SocketAddr> {
+    l.as_ref()
+        .map(|l| l.local_addrs().to_vec())
+        .unwrap_or_default()
 }
 
 impl ApiServers {
     /// The local addresses the HTTP server listens on (empty when disabled).
     pub fn http_addrs(&self) -> Vec<SocketAddr> {
-        self.http
-            .as_ref()
-            .map(|l| l.local_addrs().to_vec())
-            .unwrap_or_default()
+        addrs_of(&self.http)
     }
 
     /// The local addresses the XML server listens on (empty when disabled).
     pub fn xml_addrs(&self) -> Vec<SocketAddr> {
-        self.xml
-            .as_ref()
-            .map(|l| l.local_addrs().to_vec())
-            .unwrap_or_default()
+        addrs_of(&self.xml)
+    }
+
+    /// The local addresses of the HTTPS port (empty when disabled).
+    pub fn https_addrs(&self) -> Vec<SocketAddr> {
+        addrs_of(&self.https)
+    }
+
+    /// The local addresses of the XML-over-TLS port (empty when disabled).
+    pub fn xml_tls_addrs(&self) -> Vec<SocketAddr> {
+        addrs_of(&self.xml_tls)
     }
 
     /// Stops accepting, closes every open connection's socket and joins the listener
     /// threads. Bounded: listeners are woken at once; connection threads end on their
     /// own when their sockets are shut down (calls already placed go on).
     pub fn shutdown(self) {
-        if let Some(l) = self.http {
-            l.shutdown();
-        }
-        if let Some(l) = self.xml {
+        for l in [self.http, self.xml, self.https, self.xml_tls]
+            .into_iter()
+            .flatten()
+        {
             l.shutdown();
         }
     }
 }
+
+/// One listener to start: its name, port, admittance and handler (`None`: off).
+type Planned = (
+    &'static str,
+    Option<u16>,
+    Admittance,
+    Option<Arc<dyn listen::ConnectionHandler>>,
+);
 
 /// Binds the configured listeners and starts their threads.
 ///
@@ -188,49 +277,106 @@ pub fn start(
     translator: Translator,
     commands: Sender<Command>,
 ) -> Result<ApiServers, ApiStartError> {
-    let dispatcher = Arc::new(dispatch::Dispatcher::new(translator, commands));
-    let http = match cfg.http_port {
-        Some(port) => {
-            let sockets = listen::bind_all("HTTP", cfg.bind, port)?;
-            let handler = http::server::HttpHandler::new(&cfg, Arc::clone(&dispatcher))
-                .map_err(ApiStartError::Random)?;
-            Some(listen::Listener::spawn(
-                "HTTP",
-                sockets,
-                cfg.http_max_connections,
-                Arc::new(handler),
-            )?)
+    let admission = Admission::new(cfg.limits, Arc::clone(&cfg.call_count));
+    let dispatcher = Arc::new(dispatch::Dispatcher::new(
+        translator,
+        commands,
+        cfg.rules.clone(),
+        admission,
+    ));
+    let acceptor = match (&cfg.tls_files, cfg.https_port.or(cfg.xml_tls_port)) {
+        (_, None) => None,
+        (Some(files), Some(_)) => {
+            Some(tls::acceptor(files).map_err(|message| ApiStartError::Tls {
+                what: "HTTPS/XML TLS",
+                message,
+            })?)
         }
-        None => None,
+        (None, Some(_)) => {
+            return Err(ApiStartError::Tls {
+                what: "HTTPS/XML TLS",
+                message: "no certificate configured".to_owned(),
+            });
+        }
     };
-    let xml = match cfg.xml_port {
-        Some(port) => {
-            let sockets = match listen::bind_all("XML", cfg.bind, port) {
-                Ok(s) => s,
-                Err(e) => {
-                    if let Some(h) = http {
-                        h.shutdown();
-                    }
-                    return Err(e);
+    let http_handler: Arc<dyn listen::ConnectionHandler> = Arc::new(
+        http::server::HttpHandler::new(&cfg, Arc::clone(&dispatcher))
+            .map_err(ApiStartError::Random)?,
+    );
+    let xml_handler: Arc<dyn listen::ConnectionHandler> = Arc::new(
+        xml::server::XmlHandler::new(&cfg, Arc::clone(&dispatcher))
+            .map_err(ApiStartError::Random)?,
+    );
+    let http_admittance = Admittance {
+        max_connections: cfg.http_max_connections,
+        max_per_peer: cfg.http_max_connections_per_peer,
+        allow: cfg.http_allow.clone(),
+    };
+    let xml_admittance = Admittance {
+        max_connections: cfg.xml_max_connections,
+        max_per_peer: cfg.xml_max_connections_per_peer,
+        allow: cfg.xml_allow.clone(),
+    };
+    let tls_of = |what: &'static str, inner: &Arc<dyn listen::ConnectionHandler>| {
+        acceptor.clone().map(|acceptor| {
+            Arc::new(tls::TlsHandler {
+                what,
+                acceptor,
+                inner: Arc::clone(inner),
+                handshake_timeout: cfg.tls_handshake_timeout,
+            }) as Arc<dyn listen::ConnectionHandler>
+        })
+    };
+    let plan: [Planned; 4] = [
+        (
+            "HTTP",
+            cfg.http_port,
+            http_admittance.clone(),
+            Some(Arc::clone(&http_handler)),
+        ),
+        (
+            "XML",
+            cfg.xml_port,
+            xml_admittance.clone(),
+            Some(Arc::clone(&xml_handler)),
+        ),
+        (
+            "HTTPS",
+            cfg.https_port,
+            http_admittance,
+            tls_of("HTTPS", &http_handler),
+        ),
+        (
+            "XML-TLS",
+            cfg.xml_tls_port,
+            xml_admittance,
+            tls_of("XML-TLS", &xml_handler),
+        ),
+    ];
+    let mut started: Vec<Option<listen::Listener>> = Vec::new();
+    for (what, port, admittance, handler) in plan {
+        let (Some(port), Some(handler)) = (port, handler) else {
+            started.push(None);
+            continue;
+        };
+        let listener = listen::bind_all(what, cfg.bind, port)
+            .and_then(|sockets| listen::Listener::spawn(what, sockets, admittance, handler));
+        match listener {
+            Ok(l) => started.push(Some(l)),
+            Err(e) => {
+                for l in started.into_iter().flatten() {
+                    l.shutdown();
                 }
-            };
-            let handler = xml::server::XmlHandler::new(&cfg, Arc::clone(&dispatcher));
-            match listen::Listener::spawn(
-                "XML",
-                sockets,
-                cfg.xml_max_connections,
-                Arc::new(handler),
-            ) {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    if let Some(h) = http {
-                        h.shutdown();
-                    }
-                    return Err(e);
-                }
+                return Err(e);
             }
         }
-        None => None,
-    };
-    Ok(ApiServers { http, xml })
+    }
+    let mut it = started.into_iter();
+    let mut next = || it.next().flatten();
+    Ok(ApiServers {
+        http: next(),
+        xml: next(),
+        https: next(),
+        xml_tls: next(),
+    })
 }

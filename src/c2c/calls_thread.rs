@@ -5,9 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::access::{AccessList, LogLimiter};
+use crate::sip::msg::{Message, Method, new_tag};
+
 use crossbeam_channel::{Receiver, Sender, select};
 
-use super::command::Command;
+use super::command::{CallCount, Command};
 use super::engine::Engine;
 use crate::sip::reactor::{SipCommand, SipEvent};
 
@@ -22,6 +25,66 @@ pub struct CallsChannels {
     pub waker: Arc<mio::Waker>,
     /// One message (or a disconnect) starts the shutdown.
     pub shutdown: Receiver<()>,
+    /// The places the front doors took for their commands; given back as calls end.
+    pub call_count: Arc<CallCount>,
+    /// `SipAllow`: who may send us out-of-dialog requests (empty: everyone).
+    pub sip_allow: AccessList,
+}
+
+/// Out-of-dialog requests from outside `SipAllow` are answered 403 here, before the
+/// engine sees them; requests inside a dialog (a To tag: BYE, NOTIFY, re-INVITE from the
+/// phones, wherever they are) and responses are not filtered.
+struct SipGate {
+    allow: AccessList,
+    log: LogLimiter,
+}
+
+impl SipGate {
+    fn check(&mut self, ev: SipEvent) -> Gate {
+        let SipEvent::Request {
+            tx,
+            request,
+            source,
+            transport,
+        } = ev
+        else {
+            return Gate::Pass(ev);
+        };
+        if self.allow.allows(source.ip()) || request.to_tag().is_some() {
+            return Gate::Pass(SipEvent::Request {
+                tx,
+                request,
+                source,
+                transport,
+            });
+        }
+        let method = request
+            .method()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default();
+        if let Some(held) = self
+            .log
+            .allow(Instant::now(), crate::access::unmap(source.ip()))
+        {
+            log::info!(target: "c2c", "{method} from {source} refused: not in SipAllow{}",
+                if held > 0 { format!(" ({held} more refusals not logged)") } else { String::new() });
+        }
+        if request.method() == Some(&Method::Ack) {
+            return Gate::Drop;
+        }
+        let response = Message::response_to(&request, 403, "Forbidden", Some(&new_tag()));
+        Gate::Answer(SipCommand::Respond { tx, response })
+    }
+}
+
+/// What [`SipGate::check`] decided.
+enum Gate {
+    /// Hand the event to the engine.
+    Pass(SipEvent),
+    /// Refused: send this answer.
+    Answer(SipCommand),
+    /// Refused, and nothing to answer (an ACK).
+    Drop,
 }
 
 fn flush(engine: &mut Engine, ch: &CallsChannels) {
@@ -47,10 +110,22 @@ pub fn run(mut engine: Engine, ch: CallsChannels) {
     let mut commands_open = true;
     let never_cmd = crossbeam_channel::never();
     let never_signal = crossbeam_channel::never();
+    // Calls the front doors counted that the engine has not yet been seen to end: each
+    // command adds one, each call that is over (or refused by the engine) removes one.
+    let mut counted = 0usize;
+    let mut gate = SipGate {
+        allow: ch.sip_allow.clone(),
+        log: LogLimiter::new(Duration::from_secs(60), 1024),
+    };
     loop {
         let now = Instant::now();
         engine.handle_timeout(now);
         flush(&mut engine, &ch);
+        let alive = engine.active_calls();
+        if counted > alive {
+            ch.call_count.release(counted - alive);
+        }
+        counted = alive;
         if let Some(limit) = stop_by
             && (engine.active_calls() == 0 || now >= limit)
         {
@@ -81,11 +156,22 @@ pub fn run(mut engine: Engine, ch: CallsChannels) {
         };
         select! {
             recv(commands) -> cmd => match cmd {
-                Ok(cmd) => engine.handle_command(Instant::now(), cmd),
+                Ok(cmd) => {
+                    counted += 1;
+                    engine.handle_command(Instant::now(), cmd);
+                }
                 Err(_) => commands_open = false,
             },
             recv(ch.sip_events) -> ev => match ev {
-                Ok(ev) => engine.handle_sip_event(Instant::now(), ev),
+                Ok(ev) => match gate.check(ev) {
+                    Gate::Pass(ev) => engine.handle_sip_event(Instant::now(), ev),
+                    Gate::Answer(answer) => {
+                        if ch.sip_commands.send(answer).is_ok() {
+                            let _ = ch.waker.wake();
+                        }
+                    }
+                    Gate::Drop => {}
+                },
                 Err(_) => {
                     log::error!(target: "c2c", "SIP reactor stopped: ending the calls thread");
                     break;
@@ -103,4 +189,77 @@ pub fn run(mut engine: Engine, ch: CallsChannels) {
     flush(&mut engine, &ch);
     let _ = ch.sip_commands.send(SipCommand::Shutdown);
     let _ = ch.waker.wake();
+}
+
+#[cfg(test)]
+impl Gate {
+    fn is_pass(&self) -> bool {
+        matches!(self, Gate::Pass(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::Transport;
+    use crate::sip::reactor::ServerTxId;
+
+    fn options(to: &str) -> Message {
+        let text = format!(
+            "OPTIONS sip:c2c@127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK1\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:x@192.0.2.9>;tag=a\r\n\
+             To: {to}\r\n\
+             Call-ID: c1\r\n\
+             CSeq: 1 OPTIONS\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        Message::parse(text.as_bytes()).expect("parse")
+    }
+
+    fn event(request: Message, source: &str) -> SipEvent {
+        SipEvent::Request {
+            tx: ServerTxId(1),
+            request,
+            source: source.parse().expect("addr"),
+            transport: Transport::Udp,
+        }
+    }
+
+    #[test]
+    fn out_of_dialog_requests_from_outside_sip_allow_get_403() {
+        let mut gate = SipGate {
+            allow: AccessList::parse("127.0.0.0/8").expect("list"),
+            log: LogLimiter::new(Duration::from_secs(60), 4),
+        };
+        match gate.check(event(options("<sip:c2c@127.0.0.1>"), "192.0.2.9:5060")) {
+            Gate::Answer(SipCommand::Respond { response, .. }) => {
+                assert_eq!(response.status(), Some(403));
+                assert!(response.to_tag().is_some());
+            }
+            _ => panic!("not answered 403"),
+        }
+        // Allowed sources and in-dialog requests go on to the engine.
+        assert!(
+            gate.check(event(options("<sip:c2c@127.0.0.1>"), "127.0.0.1:5060"))
+                .is_pass()
+        );
+        assert!(
+            gate.check(event(
+                options("<sip:c2c@127.0.0.1>;tag=ours"),
+                "192.0.2.9:5060"
+            ))
+            .is_pass()
+        );
+        let open = AccessList::any();
+        let mut gate = SipGate {
+            allow: open,
+            log: LogLimiter::new(Duration::from_secs(60), 4),
+        };
+        assert!(
+            gate.check(event(options("<sip:c2c@127.0.0.1>"), "192.0.2.9:5060"))
+                .is_pass()
+        );
+    }
 }

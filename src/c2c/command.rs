@@ -1,6 +1,8 @@
 //! The calls thread's command interface: what the HTTP and XML front doors send, and the
 //! progress events they get back on a per-request channel.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crossbeam_channel::Sender;
 
 /// Which leg of a click-to-call a progress event is about.
@@ -68,6 +70,37 @@ pub enum Command {
     },
 }
 
+/// Click-to-calls alive, for `MaxConcurrentCalls`. A front door takes a place before it
+/// sends a [`Command::ClickToCall`] (and gives it back if the send fails); the calls thread
+/// gives places back as calls end. Kept outside the command so the command's shape, and
+/// the engine, stay as they are.
+#[derive(Debug, Default)]
+pub struct CallCount(AtomicUsize);
+
+impl CallCount {
+    /// Takes a place if fewer than `max` are taken (`max` 0: no limit).
+    pub fn try_take(&self, max: usize) -> bool {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (max == 0 || n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives `n` places back.
+    pub fn release(&self, n: usize) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                Some(c.saturating_sub(n))
+            });
+    }
+
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +118,18 @@ mod tests {
         assert!(p(200, Role::Destination).is_final());
         assert!(p(486, Role::Initiator).is_final());
         assert!(p(408, Role::Destination).is_final());
+    }
+
+    #[test]
+    fn call_count_stops_at_its_limit_and_zero_is_unlimited() {
+        let c = CallCount::default();
+        assert!(c.try_take(2));
+        assert!(c.try_take(2));
+        assert!(!c.try_take(2));
+        c.release(1);
+        assert!(c.try_take(2));
+        assert!(c.try_take(0));
+        c.release(10);
+        assert_eq!(c.get(), 0);
     }
 }

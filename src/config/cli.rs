@@ -27,6 +27,8 @@ pub struct CommandLine {
     pub config_path: Option<PathBuf>,
     /// `key = value` settings given on the command line, in order; they override the file.
     pub overrides: Vec<Entry>,
+    /// `--ready-file PATH`: where to report the bound listeners once started.
+    pub ready_file: Option<PathBuf>,
 }
 
 /// The original's short options and the keys they set.
@@ -47,6 +49,7 @@ pub fn parse(args: &[String]) -> Result<CommandLine, CliError> {
         action: Invocation::Run,
         config_path: None,
         overrides: Vec::new(),
+        ready_file: None,
     };
     let mut i = 0;
     while let Some(arg) = args.get(i) {
@@ -101,6 +104,10 @@ pub fn parse(args: &[String]) -> Result<CommandLine, CliError> {
             cmd.config_path = Some(PathBuf::from(value));
             continue;
         }
+        if name.eq_ignore_ascii_case("ready-file") {
+            cmd.ready_file = Some(PathBuf::from(value));
+            continue;
+        }
         let key = SHORT_OPTIONS
             .iter()
             .find(|(short, _)| short.eq_ignore_ascii_case(name))
@@ -124,8 +131,8 @@ pub fn help_text() -> String {
          \n\
          Usage: clicktocall [options]\n\
          \n\
-         Settings come from ./clicktocall.config (or the file given with -c), then from the\n\
-         command line, which wins.\n\
+         Settings come from ./clicktocall.config (else /etc/clicktocall/clicktocall.config,\n\
+         or the file given with -c), then from the command line, which wins.\n\
          \n\
          Options:\n",
         version = env!("CARGO_PKG_VERSION")
@@ -147,8 +154,14 @@ pub fn help_text() -> String {
             "-ci <sip uri>",
             "ClickToCallIdentity: From URI of the calls we place",
         ),
-        ("-sp <port>", "UDPTCPPort: SIP port for UDP and TCP"),
-        ("-tp <port>", "TLSPort: SIP port for TLS (0: no TLS)"),
+        (
+            "-sp <port>",
+            "UDPTCPPort: SIP port for UDP and TCP (auto: any free port)",
+        ),
+        (
+            "-tp <port>",
+            "TLSPort: SIP port for TLS (0: no TLS, auto: any free port)",
+        ),
         (
             "-td <domain>",
             "TLSDomainName: domain of the TLS certificate",
@@ -168,6 +181,10 @@ pub fn help_text() -> String {
         ),
         ("--<key>=<value>", "the same, in one argument"),
         (
+            "--ready-file <path>",
+            "once listening, write each bound listener and the pid to this file",
+        ),
+        (
             "--check-config",
             "load and validate, print the effective settings, exit",
         ),
@@ -180,6 +197,9 @@ pub fn help_text() -> String {
     text.push_str(
         "\nExit status: 0 clean shutdown (SIGINT/SIGTERM), 1 configuration error,\n\
          2 could not start (a port could not be bound), 3 a component stopped unexpectedly.\n\
+         SIGHUP reopens the log file and reloads the translation rules.\n\
+         \n\
+         See clicktocall(8) and clicktocall.config(5).\n\
          \n\
          Example: clicktocall -a 192.168.1.100 -l DEBUG\n",
     );

@@ -47,6 +47,12 @@ pub enum Invalid {
     OutputWithoutPattern,
     /// A TranslationPattern not followed by its TranslationOutput.
     PatternWithoutOutput,
+    /// An access-list item that is not a CIDR prefix; the reason.
+    BadAccessList(String),
+    /// Shorter than this many characters.
+    TooShort(usize),
+    /// A key that needs another one (`HttpsCertificate` and `HttpsKey` go together).
+    Needs(&'static str),
 }
 
 impl fmt::Display for Invalid {
@@ -81,6 +87,9 @@ impl fmt::Display for Invalid {
             Invalid::PatternWithoutOutput => f.write_str(
                 "TranslationPattern without a TranslationOutput after it (they come in pairs)",
             ),
+            Invalid::BadAccessList(why) => write!(f, "bad access list: {why}"),
+            Invalid::TooShort(n) => write!(f, "too short (at least {n} characters)"),
+            Invalid::Needs(other) => write!(f, "{other} must be given too"),
         }
     }
 }
@@ -209,8 +218,17 @@ pub enum Warning {
     },
     /// A TranslationOutput refers to `$n` the pattern does not have.
     MissingGroup { origin: Origin, group: usize },
-    /// HTTP authentication is on with the well-known default password.
-    DefaultPassword,
+    /// HTTP authentication is on with a well-known password: the built-in default
+    /// `admin` or the shipped configuration's `change-me`.
+    DefaultPassword { password: &'static str },
+    /// HTTP authentication is on over plain HTTP on an address others can reach.
+    PlainHttpAuth { listen: String },
+    /// The configuration file holds secrets and others than its owner may read it.
+    SecretsReadable {
+        path: PathBuf,
+        mode: u32,
+        keys: Vec<&'static str>,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -232,8 +250,26 @@ impl fmt::Display for Warning {
                 f,
                 "{origin}: TranslationOutput uses ${group} but its pattern has no group {group}; it expands to nothing"
             ),
-            Warning::DefaultPassword => f.write_str(
-                "HttpAuth is on with the default password \"admin\": set HttpAuthPwd to a secret",
+            // The password itself is never printed, not even a public one.
+            Warning::DefaultPassword { password } => write!(
+                f,
+                "HttpAuth is on with {}: set HttpAuthPwd to a secret",
+                if *password == "admin" {
+                    "the built-in default password"
+                } else {
+                    "the shipped configuration's public password"
+                }
+            ),
+            Warning::PlainHttpAuth { listen } => write!(
+                f,
+                "HttpAuth is on over plain HTTP on {listen}: Basic passwords and Digest exchanges can be read on the network; use HttpsPort, or ApiIPAddress = 127.0.0.1"
+            ),
+            Warning::SecretsReadable { path, mode, keys } => write!(
+                f,
+                "{} holds {} and is readable by group or others (mode {:o}): chmod 600 it",
+                path.display(),
+                keys.join(", "),
+                mode & 0o777
             ),
         }
     }

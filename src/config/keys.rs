@@ -25,11 +25,29 @@ pub enum Key {
     HttpAuthRealm,
     XmlRpcMaxConnections,
     ApiIpAddress,
+    HttpMaxConnectionsPerPeer,
+    XmlMaxConnectionsPerPeer,
+    HttpRequestTimeout,
+    HttpAllow,
+    XmlAllow,
+    HttpsPort,
+    XmlTlsPort,
+    HttpsCertificate,
+    HttpsKey,
+    XmlAuthToken,
+    MaxConcurrentCalls,
+    MaxCallsPerSecond,
+    MaxCallsPerSecondPerClient,
+    DestinationAllow,
+    DestinationDeny,
+    InitiatorAllow,
+    InitiatorDeny,
+    SipAllow,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 22] = [
+    pub const ALL: [Key; 40] = [
         Key::IpAddress,
         Key::DnsServers,
         Key::ClickToCallIdentity,
@@ -49,7 +67,25 @@ impl Key {
         Key::HttpAuthPwd,
         Key::HttpAuthRealm,
         Key::HttpMaxConnections,
+        Key::HttpMaxConnectionsPerPeer,
+        Key::HttpRequestTimeout,
+        Key::HttpAllow,
+        Key::HttpsPort,
+        Key::HttpsCertificate,
+        Key::HttpsKey,
+        Key::XmlMaxConnectionsPerPeer,
+        Key::XmlAllow,
+        Key::XmlTlsPort,
+        Key::XmlAuthToken,
+        Key::MaxConcurrentCalls,
+        Key::MaxCallsPerSecond,
+        Key::MaxCallsPerSecondPerClient,
+        Key::DestinationAllow,
+        Key::DestinationDeny,
+        Key::InitiatorAllow,
+        Key::InitiatorDeny,
         Key::RingTimeout,
+        Key::SipAllow,
         Key::TranslationPattern,
         Key::TranslationOutput,
     ];
@@ -79,6 +115,24 @@ impl Key {
             Key::HttpAuthRealm => "HttpAuthRealm",
             Key::XmlRpcMaxConnections => "XmlRpcMaxConnections",
             Key::ApiIpAddress => "ApiIPAddress",
+            Key::HttpMaxConnectionsPerPeer => "HttpMaxConnectionsPerPeer",
+            Key::XmlMaxConnectionsPerPeer => "XmlMaxConnectionsPerPeer",
+            Key::HttpRequestTimeout => "HttpRequestTimeout",
+            Key::HttpAllow => "HttpAllow",
+            Key::XmlAllow => "XmlAllow",
+            Key::HttpsPort => "HttpsPort",
+            Key::XmlTlsPort => "XmlTlsPort",
+            Key::HttpsCertificate => "HttpsCertificate",
+            Key::HttpsKey => "HttpsKey",
+            Key::XmlAuthToken => "XmlAuthToken",
+            Key::MaxConcurrentCalls => "MaxConcurrentCalls",
+            Key::MaxCallsPerSecond => "MaxCallsPerSecond",
+            Key::MaxCallsPerSecondPerClient => "MaxCallsPerSecondPerClient",
+            Key::DestinationAllow => "DestinationAllow",
+            Key::DestinationDeny => "DestinationDeny",
+            Key::InitiatorAllow => "InitiatorAllow",
+            Key::InitiatorDeny => "InitiatorDeny",
+            Key::SipAllow => "SipAllow",
         }
     }
 
@@ -93,10 +147,24 @@ impl Key {
             .find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
-    /// Keys that may be given many times (the translation rules); every other key keeps
-    /// its last value.
+    /// Keys that may be given many times (the translation rules and the destination and
+    /// initiator pattern lists); every other key keeps its last value.
     pub fn repeats(self) -> bool {
-        matches!(self, Key::TranslationPattern | Key::TranslationOutput)
+        matches!(self, Key::TranslationPattern | Key::TranslationOutput) || self.is_pattern_list()
+    }
+
+    /// The destination and initiator rules: each line adds one pattern.
+    pub fn is_pattern_list(self) -> bool {
+        matches!(
+            self,
+            Key::DestinationAllow | Key::DestinationDeny | Key::InitiatorAllow | Key::InitiatorDeny
+        )
+    }
+
+    /// Keys whose value is a secret: never logged, masked by `--check-config`, and worth
+    /// a warning when the file holding them is readable by others.
+    pub fn is_secret(self) -> bool {
+        matches!(self, Key::HttpAuthPwd | Key::XmlAuthToken)
     }
 }
 

@@ -25,10 +25,15 @@ pub use error::{CliError, ConfigError, Invalid, Origin, Problem, Warning};
 pub use keys::Key;
 pub use validate::is_sip_uri;
 
-use crate::translate::Translator;
+use crate::access::AccessList;
+use crate::translate::{PatternList, Translator};
 
 /// The file read when no `-c` is given, relative to the working directory, as the original.
 pub const DEFAULT_CONFIG_FILE: &str = "clicktocall.config";
+
+/// Read when no `-c` is given and [`DEFAULT_CONFIG_FILE`] is not in the working directory
+/// (new: the original read only `./`), so the installed binary finds the packaged file.
+pub const SYSTEM_CONFIG_FILE: &str = "/etc/clicktocall/clicktocall.config";
 
 /// The effective settings. Cheap to clone (the translator is shared). `Debug` masks the
 /// password.
@@ -42,9 +47,11 @@ pub struct Config {
     pub dns_servers: Vec<SocketAddr>,
     /// ClickToCallIdentity: the From URI of calls we place (a checked SIP URI).
     pub click_to_call_identity: String,
-    /// UDPTCPPort: SIP over UDP and TCP.
+    /// UDPTCPPort: SIP over UDP and TCP; [`AUTO_PORT`] (`auto`) = any free port, the same
+    /// number for both.
     pub udp_tcp_port: u16,
-    /// TLSPort: SIP over TLS; `None` (0) = no TLS transport.
+    /// TLSPort: SIP over TLS; `None` (0) = no TLS transport, `Some(AUTO_PORT)` (`auto`) =
+    /// any free port.
     pub tls_port: Option<u16>,
     /// TLSDomainName (or TLSDomain): names the certificate files `domain_cert_<d>.pem` /
     /// `domain_key_<d>.pem` in the working directory.
@@ -57,11 +64,13 @@ pub struct Config {
     pub log_filename: PathBuf,
     /// Lines per log file before it is rotated; 0 = never rotate.
     pub log_file_max_lines: u64,
-    /// XmlRpcPort: the XML socket interface; `None` (0) = disabled.
+    /// XmlRpcPort: the XML socket interface; `None` (0) = disabled, `Some(AUTO_PORT)`
+    /// (`auto`) = any free port.
     pub xml_rpc_port: Option<u16>,
     /// XmlRpcMaxConnections: concurrent XML connections accepted.
     pub xml_rpc_max_connections: usize,
-    /// HttpPort: the HTTP interface; `None` (0) = disabled.
+    /// HttpPort: the HTTP interface; `None` (0) = disabled, `Some(AUTO_PORT)` (`auto`) =
+    /// any free port.
     pub http_port: Option<u16>,
     /// HttpAuth: require authentication (user `admin`) on the HTTP interface.
     pub http_auth: bool,
@@ -78,7 +87,51 @@ pub struct Config {
     pub ring_timeout: Duration,
     /// The TranslationPattern / TranslationOutput rules, compiled, in order.
     pub translator: Arc<Translator>,
+    /// `--ready-file PATH` (command line only, not a key): once every listener is bound,
+    /// the bound addresses and the pid are written there, so a caller that asked for
+    /// `auto` ports learns them without guessing.
+    pub ready_file: Option<PathBuf>,
+    /// HttpMaxConnectionsPerPeer: concurrent HTTP connections from one address.
+    pub http_max_connections_per_peer: usize,
+    /// XmlMaxConnectionsPerPeer: concurrent XML connections from one address.
+    pub xml_max_connections_per_peer: usize,
+    /// HttpRequestTimeout: time for an HTTP request (head and body) to arrive; also the
+    /// keep-alive idle time.
+    pub http_request_timeout: Duration,
+    /// HttpAllow: addresses that may connect to the HTTP and HTTPS ports (empty: all).
+    pub http_allow: AccessList,
+    /// XmlAllow: addresses that may connect to the XML ports (empty: all).
+    pub xml_allow: AccessList,
+    /// HttpsPort: HTTP inside TLS; `None` (0) = off.
+    pub https_port: Option<u16>,
+    /// XmlTlsPort: the XML protocol inside TLS; `None` (0) = off.
+    pub xml_tls_port: Option<u16>,
+    /// HttpsCertificate / HttpsKey: the TLS ports' certificate chain and key (PEM);
+    /// `None`: the SIP TLS domain's files.
+    pub https_certificate: Option<PathBuf>,
+    pub https_key: Option<PathBuf>,
+    /// XmlAuthToken: when set, XML requests must carry it. Never log it.
+    pub xml_auth_token: Option<String>,
+    /// MaxConcurrentCalls: click-to-calls alive at once; 0 = no limit.
+    pub max_concurrent_calls: usize,
+    /// MaxCallsPerSecond: new click-to-calls a second, all clients together; 0 = no limit.
+    pub max_calls_per_second: u32,
+    /// MaxCallsPerSecondPerClient: the same for one source address; 0 = no limit.
+    pub max_calls_per_second_per_client: u32,
+    /// DestinationAllow / DestinationDeny / InitiatorAllow / InitiatorDeny.
+    pub destination_allow: Arc<PatternList>,
+    pub destination_deny: Arc<PatternList>,
+    pub initiator_allow: Arc<PatternList>,
+    pub initiator_deny: Arc<PatternList>,
+    /// SipAllow: addresses that may send out-of-dialog SIP requests (empty: all).
+    pub sip_allow: AccessList,
+    /// The secret keys given a value in the configuration file (not the command line).
+    pub file_secrets: Vec<&'static str>,
 }
+
+/// The port value meaning "any free port" inside [`Config`] (written `auto`): the kernel
+/// picks it when the listener is bound, as a bind to port 0 does.
+pub const AUTO_PORT: u16 = 0;
 
 impl Default for Config {
     /// The C++ original's defaults (ClickToCallIdentity: `sip:click2call@<host name>`).
@@ -98,15 +151,35 @@ impl Default for Config {
             log_filename: PathBuf::from("clicktocall.log"),
             log_file_max_lines: 50_000,
             xml_rpc_port: Some(5094),
-            xml_rpc_max_connections: 64,
+            xml_rpc_max_connections: 2048,
             http_port: Some(5090),
             http_auth: false,
             http_auth_pwd: "admin".to_owned(),
             http_auth_realm: "clicktocall".to_owned(),
             api_ip_address: None,
-            http_max_connections: 256,
+            http_max_connections: 2048,
             ring_timeout: Duration::from_secs(180),
             translator: Arc::new(Translator::empty()),
+            ready_file: None,
+            http_max_connections_per_peer: 256,
+            xml_max_connections_per_peer: 256,
+            http_request_timeout: Duration::from_secs(10),
+            http_allow: AccessList::any(),
+            xml_allow: AccessList::any(),
+            https_port: None,
+            xml_tls_port: None,
+            https_certificate: None,
+            https_key: None,
+            xml_auth_token: None,
+            max_concurrent_calls: 10_000,
+            max_calls_per_second: 0,
+            max_calls_per_second_per_client: 0,
+            destination_allow: Arc::new(PatternList::default()),
+            destination_deny: Arc::new(PatternList::default()),
+            initiator_allow: Arc::new(PatternList::default()),
+            initiator_deny: Arc::new(PatternList::default()),
+            sip_allow: AccessList::any(),
+            file_secrets: Vec::new(),
         }
     }
 }
@@ -136,6 +209,37 @@ impl fmt::Debug for Config {
             .field("http_max_connections", &self.http_max_connections)
             .field("ring_timeout", &self.ring_timeout)
             .field("translator", &self.translator)
+            .field("ready_file", &self.ready_file)
+            .field(
+                "http_max_connections_per_peer",
+                &self.http_max_connections_per_peer,
+            )
+            .field(
+                "xml_max_connections_per_peer",
+                &self.xml_max_connections_per_peer,
+            )
+            .field("http_request_timeout", &self.http_request_timeout)
+            .field("http_allow", &self.http_allow)
+            .field("xml_allow", &self.xml_allow)
+            .field("https_port", &self.https_port)
+            .field("xml_tls_port", &self.xml_tls_port)
+            .field("https_certificate", &self.https_certificate)
+            .field("https_key", &self.https_key)
+            .field(
+                "xml_auth_token",
+                &self.xml_auth_token.as_ref().map(|_| "********"),
+            )
+            .field("max_concurrent_calls", &self.max_concurrent_calls)
+            .field("max_calls_per_second", &self.max_calls_per_second)
+            .field(
+                "max_calls_per_second_per_client",
+                &self.max_calls_per_second_per_client,
+            )
+            .field("destination_allow", &self.destination_allow)
+            .field("destination_deny", &self.destination_deny)
+            .field("initiator_allow", &self.initiator_allow)
+            .field("initiator_deny", &self.initiator_deny)
+            .field("sip_allow", &self.sip_allow)
             .finish()
     }
 }
@@ -176,17 +280,34 @@ impl Config {
             }
             Invocation::CheckConfig | Invocation::Run => {}
         }
-        let (path, required) = match &cmd.config_path {
-            Some(path) => (path.clone(), true),
-            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        let (candidates, required) = match &cmd.config_path {
+            Some(path) => (vec![path.clone()], true),
+            None => (
+                vec![
+                    PathBuf::from(DEFAULT_CONFIG_FILE),
+                    PathBuf::from(SYSTEM_CONFIG_FILE),
+                ],
+                false,
+            ),
         };
-        let (source, text) = match read_bounded(&path) {
-            Ok(text) => (Some(path), text),
-            // The original starts on defaults when its default file is absent.
-            Err(e) if !required && e.kind() == io::ErrorKind::NotFound => (None, String::new()),
-            Err(source) => return Err(ConfigError::Read { path, source }),
+        let mut found = None;
+        for path in candidates {
+            match read_bounded(&path) {
+                Ok(text) => {
+                    found = Some((path, text));
+                    break;
+                }
+                // The original starts on defaults when its default file is absent.
+                Err(e) if !required && e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(ConfigError::Read { path, source }),
+            }
+        }
+        let (source, text) = match found {
+            Some((path, text)) => (Some(path), text),
+            None => (None, String::new()),
         };
-        let loaded = Self::from_parts(source, &text, cmd.overrides)?;
+        let mut loaded = Self::from_parts(source, &text, cmd.overrides)?;
+        loaded.config.ready_file = cmd.ready_file;
         Ok(match cmd.action {
             Invocation::CheckConfig => LoadOutcome::CheckConfig(loaded),
             _ => LoadOutcome::Run(loaded),
@@ -216,8 +337,20 @@ impl Config {
     /// rules as repeated pattern/output pairs. The password is masked. Used by
     /// `--check-config` and the start-up log.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
+        fn number(p: u16) -> String {
+            if p == AUTO_PORT {
+                "auto".to_owned()
+            } else {
+                p.to_string()
+            }
+        }
         fn port(p: Option<u16>) -> String {
-            p.map_or_else(|| "0".to_owned(), |p| p.to_string())
+            p.map_or_else(|| "0".to_owned(), number)
+        }
+        fn path(p: &Option<PathBuf>) -> String {
+            p.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         }
         let mut out = Vec::new();
         for key in Key::ALL {
@@ -230,7 +363,7 @@ impl Config {
                     .collect::<Vec<_>>()
                     .join(","),
                 Key::ClickToCallIdentity => self.click_to_call_identity.clone(),
-                Key::UdpTcpPort => self.udp_tcp_port.to_string(),
+                Key::UdpTcpPort => number(self.udp_tcp_port),
                 Key::TlsPort => port(self.tls_port),
                 Key::TlsDomainName => self.tls_domain_name.clone(),
                 Key::KeepAlives => (if self.keep_alives { "1" } else { "0" }).to_owned(),
@@ -250,6 +383,36 @@ impl Config {
                     .unwrap_or_default(),
                 Key::HttpMaxConnections => self.http_max_connections.to_string(),
                 Key::RingTimeout => self.ring_timeout.as_secs().to_string(),
+                Key::HttpMaxConnectionsPerPeer => self.http_max_connections_per_peer.to_string(),
+                Key::XmlMaxConnectionsPerPeer => self.xml_max_connections_per_peer.to_string(),
+                Key::HttpRequestTimeout => self.http_request_timeout.as_secs().to_string(),
+                Key::HttpAllow => self.http_allow.to_string(),
+                Key::XmlAllow => self.xml_allow.to_string(),
+                Key::SipAllow => self.sip_allow.to_string(),
+                Key::HttpsPort => port(self.https_port),
+                Key::XmlTlsPort => port(self.xml_tls_port),
+                Key::HttpsCertificate => path(&self.https_certificate),
+                Key::HttpsKey => path(&self.https_key),
+                Key::XmlAuthToken => self
+                    .xml_auth_token
+                    .as_ref()
+                    .map(|_| "********".to_owned())
+                    .unwrap_or_default(),
+                Key::MaxConcurrentCalls => self.max_concurrent_calls.to_string(),
+                Key::MaxCallsPerSecond => self.max_calls_per_second.to_string(),
+                Key::MaxCallsPerSecondPerClient => self.max_calls_per_second_per_client.to_string(),
+                Key::DestinationAllow
+                | Key::DestinationDeny
+                | Key::InitiatorAllow
+                | Key::InitiatorDeny => {
+                    let list = self.pattern_list(key);
+                    if list.is_empty() {
+                        String::new()
+                    } else {
+                        out.extend(list.patterns().map(|p| (key.name(), p.to_owned())));
+                        continue;
+                    }
+                }
                 Key::TranslationPattern | Key::TranslationOutput => continue,
             };
             out.push((key.name(), value));
@@ -261,13 +424,59 @@ impl Config {
         out
     }
 
+    /// The pattern list of one of the four rule keys (an empty list for any other key).
+    pub fn pattern_list(&self, key: Key) -> &PatternList {
+        static EMPTY: std::sync::OnceLock<PatternList> = std::sync::OnceLock::new();
+        match key {
+            Key::DestinationAllow => &self.destination_allow,
+            Key::DestinationDeny => &self.destination_deny,
+            Key::InitiatorAllow => &self.initiator_allow,
+            Key::InitiatorDeny => &self.initiator_deny,
+            _ => EMPTY.get_or_init(PatternList::default),
+        }
+    }
+
+    /// What is worth a warning when the server starts (not for `--check-config`): HTTP
+    /// authentication over plain HTTP on an address others can reach, and a
+    /// configuration file holding secrets that group or others may read.
+    pub fn start_warnings(&self) -> Vec<Warning> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut out = Vec::new();
+        if self.http_auth
+            && let Some(port) = self.http_port
+            && !self.api_ip_address.is_some_and(|ip| ip.is_loopback())
+        {
+            out.push(Warning::PlainHttpAuth {
+                listen: match self.api_ip_address {
+                    Some(ip) => SocketAddr::new(ip, port).to_string(),
+                    None => format!("every interface, port {port}"),
+                },
+            });
+        }
+        if let Some(path) = &self.source
+            && !self.file_secrets.is_empty()
+            && let Ok(meta) = std::fs::metadata(path)
+        {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                out.push(Warning::SecretsReadable {
+                    path: path.clone(),
+                    mode,
+                    keys: self.file_secrets.clone(),
+                });
+            }
+        }
+        out
+    }
+
     /// The source file for messages: its path, or a note that none was read.
     pub fn source_description(&self) -> String {
         match &self.source {
             Some(path) => path.display().to_string(),
             None => format!(
-                "none ({} not found; defaults and command line)",
-                Path::new(DEFAULT_CONFIG_FILE).display()
+                "none (neither ./{} nor {} found; defaults and command line)",
+                Path::new(DEFAULT_CONFIG_FILE).display(),
+                SYSTEM_CONFIG_FILE
             ),
         }
     }

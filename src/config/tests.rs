@@ -40,10 +40,27 @@ fn defaults_are_the_originals() {
         format!("sip:click2call@{}", hostname())
     );
     assert_eq!(c.ring_timeout, Duration::from_secs(180));
-    assert_eq!(c.http_max_connections, 256);
+    assert_eq!(c.http_max_connections, 2048);
     assert_eq!(c.http_auth_realm, "clicktocall");
-    assert_eq!(c.xml_rpc_max_connections, 64);
+    assert_eq!(c.xml_rpc_max_connections, 2048);
     assert!(c.translator.is_empty());
+    // The front-door defences keep today's behaviour unless configured.
+    assert_eq!(c.http_max_connections_per_peer, 256);
+    assert_eq!(c.xml_max_connections_per_peer, 256);
+    assert_eq!(c.http_request_timeout, Duration::from_secs(10));
+    assert!(c.http_allow.is_any() && c.xml_allow.is_any());
+    assert_eq!((c.https_port, c.xml_tls_port), (None, None));
+    assert_eq!(
+        (c.https_certificate.clone(), c.https_key.clone()),
+        (None, None)
+    );
+    assert_eq!(c.xml_auth_token, None);
+    assert_eq!(c.max_concurrent_calls, 10_000);
+    assert_eq!(c.max_calls_per_second, 0);
+    assert_eq!(c.max_calls_per_second_per_client, 0);
+    assert!(c.destination_allow.is_empty() && c.destination_deny.is_empty());
+    assert!(c.initiator_allow.is_empty() && c.initiator_deny.is_empty());
+    assert!(c.sip_allow.is_any());
 }
 
 #[test]
@@ -258,7 +275,16 @@ fn other_keys_between_a_pair_are_fine() {
 #[test]
 fn default_password_with_auth_is_warned() {
     let w = Config::from_text("HttpAuth = 1\n").expect("valid").warnings;
-    assert_eq!(w, vec![Warning::DefaultPassword]);
+    assert_eq!(w, vec![Warning::DefaultPassword { password: "admin" }]);
+    let w = Config::from_text("HttpAuth = 1\nHttpAuthPwd = change-me\n")
+        .expect("valid")
+        .warnings;
+    assert_eq!(
+        w,
+        vec![Warning::DefaultPassword {
+            password: "change-me"
+        }]
+    );
     let w = Config::from_text("HttpAuth = 1\nHttpAuthPwd = other\n")
         .expect("valid")
         .warnings;
@@ -373,4 +399,240 @@ fn api_address_restricts_the_front_doors_and_must_be_an_address() {
             .any(|t| t.starts_with("<text>:1: ApiIPAddress = \"localhost\"")),
         "{text:?}"
     );
+}
+
+#[test]
+fn auto_means_any_free_port_and_zero_keeps_its_legacy_meaning() {
+    let c = Config::from_text(
+        "UDPTCPPort = auto\nTLSPort = Auto\nXmlRpcPort = AUTO\nHttpPort = auto\n",
+    )
+    .expect("auto is accepted for every port key")
+    .config;
+    assert_eq!(c.udp_tcp_port, AUTO_PORT);
+    assert_eq!(c.tls_port, Some(AUTO_PORT));
+    assert_eq!(c.xml_rpc_port, Some(AUTO_PORT));
+    assert_eq!(c.http_port, Some(AUTO_PORT));
+    let settings = c.settings();
+    for key in ["UDPTCPPort", "TLSPort", "XmlRpcPort", "HttpPort"] {
+        assert!(
+            settings.contains(&(key, "auto".to_owned())),
+            "{key} shown as auto in {settings:?}"
+        );
+    }
+
+    // 0 still disables TLS, XML and HTTP, and is still out of range for UDPTCPPort.
+    let c = Config::from_text("TLSPort = 0\nXmlRpcPort = 0\nHttpPort = 0\n")
+        .expect("valid")
+        .config;
+    assert_eq!(
+        (c.tls_port, c.xml_rpc_port, c.http_port),
+        (None, None, None)
+    );
+    let p = problems("UDPTCPPort = 0\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].key, "UDPTCPPort");
+    for bad in ["automatic", "any", "auto5"] {
+        let p = problems(&format!("HttpPort = {bad}\n"));
+        assert_eq!(p.len(), 1, "{bad}: {p:?}");
+        assert_eq!(p[0].reason, Invalid::NotANumber, "{bad}");
+    }
+}
+
+#[test]
+fn front_door_keys_are_read() {
+    let text = "\
+HttpMaxConnectionsPerPeer = 8
+XmlMaxConnectionsPerPeer = 9
+HttpRequestTimeout = 5
+HttpAllow = 127.0.0.1, 10.0.0.0/8
+XmlAllow = ::1, 192.0.2.0/24
+HttpsPort = 8443
+XmlTlsPort = 5095
+HttpsCertificate = /etc/c2c/cert.pem
+HttpsKey = /etc/c2c/key.pem
+XmlAuthToken = 0123456789abcdef-token
+MaxConcurrentCalls = 50
+MaxCallsPerSecond = 5
+MaxCallsPerSecondPerClient = 2
+DestinationDeny = ^sip:00
+DestinationDeny = ^sip:\\+?1900
+DestinationAllow = @trunk\\.example\\.com$
+InitiatorAllow = ^sip:[0-9]{3}@
+InitiatorDeny = ^sip:999
+SipAllow = 192.0.2.0/24
+";
+    let loaded = Config::from_text(text).expect("valid");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let c = loaded.config;
+    assert_eq!(c.http_max_connections_per_peer, 8);
+    assert_eq!(c.xml_max_connections_per_peer, 9);
+    assert_eq!(c.http_request_timeout, Duration::from_secs(5));
+    assert!(c.http_allow.allows("10.1.2.3".parse().expect("ip")));
+    assert!(!c.http_allow.allows("11.1.2.3".parse().expect("ip")));
+    assert!(c.xml_allow.allows("::1".parse().expect("ip")));
+    assert_eq!(c.https_port, Some(8443));
+    assert_eq!(c.xml_tls_port, Some(5095));
+    assert_eq!(
+        c.https_certificate,
+        Some(PathBuf::from("/etc/c2c/cert.pem"))
+    );
+    assert_eq!(c.https_key, Some(PathBuf::from("/etc/c2c/key.pem")));
+    assert_eq!(c.xml_auth_token.as_deref(), Some("0123456789abcdef-token"));
+    assert_eq!(c.max_concurrent_calls, 50);
+    assert_eq!(c.max_calls_per_second, 5);
+    assert_eq!(c.max_calls_per_second_per_client, 2);
+    assert_eq!(
+        c.destination_deny.patterns().collect::<Vec<_>>(),
+        ["^sip:00", "^sip:\\+?1900"]
+    );
+    assert_eq!(c.destination_allow.patterns().count(), 1);
+    assert_eq!(c.initiator_allow.patterns().count(), 1);
+    assert_eq!(c.initiator_deny.patterns().count(), 1);
+    assert_eq!(c.file_secrets, ["XmlAuthToken"]);
+    assert!(c.sip_allow.allows("192.0.2.200".parse().expect("ip")));
+    assert!(!c.sip_allow.allows("192.0.3.1".parse().expect("ip")));
+    // Printed settings: the token masked, one line per pattern, and they parse back.
+    let settings = c.settings();
+    assert!(settings.contains(&("XmlAuthToken", "********".to_owned())));
+    assert!(settings.iter().all(|(_, v)| !v.contains("abcdef-token")));
+    assert_eq!(
+        settings
+            .iter()
+            .filter(|(k, _)| *k == "DestinationDeny")
+            .count(),
+        2
+    );
+    assert!(settings.contains(&("HttpAllow", "127.0.0.1/32,10.0.0.0/8".to_owned())));
+    let text: String = settings
+        .iter()
+        .filter(|(k, _)| *k != "XmlAuthToken")
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect();
+    let again = Config::from_text(&text)
+        .expect("printed settings parse")
+        .config;
+    assert_eq!(again.destination_deny.patterns().count(), 2);
+    assert_eq!(again.http_allow, c.http_allow);
+}
+
+#[test]
+fn bad_front_door_values_name_line_key_and_reason() {
+    let p = problems(
+        "HttpAllow = 10.0.0.0/33\n\
+         XmlAllow = 127.0.0.1, nowhere\n\
+         HttpsPort = 70000\n\
+         MaxCallsPerSecond = fast\n\
+         DestinationDeny = ^(unclosed\n\
+         XmlAuthToken = short\n\
+         HttpsCertificate = /c.pem\n\
+         HttpMaxConnectionsPerPeer = 0\n\
+         HttpRequestTimeout = 301\n",
+    );
+    let text: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+    let expect = [
+        ("<text>:1: HttpAllow = \"10.0.0.0/33\"", "prefix length"),
+        (
+            "<text>:2: XmlAllow = \"127.0.0.1, nowhere\"",
+            "not an address",
+        ),
+        ("<text>:3: HttpsPort", "out of range"),
+        ("<text>:4: MaxCallsPerSecond", "not a number"),
+        ("<text>:5: DestinationDeny", "regular expression rejected"),
+        // The token is not repeated in the message.
+        ("<text>:6: XmlAuthToken = \"********\"", "too short"),
+        ("<text>:7: HttpsCertificate", "HttpsKey must be given too"),
+        ("<text>:8: HttpMaxConnectionsPerPeer", "out of range"),
+        ("<text>:9: HttpRequestTimeout", "out of range"),
+    ];
+    assert_eq!(text.len(), expect.len(), "{text:?}");
+    for ((start, reason), t) in expect.iter().zip(&text) {
+        assert!(t.starts_with(start) && t.contains(reason), "{t}");
+    }
+    assert!(!text.iter().any(|t| t.contains("short\"")), "{text:?}");
+}
+
+#[test]
+fn pattern_lists_gather_file_and_command_line_lines() {
+    let c = with_cli(
+        "DestinationDeny = ^sip:00\nDestinationDeny =\n",
+        &["-DestinationDeny", "^sip:1900"],
+    )
+    .expect("valid");
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.config.destination_deny.patterns().count(), 2);
+}
+
+#[test]
+fn http_auth_over_plain_http_off_loopback_is_warned() {
+    let w = Config::from_text("HttpAuth = 1\nHttpAuthPwd = other\n")
+        .expect("valid")
+        .config
+        .start_warnings();
+    assert!(
+        matches!(w.as_slice(), [Warning::PlainHttpAuth { listen }] if listen.contains("every interface")),
+        "{w:?}"
+    );
+    let w = Config::from_text("HttpAuth = 1\nHttpAuthPwd = other\nApiIPAddress = 192.0.2.1\n")
+        .expect("valid")
+        .config
+        .start_warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].to_string().contains("192.0.2.1:5090"), "{}", w[0]);
+    for quiet in [
+        "HttpAuth = 1\nHttpAuthPwd = other\nApiIPAddress = 127.0.0.1\n",
+        "HttpAuth = 1\nHttpAuthPwd = other\nApiIPAddress = ::1\n",
+        "HttpAuth = 1\nHttpAuthPwd = other\nHttpPort = 0\n",
+        "HttpAuth = 0\n",
+    ] {
+        let w = Config::from_text(quiet)
+            .expect("valid")
+            .config
+            .start_warnings();
+        assert!(w.is_empty(), "{quiet}: {w:?}");
+    }
+}
+
+#[test]
+fn ready_file_is_a_command_line_option_not_a_key() {
+    let cmd = cli::parse(&args(&["--ready-file", "/tmp/r", "-sp", "auto"])).expect("parses");
+    assert_eq!(cmd.ready_file, Some(PathBuf::from("/tmp/r")));
+    let cmd = cli::parse(&args(&["--ready-file=/tmp/r2"])).expect("parses");
+    assert_eq!(cmd.ready_file, Some(PathBuf::from("/tmp/r2")));
+    assert!(cmd.overrides.is_empty());
+    assert!(matches!(
+        cli::parse(&args(&["--ready-file"])),
+        Err(CliError::MissingValue { .. })
+    ));
+    assert!(help_text().contains("--ready-file"));
+}
+
+#[test]
+fn a_readable_file_with_secrets_is_warned_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("c2c-mode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("secret.config");
+    std::fs::write(&path, "HttpAuthPwd = s3cret\n").expect("write");
+    let load = |mode| {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let args = vec!["-c".to_owned(), path.display().to_string()];
+        match Config::load(&args).expect("load") {
+            LoadOutcome::Run(l) => l.config.start_warnings(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let w = load(0o644);
+    assert_eq!(w.len(), 1, "{w:?}");
+    let text = w[0].to_string();
+    assert!(
+        text.contains("HttpAuthPwd") && text.contains("644"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(load(0o600).is_empty());
+    // No secret in the file: nothing to say, whatever the mode.
+    std::fs::write(&path, "HttpPort = 5090\n").expect("write");
+    assert!(load(0o644).is_empty());
+    // A secret given on the command line only is not in the file.
+    std::fs::remove_dir_all(&dir).expect("cleanup");
 }

@@ -11,8 +11,9 @@ use std::time::Duration;
 use super::error::{Invalid, Origin, Problem, Warning};
 use super::file::Entry;
 use super::keys::Key;
-use super::{Config, Loaded, LogLevel};
-use crate::translate::{self, Translator};
+use super::{AUTO_PORT, Config, Loaded, LogLevel};
+use crate::access::AccessList;
+use crate::translate::{self, PatternList, Translator};
 
 /// Port DNS servers listen on when the entry names none (RFC 1035 §4.2).
 const DNS_PORT: u16 = 53;
@@ -28,6 +29,9 @@ pub(super) fn build(
     let mut single: HashMap<Key, Entry> = HashMap::new();
     let mut rules_file = Vec::new();
     let mut rules_cli = Vec::new();
+    // DestinationAllow & co.: every line adds a pattern, file and command line alike.
+    let mut lists: HashMap<Key, Vec<Entry>> = HashMap::new();
+    let mut file_secrets: Vec<&'static str> = Vec::new();
 
     for (entries, rules, from_cli) in [(file, &mut rules_file, false), (cli, &mut rules_cli, true)]
     {
@@ -41,7 +45,19 @@ pub(super) fn build(
                 });
                 continue;
             };
+            if !from_cli
+                && key.is_secret()
+                && !entry.value.is_empty()
+                && !file_secrets.contains(&key.name())
+            {
+                file_secrets.push(key.name());
+            }
             match key {
+                _ if key.is_pattern_list() => {
+                    if !entry.value.is_empty() {
+                        lists.entry(key).or_default().push(entry);
+                    }
+                }
                 Key::TranslationPattern => {
                     if let Some(orphan) = pending.replace(entry) {
                         problems.push(problem(key, orphan, Invalid::PatternWithoutOutput));
@@ -79,8 +95,10 @@ pub(super) fn build(
 
     let mut config = Config {
         source,
+        file_secrets,
         ..Config::default()
     };
+    let mut tls_files: [Option<Entry>; 2] = [None, None];
     let mut identity_given = false;
     // Keys in a fixed order so problems come out in a stable order.
     let mut given: Vec<(Key, Entry)> = single.into_iter().collect();
@@ -93,8 +111,57 @@ pub(super) fn build(
         if key == Key::ClickToCallIdentity {
             identity_given = true;
         }
+        if key == Key::HttpsCertificate {
+            tls_files[0] = Some(entry.clone());
+        } else if key == Key::HttpsKey {
+            tls_files[1] = Some(entry.clone());
+        }
         if let Err(reason) = apply(&mut config, key, &entry.value) {
             problems.push(problem(key, entry, reason));
+        }
+    }
+    match tls_files {
+        [Some(cert), None] => problems.push(problem(
+            Key::HttpsCertificate,
+            cert,
+            Invalid::Needs("HttpsKey"),
+        )),
+        [None, Some(key)] => problems.push(problem(
+            Key::HttpsKey,
+            key,
+            Invalid::Needs("HttpsCertificate"),
+        )),
+        _ => {}
+    }
+    let mut list_keys: Vec<Key> = lists.keys().copied().collect();
+    list_keys.sort();
+    for key in list_keys {
+        let entries = lists.remove(&key).unwrap_or_default();
+        let mut ok = true;
+        for entry in &entries {
+            if let Err(message) = translate::check_pattern(&entry.value) {
+                ok = false;
+                problems.push(problem(key, entry.clone(), Invalid::BadPattern(message)));
+            }
+        }
+        if !ok {
+            continue;
+        }
+        match PatternList::new(entries.iter().map(|e| e.value.clone())) {
+            Ok(list) => {
+                let list = Arc::new(list);
+                match key {
+                    Key::DestinationAllow => config.destination_allow = list,
+                    Key::DestinationDeny => config.destination_deny = list,
+                    Key::InitiatorAllow => config.initiator_allow = list,
+                    _ => config.initiator_deny = list,
+                }
+            }
+            Err(e) => {
+                if let Some(entry) = entries.get(e.index) {
+                    problems.push(problem(key, entry.clone(), Invalid::BadPattern(e.message)));
+                }
+            }
         }
     }
     if !identity_given {
@@ -154,17 +221,31 @@ pub(super) fn build(
         });
         return Err((problems, warnings));
     }
-    if config.http_auth && config.http_port.is_some() && config.http_auth_pwd == "admin" {
-        warnings.push(Warning::DefaultPassword);
+    if config.http_auth && config.http_port.is_some() {
+        // The built-in default and the shipped configuration's value are both public.
+        if let Some(password) = WELL_KNOWN_PASSWORDS
+            .into_iter()
+            .find(|p| *p == config.http_auth_pwd)
+        {
+            warnings.push(Warning::DefaultPassword { password });
+        }
     }
     Ok(Loaded { config, warnings })
 }
+
+/// Passwords anyone can look up: the original's default and `conf/clicktocall.config`'s.
+const WELL_KNOWN_PASSWORDS: [&str; 2] = ["admin", "change-me"];
 
 fn problem(key: Key, entry: Entry, reason: Invalid) -> Problem {
     Problem {
         origin: entry.origin,
         key: key.name(),
-        value: entry.value,
+        // A secret is not repeated in an error message either.
+        value: if key.is_secret() {
+            "********".to_owned()
+        } else {
+            entry.value
+        },
         reason,
     }
 }
@@ -175,8 +256,14 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::IpAddress => config.ip_address = Some(parse_ip(value).ok_or(Invalid::NotAnIpAddress)?),
         Key::DnsServers => config.dns_servers = parse_dns_servers(value)?,
         Key::ClickToCallIdentity => config.click_to_call_identity = parse_sip_uri(value)?,
-        Key::UdpTcpPort => config.udp_tcp_port = parse_port(value, 1)?,
-        Key::TlsPort => config.tls_port = nonzero(parse_port(value, 0)?),
+        Key::UdpTcpPort => {
+            config.udp_tcp_port = if is_auto(value) {
+                AUTO_PORT
+            } else {
+                parse_port(value, 1)?
+            }
+        }
+        Key::TlsPort => config.tls_port = optional_port(value)?,
         Key::TlsDomainName => config.tls_domain_name = value.to_owned(),
         Key::KeepAlives => config.keep_alives = parse_bool(value)?,
         Key::OutboundProxy => config.outbound_proxy = Some(parse_sip_uri(value)?),
@@ -185,8 +272,8 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         }
         Key::LogFilename => config.log_filename = PathBuf::from(value),
         Key::LogFileMaxLines => config.log_file_max_lines = parse_number(value, 0, u64::MAX)?,
-        Key::XmlRpcPort => config.xml_rpc_port = nonzero(parse_port(value, 0)?),
-        Key::HttpPort => config.http_port = nonzero(parse_port(value, 0)?),
+        Key::XmlRpcPort => config.xml_rpc_port = optional_port(value)?,
+        Key::HttpPort => config.http_port = optional_port(value)?,
         Key::HttpAuth => config.http_auth = parse_bool(value)?,
         Key::HttpAuthPwd => config.http_auth_pwd = value.to_owned(),
         Key::RingTimeout => {
@@ -198,14 +285,82 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
             config.api_ip_address = Some(parse_ip(value).ok_or(Invalid::NotAnIpAddress)?)
         }
         Key::XmlRpcMaxConnections => config.xml_rpc_max_connections = parse_count(value)?,
-        // Handled as pairs by the caller.
-        Key::TranslationPattern | Key::TranslationOutput => {}
+        Key::HttpMaxConnectionsPerPeer => {
+            config.http_max_connections_per_peer = parse_count(value)?
+        }
+        Key::XmlMaxConnectionsPerPeer => config.xml_max_connections_per_peer = parse_count(value)?,
+        Key::HttpRequestTimeout => {
+            config.http_request_timeout = Duration::from_secs(parse_number(value, 1, 300)?)
+        }
+        Key::HttpAllow => config.http_allow = parse_access_list(value)?,
+        Key::XmlAllow => config.xml_allow = parse_access_list(value)?,
+        Key::SipAllow => config.sip_allow = parse_access_list(value)?,
+        Key::HttpsPort => config.https_port = optional_port(value)?,
+        Key::XmlTlsPort => config.xml_tls_port = optional_port(value)?,
+        Key::HttpsCertificate => config.https_certificate = Some(PathBuf::from(value)),
+        Key::HttpsKey => config.https_key = Some(PathBuf::from(value)),
+        Key::XmlAuthToken => config.xml_auth_token = Some(parse_token(value)?),
+        Key::MaxConcurrentCalls => {
+            config.max_concurrent_calls = usize::try_from(parse_number(value, 0, 1_000_000)?)
+                .map_err(|_| Invalid::OutOfRange {
+                    min: 0,
+                    max: 1_000_000,
+                })?
+        }
+        Key::MaxCallsPerSecond => config.max_calls_per_second = parse_rate(value)?,
+        Key::MaxCallsPerSecondPerClient => {
+            config.max_calls_per_second_per_client = parse_rate(value)?
+        }
+        // Handled as pairs or lists by the caller.
+        Key::TranslationPattern
+        | Key::TranslationOutput
+        | Key::DestinationAllow
+        | Key::DestinationDeny
+        | Key::InitiatorAllow
+        | Key::InitiatorDeny => {}
     }
     Ok(())
 }
 
-fn nonzero(port: u16) -> Option<u16> {
-    (port != 0).then_some(port)
+/// `auto` (any case): bind any free port at start-up. Not `0`, which keeps its legacy
+/// meaning ("disabled") for TLSPort, XmlRpcPort and HttpPort.
+fn is_auto(value: &str) -> bool {
+    value.eq_ignore_ascii_case("auto")
+}
+
+/// TLSPort, XmlRpcPort, HttpPort: `0` = disabled (`None`), `auto` = any free port
+/// (`Some(AUTO_PORT)`), else the port.
+fn optional_port(value: &str) -> Result<Option<u16>, Invalid> {
+    if is_auto(value) {
+        return Ok(Some(AUTO_PORT));
+    }
+    let port = parse_port(value, 0)?;
+    Ok((port != 0).then_some(port))
+}
+
+fn parse_access_list(value: &str) -> Result<AccessList, Invalid> {
+    AccessList::parse(value).map_err(|e| Invalid::BadAccessList(e.to_string()))
+}
+
+/// Calls a second: 0 (no limit) to 100000.
+fn parse_rate(value: &str) -> Result<u32, Invalid> {
+    let n = parse_number(value, 0, 100_000)?;
+    u32::try_from(n).map_err(|_| Invalid::OutOfRange {
+        min: 0,
+        max: 100_000,
+    })
+}
+
+/// A token is compared byte for byte: no control characters (a stray CR from a DOS file
+/// would make every request fail), and at least 16 characters so it is not guessable.
+fn parse_token(value: &str) -> Result<String, Invalid> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Invalid::ForbiddenCharacter(c));
+    }
+    if value.chars().count() < 16 {
+        return Err(Invalid::TooShort(16));
+    }
+    Ok(value.to_owned())
 }
 
 /// A decimal number in `min..=max`.

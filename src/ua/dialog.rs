@@ -72,6 +72,14 @@ pub enum InviteOutcome {
     OtherFork { ack: Message, bye: Message },
     /// A final failure (the transaction layer acknowledges it).
     Failed { code: u16 },
+    /// A 2xx that cannot answer the INVITE: it has no To tag (RFC 3261 §8.2.6.2 makes the
+    /// UAS add one; without it no dialog can be identified) or its CSeq is not our
+    /// INVITE's. Waiting would only keep the leg hanging, so the INVITE counts as failed:
+    /// `ack` acknowledges the 2xx as it came, so the phone stops resending it (RFC 3261
+    /// §13.2.2.4, §13.3.1.4), and `bye` ends the dialog the phone thinks it made when that
+    /// was to be this one (initial INVITE). For a confirmed dialog `bye` is `None`: the
+    /// caller ends the dialog with its own BYE.
+    Unusable { ack: Message, bye: Option<Message> },
     /// Not for this INVITE (e.g. a response to an older CSeq), or malformed.
     Ignored,
 }
@@ -189,18 +197,38 @@ impl Dialog {
         self.state = DialogState::Terminated;
     }
 
-    /// Read a response to the leg's INVITE (initial or a re-INVITE with CSeq `invite_cseq`).
-    pub fn on_invite_response(&mut self, resp: &Message, ack_now: bool) -> InviteOutcome {
+    /// Read a response to one of the leg's INVITEs (initial or re-INVITE): `sent_cseq` is
+    /// the CSeq of the INVITE whose transaction the response came on.
+    pub fn on_invite_response(
+        &mut self,
+        resp: &Message,
+        sent_cseq: u32,
+        ack_now: bool,
+    ) -> InviteOutcome {
         let Some(code) = resp.status() else {
             return InviteOutcome::Ignored;
         };
-        let Ok((cseq, Method::Invite)) = resp.cseq() else {
-            return InviteOutcome::Ignored;
-        };
-        if cseq != self.invite_cseq {
+        let answers_it = matches!(resp.cseq(), Ok((c, Method::Invite)) if c == sent_cseq);
+        let to_tag = resp.to_tag().map(str::to_string);
+        if (200..300).contains(&code) && (!answers_it || to_tag.is_none()) {
+            return self.unusable(resp, sent_cseq);
+        }
+        if !answers_it && code < 200 {
             return InviteOutcome::Ignored;
         }
-        let to_tag = resp.to_tag().map(str::to_string);
+        if sent_cseq != self.invite_cseq {
+            // An earlier INVITE's transaction: only a retransmission of its 2xx comes late,
+            // and it is acknowledged again (RFC 3261 §13.2.2.4), with no body: any offer of
+            // it was answered in the first ACK.
+            return match code {
+                200..=299 => InviteOutcome::Retransmission {
+                    ack: Some(self.base_request(Method::Ack, sent_cseq)),
+                },
+                _ => InviteOutcome::Ignored,
+            };
+        }
+        // A final failure ends the transaction whatever its CSeq says (the transaction
+        // layer matched it to our INVITE, RFC 3261 §17.1.3).
         match code {
             100..=199 => {
                 // RFC 3261 §12.1.2: a provisional with a To tag creates an early dialog.
@@ -217,7 +245,7 @@ impl Dialog {
             }
             200..=299 => {
                 let Some(tag) = to_tag else {
-                    return InviteOutcome::Ignored;
+                    return self.unusable(resp, sent_cseq);
                 };
                 let same_dialog = self.remote.tag() == Some(tag.as_str());
                 if !self.invite_pending {
@@ -255,6 +283,26 @@ impl Dialog {
                 InviteOutcome::Failed { code }
             }
         }
+    }
+
+    /// See [`InviteOutcome::Unusable`]. The ACK is built from the response, so it carries
+    /// the CSeq and To the phone put in it and matches its 2xx. When the INVITE it came on
+    /// no longer waits (it failed already, or a later one is out), the 2xx is only
+    /// acknowledged again.
+    fn unusable(&mut self, resp: &Message, sent_cseq: u32) -> InviteOutcome {
+        let mut as_sent =
+            Dialog::from_2xx(resp, self.contact.clone()).unwrap_or_else(|| self.clone());
+        let ack = as_sent.build_ack(None);
+        if !self.invite_pending || sent_cseq != self.invite_cseq {
+            return InviteOutcome::Retransmission { ack: Some(ack) };
+        }
+        self.invite_pending = false;
+        let confirmed = self.state == DialogState::Confirmed;
+        if !confirmed {
+            self.state = DialogState::Terminated;
+        }
+        let bye = (!confirmed).then(|| as_sent.bye());
+        InviteOutcome::Unusable { ack, bye }
     }
 
     /// The ACK for the current 2xx, carrying `sdp` when the 2xx held the offer (RFC 3261
@@ -478,6 +526,33 @@ impl Dialog {
             .collect();
     }
 
+    /// The dialog a 2xx to an INVITE of ours sets up, rebuilt from the response alone (its
+    /// From is ours, its To the peer's, RFC 3261 §12.1.2), to end it. `None` when the
+    /// response lacks what any request of the dialog needs.
+    fn from_2xx(resp: &Message, contact: NameAddr) -> Option<Dialog> {
+        let local = resp.from().ok()?;
+        let remote = resp.to().ok()?;
+        let (cseq, _) = resp.cseq().ok()?;
+        let mut dialog = Dialog {
+            call_id: resp.call_id().ok()?.to_string(),
+            remote_target: remote.uri.clone(),
+            local,
+            remote,
+            contact,
+            route_set: Vec::new(),
+            local_cseq: cseq,
+            remote_cseq: None,
+            state: DialogState::Confirmed,
+            invite_cseq: cseq,
+            ack: None,
+            invite_pending: false,
+            last_rseq: None,
+            session_interval: None,
+        };
+        dialog.learn_route(resp, true);
+        Some(dialog)
+    }
+
     /// A 2xx with another To tag after the dialog was confirmed: a second fork answered.
     /// Build its own ACK and BYE from a copy of the dialog with that fork's tag and target.
     fn other_fork(&self, resp: &Message, tag: &str) -> InviteOutcome {
@@ -488,6 +563,35 @@ impl Dialog {
         let bye = fork.bye();
         InviteOutcome::OtherFork { ack, bye }
     }
+}
+
+/// The ACK and BYE for a 2xx to an INVITE of ours that no dialog of ours takes: its call
+/// is over (the INVITE was given up and its call forgotten) and the phone answered late or
+/// retransmits. RFC 3261 §13.2.2.4: the UAC acknowledges every 2xx (or the phone resends
+/// it for 64·T1, RFC 3261 §13.3.1.4) and ends with BYE a dialog it does not want. Built
+/// from the response alone. The ACK carries no body: whether the 2xx held an offer or an
+/// answer is no longer known, and the BYE follows at once. `None` when the response is not
+/// a 2xx to an INVITE or lacks the headers a request needs.
+pub fn end_unwanted_2xx(resp: &Message, contact: NameAddr) -> Option<(Message, Message)> {
+    if !resp.status().is_some_and(|c| (200..300).contains(&c))
+        || !matches!(resp.cseq(), Ok((_, Method::Invite)))
+    {
+        return None;
+    }
+    let mut dialog = Dialog::from_2xx(resp, contact)?;
+    let ack = dialog.build_ack(None);
+    let bye = dialog.bye();
+    Some((ack, bye))
+}
+
+/// A final response to a request within a dialog that ends the dialog: 481 and 408
+/// (RFC 3261 §12.2.1.2; a transaction time-out counts as 408, §8.1.3.1) and the codes
+/// RFC 5057 §5.1 says destroy the dialog. Any other failure ends only the transaction.
+pub fn ends_dialog(code: u16) -> bool {
+    matches!(
+        code,
+        404 | 408 | 410 | 416 | 481 | 482 | 483 | 484 | 485 | 502 | 604
+    )
 }
 
 /// An in-dialog request arrived with a CSeq lower than one already seen.
@@ -535,7 +639,7 @@ mod tests {
         );
         let ok = response(&invite, 200, &[]);
         assert!(matches!(
-            leg.on_invite_response(&ok, true),
+            leg.on_invite_response(&ok, 1, true),
             InviteOutcome::Answered { ack: Some(_), .. }
         ));
         // No Record-Route: in-dialog requests go straight to the remote target.
@@ -555,7 +659,7 @@ mod tests {
             200,
             &[("Record-Route", "<sip:p2.example;lr>, <sip:p1.example;lr>")],
         );
-        leg.on_invite_response(&ok, true);
+        leg.on_invite_response(&ok, 1, true);
         let bye = leg.bye();
         let routes: Vec<&str> = bye.header_values("Route").collect();
         assert_eq!(routes, vec!["<sip:p1.example;lr>", "<sip:p2.example;lr>"]);
@@ -565,7 +669,7 @@ mod tests {
     fn strict_router_goes_into_the_request_uri() {
         let (mut leg, invite) = Dialog::invite(spec(None));
         let ok = response(&invite, 200, &[("Record-Route", "<sip:strict.example>")]);
-        leg.on_invite_response(&ok, true);
+        leg.on_invite_response(&ok, 1, true);
         let bye = leg.bye();
         // RFC 3261 §12.2.1.1: the strict router is the Request-URI, the target the last Route.
         assert_eq!(bye.request_uri().unwrap().to_string(), "sip:strict.example");
@@ -577,7 +681,7 @@ mod tests {
         let (mut leg, invite) = Dialog::invite(spec(None));
         let ringing = response(&invite, 180, &[]);
         assert!(matches!(
-            leg.on_invite_response(&ringing, true),
+            leg.on_invite_response(&ringing, 1, true),
             InviteOutcome::Provisional {
                 ringing: true,
                 prack: None
@@ -586,16 +690,16 @@ mod tests {
         assert_eq!(leg.state(), DialogState::Early);
         let ok = response(&invite, 200, &[]);
         assert!(matches!(
-            leg.on_invite_response(&ok, true),
+            leg.on_invite_response(&ok, 1, true),
             InviteOutcome::Answered { .. }
         ));
         assert!(matches!(
-            leg.on_invite_response(&ok, true),
+            leg.on_invite_response(&ok, 1, true),
             InviteOutcome::Retransmission { ack: Some(_) }
         ));
         let mut other = ok.clone();
         other.set_header("To", "<sip:100@192.0.2.10:5061>;tag=fork2");
-        match leg.on_invite_response(&other, true) {
+        match leg.on_invite_response(&other, 1, true) {
             InviteOutcome::OtherFork { ack, bye } => {
                 assert_eq!(ack.to_tag(), Some("fork2"));
                 assert_eq!(bye.to_tag(), Some("fork2"));
@@ -613,7 +717,7 @@ mod tests {
     #[test]
     fn request_with_body_carries_the_body_and_its_headers_in_the_dialog() {
         let (mut leg, invite) = Dialog::invite(spec(None));
-        leg.on_invite_response(&response(&invite, 200, &[]), true);
+        leg.on_invite_response(&response(&invite, 200, &[]), 1, true);
         let headers = [
             ("Content-Type", "application/dtmf-relay"),
             ("Info-Package", "dtmf"),
@@ -638,10 +742,102 @@ mod tests {
         assert_eq!(msg.body(), b"hi");
     }
 
+    /// A 2xx without a To tag or with another CSeq cannot confirm the INVITE: it is
+    /// acknowledged as it came, the dialog the phone made is ended, and the INVITE fails;
+    /// its retransmission is only acknowledged again.
+    #[test]
+    fn a_2xx_without_to_tag_or_with_another_cseq_fails_the_invite() {
+        for bad in ["no tag", "cseq"] {
+            let (mut leg, invite) = Dialog::invite(spec(None));
+            let mut ok = response(&invite, 200, &[]);
+            match bad {
+                "no tag" => ok.set_header("To", "<sip:100@192.0.2.10:5061>"),
+                _ => ok.set_header("CSeq", "7 INVITE"),
+            }
+            match leg.on_invite_response(&ok, 1, false) {
+                InviteOutcome::Unusable {
+                    ack,
+                    bye: Some(bye),
+                } => {
+                    assert_eq!(ack.method(), Some(&Method::Ack));
+                    assert_eq!(ack.to_tag(), ok.to_tag(), "{bad}");
+                    assert_eq!(ack.cseq().unwrap().0, ok.cseq().unwrap().0, "{bad}");
+                    assert_eq!(bye.method(), Some(&Method::Bye));
+                }
+                o => panic!("{bad}: expected an unusable 2xx, got {o:?}"),
+            }
+            assert_eq!(leg.state(), DialogState::Terminated, "{bad}");
+            assert!(matches!(
+                leg.on_invite_response(&ok, 1, false),
+                InviteOutcome::Retransmission { ack: Some(_) }
+            ));
+        }
+        // A re-INVITE's unusable 2xx leaves the BYE to the confirmed dialog.
+        let (mut leg, invite) = Dialog::invite(spec(None));
+        leg.on_invite_response(&response(&invite, 200, &[]), 1, true);
+        let reinvite = leg.reinvite(b"v=0\r\n".to_vec());
+        let mut ok = response(&reinvite, 200, &[]);
+        ok.set_header("CSeq", "1 INVITE");
+        assert!(matches!(
+            leg.on_invite_response(&ok, 2, true),
+            InviteOutcome::Unusable { bye: None, .. }
+        ));
+        assert_eq!(leg.state(), DialogState::Confirmed);
+        assert!(!leg.reinvite_pending());
+    }
+
+    /// A late 2xx of an earlier INVITE's transaction is acknowledged again, not taken for
+    /// the answer to the re-INVITE that is out now.
+    #[test]
+    fn an_earlier_invites_2xx_is_acknowledged_again() {
+        let (mut leg, invite) = Dialog::invite(spec(None));
+        let ok = response(&invite, 200, &[]);
+        leg.on_invite_response(&ok, 1, true);
+        leg.reinvite(b"v=0\r\n".to_vec());
+        match leg.on_invite_response(&ok, 1, true) {
+            InviteOutcome::Retransmission { ack: Some(ack) } => {
+                assert_eq!(ack.cseq().unwrap(), (1, Method::Ack));
+            }
+            o => panic!("expected the old 2xx acknowledged, got {o:?}"),
+        }
+        assert!(leg.reinvite_pending(), "the re-INVITE still waits");
+    }
+
+    #[test]
+    fn an_unwanted_2xx_is_acked_and_byed_from_the_response_alone() {
+        let (_, invite) = Dialog::invite(spec(None));
+        let ok = response(
+            &invite,
+            200,
+            &[("Record-Route", "<sip:p2.example;lr>, <sip:p1.example;lr>")],
+        );
+        let contact = NameAddr::parse("<sip:click2call@192.0.2.1:5072>").unwrap();
+        let (ack, bye) = end_unwanted_2xx(&ok, contact.clone()).expect("a 2xx to an INVITE");
+        for (req, cseq, method) in [(&ack, 1, Method::Ack), (&bye, 2, Method::Bye)] {
+            assert_eq!(req.method(), Some(&method));
+            assert_eq!(req.cseq().unwrap(), (cseq, method));
+            assert_eq!(req.call_id().ok(), invite.call_id().ok());
+            assert_eq!(req.from_tag(), invite.from_tag());
+            assert_eq!(req.to_tag(), Some("peer"));
+            assert_eq!(
+                req.request_uri().unwrap().to_string(),
+                "sip:phone@192.0.2.10:5061"
+            );
+            let routes: Vec<&str> = req.header_values("Route").collect();
+            assert_eq!(routes, vec!["<sip:p1.example;lr>", "<sip:p2.example;lr>"]);
+        }
+        assert!(ack.body().is_empty());
+        // Anything else is not ours to end.
+        assert!(end_unwanted_2xx(&response(&invite, 486, &[]), contact.clone()).is_none());
+        let mut bye_ok = ok.clone();
+        bye_ok.set_header("CSeq", "2 BYE");
+        assert!(end_unwanted_2xx(&bye_ok, contact).is_none());
+    }
+
     #[test]
     fn lower_cseq_in_dialog_is_out_of_order() {
         let (mut leg, invite) = Dialog::invite(spec(None));
-        leg.on_invite_response(&response(&invite, 200, &[]), true);
+        leg.on_invite_response(&response(&invite, 200, &[]), 1, true);
         let (tag, call_id) = (
             leg.local_tag().unwrap().to_string(),
             leg.call_id().to_string(),

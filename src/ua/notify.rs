@@ -11,6 +11,9 @@ pub struct TransferNotice {
     pub code: Option<u16>,
     /// `Subscription-State: terminated`.
     pub terminated: bool,
+    /// Terminated with `reason=timeout`: the subscription expired at the notifier before
+    /// an outcome was known (RFC 6665 §4.1.3).
+    pub timed_out: bool,
     /// `expires` of an active or pending subscription, in seconds.
     pub expires: Option<u32>,
 }
@@ -28,9 +31,16 @@ pub fn read(req: &Message) -> TransferNotice {
         .and_then(|frag| frag.status());
     // RFC 6665 §8.2.3 makes Subscription-State mandatory; without it nothing ends.
     let state = req.subscription_state().ok().flatten();
+    let terminated = state.as_ref().is_some_and(|s| s.is_terminated());
+    let timed_out = terminated
+        && state
+            .as_ref()
+            .and_then(|s| s.reason.as_deref())
+            .is_some_and(|r| r.eq_ignore_ascii_case("timeout"));
     TransferNotice {
         code,
-        terminated: state.as_ref().is_some_and(|s| s.is_terminated()),
+        terminated,
+        timed_out,
         expires: state.and_then(|s| s.expires),
     }
 }
@@ -56,6 +66,7 @@ mod tests {
             TransferNotice {
                 code: Some(180),
                 terminated: false,
+                timed_out: false,
                 expires: Some(60)
             }
         );
@@ -65,9 +76,18 @@ mod tests {
             TransferNotice {
                 code: Some(200),
                 terminated: true,
+                timed_out: false,
                 expires: None
             }
         );
+    }
+
+    #[test]
+    fn a_subscription_ended_by_its_expiry_is_a_time_out() {
+        let n = notify("terminated;reason=timeout", "SIP/2.0 100 Trying\r\n");
+        assert!(read(&n).timed_out);
+        let n = notify("terminated;reason=giveup", "SIP/2.0 100 Trying\r\n");
+        assert!(!read(&n).timed_out);
     }
 
     #[test]

@@ -1,29 +1,61 @@
-//! Black-box harness of the call-engine tests: the real `clicktocall` binary on loopback
-//! with a generated configuration, SIPp processes playing the phones, and an XML client
-//! that places a click-to-call and collects its progress events.
+//! The one test harness: every test binary says `mod support;` and takes what it needs.
 //!
-//! Include with `#[path = "support/mod.rs"] mod support;`.
+//! | piece | for |
+//! |---|---|
+//! | [`tmp::TempDir`] | a scratch directory (kept when the test fails or `C2C_KEEP_SCRATCH` is set) |
+//! | [`server::Server`], [`server::ServerConfig`] | the real binary: config writer (presets `calls`, `api`, `reactor`), start, ready, stop by PID, log dumped on failure; [`server::run`] for runs that end by themselves |
+//! | [`xml::XmlClient`] | the XML interface: place a call, read its events |
+//! | [`http::HttpConn`] | the HTTP interface, and an RFC 7616 digest client |
+//! | [`wire`] | raw TCP reads and writes with deadlines |
+//! | [`sip::Msg`] | SIP text: parse what a peer received, build responses |
+//! | [`peer`] | raw SIP peers: UDP socket, TCP/TLS listener and connection |
+//! | [`phone::Phone`], [`raw_phone::RawPhone`] | scripted UDP phones: step by step from the test, or autonomous modes SIPp cannot play |
+//! | [`sipp::Sipp`], [`lab::Lab`] | SIPp phones, and the call tests' server + SIPp + XML world |
+//! | [`baresip::Baresip`], [`sip_trace`] | real phones for interop, and their SIP trace |
+//! | [`dns::TestDnsServer`] | an authoritative DNS server on loopback |
+//! | [`api_double::Harness`] | the HTTP/XML front doors in-process with a calls-thread double |
+//! | [`transport_rig::Rig`] | `TransportLayer`s in-process on a mio loop |
+//! | [`tls`] | certificates made with `openssl` |
 //!
-//! When a test panics, [`Lab`]'s drop prints the server's log and console and every
-//! SIPp run's message, error and log files, so a failure shows what went over the wire.
+//! # Ports without races
+//!
+//! A port is never picked by the harness for something that can tell us what it bound:
+//! - the server gets `auto` for every listener and `--ready-file`; it writes the file
+//!   (atomically) once every listener is bound, and the harness reads the ports from it
+//!   ([`server::Server::wait_ready`]);
+//! - raw peers, the DNS server and the in-process front doors bind port 0 themselves and
+//!   keep the socket;
+//! - SIPp and baresip cannot bind port 0 and report it (`sipp -p 0` means 5060), so they
+//!   get a candidate port ([`ports::candidate_port`]); the harness then checks that the
+//!   child itself holds the port (its socket inode among `/proc/<pid>/fd`) and, when the
+//!   child failed to bind ("Unable to bind", or not holding it once ready), starts it
+//!   again on a new port, a bounded number of times.
+//!
+//! # Waits
+//!
+//! Every wait is bounded: [`WAIT`] is only reached when something is broken, never a
+//! timing claim. Only processes started here are signalled, by their PID.
 
-#![allow(dead_code, unused_imports)]
-
+pub mod api_double;
+pub mod baresip;
+pub mod dns;
+pub mod http;
+pub mod lab;
+pub mod peer;
+pub mod phone;
 pub mod ports;
 pub mod raw_phone;
 pub mod server;
+pub mod sip;
+pub mod sip_trace;
 pub mod sipp;
+pub mod tls;
+pub mod tmp;
+pub mod transport_rig;
+pub mod wire;
 pub mod xml;
 
-use std::cell::RefCell;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-pub use raw_phone::{RawMode, RawPhone};
-pub use server::{Server, ServerOptions};
-pub use sipp::Sipp;
-pub use xml::{Event, XmlClient};
 
 /// Upper bound of any wait that is not a SIP transaction time-out: only a broken run
 /// ever reaches it.
@@ -32,181 +64,3 @@ pub const WAIT: Duration = Duration::from_secs(30);
 /// Upper bound for a click-to-call whose final event may come from a SIP time-out
 /// (Timer B, 64·T1 = 32 s, RFC 3261 §17.1.1.2), with margin.
 pub const CALL_WAIT: Duration = Duration::from_secs(45);
-
-/// A scratch directory, removed on drop unless the test panicked or `C2C_KEEP_SCRATCH`
-/// is set (then its path is printed so the files can be read).
-pub struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("c2c-calls-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create scratch directory");
-        TempDir { path }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::thread::panicking() || std::env::var_os("C2C_KEEP_SCRATCH").is_some() {
-            eprintln!("scratch files kept in {}", self.path.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-/// One test's world: a scratch directory, the server, and the log files of every SIPp
-/// started through it (printed if the test fails).
-pub struct Lab {
-    pub server: Server,
-    logs: RefCell<Vec<(String, Vec<PathBuf>)>>,
-    dir: TempDir,
-}
-
-impl Lab {
-    /// Starts the server with `options` and waits until its XML port accepts connections.
-    pub fn start(tag: &str, options: ServerOptions) -> Lab {
-        let dir = TempDir::new(tag);
-        let server = Server::start(dir.path(), options);
-        Lab {
-            server,
-            logs: RefCell::new(Vec::new()),
-            dir,
-        }
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Starts a SIPp UAS (a phone that waits for our INVITE) on a free loopback port,
-    /// with `@NAME@` placeholders of the scenario replaced by `vars`; returns once SIPp
-    /// holds its port.
-    /// `@SERVER_PORT@` is always set to the server's SIP port.
-    pub fn uas(&self, scenario: &str, vars: &[(&str, String)]) -> Sipp {
-        let mut vars = vars.to_vec();
-        vars.push(("SERVER_PORT", self.server.sip_port.to_string()));
-        let sipp = Sipp::uas(self.dir(), scenario, &vars);
-        self.logs
-            .borrow_mut()
-            .push((sipp.label(), sipp.log_paths()));
-        sipp
-    }
-
-    /// As [`Lab::uas`], for a scenario that runs longer than SIPp's usual time-out.
-    pub fn uas_lasting(&self, scenario: &str, timeout: Duration, vars: &[(&str, String)]) -> Sipp {
-        let mut vars = vars.to_vec();
-        vars.push(("SERVER_PORT", self.server.sip_port.to_string()));
-        let sipp = Sipp::uas_lasting(self.dir(), scenario, timeout, &vars);
-        self.logs
-            .borrow_mut()
-            .push((sipp.label(), sipp.log_paths()));
-        sipp
-    }
-
-    /// As [`Lab::uas`], over TCP.
-    pub fn uas_tcp(&self, scenario: &str, vars: &[(&str, String)]) -> Sipp {
-        let mut vars = vars.to_vec();
-        vars.push(("SERVER_PORT", self.server.sip_port.to_string()));
-        let sipp = Sipp::uas_tcp(self.dir(), scenario, &vars);
-        self.logs
-            .borrow_mut()
-            .push((sipp.label(), sipp.log_paths()));
-        sipp
-    }
-
-    /// As [`Lab::uas`], for a SIPp that plays `calls` calls before it exits.
-    pub fn uas_calls(&self, scenario: &str, calls: u32, vars: &[(&str, String)]) -> Sipp {
-        let mut vars = vars.to_vec();
-        vars.push(("SERVER_PORT", self.server.sip_port.to_string()));
-        let sipp = Sipp::uas_calls(self.dir(), scenario, calls, &vars);
-        self.logs
-            .borrow_mut()
-            .push((sipp.label(), sipp.log_paths()));
-        sipp
-    }
-
-    /// Starts a SIPp UAC scenario that sends to the server's SIP port.
-    pub fn uac(&self, scenario: &str, vars: &[(&str, String)]) -> Sipp {
-        let sipp = Sipp::uac(self.dir(), scenario, self.server.sip_port, vars);
-        self.logs
-            .borrow_mut()
-            .push((sipp.label(), sipp.log_paths()));
-        sipp
-    }
-
-    /// Places a click-to-call over the XML interface and returns every event up to and
-    /// including the final one (see [`XmlClient::call`]).
-    pub fn click_to_call(&self, initiator: &str, destination: &str, anchor: bool) -> Vec<Event> {
-        let mut client = XmlClient::connect(self.server.xml_port);
-        let events = client.call(initiator, destination, anchor, CALL_WAIT);
-        assert!(
-            client.silent_for(Duration::from_millis(300)),
-            "a document after the final event"
-        );
-        events
-    }
-
-    /// Everything a failing test should show.
-    pub fn dump(&self) -> String {
-        let mut out = self.server.dump();
-        for (label, paths) in self.logs.borrow().iter() {
-            for path in paths {
-                if let Ok(text) = std::fs::read_to_string(path) {
-                    out.push_str(&format!(
-                        "\n===== {label}: {} =====\n{text}",
-                        path.display()
-                    ));
-                }
-            }
-        }
-        out
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("{}", self.dump());
-        }
-    }
-}
-
-/// The initiator or destination address a test sends over the XML interface for a
-/// phone on `port` with user part `user` (the server's translation rule turns it into
-/// `sip:<user>@127.0.0.1:<port>`).
-pub fn phone(port: u16, user: &str) -> String {
-    format!("p{port}-{user}")
-}
-
-/// Shorthand for an expected event list: leg `""` means no `Leg` attribute.
-/// Every event of a call that reached both phones (reference traces xml-refer, xml-anchor):
-/// 100, each leg ringing and connected, the destination's 200 final.
-pub fn connected_both_legs() -> Vec<Event> {
-    events(&[
-        (100, "", "In progress"),
-        (180, "Initiator", "Ringing initiator"),
-        (200, "Initiator", "Connected to initiator"),
-        (180, "Destination", "Ringing destination"),
-        (200, "Destination", "Connected to destination"),
-    ])
-}
-
-pub fn events(list: &[(u16, &str, &str)]) -> Vec<Event> {
-    list.iter()
-        .map(|&(code, leg, text)| Event {
-            code,
-            leg: leg.to_owned(),
-            text: text.to_owned(),
-        })
-        .collect()
-}

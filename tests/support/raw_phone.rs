@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use super::sip::{Msg, long_name};
+
 /// How the phone behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawMode {
@@ -65,7 +67,7 @@ impl RawPhone {
     }
 
     pub fn phone(&self, user: &str) -> String {
-        super::phone(self.port, user)
+        super::lab::phone(self.port, user)
     }
 
     /// The start line of every datagram received so far, in order.
@@ -156,40 +158,20 @@ fn run(socket: &UdpSocket, port: u16, mode: RawMode, seen: &Mutex<Vec<String>>, 
 const SDP: &str = "v=0\r\no=raw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
                    m=audio 6020 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
 
-/// The header lines of `message` (start line excluded).
-fn headers(message: &str) -> impl Iterator<Item = (String, &str)> {
-    let head = message.split("\r\n\r\n").next().unwrap_or_default();
-    head.split("\r\n").skip(1).map(|line| {
-        let name = line
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        (name, line)
-    })
-}
-
-/// The value (after the colon) of the first header named `full` or `compact`.
-fn header<'a>(message: &'a str, full: &str, compact: &str) -> Option<&'a str> {
-    headers(message)
-        .find(|(name, _)| name == full || name == compact)
-        .and_then(|(_, line)| line.split_once(':').map(|(_, v)| v.trim()))
-}
-
 /// A response to `request` copying Via, From, To (with a tag added), Call-ID and CSeq
 /// (RFC 3261 §8.2.6.2).
 fn response(request: &str, status: &str, port: u16, sdp: Option<&str>) -> String {
     let mut out = format!("SIP/2.0 {status}\r\n");
-    for (name, line) in headers(request) {
-        match name.as_str() {
-            "via" | "v" | "from" | "f" | "call-id" | "i" | "cseq" => {
-                out.push_str(line);
-                out.push_str("\r\n");
+    let request = Msg::new(request.as_bytes());
+    // Copied as written (compact names included), in the request's order.
+    for (name, value) in request.header_lines() {
+        match long_name(name).as_str() {
+            "via" | "from" | "call-id" | "cseq" => {
+                out.push_str(&format!("{name}:{value}\r\n"));
             }
-            "to" | "t" => {
-                out.push_str(line);
-                if !line.contains(";tag=") {
+            "to" => {
+                out.push_str(&format!("{name}:{value}"));
+                if !value.contains(";tag=") {
                     out.push_str(";tag=raw1");
                 }
                 out.push_str("\r\n");
@@ -218,13 +200,15 @@ fn in_dialog(
     to: SocketAddr,
     sipfrag: Option<&str>,
 ) -> String {
-    let target = header(refer, "contact", "m")
+    let refer = Msg::new(refer.as_bytes());
+    let target = refer
+        .header("Contact")
         .and_then(|c| c.split('<').nth(1))
         .and_then(|c| c.split('>').next())
         .map_or_else(|| format!("sip:{to}"), str::to_owned);
-    let from = header(refer, "to", "t").unwrap_or_default();
-    let peer = header(refer, "from", "f").unwrap_or_default();
-    let call_id = header(refer, "call-id", "i").unwrap_or_default();
+    let from = refer.header("To").unwrap_or_default();
+    let peer = refer.header("From").unwrap_or_default();
+    let call_id = refer.header("Call-ID").unwrap_or_default();
     let (cseq, body_headers, body) = match sipfrag {
         Some(frag) => (
             1,

@@ -1,142 +1,357 @@
-//! The real `clicktocall` binary, started with a generated configuration file in a
-//! scratch directory and stopped (only this child) when dropped.
+//! The real `clicktocall` binary: a generated configuration ([`ServerConfig`]) written to
+//! a scratch directory, the process started with `auto` ports and `--ready-file`, its
+//! bound addresses read from that file, and the process stopped on drop — SIGTERM, then
+//! SIGKILL after 5 s, only ever to the child started here. When a test panics, the
+//! configuration, console output and log are printed.
 
 use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::WAIT;
-use super::ports::{free_port, wait_tcp_accepting};
+use super::tmp::TempDir;
 
-/// What a test may change in the generated configuration.
-#[derive(Debug, Clone, Default)]
-pub struct ServerOptions {
-    /// `RingTimeout` in seconds; the product's default when `None`.
-    pub ring_timeout: Option<u32>,
-    /// Further `key = value` lines, appended after the generated ones.
-    pub extra: Vec<(String, String)>,
+/// The password of the `api` preset with authentication on.
+pub const PASSWORD: &str = "s3cret pass";
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_clicktocall")
 }
 
-impl ServerOptions {
-    pub fn ring_timeout(seconds: u32) -> ServerOptions {
-        ServerOptions {
-            ring_timeout: Some(seconds),
-            ..ServerOptions::default()
+/// The crate root, for the shipped `conf/clicktocall.config` and the scenario files.
+pub fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What a test chooses in the generated configuration. The ports are never chosen: every
+/// listener is `auto` and the server reports what it bound.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `IPAddress`; empty = all interfaces (IPv4 and IPv6).
+    pub ip_address: String,
+    /// `HttpAuth = 1` with this `HttpAuthPwd`; `None`: `HttpAuth = 0`.
+    pub auth_password: Option<String>,
+    /// Translation rules `(pattern, output)`, tried in this order.
+    pub rules: Vec<(String, String)>,
+    /// Further `key = value` lines, after the generated ones (a later line wins).
+    pub extra: Vec<(String, String)>,
+    /// Files written into the working directory before start (name, contents).
+    pub files: Vec<(String, Vec<u8>)>,
+    /// `TLSDomainName` of a TLS listener on an `auto` port (its certificate and key must be
+    /// among `files`); `None`: `TLSPort = 0`.
+    pub tls_domain: Option<String>,
+    /// `HttpPort = auto` when true, `0` (off) when false.
+    pub http: bool,
+}
+
+impl Default for ServerConfig {
+    /// Loopback, no rules, HTTP on without authentication, TLS off.
+    fn default() -> Self {
+        ServerConfig {
+            ip_address: "127.0.0.1".into(),
+            auth_password: None,
+            rules: Vec::new(),
+            extra: Vec::new(),
+            files: Vec::new(),
+            tls_domain: None,
+            http: true,
         }
     }
 }
 
-/// A running server on loopback.
+impl ServerConfig {
+    /// The call tests' set-up: `p<port>-<user>` → `sip:<user>@127.0.0.1:<port>` and
+    /// `t<port>-<user>` → the same over TCP.
+    pub fn calls() -> ServerConfig {
+        ServerConfig::default()
+            .rule(r"^p([0-9]+)-(.+)$", "sip:$2@127.0.0.1:$1")
+            .rule(r"^t([0-9]+)-(.+)$", "sip:$2@127.0.0.1:$1;transport=tcp")
+            .set("HttpAuthPwd", "calls-test")
+    }
+
+    /// The HTTP/XML interface tests' set-up: `p<port>-<user>` as [`ServerConfig::calls`],
+    /// SIP URIs unchanged, no authentication.
+    pub fn api() -> ServerConfig {
+        ServerConfig::default()
+            .rule(r"^p(\d+)-(.+)$", "sip:$2@127.0.0.1:$1")
+            .rule("^(sip:.*)$", "$1")
+    }
+
+    /// The reactor tests' set-up: no rules, no HTTP, the log never rotated.
+    pub fn reactor() -> ServerConfig {
+        ServerConfig {
+            http: false,
+            ..ServerConfig::default()
+        }
+        .set("LogFileMaxLines", "0")
+    }
+
+    /// Every address translated by `output` (`$1` = the whole address).
+    pub fn translate_all(self, output: &str) -> ServerConfig {
+        self.rule("^(.*)$", output)
+    }
+
+    pub fn rule(mut self, pattern: &str, output: &str) -> ServerConfig {
+        self.rules.push((pattern.into(), output.into()));
+        self
+    }
+
+    pub fn set(mut self, key: &str, value: &str) -> ServerConfig {
+        self.extra.push((key.into(), value.into()));
+        self
+    }
+
+    /// `RingTimeout` in seconds.
+    pub fn ring_timeout(self, seconds: u32) -> ServerConfig {
+        self.set("RingTimeout", &seconds.to_string())
+    }
+
+    /// Authentication on with [`PASSWORD`].
+    pub fn with_auth(mut self) -> ServerConfig {
+        self.auth_password = Some(PASSWORD.to_owned());
+        self
+    }
+
+    /// The reference runs' `^(50[0-9][0-9])(\d+)$` → `sip:$2@127.0.0.1:$1` put second, so
+    /// the traces' requests translate as they did there.
+    pub fn with_reference_rules(mut self) -> ServerConfig {
+        let at = self.rules.len().min(1);
+        self.rules.insert(
+            at,
+            (
+                r"^(50[0-9][0-9])(\d+)$".to_owned(),
+                "sip:$2@127.0.0.1:$1".to_owned(),
+            ),
+        );
+        self
+    }
+
+    /// The configuration file text, logging to `log`.
+    fn text(&self, log: &Path) -> String {
+        let tls = if self.tls_domain.is_some() {
+            "auto"
+        } else {
+            "0"
+        };
+        let http = if self.http { "auto" } else { "0" };
+        let mut text = format!(
+            "IPAddress = {}\nClickToCallIdentity = sip:click2call@127.0.0.1\n\
+             UDPTCPPort = auto\nTLSPort = {tls}\nXmlRpcPort = auto\nHttpPort = {http}\n\
+             LogLevel = DEBUG\nLogFilename = {}\n",
+            self.ip_address,
+            log.display()
+        );
+        if let Some(domain) = &self.tls_domain {
+            text.push_str(&format!("TLSDomainName = {domain}\n"));
+        }
+        match &self.auth_password {
+            Some(pwd) => text.push_str(&format!("HttpAuth = 1\nHttpAuthPwd = {pwd}\n")),
+            None => text.push_str("HttpAuth = 0\n"),
+        }
+        for (pattern, output) in &self.rules {
+            text.push_str(&format!(
+                "TranslationPattern = {pattern}\nTranslationOutput = {output}\n"
+            ));
+        }
+        for (key, value) in &self.extra {
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+        text
+    }
+}
+
+/// A fixed-layout configuration `test.config` in `dir` for the command-line tests, which
+/// name its lines (`extra` starts on line 9): loopback, `auto` ports, TLS off, the log in
+/// `dir`, every address translated to `sip:<it>@127.0.0.1`.
+pub fn minimal_config(dir: &TempDir, extra: &str) -> PathBuf {
+    let text = format!(
+        "IPAddress = 127.0.0.1\nUDPTCPPort = auto\nTLSPort = 0\nHttpPort = auto\nXmlRpcPort = auto\n\
+         LogFilename = {}\nTranslationPattern = ^(.*)$\nTranslationOutput = sip:$1@127.0.0.1\n{extra}",
+        dir.path().join("clicktocall.log").display(),
+    );
+    dir.write("test.config", &text)
+}
+
+/// What the server wrote to its `--ready-file`.
+#[derive(Debug, Clone, Default)]
+pub struct Ready {
+    /// `(name, address)` per line: `sip-udp`, `sip-tcp`, `sip-tls`, `xml`, `http`.
+    pub listeners: Vec<(String, SocketAddr)>,
+    pub pid: u32,
+}
+
+impl Ready {
+    /// Parses the file's text; `None` if a line is not `<name> <address>` or `pid <n>`.
+    pub fn parse(text: &str) -> Option<Ready> {
+        let mut ready = Ready::default();
+        for line in text.lines() {
+            let (name, value) = line.split_once(' ')?;
+            if name == "pid" {
+                ready.pid = value.parse().ok()?;
+            } else {
+                ready.listeners.push((name.to_owned(), value.parse().ok()?));
+            }
+        }
+        (ready.pid != 0).then_some(ready)
+    }
+
+    /// Every address of listener `name`, in the order written.
+    pub fn addrs(&self, name: &str) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, a)| *a)
+            .collect()
+    }
+
+    /// The port of listener `name` (each listener has one port on all its addresses);
+    /// 0 if there is none.
+    pub fn port(&self, name: &str) -> u16 {
+        self.addrs(name).first().map_or(0, SocketAddr::port)
+    }
+}
+
+/// A running server (or one that ran: the exit status is kept).
 pub struct Server {
     child: Child,
     exited: Option<ExitStatus>,
+    /// Filled by [`Server::wait_ready`] (`start` does it).
+    pub ready: Ready,
     pub sip_port: u16,
     pub xml_port: u16,
+    /// 0 when HTTP is off.
     pub http_port: u16,
+    /// 0 when TLS is off.
     pub tls_port: u16,
-    config_path: PathBuf,
+    dir: PathBuf,
+    ready_path: PathBuf,
+    config_path: Option<PathBuf>,
     log_path: PathBuf,
     stdout_path: PathBuf,
     stderr_path: PathBuf,
+    /// The scratch directory when the server owns it ([`Server::start_scratch`]).
+    _scratch: Option<TempDir>,
 }
 
 impl Server {
-    /// Writes `clicktocall.config` into `dir`, starts the binary with `-c` on it and
-    /// waits until the XML port accepts connections. A port picked free can be taken by
-    /// another process before the server binds it: the server then exits with status 2
-    /// ("could not start") and is started again on new ports, up to three times.
-    pub fn start(dir: &Path, options: ServerOptions) -> Server {
-        for _ in 0..3 {
-            if let Some(server) = Server::try_start(dir, &options) {
-                return server;
-            }
+    /// Writes `clicktocall.config` and `config.files` into `dir`, starts the binary there
+    /// with `-c` on it and `--ready-file`, and waits until every listener is bound.
+    pub fn start(dir: impl AsRef<Path>, config: &ServerConfig) -> Server {
+        let dir = dir.as_ref();
+        let config_path = dir.join("clicktocall.config");
+        let log_path = dir.join("clicktocall.log");
+        std::fs::write(&config_path, config.text(&log_path)).expect("write configuration");
+        for (name, contents) in &config.files {
+            std::fs::write(dir.join(name), contents).expect("write file for the server");
         }
-        panic!("clicktocall could not bind its ports in three attempts");
+        let mut server = Server::spawn(dir, &["-c", "clicktocall.config"]);
+        server.config_path = Some(config_path);
+        server.log_path = log_path;
+        server.wait_ready();
+        server
     }
 
-    /// One start attempt; `None` if the server exited with status 2 at start-up.
-    fn try_start(dir: &Path, options: &ServerOptions) -> Option<Server> {
-        let sip_port = free_port();
-        let xml_port = free_port();
-        let http_port = free_port();
-        let tls_port = free_port();
-        let log_path = dir.join("clicktocall.log");
-        let mut config = format!(
-            "IPAddress = 127.0.0.1\n\
-             ClickToCallIdentity = sip:click2call@127.0.0.1\n\
-             UDPTCPPort = {sip_port}\n\
-             TLSPort = {tls_port}\n\
-             XmlRpcPort = {xml_port}\n\
-             HttpPort = {http_port}\n\
-             HttpAuthPwd = calls-test\n\
-             LogLevel = DEBUG\n\
-             LogFilename = {}\n\
-             TranslationPattern = ^p([0-9]+)-(.+)$\n\
-             TranslationOutput = sip:$2@127.0.0.1:$1\n\
-             TranslationPattern = ^t([0-9]+)-(.+)$\n\
-             TranslationOutput = sip:$2@127.0.0.1:$1;transport=tcp\n",
-            log_path.display()
-        );
-        if let Some(seconds) = options.ring_timeout {
-            config.push_str(&format!("RingTimeout = {seconds}\n"));
-        }
-        for (key, value) in &options.extra {
-            config.push_str(&format!("{key} = {value}\n"));
-        }
-        let config_path = dir.join("clicktocall.config");
-        std::fs::write(&config_path, config).expect("write configuration");
+    /// As [`Server::start`], in a scratch directory of its own named after `tag`, removed
+    /// with the server.
+    pub fn start_scratch(tag: &str, config: &ServerConfig) -> Server {
+        let dir = TempDir::new(tag);
+        let mut server = Server::start(dir.path(), config);
+        server._scratch = Some(dir);
+        server
+    }
+
+    /// Starts the binary in `dir` with `args` and `--ready-file <dir>/ready`, without
+    /// waiting: for tests of the command line itself. Console output goes to files.
+    pub fn spawn(dir: &Path, args: &[&str]) -> Server {
+        let ready_path = dir.join("ready");
+        let _ = std::fs::remove_file(&ready_path);
         let stdout_path = dir.join("server.stdout");
         let stderr_path = dir.join("server.stderr");
-        let child = Command::new(env!("CARGO_BIN_EXE_clicktocall"))
-            .arg("-c")
-            .arg(&config_path)
+        let child = Command::new(binary())
+            .args(args)
+            .arg("--ready-file")
+            .arg(&ready_path)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(File::create(&stdout_path).expect("create stdout file"))
             .stderr(File::create(&stderr_path).expect("create stderr file"))
             .spawn()
             .expect("start clicktocall");
-        let mut server = Server {
+        Server {
             child,
             exited: None,
-            sip_port,
-            xml_port,
-            http_port,
-            tls_port,
-            config_path,
-            log_path,
+            ready: Ready::default(),
+            sip_port: 0,
+            xml_port: 0,
+            http_port: 0,
+            tls_port: 0,
+            dir: dir.to_path_buf(),
+            ready_path,
+            config_path: None,
+            log_path: dir.join("clicktocall.log"),
             stdout_path,
             stderr_path,
-        };
+            _scratch: None,
+        }
+    }
+
+    /// Waits (bounded by [`WAIT`]) for the ready file and reads the ports from it. Panics
+    /// with the server's output if it exits first or the file does not come.
+    pub fn wait_ready(&mut self) -> &Ready {
         let deadline = Instant::now() + WAIT;
-        while !wait_tcp_accepting(xml_port, Duration::from_millis(200)) {
-            if let Some(status) = server.try_exited() {
-                if status.code() == Some(2) {
-                    eprintln!(
-                        "clicktocall could not bind a port, retrying:\n{}",
-                        server.dump()
-                    );
-                    return None;
-                }
+        loop {
+            // The server renames the file into place complete, so any text read is whole.
+            if let Ok(text) = std::fs::read_to_string(&self.ready_path) {
+                let ready = Ready::parse(&text)
+                    .unwrap_or_else(|| panic!("unreadable ready file:\n{text}{}", self.dump()));
+                assert_eq!(ready.pid, self.pid(), "ready file of another process");
+                self.sip_port = ready.port("sip-udp");
+                self.xml_port = ready.port("xml");
+                self.http_port = ready.port("http");
+                self.tls_port = ready.port("sip-tls");
+                self.ready = ready;
+                return &self.ready;
+            }
+            if let Some(status) = self.try_exited() {
                 panic!(
                     "clicktocall exited at start-up ({status}):\n{}",
-                    server.dump()
+                    self.dump()
                 );
             }
-            if Instant::now() >= deadline {
-                panic!(
-                    "clicktocall's XML port {xml_port} not open within {WAIT:?}:\n{}",
-                    server.dump()
-                );
-            }
+            assert!(
+                Instant::now() < deadline,
+                "clicktocall wrote no ready file within {WAIT:?}:\n{}",
+                self.dump()
+            );
+            thread::sleep(Duration::from_millis(10));
         }
-        Some(server)
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn sip_addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.sip_port))
+    }
+
+    pub fn xml_addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.xml_port))
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.http_port))
+    }
+
+    pub fn http_url(&self, target: &str) -> String {
+        format!("http://127.0.0.1:{}{target}", self.http_port)
     }
 
     fn try_exited(&mut self) -> Option<ExitStatus> {
@@ -151,11 +366,31 @@ impl Server {
         self.try_exited().is_none()
     }
 
-    /// Sends SIGTERM to this child (and nothing else).
-    pub fn terminate(&mut self) {
-        if self.try_exited().is_none() {
-            signal(self.child.id(), libc::SIGTERM);
+    /// Sends `sig` to this child, unless it has already been reaped (then its pid could
+    /// name another process).
+    pub fn signal(&mut self, sig: libc::c_int) {
+        if self.try_exited().is_some() {
+            return;
         }
+        let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
+            return;
+        };
+        // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own child,
+        // not yet reaped (checked above), so it cannot name another process.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+
+    /// SIGTERM (and nothing else).
+    pub fn terminate(&mut self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    /// SIGTERM, then waits up to `timeout` for the exit (no SIGKILL).
+    pub fn terminate_and_wait(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.terminate();
+        self.wait_exit(timeout)
     }
 
     /// Waits up to `timeout` for the process to exit.
@@ -172,23 +407,100 @@ impl Server {
         }
     }
 
+    /// The exit status; panics with the output if the process has not ended within
+    /// [`WAIT`].
+    pub fn expect_exit(&mut self) -> ExitStatus {
+        self.wait_exit(WAIT)
+            .unwrap_or_else(|| panic!("clicktocall did not exit within {WAIT:?}:\n{}", self.dump()))
+    }
+
+    /// SIGTERM, then SIGKILL after 5 s; the exit status if the process is gone.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        if self.terminate_and_wait(Duration::from_secs(5)).is_none() {
+            let _ = self.child.kill();
+            self.exited = self.child.wait().ok();
+        }
+        self.exited
+    }
+
     /// The log file as written so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    /// Configuration, console output and log, for a failure message.
+    /// The console's standard error as written so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Waits up to `timeout` for a log line containing `needle`.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        self.wait_log_line(&[needle], timeout).is_some()
+    }
+
+    /// Waits (bounded by `timeout`) until the log has a line containing every one of
+    /// `parts`; returns that line.
+    pub fn wait_log_line(&self, parts: &[&str], timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self
+                .log()
+                .lines()
+                .find(|l| parts.iter().all(|p| l.contains(p)))
+                .map(str::to_owned);
+            if found.is_some() || Instant::now() >= deadline {
+                return found;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for a standard-error line containing `needle` and returns it; panics with
+    /// the output if it does not come within [`WAIT`] or the process ends first.
+    pub fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let exited = self.try_exited();
+            // Read after the exit check, so the lines of a process that just ended count.
+            if let Some(line) = self.stderr().lines().find(|l| l.contains(needle)) {
+                return line.to_owned();
+            }
+            if let Some(status) = exited {
+                panic!(
+                    "clicktocall ended ({status}) before printing {needle:?}:\n{}",
+                    self.dump()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line containing {needle:?} within {WAIT:?}:\n{}",
+                self.dump()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Configuration, console output and log, for a failure message. A long log is cut
+    /// to its end, which is what explains a failure.
     pub fn dump(&self) -> String {
         let mut out = String::new();
-        for (what, path) in [
-            ("configuration", &self.config_path),
-            ("stdout", &self.stdout_path),
-            ("stderr", &self.stderr_path),
-            ("log", &self.log_path),
-        ] {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut parts = vec![
+            ("stdout", self.stdout_path.clone()),
+            ("stderr", self.stderr_path.clone()),
+            ("log", self.log_path.clone()),
+        ];
+        if let Some(config) = &self.config_path {
+            parts.insert(0, ("configuration", config.clone()));
+        }
+        for (what, path) in parts {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let skip = text.len().saturating_sub(200_000);
+            let start = (skip..text.len())
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(text.len());
+            let tail = text.get(start..).unwrap_or_default();
             out.push_str(&format!(
-                "\n===== clicktocall {what}: {} =====\n{text}",
+                "\n===== clicktocall {what}: {} =====\n{tail}",
                 path.display()
             ));
         }
@@ -198,24 +510,69 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if self.try_exited().is_some() {
-            return;
-        }
-        self.terminate();
-        if self.wait_exit(Duration::from_secs(5)).is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        self.stop();
+        if thread::panicking() {
+            eprintln!("{}", self.dump());
         }
     }
 }
 
-/// Sends `sig` to the process `pid` — always a child this harness started.
-pub fn signal(pid: u32, sig: libc::c_int) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return;
-    };
-    // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own child.
-    unsafe {
-        libc::kill(pid, sig);
+/// What a finished run printed.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+}
+
+/// Polls `child` (one the test started) until it exits or `timeout` passes.
+pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+            _ => return None,
+        }
+    }
+}
+
+fn drain<R: std::io::Read + Send + 'static>(mut pipe: R) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
+/// Runs the binary with `args` in `cwd` to completion (no ready file: for runs that end
+/// by themselves, such as `--check-config`), killing it and failing the test if it has
+/// not finished within [`WAIT`]. Output is piped, so nothing is written to `cwd`.
+pub fn run(cwd: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(binary())
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start clicktocall");
+    let stdout = drain(child.stdout.take().expect("stdout piped"));
+    let stderr = drain(child.stderr.take().expect("stderr piped"));
+    let status = wait_bounded(&mut child, WAIT).unwrap_or_else(|| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("clicktocall {args:?} did not finish within {WAIT:?}");
+    });
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
 }

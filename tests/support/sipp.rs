@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::WAIT;
-use super::ports::{free_port, wait_tcp_listening, wait_udp_bound};
+use super::ports::{Bound, Proto, candidate_port, wait_owned};
 
 /// SIPp's own global time-out: a scenario still running after this fails (exit ≠ 0).
 /// [`Sipp::uas_lasting`] sets a longer one for scenarios that wait on protocol timers.
@@ -33,6 +33,11 @@ impl Run {
     };
 }
 
+/// SIPp cannot bind port 0 and report it (`-p 0` means its default 5060), so it gets a
+/// candidate port and is started again on a new one when it exits with "Unable to bind"
+/// (the port was taken in between), at most this many times.
+const BIND_ATTEMPTS: usize = 5;
+
 /// One SIPp run of one call (`-m 1`), or of several for [`Sipp::uas_calls`].
 pub struct Sipp {
     child: Child,
@@ -48,10 +53,10 @@ pub struct Sipp {
 }
 
 impl Sipp {
-    /// A UAS scenario (it waits for an INVITE) on a free port; returns once SIPp has
+    /// A UAS scenario (it waits for an INVITE) on a port of its own; returns once SIPp has
     /// bound the port, so a call placed afterwards reaches it.
     pub fn uas(dir: &Path, scenario: &str, vars: &[(&str, String)]) -> Sipp {
-        Sipp::spawn(dir, scenario, Run::ONE_CALL, vars).await_bound()
+        Sipp::spawn(dir, scenario, Run::ONE_CALL, vars)
     }
 
     /// A UAS scenario over TCP (`-t t1`: one connection); returns once SIPp listens.
@@ -60,7 +65,7 @@ impl Sipp {
             tcp: true,
             ..Run::ONE_CALL
         };
-        Sipp::spawn(dir, scenario, run, vars).await_bound()
+        Sipp::spawn(dir, scenario, run, vars)
     }
 
     /// A UAS scenario that plays `calls` calls (concurrently, matched by Call-ID) before
@@ -70,7 +75,7 @@ impl Sipp {
             calls,
             ..Run::ONE_CALL
         };
-        Sipp::spawn(dir, scenario, run, vars).await_bound()
+        Sipp::spawn(dir, scenario, run, vars)
     }
 
     /// As [`Sipp::uas`], with SIPp's global time-out raised to `timeout` for a scenario
@@ -85,7 +90,7 @@ impl Sipp {
             timeout_s: u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX),
             ..Run::ONE_CALL
         };
-        Sipp::spawn(dir, scenario, run, vars).await_bound()
+        Sipp::spawn(dir, scenario, run, vars)
     }
 
     /// A UAC scenario sending to 127.0.0.1:`remote_port`.
@@ -97,14 +102,48 @@ impl Sipp {
         Sipp::spawn(dir, scenario, run, vars)
     }
 
+    /// Starts SIPp and returns once it holds its port (a UAS: a call placed afterwards
+    /// reaches it), or once it ended by itself (a quick UAC), retrying on a bind clash.
     fn spawn(dir: &Path, scenario: &str, run: Run, vars: &[(&str, String)]) -> Sipp {
+        for attempt in 1..=BIND_ATTEMPTS {
+            let mut sipp = Sipp::spawn_once(dir, scenario, run, vars);
+            let proto = if run.tcp {
+                Proto::TcpListen
+            } else {
+                Proto::Udp
+            };
+            let (pid, port) = (sipp.child.id(), sipp.port);
+            let bound = wait_owned(pid, proto, port, WAIT, || {
+                sipp.exited = sipp.child.try_wait().ok().flatten();
+                sipp.exited.is_some()
+            });
+            match bound {
+                Bound::Owned => return sipp,
+                Bound::Exited if sipp.stderr().contains("Unable to bind") => {
+                    eprintln!(
+                        "{}: port {port} taken before SIPp bound it (attempt {attempt}), new port",
+                        sipp.label()
+                    );
+                }
+                // Ran and ended on its own: its exit status tells the test how it went.
+                Bound::Exited => return sipp,
+                Bound::TimedOut => panic!(
+                    "sipp {scenario} did not bind port {port} within {WAIT:?}:\n{}",
+                    sipp.report()
+                ),
+            }
+        }
+        panic!("sipp {scenario}: a port was taken before SIPp bound it, {BIND_ATTEMPTS} times");
+    }
+
+    fn spawn_once(dir: &Path, scenario: &str, run: Run, vars: &[(&str, String)]) -> Sipp {
         let Run {
             remote_port,
             calls,
             tcp,
             timeout_s,
         } = run;
-        let port = free_port();
+        let port = candidate_port();
         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/sipp")
             .join(scenario);
@@ -164,31 +203,13 @@ impl Sipp {
         }
     }
 
-    fn await_bound(mut self) -> Sipp {
-        let bound = if self.tcp {
-            wait_tcp_listening(self.port, WAIT)
-        } else {
-            wait_udp_bound(self.port, WAIT)
-        };
-        if !bound {
-            let status = self.child.try_wait().ok().flatten();
-            panic!(
-                "sipp {} did not bind port {} (exit: {status:?}):\n{}",
-                self.scenario,
-                self.port,
-                self.report()
-            );
-        }
-        self
-    }
-
     /// The phone's address for the XML request: the server's translation rules turn it
     /// into `sip:<user>@127.0.0.1:<port>` (with `;transport=tcp` for a TCP phone).
     pub fn phone(&self, user: &str) -> String {
         if self.tcp {
             format!("t{}-{user}", self.port)
         } else {
-            super::phone(self.port, user)
+            super::lab::phone(self.port, user)
         }
     }
 
@@ -236,6 +257,10 @@ impl Sipp {
             );
             thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.base.with_extension("stderr")).unwrap_or_default()
     }
 
     /// Every file of this run, for a failure message.

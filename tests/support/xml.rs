@@ -10,14 +10,34 @@ use std::time::{Duration, Instant};
 const MAX_REPLY: usize = 1 << 20;
 
 /// One `<Result>` line: code, `Leg` attribute (empty when absent) and text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Event {
     pub code: u16,
     pub leg: String,
     pub text: String,
+    /// When it was read, for "how long after the request" checks; not compared.
+    pub at: Instant,
 }
 
+/// Equal when code, leg and text are: expected lists are written without times.
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        (self.code, &self.leg, &self.text) == (other.code, &other.leg, &other.text)
+    }
+}
+
+impl Eq for Event {}
+
 impl Event {
+    pub fn new(code: u16, leg: &str, text: &str) -> Event {
+        Event {
+            code,
+            leg: leg.to_owned(),
+            text: text.to_owned(),
+            at: Instant::now(),
+        }
+    }
+
     /// A request is over after this event: a failure, or the destination connected.
     pub fn is_final(&self) -> bool {
         self.code >= 300 || ((200..300).contains(&self.code) && self.leg == "Destination")
@@ -29,6 +49,8 @@ pub struct XmlClient {
     buffer: Vec<u8>,
     /// Every whole document received, in order.
     pub documents: Vec<String>,
+    /// Every event read so far, in order.
+    pub seen: Vec<Event>,
 }
 
 impl XmlClient {
@@ -39,6 +61,7 @@ impl XmlClient {
             stream,
             buffer: Vec::new(),
             documents: Vec::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -74,10 +97,7 @@ impl XmlClient {
         let deadline = Instant::now() + timeout;
         let mut events: Vec<Event> = Vec::new();
         loop {
-            while let Some(doc) = self.next_document() {
-                let event =
-                    parse_result(&doc).unwrap_or_else(|| panic!("no <Result> in document:\n{doc}"));
-                self.documents.push(doc);
+            while let Some(event) = self.take_event() {
                 let done = stop(&event) || event.is_final();
                 events.push(event);
                 if done {
@@ -92,6 +112,50 @@ impl XmlClient {
                 panic!("XML connection closed early; events so far: {events:?}");
             }
         }
+    }
+
+    /// Reads results until one with `code` (and, when given, `leg`) arrives, and returns
+    /// it. Panics on a time-out, a closed connection, or another final result first.
+    pub fn expect(&mut self, code: u16, leg: Option<&str>, timeout: Duration) -> Event {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let e = self.next(deadline).unwrap_or_else(|| {
+                panic!(
+                    "no result {code} {leg:?} within {timeout:?}; results so far: {:?}",
+                    self.seen
+                )
+            });
+            if e.code == code && leg.is_none_or(|l| l == e.leg) {
+                return e;
+            }
+            assert!(
+                !e.is_final(),
+                "final result {e:?} instead of {code} {leg:?}; results: {:?}",
+                self.seen
+            );
+        }
+    }
+
+    /// The next event before `deadline`, or `None` (time-out or connection closed).
+    pub fn next(&mut self, deadline: Instant) -> Option<Event> {
+        loop {
+            if let Some(event) = self.take_event() {
+                return Some(event);
+            }
+            let now = Instant::now();
+            if now >= deadline || !self.read_some(deadline - now) {
+                return None;
+            }
+        }
+    }
+
+    /// One whole document off the buffer, recorded, as its event.
+    fn take_event(&mut self) -> Option<Event> {
+        let doc = self.next_document()?;
+        let event = parse_result(&doc).unwrap_or_else(|| panic!("no <Result> in document:\n{doc}"));
+        self.documents.push(doc);
+        self.seen.push(event.clone());
+        Some(event)
     }
 
     /// True if no byte arrives within `quiet` (the connection staying open or closing
@@ -160,5 +224,10 @@ pub fn parse_result(doc: &str) -> Option<Event> {
     };
     let body = rest.get(open_end + 1..)?;
     let text = body.get(..body.find("</Result>")?)?.to_owned();
-    Some(Event { code, leg, text })
+    Some(Event {
+        code,
+        leg,
+        text,
+        at: Instant::now(),
+    })
 }

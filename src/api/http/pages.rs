@@ -2,6 +2,8 @@
 //! scripts that scrape them keep working; every piece of request text is escaped (the
 //! original echoed parameters raw, a reflected XSS).
 
+use std::net::IpAddr;
+
 use super::request::{parse_query, query_param};
 use super::response::{Response, reason};
 use crate::api::dispatch::{DispatchError, Dispatcher};
@@ -61,7 +63,12 @@ pub(crate) fn unauthorized() -> Response {
 
 /// `/clicktocall.html?initiator=…&destination=…[&anchor=true|false]`. With `place`
 /// false (a HEAD request) the checks run but no call is placed.
-pub(crate) fn click_to_call(query: Option<&str>, dispatcher: &Dispatcher, place: bool) -> Response {
+pub(crate) fn click_to_call(
+    query: Option<&str>,
+    dispatcher: &Dispatcher,
+    peer: IpAddr,
+    place: bool,
+) -> Response {
     let pairs = parse_query(query.unwrap_or(""));
     let initiator = query_param(&pairs, "initiator").unwrap_or("");
     let destination = query_param(&pairs, "destination").unwrap_or("");
@@ -72,6 +79,7 @@ pub(crate) fn click_to_call(query: Option<&str>, dispatcher: &Dispatcher, place:
         esc(destination),
         if anchor { " (anchored)" } else { "" }
     );
+    let mut retry_after = None;
     let result = if initiator.is_empty() || destination.is_empty() {
         Err((
             400,
@@ -79,11 +87,14 @@ pub(crate) fn click_to_call(query: Option<&str>, dispatcher: &Dispatcher, place:
         ))
     } else {
         let placed = if place {
-            dispatcher.dispatch("HTTP", initiator, destination, anchor)
+            dispatcher.dispatch("HTTP", peer, initiator, destination, anchor)
         } else {
-            dispatcher.prepare(initiator, destination)
+            dispatcher.prepare("HTTP", peer, initiator, destination)
         };
-        placed.map_err(|e: DispatchError| (e.code(), e.to_string()))
+        placed.map_err(|e: DispatchError| {
+            retry_after = e.retry_after();
+            (e.code(), e.to_string())
+        })
     };
     let status = match result {
         Ok((initiator_uri, destination_uri)) => {
@@ -102,7 +113,11 @@ pub(crate) fn click_to_call(query: Option<&str>, dispatcher: &Dispatcher, place:
             status
         }
     };
-    Response::new(status, page("ClickToCall Server", &body))
+    let r = Response::new(status, page("ClickToCall Server", &body));
+    match retry_after {
+        Some(secs) => r.with_header("Retry-After", secs.to_string()),
+        None => r,
+    }
 }
 
 #[cfg(test)]
@@ -125,8 +140,21 @@ mod tests {
                 None
             }
         });
-        (Dispatcher::new(t, tx), rx)
+        (
+            Dispatcher::new(
+                t,
+                tx,
+                crate::api::dispatch::CallRules::default(),
+                crate::api::admission::Admission::new(
+                    crate::api::admission::Limits::default(),
+                    Arc::new(crate::c2c::command::CallCount::default()),
+                ),
+            ),
+            rx,
+        )
     }
+
+    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     #[test]
     fn the_index_page_is_the_originals() {
@@ -142,6 +170,7 @@ mod tests {
         let r = click_to_call(
             Some("initiator=5061100&destination=5062200&anchor=true"),
             &d,
+            PEER,
             true,
         );
         assert_eq!(r.status, 200);
@@ -153,7 +182,12 @@ mod tests {
     #[test]
     fn head_checks_without_placing() {
         let (d, rx) = dispatcher();
-        let r = click_to_call(Some("initiator=5061100&destination=5062200"), &d, false);
+        let r = click_to_call(
+            Some("initiator=5061100&destination=5062200"),
+            &d,
+            PEER,
+            false,
+        );
         assert_eq!(r.status, 200);
         assert!(rx.try_recv().is_err());
     }
@@ -161,10 +195,10 @@ mod tests {
     #[test]
     fn failures_are_400_pages() {
         let (d, rx) = dispatcher();
-        let r = click_to_call(None, &d, true);
+        let r = click_to_call(None, &d, PEER, true);
         assert_eq!(r.status, 400);
         assert!(r.body.contains("<p><em>ClickToCall:</em> initiator=, destination=</p>\n<p>Missing initiator or destination URL parameters.</p>\n"));
-        let r = click_to_call(Some("initiator=abc&destination=def"), &d, true);
+        let r = click_to_call(Some("initiator=abc&destination=def"), &d, PEER, true);
         assert_eq!(r.status, 400);
         assert!(
             r.body.contains(
@@ -174,6 +208,7 @@ mod tests {
         let r = click_to_call(
             Some("initiator=sip%3A%3C%3E&destination=sip%3A%3C%3E"),
             &d,
+            PEER,
             true,
         );
         assert_eq!(r.status, 400);
@@ -193,6 +228,7 @@ mod tests {
         let r = click_to_call(
             Some("initiator=%3Cscript%3Ealert(1)%3C/script%3E&destination=%22x%22"),
             &d,
+            PEER,
             true,
         );
         assert!(!r.body.contains("<script>"));

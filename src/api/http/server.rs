@@ -3,6 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use super::response::Response;
 use crate::api::ApiConfig;
 use crate::api::dispatch::Dispatcher;
 use crate::api::listen::{ConnectionHandler, ConnectionSlot};
+use crate::api::stream::ApiStream;
 
 const READ_CHUNK: usize = 4096;
 /// After answering and before closing, read what the client still sends for at most this
@@ -81,7 +83,12 @@ impl HttpHandler {
                 }
                 // HEAD answers like GET but never places a call (HEAD must be safe,
                 // RFC 9110 §9.2.1; link checkers send it).
-                let r = pages::click_to_call(head.query.as_deref(), &self.dispatcher, !is_head);
+                let r = pages::click_to_call(
+                    head.query.as_deref(),
+                    &self.dispatcher,
+                    peer.ip(),
+                    !is_head,
+                );
                 match info {
                     Some(i) => r.with_header("Authentication-Info", i),
                     None => r,
@@ -93,7 +100,7 @@ impl HttpHandler {
 }
 
 impl ConnectionHandler for HttpHandler {
-    fn serve(&self, stream: TcpStream, peer: SocketAddr, slot: Arc<ConnectionSlot>) {
+    fn serve(&self, stream: ApiStream, peer: SocketAddr, slot: Arc<ConnectionSlot>) {
         let mut conn = Connection {
             stream,
             peer,
@@ -125,7 +132,7 @@ enum Wait {
 }
 
 struct Connection<'a> {
-    stream: TcpStream,
+    stream: ApiStream,
     peer: SocketAddr,
     /// Received bytes not yet consumed (bounded by the head and body limits plus a chunk).
     buf: Vec<u8>,

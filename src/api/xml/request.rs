@@ -43,11 +43,21 @@ enum Field {
     Initiator,
     Destination,
     Anchor,
+    AuthToken,
 }
 
 /// Parses one framed request document. Checks in the original's order: well-formed,
 /// then the method (root name), then the required tags.
 pub fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
+    parse_request_with_token(doc).map(|(req, _)| req)
+}
+
+/// [`parse_request`], plus the text of the request's `<AuthToken>` element (a sibling of
+/// `<Initiator>`, checked against `XmlAuthToken`), if it has one. Not trimmed: the token
+/// is compared exactly as sent.
+pub fn parse_request_with_token(
+    doc: &[u8],
+) -> Result<(ClickToCallRequest, Option<String>), RequestError> {
     let config = ParserConfig::new()
         .cdata_to_characters(true)
         .whitespace_to_characters(true)
@@ -65,6 +75,7 @@ pub fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
     let mut initiator: Option<String> = None;
     let mut destination: Option<String> = None;
     let mut anchor: Option<String> = None;
+    let mut token: Option<String> = None;
     let mut text = String::new();
 
     for event in reader {
@@ -95,6 +106,8 @@ pub fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
                         Some(Field::Destination)
                     } else if local.eq_ignore_ascii_case("AnchorCall") {
                         Some(Field::Anchor)
+                    } else if local.eq_ignore_ascii_case("AuthToken") {
+                        Some(Field::AuthToken)
                     } else {
                         None
                     };
@@ -108,6 +121,9 @@ pub fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
             XmlEvent::EndElement { .. } => {
                 if stack.len() == 3 {
                     // The first occurrence of each field wins.
+                    if field == Some(Field::AuthToken) && token.is_none() {
+                        token = Some(std::mem::take(&mut text));
+                    }
                     let value = text.trim().to_owned();
                     match field {
                         Some(Field::Initiator) if initiator.is_none() => initiator = Some(value),
@@ -134,11 +150,14 @@ pub fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
         (Some(initiator), Some(destination))
             if !initiator.is_empty() && !destination.is_empty() =>
         {
-            Ok(ClickToCallRequest {
-                initiator,
-                destination,
-                anchor: anchor.is_some_and(|a| a.eq_ignore_ascii_case("true")),
-            })
+            Ok((
+                ClickToCallRequest {
+                    initiator,
+                    destination,
+                    anchor: anchor.is_some_and(|a| a.eq_ignore_ascii_case("true")),
+                },
+                token,
+            ))
         }
         _ => Err(RequestError::MissingTags),
     }
@@ -165,6 +184,24 @@ mod tests {
                 anchor: false,
             })
         );
+    }
+
+    #[test]
+    fn the_auth_token_is_read_exactly_and_only_inside_the_request() {
+        let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
+        let (_, t) = parse_request_with_token(
+            format!("{base}<AuthToken> s3&amp;cret</AuthToken></Request></ClickToCall>").as_bytes(),
+        )
+        .expect("ok");
+        assert_eq!(t.as_deref(), Some(" s3&cret"));
+        let (_, t) = parse_request_with_token(
+            format!("{base}</Request><AuthToken>x</AuthToken></ClickToCall>").as_bytes(),
+        )
+        .expect("ok");
+        assert_eq!(t, None);
+        let (_, t) = parse_request_with_token(format!("{base}</Request></ClickToCall>").as_bytes())
+            .expect("ok");
+        assert_eq!(t, None);
     }
 
     #[test]

@@ -24,6 +24,8 @@ impl EchoTemplate {
     /// Splits a framed request at its first `</Request>` (any case, optional whitespace
     /// before `>`) plus the whitespace that follows.
     pub fn from_request(doc: &[u8]) -> EchoTemplate {
+        let masked = mask_auth_token(doc);
+        let doc = masked.as_deref().unwrap_or(doc);
         match request_end(doc) {
             Some(split) => EchoTemplate {
                 head: doc.get(..split).map(<[u8]>::to_vec),
@@ -85,6 +87,36 @@ impl EchoTemplate {
     pub fn error(&self, code: u16, text: &str) -> Vec<u8> {
         self.document(&result_line(code, None, text))
     }
+}
+
+/// The request with the text of its first `<AuthToken …>…</AuthToken>` replaced by
+/// `********`, so the echo never repeats the secret (to a log of the client's, say);
+/// `None` when there is no such element. Requests without a token echo byte for byte.
+fn mask_auth_token(doc: &[u8]) -> Option<Vec<u8>> {
+    const OPEN: &[u8] = b"<authtoken";
+    const CLOSE: &[u8] = b"</authtoken";
+    let find = |from: usize, what: &[u8]| {
+        doc.get(from..)?
+            .windows(what.len())
+            .position(|w| w.eq_ignore_ascii_case(what))
+            .map(|i| i + from)
+    };
+    let open = find(0, OPEN)?;
+    // The name must end there (`<AuthTokens>` is another element).
+    let after = doc.get(open + OPEN.len()).copied()?;
+    if !(after == b'>' || after.is_ascii_whitespace()) {
+        return None;
+    }
+    let text_start = doc.get(open..)?.iter().position(|&b| b == b'>')? + open + 1;
+    if doc.get(text_start - 2) == Some(&b'/') {
+        return None; // <AuthToken/>: nothing to hide
+    }
+    let text_end = find(text_start, CLOSE)?;
+    let mut out = Vec::with_capacity(doc.len());
+    out.extend_from_slice(doc.get(..text_start)?);
+    out.extend_from_slice(b"********");
+    out.extend_from_slice(doc.get(text_end..)?);
+    Some(out)
 }
 
 /// `    <Result Code="N"[ Leg="…"]>text</Result>\r\n`, the text escaped.
@@ -206,5 +238,21 @@ mod tests {
             )),
             "<Response>\r\n    <Result Code=\"400\">No translation rule for either initiator &lt;x&gt; or destination y</Result>\r\n</Response>"
         );
+    }
+
+    #[test]
+    fn the_echo_masks_the_auth_token_and_nothing_else() {
+        let doc = b"<ClickToCall><Request><Initiator>a</Initiator><authtoken kind=\"x\">s3cret-s3cret</AUTHTOKEN></Request></ClickToCall>";
+        let out = EchoTemplate::from_request(doc).error(401, "Unauthorized");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.starts_with("<ClickToCall><Request><Initiator>a</Initiator><authtoken kind=\"x\">********</AUTHTOKEN></Request>"), "{text}");
+        for same in [
+            &b"<ClickToCall><Request><Initiator>a</Initiator></Request></ClickToCall>"[..],
+            b"<ClickToCall><Request><AuthTokens>x</AuthTokens></Request></ClickToCall>",
+            b"<ClickToCall><Request><AuthToken/></Request></ClickToCall>",
+        ] {
+            assert_eq!(mask_auth_token(same), None);
+        }
     }
 }

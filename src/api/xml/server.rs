@@ -11,13 +11,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
 use log::{debug, info};
+use openssl::error::ErrorStack;
 
 use super::framing::Framer;
-use super::request::parse_request;
+use super::request::parse_request_with_token;
 use super::response::EchoTemplate;
 use crate::api::ApiConfig;
 use crate::api::dispatch::Dispatcher;
 use crate::api::listen::{ConnectionHandler, ConnectionSlot};
+use crate::api::stream::ApiStream;
 use crate::c2c::command::Progress;
 
 /// Requests of one connection whose progress is still being written; beyond it the
@@ -50,19 +52,50 @@ enum WriterMsg {
 pub(crate) struct XmlHandler {
     dispatcher: Arc<Dispatcher>,
     document_timeout: Duration,
+    /// SHA-256 of `XmlAuthToken`, when requests must carry it.
+    token: Option<TokenDigest>,
 }
 
 impl XmlHandler {
-    pub(crate) fn new(cfg: &ApiConfig, dispatcher: Arc<Dispatcher>) -> XmlHandler {
-        XmlHandler {
+    pub(crate) fn new(
+        cfg: &ApiConfig,
+        dispatcher: Arc<Dispatcher>,
+    ) -> Result<XmlHandler, ErrorStack> {
+        Ok(XmlHandler {
             dispatcher,
             document_timeout: cfg.xml_document_timeout,
+            token: cfg
+                .xml_auth_token
+                .as_deref()
+                .map(TokenDigest::of)
+                .transpose()?,
+        })
+    }
+}
+
+/// A token's SHA-256. Comparing digests of equal length in constant time says nothing
+/// about the token's length or its first differing byte.
+pub(crate) struct TokenDigest([u8; 32]);
+
+impl TokenDigest {
+    pub(crate) fn of(token: &str) -> Result<TokenDigest, ErrorStack> {
+        let d = openssl::hash::hash(openssl::hash::MessageDigest::sha256(), token.as_bytes())?;
+        let mut out = [0u8; 32];
+        if d.len() != out.len() {
+            return Err(ErrorStack::get());
         }
+        out.copy_from_slice(&d);
+        Ok(TokenDigest(out))
+    }
+
+    /// True when `given` is the token.
+    pub(crate) fn matches(&self, given: &str) -> bool {
+        TokenDigest::of(given).is_ok_and(|g| openssl::memcmp::eq(&g.0, &self.0))
     }
 }
 
 impl ConnectionHandler for XmlHandler {
-    fn serve(&self, stream: TcpStream, peer: SocketAddr, slot: Arc<ConnectionSlot>) {
+    fn serve(&self, stream: ApiStream, peer: SocketAddr, slot: Arc<ConnectionSlot>) {
         let writer_stream = match stream.try_clone() {
             Ok(s) => s,
             Err(e) => {
@@ -93,6 +126,7 @@ impl ConnectionHandler for XmlHandler {
             stream,
             peer,
             dispatcher: &self.dispatcher,
+            token: self.token.as_ref(),
             document_timeout: self.document_timeout,
             control: control_tx,
         };
@@ -108,9 +142,10 @@ impl ConnectionHandler for XmlHandler {
 }
 
 struct Reader<'a> {
-    stream: TcpStream,
+    stream: ApiStream,
     peer: SocketAddr,
     dispatcher: &'a Dispatcher,
+    token: Option<&'a TokenDigest>,
     document_timeout: Duration,
     control: Sender<WriterMsg>,
 }
@@ -179,13 +214,24 @@ impl Reader<'_> {
     /// Answers one request; false when the writer is gone.
     fn handle(&self, doc: &[u8]) -> bool {
         let template = EchoTemplate::from_request(doc);
-        let msg = match parse_request(doc) {
+        let msg = match parse_request_with_token(doc) {
             Err(e) => {
                 debug!(target: "api::xml", "{}: request refused: {e}", self.peer);
                 WriterMsg::Document(template.error(400, &e.to_string()))
             }
-            Ok(req) => match self.dispatcher.dispatch_tracked(
+            Ok((_, given))
+                if self
+                    .token
+                    .is_some_and(|t| !given.as_deref().is_some_and(|g| t.matches(g))) =>
+            {
+                // The token itself is never logged, right or wrong.
+                info!(target: "api::xml", "{}: request refused: {} AuthToken", self.peer,
+                    if given.is_some() { "wrong" } else { "missing" });
+                WriterMsg::Document(template.error(401, "Unauthorized"))
+            }
+            Ok((req, _)) => match self.dispatcher.dispatch_tracked(
                 "XML",
+                self.peer.ip(),
                 &req.initiator,
                 &req.destination,
                 req.anchor,
@@ -218,7 +264,7 @@ struct Tracked {
 }
 
 struct Writer {
-    stream: TcpStream,
+    stream: ApiStream,
     peer: SocketAddr,
     tracked: Vec<Tracked>,
 }

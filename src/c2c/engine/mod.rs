@@ -12,9 +12,9 @@ use crossbeam_channel::Sender;
 use super::command::{Command, Progress, Role};
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::sip::msg::{Host, Message, NameAddr, Refresher, Uri};
-use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent};
+use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
 use crate::sip::sdp;
-use crate::ua::dialog::{Dialog, DialogSpec, InviteOutcome};
+use crate::ua::dialog::{Dialog, DialogSpec};
 
 /// What the engine needs to know about us.
 #[derive(Debug, Clone)]
@@ -31,6 +31,23 @@ pub struct EngineConfig {
 }
 
 type SessionId = u64;
+
+/// The live state of the calls thread, for tests and debugging (see [`Engine::counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineCounts {
+    /// Click-to-calls not yet over.
+    pub calls: usize,
+    /// Legs (an INVITE of ours and the dialog it made) of those calls.
+    pub legs: usize,
+    /// Entries finding a leg from an in-dialog request (Call-ID, our tag).
+    pub dialogs: usize,
+    /// Client transactions whose responses the engine still waits for.
+    pub client_transactions: usize,
+    /// Phones' requests relayed to the other phone, waiting for its answer.
+    pub pending_relays: usize,
+    /// Session deadlines and delayed re-INVITEs or REFERs.
+    pub timers: usize,
+}
 
 /// What a client transaction was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +69,33 @@ enum TxKind {
     /// final response goes back on that phone's server transaction, and nothing else.
     NitRelay(ServerTxId),
 }
+
+/// A client transaction the engine follows.
+#[derive(Debug, Clone, Copy)]
+struct Tracked {
+    sid: SessionId,
+    leg: Role,
+    kind: TxKind,
+    /// The CSeq number of its request: a response must carry it (RFC 3261 §8.1.3.3).
+    cseq: u32,
+    /// An INVITE answered 2xx, followed a while longer to ACK the 2xx's retransmissions
+    /// (its entry in `Engine::retire`).
+    accepted: bool,
+    /// An INVITE of ours within a dialog is given up if it has no final answer by then
+    /// (its entry in `Engine::answer_due`).
+    answer_by: Option<Instant>,
+}
+
+/// How long an INVITE transaction answered 2xx is followed: its 2xx retransmissions come
+/// until Timer M, 64·T1 after the first (RFC 6026 §7.2), and a margin.
+const ACCEPTED_FOR: std::time::Duration = std::time::Duration::from_secs(32 + 4);
+
+/// How long an INVITE of ours within a dialog (re-INVITE, refresh, relayed offer) may go
+/// without a final answer. Once a provisional came, the transaction layer has no timer of
+/// its own (RFC 3261 §17.1.1.2: Timer B runs only until the first provisional) and a phone
+/// that answers 100 and then nothing would hold the dialog's offer state, and a relayed
+/// offer's origin, forever. 64·T1, as any transaction, and a margin.
+const REINVITE_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(32 + 4);
 
 /// A phone's request copied to the other phone, waiting for its answer.
 #[derive(Debug)]
@@ -99,11 +143,15 @@ pub struct Engine {
     next_tx: u64,
     next_session: SessionId,
     calls: HashMap<SessionId, Call>,
-    txs: HashMap<ClientTxId, (SessionId, Role, TxKind)>,
+    txs: HashMap<ClientTxId, Tracked>,
     /// (Call-ID, our tag) → the leg's call. Our tags are unique, so this finds the dialog
     /// of any in-dialog request (RFC 3261 §12.2.2).
     dialogs: HashMap<(String, String), (SessionId, Role)>,
     timers: BTreeSet<(Instant, SessionId)>,
+    /// INVITE transactions answered 2xx, dropped from `txs` at that instant.
+    retire: BTreeSet<(Instant, ClientTxId)>,
+    /// In-dialog INVITEs of ours given up at that instant unless finally answered.
+    answer_due: BTreeSet<(Instant, ClientTxId)>,
     /// Re-INVITEs to send later: after a 491 (RFC 3261 §14.1) or to refresh the session
     /// when we are its refresher (RFC 4028 §7.4).
     reinvites_due: BTreeSet<(Instant, SessionId, Role, Redo)>,
@@ -120,6 +168,8 @@ impl Engine {
             txs: HashMap::new(),
             dialogs: HashMap::new(),
             timers: BTreeSet::new(),
+            retire: BTreeSet::new(),
+            answer_due: BTreeSet::new(),
             reinvites_due: BTreeSet::new(),
             out: VecDeque::new(),
         }
@@ -128,6 +178,26 @@ impl Engine {
     /// Number of click-to-calls still alive.
     pub fn active_calls(&self) -> usize {
         self.calls.len()
+    }
+
+    /// How much state the engine holds: every counter is back to zero once every call has
+    /// ended, whatever path it took.
+    pub fn counts(&self) -> EngineCounts {
+        EngineCounts {
+            calls: self.calls.len(),
+            legs: self
+                .calls
+                .values()
+                .map(|c| c.legs.iter().flatten().count())
+                .sum(),
+            dialogs: self.dialogs.len(),
+            client_transactions: self.txs.len(),
+            pending_relays: self.calls.values().map(|c| c.pending_relays.len()).sum(),
+            timers: self.timers.len()
+                + self.reinvites_due.len()
+                + self.retire.len()
+                + self.answer_due.len(),
+        }
     }
 
     /// The next SIP command for the reactor.
@@ -139,7 +209,9 @@ impl Engine {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let session = self.timers.first().map(|(t, _)| *t);
         let retry = self.reinvites_due.first().map(|(t, ..)| *t);
-        session.into_iter().chain(retry).min()
+        let retire = self.retire.first().map(|(t, _)| *t);
+        let answer = self.answer_due.first().map(|(t, _)| *t);
+        [session, retry, retire, answer].into_iter().flatten().min()
     }
 
     /// A command from a front door.
@@ -192,45 +264,50 @@ impl Engine {
         match ev {
             SipEvent::Request { tx, request, .. } => self.on_request(now, tx, request),
             SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
-            SipEvent::TxFailed { tx, reason } => {
-                let Some((sid, leg, kind)) = self.txs.remove(&tx) else {
-                    return;
-                };
-                log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} failed: {reason}", leg.as_str());
-                let code = reason.status();
-                let event = match kind {
-                    TxKind::Invite => Some(LegEvent::Failed { code }),
-                    TxKind::Reinvite => Some(LegEvent::ReinviteFailed { code }),
-                    TxKind::Relay(stx) => {
-                        self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
-                        None
-                    }
-                    TxKind::NitRelay(stx) => {
-                        let reason = if code == 408 {
-                            "Request Timeout"
-                        } else {
-                            "Service Unavailable"
-                        };
-                        self.answer_nit_relay(sid, stx, code, reason);
-                        None
-                    }
-                    TxKind::Refer => Some(LegEvent::ReferFailed { code }),
-                    TxKind::Bye => Some(LegEvent::Ended),
-                    TxKind::ForkBye | TxKind::Prack => None,
-                    TxKind::Refresh => {
-                        self.refresh_failed(now, sid, leg, code);
-                        None
-                    }
-                };
-                if let Some(event) = event {
-                    self.feed(now, sid, leg, event);
-                }
-            }
+            // The phone's re-INVITE was cancelled and answered 487 by the reactor.
+            SipEvent::Cancelled { tx } => self.relay_cancelled(tx),
+            SipEvent::TxFailed { tx, reason } => self.tx_failed(now, tx, &reason),
         }
+    }
+
+    /// The phone CANCELled its re-INVITE `stx`, which the reactor answered 487 (RFC 3261
+    /// §9.2): the relay waits for nothing more, and our copy on the other leg is CANCELled.
+    fn relay_cancelled(&mut self, stx: ServerTxId) {
+        let copy = self
+            .txs
+            .iter()
+            .find(|(_, tracked)| tracked.kind == TxKind::Relay(stx))
+            .map(|(tx, tracked)| (*tx, tracked.sid));
+        let Some((tx, sid)) = copy else {
+            return;
+        };
+        if let Some(call) = self.calls.get_mut(&sid) {
+            call.pending_relays.remove(&stx);
+        }
+        self.out.push_back(SipCommand::Cancel { tx });
     }
 
     /// Fire every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(t, tx)) = self.answer_due.first()
+            && t <= now
+        {
+            self.answer_due.remove(&(t, tx));
+            if let Some(tracked) = self.txs.get_mut(&tx) {
+                tracked.answer_by = None;
+                log::warn!(target: "c2c", "click-to-call {}: the {} gave no final answer to our {:?}: giving it up",
+                    tracked.sid, tracked.leg.as_str(), tracked.kind);
+                // RFC 3261 §9.1: CANCEL it, so the phone stops too; for us it timed out.
+                self.out.push_back(SipCommand::Cancel { tx });
+                self.tx_failed(now, tx, &TxFailure::Timeout);
+            }
+        }
+        while let Some(&(t, tx)) = self.retire.first()
+            && t <= now
+        {
+            self.retire.remove(&(t, tx));
+            self.txs.remove(&tx);
+        }
         while let Some(&(t, sid, leg, redo)) = self.reinvites_due.first() {
             if t > now {
                 break;
@@ -255,7 +332,7 @@ impl Engine {
             {
                 let req = slot.sip.reinvite(slot.local_sdp.clone());
                 log::info!(target: "c2c", "click-to-call {sid}: re-INVITE to the {} ({redo:?})", leg.as_str());
-                self.send(sid, leg, kind, req);
+                self.send_reinvite(now, sid, leg, kind, req);
             }
         }
         while let Some(&(t, sid)) = self.timers.first() {
@@ -280,7 +357,7 @@ impl Engine {
             // before the process ends (RFC 3261 §15.1.2: 487).
             self.end_relays(sid, None);
             if let Some(call) = self.calls.get_mut(&sid) {
-                call.session.shutdown();
+                call.session.shutdown(now);
             }
             self.run(now, sid);
         }
@@ -293,17 +370,47 @@ impl Engine {
         }
     }
 
-    fn new_tx(&mut self, sid: SessionId, leg: Role, kind: TxKind) -> ClientTxId {
+    fn new_tx(&mut self) -> ClientTxId {
         let tx = ClientTxId(self.next_tx);
         self.next_tx += 1;
-        self.txs.insert(tx, (sid, leg, kind));
         tx
     }
 
     fn send(&mut self, sid: SessionId, leg: Role, kind: TxKind, request: Message) -> ClientTxId {
-        let tx = self.new_tx(sid, leg, kind);
+        let tx = self.new_tx();
+        let cseq = request.cseq().map_or(0, |(n, _)| n);
+
+        self.txs.insert(
+            tx,
+            Tracked {
+                sid,
+                leg,
+                kind,
+                cseq,
+                accepted: false,
+                answer_by: None,
+            },
+        );
         self.out.push_back(SipCommand::SendRequest { tx, request });
         tx
+    }
+
+    /// Send an INVITE of ours within a dialog: it is given up when no final answer comes
+    /// in time (`REINVITE_ANSWER_WAIT`).
+    fn send_reinvite(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        leg: Role,
+        kind: TxKind,
+        req: Message,
+    ) {
+        let tx = self.send(sid, leg, kind, req);
+        let at = now + REINVITE_ANSWER_WAIT;
+        if let Some(t) = self.txs.get_mut(&tx) {
+            t.answer_by = Some(at);
+            self.answer_due.insert((at, tx));
+        }
     }
 
     /// Carry out the session's actions, then file its next timer or drop it when done.
@@ -354,7 +461,14 @@ impl Engine {
                     .remove(&(slot.sip.call_id().to_string(), tag.to_string()));
             }
         }
-        self.txs.retain(|_, (s, _, _)| *s != sid);
+        // The reactor keeps its own transactions until their timers end: there is no
+        // SipCommand to abandon a client transaction. What they still deliver finds no
+        // entry here: a 2xx to an INVITE is ACKed and ended (`stray_response`), the rest
+        // dropped.
+        self.txs.retain(|_, t| t.sid != sid);
+        let txs = &self.txs;
+        self.retire.retain(|(_, tx)| txs.contains_key(tx));
+        self.answer_due.retain(|(_, tx)| txs.contains_key(tx));
         self.reinvites_due.retain(|(_, s, ..)| *s != sid);
     }
 
@@ -370,7 +484,7 @@ impl Engine {
                 };
                 slot.local_sdp = sdp.clone();
                 let req = slot.sip.reinvite(sdp);
-                self.send(sid, leg, TxKind::Reinvite, req);
+                self.send_reinvite(now, sid, leg, TxKind::Reinvite, req);
             }
             Action::Ack { leg, sdp } => {
                 let local_ip = self.cfg.local_ip;
@@ -516,10 +630,11 @@ impl Engine {
         }
     }
 
-    /// A session refresh failed: the peer no longer has the session (RFC 4028 §10), so the
-    /// leg is ended as if its phone had hung up, and the call with it.
-    fn refresh_failed(&mut self, now: Instant, sid: SessionId, leg: Role, code: u16) {
-        log::info!(target: "c2c", "click-to-call {sid}: session refresh to the {} failed ({code}): ending the call", leg.as_str());
+    /// The leg's dialog cannot go on: a session refresh failed (the peer no longer has the
+    /// session, RFC 4028 §10) or the phone answered what we cannot use. The leg is ended
+    /// with BYE as if its phone had hung up, and the call with it.
+    fn end_dialog(&mut self, now: Instant, sid: SessionId, leg: Role, code: u16) {
+        log::info!(target: "c2c", "click-to-call {sid}: the {}'s dialog failed ({code}): ending the call", leg.as_str());
         if let Some(slot) = self.slot_mut(sid, leg) {
             let bye = slot.sip.bye();
             self.send(sid, leg, TxKind::Bye, bye);
@@ -570,128 +685,6 @@ impl Engine {
         };
         call.refer_glares += 1;
         call.refer_glares <= REFER_GLARE_RETRIES
-    }
-
-    fn on_response(&mut self, now: Instant, tx: ClientTxId, resp: &Message) {
-        let Some(&(sid, leg, kind)) = self.txs.get(&tx) else {
-            log::debug!(target: "c2c", "response for a finished transaction dropped");
-            return;
-        };
-        let code = resp.status().unwrap_or(0);
-        let invite_kind = matches!(
-            kind,
-            TxKind::Invite | TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_)
-        );
-        if code >= 200 && !invite_kind {
-            self.txs.remove(&tx);
-        }
-        match kind {
-            _ if invite_kind => self.on_invite_response(now, sid, leg, kind, resp),
-            TxKind::Refer => match code {
-                200..=299 => self.feed(now, sid, leg, LegEvent::ReferAccepted),
-                491 if self.refer_glare(sid) => {
-                    // The initiator has a request of its own pending (RFC 3261 §14.1 by
-                    // analogy): the REFER is not refused, so send it again after the same
-                    // wait as a re-INVITE's glare, a bounded number of times.
-                    log::info!(target: "c2c", "click-to-call {sid}: REFER got 491: trying again");
-                    self.reinvites_due
-                        .insert((now + glare_wait(), sid, leg, Redo::Refer));
-                }
-                300.. => self.feed(now, sid, leg, LegEvent::ReferRejected { code }),
-                _ => {}
-            },
-            TxKind::Bye if code >= 200 => self.feed(now, sid, leg, LegEvent::Ended),
-            TxKind::NitRelay(stx) if code >= 200 => {
-                let reason = resp.reason().unwrap_or_default().to_string();
-                self.answer_nit_relay(sid, stx, code, &reason);
-            }
-            _ => {}
-        }
-    }
-
-    fn on_invite_response(
-        &mut self,
-        now: Instant,
-        sid: SessionId,
-        leg: Role,
-        kind: TxKind,
-        resp: &Message,
-    ) {
-        let Some(slot) = self.slot_mut(sid, leg) else {
-            return;
-        };
-        let ack_now = kind != TxKind::Invite || !slot.offerless;
-        let outcome = slot.sip.on_invite_response(resp, ack_now);
-        let event = match outcome {
-            InviteOutcome::Provisional { ringing, prack } => {
-                if let Some(prack) = prack {
-                    self.send(sid, leg, TxKind::Prack, prack);
-                }
-                (ringing && kind == TxKind::Invite).then_some(LegEvent::Ringing)
-            }
-            InviteOutcome::Answered { sdp, ack } => {
-                if let Some(ack) = ack {
-                    self.out.push_back(SipCommand::SendAck { request: ack });
-                } else if let Some(slot) = self.slot_mut(sid, leg) {
-                    slot.remote_offer = sdp.clone();
-                }
-                self.schedule_refresh(now, sid, leg, resp);
-                if kind == TxKind::Refresh {
-                    return;
-                }
-                if let TxKind::Relay(stx) = kind {
-                    let (code, reason) =
-                        (resp.status().unwrap_or(200), resp.reason().unwrap_or("OK"));
-                    self.answer_relay(sid, leg, stx, code, reason, sdp);
-                    return;
-                }
-                Some(match kind {
-                    TxKind::Invite => LegEvent::Answered { sdp },
-                    _ => LegEvent::ReinviteAnswered { sdp },
-                })
-            }
-            InviteOutcome::Retransmission { ack } => {
-                if let Some(ack) = ack {
-                    self.out.push_back(SipCommand::SendAck { request: ack });
-                }
-                None
-            }
-            InviteOutcome::OtherFork { ack, bye } => {
-                log::info!(target: "c2c", "click-to-call {sid}: a second fork answered; hanging it up");
-                self.out.push_back(SipCommand::SendAck { request: ack });
-                self.send(sid, leg, TxKind::ForkBye, bye);
-                None
-            }
-            InviteOutcome::Failed { code: 491 }
-                if matches!(kind, TxKind::Reinvite | TxKind::Refresh) =>
-            {
-                // RFC 3261 §14.1: glare. We own the Call-ID, so wait 2.1–4 s and try again.
-                let redo = if kind == TxKind::Refresh {
-                    Redo::Refresh
-                } else {
-                    Redo::Offer
-                };
-                self.reinvites_due
-                    .insert((now + glare_wait(), sid, leg, redo));
-                None
-            }
-            InviteOutcome::Failed { code } if kind == TxKind::Refresh => {
-                self.refresh_failed(now, sid, leg, code);
-                None
-            }
-            InviteOutcome::Failed { code } => Some(match kind {
-                TxKind::Relay(stx) => {
-                    self.answer_relay(sid, leg, stx, code, resp.reason().unwrap_or("Failed"), None);
-                    return;
-                }
-                TxKind::Invite => LegEvent::Failed { code },
-                _ => LegEvent::ReinviteFailed { code },
-            }),
-            InviteOutcome::Ignored => None,
-        };
-        if let Some(event) = event {
-            self.feed(now, sid, leg, event);
-        }
     }
 }
 
@@ -748,5 +741,6 @@ fn session_version() -> u64 {
 }
 
 mod requests;
+mod responses;
 #[cfg(test)]
 mod tests;

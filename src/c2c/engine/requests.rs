@@ -7,6 +7,7 @@ use super::{Engine, LegEvent, PendingRelay, SessionId, TxKind};
 use crate::c2c::command::Role;
 use crate::sip::msg::{Message, Method};
 use crate::sip::reactor::{ServerTxId, SipCommand};
+use crate::ua::dialog::ends_dialog;
 use crate::ua::{notify, out_of_dialog};
 
 impl Engine {
@@ -19,6 +20,17 @@ impl Engine {
                     .as_ref()
                     .is_some_and(|o| !o.sip.reinvite_pending())
             })
+    }
+
+    /// An offer from `leg`'s phone (re-INVITE or UPDATE) was relayed and waits for the
+    /// other phone's answer.
+    fn offer_pending_from(&self, sid: SessionId, leg: Role) -> bool {
+        self.calls.get(&sid).is_some_and(|call| {
+            call.pending_relays.values().any(|p| {
+                p.origin == leg
+                    && matches!(p.request.method(), Some(Method::Invite | Method::Update))
+            })
+        })
     }
 
     /// A request from `leg`'s phone can be copied into the other leg's dialog: the call is
@@ -63,10 +75,52 @@ impl Engine {
         self.respond(stx, resp);
     }
 
-    /// The other phone's final answer to an INFO or MESSAGE we relayed (or our verdict when
-    /// the copy failed): the same status and reason go back on the origin's transaction.
-    /// Nothing else of the call changes: no SDP, ACK or re-INVITE state is touched.
-    pub(super) fn answer_nit_relay(
+    /// The copy of a phone's request into the other dialog failed on `relayed_leg` with
+    /// `code` (a time-out counts as 408). When the code says that dialog is gone (481, 408
+    /// and the rest of RFC 5057 §5.1, see `ends_dialog`), passing it on would make the
+    /// origin phone end its own dialog silently while we kept both legs anchored to
+    /// nothing. The call is over instead: the origin gets 500, which RFC 5057 §5.1 counts
+    /// among the codes that fail only the transaction (RFC 3261 §21.5.1: an unexpected
+    /// condition on our side), so its dialog is ended by our BYE and not by a guess, and
+    /// both legs are BYEd. Returns false when the failure is only the transaction's and
+    /// is passed on as it is.
+    pub(super) fn relay_ends_call(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        relayed_leg: Role,
+        stx: ServerTxId,
+        code: u16,
+    ) -> bool {
+        if !ends_dialog(code) {
+            return false;
+        }
+        log::info!(target: "c2c", "click-to-call {sid}: the {} answered a relayed request {code}: its dialog is gone, ending the call", relayed_leg.as_str());
+        self.answer_pending(sid, stx, 500, "Server Internal Error");
+        self.end_dialog(now, sid, relayed_leg, code);
+        true
+    }
+
+    /// The final outcome of an INFO or MESSAGE relayed to `relayed_leg`: it ends the call
+    /// or goes back to the origin as it is.
+    pub(super) fn nit_relay_answered(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        relayed_leg: Role,
+        stx: ServerTxId,
+        code: u16,
+        reason: &str,
+    ) {
+        if !self.relay_ends_call(now, sid, relayed_leg, stx, code) {
+            self.answer_pending(sid, stx, code, reason);
+        }
+    }
+
+    /// The other phone's final answer to a request we relayed (or our verdict when the
+    /// copy failed): this status and reason go back on the origin's transaction. Nothing
+    /// else of the call changes: no SDP, ACK or re-INVITE state is touched.
+    pub(super) fn answer_pending(
         &mut self,
         sid: SessionId,
         stx: ServerTxId,
@@ -143,8 +197,23 @@ impl Engine {
         let Some(method) = req.method().cloned() else {
             return;
         };
+        let offer = matches!(method, Method::Invite | Method::Update) && !req.body().is_empty();
+        // An offer of an anchored call that cannot go to the other phone now.
+        let blocked = if offer && self.other_leg_up(sid, leg) {
+            if self.offer_pending_from(sid, leg) {
+                Some(Blocked::TheirsPending)
+            } else if !self.can_relay(sid, leg) {
+                Some(Blocked::OursPending)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
         let relay = match method {
-            Method::Invite | Method::Update => !req.body().is_empty() && self.can_relay(sid, leg),
+            Method::Invite | Method::Update => {
+                offer && blocked.is_none() && self.can_relay(sid, leg)
+            }
             Method::Info | Method::Message => self.other_leg_up(sid, leg),
             _ => false,
         };
@@ -179,7 +248,13 @@ impl Engine {
                     self.feed(now, sid, leg, LegEvent::TransferProgress { code });
                 }
                 if notice.terminated && notice.code.is_none_or(|c| c < 200) {
-                    self.feed(now, sid, leg, LegEvent::TransferEnded);
+                    let timed_out = notice.timed_out;
+                    self.feed(now, sid, leg, LegEvent::TransferEnded { timed_out });
+                } else if !notice.terminated
+                    && let Some(secs) = notice.expires
+                {
+                    let expires = std::time::Duration::from_secs(u64::from(secs));
+                    self.feed(now, sid, leg, LegEvent::TransferExpires { expires });
                 }
             }
             Method::Invite | Method::Update
@@ -188,6 +263,23 @@ impl Engine {
             {
                 // Our own re-INVITE's offer is outstanding: a crossing re-INVITE (RFC 3261
                 // §14.2) or an UPDATE with an offer (RFC 3311 §5.2) gets 491.
+                let resp = slot.sip.response_to(&req, 491, "Request Pending");
+                self.respond(tx, resp);
+            }
+            Method::Invite | Method::Update if blocked == Some(Blocked::TheirsPending) => {
+                // The phone's previous offer still waits for the other phone's answer: RFC
+                // 3261 §14.2 (a second INVITE before the first is answered) and RFC 3311
+                // §5.2 (a second UPDATE) prescribe 500 with a random Retry-After of 0–10 s.
+                let mut resp = slot.sip.response_to(&req, 500, "Server Internal Error");
+                resp.push_header("Retry-After", &retry_after_secs().to_string());
+                self.respond(tx, resp);
+            }
+            Method::Invite | Method::Update if blocked == Some(Blocked::OursPending) => {
+                // An INVITE of ours is out on the other leg (a refresh, a retry after glare):
+                // the offer cannot be passed on until it is answered, and answering it with
+                // the SDP this leg already has would tell the phone its change was taken.
+                // It is glare seen through the call: 491, and the phone tries again later
+                // (RFC 3261 §14.2, RFC 3311 §5.2).
                 let resp = slot.sip.response_to(&req, 491, "Request Pending");
                 self.respond(tx, resp);
             }
@@ -215,11 +307,12 @@ impl Engine {
                 slot.local_sdp = offer.clone();
                 let reinvite = slot.sip.reinvite(offer);
                 log::info!(target: "c2c", "click-to-call {sid}: relaying the {}'s new offer", leg.as_str());
-                self.send(sid, other, TxKind::Relay(tx), reinvite);
+                self.send_reinvite(now, sid, other, TxKind::Relay(tx), reinvite);
             }
             Method::Invite | Method::Update => {
-                // A session refresh, or a change we cannot pass on: the answer is the SDP this
-                // leg last had from us, which keeps the session as it is (RFC 3264 §8).
+                // A session refresh, or an offer outside an anchored call (REFER mode, or
+                // before both legs are up): the answer is the SDP this leg last had from us,
+                // which keeps the session as it is (RFC 3264 §8).
                 let mut resp = slot.sip.response_to(&req, 200, "OK");
                 if !req.body().is_empty() && !slot.local_sdp.is_empty() {
                     resp.set_body(Some("application/sdp"), slot.local_sdp.clone());
@@ -287,6 +380,21 @@ impl Engine {
             leg.as_str(), method.as_str(), other.as_str());
         self.send(sid, other, TxKind::NitRelay(tx), copy);
     }
+}
+
+/// Why an offer from a phone of an anchored call cannot be relayed now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocked {
+    /// The same phone's previous offer is still being relayed.
+    TheirsPending,
+    /// An INVITE of ours is out on the other leg.
+    OursPending,
+}
+
+/// RFC 3261 §14.2: a random Retry-After between 0 and 10 s.
+fn retry_after_secs() -> u8 {
+    let mut b = [0u8; 1];
+    openssl::rand::rand_bytes(&mut b).map_or(5, |()| b[0] % 11)
 }
 
 /// Most requests of one call relayed and still waiting for the other phone's answer.

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::command::{Progress, Role};
+use crate::ua::dialog::ends_dialog;
 
 /// What the dialog layer tells the session about one leg.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +26,9 @@ pub enum LegEvent {
     /// The initial INVITE failed: a final response ≥ 300, 408 for a transaction time-out,
     /// 503 for a transport or DNS error.
     Failed { code: u16 },
-    /// The REFER sent to the initiator got a 2xx.
-    ReferAccepted,
+    /// The REFER sent to the initiator got a 2xx; `subscription` is false when the 2xx
+    /// carried `Refer-Sub: false` (RFC 4488 §4): no NOTIFY will follow.
+    ReferAccepted { subscription: bool },
     /// The REFER got a final response ≥ 300.
     ReferRejected { code: u16 },
     /// The REFER got no response: a time-out (408) or a transport error (503).
@@ -34,8 +36,11 @@ pub enum LegEvent {
     /// A NOTIFY of the REFER's implicit subscription carried this sipfrag status code.
     TransferProgress { code: u16 },
     /// The implicit subscription ended (`Subscription-State: terminated`) without a final
-    /// sipfrag status.
-    TransferEnded,
+    /// sipfrag status; `timed_out` when its reason was `timeout` (it expired).
+    TransferEnded { timed_out: bool },
+    /// A NOTIFY said the implicit subscription is active (or pending) for `expires` more
+    /// (RFC 6665 §4.1.3: `Subscription-State: active;expires=N`).
+    TransferExpires { expires: Duration },
     /// The answer to our re-INVITE on this leg (2xx), with its SDP.
     ReinviteAnswered { sdp: Option<Vec<u8>> },
     /// Our re-INVITE on this leg failed.
@@ -113,14 +118,24 @@ enum LegState {
     /// Not started.
     Idle,
     /// INVITE sent, no final response yet; `deadline` is the ring time-out.
-    Ringing { deadline: Instant, cancelled: bool },
+    Ringing { deadline: Instant },
+    /// INVITE cancelled, its final response still due; past `deadline` the leg is given up.
+    Cancelling { deadline: Instant },
     /// Answered (a dialog exists) and not yet ended.
     Up,
-    /// BYE sent, waiting for the leg to end.
-    Closing,
+    /// BYE sent, waiting for its outcome; past `deadline` the leg is given up.
+    Closing { deadline: Instant },
     /// Gone.
     Ended,
 }
+
+/// How long a leg may wait for the transaction layer's verdict once we have asked it to go
+/// (CANCEL or BYE sent). RFC 3261 §9.1: an INVITE whose CANCEL draws no final response is
+/// given up 64·T1 (32 s) after the CANCEL; a BYE times out after Timer F, also 64·T1
+/// (§17.1.2.2). The reactor reports both; this is the second guard for when it cannot (a
+/// lost report, a phone that ignores the CANCEL), with a margin so the reactor's own
+/// verdict normally comes first.
+pub const LEG_GUARD: Duration = Duration::from_secs(32 + 4);
 
 /// One click-to-call.
 #[derive(Debug)]
@@ -136,6 +151,18 @@ pub struct Session {
     final_sent: bool,
     actions: VecDeque<Action>,
 }
+
+/// The report of a REFER accepted without a subscription (RFC 4488): the transfer is
+/// under way and no more is known.
+const TRANSFERRED_TEXT: &str = "Transferred to destination";
+/// The code reported when a transfer ends without a final result: the subscription was
+/// terminated without one (for a reason other than its expiry), or the transferee hung up
+/// first. RFC 3261 §21.4.22: 487, the
+/// request was terminated before it completed.
+const TRANSFER_GIVEN_UP: u16 = 487;
+/// The longest a NOTIFY's `expires` may hold a transfer's state (RFC 3515 leaves the
+/// subscription's length to the notifier; this keeps a phone from holding a call for days).
+const MAX_TRANSFER_EXPIRES: Duration = Duration::from_secs(3600);
 
 const RING_TEXT: [&str; 2] = ["Ringing initiator", "Ringing destination"];
 const CONNECTED_TEXT: [&str; 2] = ["Connected to initiator", "Connected to destination"];
@@ -160,7 +187,6 @@ impl Session {
         };
         s.initiator = LegState::Ringing {
             deadline: now + timing.ring_timeout,
-            cancelled: false,
         };
         s.actions.push_back(Action::InviteInitiator);
         s
@@ -190,10 +216,9 @@ impl Session {
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for leg in [self.initiator, self.destination] {
-            if let LegState::Ringing {
-                deadline,
-                cancelled: false,
-            } = leg
+            if let LegState::Ringing { deadline }
+            | LegState::Cancelling { deadline }
+            | LegState::Closing { deadline } = leg
             {
                 consider(deadline);
             }
@@ -207,36 +232,39 @@ impl Session {
     /// Fire the timers that are due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         for leg in [Role::Initiator, Role::Destination] {
-            if let LegState::Ringing {
-                deadline,
-                cancelled: false,
-            } = *self.leg_mut(leg)
-                && now >= deadline
-            {
-                log::info!(target: "c2c", "{} did not answer in time: cancelling", leg.as_str());
-                *self.leg_mut(leg) = LegState::Ringing {
-                    deadline,
-                    cancelled: true,
-                };
-                self.timed_out = Some(leg);
-                self.actions.push_back(Action::Cancel(leg));
+            match *self.leg(leg) {
+                LegState::Ringing { deadline } if now >= deadline => {
+                    log::info!(target: "c2c", "{} did not answer in time: cancelling", leg.as_str());
+                    self.timed_out = Some(leg);
+                    self.cancel_or_bye(now, leg);
+                }
+                LegState::Cancelling { deadline } | LegState::Closing { deadline }
+                    if now >= deadline =>
+                {
+                    // RFC 3261 §9.1, §17.1.2.2: the transaction is over by now whatever
+                    // the phone does; nothing more will come for this leg.
+                    log::warn!(target: "c2c", "{} gave no final answer in time: giving it up", leg.as_str());
+                    *self.leg_mut(leg) = LegState::Ended;
+                    self.fail(now, leg, 408);
+                }
+                _ => {}
             }
         }
         if let State::Transferring { deadline } = self.state
             && now >= deadline
         {
             // RFC 3515 §2.4.6: no final NOTIFY within the subscription's life.
-            self.fail(Role::Destination, 408);
+            self.fail(now, Role::Destination, 408);
         }
     }
 
     /// The server is shutting down: end every leg and deliver the final report now.
-    pub fn shutdown(&mut self) {
+    pub fn shutdown(&mut self, now: Instant) {
         let pending = match self.state {
             State::CallingInitiator => Role::Initiator,
             _ => Role::Destination,
         };
-        self.fail(pending, 503);
+        self.fail(now, pending, 503);
     }
 
     /// Feed one event about one leg.
@@ -255,21 +283,44 @@ impl Session {
                     code
                 };
                 *self.leg_mut(leg) = LegState::Ended;
-                self.fail(leg, code);
+                self.fail(now, leg, code);
             }
-            LegEvent::ReferAccepted => {
-                if self.state == State::Referring {
+            LegEvent::ReferAccepted { subscription } => {
+                if self.state != State::Referring {
+                    return;
+                }
+                if subscription {
                     self.state = State::Transferring {
                         deadline: now + self.timing.transfer_timeout,
                     };
+                } else {
+                    // RFC 4488 §4: no subscription, so no NOTIFY will tell more; the 2xx is
+                    // the outcome, reported and followed up as a transfer that succeeded.
+                    self.report(200, Role::Destination, TRANSFERRED_TEXT);
+                    self.end_all(now);
                 }
             }
             LegEvent::ReferRejected { code } => self.on_refer_failed(now, code, true),
             LegEvent::ReferFailed { code } => self.on_refer_failed(now, code, false),
             LegEvent::TransferProgress { code } => self.on_transfer_progress(now, code),
-            LegEvent::TransferEnded => {
+            LegEvent::TransferEnded { timed_out } => {
                 if matches!(self.state, State::Transferring { .. } | State::Referring) {
-                    self.fail(Role::Destination, 408);
+                    // RFC 3515 §2.4.7, RFC 6665 §4.1.3: the notifier ended the subscription
+                    // before the transfer had a final result; nothing more will come. A
+                    // final sipfrag would have been reported already (it ends the call), so
+                    // what is known is how it ended: it expired (408, as our own transfer
+                    // deadline), or the transfer was given up (487).
+                    let code = if timed_out { 408 } else { TRANSFER_GIVEN_UP };
+                    self.fail(now, Role::Destination, code);
+                }
+            }
+            LegEvent::TransferExpires { expires } => {
+                if matches!(self.state, State::Transferring { .. } | State::Referring) {
+                    // The subscription's own life bounds the wait for its final NOTIFY
+                    // (RFC 3515 §2.4.6), within our bound on any call's state.
+                    self.state = State::Transferring {
+                        deadline: now + expires.min(MAX_TRANSFER_EXPIRES),
+                    };
                 }
             }
             LegEvent::ReinviteAnswered { sdp } => {
@@ -284,22 +335,16 @@ impl Session {
             LegEvent::ReinviteFailed { code } => {
                 if self.state == State::Reinviting && leg == Role::Initiator {
                     log::info!(target: "c2c", "initiator refused the destination's offer ({code}): ending the call");
-                    self.end_all();
+                    self.end_all(now);
                 }
             }
-            LegEvent::RemoteBye => self.on_remote_bye(leg),
+            LegEvent::RemoteBye => self.on_remote_bye(now, leg),
             LegEvent::Ended => *self.leg_mut(leg) = LegState::Ended,
         }
     }
 
     fn on_answered(&mut self, now: Instant, leg: Role, sdp: Option<Vec<u8>>) {
-        let cancelled = matches!(
-            self.leg(leg),
-            LegState::Ringing {
-                cancelled: true,
-                ..
-            }
-        );
+        let cancelled = matches!(self.leg(leg), LegState::Cancelling { .. });
         *self.leg_mut(leg) = LegState::Up;
         if cancelled || self.state == State::Ending {
             // The 2xx crossed our CANCEL, or the call is already being torn down.
@@ -311,9 +356,9 @@ impl Session {
             }
             if self.timed_out == Some(leg) {
                 // Reported as the time-out it is; `fail` ends every live leg, this one too.
-                self.fail(leg, 408);
+                self.fail(now, leg, 408);
             } else {
-                self.bye(leg);
+                self.bye(now, leg);
             }
             return;
         }
@@ -342,7 +387,7 @@ impl Session {
                         // carry the offer; without it there is nothing to connect.
                         log::warn!(target: "c2c", "destination answered without SDP: ending the call");
                         self.actions.push_back(Action::Ack { leg, sdp: None });
-                        self.end_all();
+                        self.end_all(now);
                     }
                 }
             }
@@ -360,10 +405,10 @@ impl Session {
         }
         if self.initiator != LegState::Up {
             // The initiator hung up meanwhile: nobody is left to connect.
-            self.fail(Role::Destination, code);
+            self.fail(now, Role::Destination, code);
         } else if !answered || ends_dialog(code) {
             log::info!(target: "c2c", "REFER failed with {code}: the initiator's dialog is gone, ending the call");
-            self.fail(Role::Destination, code);
+            self.fail(now, Role::Destination, code);
         } else {
             log::info!(target: "c2c", "REFER rejected with {code}: falling back to an anchored call");
             self.call_destination(now);
@@ -384,29 +429,33 @@ impl Session {
             180..=199 => self.report_ringing(Role::Destination),
             200..=299 => {
                 self.report(code, Role::Destination, CONNECTED_TEXT[1]);
-                self.end_all();
+                self.end_all(now);
             }
-            300.. => self.fail(Role::Destination, code),
+            300.. => self.fail(now, Role::Destination, code),
             _ => {}
         }
     }
 
-    fn on_remote_bye(&mut self, leg: Role) {
+    fn on_remote_bye(&mut self, now: Instant, leg: Role) {
         *self.leg_mut(leg) = LegState::Ended;
         match self.state {
             State::Transferring { .. } | State::Referring if leg == Role::Initiator => {
-                // A transferee may hang up its old call before the final NOTIFY arrives; the
-                // subscription lives on in the dialog (RFC 5057 §5.2), so keep waiting.
+                // The transferee hung up before a final NOTIFY. Its subscription could
+                // outlive the BYE (RFC 5057 §5.2), but the requester is owed an answer now
+                // rather than after the transfer time-out: the transfer ended without a
+                // result, as when the subscription ends without one.
+                log::info!(target: "c2c", "the initiator hung up before the transfer's final NOTIFY");
+                self.fail(now, Role::Destination, TRANSFER_GIVEN_UP);
             }
             State::CallingDestination if leg == Role::Initiator => {
                 // Our CANCEL makes the destination's INVITE fail, which is reported then.
-                self.cancel_or_bye(Role::Destination);
+                self.cancel_or_bye(now, Role::Destination);
             }
             _ => {
                 if !self.final_sent {
-                    self.fail(leg.other(), 487);
+                    self.fail(now, leg.other(), 487);
                 } else {
-                    self.end_all();
+                    self.end_all(now);
                 }
             }
         }
@@ -416,7 +465,6 @@ impl Session {
         self.state = State::CallingDestination;
         self.destination = LegState::Ringing {
             deadline: now + self.timing.ring_timeout,
-            cancelled: false,
         };
         self.actions.push_back(Action::InviteDestination);
     }
@@ -429,9 +477,9 @@ impl Session {
     }
 
     /// Report a failure of `leg` (if no final report went out yet) and end the call.
-    fn fail(&mut self, leg: Role, code: u16) {
+    fn fail(&mut self, now: Instant, leg: Role, code: u16) {
         self.report(code, leg, FAILED_TEXT[leg.index()]);
-        self.end_all();
+        self.end_all(now);
     }
 
     fn report(&mut self, code: u16, leg: Role, text: &str) {
@@ -449,7 +497,7 @@ impl Session {
     }
 
     /// Tear down every live leg: CANCEL what rings, BYE what is up.
-    fn end_all(&mut self) {
+    fn end_all(&mut self, now: Instant) {
         if self.state == State::Reinviting {
             // The destination's 2xx is still waiting for its ACK (held back for the
             // initiator's answer); it must be acknowledged before the BYE (RFC 3261 §13.2.2.4).
@@ -459,29 +507,27 @@ impl Session {
             });
         }
         self.state = State::Ending;
-        self.cancel_or_bye(Role::Initiator);
-        self.cancel_or_bye(Role::Destination);
+        self.cancel_or_bye(now, Role::Initiator);
+        self.cancel_or_bye(now, Role::Destination);
     }
 
-    fn cancel_or_bye(&mut self, leg: Role) {
+    fn cancel_or_bye(&mut self, now: Instant, leg: Role) {
         match *self.leg(leg) {
-            LegState::Ringing {
-                deadline,
-                cancelled: false,
-            } => {
-                *self.leg_mut(leg) = LegState::Ringing {
-                    deadline,
-                    cancelled: true,
+            LegState::Ringing { .. } => {
+                *self.leg_mut(leg) = LegState::Cancelling {
+                    deadline: now + LEG_GUARD,
                 };
                 self.actions.push_back(Action::Cancel(leg));
             }
-            LegState::Up => self.bye(leg),
+            LegState::Up => self.bye(now, leg),
             _ => {}
         }
     }
 
-    fn bye(&mut self, leg: Role) {
-        *self.leg_mut(leg) = LegState::Closing;
+    fn bye(&mut self, now: Instant, leg: Role) {
+        *self.leg_mut(leg) = LegState::Closing {
+            deadline: now + LEG_GUARD,
+        };
         self.actions.push_back(Action::Bye(leg));
     }
 
@@ -498,16 +544,6 @@ impl Session {
             Role::Destination => &mut self.destination,
         }
     }
-}
-
-/// A final response to a request within a dialog that ends the dialog: 481 and 408
-/// (RFC 3261 §12.2.1.2; a transaction time-out counts as 408, §8.1.3.1) and the codes
-/// RFC 5057 §5.1 says destroy the dialog. Any other failure ends only the transaction.
-fn ends_dialog(code: u16) -> bool {
-    matches!(
-        code,
-        404 | 408 | 410 | 416 | 481 | 482 | 483 | 484 | 485 | 502 | 604
-    )
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ fn refer_success_reports_ringing_connected_and_byes_initiator() {
             Refer
         ]
     );
-    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
     s.handle(now, I, LegEvent::TransferProgress { code: 100 });
     s.handle(now, I, LegEvent::TransferProgress { code: 180 });
     s.handle(now, I, LegEvent::TransferProgress { code: 183 });
@@ -206,7 +206,7 @@ fn destination_busy_in_anchored_mode_byes_the_initiator() {
 fn sipfrag_failure_is_the_destination_failure() {
     let (mut s, now) = answered_initiator(false);
     drain(&mut s);
-    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
     s.handle(now, I, LegEvent::TransferProgress { code: 486 });
     assert_eq!(
         drain(&mut s),
@@ -227,7 +227,7 @@ fn ring_timeout_cancels_and_reports_408() {
     assert_eq!(drain(&mut s), vec![]);
     s.handle_timeout(now + T.ring_timeout);
     assert_eq!(drain(&mut s), vec![Cancel(I)]);
-    assert_eq!(s.poll_timeout(), None);
+    assert_eq!(s.poll_timeout(), Some(now + T.ring_timeout + LEG_GUARD));
     s.handle(now, I, LegEvent::Failed { code: 487 });
     assert_eq!(
         drain(&mut s),
@@ -254,7 +254,7 @@ fn answer_crossing_the_cancel_is_byed_and_reported_408() {
 fn silent_transfer_subscription_times_out_as_408() {
     let (mut s, now) = answered_initiator(false);
     drain(&mut s);
-    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
     assert_eq!(s.poll_timeout(), Some(now + T.transfer_timeout));
     s.handle_timeout(now + T.transfer_timeout);
     assert_eq!(
@@ -263,28 +263,105 @@ fn silent_transfer_subscription_times_out_as_408() {
     );
 }
 
+/// A subscription terminated without a final sipfrag is reported at once: a transfer
+/// given up (487), or, when it expired, a time-out (408).
 #[test]
-fn terminated_subscription_without_final_status_is_408() {
+fn terminated_subscription_without_final_status_is_487_at_once() {
     let (mut s, now) = answered_initiator(false);
     drain(&mut s);
-    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
     s.handle(now, I, LegEvent::TransferProgress { code: 100 });
-    s.handle(now, I, LegEvent::TransferEnded);
+    s.handle(now, I, LegEvent::TransferEnded { timed_out: false });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(487, D, "Failed to connect to destination"), Bye(I)]
+    );
+    // Ended by its expiry (`reason=timeout`): a time-out, as our own deadline would be.
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    s.handle(now, I, LegEvent::TransferEnded { timed_out: true });
     assert_eq!(
         drain(&mut s),
         vec![rep(408, D, "Failed to connect to destination"), Bye(I)]
     );
 }
 
+/// A transferee that hangs up before the final NOTIFY: reported at once (487) instead of
+/// after the transfer time-out; a NOTIFY after that changes nothing.
 #[test]
-fn transferee_hanging_up_before_final_notify_still_gets_the_notify() {
+fn transferee_hanging_up_before_final_notify_is_reported_at_once() {
     let (mut s, now) = answered_initiator(false);
     drain(&mut s);
-    s.handle(now, I, LegEvent::ReferAccepted);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    s.handle(now, I, LegEvent::TransferProgress { code: 180 });
     s.handle(now, I, LegEvent::RemoteBye);
-    assert_eq!(drain(&mut s), vec![]);
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            rep(180, D, "Ringing destination"),
+            rep(487, D, "Failed to connect to destination")
+        ]
+    );
+    assert!(s.is_done());
     s.handle(now, I, LegEvent::TransferProgress { code: 200 });
-    assert_eq!(drain(&mut s), vec![rep(200, D, "Connected to destination")]);
+    assert_eq!(drain(&mut s), vec![]);
+}
+
+/// RFC 4488: a 202 with `Refer-Sub: false` is the outcome; nothing more will come.
+#[test]
+fn refer_accepted_without_subscription_is_reported_at_once() {
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(
+        now,
+        I,
+        LegEvent::ReferAccepted {
+            subscription: false,
+        },
+    );
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(200, D, "Transferred to destination"), Bye(I)]
+    );
+    s.handle(now, I, LegEvent::Ended);
+    assert!(s.is_done());
+}
+
+/// A NOTIFY's `Subscription-State: active;expires=N` sets the transfer's deadline to now
+/// + N, shorter or longer than our default, at most an hour.
+#[test]
+fn notify_expires_sets_the_transfer_deadline() {
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    assert_eq!(s.poll_timeout(), Some(now + T.transfer_timeout));
+    let t = now + Duration::from_secs(5);
+    let expires = Duration::from_secs(10);
+    s.handle(t, I, LegEvent::TransferExpires { expires });
+    assert_eq!(s.poll_timeout(), Some(t + expires));
+    s.handle(
+        t,
+        I,
+        LegEvent::TransferExpires {
+            expires: Duration::from_secs(300),
+        },
+    );
+    assert_eq!(s.poll_timeout(), Some(t + Duration::from_secs(300)));
+    s.handle(
+        t,
+        I,
+        LegEvent::TransferExpires {
+            expires: Duration::from_secs(86400),
+        },
+    );
+    assert_eq!(s.poll_timeout(), Some(t + Duration::from_secs(3600)));
+    s.handle(t, I, LegEvent::TransferExpires { expires });
+    s.handle_timeout(t + expires);
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, D, "Failed to connect to destination"), Bye(I)]
+    );
 }
 
 #[test]
@@ -325,7 +402,7 @@ fn shutdown_while_ringing_cancels_and_reports_once() {
     let mut s = Session::new(now, false, T);
     drain(&mut s);
     s.handle(now, I, LegEvent::Ringing);
-    s.shutdown();
+    s.shutdown(now);
     assert_eq!(
         drain(&mut s),
         vec![
@@ -357,6 +434,63 @@ fn shutdown_of_established_anchored_call_byes_both_legs_without_report() {
         },
     );
     drain(&mut s);
-    s.shutdown();
+    s.shutdown(now);
     assert_eq!(drain(&mut s), vec![Bye(I), Bye(D)]);
+}
+
+/// A phone that rings and then ignores everything, our CANCEL included: the session gives
+/// the leg up 64·T1 and a margin after the CANCEL (RFC 3261 §9.1), reports 408 and is
+/// done, even when the transaction layer never says a word.
+#[test]
+fn cancelled_leg_without_a_final_is_given_up_after_the_guard() {
+    let now = Instant::now();
+    let mut s = Session::new(now, false, T);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::Ringing);
+    let cancel_at = now + T.ring_timeout;
+    s.handle_timeout(cancel_at);
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(180, I, "Ringing initiator"), Cancel(I)]
+    );
+    assert_eq!(s.poll_timeout(), Some(cancel_at + LEG_GUARD));
+    s.handle_timeout(cancel_at + LEG_GUARD - Duration::from_millis(1));
+    assert_eq!(drain(&mut s), vec![]);
+    s.handle_timeout(cancel_at + LEG_GUARD);
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, I, "Failed to connect to initiator")]
+    );
+    assert!(s.is_done());
+    assert_eq!(s.poll_timeout(), None);
+}
+
+/// The same guard holds a destination cancelled because the initiator hung up (the final
+/// 487 was already due) and a BYE whose outcome never comes.
+#[test]
+fn cancelled_destination_and_unanswered_bye_are_given_up_after_the_guard() {
+    let (mut s, now) = answered_initiator(true);
+    drain(&mut s);
+    let t = now + Duration::from_secs(1);
+    s.handle(t, I, LegEvent::RemoteBye);
+    assert_eq!(drain(&mut s), vec![Cancel(D)]);
+    s.handle_timeout(t + LEG_GUARD);
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(408, D, "Failed to connect to destination")]
+    );
+    assert!(s.is_done());
+
+    let (mut s, now) = answered_initiator(false);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+    assert_eq!(
+        drain(&mut s),
+        vec![rep(200, D, "Connected to destination"), Bye(I)]
+    );
+    assert_eq!(s.poll_timeout(), Some(now + LEG_GUARD));
+    s.handle_timeout(now + LEG_GUARD);
+    assert_eq!(drain(&mut s), vec![]);
+    assert!(s.is_done());
 }

@@ -1,21 +1,12 @@
 //! What the calls thread and the SIP reactor thread say to each other. Commands go in over a
 //! crossbeam channel (the sender then wakes the reactor through its `mio::Waker`); events come
-//! out over another. Client transaction ids are chosen by the calls thread, so it can file a
-//! request under its dialog before the reactor has even seen it.
+//! out over another. The transaction ids and failures they name are `sip::transaction`'s.
 
-use std::fmt;
 use std::net::SocketAddr;
 
 use crate::sip::Transport;
 use crate::sip::msg::Message;
-
-/// A client transaction, named by the calls thread (unique for the process's life).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ClientTxId(pub u64);
-
-/// A server transaction, named by the reactor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServerTxId(pub u64);
+use crate::sip::transaction::{ClientTxId, ServerTxId, TxFailure};
 
 /// From the calls thread to the reactor.
 #[derive(Debug)]
@@ -39,41 +30,8 @@ pub enum SipCommand {
     Shutdown,
 }
 
-/// Why a client transaction ended without a final response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TxFailure {
-    /// Timer B or F fired (reported to the user as 408).
-    Timeout,
-    /// Every target refused or errored: connection refused, ICMP unreachable, TLS failure
-    /// (reported as 503).
-    Transport(String),
-    /// The next hop could not be resolved (reported as 503).
-    Dns(String),
-}
-
-impl TxFailure {
-    /// The SIP status a failure stands for (RFC 3261 §8.1.3.1: a time-out is treated as
-    /// 408, a transport error as 503).
-    pub fn status(&self) -> u16 {
-        match self {
-            TxFailure::Timeout => 408,
-            TxFailure::Transport(_) | TxFailure::Dns(_) => 503,
-        }
-    }
-}
-
-impl fmt::Display for TxFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TxFailure::Timeout => f.write_str("transaction timed out"),
-            TxFailure::Transport(why) => write!(f, "transport error: {why}"),
-            TxFailure::Dns(why) => write!(f, "DNS error: {why}"),
-        }
-    }
-}
-
 /// From the reactor to the calls thread.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum SipEvent {
     /// A new request (retransmissions are absorbed by its server transaction). ACKs are
     /// delivered here too, with a `tx` that takes no response: an ACK for a non-2xx is
@@ -89,4 +47,8 @@ pub enum SipEvent {
     Response { tx: ClientTxId, response: Message },
     /// The client transaction ended without a final response.
     TxFailed { tx: ClientTxId, reason: TxFailure },
+    /// The phone CANCELled its INVITE `tx` before our answer (RFC 3261 §9.2): the reactor
+    /// has answered the CANCEL 200 and the INVITE 487. A re-INVITE we relayed to the other
+    /// phone should be cancelled there too; `tx` takes no further response.
+    Cancelled { tx: ServerTxId },
 }

@@ -1,11 +1,19 @@
-//! The SIP reactor thread: one mio loop over the transports, the DNS resolver and the
-//! transaction layer, talking to the calls thread through [`SipCommand`]s and
-//! [`SipEvent`]s.
+//! The SIP reactor thread, talking to the calls thread through [`SipCommand`]s and
+//! [`SipEvent`]s: a sans-IO [`ReactorCore`] (routing, failover, 2xx resends, keepalive
+//! targets, and the transaction layer it owns) inside one mio loop over the transports and
+//! the DNS driver (`event_loop`).
 
 mod bad_request;
+mod core;
+#[cfg(test)]
+mod core_tests;
 mod event_loop;
+mod failover;
 mod interface;
+mod resend_2xx;
 pub mod routing;
 
+pub use self::core::{CoreConfig, CoreCounts, Keepalive, Outbound, OutboundKind, ReactorCore};
+pub use crate::sip::transaction::{ClientTxId, ServerTxId, TxFailure};
 pub use event_loop::{Reactor, ReactorConfig, ReactorHandle, ReactorStartError, default_local_ip};
-pub use interface::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
+pub use interface::{SipCommand, SipEvent};

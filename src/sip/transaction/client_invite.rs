@@ -4,16 +4,16 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::timers::{Retransmit, Timers, deadline, earliest};
-use super::{Action, Class, TimerKind, TxState};
+use super::{Class, TimerKind, TxAction, TxState};
 
 /// Timer C in Proceeding (RFC 3261 §16.6 item 11, §16.7 step 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TimerC {
     at: Instant,
-    /// Set once Timer C has fired and been reported: the owner CANCELs the INVITE, and the
-    /// transaction waits one more 64*T1 for the 487 this provokes (which still needs its
-    /// ACK) before giving up silently.
-    fired: bool,
+    /// Set once the INVITE is being cancelled (Timer C fired, or the owner sent a CANCEL):
+    /// `at` is then 64*T1 after the CANCEL, the wait for the 487 it provokes (which still
+    /// needs its ACK). With no final by then the transaction times out (RFC 3261 §9.1).
+    cancelling: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub struct ClientInvite {
     state: State,
     timers: Timers,
     reliable: bool,
-    actions: VecDeque<Action>,
+    actions: VecDeque<TxAction>,
 }
 
 impl ClientInvite {
@@ -98,32 +98,35 @@ impl ClientInvite {
                     (true, Some(d)) => Some(deadline(now, d)),
                     _ => timer_c,
                 };
-                let timer_c = timer_c.map(|at| TimerC { at, fired: false });
+                let timer_c = timer_c.map(|at| TimerC {
+                    at,
+                    cancelling: false,
+                });
                 self.state = State::Proceeding { timer_c };
-                self.actions.push_back(Action::PassUp);
+                self.actions.push_back(TxAction::PassUp);
             }
             (State::Proceeding { timer_c }, Class::Provisional) => {
                 let timer_c = match (timer_c, self.timers.timer_c) {
-                    (Some(c), Some(d)) if status > 100 && !c.fired => Some(TimerC {
+                    (Some(c), Some(d)) if status > 100 && !c.cancelling => Some(TimerC {
                         at: deadline(now, d),
-                        fired: false,
+                        cancelling: false,
                     }),
                     (other, _) => other,
                 };
                 self.state = State::Proceeding { timer_c };
-                self.actions.push_back(Action::PassUp);
+                self.actions.push_back(TxAction::PassUp);
             }
             (State::Calling { .. } | State::Proceeding { .. }, Class::Success) => {
                 // RFC 6026 §7.2: 2xx moves to Accepted, Timer M = 64*T1; the TU sends the ACK.
                 self.state = State::Accepted {
                     timer_m: deadline(now, self.timers.sixty_four_t1()),
                 };
-                self.actions.push_back(Action::PassUp);
+                self.actions.push_back(TxAction::PassUp);
             }
             (State::Calling { .. } | State::Proceeding { .. }, Class::Failure) => {
                 // §17.1.1.2: pass the final up, ACK it, wait Timer D for retransmissions.
-                self.actions.push_back(Action::PassUp);
-                self.actions.push_back(Action::SendAck);
+                self.actions.push_back(TxAction::PassUp);
+                self.actions.push_back(TxAction::SendAck);
                 let d = self.timers.timer_d(self.reliable);
                 if d.is_zero() {
                     self.terminate();
@@ -135,11 +138,11 @@ impl ClientInvite {
             }
             (State::Completed { .. }, Class::Failure) => {
                 // §17.1.1.2: a retransmitted final is ACKed again but not passed up.
-                self.actions.push_back(Action::SendAck);
+                self.actions.push_back(TxAction::SendAck);
             }
             (State::Accepted { .. }, Class::Success) => {
                 // RFC 6026 §7.2: each 2xx goes up; the TU ACKs every one.
-                self.actions.push_back(Action::PassUp);
+                self.actions.push_back(TxAction::PassUp);
             }
             // Everything else (1xx after a final, 2xx in Completed, 300–699 in Accepted)
             // has no transition: absorbed.
@@ -190,7 +193,7 @@ impl ClientInvite {
                 TimerKind::A,
             ) => {
                 // §17.1.1.2: retransmit, Timer A doubles (no cap for INVITE) until B.
-                self.actions.push_back(Action::Retransmit);
+                self.actions.push_back(TxAction::Retransmit);
                 self.state = State::Calling {
                     timer_a: Some(a.doubled(now, None)),
                     timer_b,
@@ -200,27 +203,41 @@ impl ClientInvite {
             (State::Calling { .. }, TimerKind::B | TimerKind::C) => {
                 // §17.1.1.2: Timer B in Calling: time-out reported to the TU. Timer C with
                 // no provisional heard is the same failure (§16.8: treated as a 408).
-                self.actions.push_back(Action::Timeout(kind));
+                self.actions.push_back(TxAction::Timeout(kind));
                 self.terminate();
             }
             (State::Proceeding { timer_c: Some(c) }, TimerKind::C) => {
-                if c.fired {
+                // §16.8: a provisional was heard, so the INVITE is CANCELled (by the
+                // owner, told by this Timeout); keep waiting for the 487 to ACK it.
+                // §9.1: once cancelling, no final within 64*T1 of the CANCEL means the
+                // transaction is over: reported as a time-out (408, §8.1.3.1).
+                self.actions.push_back(TxAction::Timeout(TimerKind::C));
+                if c.cancelling {
                     self.terminate();
                     return;
                 }
-                // §16.8: a provisional was heard, so the INVITE is CANCELled (by the
-                // owner, told by this Timeout); keep waiting for the 487 to ACK it.
-                self.actions.push_back(Action::Timeout(TimerKind::C));
-                let timer_c = Some(TimerC {
-                    at: deadline(now, self.timers.sixty_four_t1()),
-                    fired: true,
-                });
-                self.state = State::Proceeding { timer_c };
+                self.cancel_sent(now);
             }
             (State::Completed { .. }, TimerKind::D) | (State::Accepted { .. }, TimerKind::M) => {
                 self.terminate();
             }
             _ => {}
+        }
+    }
+
+    /// The owner sent a CANCEL for this INVITE (RFC 3261 §9.1): from now on a final
+    /// response is awaited for 64*T1 at most, on Timer C's slot, which no provisional
+    /// re-arms any more. Only a transaction in Proceeding can be cancelled.
+    pub fn cancel_sent(&mut self, now: Instant) {
+        if let State::Proceeding { timer_c } = self.state
+            && !timer_c.is_some_and(|c| c.cancelling)
+        {
+            self.state = State::Proceeding {
+                timer_c: Some(TimerC {
+                    at: deadline(now, self.timers.sixty_four_t1()),
+                    cancelling: true,
+                }),
+            };
         }
     }
 
@@ -232,7 +249,7 @@ impl ClientInvite {
             // 2xx), so an error there is not this transaction's.
             State::Accepted { .. } => {}
             _ => {
-                self.actions.push_back(Action::TransportError);
+                self.actions.push_back(TxAction::TransportError);
                 self.terminate();
             }
         }
@@ -240,11 +257,11 @@ impl ClientInvite {
 
     fn terminate(&mut self) {
         self.state = State::Terminated;
-        self.actions.push_back(Action::Terminated);
+        self.actions.push_back(TxAction::Terminated);
     }
 
     /// The next thing to do, oldest first.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<TxAction> {
         self.actions.pop_front()
     }
 
@@ -259,7 +276,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn drain(tx: &mut ClientInvite) -> Vec<Action> {
+    fn drain(tx: &mut ClientInvite) -> Vec<TxAction> {
         std::iter::from_fn(|| tx.poll_action()).collect()
     }
 
@@ -291,14 +308,14 @@ mod tests {
             tx.handle_timeout(t0 + ms(at - 1));
             assert_eq!(drain(&mut tx), vec![], "nothing before {at} ms");
             tx.handle_timeout(t0 + ms(at));
-            assert_eq!(drain(&mut tx), vec![Action::Retransmit], "at {at} ms");
+            assert_eq!(drain(&mut tx), vec![TxAction::Retransmit], "at {at} ms");
         }
         // The next A would be at 63.5 s; Timer B at 32 s comes first.
         assert_eq!(tx.poll_timeout(), Some(t0 + ms(32_000)));
         tx.handle_timeout(t0 + ms(32_000));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::Timeout(TimerKind::B), Action::Terminated]
+            vec![TxAction::Timeout(TimerKind::B), TxAction::Terminated]
         );
         assert_eq!(tx.state(), TxState::Terminated);
         assert_eq!(tx.poll_timeout(), None);
@@ -314,7 +331,7 @@ mod tests {
         tx.handle_timeout(t0 + ms(32_000));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::Timeout(TimerKind::B), Action::Terminated]
+            vec![TxAction::Timeout(TimerKind::B), TxAction::Terminated]
         );
     }
 
@@ -327,9 +344,9 @@ mod tests {
         assert_eq!(
             drain(&mut tx),
             vec![
-                Action::Retransmit,
-                Action::Timeout(TimerKind::B),
-                Action::Terminated
+                TxAction::Retransmit,
+                TxAction::Timeout(TimerKind::B),
+                TxAction::Terminated
             ]
         );
     }
@@ -339,14 +356,14 @@ mod tests {
         let t0 = Instant::now();
         let mut tx = ClientInvite::new(t0, no_c(), false);
         tx.handle_response(t0 + ms(100), 100);
-        assert_eq!(drain(&mut tx), vec![Action::PassUp]);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp]);
         assert_eq!(tx.state(), TxState::Proceeding);
         // No timers left without Timer C: the TU's own ring time-out governs.
         assert_eq!(tx.poll_timeout(), None);
         tx.handle_timeout(t0 + ms(100_000));
         assert_eq!(drain(&mut tx), vec![]);
         tx.handle_response(t0 + ms(100_001), 180);
-        assert_eq!(drain(&mut tx), vec![Action::PassUp]);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp]);
     }
 
     #[test]
@@ -359,9 +376,9 @@ mod tests {
             assert_eq!(
                 drain(&mut tx),
                 [
-                    vec![Action::PassUp, Action::PassUp, Action::SendAck],
+                    vec![TxAction::PassUp, TxAction::PassUp, TxAction::SendAck],
                     if d.is_none() {
-                        vec![Action::Terminated]
+                        vec![TxAction::Terminated]
                     } else {
                         vec![]
                     }
@@ -380,9 +397,9 @@ mod tests {
             tx.handle_response(t0 + ms(2000), 486);
             tx.handle_response(t0 + ms(2001), 200);
             tx.handle_response(t0 + ms(2002), 180);
-            assert_eq!(drain(&mut tx), vec![Action::SendAck]);
+            assert_eq!(drain(&mut tx), vec![TxAction::SendAck]);
             tx.handle_timeout(t0 + ms(1000 + d));
-            assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+            assert_eq!(drain(&mut tx), vec![TxAction::Terminated]);
         }
     }
 
@@ -391,7 +408,7 @@ mod tests {
         let t0 = Instant::now();
         let mut tx = ClientInvite::new(t0, no_c(), false);
         tx.handle_response(t0 + ms(200), 200);
-        assert_eq!(drain(&mut tx), vec![Action::PassUp]);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp]);
         assert_eq!(tx.state(), TxState::Accepted);
         // Retransmissions stopped; only Timer M = 64*T1 remains (RFC 6026 §7.2).
         assert_eq!(tx.poll_timeout(), Some(t0 + ms(32_200)));
@@ -399,11 +416,11 @@ mod tests {
         tx.handle_response(t0 + ms(800), 183);
         tx.handle_response(t0 + ms(900), 486);
         tx.handle_response(t0 + ms(1700), 200);
-        assert_eq!(drain(&mut tx), vec![Action::PassUp, Action::PassUp]);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp, TxAction::PassUp]);
         tx.handle_timeout(t0 + ms(32_199));
         assert_eq!(drain(&mut tx), vec![]);
         tx.handle_timeout(t0 + ms(32_200));
-        assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+        assert_eq!(drain(&mut tx), vec![TxAction::Terminated]);
     }
 
     #[test]
@@ -421,11 +438,11 @@ mod tests {
         assert_eq!(tx.poll_timeout(), Some(t0 + ms(190_000)));
         drain(&mut tx);
         tx.handle_timeout(t0 + ms(190_000));
-        assert_eq!(drain(&mut tx), vec![Action::Timeout(TimerKind::C)]);
+        assert_eq!(drain(&mut tx), vec![TxAction::Timeout(TimerKind::C)]);
         assert_eq!(tx.state(), TxState::Proceeding);
         // The TU CANCELs; the 487 that follows is still ACKed.
         tx.handle_response(t0 + ms(191_000), 487);
-        assert_eq!(drain(&mut tx), vec![Action::PassUp, Action::SendAck]);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp, TxAction::SendAck]);
         assert_eq!(tx.state(), TxState::Completed);
     }
 
@@ -441,7 +458,7 @@ mod tests {
         tx.handle_timeout(t0 + ms(10_000));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::Timeout(TimerKind::C), Action::Terminated]
+            vec![TxAction::Timeout(TimerKind::C), TxAction::Terminated]
         );
     }
 
@@ -456,13 +473,40 @@ mod tests {
         tx.handle_response(t0, 180);
         drain(&mut tx);
         tx.handle_timeout(t0 + ms(60_000));
-        assert_eq!(drain(&mut tx), vec![Action::Timeout(TimerKind::C)]);
+        assert_eq!(drain(&mut tx), vec![TxAction::Timeout(TimerKind::C)]);
         // A provisional after C fired does not re-arm it.
         tx.handle_response(t0 + ms(61_000), 180);
-        assert_eq!(drain(&mut tx), vec![Action::PassUp]);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp]);
         assert_eq!(tx.poll_timeout(), Some(t0 + ms(92_000)));
         tx.handle_timeout(t0 + ms(92_000));
-        assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+        assert_eq!(
+            drain(&mut tx),
+            vec![TxAction::Timeout(TimerKind::C), TxAction::Terminated],
+            "RFC 3261 §9.1: no final 64*T1 after the CANCEL: a time-out for the owner"
+        );
+    }
+
+    #[test]
+    fn invite_client_cancelled_without_timer_c_times_out_64_t1_after_the_cancel() {
+        let t0 = Instant::now();
+        let mut tx = ClientInvite::new(t0, no_c(), false);
+        tx.handle_response(t0, 180);
+        drain(&mut tx);
+        assert_eq!(
+            tx.poll_timeout(),
+            None,
+            "only the owner's ring time-out runs"
+        );
+        tx.cancel_sent(t0 + ms(20_000));
+        // A provisional after the CANCEL does not extend the wait.
+        tx.handle_response(t0 + ms(21_000), 180);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp]);
+        assert_eq!(tx.poll_timeout(), Some(t0 + ms(52_000)));
+        tx.handle_timeout(t0 + ms(52_000));
+        assert_eq!(
+            drain(&mut tx),
+            vec![TxAction::Timeout(TimerKind::C), TxAction::Terminated]
+        );
     }
 
     #[test]
@@ -472,7 +516,7 @@ mod tests {
         tx.transport_error();
         assert_eq!(
             drain(&mut tx),
-            vec![Action::TransportError, Action::Terminated]
+            vec![TxAction::TransportError, TxAction::Terminated]
         );
         tx.transport_error();
         tx.handle_response(t0, 200);

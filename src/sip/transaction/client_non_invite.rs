@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::timers::{Retransmit, Timers, deadline};
-use super::{Action, Class, TimerKind, TxState};
+use super::{Class, TimerKind, TxAction, TxState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -31,7 +31,7 @@ pub struct ClientNonInvite {
     state: State,
     timers: Timers,
     reliable: bool,
-    actions: VecDeque<Action>,
+    actions: VecDeque<TxAction>,
 }
 
 impl ClientNonInvite {
@@ -68,7 +68,7 @@ impl ClientNonInvite {
         };
         match self.state {
             State::Trying { timer_e, timer_f } | State::Proceeding { timer_e, timer_f } => {
-                self.actions.push_back(Action::PassUp);
+                self.actions.push_back(TxAction::PassUp);
                 if class == Class::Provisional {
                     self.state = State::Proceeding { timer_e, timer_f };
                     return;
@@ -122,7 +122,7 @@ impl ClientNonInvite {
                 TimerKind::E,
             ) => {
                 // §17.1.2.2: in Trying, Timer E doubles up to T2.
-                self.actions.push_back(Action::Retransmit);
+                self.actions.push_back(TxAction::Retransmit);
                 let timer_e = Some(e.doubled(now, Some(self.timers.t2)));
                 self.state = State::Trying { timer_e, timer_f };
             }
@@ -134,12 +134,12 @@ impl ClientNonInvite {
                 TimerKind::E,
             ) => {
                 // §17.1.2.2: in Proceeding, Timer E is reset to T2 each time.
-                self.actions.push_back(Action::Retransmit);
+                self.actions.push_back(TxAction::Retransmit);
                 let timer_e = Some(Retransmit::fixed(now, self.timers.t2));
                 self.state = State::Proceeding { timer_e, timer_f };
             }
             (State::Trying { .. } | State::Proceeding { .. }, TimerKind::F) => {
-                self.actions.push_back(Action::Timeout(TimerKind::F));
+                self.actions.push_back(TxAction::Timeout(TimerKind::F));
                 self.terminate();
             }
             (State::Completed { .. }, TimerKind::K) => self.terminate(),
@@ -151,7 +151,7 @@ impl ClientNonInvite {
     pub fn transport_error(&mut self) {
         match self.state {
             State::Trying { .. } | State::Proceeding { .. } => {
-                self.actions.push_back(Action::TransportError);
+                self.actions.push_back(TxAction::TransportError);
                 self.terminate();
             }
             // Nothing is sent in Completed; the error cannot be this transaction's.
@@ -161,11 +161,11 @@ impl ClientNonInvite {
 
     fn terminate(&mut self) {
         self.state = State::Terminated;
-        self.actions.push_back(Action::Terminated);
+        self.actions.push_back(TxAction::Terminated);
     }
 
     /// The next thing to do, oldest first.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<TxAction> {
         self.actions.pop_front()
     }
 
@@ -180,7 +180,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn drain(tx: &mut ClientNonInvite) -> Vec<Action> {
+    fn drain(tx: &mut ClientNonInvite) -> Vec<TxAction> {
         std::iter::from_fn(|| tx.poll_action()).collect()
     }
 
@@ -200,7 +200,7 @@ mod tests {
             tx.handle_timeout(t0 + ms(at - 1));
             assert_eq!(drain(tx), vec![], "nothing before {at} ms");
             tx.handle_timeout(t0 + ms(at));
-            assert_eq!(drain(tx), vec![Action::Retransmit], "at {at} ms");
+            assert_eq!(drain(tx), vec![TxAction::Retransmit], "at {at} ms");
         }
     }
 
@@ -218,7 +218,7 @@ mod tests {
         tx.handle_timeout(t0 + ms(32_000));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::Timeout(TimerKind::F), Action::Terminated]
+            vec![TxAction::Timeout(TimerKind::F), TxAction::Terminated]
         );
         assert_eq!(tx.poll_timeout(), None);
     }
@@ -230,7 +230,7 @@ mod tests {
         expect_retransmissions_at(&mut tx, t0, &[500]);
         // A provisional at 1 s: E keeps its pending deadline (1.5 s), then fires every T2.
         tx.handle_response(t0 + ms(1000), 100);
-        assert_eq!(drain(&mut tx), vec![Action::PassUp]);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp]);
         assert_eq!(tx.state(), TxState::Proceeding);
         let times: Vec<u64> = (0..8).map(|n| 1500 + n * 4000).collect(); // 1.5 .. 29.5 s
         expect_retransmissions_at(&mut tx, t0, &times);
@@ -238,7 +238,7 @@ mod tests {
         tx.handle_timeout(t0 + ms(32_000));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::Timeout(TimerKind::F), Action::Terminated]
+            vec![TxAction::Timeout(TimerKind::F), TxAction::Terminated]
         );
     }
 
@@ -264,7 +264,7 @@ mod tests {
         tx.handle_timeout(t0 + ms(32_000));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::Timeout(TimerKind::F), Action::Terminated]
+            vec![TxAction::Timeout(TimerKind::F), TxAction::Terminated]
         );
     }
 
@@ -274,9 +274,9 @@ mod tests {
             let t0 = Instant::now();
             let mut tx = ClientNonInvite::new(t0, Timers::default(), reliable);
             tx.handle_response(t0 + ms(300), 200);
-            let mut want = vec![Action::PassUp];
+            let mut want = vec![TxAction::PassUp];
             if k.is_none() {
-                want.push(Action::Terminated);
+                want.push(TxAction::Terminated);
             }
             assert_eq!(drain(&mut tx), want, "reliable={reliable}");
             let Some(k) = k else { continue };
@@ -287,7 +287,7 @@ mod tests {
             tx.handle_timeout(t0 + ms(300 + k - 1));
             assert_eq!(drain(&mut tx), vec![]);
             tx.handle_timeout(t0 + ms(300 + k));
-            assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+            assert_eq!(drain(&mut tx), vec![TxAction::Terminated]);
         }
     }
 
@@ -298,7 +298,7 @@ mod tests {
         tx.transport_error();
         assert_eq!(
             drain(&mut tx),
-            vec![Action::TransportError, Action::Terminated]
+            vec![TxAction::TransportError, TxAction::Terminated]
         );
         assert_eq!(tx.poll_timeout(), None);
     }

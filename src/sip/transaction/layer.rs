@@ -11,15 +11,15 @@ use std::time::Instant;
 use log::{debug, info, warn};
 
 use crate::sip::msg::{Message, Method, new_tag};
-use crate::sip::reactor::{ClientTxId, ServerTxId};
 use crate::sip::transport::Target;
 
 use super::ack_cancel::{build_ack, build_cancel};
+use super::ids::{ClientTxId, ServerTxId};
 use super::key::{ClientKey, KeyError, ServerKey};
-use super::layer_io::{LayerConfig, LayerError, LayerStats, Transmit, TxEvent, TxRef};
+use super::layer_io::{LayerConfig, LayerCounts, LayerError, LayerStats, Transmit, TxEvent, TxRef};
 use super::machines::{ClientMachine, ServerMachine};
 use super::reply::{Origin, ReplyRoute, reply_route, stamp_via};
-use super::{Action, TimerKind, TxState};
+use super::{TimerKind, TxAction, TxState};
 
 const LOG: &str = "sip::transaction";
 
@@ -66,6 +66,8 @@ pub struct TransactionLayer {
     servers: HashMap<ServerTxId, ServerTx>,
     server_index: HashMap<ServerKey, ServerTxId>,
     next_server_id: u64,
+    /// Numbers the `TxRef::Finished` of detached client transactions.
+    next_finished: u64,
     /// Deadlines, possibly stale (a transaction's current one is its `scheduled`).
     deadlines: BinaryHeap<Reverse<(Instant, TxRef)>>,
     events: VecDeque<TxEvent>,
@@ -82,6 +84,7 @@ impl TransactionLayer {
             servers: HashMap::new(),
             server_index: HashMap::new(),
             next_server_id: 1,
+            next_finished: 1,
             deadlines: BinaryHeap::new(),
             events: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -163,8 +166,9 @@ impl TransactionLayer {
 
     /// CANCEL the INVITE client transaction `tx` (RFC 3261 §9.1). The CANCEL is built from
     /// the INVITE and sent to the same target once a provisional response has arrived
-    /// (at once if one has). Once a final response has arrived it has nothing to cancel
-    /// and this does nothing. Its responses are not reported.
+    /// (at once if one has). Once a final response has arrived it has nothing to cancel:
+    /// this does nothing after a 2xx, and after a non-2xx the transaction is no longer the
+    /// user's (`UnknownTransaction`). Its responses are not reported.
     pub fn cancel(&mut self, now: Instant, tx: ClientTxId) -> Result<(), LayerError> {
         let client = self
             .clients
@@ -192,6 +196,12 @@ impl TransactionLayer {
             return;
         };
         client.cancel = CancelState::Sent;
+        // §9.1: from now on the INVITE waits 64*T1 at most for its final response.
+        client.machine.cancel_sent(now);
+        self.reschedule(TxRef::Client(tx));
+        let Some(client) = self.clients.get(&TxRef::Client(tx)) else {
+            return;
+        };
         let target = client.target.clone();
         let old = TxRef::Cancel(tx);
         let built = build_cancel(&client.request);
@@ -236,6 +246,22 @@ impl TransactionLayer {
         });
         self.drive_server(tx, None);
         Ok(())
+    }
+
+    /// Answer the INVITE server transaction `tx`, which a CANCEL matched (`TxEvent::
+    /// Cancelled`), with 487 built from the INVITE itself (RFC 3261 §9.2), with the To tag
+    /// its earlier responses and the CANCEL's 200 carried.
+    pub fn terminate_cancelled(&mut self, now: Instant, tx: ServerTxId) -> Result<(), LayerError> {
+        let server = self
+            .servers
+            .get(&tx)
+            .ok_or(LayerError::UnknownTransaction)?;
+        let invite = server.invite.as_ref().ok_or(LayerError::NotInvite)?;
+        // A re-INVITE's To has its tag already; `response_to` adds ours only when not.
+        let tag = server.last.as_ref().and_then(|l| l.to_tag.clone());
+        let tag = tag.unwrap_or_else(new_tag);
+        let response = Message::response_to(invite, 487, "Request Terminated", Some(&tag));
+        self.respond(now, tx, response)
     }
 
     // ----- input from the network -----
@@ -421,7 +447,7 @@ impl TransactionLayer {
     /// The transport could not send for `tx` (connection refused, TLS failure, ...).
     pub fn transport_error(&mut self, now: Instant, tx: TxRef) {
         match tx {
-            TxRef::Client(_) | TxRef::Cancel(_) => {
+            TxRef::Client(_) | TxRef::Cancel(_) | TxRef::Finished(_) => {
                 if let Some(client) = self.clients.get_mut(&tx) {
                     client.machine.transport_error();
                     self.drive_client(now, tx, None);
@@ -471,7 +497,7 @@ impl TransactionLayer {
         }
         for (at, r) in due {
             match r {
-                TxRef::Client(_) | TxRef::Cancel(_) => {
+                TxRef::Client(_) | TxRef::Cancel(_) | TxRef::Finished(_) => {
                     let Some(client) = self.clients.get_mut(&r) else {
                         continue;
                     };
@@ -526,6 +552,20 @@ impl TransactionLayer {
         self.servers.get(&tx).map(|s| s.machine.state())
     }
 
+    /// The transactions held now, live and finished.
+    pub fn counts(&self) -> LayerCounts {
+        let finished = self
+            .clients
+            .keys()
+            .filter(|r| matches!(r, TxRef::Finished(_)))
+            .count();
+        LayerCounts {
+            clients_live: self.clients.len() - finished,
+            clients_finished: finished,
+            servers: self.servers.len(),
+        }
+    }
+
     /// Running transactions: (client, server).
     pub fn len(&self) -> (usize, usize) {
         (self.clients.len(), self.servers.len())
@@ -547,8 +587,8 @@ impl TransactionLayer {
         let Some(client) = self.clients.get_mut(&r) else {
             return;
         };
-        let actions: Vec<Action> = std::iter::from_fn(|| client.machine.poll_action()).collect();
-        if actions.contains(&Action::SendAck) && client.ack.is_none() {
+        let actions: Vec<TxAction> = std::iter::from_fn(|| client.machine.poll_action()).collect();
+        if actions.contains(&TxAction::SendAck) && client.ack.is_none() {
             // Built before PassUp hands the response over.
             match incoming
                 .as_ref()
@@ -559,12 +599,12 @@ impl TransactionLayer {
                 None => {}
             }
         }
-        let terminated = actions.contains(&Action::Terminated);
+        let terminated = actions.contains(&TxAction::Terminated);
         for action in actions {
             match action {
-                Action::Retransmit => self.client_send(r, false),
-                Action::SendAck => self.client_send(r, true),
-                Action::PassUp => match (r, incoming.take()) {
+                TxAction::Retransmit => self.client_send(r, false),
+                TxAction::SendAck => self.client_send(r, true),
+                TxAction::PassUp => match (r, incoming.take()) {
                     (TxRef::Client(tx), Some(msg)) => {
                         self.events.push_back(TxEvent::Response { tx, msg })
                     }
@@ -574,7 +614,7 @@ impl TransactionLayer {
                         msg.and_then(|m| m.status()).unwrap_or(0)
                     ),
                 },
-                Action::Timeout(TimerKind::C) if !terminated => {
+                TxAction::Timeout(TimerKind::C) if !terminated => {
                     // §16.8: the INVITE got a provisional but no final in time: CANCEL it;
                     // the 487 reaches the TU as its final response.
                     if let TxRef::Client(tx) = r {
@@ -582,25 +622,48 @@ impl TransactionLayer {
                         self.send_cancel(now, tx);
                     }
                 }
-                Action::Timeout(timer) => match r {
+                TxAction::Timeout(timer) => match r {
                     TxRef::Client(tx) => self.events.push_back(TxEvent::Timeout { tx, timer }),
                     _ => debug!(target: LOG, "{r}: {timer} fired"),
                 },
-                Action::TransportError => match r {
+                TxAction::TransportError => match r {
                     TxRef::Client(tx) => self.events.push_back(TxEvent::TransportError { tx }),
                     _ => debug!(target: LOG, "{r}: transport error"),
                 },
-                Action::Terminated => {
+                TxAction::Terminated => {
                     if let Some(client) = self.clients.remove(&r) {
                         self.client_index.remove(&client.key);
                         debug!(target: LOG, "{r}: terminated");
                     }
                 }
-                Action::SendResponse | Action::ResendResponse | Action::SendTrying => {}
+                TxAction::SendResponse | TxAction::ResendResponse | TxAction::SendTrying => {}
             }
         }
         self.settle_cancel(now, r);
         self.reschedule(r);
+        self.detach_finished(r);
+    }
+
+    /// A client transaction of the user's that reached Completed has given the user its
+    /// final response; what is left (absorbing and ACKing retransmissions of it until Timer
+    /// D or K, §17.1.1.2, §17.1.2.2) is the layer's alone. It goes on under a
+    /// `TxRef::Finished` so the user's id is free for the next attempt (RFC 3263 §4.3).
+    fn detach_finished(&mut self, r: TxRef) {
+        let TxRef::Client(_) = r else { return };
+        if self.clients.get(&r).map(|c| c.machine.state()) != Some(TxState::Completed) {
+            return;
+        }
+        let Some(mut client) = self.clients.remove(&r) else {
+            return;
+        };
+        let finished = TxRef::Finished(self.next_finished);
+        self.next_finished = self.next_finished.wrapping_add(1);
+        debug!(target: LOG, "{r}: completed, goes on as {finished}");
+        // Its deadline entries under `r` are stale now; it is filed again under `finished`.
+        client.scheduled = None;
+        self.client_index.insert(client.key.clone(), finished);
+        self.clients.insert(finished, client);
+        self.reschedule(finished);
     }
 
     /// A CANCEL asked for in Calling goes out at the first provisional, and is forgotten
@@ -644,11 +707,11 @@ impl TransactionLayer {
         let Some(server) = self.servers.get_mut(&id) else {
             return;
         };
-        let actions: Vec<Action> = std::iter::from_fn(|| server.machine.poll_action()).collect();
+        let actions: Vec<TxAction> = std::iter::from_fn(|| server.machine.poll_action()).collect();
         for action in actions {
             match action {
-                Action::SendResponse | Action::ResendResponse => self.server_send(id),
-                Action::SendTrying => {
+                TxAction::SendResponse | TxAction::ResendResponse => self.server_send(id),
+                TxAction::SendTrying => {
                     if let Some(server) = self.servers.get_mut(&id)
                         && let Some(invite) = &server.invite
                     {
@@ -661,21 +724,21 @@ impl TransactionLayer {
                     }
                     self.server_send(id);
                 }
-                Action::PassUp => {
+                TxAction::PassUp => {
                     if let Some((msg, origin)) = incoming.take() {
                         let tx = self.new_server_id();
                         self.events.push_back(TxEvent::Request { tx, msg, origin });
                     }
                 }
-                Action::Timeout(timer) => debug!(target: LOG, "{r}: {timer} fired (no ACK)"),
-                Action::TransportError => debug!(target: LOG, "{r}: transport error"),
-                Action::Terminated => {
+                TxAction::Timeout(timer) => debug!(target: LOG, "{r}: {timer} fired (no ACK)"),
+                TxAction::TransportError => debug!(target: LOG, "{r}: transport error"),
+                TxAction::Terminated => {
                     if let Some(server) = self.servers.remove(&id) {
                         self.server_index.remove(&server.key);
                         debug!(target: LOG, "{r}: terminated");
                     }
                 }
-                Action::Retransmit | Action::SendAck => {}
+                TxAction::Retransmit | TxAction::SendAck => {}
             }
         }
         self.reschedule(r);
@@ -699,7 +762,7 @@ impl TransactionLayer {
 
     fn reschedule(&mut self, r: TxRef) {
         let slot = match r {
-            TxRef::Client(_) | TxRef::Cancel(_) => self
+            TxRef::Client(_) | TxRef::Cancel(_) | TxRef::Finished(_) => self
                 .clients
                 .get_mut(&r)
                 .map(|c| (c.machine.poll_timeout(), &mut c.scheduled)),

@@ -4,9 +4,9 @@
 use std::fmt;
 
 use crate::sip::msg::{Message, ParseError};
-use crate::sip::reactor::{ClientTxId, ServerTxId};
 use crate::sip::transport::{ConnId, Target};
 
+use super::ids::{ClientTxId, ServerTxId};
 use super::key::KeyError;
 use super::reply::Origin;
 use super::{TimerKind, Timers, TxError};
@@ -18,6 +18,11 @@ pub enum TxRef {
     /// The CANCEL the layer sent for the INVITE client transaction with this id.
     Cancel(ClientTxId),
     Server(ServerTxId),
+    /// A client transaction whose user has had its final response and needs nothing more
+    /// from it (Completed: Timer D or K absorbs retransmissions of that final, RFC 3261
+    /// §17.1.1.2, §17.1.2.2). It is detached from the user's id so that id can start the
+    /// next attempt at once (a 503 over UDP fails over, RFC 3263 §4.3).
+    Finished(u64),
 }
 
 impl fmt::Display for TxRef {
@@ -26,6 +31,7 @@ impl fmt::Display for TxRef {
             TxRef::Client(id) => write!(f, "client tx {}", id.0),
             TxRef::Cancel(id) => write!(f, "CANCEL of client tx {}", id.0),
             TxRef::Server(id) => write!(f, "server tx {}", id.0),
+            TxRef::Finished(n) => write!(f, "finished client tx #{n}"),
         }
     }
 }
@@ -60,8 +66,8 @@ pub enum TxEvent {
     /// A response on a client transaction: provisionals, the final, and every further 2xx
     /// to an INVITE (RFC 6026: the TU ACKs each). ACKs for 300–699 are sent by the layer.
     Response { tx: ClientTxId, msg: Message },
-    /// The client transaction ended without a final response: Timer B or F (or C before
-    /// any provisional).
+    /// The client transaction ended without a final response: Timer B or F, or C (before
+    /// any provisional, or 64*T1 after a CANCEL that brought no final, RFC 3261 §9.1).
     Timeout { tx: ClientTxId, timer: TimerKind },
     /// The client transaction ended because the transport failed.
     TransportError { tx: ClientTxId },
@@ -132,6 +138,16 @@ impl Default for LayerConfig {
             max_server_transactions: 50_000,
         }
     }
+}
+
+/// How many transactions the layer holds now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayerCounts {
+    /// Client transactions (our CANCELs included) their users still hear from.
+    pub clients_live: usize,
+    /// Client transactions in Completed, only absorbing retransmissions (`TxRef::Finished`).
+    pub clients_finished: usize,
+    pub servers: usize,
 }
 
 /// Counters of what the layer dropped or absorbed.

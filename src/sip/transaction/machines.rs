@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use super::{
-    Action, ClientInvite, ClientNonInvite, ServerInvite, ServerNonInvite, Timers, TxError, TxState,
+    ClientInvite, ClientNonInvite, ServerInvite, ServerNonInvite, Timers, TxAction, TxError,
+    TxState,
 };
 
 #[derive(Debug)]
@@ -47,6 +48,13 @@ impl ClientMachine {
         }
     }
 
+    /// A CANCEL for this INVITE went out (RFC 3261 §9.1); nothing for a non-INVITE.
+    pub fn cancel_sent(&mut self, now: Instant) {
+        if let ClientMachine::Invite(m) = self {
+            m.cancel_sent(now);
+        }
+    }
+
     pub fn transport_error(&mut self) {
         match self {
             ClientMachine::Invite(m) => m.transport_error(),
@@ -54,7 +62,7 @@ impl ClientMachine {
         }
     }
 
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<TxAction> {
         match self {
             ClientMachine::Invite(m) => m.poll_action(),
             ClientMachine::NonInvite(m) => m.poll_action(),
@@ -126,7 +134,7 @@ impl ServerMachine {
         }
     }
 
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<TxAction> {
         match self {
             ServerMachine::Invite(m) => m.poll_action(),
             ServerMachine::NonInvite(m) => m.poll_action(),

@@ -11,7 +11,7 @@
 //! [`TransactionLayer`] owns the machines of the reactor, keyed per RFC 3261 §17.1.3 and
 //! §17.2.3, holds the messages, builds the ACK for a non-2xx final (§17.1.1.3), the CANCEL
 //! of an INVITE (§9.1) and the answer to a received CANCEL (§9.2), and reports
-//! [`TxEvent`]s; the reactor writes its [`Transmit`]s to the transports.
+//! [`TxEvent`]s; the reactor's core hands its [`Transmit`]s to the transports.
 //!
 //! # Layer API at a glance
 //!
@@ -27,12 +27,17 @@
 //!
 //! Timer C: before any provisional it ends the INVITE like Timer B (`TxEvent::Timeout`
 //! with `TimerKind::C`); after one, the layer CANCELs the INVITE itself and the 487 comes
-//! up as the final response. A received INVITE gets an automatic 100 Trying only if the
+//! up as the final response. After any CANCEL the INVITE waits 64*T1 for its final
+//! response, then ends as a Timer C time-out (RFC 3261 §9.1). A client transaction that
+//! has had its non-2xx final (Completed) lives on under a `TxRef::Finished` of its own,
+//! absorbing retransmissions, so the user's id can start the next attempt at once. A received INVITE gets an automatic 100 Trying only if the
 //! TU has not answered within 200 ms.
 
 mod ack_cancel;
 mod client_invite;
 mod client_non_invite;
+mod failure;
+mod ids;
 mod key;
 mod layer;
 mod layer_io;
@@ -52,9 +57,11 @@ use std::fmt;
 pub use ack_cancel::{build_ack, build_cancel};
 pub use client_invite::ClientInvite;
 pub use client_non_invite::ClientNonInvite;
+pub use failure::TxFailure;
+pub use ids::{ClientTxId, ServerTxId};
 pub use key::{ClientKey, KeyError, ServerKey};
 pub use layer::TransactionLayer;
-pub use layer_io::{LayerConfig, LayerError, LayerStats, Transmit, TxEvent, TxRef};
+pub use layer_io::{LayerConfig, LayerCounts, LayerError, LayerStats, Transmit, TxEvent, TxRef};
 pub use reply::{Origin, ReplyRoute, reply_route, stamp_via};
 pub use server_invite::ServerInvite;
 pub use server_non_invite::ServerNonInvite;
@@ -62,7 +69,7 @@ pub use timers::Timers;
 
 /// What a transaction machine asks its owner to do, in the order it must happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum TxAction {
     /// Client: send the original request again (Timer A or E fired).
     Retransmit,
     /// Client INVITE: send the ACK for the non-2xx final response just received — built
@@ -79,7 +86,8 @@ pub enum Action {
     /// A timer that means failure fired; report it up. B, F, H, and C before any
     /// provisional, end the transaction (`Terminated` follows). C after a provisional
     /// does not: the owner must CANCEL the INVITE (RFC 3261 §16.8) and the transaction
-    /// waits up to 64*T1 more for the final response, to ACK it.
+    /// waits up to 64*T1 more for the final response, to ACK it; C then fires again, with
+    /// `Terminated`, if none came (§9.1).
     Timeout(TimerKind),
     /// Server INVITE: the TU has not responded within 200 ms, so send a 100 Trying built
     /// from the request (RFC 3261 §17.2.1, §8.2.6.1); it becomes the last response.

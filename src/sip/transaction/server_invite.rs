@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::timers::{Retransmit, Timers, deadline};
-use super::{Action, Class, TimerKind, TxError, TxState};
+use super::{Class, TimerKind, TxAction, TxError, TxState};
 
 /// RFC 3261 §17.2.1: a 100 Trying goes out if the TU has not responded within 200 ms.
 /// (Not sooner: the C++ original answers an unwanted INVITE with a bare 403, no 100.)
@@ -59,7 +59,7 @@ pub struct ServerInvite {
     state: State,
     timers: Timers,
     reliable: bool,
-    actions: VecDeque<Action>,
+    actions: VecDeque<TxAction>,
 }
 
 impl ServerInvite {
@@ -124,7 +124,7 @@ impl ServerInvite {
                 });
             }
         }
-        self.actions.push_back(Action::SendResponse);
+        self.actions.push_back(TxAction::SendResponse);
         Ok(())
     }
 
@@ -137,7 +137,7 @@ impl ServerInvite {
                 responded: true, ..
             }
             | State::Completed { .. } => {
-                self.actions.push_back(Action::ResendResponse);
+                self.actions.push_back(TxAction::ResendResponse);
             }
             // RFC 6026 §7.1: absorbed in Accepted; also absorbed before any response and in
             // Confirmed.
@@ -160,7 +160,7 @@ impl ServerInvite {
                 }
             }
             // RFC 6026 §7.1: an ACK for the 2xx that matches the transaction goes to the TU.
-            State::Accepted { .. } => self.actions.push_back(Action::PassUp),
+            State::Accepted { .. } => self.actions.push_back(TxAction::PassUp),
             // Confirmed absorbs ACK retransmissions; an ACK in Proceeding matches nothing.
             _ => {}
         }
@@ -174,7 +174,7 @@ impl ServerInvite {
             }
             match (due, self.state) {
                 (Due::Trying, State::Proceeding { give_up, .. }) => {
-                    self.actions.push_back(Action::SendTrying);
+                    self.actions.push_back(TxAction::SendTrying);
                     self.state = State::Proceeding {
                         responded: true,
                         trying: None,
@@ -217,13 +217,13 @@ impl ServerInvite {
                 TimerKind::G,
             ) => {
                 // §17.2.1: resend the final; Timer G doubles up to T2.
-                self.actions.push_back(Action::ResendResponse);
+                self.actions.push_back(TxAction::ResendResponse);
                 let timer_g = Some(g.doubled(now, Some(self.timers.t2)));
                 self.state = State::Completed { timer_g, timer_h };
             }
             (State::Completed { .. }, TimerKind::H) => {
                 // §17.2.1: no ACK came; the TU is told of the failure.
-                self.actions.push_back(Action::Timeout(TimerKind::H));
+                self.actions.push_back(TxAction::Timeout(TimerKind::H));
                 self.terminate();
             }
             (State::Confirmed { .. }, TimerKind::I) | (State::Accepted { .. }, TimerKind::L) => {
@@ -237,23 +237,23 @@ impl ServerInvite {
     pub fn transport_error(&mut self) {
         match self.state {
             State::Proceeding { .. } | State::Completed { .. } => {
-                self.actions.push_back(Action::TransportError);
+                self.actions.push_back(TxAction::TransportError);
                 self.terminate();
             }
             // RFC 6026 §7.1 draws no transport-error transition out of Accepted: the TU is
             // told, and the transaction stays to absorb INVITE retransmissions until L.
-            State::Accepted { .. } => self.actions.push_back(Action::TransportError),
+            State::Accepted { .. } => self.actions.push_back(TxAction::TransportError),
             State::Confirmed { .. } | State::Terminated => {}
         }
     }
 
     fn terminate(&mut self) {
         self.state = State::Terminated;
-        self.actions.push_back(Action::Terminated);
+        self.actions.push_back(TxAction::Terminated);
     }
 
     /// The next thing to do, oldest first.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<TxAction> {
         self.actions.pop_front()
     }
 
@@ -268,7 +268,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn drain(tx: &mut ServerInvite) -> Vec<Action> {
+    fn drain(tx: &mut ServerInvite) -> Vec<TxAction> {
         std::iter::from_fn(|| tx.poll_action()).collect()
     }
 
@@ -281,7 +281,7 @@ mod tests {
         let t0 = Instant::now();
         let mut tx = ServerInvite::new(t0, Timers::default(), false);
         assert_eq!(tx.send_response(t0, 486), Ok(()));
-        assert_eq!(drain(&mut tx), vec![Action::SendResponse]);
+        assert_eq!(drain(&mut tx), vec![TxAction::SendResponse]);
         assert_eq!(tx.state(), TxState::Completed);
         // §17.2.1: resends at 0.5, 1.5, 3.5, 7.5 s, then every T2 = 4 s up to 31.5 s.
         let mut times = vec![500, 1500, 3500, 7500];
@@ -295,13 +295,13 @@ mod tests {
             tx.handle_timeout(t0 + ms(at - 1));
             assert_eq!(drain(&mut tx), vec![], "nothing before {at} ms");
             tx.handle_timeout(t0 + ms(at));
-            assert_eq!(drain(&mut tx), vec![Action::ResendResponse], "at {at} ms");
+            assert_eq!(drain(&mut tx), vec![TxAction::ResendResponse], "at {at} ms");
         }
         assert_eq!(tx.poll_timeout(), Some(t0 + ms(32_000)));
         tx.handle_timeout(t0 + ms(32_000));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::Timeout(TimerKind::H), Action::Terminated]
+            vec![TxAction::Timeout(TimerKind::H), TxAction::Terminated]
         );
     }
 
@@ -313,7 +313,7 @@ mod tests {
         tx.handle_timeout(t0 + ms(199));
         assert_eq!(drain(&mut tx), vec![]);
         tx.handle_timeout(t0 + ms(200));
-        assert_eq!(drain(&mut tx), vec![Action::SendTrying]);
+        assert_eq!(drain(&mut tx), vec![TxAction::SendTrying]);
         assert_eq!(
             tx.poll_timeout(),
             Some(t0 + ms(212_000)),
@@ -321,13 +321,13 @@ mod tests {
         );
         // The 100 is now the response a retransmitted INVITE gets.
         tx.handle_request_retransmission(t0 + ms(500));
-        assert_eq!(drain(&mut tx), vec![Action::ResendResponse]);
+        assert_eq!(drain(&mut tx), vec![TxAction::ResendResponse]);
 
         // A TU that answers at once (the original's bare 403) gets no 100 first.
         let mut tx = ServerInvite::new(t0, Timers::default(), false);
         tx.send_response(t0 + ms(2), 403).unwrap();
         tx.handle_timeout(t0 + ms(200));
-        assert_eq!(drain(&mut tx), vec![Action::SendResponse]);
+        assert_eq!(drain(&mut tx), vec![TxAction::SendResponse]);
         assert_eq!(
             tx.poll_timeout(),
             Some(t0 + ms(502)),
@@ -343,13 +343,13 @@ mod tests {
         tx.send_response(t0 + ms(1000), 180).unwrap();
         assert_eq!(
             drain(&mut tx),
-            vec![Action::SendTrying, Action::SendResponse]
+            vec![TxAction::SendTrying, TxAction::SendResponse]
         );
         assert_eq!(tx.poll_timeout(), Some(t0 + ms(212_000)));
         tx.handle_timeout(t0 + ms(211_999));
         assert_eq!(drain(&mut tx), vec![]);
         tx.handle_timeout(t0 + ms(212_000));
-        assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+        assert_eq!(drain(&mut tx), vec![TxAction::Terminated]);
     }
 
     #[test]
@@ -362,7 +362,7 @@ mod tests {
         tx.handle_timeout(t0 + ms(32_000));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::Timeout(TimerKind::H), Action::Terminated]
+            vec![TxAction::Timeout(TimerKind::H), TxAction::Terminated]
         );
     }
 
@@ -377,14 +377,14 @@ mod tests {
         tx.handle_request_retransmission(t0 + ms(1500));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::SendResponse, Action::ResendResponse]
+            vec![TxAction::SendResponse, TxAction::ResendResponse]
         );
         assert_eq!(tx.state(), TxState::Proceeding);
         tx.send_response(t0 + ms(2000), 486).unwrap();
         tx.handle_request_retransmission(t0 + ms(2100));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::SendResponse, Action::ResendResponse]
+            vec![TxAction::SendResponse, TxAction::ResendResponse]
         );
     }
 
@@ -399,7 +399,7 @@ mod tests {
             let Some(i) = i else {
                 assert_eq!(
                     drain(&mut tx),
-                    vec![Action::Terminated],
+                    vec![TxAction::Terminated],
                     "Timer I = 0 on reliable"
                 );
                 continue;
@@ -412,7 +412,7 @@ mod tests {
             tx.handle_timeout(t0 + ms(100 + i - 1));
             assert_eq!(drain(&mut tx), vec![]);
             tx.handle_timeout(t0 + ms(100 + i));
-            assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+            assert_eq!(drain(&mut tx), vec![TxAction::Terminated]);
         }
     }
 
@@ -424,7 +424,7 @@ mod tests {
         tx.send_response(t0 + ms(1000), 200).unwrap();
         assert_eq!(
             drain(&mut tx),
-            vec![Action::SendResponse, Action::SendResponse]
+            vec![TxAction::SendResponse, TxAction::SendResponse]
         );
         assert_eq!(tx.state(), TxState::Accepted);
         // Timer L = 64*T1; no Timer G for a 2xx (the TU retransmits it, RFC 6026 §7.1).
@@ -440,9 +440,9 @@ mod tests {
             Ok(()),
             "TU's 2xx retransmission"
         );
-        assert_eq!(drain(&mut tx), vec![Action::SendResponse]);
+        assert_eq!(drain(&mut tx), vec![TxAction::SendResponse]);
         tx.handle_ack(t0 + ms(1600));
-        assert_eq!(drain(&mut tx), vec![Action::PassUp]);
+        assert_eq!(drain(&mut tx), vec![TxAction::PassUp]);
         assert_eq!(
             tx.send_response(t0 + ms(1700), 500),
             Err(TxError::AlreadyFinal {
@@ -451,7 +451,7 @@ mod tests {
             })
         );
         tx.handle_timeout(t0 + ms(33_000));
-        assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+        assert_eq!(drain(&mut tx), vec![TxAction::Terminated]);
         assert_eq!(
             tx.send_response(t0 + ms(33_001), 200),
             Err(TxError::Terminated)
@@ -471,7 +471,7 @@ mod tests {
                 status: 200
             })
         );
-        assert_eq!(drain(&mut tx), vec![Action::SendResponse]);
+        assert_eq!(drain(&mut tx), vec![TxAction::SendResponse]);
     }
 
     #[test]
@@ -483,14 +483,14 @@ mod tests {
         tx.transport_error();
         assert_eq!(
             drain(&mut tx),
-            vec![Action::TransportError, Action::Terminated]
+            vec![TxAction::TransportError, TxAction::Terminated]
         );
 
         let mut tx = ServerInvite::new(t0, Timers::default(), false);
         tx.send_response(t0, 200).unwrap();
         drain(&mut tx);
         tx.transport_error();
-        assert_eq!(drain(&mut tx), vec![Action::TransportError]);
+        assert_eq!(drain(&mut tx), vec![TxAction::TransportError]);
         assert_eq!(
             tx.state(),
             TxState::Accepted,

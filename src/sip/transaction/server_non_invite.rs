@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::timers::{Timers, deadline};
-use super::{Action, Class, TxError, TxState};
+use super::{Class, TxAction, TxError, TxState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -30,7 +30,7 @@ pub struct ServerNonInvite {
     state: State,
     timers: Timers,
     reliable: bool,
-    actions: VecDeque<Action>,
+    actions: VecDeque<TxAction>,
 }
 
 impl ServerNonInvite {
@@ -71,10 +71,10 @@ impl ServerNonInvite {
             State::Trying { give_up } | State::Proceeding { give_up } => {
                 if class == Class::Provisional {
                     self.state = State::Proceeding { give_up };
-                    self.actions.push_back(Action::SendResponse);
+                    self.actions.push_back(TxAction::SendResponse);
                     return Ok(());
                 }
-                self.actions.push_back(Action::SendResponse);
+                self.actions.push_back(TxAction::SendResponse);
                 // §17.2.2: Timer J = 64*T1 on unreliable transports, zero on reliable ones.
                 let j = self.timers.timer_j(self.reliable);
                 if j.is_zero() {
@@ -99,7 +99,7 @@ impl ServerNonInvite {
         match self.state {
             // §17.2.2: Trying absorbs; Proceeding and Completed resend the last response.
             State::Proceeding { .. } | State::Completed { .. } => {
-                self.actions.push_back(Action::ResendResponse);
+                self.actions.push_back(TxAction::ResendResponse);
             }
             State::Trying { .. } | State::Terminated => {}
         }
@@ -116,7 +116,7 @@ impl ServerNonInvite {
     pub fn transport_error(&mut self) {
         match self.state {
             State::Proceeding { .. } | State::Completed { .. } => {
-                self.actions.push_back(Action::TransportError);
+                self.actions.push_back(TxAction::TransportError);
                 self.terminate();
             }
             State::Trying { .. } | State::Terminated => {}
@@ -125,11 +125,11 @@ impl ServerNonInvite {
 
     fn terminate(&mut self) {
         self.state = State::Terminated;
-        self.actions.push_back(Action::Terminated);
+        self.actions.push_back(TxAction::Terminated);
     }
 
     /// The next thing to do, oldest first.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<TxAction> {
         self.actions.pop_front()
     }
 
@@ -148,7 +148,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn drain(tx: &mut ServerNonInvite) -> Vec<Action> {
+    fn drain(tx: &mut ServerNonInvite) -> Vec<TxAction> {
         std::iter::from_fn(|| tx.poll_action()).collect()
     }
 
@@ -167,14 +167,14 @@ mod tests {
         tx.handle_request_retransmission(t0 + ms(1500));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::SendResponse, Action::ResendResponse]
+            vec![TxAction::SendResponse, TxAction::ResendResponse]
         );
         assert_eq!(tx.state(), TxState::Proceeding);
         tx.send_response(t0 + ms(2000), 200).unwrap();
         tx.handle_request_retransmission(t0 + ms(3500));
         assert_eq!(
             drain(&mut tx),
-            vec![Action::SendResponse, Action::ResendResponse]
+            vec![TxAction::SendResponse, TxAction::ResendResponse]
         );
         assert_eq!(tx.state(), TxState::Completed);
     }
@@ -188,16 +188,16 @@ mod tests {
             let Some(j) = j else {
                 assert_eq!(
                     drain(&mut tx),
-                    vec![Action::SendResponse, Action::Terminated]
+                    vec![TxAction::SendResponse, TxAction::Terminated]
                 );
                 continue;
             };
-            assert_eq!(drain(&mut tx), vec![Action::SendResponse]);
+            assert_eq!(drain(&mut tx), vec![TxAction::SendResponse]);
             assert_eq!(tx.poll_timeout(), Some(t0 + ms(100 + j)));
             tx.handle_timeout(t0 + ms(100 + j - 1));
             assert_eq!(drain(&mut tx), vec![]);
             tx.handle_timeout(t0 + ms(100 + j));
-            assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+            assert_eq!(drain(&mut tx), vec![TxAction::Terminated]);
             assert_eq!(tx.poll_timeout(), None);
         }
     }
@@ -214,9 +214,9 @@ mod tests {
             "a 1xx does not extend it"
         );
         tx.handle_timeout(t0 + ms(31_999));
-        assert_eq!(drain(&mut tx), vec![Action::SendResponse]);
+        assert_eq!(drain(&mut tx), vec![TxAction::SendResponse]);
         tx.handle_timeout(t0 + ms(32_000));
-        assert_eq!(drain(&mut tx), vec![Action::Terminated]);
+        assert_eq!(drain(&mut tx), vec![TxAction::Terminated]);
         assert_eq!(
             tx.send_response(t0 + ms(32_001), 200),
             Err(TxError::Terminated)
@@ -250,7 +250,7 @@ mod tests {
         tx.transport_error();
         assert_eq!(
             drain(&mut tx),
-            vec![Action::TransportError, Action::Terminated]
+            vec![TxAction::TransportError, TxAction::Terminated]
         );
     }
 }

@@ -24,7 +24,7 @@ impl Any {
         }
     }
 
-    fn drain(&mut self) -> Vec<Action> {
+    fn drain(&mut self) -> Vec<TxAction> {
         std::iter::from_fn(|| match self {
             Any::Ci(m) => m.poll_action(),
             Any::Cn(m) => m.poll_action(),
@@ -210,38 +210,45 @@ fn every_one_shot_timer_fires_on_time_for_udp_and_reliable_transports() {
         let t0 = Instant::now();
         let mut m = setup(t0, reliable);
         // Retransmissions and the response that armed the timer are not under test here.
-        let armed: Vec<Action> = m
+        let armed: Vec<TxAction> = m
             .drain()
             .into_iter()
             .filter(|a| {
                 !matches!(
                     a,
-                    Action::PassUp | Action::SendAck | Action::SendResponse | Action::Retransmit
+                    TxAction::PassUp
+                        | TxAction::SendAck
+                        | TxAction::SendResponse
+                        | TxAction::Retransmit
                 )
             })
             .collect();
         let Some(after) = after else {
-            assert_eq!(armed, vec![Action::Terminated], "{case}: zero on reliable");
+            assert_eq!(
+                armed,
+                vec![TxAction::Terminated],
+                "{case}: zero on reliable"
+            );
             continue;
         };
         assert!(armed.is_empty(), "{case}: ended early: {armed:?}");
         m.handle_timeout(t0 + Duration::from_millis(after - 1));
-        let early: Vec<Action> = m
+        let early: Vec<TxAction> = m
             .drain()
             .into_iter()
-            .filter(|a| !matches!(a, Action::Retransmit | Action::ResendResponse))
+            .filter(|a| !matches!(a, TxAction::Retransmit | TxAction::ResendResponse))
             .collect();
         assert!(early.is_empty(), "{case}: fired early: {early:?}");
         m.handle_timeout(t0 + Duration::from_millis(after));
-        let fired: Vec<Action> = m
+        let fired: Vec<TxAction> = m
             .drain()
             .into_iter()
-            .filter(|a| !matches!(a, Action::Retransmit | Action::ResendResponse))
+            .filter(|a| !matches!(a, TxAction::Retransmit | TxAction::ResendResponse))
             .collect();
         let want = if reports {
-            vec![Action::Timeout(timer), Action::Terminated]
+            vec![TxAction::Timeout(timer), TxAction::Terminated]
         } else {
-            vec![Action::Terminated]
+            vec![TxAction::Terminated]
         };
         assert_eq!(fired, want, "{case}");
     }

@@ -30,7 +30,7 @@ const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The layer could not start.
 #[derive(Debug)]
-pub enum StartError {
+pub enum TransportStartError {
     Bind(BindError),
     Tls(TlsSetupError),
     /// Registering a socket with the poller failed.
@@ -39,24 +39,26 @@ pub enum StartError {
     Tokens,
 }
 
-impl fmt::Display for StartError {
+impl fmt::Display for TransportStartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StartError::Bind(e) => write!(f, "{e}"),
-            StartError::Tls(e) => write!(f, "{e}"),
-            StartError::Register(e) => {
+            TransportStartError::Bind(e) => write!(f, "{e}"),
+            TransportStartError::Tls(e) => write!(f, "{e}"),
+            TransportStartError::Register(e) => {
                 write!(f, "cannot register a SIP socket with the poller: {e}")
             }
-            StartError::Tokens => f.write_str("token range too small for the SIP listeners"),
+            TransportStartError::Tokens => {
+                f.write_str("token range too small for the SIP listeners")
+            }
         }
     }
 }
 
-impl std::error::Error for StartError {}
+impl std::error::Error for TransportStartError {}
 
-impl From<BindError> for StartError {
+impl From<BindError> for TransportStartError {
     fn from(e: BindError) -> Self {
-        StartError::Bind(e)
+        TransportStartError::Bind(e)
     }
 }
 
@@ -96,6 +98,20 @@ pub struct TransportLayer {
     limit_warned: bool,
 }
 
+/// The local address the routing table picks for messages to `dest` (a UDP route lookup:
+/// connecting a UDP socket sends no packet). For Via sent-by and Contact when `IPAddress`
+/// is blank and the layer listens on all interfaces.
+pub fn probe_source_ip(dest: SocketAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if dest.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let probe = std::net::UdpSocket::bind(any).ok()?;
+    probe.connect(dest).ok()?;
+    probe.local_addr().ok().map(|a| a.ip())
+}
+
 impl TransportLayer {
     /// Binds the listeners and registers them with `registry`, using tokens from
     /// `tokens` only (for listeners and for every connection later).
@@ -103,15 +119,17 @@ impl TransportLayer {
         registry: &Registry,
         tokens: Range<usize>,
         cfg: TransportConfig,
-    ) -> Result<Self, StartError> {
-        let tls = tls::load(&cfg).map_err(StartError::Tls)?;
+    ) -> Result<Self, TransportStartError> {
+        let tls = tls::load(&cfg).map_err(TransportStartError::Tls)?;
         let bound = bind_all(
             cfg.bind,
             cfg.udp_tcp_port,
             cfg.tls_port,
             tls.server.is_some(),
         )?;
-        let registry = registry.try_clone().map_err(StartError::Register)?;
+        let registry = registry
+            .try_clone()
+            .map_err(TransportStartError::Register)?;
         let mut layer = TransportLayer {
             registry,
             keepalive: KeepaliveTable::new(cfg.keepalives, cfg.keepalive_intervals),
@@ -132,12 +150,12 @@ impl TransportLayer {
             limit_warned: false,
         };
         for socket in bound.udp {
-            let mut endpoint = UdpEndpoint::new(socket).map_err(StartError::Register)?;
-            let token = layer.alloc_token().ok_or(StartError::Tokens)?;
+            let mut endpoint = UdpEndpoint::new(socket).map_err(TransportStartError::Register)?;
+            let token = layer.alloc_token().ok_or(TransportStartError::Tokens)?;
             layer
                 .registry
                 .register(&mut endpoint.socket, token, Interest::READABLE)
-                .map_err(StartError::Register)?;
+                .map_err(TransportStartError::Register)?;
             layer.udp.push((token, endpoint));
         }
         let stream_listeners = bound
@@ -146,13 +164,15 @@ impl TransportLayer {
             .map(|l| (l, Transport::Tcp))
             .chain(bound.tls.into_iter().map(|l| (l, Transport::Tls)));
         for (listener, transport) in stream_listeners {
-            let local = listener.local_addr().map_err(StartError::Register)?;
+            let local = listener
+                .local_addr()
+                .map_err(TransportStartError::Register)?;
             let mut listener = mio::net::TcpListener::from_std(listener);
-            let token = layer.alloc_token().ok_or(StartError::Tokens)?;
+            let token = layer.alloc_token().ok_or(TransportStartError::Tokens)?;
             layer
                 .registry
                 .register(&mut listener, token, Interest::READABLE)
-                .map_err(StartError::Register)?;
+                .map_err(TransportStartError::Register)?;
             layer.listeners.push((
                 token,
                 Listener {
@@ -173,20 +193,13 @@ impl TransportLayer {
     }
 
     /// The local address messages to `dest` leave from: the configured address, or on
-    /// an all-interfaces layer the one the routing table picks (a UDP route lookup, no
-    /// packet is sent). For Via sent-by and Contact when `IPAddress` is blank.
+    /// an all-interfaces layer the one the routing table picks. For Via sent-by and Contact
+    /// when `IPAddress` is blank.
     pub fn source_ip_for(&self, dest: SocketAddr) -> Option<IpAddr> {
-        if let Some(ip) = self.cfg.bind.filter(|ip| !ip.is_unspecified()) {
-            return Some(ip);
-        }
-        let any: SocketAddr = if dest.is_ipv4() {
-            (Ipv4Addr::UNSPECIFIED, 0).into()
-        } else {
-            (Ipv6Addr::UNSPECIFIED, 0).into()
-        };
-        let probe = std::net::UdpSocket::bind(any).ok()?;
-        probe.connect(dest).ok()?;
-        probe.local_addr().ok().map(|a| a.ip())
+        self.cfg
+            .bind
+            .filter(|ip| !ip.is_unspecified())
+            .or_else(|| probe_source_ip(dest))
     }
 
     /// Whether messages can be sent over `transport` (UDP needs a socket; TCP and TLS

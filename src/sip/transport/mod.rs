@@ -52,5 +52,5 @@ mod udp;
 pub use config::{KeepaliveIntervals, Limits, TransportConfig};
 pub use event::{BindError, ConnId, ErrorKind, SendError, Target, TransportEvent};
 pub use keepalive::{PING, PONG};
-pub use layer::{StartError, TransportLayer};
+pub use layer::{TransportLayer, TransportStartError, probe_source_ip};
 pub use tls::TlsSetupError;

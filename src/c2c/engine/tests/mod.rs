@@ -1,8 +1,9 @@
 //! The engine driven through SIP messages by hand, with no sockets: whole calls and their
-//! failures in `calls`, requests relayed between the phones of an anchored call in
+//! failures in `calls` and `failures`, requests relayed between the phones of an anchored call in
 //! `relays`. This module holds the helpers both use.
 
 mod calls;
+mod failures;
 mod relays;
 
 use super::*;
@@ -119,6 +120,28 @@ fn anchored_to_reinvite(
         rtx,
         reinv,
     }
+}
+
+/// An anchored call with both legs up: (initiator's INVITE, destination's INVITE).
+fn anchored_up(e: &mut Engine, now: Instant) -> (Message, Message) {
+    let up = anchored_to_reinvite(e, now, &[], "v=0\r\no=d\r\n");
+    let ok = answer(&up.reinv, 200, "a", Some("v=0\r\no=i\r\n"));
+    reply(e, now, up.rtx, ok);
+    sent(e);
+    (up.invite, up.dinv)
+}
+
+/// Place a REFER-mode call up to its REFER: (progress, initiator INVITE, REFER tx, REFER).
+fn up_to_refer(e: &mut Engine, now: Instant) -> (Receiver<Progress>, Message, ClientTxId, Message) {
+    let rx = place(e, false);
+    let (itx, invite) = one_request(e);
+    reply(e, now, itx, answer(&invite, 200, "a", Some("v=0\r\n")));
+    let cmds = sent(e);
+    let Some(SipCommand::SendRequest { tx, request }) = cmds.into_iter().nth(1) else {
+        panic!("no REFER after the initiator's 2xx")
+    };
+    assert_eq!(request.method(), Some(&Method::Refer));
+    (rx, invite, tx, request)
 }
 
 fn events(rx: &Receiver<Progress>) -> Vec<(u16, L)> {

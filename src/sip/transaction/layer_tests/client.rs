@@ -145,8 +145,11 @@ fn ack_for_non_2xx_is_built_and_resent_on_retransmitted_final() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].bytes, acks[0].bytes);
     // Timer D = 32 s.
+    // The user's id is free at once (RFC 3263 §4.3 may need it for the next target); the
+    // finished transaction absorbs retransmissions on its own until Timer D = 32 s.
+    assert_eq!(l.client_state(TxRef::Client(tx)), None);
     run_until(&mut l, t0 + ms(32_099));
-    assert_eq!(l.client_state(TxRef::Client(tx)), Some(TxState::Completed));
+    assert_eq!(l.counts().clients_finished, 1);
     run_until(&mut l, t0 + ms(32_100));
     assert!(l.is_empty());
 }
@@ -261,8 +264,11 @@ fn cancel_waits_for_a_provisional_then_487_is_acked() {
     let ack = transmits(&mut l);
     assert_eq!(ack.len(), 1);
     assert_eq!(parse_bytes(&ack[0].bytes).method(), Some(&Method::Ack));
-    // Cancelling again after the final does nothing.
-    l.cancel(t0 + ms(500), tx).unwrap();
+    // After the final the transaction is no longer the user's: nothing to cancel.
+    assert_eq!(
+        l.cancel(t0 + ms(500), tx),
+        Err(LayerError::UnknownTransaction)
+    );
     assert!(transmits(&mut l).is_empty());
     assert_eq!(
         l.cancel(t0, ClientTxId(99)),

@@ -10,7 +10,7 @@ mod client;
 mod server;
 use crate::sip::Transport;
 use crate::sip::msg::{Message, Method};
-use crate::sip::reactor::{ClientTxId, ServerTxId};
+use crate::sip::transaction::{ClientTxId, ServerTxId};
 use crate::sip::transport::{ConnId, Target};
 
 fn ms(n: u64) -> Duration {

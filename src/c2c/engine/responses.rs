@@ -1,0 +1,260 @@
+//! Responses to our requests and transactions that end without one: what each means for
+//! its leg and call, and what a response no call follows any more still needs (an ACK and
+//! a BYE for a 2xx to an INVITE).
+
+use std::time::Instant;
+
+use super::{ACCEPTED_FOR, Engine, LegEvent, Redo, SessionId, Tracked, TxKind, glare_wait};
+use crate::c2c::command::Role;
+use crate::sip::msg::Message;
+use crate::sip::reactor::{ClientTxId, SipCommand, TxFailure};
+use crate::ua::dialog::InviteOutcome;
+
+impl Engine {
+    /// A client transaction ended without a final response.
+    pub(super) fn tx_failed(&mut self, now: Instant, tx: ClientTxId, reason: &TxFailure) {
+        let Some(Tracked {
+            sid,
+            leg,
+            kind,
+            answer_by,
+            ..
+        }) = self.txs.remove(&tx)
+        else {
+            return;
+        };
+        if let Some(t) = answer_by {
+            self.answer_due.remove(&(t, tx));
+        }
+        log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} failed: {reason}", leg.as_str());
+        let code = reason.status();
+        let event = match kind {
+            TxKind::Invite => Some(LegEvent::Failed { code }),
+            TxKind::Reinvite => Some(LegEvent::ReinviteFailed { code }),
+            TxKind::Relay(stx) => {
+                if !self.relay_ends_call(now, sid, leg, stx, code) {
+                    self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
+                }
+                None
+            }
+            TxKind::NitRelay(stx) => {
+                // A time-out (408) ends the call; what is left is a transport error.
+                self.nit_relay_answered(now, sid, leg, stx, code, "Service Unavailable");
+                None
+            }
+            TxKind::Refer => Some(LegEvent::ReferFailed { code }),
+            TxKind::Bye => Some(LegEvent::Ended),
+            TxKind::ForkBye | TxKind::Prack => None,
+            TxKind::Refresh => {
+                self.end_dialog(now, sid, leg, code);
+                None
+            }
+        };
+        if let Some(event) = event {
+            self.feed(now, sid, leg, event);
+        }
+    }
+
+    pub(super) fn on_response(&mut self, now: Instant, tx: ClientTxId, resp: &Message) {
+        let Some(&Tracked {
+            sid,
+            leg,
+            kind,
+            cseq,
+            ..
+        }) = self.txs.get(&tx)
+        else {
+            self.stray_response(resp);
+            return;
+        };
+        let code = resp.status().unwrap_or(0);
+        let invite_kind = matches!(
+            kind,
+            TxKind::Invite | TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_)
+        );
+        if code >= 200
+            && let Some(t) = self.txs.get_mut(&tx).and_then(|t| t.answer_by.take())
+        {
+            self.answer_due.remove(&(t, tx));
+        }
+        if code >= 300 || (code >= 200 && !invite_kind) {
+            // The transaction is over: a failure's retransmissions are absorbed by the
+            // transaction layer (RFC 3261 §17.1.1.2), and nothing else follows.
+            self.txs.remove(&tx);
+        } else if code >= 200
+            && let Some(t) = self.txs.get_mut(&tx)
+            && !t.accepted
+        {
+            t.accepted = true;
+            self.retire.insert((now + ACCEPTED_FOR, tx));
+        }
+        match kind {
+            _ if invite_kind => self.on_invite_response(now, sid, leg, (kind, cseq), resp),
+            TxKind::Refer => match code {
+                200..=299 => {
+                    let subscription = !refer_sub_false(resp);
+                    self.feed(now, sid, leg, LegEvent::ReferAccepted { subscription });
+                }
+                491 if self.refer_glare(sid) => {
+                    // The initiator has a request of its own pending (RFC 3261 §14.1 by
+                    // analogy): the REFER is not refused, so send it again after the same
+                    // wait as a re-INVITE's glare, a bounded number of times.
+                    log::info!(target: "c2c", "click-to-call {sid}: REFER got 491: trying again");
+                    self.reinvites_due
+                        .insert((now + glare_wait(), sid, leg, Redo::Refer));
+                }
+                300.. => self.feed(now, sid, leg, LegEvent::ReferRejected { code }),
+                _ => {}
+            },
+            TxKind::Bye if code >= 200 => self.feed(now, sid, leg, LegEvent::Ended),
+            TxKind::NitRelay(stx) if code >= 200 => {
+                let reason = resp.reason().unwrap_or_default().to_string();
+                self.nit_relay_answered(now, sid, leg, stx, code, &reason);
+            }
+            _ => {}
+        }
+    }
+
+    /// A response whose transaction the engine no longer follows (its call is over). A 2xx
+    /// to an INVITE among them is a dialog nobody wants: ACK it and end it with BYE (RFC
+    /// 3261 §13.2.2.4); the BYE's outcome is not followed either.
+    pub(super) fn stray_response(&mut self, resp: &Message) {
+        let live = match (resp.call_id(), resp.from_tag()) {
+            (Ok(call_id), Some(tag)) => self
+                .dialogs
+                .contains_key(&(call_id.to_string(), tag.to_string())),
+            _ => false,
+        };
+        if live {
+            // A dialog of a call that goes on: the 2xx of one of its earlier INVITEs, past
+            // the time its retransmissions are followed (ACCEPTED_FOR). Not ours to end.
+            log::debug!(target: "c2c", "late 2xx of a live dialog dropped");
+            return;
+        }
+        let contact = self.contact(self.cfg.identity.user.as_deref());
+        let Some((ack, bye)) = crate::ua::dialog::end_unwanted_2xx(resp, contact) else {
+            log::debug!(target: "c2c", "response for a finished transaction dropped");
+            return;
+        };
+        log::info!(target: "c2c", "a 2xx to an INVITE of a call that is over: ACK and BYE");
+        self.out.push_back(SipCommand::SendAck { request: ack });
+        let tx = self.new_tx();
+        self.out
+            .push_back(SipCommand::SendRequest { tx, request: bye });
+    }
+
+    pub(super) fn on_invite_response(
+        &mut self,
+        now: Instant,
+        sid: SessionId,
+        leg: Role,
+        (kind, sent_cseq): (TxKind, u32),
+        resp: &Message,
+    ) {
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return;
+        };
+        let ack_now = kind != TxKind::Invite || !slot.offerless;
+        let outcome = slot.sip.on_invite_response(resp, sent_cseq, ack_now);
+        let event = match outcome {
+            InviteOutcome::Provisional { ringing, prack } => {
+                if let Some(prack) = prack {
+                    self.send(sid, leg, TxKind::Prack, prack);
+                }
+                (ringing && kind == TxKind::Invite).then_some(LegEvent::Ringing)
+            }
+            InviteOutcome::Answered { sdp, ack } => {
+                if let Some(ack) = ack {
+                    self.out.push_back(SipCommand::SendAck { request: ack });
+                } else if let Some(slot) = self.slot_mut(sid, leg) {
+                    slot.remote_offer = sdp.clone();
+                }
+                self.schedule_refresh(now, sid, leg, resp);
+                if kind == TxKind::Refresh {
+                    return;
+                }
+                if let TxKind::Relay(stx) = kind {
+                    let (code, reason) =
+                        (resp.status().unwrap_or(200), resp.reason().unwrap_or("OK"));
+                    self.answer_relay(sid, leg, stx, code, reason, sdp);
+                    return;
+                }
+                Some(match kind {
+                    TxKind::Invite => LegEvent::Answered { sdp },
+                    _ => LegEvent::ReinviteAnswered { sdp },
+                })
+            }
+            InviteOutcome::Retransmission { ack } => {
+                if let Some(ack) = ack {
+                    self.out.push_back(SipCommand::SendAck { request: ack });
+                }
+                None
+            }
+            InviteOutcome::OtherFork { ack, bye } => {
+                log::info!(target: "c2c", "click-to-call {sid}: a second fork answered; hanging it up");
+                self.out.push_back(SipCommand::SendAck { request: ack });
+                self.send(sid, leg, TxKind::ForkBye, bye);
+                None
+            }
+            InviteOutcome::Failed { code: 491 }
+                if matches!(kind, TxKind::Reinvite | TxKind::Refresh) =>
+            {
+                // RFC 3261 §14.1: glare. We own the Call-ID, so wait 2.1–4 s and try again.
+                let redo = if kind == TxKind::Refresh {
+                    Redo::Refresh
+                } else {
+                    Redo::Offer
+                };
+                self.reinvites_due
+                    .insert((now + glare_wait(), sid, leg, redo));
+                None
+            }
+            InviteOutcome::Failed { code } if kind == TxKind::Refresh => {
+                self.end_dialog(now, sid, leg, code);
+                None
+            }
+            InviteOutcome::Failed { code } => Some(match kind {
+                TxKind::Relay(stx) => {
+                    if !self.relay_ends_call(now, sid, leg, stx, code) {
+                        let reason = resp.reason().unwrap_or("Failed");
+                        self.answer_relay(sid, leg, stx, code, reason, None);
+                    }
+                    return;
+                }
+                TxKind::Invite => LegEvent::Failed { code },
+                _ => LegEvent::ReinviteFailed { code },
+            }),
+            InviteOutcome::Unusable { ack, bye } => {
+                log::warn!(target: "c2c", "click-to-call {sid}: the {} answered {kind:?} with a 2xx we cannot use (no To tag, or another CSeq): ending the leg", leg.as_str());
+                self.out.push_back(SipCommand::SendAck { request: ack });
+                if let Some(bye) = bye {
+                    self.send(sid, leg, TxKind::ForkBye, bye);
+                }
+                match kind {
+                    // RFC 3261 §21.5.3: 502, an invalid response from the next hop.
+                    TxKind::Invite => Some(LegEvent::Failed { code: 502 }),
+                    _ => {
+                        if let TxKind::Relay(stx) = kind {
+                            self.answer_pending(sid, stx, 500, "Server Internal Error");
+                        }
+                        self.end_dialog(now, sid, leg, 502);
+                        None
+                    }
+                }
+            }
+            InviteOutcome::Ignored => None,
+        };
+        if let Some(event) = event {
+            self.feed(now, sid, leg, event);
+        }
+    }
+}
+
+/// RFC 4488 §4: a 2xx to REFER with `Refer-Sub: false` creates no subscription.
+fn refer_sub_false(resp: &Message) -> bool {
+    resp.header("Refer-Sub").is_some_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|token| token.trim().eq_ignore_ascii_case("false"))
+    })
+}

@@ -1,0 +1,13 @@
+//! Transport-layer tests: `TransportLayer`s in-process on a mio loop (`tests/transport/`).
+
+// One harness for every binary, beside the area folders (tests/support/). Each binary
+// compiles all of it and uses the pieces of its area only (no DNS server for the call
+// tests, no SIPp for the DNS ones): what one leaves unused another uses. One shared module
+// beats a copy per binary; the allowance is for that alone.
+#[allow(dead_code)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod tcp;
+mod tls;
+mod udp;
