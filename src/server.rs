@@ -21,6 +21,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::config::{Config, ConfigError, LoadOutcome, Loaded};
 use crate::logging::{self, CONSOLE_TARGET};
+use crate::sys::signal::BlockedSignals;
 use crate::translate::LiveRules;
 
 /// Process exit statuses.
@@ -305,21 +306,8 @@ impl Components {
 /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread, so that every thread spawned after
 /// this inherits the mask and the signals are only ever taken by `sigwait` in the signal
 /// thread (POSIX: a signal blocked in all threads stays pending until accepted).
-fn block_shutdown_signals() -> io::Result<libc::sigset_t> {
-    // SAFETY: sigset_t is plain data, initialised by sigemptyset before use; the pointers
-    // are to locals that outlive the calls.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigaddset(&mut set, libc::SIGHUP);
-        let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc));
-        }
-        Ok(set)
-    }
+fn block_shutdown_signals() -> io::Result<BlockedSignals> {
+    BlockedSignals::block(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP])
 }
 
 fn signal_name(signal: libc::c_int) -> &'static str {
@@ -333,21 +321,20 @@ fn signal_name(signal: libc::c_int) -> &'static str {
 
 /// Starts the thread that takes SIGINT/SIGTERM/SIGHUP, each sent on the returned channel.
 /// A second SIGINT/SIGTERM, while shutdown is under way, ends the process at once.
-fn start_signal_thread(set: libc::sigset_t) -> Result<Receiver<libc::c_int>, StartError> {
+fn start_signal_thread(set: BlockedSignals) -> Result<Receiver<libc::c_int>, StartError> {
     let (tx, rx) = crossbeam_channel::unbounded();
     thread::Builder::new()
         .name("signals".to_owned())
         .spawn(move || {
             let mut received = 0u32;
             loop {
-                let mut signal: libc::c_int = 0;
-                // SAFETY: `set` is an initialised sigset_t owned by this closure and
-                // `signal` a local the call writes to.
-                let rc = unsafe { libc::sigwait(&set, &mut signal) };
-                if rc != 0 {
-                    log::error!(target: CONSOLE_TARGET, "sigwait failed: {}", io::Error::from_raw_os_error(rc));
-                    return;
-                }
+                let signal = match set.wait() {
+                    Ok(signal) => signal,
+                    Err(e) => {
+                        log::error!(target: CONSOLE_TARGET, "sigwait failed: {e}");
+                        return;
+                    }
+                };
                 if signal == libc::SIGHUP {
                     let _ = tx.send(signal);
                     continue;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io;
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -23,12 +23,11 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::ApiStartError;
 use super::stream::ApiStream;
 use crate::access::{AccessList, LogLimiter, unmap};
+use crate::sys::socket;
 
 /// Stack of a connection thread: parsing is flat, 512 KiB is plenty and keeps a few
 /// hundred connections cheap.
 const CONNECTION_STACK: usize = 512 * 1024;
-/// Listen backlog.
-const BACKLOG: libc::c_int = 128;
 /// After an accept error other than "would block" (e.g. out of descriptors), retry after
 /// this long instead of spinning.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
@@ -394,7 +393,7 @@ fn bind_pair(
     let v6_addr = SocketAddr::new(IpAddr::V6(v6), v6_port);
     match bind_listener(v6_addr) {
         Ok(v6) => Ok(vec![v4, v6]),
-        Err(e) if ipv6_unavailable(&e) => {
+        Err(e) if socket::is_no_ipv6(&e) => {
             warn!(target: "api", "{what}: no IPv6 listener ({e}); IPv4 only");
             Ok(vec![v4])
         }
@@ -402,100 +401,12 @@ fn bind_pair(
     }
 }
 
-fn ipv6_unavailable(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EAFNOSUPPORT) | Some(libc::EPROTONOSUPPORT) | Some(libc::EADDRNOTAVAIL)
-    )
-}
-
-/// socket + SO_REUSEADDR (+ IPV6_V6ONLY) + bind + listen. std's `TcpListener::bind`
-/// cannot set IPV6_V6ONLY before binding, and without it `[::]` would also take the IPv4
-/// port (Linux's default `bindv6only=0`).
+/// A non-blocking listener with SO_REUSEADDR (and IPV6_V6ONLY for IPv6, so `[::]` does
+/// not also take the IPv4 port under Linux's default `bindv6only=0`), the same set-up as
+/// the SIP TCP listeners. The listener thread polls it; accepted sockets are made
+/// blocking for their connection threads.
 fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
-    let domain = match addr {
-        SocketAddr::V4(_) => libc::AF_INET,
-        SocketAddr::V6(_) => libc::AF_INET6,
-    };
-    // SAFETY: plain socket(2) call; the result is checked before use.
-    let fd = unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-    if addr.is_ipv6() {
-        set_int_option(&fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
-    }
-    let rc = match addr {
-        SocketAddr::V4(a) => {
-            // SAFETY: all-zero is a valid sockaddr_in; the fields are filled in below.
-            let mut sa: libc::sockaddr_in = unsafe { mem::zeroed() };
-            sa.sin_family = libc::AF_INET as libc::sa_family_t;
-            sa.sin_port = a.port().to_be();
-            sa.sin_addr = libc::in_addr {
-                s_addr: u32::from_ne_bytes(a.ip().octets()),
-            };
-            // SAFETY: `sa` is a properly initialised sockaddr_in of the given length.
-            unsafe {
-                libc::bind(
-                    fd.as_raw_fd(),
-                    (&sa as *const libc::sockaddr_in).cast(),
-                    mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                )
-            }
-        }
-        SocketAddr::V6(a) => {
-            // SAFETY: all-zero is a valid sockaddr_in6; the fields are filled in below.
-            let mut sa: libc::sockaddr_in6 = unsafe { mem::zeroed() };
-            sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sa.sin6_port = a.port().to_be();
-            sa.sin6_addr = libc::in6_addr {
-                s6_addr: a.ip().octets(),
-            };
-            sa.sin6_scope_id = a.scope_id();
-            // SAFETY: `sa` is a properly initialised sockaddr_in6 of the given length.
-            unsafe {
-                libc::bind(
-                    fd.as_raw_fd(),
-                    (&sa as *const libc::sockaddr_in6).cast(),
-                    mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                )
-            }
-        }
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: listen(2) on a bound socket we own.
-    if unsafe { libc::listen(fd.as_raw_fd(), BACKLOG) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(TcpListener::from(fd))
-}
-
-fn set_int_option(
-    fd: &OwnedFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: setsockopt(2) with a pointer to a live c_int and its exact size.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    socket::listen_tcp(addr)
 }
 
 #[cfg(test)]
@@ -538,7 +449,7 @@ mod tests {
         // With IPV6_V6ONLY the IPv4 wildcard can still take the same port.
         let v6 = match bind_listener("[::1]:0".parse().expect("addr")) {
             Ok(l) => l,
-            Err(e) if ipv6_unavailable(&e) => return,
+            Err(e) if socket::is_no_ipv6(&e) => return,
             Err(e) => panic!("bind [::1]: {e}"),
         };
         let port = v6.local_addr().expect("addr").port();

@@ -19,6 +19,7 @@ use openssl::ssl::{ErrorCode, SslAcceptor, SslFiletype, SslMethod, SslStream, Ss
 
 use super::listen::{ConnectionHandler, ConnectionSlot};
 use super::stream::ApiStream;
+use crate::sys::poll::{self, Interest};
 
 /// Plain text buffered each way before the relay stops reading that side (back-pressure).
 const RELAY_BUFFER: usize = 64 * 1024;
@@ -209,27 +210,16 @@ fn wait(
     app_r: bool,
     app_w: bool,
 ) -> io::Result<()> {
-    let events =
-        |r: bool, w: bool| (if r { libc::POLLIN } else { 0 }) | (if w { libc::POLLOUT } else { 0 });
-    let mut fds = [
-        libc::pollfd {
+    poll::wait(&[
+        Interest {
             fd: tcp.as_raw_fd(),
-            events: events(tcp_r, tcp_w),
-            revents: 0,
+            readable: tcp_r,
+            writable: tcp_w,
         },
-        libc::pollfd {
+        Interest {
             fd: app.as_raw_fd(),
-            events: events(app_r, app_w),
-            revents: 0,
+            readable: app_r,
+            writable: app_w,
         },
-    ];
-    // SAFETY: `fds` is a live array of two initialised pollfd, its length is passed.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-    if rc < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-    Ok(())
+    ])
 }

@@ -566,19 +566,7 @@ impl FromStr for LogLevel {
 /// This machine's host name (the default TLSDomainName and identity host), or
 /// `localhost` if the system will not say.
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the pointer and length describe `buf`, which outlives the call;
-    // gethostname writes at most `len` bytes.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast::<libc::c_char>(), buf.len()) };
-    if rc != 0 {
-        return "localhost".to_owned();
-    }
-    // POSIX leaves truncated names possibly unterminated: stop at NUL or the buffer end.
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    match std::str::from_utf8(buf.get(..len).unwrap_or_default()) {
-        Ok(name) if !name.is_empty() => name.to_owned(),
-        _ => "localhost".to_owned(),
-    }
+    crate::sys::host::hostname().unwrap_or_else(|| "localhost".to_owned())
 }
 
 #[cfg(test)]

@@ -110,6 +110,7 @@ impl Blocks for Sse2 {
     const WIDTH: usize = 16;
 
     #[inline(always)]
+    #[allow(unsafe_code)]
     fn masks(block: &[u8], colon: bool) -> [u64; 3] {
         let x = <[u8; 16]>::try_from(block).map_or(0, u128::from_le_bytes);
         // SAFETY: `sse2_masks` only needs SSE2, which this impl's cfg proves is enabled for

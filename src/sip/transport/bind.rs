@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use log::info;
 
 use super::event::BindError;
-use super::socket::{bind_udp, is_no_ipv6, listen_tcp};
 use crate::sip::Transport;
+use crate::sys::socket::{bind_udp, is_no_ipv6, listen_tcp};
 
 /// The sockets of a started layer.
 pub struct Bound {

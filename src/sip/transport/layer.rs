@@ -17,11 +17,11 @@ use super::bind::bind_all;
 use super::config::TransportConfig;
 use super::event::{BindError, ConnId, ErrorKind, SendError, Target, TransportEvent};
 use super::keepalive::{KeepaliveTable, PING};
-use super::socket::connect_tcp;
 use super::stream::{CloseReason, Connection};
 use super::tls::{self, TlsContexts, TlsSetupError};
 use super::udp::{Drained, UdpEndpoint};
 use crate::sip::Transport;
+use crate::sys::socket::connect_tcp;
 
 /// Connections accepted per readiness event before yielding to the rest of the reactor.
 const ACCEPT_BUDGET: usize = 64;

@@ -44,7 +44,6 @@ mod framing;
 mod icmp;
 mod keepalive;
 mod layer;
-mod socket;
 mod stream;
 mod tls;
 mod udp;

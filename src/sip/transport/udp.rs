@@ -11,8 +11,8 @@ use log::{debug, info, trace};
 use super::event::{ErrorKind, SendError, Target, TransportEvent};
 use super::icmp::read_error_queue;
 use super::keepalive::{PING, PONG};
-use super::socket::recv_datagram;
 use crate::sip::Transport;
+use crate::sys::socket::recv_datagram;
 
 /// Datagrams read per readiness event before yielding to the rest of the reactor; the
 /// remainder is read on the next `handle_timeout`.

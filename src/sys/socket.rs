@@ -1,6 +1,7 @@
 //! Socket set-up std and mio do not offer: IPV6_V6ONLY before bind (so v4 and v6 can
-//! share a port), IP_RECVERR for ICMP reports, and a non-blocking connect from a chosen
-//! source address. Everything unsafe in the transport layer lives here and in `icmp`.
+//! share a port), IP_RECVERR for ICMP reports, IP_PKTINFO for a datagram's destination,
+//! and a non-blocking connect from a chosen source address. Used by the SIP transports
+//! and the HTTP/XML listeners.
 
 use std::io;
 use std::mem;
