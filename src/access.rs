@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 /// One `address/prefix` rule; a bare address is a host rule (/32 or /128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
+pub(crate) struct Cidr {
     net: IpAddr,
     prefix: u8,
 }
 
 impl Cidr {
     /// True when `ip` is inside the prefix. Families never mix, after un-mapping.
-    pub fn contains(&self, ip: IpAddr) -> bool {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         match (self.net, unmap(ip)) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 prefix_eq(&net.octets(), &ip.octets(), self.prefix)
@@ -129,7 +129,7 @@ fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
 }
 
 /// `::ffff:a.b.c.d` → `a.b.c.d`; any other address unchanged.
-pub fn unmap(ip: IpAddr) -> IpAddr {
+pub(crate) fn unmap(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
@@ -183,7 +183,7 @@ impl fmt::Display for AccessList {
 
 /// Says whether a line about a peer may be logged now: at most one per address per
 /// `interval`, in a bounded table, so a flood cannot fill the log or the memory.
-pub struct LogLimiter {
+pub(crate) struct LogLimiter {
     interval: Duration,
     capacity: usize,
     last: HashMap<IpAddr, Instant>,
@@ -192,7 +192,7 @@ pub struct LogLimiter {
 }
 
 impl LogLimiter {
-    pub fn new(interval: Duration, capacity: usize) -> LogLimiter {
+    pub(crate) fn new(interval: Duration, capacity: usize) -> LogLimiter {
         LogLimiter {
             interval,
             capacity: capacity.max(1),
@@ -203,7 +203,7 @@ impl LogLimiter {
 
     /// `Some(n)` to log now (`n` lines were held back since the last one logged), `None`
     /// to stay quiet.
-    pub fn allow(&mut self, now: Instant, ip: IpAddr) -> Option<u64> {
+    pub(crate) fn allow(&mut self, now: Instant, ip: IpAddr) -> Option<u64> {
         if let Some(t) = self.last.get(&ip)
             && now.saturating_duration_since(*t) < self.interval
         {

@@ -37,11 +37,11 @@ const API_DRAIN: Duration = Duration::from_millis(3800);
 
 /// One bound listener: what it serves (`sip-udp`, `sip-tcp`, `sip-tls`, `xml`, `http`,
 /// `https`, `xml-tls`: the names of the ready file) and the address the kernel gave it.
-pub type Listener = (&'static str, SocketAddr);
+pub(crate) type Listener = (&'static str, SocketAddr);
 
 /// Start every component; an error names what could not start. Returns every listener
 /// bound, with the real port where the configuration said `auto`.
-pub fn start_all(
+pub(crate) fn start_all(
     config: &Config,
     components: &mut Components,
 ) -> Result<Vec<Listener>, StartError> {
@@ -121,7 +121,7 @@ pub fn start_all(
 /// Writes the `--ready-file`: one `<name> <address>` line per listener, then `pid <n>`.
 /// Written to `<path>.tmp` and renamed, so a reader never sees half a file: once the
 /// file exists, every port in it accepts.
-pub fn write_ready_file(path: &Path, listeners: &[Listener]) -> std::io::Result<()> {
+pub(crate) fn write_ready_file(path: &Path, listeners: &[Listener]) -> std::io::Result<()> {
     let mut text = String::new();
     for (name, addr) in listeners {
         text.push_str(&format!("{name} {addr}\n"));

@@ -217,7 +217,7 @@ impl fmt::Debug for LiveRules {
 /// Checks that PCRE2 accepts `pattern`, with the options the translator compiles it with;
 /// the error is PCRE2's message. Used by configuration validation to report every bad
 /// pattern at once, each with its own line.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
+pub(crate) fn check_pattern(pattern: &str) -> Result<(), String> {
     compile(pattern).map(|_| ())
 }
 

@@ -14,8 +14,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use clicktocall::api::http::auth::{AuthOutcome, Authenticator, parse_auth_params};
-use clicktocall::api::http::request::{
+use clicktocall::fuzzing::http::{AuthOutcome, Authenticator, parse_auth_params};
+use clicktocall::fuzzing::http::{
     HeadError, MAX_BODY, MAX_HEAD, find_head_end, leading_empty_lines, parse_head, parse_query,
     query_param,
 };

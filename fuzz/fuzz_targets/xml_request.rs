@@ -5,9 +5,9 @@
 //! document, and a parsed request written back as XML parses to the same request.
 #![no_main]
 
-use clicktocall::api::xml::framing::{DocumentError, Framer, MAX_DOCUMENT};
-use clicktocall::api::xml::request::{ClickToCallRequest, parse_request};
-use clicktocall::api::xml::response::EchoTemplate;
+use clicktocall::fuzzing::xml::{DocumentError, Framer, MAX_DOCUMENT};
+use clicktocall::fuzzing::xml::{ClickToCallRequest, parse_request};
+use clicktocall::fuzzing::xml::EchoTemplate;
 use libfuzzer_sys::fuzz_target;
 
 /// Documents taken from one input, as a pipelining client would send them.

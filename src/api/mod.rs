@@ -7,18 +7,15 @@
 //! a request becomes a [`Command`] for the calls thread, and progress comes back on the
 //! request's own channel.
 
-pub mod admission;
+pub(crate) mod admission;
 mod dispatch;
 mod escape;
-// Public (undocumented API) only so the fuzz targets in fuzz/ reach the parsers.
-#[doc(hidden)]
-pub mod http;
+pub(crate) mod http;
 mod listen;
 mod stream;
-pub mod tls;
+pub(crate) mod tls;
 mod uri_check;
-#[doc(hidden)]
-pub mod xml;
+pub(crate) mod xml;
 
 use std::fmt;
 use std::io;

@@ -15,10 +15,10 @@ use super::engine::Engine;
 use crate::sip::reactor::{SipCommand, SipEvent};
 
 /// How long shutdown waits for legs to be cancelled or hung up before giving up.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// The channels of the calls thread.
-pub struct CallsChannels {
+pub(crate) struct CallsChannels {
     pub commands: Receiver<Command>,
     pub sip_events: Receiver<SipEvent>,
     pub sip_commands: Sender<SipCommand>,
@@ -103,7 +103,7 @@ fn flush(engine: &mut Engine, ch: &CallsChannels) {
 
 /// Run the calls thread's loop on the current thread. It returns when shutdown is complete
 /// (every call ended, or `SHUTDOWN_GRACE` passed), after telling the reactor to stop.
-pub fn run(mut engine: Engine, ch: CallsChannels) {
+pub(crate) fn run(mut engine: Engine, ch: CallsChannels) {
     let mut stop_by: Option<Instant> = None;
     // The front doors may all be disabled (ports 0): a closed command channel only means
     // no more commands will come.

@@ -44,7 +44,7 @@ const SHORT_OPTIONS: [(&str, Key); 8] = [
 ];
 
 /// Parses the arguments after the program name.
-pub fn parse(args: &[String]) -> Result<CommandLine, CliError> {
+pub(super) fn parse(args: &[String]) -> Result<CommandLine, CliError> {
     let mut cmd = CommandLine {
         action: Invocation::Run,
         config_path: None,

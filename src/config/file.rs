@@ -27,7 +27,7 @@ pub struct Entry {
 
 /// Splits file text into entries in file order, with warnings for lines that are not
 /// `Name = value`.
-pub fn parse(path: &Path, text: &str) -> (Vec<Entry>, Vec<Warning>) {
+pub(super) fn parse(path: &Path, text: &str) -> (Vec<Entry>, Vec<Warning>) {
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
     // A byte-order mark some editors put in front is not part of the first name.

@@ -3,10 +3,10 @@
 
 pub mod dns;
 pub mod msg;
-pub mod reactor;
+pub(crate) mod reactor;
 pub mod sdp;
 pub mod sipfrag;
-pub mod transaction;
+pub(crate) mod transaction;
 pub mod transport;
 mod transport_kind;
 

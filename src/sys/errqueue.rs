@@ -10,7 +10,7 @@ use super::socket::from_sockaddr;
 
 /// One entry of a UDP socket's error queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorReport {
+pub(crate) struct ErrorReport {
     /// Where the datagram that failed was sent.
     pub dest: Option<SocketAddr>,
     /// The errno the kernel derived from the ICMP message.
@@ -21,7 +21,7 @@ pub struct ErrorReport {
 }
 
 /// Takes one report off the error queue of `fd`; `Ok(None)` when the queue is empty.
-pub fn read_error_queue(fd: RawFd) -> io::Result<Option<ErrorReport>> {
+pub(crate) fn read_error_queue(fd: RawFd) -> io::Result<Option<ErrorReport>> {
     // SAFETY: sockaddr_storage is plain data; all-zero is valid.
     let mut name: libc::sockaddr_storage = unsafe { mem::zeroed() };
     // The returned payload (our own datagram) is not needed; a short buffer truncates it.

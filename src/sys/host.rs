@@ -1,7 +1,7 @@
 //! Facts about this host that std does not expose.
 
 /// This machine's host name, or `None` if the system will not say or it is not UTF-8.
-pub fn hostname() -> Option<String> {
+pub(crate) fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: the pointer and length describe `buf`, which outlives the call;
     // gethostname writes at most `len` bytes.

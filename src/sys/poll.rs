@@ -5,7 +5,7 @@ use std::os::fd::RawFd;
 
 /// What to wait for on one descriptor.
 #[derive(Debug, Clone, Copy)]
-pub struct Interest {
+pub(crate) struct Interest {
     pub fd: RawFd,
     pub readable: bool,
     pub writable: bool,
@@ -14,7 +14,7 @@ pub struct Interest {
 /// Blocks until one of the descriptors is ready for what it asks (or has an error or
 /// hang-up, which the next read or write reports). An interrupted wait returns as if
 /// something were ready: the caller tries its reads and writes again either way.
-pub fn wait(interests: &[Interest]) -> io::Result<()> {
+pub(crate) fn wait(interests: &[Interest]) -> io::Result<()> {
     let mut fds: Vec<libc::pollfd> = interests
         .iter()
         .map(|i| libc::pollfd {

@@ -7,11 +7,11 @@ use std::io;
 /// A set of signals blocked in the thread that made it and in every thread it spawns
 /// afterwards (they inherit the mask).
 #[derive(Clone, Copy)]
-pub struct BlockedSignals(libc::sigset_t);
+pub(crate) struct BlockedSignals(libc::sigset_t);
 
 impl BlockedSignals {
     /// Blocks `signals` in the calling thread.
-    pub fn block(signals: &[libc::c_int]) -> io::Result<BlockedSignals> {
+    pub(crate) fn block(signals: &[libc::c_int]) -> io::Result<BlockedSignals> {
         // SAFETY: sigset_t is plain data, initialised by sigemptyset before any other use;
         // every pointer is to a local that outlives the call.
         unsafe {
@@ -31,7 +31,7 @@ impl BlockedSignals {
     }
 
     /// Waits for one of the signals and returns it.
-    pub fn wait(&self) -> io::Result<libc::c_int> {
+    pub(crate) fn wait(&self) -> io::Result<libc::c_int> {
         let mut signal: libc::c_int = 0;
         // SAFETY: `self.0` is an initialised sigset_t and `signal` a local the call writes.
         let rc = unsafe { libc::sigwait(&self.0, &mut signal) };

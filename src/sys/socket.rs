@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// A `sockaddr_storage` filled from `addr`, with its length.
-pub fn to_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+pub(crate) fn to_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
     let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
     let len = match addr {
@@ -45,7 +45,10 @@ pub fn to_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t
 }
 
 /// The address in a `sockaddr_storage` the kernel filled, if it is IPv4 or IPv6.
-pub fn from_sockaddr(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
+pub(crate) fn from_sockaddr(
+    storage: &libc::sockaddr_storage,
+    len: libc::socklen_t,
+) -> Option<SocketAddr> {
     let len = len as usize;
     match i32::from(storage.ss_family) {
         libc::AF_INET if len >= mem::size_of::<libc::sockaddr_in>() => {
@@ -96,7 +99,7 @@ fn new_socket(addr: &SocketAddr, ty: libc::c_int) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-pub fn set_int_opt(
+pub(crate) fn set_int_opt(
     fd: RawFd,
     level: libc::c_int,
     name: libc::c_int,
@@ -131,7 +134,7 @@ const UDP_RCVBUF: libc::c_int = 1024 * 1024;
 
 /// A non-blocking UDP socket bound to `addr`, reporting ICMP errors on its error queue
 /// (IP_RECVERR / IPV6_RECVERR).
-pub fn bind_udp(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+pub(crate) fn bind_udp(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let fd = new_socket(&addr, libc::SOCK_DGRAM)?;
     bind(&fd, addr)?;
     let raw = fd.as_raw_fd();
@@ -156,7 +159,7 @@ pub fn bind_udp(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
 }
 
 /// A non-blocking TCP listener on `addr`.
-pub fn listen_tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+pub(crate) fn listen_tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let fd = new_socket(&addr, libc::SOCK_STREAM)?;
     // A restarted server must not wait for old connections' TIME_WAIT to end.
     set_int_opt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
@@ -168,7 +171,10 @@ pub fn listen_tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 
 /// Starts a non-blocking TCP connect to `remote`, from `local` (port chosen by the
 /// kernel) when given. Completion is signalled by writability.
-pub fn connect_tcp(remote: SocketAddr, local: Option<IpAddr>) -> io::Result<mio::net::TcpStream> {
+pub(crate) fn connect_tcp(
+    remote: SocketAddr,
+    local: Option<IpAddr>,
+) -> io::Result<mio::net::TcpStream> {
     let fd = new_socket(&remote, libc::SOCK_STREAM)?;
     if let Some(ip) = local.filter(|ip| !ip.is_unspecified()) {
         bind(&fd, SocketAddr::new(ip, 0))?;
@@ -190,7 +196,7 @@ pub fn connect_tcp(remote: SocketAddr, local: Option<IpAddr>) -> io::Result<mio:
 
 /// One received datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Datagram {
+pub(crate) struct Datagram {
     pub len: usize,
     pub source: SocketAddr,
     /// The address it was sent to, when the socket reports it (wildcard sockets).
@@ -200,7 +206,7 @@ pub struct Datagram {
 }
 
 /// Receives one datagram with its destination address (IP_PKTINFO / IPV6_PKTINFO).
-pub fn recv_datagram(fd: RawFd, buf: &mut [u8]) -> io::Result<Datagram> {
+pub(crate) fn recv_datagram(fd: RawFd, buf: &mut [u8]) -> io::Result<Datagram> {
     // SAFETY: sockaddr_storage is plain data; all-zero is valid.
     let mut name: libc::sockaddr_storage = unsafe { mem::zeroed() };
     let mut iov = libc::iovec {
@@ -262,7 +268,7 @@ pub fn recv_datagram(fd: RawFd, buf: &mut [u8]) -> io::Result<Datagram> {
 
 /// Whether a bind failure means "this host has no IPv6", which is not an error for a
 /// wildcard bind (as the original: v6 transports only where the host has v6).
-pub fn is_no_ipv6(err: &io::Error) -> bool {
+pub(crate) fn is_no_ipv6(err: &io::Error) -> bool {
     matches!(
         err.raw_os_error(),
         Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL | libc::EPROTONOSUPPORT)

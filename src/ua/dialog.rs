@@ -7,18 +7,18 @@ use crate::sip::msg::{Message, Method, NameAddr, Uri, new_call_id, new_tag};
 
 /// Headers every request of ours carries, as the C++ original writes them (see
 /// shared/reference: the initiator's INVITE).
-pub const ALLOW: &str =
+pub(crate) const ALLOW: &str =
     "INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, SUBSCRIBE, UPDATE, PRACK, INFO, MESSAGE";
-pub const SUPPORTED: &str = "replaces, timer, norefersub, 100rel";
+pub(crate) const SUPPORTED: &str = "replaces, timer, norefersub, 100rel";
 /// A re-INVITE does not offer 100rel (we would have to PRACK the initiator's provisionals).
 const SUPPORTED_REINVITE: &str = "replaces, timer, norefersub";
-pub const USER_AGENT: &str = "ClickToCall";
+pub(crate) const USER_AGENT: &str = "ClickToCall";
 const MAX_FORWARDS: &str = "70";
 const SDP: &str = "application/sdp";
 
 /// What a leg needs to place its INVITE.
 #[derive(Debug, Clone)]
-pub struct DialogSpec {
+pub(crate) struct DialogSpec {
     /// Request-URI and `To` of the INVITE.
     pub target: Uri,
     /// `From` without tag (a tag is added).
@@ -34,7 +34,7 @@ pub struct DialogSpec {
 
 /// Where the dialog stands (RFC 3261 §12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DialogState {
+pub(crate) enum DialogState {
     /// INVITE sent, no dialog yet.
     Calling,
     /// A provisional response with a To tag created an early dialog.
@@ -50,7 +50,7 @@ pub enum DialogState {
 // allocations.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-pub enum InviteOutcome {
+pub(crate) enum InviteOutcome {
     /// 1xx; `ringing` for 180–189 (RFC 3261 §21.1: 18x means the callee is being alerted
     /// or the call is progressing). `prack` acknowledges a reliable provisional
     /// (RFC 3262 §4): send it as a new transaction in the early dialog.
@@ -86,7 +86,7 @@ pub enum InviteOutcome {
 
 /// One UAC call leg.
 #[derive(Debug, Clone)]
-pub struct Dialog {
+pub(crate) struct Dialog {
     call_id: String,
     /// Our `From`, with our tag.
     local: NameAddr,
@@ -119,7 +119,7 @@ const MIN_SE: u32 = 90;
 
 impl Dialog {
     /// Create the leg and its initial INVITE (RFC 3261 §8.1.1, §13.2.1).
-    pub fn invite(spec: DialogSpec) -> (Dialog, Message) {
+    pub(crate) fn invite(spec: DialogSpec) -> (Dialog, Message) {
         let mut local = spec.from;
         local.set_tag(&new_tag());
         let route_set = spec
@@ -160,46 +160,42 @@ impl Dialog {
         (leg, invite)
     }
 
-    pub fn state(&self) -> DialogState {
+    pub(crate) fn state(&self) -> DialogState {
         self.state
     }
 
-    pub fn call_id(&self) -> &str {
+    pub(crate) fn call_id(&self) -> &str {
         &self.call_id
     }
 
-    pub fn local_tag(&self) -> Option<&str> {
+    pub(crate) fn local_tag(&self) -> Option<&str> {
         self.local.tag()
     }
 
-    pub fn remote_tag(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn remote_tag(&self) -> Option<&str> {
         self.remote.tag()
     }
 
-    /// Our side of the dialog (`From`, with tag).
-    pub fn local(&self) -> &NameAddr {
-        &self.local
-    }
-
     /// Their side of the dialog (`To`, with tag once known).
-    pub fn remote(&self) -> &NameAddr {
+    pub(crate) fn remote(&self) -> &NameAddr {
         &self.remote
     }
 
     /// Our re-INVITE is waiting for its final response: a re-INVITE from the peer now is
     /// glare and gets 491 (RFC 3261 §14.2).
-    pub fn reinvite_pending(&self) -> bool {
+    pub(crate) fn reinvite_pending(&self) -> bool {
         self.invite_pending && self.state == DialogState::Confirmed
     }
 
     /// Mark the dialog over (BYE sent or received, or the INVITE failed).
-    pub fn terminate(&mut self) {
+    pub(crate) fn terminate(&mut self) {
         self.state = DialogState::Terminated;
     }
 
     /// Read a response to one of the leg's INVITEs (initial or re-INVITE): `sent_cseq` is
     /// the CSeq of the INVITE whose transaction the response came on.
-    pub fn on_invite_response(
+    pub(crate) fn on_invite_response(
         &mut self,
         resp: &Message,
         sent_cseq: u32,
@@ -307,7 +303,7 @@ impl Dialog {
 
     /// The ACK for the current 2xx, carrying `sdp` when the 2xx held the offer (RFC 3261
     /// §13.2.2.4, RFC 3264 §5). Kept for the 2xx's retransmissions.
-    pub fn ack(&mut self, sdp: Option<Vec<u8>>) -> Message {
+    pub(crate) fn ack(&mut self, sdp: Option<Vec<u8>>) -> Message {
         self.build_ack(sdp)
     }
 
@@ -355,13 +351,13 @@ impl Dialog {
     /// it. A 2xx may not lower the interval below the Min-SE we sent (RFC 4028 §9, §10);
     /// one that does (`Session-Expires: 1`, or 0) is taken as our Min-SE, so a peer cannot
     /// make us refresh in a loop.
-    pub fn set_session_interval(&mut self, interval: Option<u32>) -> Option<u32> {
+    pub(crate) fn set_session_interval(&mut self, interval: Option<u32>) -> Option<u32> {
         self.session_interval = interval.map(|s| s.max(MIN_SE));
         self.session_interval
     }
 
     /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1).
-    pub fn reinvite(&mut self, sdp: Vec<u8>) -> Message {
+    pub(crate) fn reinvite(&mut self, sdp: Vec<u8>) -> Message {
         let mut req = self.request(Method::Invite);
         self.invite_cseq = self.local_cseq;
         self.ack = None;
@@ -381,7 +377,7 @@ impl Dialog {
     }
 
     /// REFER the peer to `target` (RFC 3515 §2.4.1), `Referred-By` us (RFC 3892).
-    pub fn refer(&mut self, target: &Uri, referred_by: &NameAddr) -> Message {
+    pub(crate) fn refer(&mut self, target: &Uri, referred_by: &NameAddr) -> Message {
         let mut req = self.request(Method::Refer);
         req.push_header("User-Agent", USER_AGENT);
         req.push_header("Refer-To", &format!("<{target}>"));
@@ -393,7 +389,7 @@ impl Dialog {
     /// MESSAGE, RFC 3428 §4), with `headers` (name, value) describing it, e.g.
     /// Content-Type or Info-Package. A MESSAGE has no Contact: it never creates or
     /// refreshes a dialog (RFC 3428 §4).
-    pub fn request_with_body(
+    pub(crate) fn request_with_body(
         &mut self,
         method: Method,
         headers: &[(&str, &str)],
@@ -414,7 +410,7 @@ impl Dialog {
     }
 
     /// BYE (RFC 3261 §15.1.1).
-    pub fn bye(&mut self) -> Message {
+    pub(crate) fn bye(&mut self) -> Message {
         let mut req = self.request(Method::Bye);
         req.push_header("User-Agent", USER_AGENT);
         self.state = DialogState::Terminated;
@@ -423,7 +419,7 @@ impl Dialog {
 
     /// True when `req` belongs to this dialog (RFC 3261 §12.2.2: Call-ID, the To tag is ours,
     /// the From tag is theirs).
-    pub fn matches(&self, req: &Message) -> bool {
+    pub(crate) fn matches(&self, req: &Message) -> bool {
         req.call_id().ok() == Some(self.call_id.as_str())
             && req.to_tag().is_some()
             && req.to_tag() == self.local.tag()
@@ -433,7 +429,7 @@ impl Dialog {
     /// Accept an in-dialog request: check its CSeq is not older than the last one
     /// (RFC 3261 §12.2.2: otherwise answer 500) and refresh the remote target on a
     /// target-refresh request (re-INVITE, UPDATE: RFC 3261 §12.2.2, RFC 3311 §5.2).
-    pub fn on_request(&mut self, req: &Message) -> Result<(), OutOfOrder> {
+    pub(crate) fn on_request(&mut self, req: &Message) -> Result<(), OutOfOrder> {
         let Ok((cseq, method)) = req.cseq() else {
             return Err(OutOfOrder);
         };
@@ -455,7 +451,7 @@ impl Dialog {
 
     /// A 2xx response to an in-dialog request of the peer, with our Contact and
     /// User-Agent as the original adds them.
-    pub fn response_to(&self, req: &Message, code: u16, reason: &str) -> Message {
+    pub(crate) fn response_to(&self, req: &Message, code: u16, reason: &str) -> Message {
         let mut resp = Message::response_to(req, code, reason, None);
         if (200..300).contains(&code)
             && matches!(req.method(), Some(Method::Invite | Method::Update))
@@ -572,7 +568,7 @@ impl Dialog {
 /// from the response alone. The ACK carries no body: whether the 2xx held an offer or an
 /// answer is no longer known, and the BYE follows at once. `None` when the response is not
 /// a 2xx to an INVITE or lacks the headers a request needs.
-pub fn end_unwanted_2xx(resp: &Message, contact: NameAddr) -> Option<(Message, Message)> {
+pub(crate) fn end_unwanted_2xx(resp: &Message, contact: NameAddr) -> Option<(Message, Message)> {
     if !resp.status().is_some_and(|c| (200..300).contains(&c))
         || !matches!(resp.cseq(), Ok((_, Method::Invite)))
     {
@@ -587,7 +583,7 @@ pub fn end_unwanted_2xx(resp: &Message, contact: NameAddr) -> Option<(Message, M
 /// A final response to a request within a dialog that ends the dialog: 481 and 408
 /// (RFC 3261 §12.2.1.2; a transaction time-out counts as 408, §8.1.3.1) and the codes
 /// RFC 5057 §5.1 says destroy the dialog. Any other failure ends only the transaction.
-pub fn ends_dialog(code: u16) -> bool {
+pub(crate) fn ends_dialog(code: u16) -> bool {
     matches!(
         code,
         404 | 408 | 410 | 416 | 481 | 482 | 483 | 484 | 485 | 502 | 604
@@ -596,10 +592,10 @@ pub fn ends_dialog(code: u16) -> bool {
 
 /// An in-dialog request arrived with a CSeq lower than one already seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutOfOrder;
+pub(crate) struct OutOfOrder;
 
 /// The body of a message when it is SDP.
-pub fn body_sdp(msg: &Message) -> Option<Vec<u8>> {
+pub(crate) fn body_sdp(msg: &Message) -> Option<Vec<u8>> {
     let is_sdp = matches!(msg.content_type(), Ok(Some(ct)) if ct.is("application", "sdp"));
     (is_sdp && !msg.body().is_empty()).then(|| msg.body().to_vec())
 }

@@ -2,8 +2,8 @@
 //! to requests outside any dialog. Sans-IO: it builds and reads messages; the calls thread
 //! sends them through the reactor.
 
-pub mod dialog;
-pub mod notify;
-pub mod out_of_dialog;
+pub(crate) mod dialog;
+pub(crate) mod notify;
+pub(crate) mod out_of_dialog;
 
-pub use dialog::{Dialog, DialogSpec, DialogState, InviteOutcome, body_sdp};
+pub(crate) use dialog::DialogState;

@@ -6,7 +6,7 @@ use crate::sip::sipfrag;
 
 /// What one `Event: refer` NOTIFY says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TransferNotice {
+pub(crate) struct TransferNotice {
     /// The status code of the sipfrag body, when it has a readable status line.
     pub code: Option<u16>,
     /// `Subscription-State: terminated`.
@@ -19,13 +19,13 @@ pub struct TransferNotice {
 }
 
 /// True when the NOTIFY is for a REFER subscription (`Event: refer`, with or without `id`).
-pub fn is_refer_event(req: &Message) -> bool {
+pub(crate) fn is_refer_event(req: &Message) -> bool {
     matches!(req.event(), Ok(Some(e)) if e.package.eq_ignore_ascii_case("refer"))
 }
 
 /// Read a refer NOTIFY. The body is read liberally (a bare LF line end, as baresip sends,
 /// is accepted: the C++ original misread it and hung up transfers that succeeded).
-pub fn read(req: &Message) -> TransferNotice {
+pub(crate) fn read(req: &Message) -> TransferNotice {
     let code = sipfrag::parse(req.body())
         .ok()
         .and_then(|frag| frag.status());

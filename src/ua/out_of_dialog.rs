@@ -7,7 +7,7 @@ use super::dialog::{ALLOW, SUPPORTED, USER_AGENT};
 
 /// The response to a request that matched no dialog, or `None` when none is due (an ACK:
 /// RFC 3261 §17.2.3 — a stray ACK is dropped).
-pub fn answer(req: &Message) -> Option<Message> {
+pub(crate) fn answer(req: &Message) -> Option<Message> {
     let method = req.method()?;
     if *method == Method::Ack {
         return None;

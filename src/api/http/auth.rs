@@ -34,7 +34,7 @@ const STAMP_HEX: usize = 16 + 8;
 
 /// The result of checking a request's `Authorization`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthOutcome {
+pub(crate) enum AuthOutcome {
     /// Access granted; for Digest, the `Authentication-Info` value to send (RFC 7616 §3.5).
     Granted { info: Option<String> },
     /// Challenge again; `stale` when a valid digest used an expired nonce (RFC 7616 §3.3).
@@ -76,7 +76,7 @@ struct NonceCounts {
 }
 
 /// Checks credentials and builds challenges.
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     realm: String,
     password: String,
     key: Vec<u8>,
@@ -88,7 +88,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// Draws the per-process nonce key.
-    pub fn new(
+    pub(crate) fn new(
         realm: &str,
         password: &str,
         lifetime: Duration,
@@ -114,7 +114,7 @@ impl Authenticator {
     }
 
     /// `WWW-Authenticate` values, the preferred first (RFC 7616 §3.7): SHA-256, MD5, Basic.
-    pub fn challenges(&self, stale: bool) -> Vec<String> {
+    pub(crate) fn challenges(&self, stale: bool) -> Vec<String> {
         let realm = quote(&self.realm);
         let mut out = Vec::with_capacity(3);
         match self.nonce(now_ms()) {
@@ -137,7 +137,7 @@ impl Authenticator {
     }
 
     /// Checks an `Authorization` value for a request `method` on `target`.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         authorization: Option<&str>,
         method: &str,
@@ -395,7 +395,7 @@ fn quote(s: &str) -> String {
 
 /// `name=value` pairs of a credentials value (RFC 9110 §11.2: auth-param = token BWS "="
 /// BWS ( token / quoted-string ), comma separated). Names are lower-cased.
-pub fn parse_auth_params(s: &str) -> Option<Vec<(String, String)>> {
+pub(crate) fn parse_auth_params(s: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut chars = s.chars().peekable();
     loop {

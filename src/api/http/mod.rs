@@ -1,7 +1,7 @@
 //! The HTTP interface (HttpPort): request parsing, authentication, pages, connections.
 
-pub mod auth;
+pub(crate) mod auth;
 mod pages;
-pub mod request;
+pub(crate) mod request;
 mod response;
 pub(crate) mod server;

@@ -12,13 +12,13 @@
 use std::fmt;
 
 /// Largest request document, counted from the end of the previous request.
-pub const MAX_DOCUMENT: usize = 64 * 1024;
+pub(crate) const MAX_DOCUMENT: usize = 64 * 1024;
 /// Longest root element name (the real ones are 11 bytes).
 const MAX_ROOT_NAME: usize = 64;
 
 /// Why the stream cannot be framed; the connection cannot be resynchronised after any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocumentError {
+pub(crate) enum DocumentError {
     /// More than [`MAX_DOCUMENT`] bytes without a complete request.
     TooLarge,
     /// A `<!DOCTYPE …>` before the root element.
@@ -66,7 +66,7 @@ enum State {
 }
 
 /// Accumulates bytes and yields complete request documents.
-pub struct Framer {
+pub(crate) struct Framer {
     buf: Vec<u8>,
     /// Next byte to scan.
     pos: usize,
@@ -87,7 +87,7 @@ impl Default for Framer {
 }
 
 impl Framer {
-    pub fn new() -> Framer {
+    pub(crate) fn new() -> Framer {
         Framer {
             buf: Vec::with_capacity(4096),
             pos: 0,
@@ -102,17 +102,17 @@ impl Framer {
 
     /// Appends received bytes. Call [`Framer::next_request`] until it returns `Ok(None)`
     /// before pushing more, so the buffer stays bounded.
-    pub fn push(&mut self, data: &[u8]) {
+    pub(crate) fn push(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
     }
 
     /// True when part of a request (anything but whitespace) is buffered.
-    pub fn has_partial(&self) -> bool {
+    pub(crate) fn has_partial(&self) -> bool {
         self.doc_start.is_some() || self.state != State::Text
     }
 
     /// The next complete request, `Ok(None)` when more bytes are needed.
-    pub fn next_request(&mut self) -> Result<Option<Vec<u8>>, DocumentError> {
+    pub(crate) fn next_request(&mut self) -> Result<Option<Vec<u8>>, DocumentError> {
         while let Some(&b) = self.buf.get(self.pos) {
             if self.pos >= MAX_DOCUMENT {
                 return Err(DocumentError::TooLarge);

@@ -1,7 +1,7 @@
 //! The XML socket interface (XmlRpcPort): framing, request parsing, the original's echo
 //! response format, and the connection threads.
 
-pub mod framing;
-pub mod request;
-pub mod response;
+pub(crate) mod framing;
+pub(crate) mod request;
+pub(crate) mod response;
 pub(crate) mod server;

@@ -9,7 +9,7 @@ const MAX_DEPTH: usize = 32;
 
 /// A click-to-call request as the client wrote it (entities decoded, whitespace trimmed).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClickToCallRequest {
+pub(crate) struct ClickToCallRequest {
     pub initiator: String,
     pub destination: String,
     /// `<AnchorCall>` compared case-insensitively to `true`; absent means false.
@@ -18,7 +18,7 @@ pub struct ClickToCallRequest {
 
 /// Why a request is answered with a 400; the texts are the original's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestError {
+pub(crate) enum RequestError {
     /// Not well-formed XML (or a DTD).
     Parse,
     /// The root element is not `ClickToCall`.
@@ -48,14 +48,15 @@ enum Field {
 
 /// Parses one framed request document. Checks in the original's order: well-formed,
 /// then the method (root name), then the required tags.
-pub fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
+#[cfg(any(test, fuzzing))]
+pub(crate) fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
     parse_request_with_token(doc).map(|(req, _)| req)
 }
 
 /// [`parse_request`], plus the text of the request's `<AuthToken>` element (a sibling of
 /// `<Initiator>`, checked against `XmlAuthToken`), if it has one. Not trimmed: the token
 /// is compared exactly as sent.
-pub fn parse_request_with_token(
+pub(crate) fn parse_request_with_token(
     doc: &[u8],
 ) -> Result<(ClickToCallRequest, Option<String>), RequestError> {
     let config = ParserConfig::new()

@@ -13,7 +13,7 @@ use crate::c2c::command::{Progress, Role};
 
 /// The request-derived parts every response document of one request shares.
 #[derive(Debug, Clone)]
-pub struct EchoTemplate {
+pub(crate) struct EchoTemplate {
     /// Request text through `</Request>` and its trailing whitespace; `None` for the bare form.
     head: Option<Vec<u8>>,
     /// The rest of the request after that (normally `</ClickToCall>`).
@@ -23,7 +23,7 @@ pub struct EchoTemplate {
 impl EchoTemplate {
     /// Splits a framed request at its first `</Request>` (any case, optional whitespace
     /// before `>`) plus the whitespace that follows.
-    pub fn from_request(doc: &[u8]) -> EchoTemplate {
+    pub(crate) fn from_request(doc: &[u8]) -> EchoTemplate {
         let masked = mask_auth_token(doc);
         let doc = masked.as_deref().unwrap_or(doc);
         match request_end(doc) {
@@ -84,7 +84,7 @@ impl EchoTemplate {
     }
 
     /// A document with one result without a leg (request errors).
-    pub fn error(&self, code: u16, text: &str) -> Vec<u8> {
+    pub(crate) fn error(&self, code: u16, text: &str) -> Vec<u8> {
         self.document(&result_line(code, None, text))
     }
 }

@@ -18,7 +18,7 @@ use crate::ua::dialog::{Dialog, DialogSpec};
 
 /// What the engine needs to know about us.
 #[derive(Debug, Clone)]
-pub struct EngineConfig {
+pub(crate) struct EngineConfig {
     /// `ClickToCallIdentity`: the `From` of the initiator's INVITE.
     pub identity: Uri,
     /// The address we put in Contact and SDP (RFC 3261 §8.1.1.8, RFC 4566 §5.7).
@@ -32,9 +32,10 @@ pub struct EngineConfig {
 
 type SessionId = u64;
 
+#[cfg(test)]
 /// The live state of the calls thread, for tests and debugging (see [`Engine::counts`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EngineCounts {
+pub(crate) struct EngineCounts {
     /// Click-to-calls not yet over.
     pub calls: usize,
     /// Legs (an INVITE of ours and the dialog it made) of those calls.
@@ -138,7 +139,7 @@ struct Call {
 
 /// All calls of the process.
 #[derive(Debug)]
-pub struct Engine {
+pub(crate) struct Engine {
     cfg: EngineConfig,
     next_tx: u64,
     next_session: SessionId,
@@ -159,7 +160,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(cfg: EngineConfig) -> Self {
+    pub(crate) fn new(cfg: EngineConfig) -> Self {
         Engine {
             cfg,
             next_tx: 1,
@@ -176,13 +177,14 @@ impl Engine {
     }
 
     /// Number of click-to-calls still alive.
-    pub fn active_calls(&self) -> usize {
+    pub(crate) fn active_calls(&self) -> usize {
         self.calls.len()
     }
 
+    #[cfg(test)]
     /// How much state the engine holds: every counter is back to zero once every call has
     /// ended, whatever path it took.
-    pub fn counts(&self) -> EngineCounts {
+    pub(crate) fn counts(&self) -> EngineCounts {
         EngineCounts {
             calls: self.calls.len(),
             legs: self
@@ -201,12 +203,12 @@ impl Engine {
     }
 
     /// The next SIP command for the reactor.
-    pub fn poll_command(&mut self) -> Option<SipCommand> {
+    pub(crate) fn poll_command(&mut self) -> Option<SipCommand> {
         self.out.pop_front()
     }
 
     /// The earliest instant at which `handle_timeout` has work.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         let session = self.timers.first().map(|(t, _)| *t);
         let retry = self.reinvites_due.first().map(|(t, ..)| *t);
         let retire = self.retire.first().map(|(t, _)| *t);
@@ -215,7 +217,7 @@ impl Engine {
     }
 
     /// A command from a front door.
-    pub fn handle_command(&mut self, now: Instant, cmd: Command) {
+    pub(crate) fn handle_command(&mut self, now: Instant, cmd: Command) {
         match cmd {
             Command::ClickToCall {
                 initiator_uri,
@@ -260,7 +262,7 @@ impl Engine {
     }
 
     /// An event from the reactor.
-    pub fn handle_sip_event(&mut self, now: Instant, ev: SipEvent) {
+    pub(crate) fn handle_sip_event(&mut self, now: Instant, ev: SipEvent) {
         match ev {
             SipEvent::Request { tx, request, .. } => self.on_request(now, tx, request),
             SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
@@ -288,7 +290,7 @@ impl Engine {
     }
 
     /// Fire every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         while let Some(&(t, tx)) = self.answer_due.first()
             && t <= now
         {
@@ -350,7 +352,7 @@ impl Engine {
 
     /// Shutting down: every session cancels or hangs up its legs and delivers its final
     /// report now.
-    pub fn shutdown(&mut self, now: Instant) {
+    pub(crate) fn shutdown(&mut self, now: Instant) {
         let ids: Vec<SessionId> = self.calls.keys().copied().collect();
         for sid in ids {
             // Relayed requests are answered now: the other phones may never answer ours

@@ -18,7 +18,7 @@ use crate::ua::dialog::ends_dialog;
 
 /// What the dialog layer tells the session about one leg.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LegEvent {
+pub(crate) enum LegEvent {
     /// A 18x to the leg's initial INVITE.
     Ringing,
     /// A 2xx to the leg's initial INVITE, with its body if it carried SDP.
@@ -53,7 +53,7 @@ pub enum LegEvent {
 
 /// What the session asks the dialog layer to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Send the initial INVITE to the initiator, with the inactive SDP offer.
     InviteInitiator,
     /// Send the offerless INVITE to the destination, `From:` the initiator leg's `To`.
@@ -93,7 +93,7 @@ enum State {
 
 /// Timing settings for a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// A leg that has no final response after this long is cancelled and reported 408.
     pub ring_timeout: Duration,
     /// How long a REFER's implicit subscription may stay silent before the transfer counts
@@ -104,7 +104,7 @@ pub struct Timing {
 impl Timing {
     /// RFC 3515 leaves the subscription's length to the notifier; the destination may ring
     /// for as long as our own ring time-out, so give the transfer that plus Timer B.
-    pub fn from_ring_timeout(ring_timeout: Duration) -> Self {
+    pub(crate) fn from_ring_timeout(ring_timeout: Duration) -> Self {
         Timing {
             ring_timeout,
             transfer_timeout: ring_timeout + Duration::from_secs(32),
@@ -135,11 +135,11 @@ enum LegState {
 /// (§17.1.2.2). The reactor reports both; this is the second guard for when it cannot (a
 /// lost report, a phone that ignores the CANCEL), with a margin so the reactor's own
 /// verdict normally comes first.
-pub const LEG_GUARD: Duration = Duration::from_secs(32 + 4);
+pub(crate) const LEG_GUARD: Duration = Duration::from_secs(32 + 4);
 
 /// One click-to-call.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     anchor: bool,
     timing: Timing,
     state: State,
@@ -173,7 +173,7 @@ const FAILED_TEXT: [&str; 2] = [
 
 impl Session {
     /// Start a click-to-call: the first action is the INVITE to the initiator.
-    pub fn new(now: Instant, anchor: bool, timing: Timing) -> Self {
+    pub(crate) fn new(now: Instant, anchor: bool, timing: Timing) -> Self {
         let mut s = Session {
             anchor,
             timing,
@@ -194,25 +194,25 @@ impl Session {
 
     /// Both legs of an anchored call are up: offers from one phone may be relayed to the
     /// other.
-    pub fn is_anchored(&self) -> bool {
+    pub(crate) fn is_anchored(&self) -> bool {
         self.state == State::Anchored
     }
 
     /// True once the requester has had its final report and every leg has ended: the
     /// session can be dropped.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.final_sent
             && matches!(self.initiator, LegState::Idle | LegState::Ended)
             && matches!(self.destination, LegState::Idle | LegState::Ended)
     }
 
     /// The next thing to do, in order.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub(crate) fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
     /// The earliest instant at which [`Session::handle_timeout`] has work.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for leg in [self.initiator, self.destination] {
@@ -230,7 +230,7 @@ impl Session {
     }
 
     /// Fire the timers that are due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         for leg in [Role::Initiator, Role::Destination] {
             match *self.leg(leg) {
                 LegState::Ringing { deadline } if now >= deadline => {
@@ -259,7 +259,7 @@ impl Session {
     }
 
     /// The server is shutting down: end every leg and deliver the final report now.
-    pub fn shutdown(&mut self, now: Instant) {
+    pub(crate) fn shutdown(&mut self, now: Instant) {
         let pending = match self.state {
             State::CallingInitiator => Role::Initiator,
             _ => Role::Destination,
@@ -268,7 +268,7 @@ impl Session {
     }
 
     /// Feed one event about one leg.
-    pub fn handle(&mut self, now: Instant, leg: Role, event: LegEvent) {
+    pub(crate) fn handle(&mut self, now: Instant, leg: Role, event: LegEvent) {
         match event {
             LegEvent::Ringing => {
                 if matches!(self.leg(leg), LegState::Ringing { .. }) {

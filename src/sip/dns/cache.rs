@@ -10,7 +10,7 @@ use super::message::RData;
 /// What a lookup found: records of the asked type (possibly none: NODATA), or that the
 /// name does not exist (NXDOMAIN).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CachedAnswer {
+pub(super) enum CachedAnswer {
     Records(Vec<RData>),
     NoSuchName,
 }
@@ -22,14 +22,14 @@ struct Entry {
 }
 
 #[derive(Debug)]
-pub struct Cache {
+pub(super) struct Cache {
     entries: HashMap<LookupKey, Entry>,
     capacity: usize,
     max_ttl: Duration,
 }
 
 impl Cache {
-    pub fn new(capacity: usize, max_ttl: Duration) -> Self {
+    pub(super) fn new(capacity: usize, max_ttl: Duration) -> Self {
         Cache {
             entries: HashMap::new(),
             capacity,
@@ -38,7 +38,7 @@ impl Cache {
     }
 
     /// The live answer for `key`, dropping it if it has expired.
-    pub fn get(&mut self, now: Instant, key: &LookupKey) -> Option<CachedAnswer> {
+    pub(super) fn get(&mut self, now: Instant, key: &LookupKey) -> Option<CachedAnswer> {
         match self.entries.get(key) {
             Some(e) if e.expires > now => Some(e.answer.clone()),
             Some(_) => {
@@ -52,7 +52,13 @@ impl Cache {
     /// Stores `answer` for `ttl_secs` (capped by the configured maximum, so a bogus
     /// huge TTL cannot pin a stale address forever). TTL 0 means "do not cache"
     /// (RFC 1035 §3.2.1).
-    pub fn insert(&mut self, now: Instant, key: LookupKey, answer: CachedAnswer, ttl_secs: u32) {
+    pub(super) fn insert(
+        &mut self,
+        now: Instant,
+        key: LookupKey,
+        answer: CachedAnswer,
+        ttl_secs: u32,
+    ) {
         let ttl = Duration::from_secs(u64::from(ttl_secs)).min(self.max_ttl);
         if ttl.is_zero() || self.capacity == 0 {
             return;
@@ -70,12 +76,12 @@ impl Cache {
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.entries.len()
     }
 
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 

@@ -120,7 +120,7 @@ pub(crate) struct LookupKey {
 }
 
 impl LookupKey {
-    pub fn new(name: &str, rtype: RecordType) -> Self {
+    pub(crate) fn new(name: &str, rtype: RecordType) -> Self {
         LookupKey {
             name: name::normalize(name),
             rtype,

@@ -39,7 +39,7 @@ impl fmt::Display for NameError {
 impl std::error::Error for NameError {}
 
 /// Lower-cases `name` and strips one trailing dot: the form every lookup key uses.
-pub fn normalize(name: &str) -> String {
+pub(super) fn normalize(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
 }
 
@@ -47,7 +47,7 @@ pub fn normalize(name: &str) -> String {
 ///
 /// Accepts letters, digits, `-` and `_` (the latter for `_sip._udp` SRV owners, RFC 2782)
 /// so that nothing a SIP URI smuggles in (spaces, NULs, dots inside labels) reaches the wire.
-pub fn encode_name(name: &str, out: &mut Vec<u8>) -> Result<(), NameError> {
+pub(super) fn encode_name(name: &str, out: &mut Vec<u8>) -> Result<(), NameError> {
     let name = name.strip_suffix('.').unwrap_or(name);
     if name.is_empty() {
         return Err(NameError::Empty);
@@ -98,7 +98,7 @@ pub enum NameDecodeError {
 
 /// Reads the name that starts at `start` in `msg`; returns it and the offset just after
 /// its encoding at `start` (after the first pointer when the name is compressed).
-pub fn decode_name(msg: &[u8], start: usize) -> Result<(String, usize), NameDecodeError> {
+pub(super) fn decode_name(msg: &[u8], start: usize) -> Result<(String, usize), NameDecodeError> {
     let mut out = String::new();
     let mut pos = start;
     // Offset after the name in the original position, fixed by the first pointer.

@@ -10,7 +10,7 @@ const MAX_SRV_RECORDS: usize = 64;
 
 /// An SRV owner name to look up and the transport its targets speak.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SrvService {
+pub(super) struct SrvService {
     pub name: String,
     pub transport: Transport,
 }
@@ -32,7 +32,7 @@ fn naptr_transport(services: &str, secure: bool) -> Option<Transport> {
 /// RFC 3263 §4.1: SIP NAPTRs are terminal with flag "S" and an empty regexp, the
 /// replacement being the SRV name; anything else is discarded. When `wanted` is set (the
 /// URI named a transport) only that transport's records are kept.
-pub fn select_naptr(
+pub(super) fn select_naptr(
     records: &[NaptrRecord],
     secure: bool,
     wanted: Option<Transport>,
@@ -60,7 +60,11 @@ pub fn select_naptr(
 /// The SRV owner names to query for `domain` when there is no NAPTR (RFC 3263 §4.1, last
 /// paragraphs) or when the URI gave a transport but no port (§4.2). For a plain SIP URI we
 /// prefer UDP, then TCP, then TLS (the client's choice, §4.1), for SIPS only TLS.
-pub fn srv_services(domain: &str, secure: bool, transport: Option<Transport>) -> Vec<SrvService> {
+pub(super) fn srv_services(
+    domain: &str,
+    secure: bool,
+    transport: Option<Transport>,
+) -> Vec<SrvService> {
     let svc = |t: Transport| SrvService {
         name: match t {
             Transport::Udp => format!("_sip._udp.{domain}"),
@@ -85,7 +89,7 @@ pub fn srv_services(domain: &str, secure: bool, transport: Option<Transport>) ->
 /// repeatedly pick a record at random with probability proportional to its weight
 /// (weight 0 records placed first so that they have a small chance when others have
 /// weight). A lone "." target means the service is not offered there and yields nothing.
-pub fn order_srv(records: &[SrvRecord], rng: &mut dyn RandomSource) -> Vec<SrvRecord> {
+pub(super) fn order_srv(records: &[SrvRecord], rng: &mut dyn RandomSource) -> Vec<SrvRecord> {
     let mut sorted: Vec<&SrvRecord> = records.iter().filter(|r| !r.target.is_empty()).collect();
     sorted.sort_by_key(|r| r.priority);
     // Selection is quadratic in the group size; nobody needs more than a few dozen

@@ -16,20 +16,20 @@ const MAX_TARGETS: usize = 64;
 
 /// What the resolution needs next.
 #[derive(Debug)]
-pub enum Step {
+pub(super) enum Step {
     /// Look these up and feed the answers back.
     Need(Vec<LookupKey>),
     Done(Result<Vec<Target>, DnsError>),
 }
 
 /// What the machine reads besides answers.
-pub struct Env<'a> {
+pub(super) struct Env<'a> {
     pub config: &'a ResolverConfig,
     pub rng: &'a mut dyn RandomSource,
 }
 
 #[derive(Debug)]
-pub struct Resolution {
+pub(super) struct Resolution {
     domain: String,
     secure: bool,
     /// The URI's transport, with `sips` + `tcp` already turned into TLS.
@@ -95,7 +95,7 @@ pub(super) fn ip_literal(host: &str) -> Option<IpAddr> {
 impl Resolution {
     /// Starts resolving `req`. Returns the machine (if anything must be looked up) and the
     /// first step.
-    pub fn begin(req: &ResolveRequest, env: &mut Env<'_>) -> (Option<Resolution>, Step) {
+    pub(super) fn begin(req: &ResolveRequest, env: &mut Env<'_>) -> (Option<Resolution>, Step) {
         let invalid = |reason: String| {
             Step::Done(Err(DnsError::InvalidRequest {
                 host: req.host.clone(),
@@ -153,7 +153,7 @@ impl Resolution {
 
     /// Feeds the answer for `key`. Answers that this stage is not waiting for (duplicates,
     /// leftovers of an earlier stage) are ignored and yield `Need(vec![])`.
-    pub fn feed(&mut self, key: &LookupKey, answer: Answer, env: &mut Env<'_>) -> Step {
+    pub(super) fn feed(&mut self, key: &LookupKey, answer: Answer, env: &mut Env<'_>) -> Step {
         match &mut self.stage {
             Stage::Naptr => {
                 if key.rtype != RecordType::Naptr || key.name != self.domain {
@@ -240,7 +240,7 @@ impl Resolution {
     }
 
     /// Whether any lookup of this procedure returned records (see `found`).
-    pub fn found_records(&self) -> bool {
+    pub(super) fn found_records(&self) -> bool {
         self.found
     }
 

@@ -19,13 +19,18 @@ use super::resolution::ip_literal;
 use super::system_files::{HostsFile, MAX_SEARCH_DOMAINS};
 
 /// At most the search list plus the name as it is.
-pub const MAX_CANDIDATES: usize = MAX_SEARCH_DOMAINS + 1;
+pub(super) const MAX_CANDIDATES: usize = MAX_SEARCH_DOMAINS + 1;
 
 /// The names to resolve `host` as, in order, each one tried only when the one before
 /// ended in NXDOMAIN / no records. Always at least one: `host` itself (trimmed), which
 /// is also the only one for IP literals, absolute names, names the hosts file knows and
 /// names that are not valid DNS names (the resolution reports those).
-pub fn candidates(host: &str, search: &[String], ndots: u8, hosts: &HostsFile) -> Vec<String> {
+pub(super) fn candidates(
+    host: &str,
+    search: &[String],
+    ndots: u8,
+    hosts: &HostsFile,
+) -> Vec<String> {
     let host = host.trim();
     let as_is = vec![host.to_string()];
     if search.is_empty() || host.ends_with('.') || ip_literal(host).is_some() {

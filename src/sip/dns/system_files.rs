@@ -57,11 +57,11 @@ impl HostsFile {
 }
 
 /// resolv.conf(5): at most six search domains (the traditional limit; a longer list is cut).
-pub const MAX_SEARCH_DOMAINS: usize = 6;
+pub(super) const MAX_SEARCH_DOMAINS: usize = 6;
 /// resolv.conf(5): `ndots` is capped at 15.
-pub const MAX_NDOTS: u8 = 15;
+pub(super) const MAX_NDOTS: u8 = 15;
 /// resolv.conf(5): without `options ndots:N`, 1.
-pub const DEFAULT_NDOTS: u8 = 1;
+pub(super) const DEFAULT_NDOTS: u8 = 1;
 
 /// What the resolver takes from a resolv.conf.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ const MAX_LINES: usize = 200;
 /// The bytes of a stateless error response to `bytes`, or `None` when it is not a request
 /// (a response, an ACK — never answered, §17.2.1 — or garbage) or lacks a header a response
 /// must copy (Via, From, To, Call-ID, CSeq: §8.2.6.2).
-pub fn answer(bytes: &[u8], error: &ParseError) -> Option<Vec<u8>> {
+pub(super) fn answer(bytes: &[u8], error: &ParseError) -> Option<Vec<u8>> {
     let head_end = find(bytes, b"\r\n\r\n").unwrap_or(bytes.len());
     let head = std::str::from_utf8(bytes.get(..head_end)?).ok()?;
     let mut lines = head.split("\r\n");

@@ -21,9 +21,11 @@ use super::routing::{next_hop, push_via, resolve_request};
 use crate::sip::Transport;
 use crate::sip::dns::{self, DnsError, ResolveRequest};
 use crate::sip::msg::{Message, Method, new_branch};
+#[cfg(test)]
+use crate::sip::transaction::LayerCounts;
 use crate::sip::transaction::{
-    ClientTxId, LayerConfig, LayerCounts, Origin, ServerTxId, TimerKind, TransactionLayer,
-    Transmit, TxEvent, TxFailure, TxRef,
+    ClientTxId, LayerConfig, Origin, ServerTxId, TimerKind, TransactionLayer, Transmit, TxEvent,
+    TxFailure, TxRef,
 };
 use crate::sip::transport::{ConnId, Target, TransportEvent};
 
@@ -31,7 +33,7 @@ pub(super) const LOG: &str = "sip::reactor";
 
 /// What the core knows of the sockets it does not own.
 #[derive(Debug, Clone)]
-pub struct CoreConfig {
+pub(crate) struct CoreConfig {
     pub layer: LayerConfig,
     /// `IPAddress`: what goes into our Via; otherwise `source_ip` towards the target.
     pub advertised_ip: Option<IpAddr>,
@@ -45,7 +47,7 @@ pub struct CoreConfig {
 
 /// Bytes the event loop must write to a transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outbound {
+pub(crate) struct Outbound {
     pub target: Target,
     /// The connection to write on: a response goes back on its request's connection
     /// while it is open, else to `target` (RFC 3261 §18.2.2); a 400 only there.
@@ -56,7 +58,7 @@ pub struct Outbound {
 
 /// Whose bytes an [`Outbound`] carries: says what a failed write means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboundKind {
+pub(crate) enum OutboundKind {
     /// A transaction's message: report a failed write with `handle_send_failed`.
     Transaction(TxRef),
     /// The ACK of a 2xx (RFC 3261 §13.2.2.4): not retransmitted, a failure is only logged.
@@ -70,7 +72,7 @@ pub enum OutboundKind {
 /// A change to the set of keepalive targets (the original's keepalives to the endpoints of
 /// its calls).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Keepalive {
+pub(crate) enum Keepalive {
     Add(Target),
     Remove(Target),
 }
@@ -88,10 +90,11 @@ fn dialog_key(msg: &Message) -> Option<DialogKey> {
     Some((call_id.to_string(), a.to_string(), b.to_string()))
 }
 
+#[cfg(test)]
 /// How much live state the core holds: every figure returns to zero once the calls are
 /// over and every timer has run (issue 17: bounded state, proven).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CoreCounts {
+pub(crate) struct CoreCounts {
     /// Requests (and ACKs) being resolved or tried.
     pub outgoing: usize,
     /// Next hops asked of the resolver and not answered yet.
@@ -105,14 +108,15 @@ pub struct CoreCounts {
     pub dialog_targets: usize,
 }
 
+#[cfg(test)]
 impl CoreCounts {
-    pub fn is_zero(&self) -> bool {
+    pub(crate) fn is_zero(&self) -> bool {
         *self == CoreCounts::default()
     }
 }
 
 /// The reactor's protocol state. See the module documentation.
-pub struct ReactorCore {
+pub(crate) struct ReactorCore {
     cfg: CoreConfig,
     layer: TransactionLayer,
     /// Client transactions (and ACKs) being routed; ACKs have ids of their own from a
@@ -138,7 +142,7 @@ pub struct ReactorCore {
 }
 
 impl ReactorCore {
-    pub fn new(cfg: CoreConfig) -> ReactorCore {
+    pub(crate) fn new(cfg: CoreConfig) -> ReactorCore {
         let timers = cfg.layer.timers;
         ReactorCore {
             layer: TransactionLayer::new(cfg.layer),
@@ -159,7 +163,7 @@ impl ReactorCore {
     }
 
     /// A command of the calls thread (`Shutdown` is the event loop's to act on).
-    pub fn handle_command(&mut self, now: Instant, cmd: SipCommand) {
+    pub(crate) fn handle_command(&mut self, now: Instant, cmd: SipCommand) {
         match cmd {
             SipCommand::SendRequest { tx, request } => self.route(tx, request, false),
             SipCommand::SendAck { request } => {
@@ -189,7 +193,7 @@ impl ReactorCore {
     }
 
     /// What a transport delivered: a message, or a target that cannot be reached.
-    pub fn handle_transport_event(&mut self, now: Instant, ev: TransportEvent) {
+    pub(crate) fn handle_transport_event(&mut self, now: Instant, ev: TransportEvent) {
         match ev {
             TransportEvent::Received {
                 bytes,
@@ -233,7 +237,7 @@ impl ReactorCore {
     }
 
     /// The resolver's answer for the next hop of `tx` (asked for by `poll_resolve`).
-    pub fn handle_resolved(
+    pub(crate) fn handle_resolved(
         &mut self,
         now: Instant,
         tx: ClientTxId,
@@ -259,13 +263,13 @@ impl ReactorCore {
     }
 
     /// Writing an [`OutboundKind::Transaction`] failed.
-    pub fn handle_send_failed(&mut self, now: Instant, tx: TxRef) {
+    pub(crate) fn handle_send_failed(&mut self, now: Instant, tx: TxRef) {
         self.layer.transport_error(now, tx);
         self.settle(now);
     }
 
     /// The deadline of `poll_timeout` (or any later time) has come.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         self.layer.handle_timeout(now);
         for (target, bytes) in self.unacked_2xx.due(now) {
             self.transmits.push_back(Outbound {
@@ -278,33 +282,34 @@ impl ReactorCore {
         self.settle(now);
     }
 
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         [self.layer.poll_timeout(), self.unacked_2xx.poll_timeout()]
             .into_iter()
             .flatten()
             .min()
     }
 
-    pub fn poll_transmit(&mut self) -> Option<Outbound> {
+    pub(crate) fn poll_transmit(&mut self) -> Option<Outbound> {
         self.transmits.pop_front()
     }
 
     /// A next hop to resolve; its answer goes to `handle_resolved` with the same id.
-    pub fn poll_resolve(&mut self) -> Option<(ClientTxId, ResolveRequest)> {
+    pub(crate) fn poll_resolve(&mut self) -> Option<(ClientTxId, ResolveRequest)> {
         self.resolves.pop_front()
     }
 
-    pub fn poll_keepalive(&mut self) -> Option<Keepalive> {
+    pub(crate) fn poll_keepalive(&mut self) -> Option<Keepalive> {
         self.keepalives.pop_front()
     }
 
     /// The next event for the calls thread.
-    pub fn poll_event(&mut self) -> Option<SipEvent> {
+    pub(crate) fn poll_event(&mut self) -> Option<SipEvent> {
         self.events.pop_front()
     }
 
+    #[cfg(test)]
     /// The state held now (see [`CoreCounts`]).
-    pub fn counts(&self) -> CoreCounts {
+    pub(crate) fn counts(&self) -> CoreCounts {
         CoreCounts {
             outgoing: self.outgoing.len(),
             resolving: self.resolving.len(),
@@ -542,7 +547,7 @@ impl ReactorCore {
                     transport: origin.transport,
                 });
             }
-            TxEvent::Cancelled { tx, .. } => self.cancelled(now, tx),
+            TxEvent::Cancelled { tx } => self.cancelled(now, tx),
             TxEvent::Response { tx, msg } => {
                 let code = msg.status().unwrap_or(0);
                 if code >= 200 {

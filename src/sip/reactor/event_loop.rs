@@ -27,7 +27,7 @@ const TRANSPORT_FIRST: usize = 64;
 
 /// Settings of the reactor.
 #[derive(Debug, Clone)]
-pub struct ReactorConfig {
+pub(crate) struct ReactorConfig {
     pub transport: TransportConfig,
     pub dns: ResolverConfig,
     pub layer: LayerConfig,
@@ -35,7 +35,7 @@ pub struct ReactorConfig {
 
 /// The running reactor's handle for the other threads.
 #[derive(Clone)]
-pub struct ReactorHandle {
+pub(crate) struct ReactorHandle {
     pub commands: Sender<SipCommand>,
     pub waker: Arc<Waker>,
     /// What the transports listen on (real ports when 0 was configured).
@@ -44,7 +44,7 @@ pub struct ReactorHandle {
 
 /// Why the reactor could not start.
 #[derive(Debug)]
-pub enum ReactorStartError {
+pub(crate) enum ReactorStartError {
     Transport(TransportStartError),
     Io(&'static str, io::Error),
 }
@@ -61,7 +61,7 @@ impl std::fmt::Display for ReactorStartError {
 impl std::error::Error for ReactorStartError {}
 
 /// The reactor: owns the sockets and feeds its core.
-pub struct Reactor {
+pub(crate) struct Reactor {
     poll: Poll,
     /// Kept so the waker's eventfd lives as long as the loop: if the last other holder
     /// dropped it, closing the fd would silently take it out of the poll set and a final
@@ -78,7 +78,7 @@ pub struct Reactor {
 
 impl Reactor {
     /// Bind every socket and prepare the loop; run it with [`Reactor::run`] on its own thread.
-    pub fn bind(
+    pub(crate) fn bind(
         cfg: ReactorConfig,
         events: Sender<SipEvent>,
     ) -> Result<(Reactor, ReactorHandle), ReactorStartError> {
@@ -125,7 +125,7 @@ impl Reactor {
     }
 
     /// Run until `SipCommand::Shutdown` (or every command sender is gone).
-    pub fn run(mut self) {
+    pub(crate) fn run(mut self) {
         let mut events = Events::with_capacity(256);
         loop {
             let now = Instant::now();
@@ -254,6 +254,6 @@ impl Reactor {
 
 /// Our host for Contact when no address is configured: the local address of a host we can
 /// reach (no packet is sent: connecting a UDP socket only asks the routing table).
-pub fn default_local_ip(towards: SocketAddr) -> IpAddr {
+pub(crate) fn default_local_ip(towards: SocketAddr) -> IpAddr {
     probe_source_ip(towards).unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }

@@ -10,7 +10,7 @@ use crate::sip::transaction::{ClientTxId, ServerTxId, TxFailure};
 
 /// From the calls thread to the reactor.
 #[derive(Debug)]
-pub enum SipCommand {
+pub(crate) enum SipCommand {
     /// Send a request as a new client transaction. The reactor adds the top Via (its own
     /// sent-by, a fresh RFC 3261 branch, `rport`), picks the next hop per RFC 3261 §8.1.2
     /// (first Route if it has `lr`, else the Request-URI), resolves it per RFC 3263 and fails
@@ -32,7 +32,7 @@ pub enum SipCommand {
 
 /// From the reactor to the calls thread.
 #[derive(Debug, Clone)]
-pub enum SipEvent {
+pub(crate) enum SipEvent {
     /// A new request (retransmissions are absorbed by its server transaction). ACKs are
     /// delivered here too, with a `tx` that takes no response: an ACK for a non-2xx is
     /// absorbed by the transaction layer, so what arrives is an ACK for a 2xx.

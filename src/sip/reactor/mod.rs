@@ -11,9 +11,10 @@ mod event_loop;
 mod failover;
 mod interface;
 mod resend_2xx;
-pub mod routing;
+pub(crate) mod routing;
 
-pub use self::core::{CoreConfig, CoreCounts, Keepalive, Outbound, OutboundKind, ReactorCore};
-pub use crate::sip::transaction::{ClientTxId, ServerTxId, TxFailure};
-pub use event_loop::{Reactor, ReactorConfig, ReactorHandle, ReactorStartError, default_local_ip};
-pub use interface::{SipCommand, SipEvent};
+#[cfg(test)]
+pub(crate) use self::core::{CoreConfig, CoreCounts, ReactorCore};
+pub(crate) use crate::sip::transaction::{ClientTxId, ServerTxId, TxFailure};
+pub(crate) use event_loop::{Reactor, ReactorConfig, ReactorStartError, default_local_ip};
+pub(crate) use interface::{SipCommand, SipEvent};

@@ -54,6 +54,7 @@ impl Unacked2xx {
         self.waiting.remove(key);
     }
 
+    #[cfg(test)]
     /// How many 2xx wait for their ACK.
     pub(super) fn len(&self) -> usize {
         self.waiting.len()

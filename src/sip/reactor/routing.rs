@@ -9,12 +9,12 @@ use crate::sip::msg::{Host, Message, Scheme, Uri, Via};
 
 /// Requests larger than this go over TCP when the next hop did not ask for a transport
 /// (RFC 3261 §18.1.1: 200 bytes under the 1500-byte path MTU).
-pub const UDP_SIZE_LIMIT: usize = 1300;
+pub(crate) const UDP_SIZE_LIMIT: usize = 1300;
 
 /// The URI whose host the request is sent to: the first Route when it is a loose router,
 /// else the Request-URI (RFC 3261 §8.1.2; a strict-router first hop was already placed in
 /// the Request-URI by the dialog, §12.2.1.1).
-pub fn next_hop(req: &Message) -> Option<Uri> {
+pub(crate) fn next_hop(req: &Message) -> Option<Uri> {
     if let Ok(routes) = req.routes()
         && let Some(first) = routes.into_iter().next()
     {
@@ -25,7 +25,7 @@ pub fn next_hop(req: &Message) -> Option<Uri> {
 
 /// What to ask the resolver for a next-hop URI (RFC 3263 §4: maddr overrides the host;
 /// port and transport as the URI gives them; `sips:` needs TLS).
-pub fn resolve_request(uri: &Uri) -> Option<ResolveRequest> {
+pub(crate) fn resolve_request(uri: &Uri) -> Option<ResolveRequest> {
     let secure = matches!(uri.scheme, Scheme::Sips);
     if !matches!(uri.scheme, Scheme::Sip | Scheme::Sips) {
         return None;
@@ -50,7 +50,7 @@ pub fn resolve_request(uri: &Uri) -> Option<ResolveRequest> {
 }
 
 /// Put `via` on top of the request (RFC 3261 §8.1.1.7), with `rport` (RFC 3581 §3).
-pub fn push_via(req: &mut Message, transport: Transport, sent_by: SocketAddr, branch: &str) {
+pub(crate) fn push_via(req: &mut Message, transport: Transport, sent_by: SocketAddr, branch: &str) {
     let mut via = Via::new(
         transport,
         Host::from(sent_by.ip()),
@@ -62,7 +62,11 @@ pub fn push_via(req: &mut Message, transport: Transport, sent_by: SocketAddr, br
 }
 
 /// The transport to use for a target list entry, given the message size (§18.1.1).
-pub fn transport_for_size(target_transport: Transport, explicit: bool, size: usize) -> Transport {
+pub(crate) fn transport_for_size(
+    target_transport: Transport,
+    explicit: bool,
+    size: usize,
+) -> Transport {
     if target_transport == Transport::Udp && !explicit && size > UDP_SIZE_LIMIT {
         Transport::Tcp
     } else {

@@ -7,7 +7,7 @@ use crate::sip::msg::{Message, Method, ParseError, ParseErrorKind};
 /// Request-URI, Call-ID, From, top Via (same branch: it belongs to the transaction) and
 /// Route headers, the To of the response (with its tag), and the INVITE's CSeq number with
 /// method ACK.
-pub fn build_ack(invite: &Message, response: &Message) -> Result<Message, ParseError> {
+pub(crate) fn build_ack(invite: &Message, response: &Message) -> Result<Message, ParseError> {
     let uri = request_uri(invite)?;
     let mut ack = Message::new_request(Method::Ack, uri);
     let (seq, _) = invite.cseq()?;
@@ -20,7 +20,7 @@ pub fn build_ack(invite: &Message, response: &Message) -> Result<Message, ParseE
 
 /// The CANCEL of `invite` (§9.1): the INVITE's Request-URI, Call-ID, To, From, top Via and
 /// Route headers, and its CSeq number with method CANCEL.
-pub fn build_cancel(invite: &Message) -> Result<Message, ParseError> {
+pub(crate) fn build_cancel(invite: &Message) -> Result<Message, ParseError> {
     let uri = request_uri(invite)?;
     let mut cancel = Message::new_request(Method::Cancel, uri);
     let (seq, _) = invite.cseq()?;

@@ -45,7 +45,7 @@ enum State {
 /// An INVITE client transaction. The INVITE itself and the ACK stay with the owner;
 /// this machine only says when to send them.
 #[derive(Debug)]
-pub struct ClientInvite {
+pub(crate) struct ClientInvite {
     state: State,
     timers: Timers,
     reliable: bool,
@@ -55,7 +55,7 @@ pub struct ClientInvite {
 impl ClientInvite {
     /// Start the transaction at `now`; the owner sends the INVITE itself right away.
     /// `reliable` (TCP, TLS) suppresses retransmissions and zeroes Timer D.
-    pub fn new(now: Instant, timers: Timers, reliable: bool) -> ClientInvite {
+    pub(crate) fn new(now: Instant, timers: Timers, reliable: bool) -> ClientInvite {
         // RFC 3261 §17.1.1.2: Timer A = T1 on unreliable transports, Timer B = 64*T1.
         let timer_a = (!reliable).then(|| Retransmit::start(now, timers.t1));
         let timer_b = deadline(now, timers.sixty_four_t1());
@@ -72,7 +72,7 @@ impl ClientInvite {
         }
     }
 
-    pub fn state(&self) -> TxState {
+    pub(crate) fn state(&self) -> TxState {
         match self.state {
             State::Calling { .. } => TxState::Calling,
             State::Proceeding { .. } => TxState::Proceeding,
@@ -82,12 +82,8 @@ impl ClientInvite {
         }
     }
 
-    pub fn is_reliable(&self) -> bool {
-        self.reliable
-    }
-
     /// A response matched to this transaction (RFC 3261 §17.1.3) arrived.
-    pub fn handle_response(&mut self, now: Instant, status: u16) {
+    pub(crate) fn handle_response(&mut self, now: Instant, status: u16) {
         let Some(class) = Class::of(status) else {
             return;
         };
@@ -151,7 +147,7 @@ impl ClientInvite {
     }
 
     /// Fire every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         // Fire at most one timer per pass, earliest first, until none is due; each pass
         // either changes state or pushes a deadline past `now`, so this ends.
         while let Some((kind, at)) = self.next_timer() {
@@ -228,7 +224,7 @@ impl ClientInvite {
     /// The owner sent a CANCEL for this INVITE (RFC 3261 §9.1): from now on a final
     /// response is awaited for 64*T1 at most, on Timer C's slot, which no provisional
     /// re-arms any more. Only a transaction in Proceeding can be cancelled.
-    pub fn cancel_sent(&mut self, now: Instant) {
+    pub(crate) fn cancel_sent(&mut self, now: Instant) {
         if let State::Proceeding { timer_c } = self.state
             && !timer_c.is_some_and(|c| c.cancelling)
         {
@@ -242,7 +238,7 @@ impl ClientInvite {
     }
 
     /// The transport could not send the INVITE or the ACK (RFC 3261 §17.1.1.2).
-    pub fn transport_error(&mut self) {
+    pub(crate) fn transport_error(&mut self) {
         match self.state {
             State::Terminated => {}
             // Nothing is sent by the transaction in Accepted (the TU sends the ACK for a
@@ -261,12 +257,12 @@ impl ClientInvite {
     }
 
     /// The next thing to do, oldest first.
-    pub fn poll_action(&mut self) -> Option<TxAction> {
+    pub(crate) fn poll_action(&mut self) -> Option<TxAction> {
         self.actions.pop_front()
     }
 
     /// When `handle_timeout` must next be called; `None` once terminated.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         earliest(&[self.next_timer().map(|(_, at)| at)])
     }
 }

@@ -27,7 +27,7 @@ enum State {
 
 /// A non-INVITE client transaction (OPTIONS, BYE, CANCEL, REFER, NOTIFY, ...).
 #[derive(Debug)]
-pub struct ClientNonInvite {
+pub(crate) struct ClientNonInvite {
     state: State,
     timers: Timers,
     reliable: bool,
@@ -36,7 +36,7 @@ pub struct ClientNonInvite {
 
 impl ClientNonInvite {
     /// Start the transaction at `now`; the owner sends the request itself right away.
-    pub fn new(now: Instant, timers: Timers, reliable: bool) -> ClientNonInvite {
+    pub(crate) fn new(now: Instant, timers: Timers, reliable: bool) -> ClientNonInvite {
         // RFC 3261 §17.1.2.2: Timer E = T1 on unreliable transports, Timer F = 64*T1.
         let timer_e = (!reliable).then(|| Retransmit::start(now, timers.t1));
         let timer_f = deadline(now, timers.sixty_four_t1());
@@ -48,7 +48,7 @@ impl ClientNonInvite {
         }
     }
 
-    pub fn state(&self) -> TxState {
+    pub(crate) fn state(&self) -> TxState {
         match self.state {
             State::Trying { .. } => TxState::Trying,
             State::Proceeding { .. } => TxState::Proceeding,
@@ -57,12 +57,8 @@ impl ClientNonInvite {
         }
     }
 
-    pub fn is_reliable(&self) -> bool {
-        self.reliable
-    }
-
     /// A response matched to this transaction (RFC 3261 §17.1.3) arrived.
-    pub fn handle_response(&mut self, now: Instant, status: u16) {
+    pub(crate) fn handle_response(&mut self, now: Instant, status: u16) {
         let Some(class) = Class::of(status) else {
             return;
         };
@@ -89,7 +85,7 @@ impl ClientNonInvite {
     }
 
     /// Fire every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         while let Some((kind, at)) = self.next_timer() {
             if at > now {
                 break;
@@ -148,7 +144,7 @@ impl ClientNonInvite {
     }
 
     /// The transport could not send the request (RFC 3261 §17.1.2.2).
-    pub fn transport_error(&mut self) {
+    pub(crate) fn transport_error(&mut self) {
         match self.state {
             State::Trying { .. } | State::Proceeding { .. } => {
                 self.actions.push_back(TxAction::TransportError);
@@ -165,12 +161,12 @@ impl ClientNonInvite {
     }
 
     /// The next thing to do, oldest first.
-    pub fn poll_action(&mut self) -> Option<TxAction> {
+    pub(crate) fn poll_action(&mut self) -> Option<TxAction> {
         self.actions.pop_front()
     }
 
     /// When `handle_timeout` must next be called; `None` once terminated.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.next_timer().map(|(_, at)| at)
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// Why a client transaction ended without a final response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TxFailure {
+pub(crate) enum TxFailure {
     /// Timer B or F fired, or C (reported to the user as 408).
     Timeout,
     /// Every target refused or errored: connection refused, ICMP unreachable, TLS failure
@@ -20,7 +20,7 @@ pub enum TxFailure {
 impl TxFailure {
     /// The SIP status a failure stands for (RFC 3261 §8.1.3.1: a time-out is treated as
     /// 408, a transport error as 503).
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         match self {
             TxFailure::Timeout => 408,
             TxFailure::Transport(_) | TxFailure::Dns(_) => 503,

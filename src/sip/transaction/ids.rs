@@ -4,8 +4,8 @@
 
 /// A client transaction, named by the calls thread (unique for the process's life).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ClientTxId(pub u64);
+pub(crate) struct ClientTxId(pub u64);
 
 /// A server transaction, named by the transaction layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServerTxId(pub u64);
+pub(crate) struct ServerTxId(pub u64);

@@ -7,7 +7,7 @@ use crate::sip::msg::{Message, Method, ParseError, Via};
 
 /// Why a message cannot be matched to any transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     /// The top Via has no branch parameter.
     NoBranch,
     /// A header the key is made of is missing or malformed.
@@ -38,21 +38,21 @@ impl From<ParseError> for KeyError {
 /// request we sent and the CSeq method. The CANCEL for an INVITE shares its branch, so
 /// the method tells their responses apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClientKey {
+pub(crate) struct ClientKey {
     pub branch: String,
     pub method: Method,
 }
 
 impl ClientKey {
     /// The key of a request we are about to send (its top Via must carry a branch).
-    pub fn of_request(req: &Message) -> Result<ClientKey, KeyError> {
+    pub(crate) fn of_request(req: &Message) -> Result<ClientKey, KeyError> {
         let method = req.method().ok_or(KeyError::WrongKind)?.clone();
         let branch = req.top_branch().ok_or(KeyError::NoBranch)?.to_string();
         Ok(ClientKey { branch, method })
     }
 
     /// The key a received response matches (§17.1.3: top Via branch and CSeq method).
-    pub fn of_response(resp: &Message) -> Result<ClientKey, KeyError> {
+    pub(crate) fn of_response(resp: &Message) -> Result<ClientKey, KeyError> {
         if !resp.is_response() {
             return Err(KeyError::WrongKind);
         }
@@ -65,7 +65,7 @@ impl ClientKey {
 /// A server transaction's key (RFC 3261 §17.2.3). The method is that of the transaction:
 /// an ACK is keyed as INVITE so it finds the INVITE transaction it acknowledges.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ServerKey {
+pub(crate) enum ServerKey {
     /// A branch with the RFC 3261 magic cookie: branch, sent-by and method.
     Rfc3261 {
         branch: String,
@@ -90,12 +90,13 @@ pub enum ServerKey {
 
 impl ServerKey {
     /// The key of a received request.
-    pub fn of_request(req: &Message) -> Result<ServerKey, KeyError> {
+    #[cfg(test)]
+    pub(crate) fn of_request(req: &Message) -> Result<ServerKey, KeyError> {
         ServerKey::of_request_via(req, &req.top_via()?)
     }
 
     /// The same, given the request's top Via already parsed.
-    pub fn of_request_via(req: &Message, via: &Via) -> Result<ServerKey, KeyError> {
+    pub(crate) fn of_request_via(req: &Message, via: &Via) -> Result<ServerKey, KeyError> {
         let method = match req.method().ok_or(KeyError::WrongKind)? {
             Method::Ack => Method::Invite,
             m => m.clone(),
@@ -126,7 +127,7 @@ impl ServerKey {
 
     /// The same key for another method: a CANCEL's key with `Method::Invite` is the key of
     /// the INVITE it cancels (RFC 3261 §9.2, §17.2.3).
-    pub fn with_method(&self, new: Method) -> ServerKey {
+    pub(crate) fn with_method(&self, new: Method) -> ServerKey {
         let mut key = self.clone();
         match &mut key {
             ServerKey::Rfc3261 { method, .. } | ServerKey::Rfc2543 { method, .. } => *method = new,
@@ -134,7 +135,7 @@ impl ServerKey {
         key
     }
 
-    pub fn method(&self) -> &Method {
+    pub(crate) fn method(&self) -> &Method {
         match self {
             ServerKey::Rfc3261 { method, .. } | ServerKey::Rfc2543 { method, .. } => method,
         }

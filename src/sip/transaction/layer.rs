@@ -16,7 +16,9 @@ use crate::sip::transport::Target;
 use super::ack_cancel::{build_ack, build_cancel};
 use super::ids::{ClientTxId, ServerTxId};
 use super::key::{ClientKey, KeyError, ServerKey};
-use super::layer_io::{LayerConfig, LayerCounts, LayerError, LayerStats, Transmit, TxEvent, TxRef};
+#[cfg(test)]
+use super::layer_io::LayerCounts;
+use super::layer_io::{LayerConfig, LayerError, LayerStats, Transmit, TxEvent, TxRef};
 use super::machines::{ClientMachine, ServerMachine};
 use super::reply::{Origin, ReplyRoute, reply_route, stamp_via};
 use super::{TimerKind, TxAction, TxState};
@@ -59,7 +61,7 @@ struct ServerTx {
 }
 
 /// Every transaction of the reactor. See the module documentation.
-pub struct TransactionLayer {
+pub(crate) struct TransactionLayer {
     config: LayerConfig,
     clients: HashMap<TxRef, ClientTx>,
     client_index: HashMap<ClientKey, TxRef>,
@@ -76,7 +78,7 @@ pub struct TransactionLayer {
 }
 
 impl TransactionLayer {
-    pub fn new(config: LayerConfig) -> TransactionLayer {
+    pub(crate) fn new(config: LayerConfig) -> TransactionLayer {
         TransactionLayer {
             config,
             clients: HashMap::new(),
@@ -97,7 +99,7 @@ impl TransactionLayer {
     /// Start a client transaction for `request` (which already carries its top Via with a
     /// fresh branch) towards `target`; the first transmission is queued at once.
     /// Retransmissions happen only when `target` is UDP (RFC 3261 §17.1.1.2, §17.1.2.2).
-    pub fn send_request(
+    pub(crate) fn send_request(
         &mut self,
         now: Instant,
         tx: ClientTxId,
@@ -169,7 +171,7 @@ impl TransactionLayer {
     /// (at once if one has). Once a final response has arrived it has nothing to cancel:
     /// this does nothing after a 2xx, and after a non-2xx the transaction is no longer the
     /// user's (`UnknownTransaction`). Its responses are not reported.
-    pub fn cancel(&mut self, now: Instant, tx: ClientTxId) -> Result<(), LayerError> {
+    pub(crate) fn cancel(&mut self, now: Instant, tx: ClientTxId) -> Result<(), LayerError> {
         let client = self
             .clients
             .get_mut(&TxRef::Client(tx))
@@ -225,7 +227,7 @@ impl TransactionLayer {
     // ----- server side -----
 
     /// Send `response` on the server transaction `tx`.
-    pub fn respond(
+    pub(crate) fn respond(
         &mut self,
         now: Instant,
         tx: ServerTxId,
@@ -251,7 +253,11 @@ impl TransactionLayer {
     /// Answer the INVITE server transaction `tx`, which a CANCEL matched (`TxEvent::
     /// Cancelled`), with 487 built from the INVITE itself (RFC 3261 §9.2), with the To tag
     /// its earlier responses and the CANCEL's 200 carried.
-    pub fn terminate_cancelled(&mut self, now: Instant, tx: ServerTxId) -> Result<(), LayerError> {
+    pub(crate) fn terminate_cancelled(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+    ) -> Result<(), LayerError> {
         let server = self
             .servers
             .get(&tx)
@@ -267,7 +273,7 @@ impl TransactionLayer {
     // ----- input from the network -----
 
     /// A message the transport layer received and the message layer parsed.
-    pub fn handle_message(&mut self, now: Instant, msg: Message, origin: Origin) {
+    pub(crate) fn handle_message(&mut self, now: Instant, msg: Message, origin: Origin) {
         if msg.is_response() {
             self.handle_response(now, msg);
         } else {
@@ -431,7 +437,7 @@ impl TransactionLayer {
             debug!(target: LOG, "server tx {}: CANCEL answer not sent: {e}", cancel_id.0);
         }
         match pending {
-            Some(tx) => self.events.push_back(TxEvent::Cancelled { tx, cancel }),
+            Some(tx) => self.events.push_back(TxEvent::Cancelled { tx }),
             None => debug!(target: LOG, "CANCEL answered {code}: nothing to cancel"),
         }
     }
@@ -445,7 +451,7 @@ impl TransactionLayer {
     // ----- transport failures and time -----
 
     /// The transport could not send for `tx` (connection refused, TLS failure, ...).
-    pub fn transport_error(&mut self, now: Instant, tx: TxRef) {
+    pub(crate) fn transport_error(&mut self, now: Instant, tx: TxRef) {
         match tx {
             TxRef::Client(_) | TxRef::Cancel(_) | TxRef::Finished(_) => {
                 if let Some(client) = self.clients.get_mut(&tx) {
@@ -464,7 +470,7 @@ impl TransactionLayer {
 
     /// Messages to `target` cannot be delivered (e.g. ICMP unreachable on UDP): every
     /// transaction sending there fails, so the reactor can fail over (RFC 3263 §4.3).
-    pub fn target_failed(&mut self, now: Instant, target: &Target) {
+    pub(crate) fn target_failed(&mut self, now: Instant, target: &Target) {
         let mut hit: Vec<TxRef> = self
             .clients
             .iter()
@@ -484,7 +490,7 @@ impl TransactionLayer {
     }
 
     /// Fire every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         // Take the due entries first so a deadline re-armed at `now` waits for the next
         // call instead of looping here.
         let mut due = Vec::new();
@@ -526,34 +532,37 @@ impl TransactionLayer {
 
     // ----- output -----
 
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
-    pub fn poll_event(&mut self) -> Option<TxEvent> {
+    pub(crate) fn poll_event(&mut self) -> Option<TxEvent> {
         self.events.pop_front()
     }
 
     /// When `handle_timeout` must next be called (possibly early: stale deadlines are
     /// skipped there).
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.deadlines.peek().map(|Reverse((at, _))| *at)
     }
 
-    pub fn stats(&self) -> LayerStats {
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> LayerStats {
         self.stats
     }
 
-    pub fn client_state(&self, tx: TxRef) -> Option<TxState> {
+    pub(crate) fn client_state(&self, tx: TxRef) -> Option<TxState> {
         self.clients.get(&tx).map(|c| c.machine.state())
     }
 
-    pub fn server_state(&self, tx: ServerTxId) -> Option<TxState> {
+    #[cfg(test)]
+    pub(crate) fn server_state(&self, tx: ServerTxId) -> Option<TxState> {
         self.servers.get(&tx).map(|s| s.machine.state())
     }
 
+    #[cfg(test)]
     /// The transactions held now, live and finished.
-    pub fn counts(&self) -> LayerCounts {
+    pub(crate) fn counts(&self) -> LayerCounts {
         let finished = self
             .clients
             .keys()
@@ -566,12 +575,14 @@ impl TransactionLayer {
         }
     }
 
+    #[cfg(test)]
     /// Running transactions: (client, server).
-    pub fn len(&self) -> (usize, usize) {
+    pub(crate) fn len(&self) -> (usize, usize) {
         (self.clients.len(), self.servers.len())
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.clients.is_empty() && self.servers.is_empty()
     }
 

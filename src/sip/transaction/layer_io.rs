@@ -13,7 +13,7 @@ use super::{TimerKind, Timers, TxError};
 
 /// One transaction of the layer, as named in `Transmit` and `transport_error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TxRef {
+pub(crate) enum TxRef {
     Client(ClientTxId),
     /// The CANCEL the layer sent for the INVITE client transaction with this id.
     Cancel(ClientTxId),
@@ -38,7 +38,7 @@ impl fmt::Display for TxRef {
 
 /// Bytes to write to the network for a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
+pub(crate) struct Transmit {
     pub tx: TxRef,
     /// A request's next hop, or a response's §18.2.2 destination.
     pub target: Target,
@@ -50,7 +50,7 @@ pub struct Transmit {
 
 /// What the layer tells the transaction user.
 #[derive(Debug, Clone)]
-pub enum TxEvent {
+pub(crate) enum TxEvent {
     /// A new request. Retransmissions are absorbed. An ACK that is not part of an INVITE
     /// server transaction in Completed — an ACK for a 2xx, which the dialog layer needs —
     /// comes here too, with a fresh `tx` that takes no response.
@@ -62,7 +62,7 @@ pub enum TxEvent {
     /// A CANCEL matched the INVITE server transaction `tx` before its final response
     /// (RFC 3261 §9.2). The layer has answered the CANCEL with 200; the TU should answer
     /// the INVITE with 487.
-    Cancelled { tx: ServerTxId, cancel: Message },
+    Cancelled { tx: ServerTxId },
     /// A response on a client transaction: provisionals, the final, and every further 2xx
     /// to an INVITE (RFC 6026: the TU ACKs each). ACKs for 300–699 are sent by the layer.
     Response { tx: ClientTxId, msg: Message },
@@ -75,7 +75,7 @@ pub enum TxEvent {
 
 /// A command the layer cannot carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LayerError {
+pub(crate) enum LayerError {
     /// `send_request` was given a response.
     NotARequest,
     /// ACK is not a transaction: an ACK for a 2xx is sent directly (RFC 3261 §17.1.1.3).
@@ -122,7 +122,7 @@ impl std::error::Error for LayerError {}
 
 /// Settings of the layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LayerConfig {
+pub(crate) struct LayerConfig {
     pub timers: Timers,
     /// Bound on running client transactions (including our CANCELs).
     pub max_client_transactions: usize,
@@ -140,9 +140,10 @@ impl Default for LayerConfig {
     }
 }
 
+#[cfg(test)]
 /// How many transactions the layer holds now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LayerCounts {
+pub(crate) struct LayerCounts {
     /// Client transactions (our CANCELs included) their users still hear from.
     pub clients_live: usize,
     /// Client transactions in Completed, only absorbing retransmissions (`TxRef::Finished`).
@@ -152,7 +153,7 @@ pub struct LayerCounts {
 
 /// Counters of what the layer dropped or absorbed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LayerStats {
+pub(crate) struct LayerStats {
     /// Responses that matched no client transaction (§17.1.3).
     pub stray_responses: u64,
     /// Messages that could not be keyed at all (no usable Via/CSeq).

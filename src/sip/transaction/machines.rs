@@ -15,7 +15,7 @@ pub(super) enum ClientMachine {
 }
 
 impl ClientMachine {
-    pub fn new(now: Instant, timers: Timers, reliable: bool, invite: bool) -> ClientMachine {
+    pub(super) fn new(now: Instant, timers: Timers, reliable: bool, invite: bool) -> ClientMachine {
         if invite {
             ClientMachine::Invite(ClientInvite::new(now, timers, reliable))
         } else {
@@ -23,25 +23,25 @@ impl ClientMachine {
         }
     }
 
-    pub fn is_invite(&self) -> bool {
+    pub(super) fn is_invite(&self) -> bool {
         matches!(self, ClientMachine::Invite(_))
     }
 
-    pub fn state(&self) -> TxState {
+    pub(super) fn state(&self) -> TxState {
         match self {
             ClientMachine::Invite(m) => m.state(),
             ClientMachine::NonInvite(m) => m.state(),
         }
     }
 
-    pub fn handle_response(&mut self, now: Instant, status: u16) {
+    pub(super) fn handle_response(&mut self, now: Instant, status: u16) {
         match self {
             ClientMachine::Invite(m) => m.handle_response(now, status),
             ClientMachine::NonInvite(m) => m.handle_response(now, status),
         }
     }
 
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(super) fn handle_timeout(&mut self, now: Instant) {
         match self {
             ClientMachine::Invite(m) => m.handle_timeout(now),
             ClientMachine::NonInvite(m) => m.handle_timeout(now),
@@ -49,27 +49,27 @@ impl ClientMachine {
     }
 
     /// A CANCEL for this INVITE went out (RFC 3261 §9.1); nothing for a non-INVITE.
-    pub fn cancel_sent(&mut self, now: Instant) {
+    pub(super) fn cancel_sent(&mut self, now: Instant) {
         if let ClientMachine::Invite(m) = self {
             m.cancel_sent(now);
         }
     }
 
-    pub fn transport_error(&mut self) {
+    pub(super) fn transport_error(&mut self) {
         match self {
             ClientMachine::Invite(m) => m.transport_error(),
             ClientMachine::NonInvite(m) => m.transport_error(),
         }
     }
 
-    pub fn poll_action(&mut self) -> Option<TxAction> {
+    pub(super) fn poll_action(&mut self) -> Option<TxAction> {
         match self {
             ClientMachine::Invite(m) => m.poll_action(),
             ClientMachine::NonInvite(m) => m.poll_action(),
         }
     }
 
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(super) fn poll_timeout(&self) -> Option<Instant> {
         match self {
             ClientMachine::Invite(m) => m.poll_timeout(),
             ClientMachine::NonInvite(m) => m.poll_timeout(),
@@ -84,7 +84,7 @@ pub(super) enum ServerMachine {
 }
 
 impl ServerMachine {
-    pub fn new(now: Instant, timers: Timers, reliable: bool, invite: bool) -> ServerMachine {
+    pub(super) fn new(now: Instant, timers: Timers, reliable: bool, invite: bool) -> ServerMachine {
         if invite {
             ServerMachine::Invite(ServerInvite::new(now, timers, reliable))
         } else {
@@ -92,21 +92,21 @@ impl ServerMachine {
         }
     }
 
-    pub fn state(&self) -> TxState {
+    pub(super) fn state(&self) -> TxState {
         match self {
             ServerMachine::Invite(m) => m.state(),
             ServerMachine::NonInvite(m) => m.state(),
         }
     }
 
-    pub fn send_response(&mut self, now: Instant, status: u16) -> Result<(), TxError> {
+    pub(super) fn send_response(&mut self, now: Instant, status: u16) -> Result<(), TxError> {
         match self {
             ServerMachine::Invite(m) => m.send_response(now, status),
             ServerMachine::NonInvite(m) => m.send_response(now, status),
         }
     }
 
-    pub fn handle_request_retransmission(&mut self, now: Instant) {
+    pub(super) fn handle_request_retransmission(&mut self, now: Instant) {
         match self {
             ServerMachine::Invite(m) => m.handle_request_retransmission(now),
             ServerMachine::NonInvite(m) => m.handle_request_retransmission(now),
@@ -114,34 +114,34 @@ impl ServerMachine {
     }
 
     /// Only an INVITE transaction takes an ACK; the key makes any other impossible.
-    pub fn handle_ack(&mut self, now: Instant) {
+    pub(super) fn handle_ack(&mut self, now: Instant) {
         if let ServerMachine::Invite(m) = self {
             m.handle_ack(now);
         }
     }
 
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(super) fn handle_timeout(&mut self, now: Instant) {
         match self {
             ServerMachine::Invite(m) => m.handle_timeout(now),
             ServerMachine::NonInvite(m) => m.handle_timeout(now),
         }
     }
 
-    pub fn transport_error(&mut self) {
+    pub(super) fn transport_error(&mut self) {
         match self {
             ServerMachine::Invite(m) => m.transport_error(),
             ServerMachine::NonInvite(m) => m.transport_error(),
         }
     }
 
-    pub fn poll_action(&mut self) -> Option<TxAction> {
+    pub(super) fn poll_action(&mut self) -> Option<TxAction> {
         match self {
             ServerMachine::Invite(m) => m.poll_action(),
             ServerMachine::NonInvite(m) => m.poll_action(),
         }
     }
 
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(super) fn poll_timeout(&self) -> Option<Instant> {
         match self {
             ServerMachine::Invite(m) => m.poll_timeout(),
             ServerMachine::NonInvite(m) => m.poll_timeout(),

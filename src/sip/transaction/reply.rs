@@ -10,7 +10,7 @@ use crate::sip::transport::{ConnId, Target};
 
 /// How a request reached us, as the transport layer reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
+pub(crate) struct Origin {
     pub source: SocketAddr,
     pub transport: Transport,
     /// The local address it arrived on.
@@ -21,7 +21,7 @@ pub struct Origin {
 
 /// Where to send responses: on `conn` while it is open, otherwise to `target`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplyRoute {
+pub(crate) struct ReplyRoute {
     pub conn: Option<ConnId>,
     pub target: Target,
 }
@@ -29,7 +29,7 @@ pub struct ReplyRoute {
 /// Add `received` to the top Via when its sent-by host is not the source address
 /// (§18.2.1), and fill in `rport` when the client asked for it — then `received` is always
 /// added (RFC 3581 §4). Returns the stamped top Via.
-pub fn stamp_via(req: &mut Message, source: SocketAddr) -> Result<Via, ParseError> {
+pub(crate) fn stamp_via(req: &mut Message, source: SocketAddr) -> Result<Via, ParseError> {
     let mut via = req.top_via()?;
     let asked_rport = via.rport().is_some();
     if asked_rport || via.host.ip() != Some(source.ip()) {
@@ -53,7 +53,7 @@ pub fn stamp_via(req: &mut Message, source: SocketAddr) -> Result<Via, ParseErro
 /// unreliable one sends to the source address, on the source port when `rport` was asked
 /// for and on the sent-by port otherwise. `maddr` (multicast) is not supported: the
 /// response goes to the source as for unicast.
-pub fn reply_route(via: &Via, origin: &Origin) -> ReplyRoute {
+pub(crate) fn reply_route(via: &Via, origin: &Origin) -> ReplyRoute {
     let port = if !origin.transport.is_reliable() && via.rport().is_some() {
         origin.source.port()
     } else {

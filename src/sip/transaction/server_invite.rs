@@ -55,7 +55,7 @@ enum State {
 /// An INVITE server transaction. The responses stay with the owner; this machine says
 /// when to send them and when to resend the last one.
 #[derive(Debug)]
-pub struct ServerInvite {
+pub(crate) struct ServerInvite {
     state: State,
     timers: Timers,
     reliable: bool,
@@ -64,7 +64,7 @@ pub struct ServerInvite {
 
 impl ServerInvite {
     /// Start the transaction for an INVITE received at `now` (the owner passes it up).
-    pub fn new(now: Instant, timers: Timers, reliable: bool) -> ServerInvite {
+    pub(crate) fn new(now: Instant, timers: Timers, reliable: bool) -> ServerInvite {
         ServerInvite {
             state: State::Proceeding {
                 responded: false,
@@ -77,7 +77,7 @@ impl ServerInvite {
         }
     }
 
-    pub fn state(&self) -> TxState {
+    pub(crate) fn state(&self) -> TxState {
         match self.state {
             State::Proceeding { .. } => TxState::Proceeding,
             State::Completed { .. } => TxState::Completed,
@@ -87,13 +87,9 @@ impl ServerInvite {
         }
     }
 
-    pub fn is_reliable(&self) -> bool {
-        self.reliable
-    }
-
     /// The TU sends a response. On success the machine queues `SendResponse` and the
     /// owner must remember this response as the one to resend.
-    pub fn send_response(&mut self, now: Instant, status: u16) -> Result<(), TxError> {
+    pub(crate) fn send_response(&mut self, now: Instant, status: u16) -> Result<(), TxError> {
         let class = Class::of(status).ok_or(TxError::InvalidStatus(status))?;
         match (self.state, class) {
             (State::Proceeding { give_up, .. }, Class::Provisional) => {
@@ -129,7 +125,7 @@ impl ServerInvite {
     }
 
     /// The INVITE arrived again (matched per RFC 3261 §17.2.3).
-    pub fn handle_request_retransmission(&mut self, _now: Instant) {
+    pub(crate) fn handle_request_retransmission(&mut self, _now: Instant) {
         match self.state {
             // §17.2.1: resend the most recent provisional, if any; a retransmitted
             // INVITE in Completed gets the final again.
@@ -146,7 +142,7 @@ impl ServerInvite {
     }
 
     /// An ACK matching this transaction arrived.
-    pub fn handle_ack(&mut self, now: Instant) {
+    pub(crate) fn handle_ack(&mut self, now: Instant) {
         match self.state {
             State::Completed { .. } => {
                 // §17.2.1: Confirmed; Timer I = T4 on unreliable transports, else zero.
@@ -167,7 +163,7 @@ impl ServerInvite {
     }
 
     /// Fire every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         while let Some((due, at)) = self.next_timer() {
             if at > now {
                 break;
@@ -234,7 +230,7 @@ impl ServerInvite {
     }
 
     /// The transport could not send a response (RFC 3261 §17.2.1, RFC 6026 §7.1).
-    pub fn transport_error(&mut self) {
+    pub(crate) fn transport_error(&mut self) {
         match self.state {
             State::Proceeding { .. } | State::Completed { .. } => {
                 self.actions.push_back(TxAction::TransportError);
@@ -253,12 +249,12 @@ impl ServerInvite {
     }
 
     /// The next thing to do, oldest first.
-    pub fn poll_action(&mut self) -> Option<TxAction> {
+    pub(crate) fn poll_action(&mut self) -> Option<TxAction> {
         self.actions.pop_front()
     }
 
     /// When `handle_timeout` must next be called; `None` when no timer runs.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.next_timer().map(|(_, at)| at)
     }
 }

@@ -26,7 +26,7 @@ enum State {
 
 /// A non-INVITE server transaction (OPTIONS, BYE, CANCEL, REFER, NOTIFY, ...).
 #[derive(Debug)]
-pub struct ServerNonInvite {
+pub(crate) struct ServerNonInvite {
     state: State,
     timers: Timers,
     reliable: bool,
@@ -39,7 +39,7 @@ impl ServerNonInvite {
     /// Not in RFC 3261: if the TU sends no final response within 64*T1 the transaction
     /// ends silently. The client's Timer F has fired by then (§17.1.2.2), so an answer
     /// would reach nobody, and a TU that never answers cannot pile up transactions.
-    pub fn new(now: Instant, timers: Timers, reliable: bool) -> ServerNonInvite {
+    pub(crate) fn new(now: Instant, timers: Timers, reliable: bool) -> ServerNonInvite {
         ServerNonInvite {
             state: State::Trying {
                 give_up: deadline(now, timers.sixty_four_t1()),
@@ -50,7 +50,7 @@ impl ServerNonInvite {
         }
     }
 
-    pub fn state(&self) -> TxState {
+    pub(crate) fn state(&self) -> TxState {
         match self.state {
             State::Trying { .. } => TxState::Trying,
             State::Proceeding { .. } => TxState::Proceeding,
@@ -59,13 +59,9 @@ impl ServerNonInvite {
         }
     }
 
-    pub fn is_reliable(&self) -> bool {
-        self.reliable
-    }
-
     /// The TU sends a response. On success the machine queues `SendResponse` and the
     /// owner must remember this response as the one to resend.
-    pub fn send_response(&mut self, now: Instant, status: u16) -> Result<(), TxError> {
+    pub(crate) fn send_response(&mut self, now: Instant, status: u16) -> Result<(), TxError> {
         let class = Class::of(status).ok_or(TxError::InvalidStatus(status))?;
         match self.state {
             State::Trying { give_up } | State::Proceeding { give_up } => {
@@ -95,7 +91,7 @@ impl ServerNonInvite {
     }
 
     /// The request arrived again (matched per RFC 3261 §17.2.3).
-    pub fn handle_request_retransmission(&mut self, _now: Instant) {
+    pub(crate) fn handle_request_retransmission(&mut self, _now: Instant) {
         match self.state {
             // §17.2.2: Trying absorbs; Proceeding and Completed resend the last response.
             State::Proceeding { .. } | State::Completed { .. } => {
@@ -106,14 +102,14 @@ impl ServerNonInvite {
     }
 
     /// Fire Timer J, or give up on an unanswered request, if due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.poll_timeout().is_some_and(|at| at <= now) {
             self.terminate();
         }
     }
 
     /// The transport could not send a response (RFC 3261 §17.2.2).
-    pub fn transport_error(&mut self) {
+    pub(crate) fn transport_error(&mut self) {
         match self.state {
             State::Proceeding { .. } | State::Completed { .. } => {
                 self.actions.push_back(TxAction::TransportError);
@@ -129,12 +125,12 @@ impl ServerNonInvite {
     }
 
     /// The next thing to do, oldest first.
-    pub fn poll_action(&mut self) -> Option<TxAction> {
+    pub(crate) fn poll_action(&mut self) -> Option<TxAction> {
         self.actions.pop_front()
     }
 
     /// When `handle_timeout` must next be called; `None` when no timer runs.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Completed { timer_j } => Some(timer_j),
             State::Trying { give_up } | State::Proceeding { give_up } => Some(give_up),

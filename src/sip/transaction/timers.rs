@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 /// The base timer values every transaction timer is derived from, plus Timer C.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timers {
+pub(crate) struct Timers {
     /// RTT estimate; first retransmission interval (RFC 3261 §17.1.1.1: 500 ms default).
     pub t1: Duration,
     /// Cap on non-INVITE and INVITE-response retransmission intervals (4 s).
@@ -31,13 +31,13 @@ impl Default for Timers {
 
 impl Timers {
     /// 64*T1: Timers B, F, H, J (unreliable), L and M (RFC 3261 Table 4, RFC 6026 §8.11).
-    pub fn sixty_four_t1(&self) -> Duration {
+    pub(crate) fn sixty_four_t1(&self) -> Duration {
         self.t1.saturating_mul(64)
     }
 
     /// Timer D: at least 32 s on unreliable transports, zero on reliable ones
     /// (RFC 3261 §17.1.1.2).
-    pub fn timer_d(&self, reliable: bool) -> Duration {
+    pub(crate) fn timer_d(&self, reliable: bool) -> Duration {
         if reliable {
             Duration::ZERO
         } else {
@@ -47,12 +47,12 @@ impl Timers {
 
     /// Timers I and K: T4 on unreliable transports, zero on reliable ones
     /// (RFC 3261 §17.2.1, §17.1.2.2).
-    pub fn t4_or_zero(&self, reliable: bool) -> Duration {
+    pub(crate) fn t4_or_zero(&self, reliable: bool) -> Duration {
         if reliable { Duration::ZERO } else { self.t4 }
     }
 
     /// Timer J: 64*T1 on unreliable transports, zero on reliable ones (RFC 3261 §17.2.2).
-    pub fn timer_j(&self, reliable: bool) -> Duration {
+    pub(crate) fn timer_j(&self, reliable: bool) -> Duration {
         if reliable {
             Duration::ZERO
         } else {
@@ -76,7 +76,7 @@ pub(super) struct Retransmit {
 
 impl Retransmit {
     /// The first firing, one T1 after `now` (RFC 3261 §17.1.1.2, §17.1.2.2, §17.2.1).
-    pub fn start(now: Instant, t1: Duration) -> Retransmit {
+    pub(super) fn start(now: Instant, t1: Duration) -> Retransmit {
         Retransmit {
             at: deadline(now, t1),
             interval: t1,
@@ -86,7 +86,7 @@ impl Retransmit {
     /// The next firing after one at `now`: the interval doubles, up to `cap` if given.
     /// Counted from `now` rather than from the old deadline, so a late wake-up does not
     /// cause a burst of retransmissions.
-    pub fn doubled(self, now: Instant, cap: Option<Duration>) -> Retransmit {
+    pub(super) fn doubled(self, now: Instant, cap: Option<Duration>) -> Retransmit {
         let mut interval = self.interval.saturating_mul(2);
         if let Some(cap) = cap {
             interval = interval.min(cap);
@@ -98,7 +98,7 @@ impl Retransmit {
     }
 
     /// Fire next `interval` after `now` without doubling (Timer E in Proceeding: T2).
-    pub fn fixed(now: Instant, interval: Duration) -> Retransmit {
+    pub(super) fn fixed(now: Instant, interval: Duration) -> Retransmit {
         Retransmit {
             at: deadline(now, interval),
             interval,

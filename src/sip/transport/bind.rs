@@ -11,7 +11,7 @@ use crate::sip::Transport;
 use crate::sys::socket::{bind_udp, is_no_ipv6, listen_tcp};
 
 /// The sockets of a started layer.
-pub struct Bound {
+pub(super) struct Bound {
     pub udp: Vec<std::net::UdpSocket>,
     pub tcp: Vec<std::net::TcpListener>,
     pub tls: Vec<std::net::TcpListener>,
@@ -22,7 +22,7 @@ pub struct Bound {
 const EPHEMERAL_ATTEMPTS: usize = 16;
 
 /// Binds UDP and TCP on `udp_tcp_port`, and TLS on `tls_port` when `with_tls`.
-pub fn bind_all(
+pub(super) fn bind_all(
     bind: Option<IpAddr>,
     udp_tcp_port: u16,
     tls_port: u16,

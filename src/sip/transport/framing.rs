@@ -1,10 +1,10 @@
 //! Cutting a byte stream into SIP messages (RFC 3261 §18.3) and keepalive pings/pongs
 //! (RFC 5626 §4.4.1): the message layer's framer, with one transport-side rule added.
 
-pub use crate::sip::msg::{Frame, FrameError};
+pub(super) use crate::sip::msg::{Frame, FrameError};
 
 /// Frames the front of `buf`, accepting messages of at most `max` bytes.
-pub fn frame(buf: &[u8], max: usize) -> Result<Frame, FrameError> {
+pub(super) fn frame(buf: &[u8], max: usize) -> Result<Frame, FrameError> {
     // A lone CRLF at the end of what has arrived may be the first half of a CRLFCRLF
     // ping split across segments; wait for more rather than take it for a pong (a real
     // pong left waiting costs nothing: it is dropped when the next bytes come).

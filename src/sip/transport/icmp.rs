@@ -9,7 +9,7 @@ pub(super) use crate::sys::errqueue::{ErrorReport, read_error_queue};
 impl ErrorReport {
     /// The transport error this report means for its destination, or `None` for reports
     /// that do not make the destination unusable (for example "fragmentation needed").
-    pub fn kind(&self) -> Option<ErrorKind> {
+    pub(crate) fn kind(&self) -> Option<ErrorKind> {
         if !matches!(
             self.origin,
             libc::SO_EE_ORIGIN_ICMP | libc::SO_EE_ORIGIN_ICMP6 | libc::SO_EE_ORIGIN_LOCAL

@@ -24,14 +24,14 @@ struct Entry {
 
 /// Registered keepalive targets with their schedule. Time is an input (no clock inside).
 #[derive(Debug)]
-pub struct KeepaliveTable {
+pub(super) struct KeepaliveTable {
     enabled: bool,
     intervals: KeepaliveIntervals,
     entries: HashMap<Key, Entry>,
 }
 
 impl KeepaliveTable {
-    pub fn new(enabled: bool, intervals: KeepaliveIntervals) -> Self {
+    pub(super) fn new(enabled: bool, intervals: KeepaliveIntervals) -> Self {
         KeepaliveTable {
             enabled,
             intervals,
@@ -48,7 +48,7 @@ impl KeepaliveTable {
     }
 
     /// Registers one more user of the target; the first ping goes one interval from now.
-    pub fn add(&mut self, now: Instant, addr: SocketAddr, transport: Transport) {
+    pub(super) fn add(&mut self, now: Instant, addr: SocketAddr, transport: Transport) {
         let next_due = now + self.interval(transport);
         self.entries
             .entry((addr, transport))
@@ -57,7 +57,7 @@ impl KeepaliveTable {
     }
 
     /// Drops one user of the target; returns true when none is left.
-    pub fn remove(&mut self, addr: SocketAddr, transport: Transport) -> bool {
+    pub(super) fn remove(&mut self, addr: SocketAddr, transport: Transport) -> bool {
         let key = (addr, transport);
         let Some(entry) = self.entries.get_mut(&key) else {
             return false;
@@ -71,12 +71,12 @@ impl KeepaliveTable {
     }
 
     /// Whether a dialog uses this target (its connection is exempt from idle close).
-    pub fn contains(&self, addr: SocketAddr, transport: Transport) -> bool {
+    pub(super) fn contains(&self, addr: SocketAddr, transport: Transport) -> bool {
         self.entries.contains_key(&(addr, transport))
     }
 
     /// The targets whose keepalive is due at `now`, each rescheduled one interval on.
-    pub fn take_due(&mut self, now: Instant) -> Vec<(SocketAddr, Transport)> {
+    pub(super) fn take_due(&mut self, now: Instant) -> Vec<(SocketAddr, Transport)> {
         if !self.enabled {
             return Vec::new();
         }
@@ -98,7 +98,7 @@ impl KeepaliveTable {
     }
 
     /// When `take_due` next has something, if keepalives are on.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
         if !self.enabled {
             return None;
         }

@@ -39,7 +39,7 @@ enum Phase {
 
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CloseReason {
+pub(super) enum CloseReason {
     /// The peer closed it cleanly.
     PeerClosed,
     /// Socket or TLS failure.
@@ -72,7 +72,7 @@ impl fmt::Display for CloseReason {
 
 impl CloseReason {
     /// The transport error to report for the target, if this close is one.
-    pub fn error_kind(&self) -> ErrorKind {
+    pub(super) fn error_kind(&self) -> ErrorKind {
         match self {
             CloseReason::Failed(kind) => kind.clone(),
             CloseReason::HandshakeTimeout => ErrorKind::TimedOut,
@@ -82,7 +82,7 @@ impl CloseReason {
     }
 }
 
-pub struct Connection {
+pub(super) struct Connection {
     pub id: ConnId,
     /// Remote address, transport, and (outgoing TLS) the name verified.
     pub target: Target,
@@ -107,7 +107,7 @@ pub struct Connection {
 impl Connection {
     /// An outgoing connection whose connect has been started; `tls` is the client session
     /// for a TLS target.
-    pub fn outgoing(
+    pub(super) fn outgoing(
         id: ConnId,
         target: Target,
         stream: TcpStream,
@@ -136,7 +136,7 @@ impl Connection {
     }
 
     /// An accepted connection; `tls` is the server session for the TLS listener.
-    pub fn incoming(
+    pub(super) fn incoming(
         id: ConnId,
         stream: TcpStream,
         remote: SocketAddr,
@@ -173,7 +173,7 @@ impl Connection {
         })
     }
 
-    pub fn tcp(&mut self) -> Option<&mut TcpStream> {
+    pub(super) fn tcp(&mut self) -> Option<&mut TcpStream> {
         match &mut self.io {
             Io::Tcp(s) => Some(s),
             Io::Tls(s) => Some(s.get_mut()),
@@ -181,25 +181,25 @@ impl Connection {
         }
     }
 
-    pub fn is_open(&self) -> bool {
+    pub(super) fn is_open(&self) -> bool {
         self.phase == Phase::Open
     }
 
     /// Asks for the connection to end once its queue is written; true when that is
     /// already the case (the caller closes it now).
-    pub fn close_when_flushed(&mut self) -> bool {
+    pub(super) fn close_when_flushed(&mut self) -> bool {
         self.closing = true;
         self.queued() == 0
     }
 
     /// Bytes queued and not yet written.
-    pub fn queued(&self) -> usize {
+    pub(super) fn queued(&self) -> usize {
         self.outbuf.len().saturating_sub(self.out_start)
     }
 
     /// When this connection must be looked at by `handle_timeout`: the handshake
     /// deadline while connecting, else the idle deadline unless it carries a dialog.
-    pub fn deadline(&self, limits: &Limits, carries_dialog: bool) -> Option<Instant> {
+    pub(super) fn deadline(&self, limits: &Limits, carries_dialog: bool) -> Option<Instant> {
         match self.phase {
             Phase::Connecting | Phase::Handshaking => Some(self.started + limits.handshake_timeout),
             Phase::Open if carries_dialog => None,
@@ -208,7 +208,7 @@ impl Connection {
     }
 
     /// What the deadline means when it has passed.
-    pub fn expired(
+    pub(super) fn expired(
         &self,
         now: Instant,
         limits: &Limits,
@@ -227,7 +227,7 @@ impl Connection {
 
     /// Appends a message to the send queue (bounded by `limits.max_queued`) and writes
     /// what the socket takes now.
-    pub fn send(
+    pub(super) fn send(
         &mut self,
         now: Instant,
         bytes: &[u8],
@@ -244,7 +244,7 @@ impl Connection {
 
     /// Advances the connection after a readiness event (or a deferred read): finishes
     /// the connect, drives the handshake, reads and frames, writes the queue.
-    pub fn on_ready(
+    pub(super) fn on_ready(
         &mut self,
         now: Instant,
         limits: &Limits,
@@ -502,7 +502,7 @@ impl Connection {
     }
 
     /// Best-effort TLS close_notify before the socket is dropped.
-    pub fn shutdown(&mut self) {
+    pub(super) fn shutdown(&mut self) {
         if let Io::Tls(tls) = &mut self.io
             && self.phase == Phase::Open
         {

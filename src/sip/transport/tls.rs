@@ -13,13 +13,13 @@ use openssl::x509::X509;
 use super::config::TransportConfig;
 
 /// The TLS contexts of the layer. `server` is absent when the certificate files are.
-pub struct TlsContexts {
+pub(super) struct TlsContexts {
     pub server: Option<SslAcceptor>,
     pub client: SslConnector,
 }
 
 /// The files a server certificate is read from (the C++ original's names).
-pub fn server_files(cert_dir: &Path, domain: &str) -> (PathBuf, PathBuf) {
+pub(super) fn server_files(cert_dir: &Path, domain: &str) -> (PathBuf, PathBuf) {
     (
         cert_dir.join(format!("domain_cert_{domain}.pem")),
         cert_dir.join(format!("domain_key_{domain}.pem")),
@@ -44,7 +44,7 @@ fn write_modes() -> SslMode {
     SslMode::ENABLE_PARTIAL_WRITE | SslMode::ACCEPT_MOVING_WRITE_BUFFER
 }
 
-pub fn load(cfg: &TransportConfig) -> Result<TlsContexts, TlsSetupError> {
+pub(super) fn load(cfg: &TransportConfig) -> Result<TlsContexts, TlsSetupError> {
     Ok(TlsContexts {
         server: load_server(cfg),
         client: load_client(&cfg.cert_dir).map_err(TlsSetupError)?,
@@ -128,7 +128,7 @@ fn root_cert_files(dir: &Path) -> Vec<PathBuf> {
 
 /// A client session that checks the server certificate for `name` (a host name, or an
 /// IP address in text form) and sends it as SNI when it is a host name.
-pub fn client_session(
+pub(super) fn client_session(
     connector: &SslConnector,
     name: &str,
 ) -> Result<Ssl, openssl::error::ErrorStack> {
@@ -136,7 +136,7 @@ pub fn client_session(
 }
 
 /// A server session from the acceptor's context.
-pub fn server_session(acceptor: &SslAcceptor) -> Result<Ssl, openssl::error::ErrorStack> {
+pub(super) fn server_session(acceptor: &SslAcceptor) -> Result<Ssl, openssl::error::ErrorStack> {
     Ssl::new(acceptor.context())
 }
 

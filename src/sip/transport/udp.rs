@@ -16,26 +16,26 @@ use crate::sys::socket::recv_datagram;
 
 /// Datagrams read per readiness event before yielding to the rest of the reactor; the
 /// remainder is read on the next `handle_timeout`.
-pub const READ_BUDGET: usize = 256;
+pub(super) const READ_BUDGET: usize = 256;
 /// Receive errors in a row after which reading stops until the next readiness event.
 const MAX_FAILURES: usize = 8;
 /// Error-queue entries read in one go.
 const ERROR_BUDGET: usize = 64;
 
-pub struct UdpEndpoint {
+pub(super) struct UdpEndpoint {
     pub socket: mio::net::UdpSocket,
     pub local: SocketAddr,
 }
 
 /// Whether reading stopped because the socket is empty or because the budget ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Drained {
+pub(super) enum Drained {
     Empty,
     MoreLeft,
 }
 
 impl UdpEndpoint {
-    pub fn new(socket: std::net::UdpSocket) -> io::Result<Self> {
+    pub(super) fn new(socket: std::net::UdpSocket) -> io::Result<Self> {
         let local = socket.local_addr()?;
         Ok(UdpEndpoint {
             socket: mio::net::UdpSocket::from_std(socket),
@@ -46,7 +46,7 @@ impl UdpEndpoint {
     /// Reads what is waiting: error-queue reports first, then datagrams (at most
     /// `READ_BUDGET`). `scratch` is at least `max_message` bytes; longer datagrams are
     /// dropped.
-    pub fn read(
+    pub(super) fn read(
         &mut self,
         scratch: &mut [u8],
         max_message: usize,
@@ -125,7 +125,7 @@ impl UdpEndpoint {
     }
 
     /// Turns ICMP reports into `Error` events for the destinations they name.
-    pub fn drain_errors(&self, events: &mut VecDeque<TransportEvent>) {
+    pub(super) fn drain_errors(&self, events: &mut VecDeque<TransportEvent>) {
         for _ in 0..ERROR_BUDGET {
             match read_error_queue(self.socket.as_raw_fd()) {
                 Ok(None) => return,
@@ -151,7 +151,7 @@ impl UdpEndpoint {
     /// Sends one datagram. A full socket buffer drops it (the transaction layer
     /// retransmits); an error left by an earlier ICMP report is collected and the send
     /// retried once.
-    pub fn send(
+    pub(super) fn send(
         &self,
         bytes: &[u8],
         dest: SocketAddr,

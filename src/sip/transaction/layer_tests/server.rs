@@ -89,10 +89,7 @@ fn cancel_is_matched_to_its_invite_and_answered_200_with_the_same_tag() {
     let cancel = their_request("CANCEL", "CANCEL", "z9hG4bKin3");
     l.handle_message(t0 + ms(100), cancel.clone(), origin_udp());
     match &events(&mut l)[..] {
-        [TxEvent::Cancelled { tx: t, cancel }] => {
-            assert_eq!(*t, tx);
-            assert_eq!(cancel.method(), Some(&Method::Cancel));
-        }
+        [TxEvent::Cancelled { tx: t }] => assert_eq!(*t, tx),
         other => panic!("expected Cancelled, got {other:?}"),
     }
     let sent = transmits(&mut l);
