@@ -115,7 +115,7 @@ pub(crate) struct Dialog {
 /// The session interval our initial INVITE asks for, and our Min-SE (RFC 4028 §4, §5:
 /// 90 s is the smallest allowed).
 const SESSION_EXPIRES: u32 = 1800;
-const MIN_SE: u32 = 90;
+pub(crate) const MIN_SE: u32 = 90;
 
 impl Dialog {
     /// Create the leg and its initial INVITE (RFC 3261 §8.1.1, §13.2.1).

@@ -11,7 +11,7 @@ use crossbeam_channel::Sender;
 
 use super::command::{Command, Progress, Role};
 use super::session::{Action, LegEvent, Session, Timing};
-use crate::sip::msg::{Host, Message, NameAddr, Refresher, Uri};
+use crate::sip::msg::{Host, Message, NameAddr, Uri};
 use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
 use crate::sip::sdp;
 use crate::ua::dialog::{Dialog, DialogSpec};
@@ -119,6 +119,9 @@ struct LegSlot {
     remote_offer: Option<Vec<u8>>,
     /// When this leg's next session refresh is due (its entry in `reinvites_due`).
     refresh_at: Option<Instant>,
+    /// When this leg's session expires without a refresh (its entry in `reinvites_due`,
+    /// RFC 4028 §10).
+    expires_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -327,7 +330,19 @@ impl Engine {
                     self.refer_again(now, sid, leg);
                     continue;
                 }
+                Redo::Expire => {
+                    self.session_expired(now, sid, leg);
+                    continue;
+                }
             };
+            if redo == Redo::Refresh
+                && self
+                    .slot_mut(sid, leg)
+                    .is_some_and(|slot| slot.sip.reinvite_pending())
+            {
+                self.postpone_refresh(now, sid, leg);
+                continue;
+            }
             if let Some(slot) = self.slot_mut(sid, leg)
                 && slot.sip.state() == crate::ua::DialogState::Confirmed
                 && !slot.sip.reinvite_pending()
@@ -602,33 +617,8 @@ impl Engine {
                 local_sdp,
                 remote_offer: None,
                 refresh_at: None,
+                expires_at: None,
             });
-        }
-    }
-
-    /// A 2xx to an INVITE of ours sets the session timer (RFC 4028 §7.2): when it makes us
-    /// the refresher, refresh at half the interval (§10); otherwise the peer refreshes.
-    fn schedule_refresh(&mut self, now: Instant, sid: SessionId, leg: Role, resp: &Message) {
-        let Some(slot) = self.slot_mut(sid, leg) else {
-            return;
-        };
-        let old = slot.refresh_at.take();
-        let se = resp.session_expires().ok().flatten();
-        let interval = slot
-            .sip
-            .set_session_interval(se.as_ref().map(|se| se.delta));
-        let next = match (se, interval) {
-            (Some(se), Some(interval)) if se.refresher == Some(Refresher::Uac) => {
-                Some(now + std::time::Duration::from_secs(u64::from(interval) / 2))
-            }
-            _ => None,
-        };
-        slot.refresh_at = next;
-        if let Some(t) = old {
-            self.reinvites_due.remove(&(t, sid, leg, Redo::Refresh));
-        }
-        if let Some(t) = next {
-            self.reinvites_due.insert((t, sid, leg, Redo::Refresh));
         }
     }
 
@@ -699,6 +689,8 @@ enum Redo {
     Refresh,
     /// Our REFER met a 491: send it again.
     Refer,
+    /// The leg's session expires without a refresh (RFC 4028 §10): BYE.
+    Expire,
 }
 
 /// How many times a REFER answered 491 is sent again before the 491 counts as a refusal.
@@ -744,5 +736,6 @@ fn session_version() -> u64 {
 
 mod requests;
 mod responses;
+mod session_timer;
 #[cfg(test)]
 mod tests;

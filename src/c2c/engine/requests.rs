@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Engine, LegEvent, PendingRelay, SessionId, TxKind};
+use super::{Engine, LegEvent, PendingRelay, SessionId, TxKind, session_timer};
 use crate::c2c::command::Role;
 use crate::sip::msg::{Message, Method};
 use crate::sip::reactor::{ServerTxId, SipCommand};
@@ -50,11 +50,11 @@ impl Engine {
     /// phone's re-INVITE with the same status and, on success, the other phone's SDP.
     pub(super) fn answer_relay(
         &mut self,
+        now: Instant,
         sid: SessionId,
         relayed_leg: Role,
         stx: ServerTxId,
-        code: u16,
-        reason: &str,
+        (code, reason): (u16, &str),
         sdp: Option<Vec<u8>>,
     ) {
         let Some(call) = self.calls.get_mut(&sid) else {
@@ -71,6 +71,9 @@ impl Engine {
         if let Some(body) = sdp.filter(|_| (200..300).contains(&code)) {
             slot.local_sdp = body.clone();
             resp.set_body(Some("application/sdp"), body);
+        }
+        if (200..300).contains(&code) {
+            self.answer_session_timer(now, sid, origin, &req, &mut resp);
         }
         self.respond(stx, resp);
     }
@@ -257,6 +260,14 @@ impl Engine {
                     self.feed(now, sid, leg, LegEvent::TransferExpires { expires });
                 }
             }
+            Method::Invite | Method::Update if session_timer::too_small(&req).is_some() => {
+                // RFC 4028 §9: an interval below our Min-SE is refused with 422 naming it.
+                let mut resp = slot
+                    .sip
+                    .response_to(&req, 422, "Session Interval Too Small");
+                resp.push_header("Min-SE", &crate::ua::dialog::MIN_SE.to_string());
+                self.respond(tx, resp);
+            }
             Method::Invite | Method::Update
                 if slot.sip.reinvite_pending()
                     && (method == Method::Invite || !req.body().is_empty()) =>
@@ -317,6 +328,7 @@ impl Engine {
                 if !req.body().is_empty() && !slot.local_sdp.is_empty() {
                     resp.set_body(Some("application/sdp"), slot.local_sdp.clone());
                 }
+                self.answer_session_timer(now, sid, leg, &req, &mut resp);
                 self.respond(tx, resp);
             }
             Method::Info | Method::Message if relay => self.relay_nit(sid, leg, tx, req),

@@ -33,7 +33,7 @@ impl Engine {
             TxKind::Reinvite => Some(LegEvent::ReinviteFailed { code }),
             TxKind::Relay(stx) => {
                 if !self.relay_ends_call(now, sid, leg, stx, code) {
-                    self.answer_relay(sid, leg, stx, code, &reason.to_string(), None);
+                    self.answer_relay(now, sid, leg, stx, (code, &reason.to_string()), None);
                 }
                 None
             }
@@ -176,7 +176,7 @@ impl Engine {
                 if let TxKind::Relay(stx) = kind {
                     let (code, reason) =
                         (resp.status().unwrap_or(200), resp.reason().unwrap_or("OK"));
-                    self.answer_relay(sid, leg, stx, code, reason, sdp);
+                    self.answer_relay(now, sid, leg, stx, (code, reason), sdp);
                     return;
                 }
                 Some(match kind {
@@ -210,14 +210,14 @@ impl Engine {
                 None
             }
             InviteOutcome::Failed { code } if kind == TxKind::Refresh => {
-                self.end_dialog(now, sid, leg, code);
+                self.refresh_failed(now, sid, leg, code, resp);
                 None
             }
             InviteOutcome::Failed { code } => Some(match kind {
                 TxKind::Relay(stx) => {
                     if !self.relay_ends_call(now, sid, leg, stx, code) {
                         let reason = resp.reason().unwrap_or("Failed");
-                        self.answer_relay(sid, leg, stx, code, reason, None);
+                        self.answer_relay(now, sid, leg, stx, (code, reason), None);
                     }
                     return;
                 }

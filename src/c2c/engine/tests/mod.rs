@@ -5,6 +5,7 @@
 mod calls;
 mod failures;
 mod relays;
+mod session_timer;
 
 use super::*;
 use crate::c2c::command::Role as L;
