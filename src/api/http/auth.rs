@@ -6,6 +6,10 @@
 //! time in milliseconds and an HMAC-SHA-256 of it under a per-process random key. Only the
 //! highest nonce-count per nonce is remembered, in a bounded map, to refuse replays.
 
+// The fuzz targets in fuzz/ reach this parser through `crate::fuzzing` (built with
+// `--cfg fuzzing`): its items stay `pub` for that, unreachable otherwise.
+#![cfg_attr(not(fuzzing), allow(unreachable_pub))]
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -34,7 +38,7 @@ const STAMP_HEX: usize = 16 + 8;
 
 /// The result of checking a request's `Authorization`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AuthOutcome {
+pub enum AuthOutcome {
     /// Access granted; for Digest, the `Authentication-Info` value to send (RFC 7616 §3.5).
     Granted { info: Option<String> },
     /// Challenge again; `stale` when a valid digest used an expired nonce (RFC 7616 §3.3).
@@ -76,7 +80,7 @@ struct NonceCounts {
 }
 
 /// Checks credentials and builds challenges.
-pub(crate) struct Authenticator {
+pub struct Authenticator {
     realm: String,
     password: String,
     key: Vec<u8>,
@@ -88,7 +92,7 @@ pub(crate) struct Authenticator {
 
 impl Authenticator {
     /// Draws the per-process nonce key.
-    pub(crate) fn new(
+    pub fn new(
         realm: &str,
         password: &str,
         lifetime: Duration,
@@ -114,7 +118,7 @@ impl Authenticator {
     }
 
     /// `WWW-Authenticate` values, the preferred first (RFC 7616 §3.7): SHA-256, MD5, Basic.
-    pub(crate) fn challenges(&self, stale: bool) -> Vec<String> {
+    pub fn challenges(&self, stale: bool) -> Vec<String> {
         let realm = quote(&self.realm);
         let mut out = Vec::with_capacity(3);
         match self.nonce(now_ms()) {
@@ -137,7 +141,7 @@ impl Authenticator {
     }
 
     /// Checks an `Authorization` value for a request `method` on `target`.
-    pub(crate) fn check(
+    pub fn check(
         &self,
         authorization: Option<&str>,
         method: &str,
@@ -395,7 +399,7 @@ fn quote(s: &str) -> String {
 
 /// `name=value` pairs of a credentials value (RFC 9110 §11.2: auth-param = token BWS "="
 /// BWS ( token / quoted-string ), comma separated). Names are lower-cased.
-pub(crate) fn parse_auth_params(s: &str) -> Option<Vec<(String, String)>> {
+pub fn parse_auth_params(s: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut chars = s.chars().peekable();
     loop {

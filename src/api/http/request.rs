@@ -1,18 +1,22 @@
 //! HTTP/1.x request heads (RFC 9112): framing, the request line, the few header fields
 //! this server uses, and query-string decoding.
 
+// The fuzz targets in fuzz/ reach this parser through `crate::fuzzing` (built with
+// `--cfg fuzzing`): its items stay `pub` for that, unreachable otherwise.
+#![cfg_attr(not(fuzzing), allow(unreachable_pub))]
+
 use std::fmt;
 
 /// Request line plus header fields, the blank line included.
-pub(crate) const MAX_HEAD: usize = 8 * 1024;
+pub const MAX_HEAD: usize = 8 * 1024;
 /// Largest body read and discarded (a GET has no use for one).
-pub(crate) const MAX_BODY: usize = 8 * 1024;
+pub const MAX_BODY: usize = 8 * 1024;
 const MAX_HEADER_FIELDS: usize = 100;
 
 /// A request that cannot be served, with the status it gets. The connection is closed
 /// after any of them: the stream position is no longer trustworthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HeadError {
+pub enum HeadError {
     /// The request line alone exceeds [`MAX_HEAD`] (414).
     UriTooLong,
     /// The head exceeds [`MAX_HEAD`] or has too many fields (431).
@@ -26,7 +30,7 @@ pub(crate) enum HeadError {
 }
 
 impl HeadError {
-    pub(crate) fn status(self) -> u16 {
+    pub fn status(self) -> u16 {
         match self {
             HeadError::UriTooLong => 414,
             HeadError::HeadersTooLarge => 431,
@@ -50,14 +54,14 @@ impl fmt::Display for HeadError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Version {
+pub enum Version {
     Http10,
     Http11,
 }
 
 /// The parts of a request head the server uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RequestHead {
+pub struct RequestHead {
     pub method: String,
     /// The request-target as sent (digest `uri` is compared to it).
     pub target: String,
@@ -74,7 +78,7 @@ pub(crate) struct RequestHead {
 /// Where the head ends (just after the blank line), or `Ok(None)` when more bytes are
 /// needed. `scanned` remembers how far previous calls looked, so a head arriving byte by
 /// byte is scanned once.
-pub(crate) fn find_head_end(buf: &[u8], scanned: &mut usize) -> Result<Option<usize>, HeadError> {
+pub fn find_head_end(buf: &[u8], scanned: &mut usize) -> Result<Option<usize>, HeadError> {
     let limit = buf.len().min(MAX_HEAD);
     let mut i = scanned.saturating_sub(3);
     while i < limit {
@@ -107,7 +111,7 @@ pub(crate) fn find_head_end(buf: &[u8], scanned: &mut usize) -> Result<Option<us
 
 /// Number of empty lines (CRLF or LF) before the request line; RFC 9112 §2.2 asks servers
 /// to ignore at least one.
-pub(crate) fn leading_empty_lines(buf: &[u8]) -> usize {
+pub fn leading_empty_lines(buf: &[u8]) -> usize {
     let mut i = 0;
     loop {
         match (buf.get(i), buf.get(i + 1)) {
@@ -119,7 +123,7 @@ pub(crate) fn leading_empty_lines(buf: &[u8]) -> usize {
 }
 
 /// Parses a complete head (as delimited by [`find_head_end`]).
-pub(crate) fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
+pub fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
     let text = std::str::from_utf8(head).map_err(|_| HeadError::Malformed("not UTF-8"))?;
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().ok_or(HeadError::Malformed("empty request"))?;
@@ -265,7 +269,7 @@ fn is_tchar(b: u8) -> bool {
 /// Decodes `application/x-www-form-urlencoded` pairs: `+` is a space, `%XX` a byte;
 /// a `%` not followed by two hex digits is kept as is. Bytes that are not UTF-8 become
 /// U+FFFD.
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|p| !p.is_empty())
@@ -277,7 +281,7 @@ pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
 }
 
 /// The first value of `name` in decoded pairs.
-pub(crate) fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)

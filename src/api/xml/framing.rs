@@ -9,16 +9,20 @@
 //! The scanner is a byte-at-a-time state machine that never looks at a byte twice, so
 //! a request arriving in one-byte writes costs no more than one arriving whole.
 
+// The fuzz targets in fuzz/ reach this parser through `crate::fuzzing` (built with
+// `--cfg fuzzing`): its items stay `pub` for that, unreachable otherwise.
+#![cfg_attr(not(fuzzing), allow(unreachable_pub))]
+
 use std::fmt;
 
 /// Largest request document, counted from the end of the previous request.
-pub(crate) const MAX_DOCUMENT: usize = 64 * 1024;
+pub const MAX_DOCUMENT: usize = 64 * 1024;
 /// Longest root element name (the real ones are 11 bytes).
 const MAX_ROOT_NAME: usize = 64;
 
 /// Why the stream cannot be framed; the connection cannot be resynchronised after any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DocumentError {
+pub enum DocumentError {
     /// More than [`MAX_DOCUMENT`] bytes without a complete request.
     TooLarge,
     /// A `<!DOCTYPE …>` before the root element.
@@ -66,7 +70,7 @@ enum State {
 }
 
 /// Accumulates bytes and yields complete request documents.
-pub(crate) struct Framer {
+pub struct Framer {
     buf: Vec<u8>,
     /// Next byte to scan.
     pos: usize,
@@ -87,7 +91,7 @@ impl Default for Framer {
 }
 
 impl Framer {
-    pub(crate) fn new() -> Framer {
+    pub fn new() -> Framer {
         Framer {
             buf: Vec::with_capacity(4096),
             pos: 0,
@@ -102,17 +106,17 @@ impl Framer {
 
     /// Appends received bytes. Call [`Framer::next_request`] until it returns `Ok(None)`
     /// before pushing more, so the buffer stays bounded.
-    pub(crate) fn push(&mut self, data: &[u8]) {
+    pub fn push(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
     }
 
     /// True when part of a request (anything but whitespace) is buffered.
-    pub(crate) fn has_partial(&self) -> bool {
+    pub fn has_partial(&self) -> bool {
         self.doc_start.is_some() || self.state != State::Text
     }
 
     /// The next complete request, `Ok(None)` when more bytes are needed.
-    pub(crate) fn next_request(&mut self) -> Result<Option<Vec<u8>>, DocumentError> {
+    pub fn next_request(&mut self) -> Result<Option<Vec<u8>>, DocumentError> {
         while let Some(&b) = self.buf.get(self.pos) {
             if self.pos >= MAX_DOCUMENT {
                 return Err(DocumentError::TooLarge);

@@ -1,5 +1,9 @@
 //! Reading a framed XML request: `<ClickToCall><Request><Initiator>…` with xml-rs.
 
+// The fuzz targets in fuzz/ reach this parser through `crate::fuzzing` (built with
+// `--cfg fuzzing`): its items stay `pub` for that, unreachable otherwise.
+#![cfg_attr(not(fuzzing), allow(unreachable_pub))]
+
 use std::fmt;
 
 use xml::reader::{ParserConfig, XmlEvent};
@@ -9,7 +13,7 @@ const MAX_DEPTH: usize = 32;
 
 /// A click-to-call request as the client wrote it (entities decoded, whitespace trimmed).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ClickToCallRequest {
+pub struct ClickToCallRequest {
     pub initiator: String,
     pub destination: String,
     /// `<AnchorCall>` compared case-insensitively to `true`; absent means false.
@@ -18,7 +22,7 @@ pub(crate) struct ClickToCallRequest {
 
 /// Why a request is answered with a 400; the texts are the original's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RequestError {
+pub enum RequestError {
     /// Not well-formed XML (or a DTD).
     Parse,
     /// The root element is not `ClickToCall`.
@@ -49,7 +53,7 @@ enum Field {
 /// Parses one framed request document. Checks in the original's order: well-formed,
 /// then the method (root name), then the required tags.
 #[cfg(any(test, fuzzing))]
-pub(crate) fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
+pub fn parse_request(doc: &[u8]) -> Result<ClickToCallRequest, RequestError> {
     parse_request_with_token(doc).map(|(req, _)| req)
 }
 

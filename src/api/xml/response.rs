@@ -6,6 +6,10 @@
 //! a `</Request>` gets the original's bare form `<Response>\r\n…</Response>`. No trailing
 //! newline follows a document.
 
+// The fuzz targets in fuzz/ reach this parser through `crate::fuzzing` (built with
+// `--cfg fuzzing`): its items stay `pub` for that, unreachable otherwise.
+#![cfg_attr(not(fuzzing), allow(unreachable_pub))]
+
 use std::fmt::Write as _;
 
 use super::super::escape::escape_markup;
@@ -13,7 +17,7 @@ use crate::c2c::command::{Progress, Role};
 
 /// The request-derived parts every response document of one request shares.
 #[derive(Debug, Clone)]
-pub(crate) struct EchoTemplate {
+pub struct EchoTemplate {
     /// Request text through `</Request>` and its trailing whitespace; `None` for the bare form.
     head: Option<Vec<u8>>,
     /// The rest of the request after that (normally `</ClickToCall>`).
@@ -23,7 +27,7 @@ pub(crate) struct EchoTemplate {
 impl EchoTemplate {
     /// Splits a framed request at its first `</Request>` (any case, optional whitespace
     /// before `>`) plus the whitespace that follows.
-    pub(crate) fn from_request(doc: &[u8]) -> EchoTemplate {
+    pub fn from_request(doc: &[u8]) -> EchoTemplate {
         let masked = mask_auth_token(doc);
         let doc = masked.as_deref().unwrap_or(doc);
         match request_end(doc) {
@@ -84,7 +88,7 @@ impl EchoTemplate {
     }
 
     /// A document with one result without a leg (request errors).
-    pub(crate) fn error(&self, code: u16, text: &str) -> Vec<u8> {
+    pub fn error(&self, code: u16, text: &str) -> Vec<u8> {
         self.document(&result_line(code, None, text))
     }
 }
