@@ -11,6 +11,7 @@
 //! | [`peer`] | raw SIP peers: UDP socket, TCP/TLS listener and connection |
 //! | [`phone::Phone`], [`raw_phone::RawPhone`] | scripted UDP phones: step by step from the test, or autonomous modes SIPp cannot play |
 //! | [`sipp::Sipp`], [`lab::Lab`] | SIPp phones, and the call tests' server + SIPp + XML world |
+//! | [`lossy::LossyRelay`] | a lossy UDP path between the server and a SIPp phone: the test names the phone by the relay's front port; the relay drops a seeded fraction each way and rewrites the phone's own `127.0.0.1:<port>` in its headers to the front's, so the server's replies and in-dialog requests come back through it too |
 //! | [`baresip::Baresip`], [`sip_trace`] | real phones for interop, and their SIP trace |
 //! | [`dns::TestDnsServer`] | an authoritative DNS server on loopback |
 //! | [`api_double::Harness`] | the HTTP/XML front doors in-process with a calls-thread double |
@@ -41,6 +42,7 @@ pub mod baresip;
 pub mod dns;
 pub mod http;
 pub mod lab;
+pub mod lossy;
 pub mod peer;
 pub mod phone;
 pub mod ports;
