@@ -351,6 +351,49 @@ impl Server {
         server
     }
 
+    /// Starts a command the test prepared (another copy of the binary, e.g. the installed
+    /// one run through `setpriv` as the packaged unit runs it: it must exec the server, so
+    /// the child's pid is the server's) with `--ready-file ready_path` added, console output
+    /// to files in `out_dir`, and waits until every listener is bound. `log_path` is the
+    /// log the server writes (for [`Server::log`] and the failure dump).
+    pub fn start_command(
+        mut cmd: Command,
+        ready_path: &Path,
+        out_dir: &Path,
+        log_path: &Path,
+    ) -> Server {
+        let _ = std::fs::remove_file(ready_path);
+        let stdout_path = out_dir.join("server.stdout");
+        let stderr_path = out_dir.join("server.stderr");
+        cmd.arg("--ready-file")
+            .arg(ready_path)
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout_path).expect("create stdout file"))
+            .stderr(File::create(&stderr_path).expect("create stderr file"));
+        let child = cmd.spawn().expect("start the server command");
+        let mut server = Server {
+            child,
+            exited: None,
+            ready: Ready::default(),
+            sip_port: 0,
+            xml_port: 0,
+            http_port: 0,
+            tls_port: 0,
+            https_port: 0,
+            xml_tls_port: 0,
+            piped: None,
+            dir: out_dir.to_path_buf(),
+            ready_path: ready_path.to_path_buf(),
+            config_path: None,
+            log_path: log_path.to_path_buf(),
+            stdout_path,
+            stderr_path,
+            _scratch: None,
+        };
+        server.wait_ready();
+        server
+    }
+
     /// Starts the binary in `dir` with `args` and `--ready-file <dir>/ready`, without
     /// waiting: for tests of the command line itself. Console output goes to files.
     pub fn spawn(dir: &Path, args: &[&str]) -> Server {
