@@ -9,9 +9,13 @@
 mod support;
 
 mod anchor;
+mod anchor_failures;
 mod concurrent;
 mod failures;
 mod inbound;
+mod lossy;
 mod refer;
+mod refer_outcomes;
 mod shutdown;
 mod tcp;
+mod vanishing;

@@ -12,3 +12,4 @@ mod config_check;
 mod options;
 mod ready_file;
 mod run;
+mod service;

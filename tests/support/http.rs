@@ -342,3 +342,14 @@ fn relay_one(mut client: TcpStream, server: SocketAddr) {
     }
     let _ = client.shutdown(Shutdown::Both);
 }
+
+/// One `GET target` with `Connection: close` over any stream (TCP, TLS); everything the
+/// server sends until it closes (bounded by [`WAIT`]).
+pub fn get_closing(s: &mut (impl Read + Write), target: &str) -> String {
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write request");
+    super::wire::read_until(s, |_| false)
+}

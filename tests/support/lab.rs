@@ -87,6 +87,23 @@ impl Lab {
         sipp
     }
 
+    /// As [`Lab::uas_calls`], with SIPp's global time-out set to `timeout`.
+    pub fn uas_calls_lasting(
+        &self,
+        scenario: &str,
+        calls: u32,
+        timeout: Duration,
+        vars: &[(&str, String)],
+    ) -> Sipp {
+        let mut vars = vars.to_vec();
+        vars.push(("SERVER_PORT", self.server.sip_port.to_string()));
+        let sipp = Sipp::uas_calls_lasting(self.dir(), scenario, calls, timeout, &vars);
+        self.logs
+            .borrow_mut()
+            .push((sipp.label(), sipp.log_paths()));
+        sipp
+    }
+
     /// Starts a SIPp UAC scenario that sends to the server's SIP port.
     pub fn uac(&self, scenario: &str, vars: &[(&str, String)]) -> Sipp {
         let sipp = Sipp::uac(self.dir(), scenario, self.server.sip_port, vars);

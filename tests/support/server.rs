@@ -5,9 +5,12 @@
 //! configuration, console output and log are printed.
 
 use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -45,6 +48,11 @@ pub struct ServerConfig {
     pub tls_domain: Option<String>,
     /// `HttpPort = auto` when true, `0` (off) when false.
     pub http: bool,
+    /// The configuration file's mode (the default: as created, umask applied).
+    pub mode: Option<u32>,
+    /// Environment variables set for the process (`JOURNAL_STREAM` is always removed
+    /// unless set here, so the server never takes the test's stderr for the journal).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +66,8 @@ impl Default for ServerConfig {
             files: Vec::new(),
             tls_domain: None,
             http: true,
+            mode: None,
+            env: Vec::new(),
         }
     }
 }
@@ -102,6 +112,34 @@ impl ServerConfig {
     pub fn set(mut self, key: &str, value: &str) -> ServerConfig {
         self.extra.push((key.into(), value.into()));
         self
+    }
+
+    /// Every `key = value` line of `lines` (blank lines skipped), as [`ServerConfig::set`].
+    pub fn lines(mut self, lines: &str) -> ServerConfig {
+        for line in lines.lines().filter(|l| !l.trim().is_empty()) {
+            let (key, value) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("not a configuration line: {line:?}"));
+            self = self.set(key.trim(), value.trim());
+        }
+        self
+    }
+
+    /// The configuration file gets `mode` (e.g. 0o600).
+    pub fn file_mode(mut self, mode: u32) -> ServerConfig {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// The process gets environment variable `name` = `value`.
+    pub fn env(mut self, name: &str, value: &str) -> ServerConfig {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// The configuration file text as [`Server::start`] writes it, logging to `log`.
+    pub fn file_text(&self, log: &Path) -> String {
+        self.text(log)
     }
 
     /// `RingTimeout` in seconds.
@@ -178,7 +216,8 @@ pub fn minimal_config(dir: &TempDir, extra: &str) -> PathBuf {
 /// What the server wrote to its `--ready-file`.
 #[derive(Debug, Clone, Default)]
 pub struct Ready {
-    /// `(name, address)` per line: `sip-udp`, `sip-tcp`, `sip-tls`, `xml`, `http`.
+    /// `(name, address)` per line: `sip-udp`, `sip-tcp`, `sip-tls`, `xml`, `http`,
+    /// `https`, `xml-tls`.
     pub listeners: Vec<(String, SocketAddr)>,
     pub pid: u32,
 }
@@ -226,6 +265,12 @@ pub struct Server {
     pub http_port: u16,
     /// 0 when TLS is off.
     pub tls_port: u16,
+    /// 0 when `HttpsPort` is off.
+    pub https_port: u16,
+    /// 0 when `XmlTlsPort` is off.
+    pub xml_tls_port: u16,
+    /// Standard error's lines when it is a pipe of the test's ([`Server::start_piped`]).
+    piped: Option<Piped>,
     dir: PathBuf,
     ready_path: PathBuf,
     config_path: Option<PathBuf>,
@@ -240,18 +285,61 @@ impl Server {
     /// Writes `clicktocall.config` and `config.files` into `dir`, starts the binary there
     /// with `-c` on it and `--ready-file`, and waits until every listener is bound.
     pub fn start(dir: impl AsRef<Path>, config: &ServerConfig) -> Server {
-        let dir = dir.as_ref();
+        Server::start_inner(dir.as_ref(), config, None)
+    }
+
+    /// As [`Server::start`], with standard error given by the test (a pipe, a socket):
+    /// the child gets `stderr`, and a thread reads `read_end` into lines
+    /// ([`Server::stderr`], [`Server::stderr_lines`]) until the child closes it.
+    pub fn start_piped(
+        dir: impl AsRef<Path>,
+        config: &ServerConfig,
+        stderr: Stdio,
+        read_end: Box<dyn Read + Send>,
+    ) -> Server {
+        Server::start_inner(dir.as_ref(), config, Some((stderr, read_end)))
+    }
+
+    fn start_inner(
+        dir: &Path,
+        config: &ServerConfig,
+        piped: Option<(Stdio, Box<dyn Read + Send>)>,
+    ) -> Server {
         let config_path = dir.join("clicktocall.config");
         let log_path = dir.join("clicktocall.log");
-        std::fs::write(&config_path, config.text(&log_path)).expect("write configuration");
+        Server::write_config(&config_path, config, &log_path);
         for (name, contents) in &config.files {
             std::fs::write(dir.join(name), contents).expect("write file for the server");
         }
-        let mut server = Server::spawn(dir, &["-c", "clicktocall.config"]);
+        let mut server = Server::spawn_with(dir, &["-c", "clicktocall.config"], &config.env, piped);
         server.config_path = Some(config_path);
         server.log_path = log_path;
         server.wait_ready();
         server
+    }
+
+    fn write_config(path: &Path, config: &ServerConfig, log: &Path) {
+        std::fs::write(path, config.text(log)).expect("write configuration");
+        if let Some(mode) = config.mode {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .expect("chmod configuration");
+        }
+    }
+
+    /// Writes `config` over the configuration file (for a reload: SIGHUP) and returns its
+    /// text.
+    pub fn rewrite_config(&self, config: &ServerConfig) -> String {
+        let path = self
+            .config_path
+            .as_ref()
+            .expect("a server started with a configuration");
+        Server::write_config(path, config, &self.log_path);
+        config.text(&self.log_path)
+    }
+
+    /// The configuration file's path.
+    pub fn config_path(&self) -> &Path {
+        self.config_path.as_deref().unwrap_or(&self.dir)
     }
 
     /// As [`Server::start`], in a scratch directory of its own named after `tag`, removed
@@ -263,23 +351,89 @@ impl Server {
         server
     }
 
+    /// Starts a command the test prepared (another copy of the binary, e.g. the installed
+    /// one run through `setpriv` as the packaged unit runs it: it must exec the server, so
+    /// the child's pid is the server's) with `--ready-file ready_path` added, console output
+    /// to files in `out_dir`, and waits until every listener is bound. `log_path` is the
+    /// log the server writes (for [`Server::log`] and the failure dump).
+    pub fn start_command(
+        mut cmd: Command,
+        ready_path: &Path,
+        out_dir: &Path,
+        log_path: &Path,
+    ) -> Server {
+        let _ = std::fs::remove_file(ready_path);
+        let stdout_path = out_dir.join("server.stdout");
+        let stderr_path = out_dir.join("server.stderr");
+        cmd.arg("--ready-file")
+            .arg(ready_path)
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout_path).expect("create stdout file"))
+            .stderr(File::create(&stderr_path).expect("create stderr file"));
+        let child = cmd.spawn().expect("start the server command");
+        let mut server = Server {
+            child,
+            exited: None,
+            ready: Ready::default(),
+            sip_port: 0,
+            xml_port: 0,
+            http_port: 0,
+            tls_port: 0,
+            https_port: 0,
+            xml_tls_port: 0,
+            piped: None,
+            dir: out_dir.to_path_buf(),
+            ready_path: ready_path.to_path_buf(),
+            config_path: None,
+            log_path: log_path.to_path_buf(),
+            stdout_path,
+            stderr_path,
+            _scratch: None,
+        };
+        server.wait_ready();
+        server
+    }
+
     /// Starts the binary in `dir` with `args` and `--ready-file <dir>/ready`, without
     /// waiting: for tests of the command line itself. Console output goes to files.
     pub fn spawn(dir: &Path, args: &[&str]) -> Server {
+        Server::spawn_with(dir, args, &[], None)
+    }
+
+    fn spawn_with(
+        dir: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+        piped: Option<(Stdio, Box<dyn Read + Send>)>,
+    ) -> Server {
         let ready_path = dir.join("ready");
         let _ = std::fs::remove_file(&ready_path);
         let stdout_path = dir.join("server.stdout");
         let stderr_path = dir.join("server.stderr");
-        let child = Command::new(binary())
-            .args(args)
+        let mut cmd = Command::new(binary());
+        cmd.args(args)
             .arg("--ready-file")
             .arg(&ready_path)
             .current_dir(dir)
+            .env_remove("JOURNAL_STREAM")
             .stdin(Stdio::null())
-            .stdout(File::create(&stdout_path).expect("create stdout file"))
-            .stderr(File::create(&stderr_path).expect("create stderr file"))
-            .spawn()
-            .expect("start clicktocall");
+            .stdout(File::create(&stdout_path).expect("create stdout file"));
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let (child, piped) = match piped {
+            None => {
+                cmd.stderr(File::create(&stderr_path).expect("create stderr file"));
+                (cmd.spawn().expect("start clicktocall"), None)
+            }
+            Some((stderr, read_end)) => {
+                cmd.stderr(stderr);
+                let child = cmd.spawn().expect("start clicktocall");
+                // Our copy of the child's end must go, or the end of stream never comes.
+                drop(cmd);
+                (child, Some(Piped::read(read_end)))
+            }
+        };
         Server {
             child,
             exited: None,
@@ -288,6 +442,9 @@ impl Server {
             xml_port: 0,
             http_port: 0,
             tls_port: 0,
+            https_port: 0,
+            xml_tls_port: 0,
+            piped,
             dir: dir.to_path_buf(),
             ready_path,
             config_path: None,
@@ -312,6 +469,8 @@ impl Server {
                 self.xml_port = ready.port("xml");
                 self.http_port = ready.port("http");
                 self.tls_port = ready.port("sip-tls");
+                self.https_port = ready.port("https");
+                self.xml_tls_port = ready.port("xml-tls");
                 self.ready = ready;
                 return &self.ready;
             }
@@ -430,7 +589,42 @@ impl Server {
 
     /// The console's standard error as written so far.
     pub fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+        match &self.piped {
+            Some(piped) => piped.lines().join("\n"),
+            None => std::fs::read_to_string(&self.stderr_path).unwrap_or_default(),
+        }
+    }
+
+    /// Standard error's lines so far (whole once [`Server::stop_cleanly`] returned).
+    pub fn stderr_lines(&self) -> Vec<String> {
+        match &self.piped {
+            Some(piped) => piped.lines(),
+            None => self.stderr().lines().map(str::to_owned).collect(),
+        }
+    }
+
+    /// SIGTERM; asserts the exit status 0 within [`WAIT`], and reads a piped standard
+    /// error to its end.
+    pub fn stop_cleanly(&mut self) {
+        let status = self.terminate_and_wait(WAIT);
+        if let Some(piped) = &mut self.piped {
+            piped.join();
+        }
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "clicktocall did not stop cleanly:\n{}",
+            self.dump()
+        );
+    }
+
+    /// The whole log once it has a line containing `needle`; panics with the log if none
+    /// comes within [`WAIT`].
+    pub fn expect_log(&self, needle: &str) -> String {
+        if self.wait_log(needle, WAIT) {
+            return self.log();
+        }
+        panic!("no {needle:?} in the log within {WAIT:?}:\n{}", self.log())
     }
 
     /// Waits up to `timeout` for a log line containing `needle`.
@@ -486,11 +680,19 @@ impl Server {
         let mut out = String::new();
         let mut parts = vec![
             ("stdout", self.stdout_path.clone()),
-            ("stderr", self.stderr_path.clone()),
             ("log", self.log_path.clone()),
         ];
         if let Some(config) = &self.config_path {
             parts.insert(0, ("configuration", config.clone()));
+        }
+        if self.piped.is_some() {
+            out.push_str(&format!(
+                "\n===== clicktocall stderr (piped) =====\n{}",
+                self.stderr()
+            ));
+        }
+        if self.piped.is_none() {
+            parts.insert(1, ("stderr", self.stderr_path.clone()));
         }
         for (what, path) in parts {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -513,6 +715,43 @@ impl Drop for Server {
         self.stop();
         if thread::panicking() {
             eprintln!("{}", self.dump());
+        }
+    }
+}
+
+/// A standard error the test reads: its lines, gathered by a thread until the end of
+/// stream.
+struct Piped {
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<thread::JoinHandle<()>>,
+}
+
+impl Piped {
+    fn read(read_end: Box<dyn Read + Send>) -> Piped {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let reader = thread::spawn(move || {
+            for line in BufReader::new(read_end).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(mut lines) = sink.lock() {
+                    lines.push(line);
+                }
+            }
+        });
+        Piped {
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits for the end of stream (the child has exited: it comes at once).
+    fn join(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
         }
     }
 }

@@ -78,6 +78,22 @@ impl Sipp {
         Sipp::spawn(dir, scenario, run, vars)
     }
 
+    /// As [`Sipp::uas_calls`], with SIPp's global time-out set to `timeout`.
+    pub fn uas_calls_lasting(
+        dir: &Path,
+        scenario: &str,
+        calls: u32,
+        timeout: Duration,
+        vars: &[(&str, String)],
+    ) -> Sipp {
+        let run = Run {
+            calls,
+            timeout_s: u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX),
+            ..Run::ONE_CALL
+        };
+        Sipp::spawn(dir, scenario, run, vars)
+    }
+
     /// As [`Sipp::uas`], with SIPp's global time-out raised to `timeout` for a scenario
     /// that waits on a protocol timer longer than the usual 40 s.
     pub fn uas_lasting(

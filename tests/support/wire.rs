@@ -120,3 +120,68 @@ pub fn silent_and_open(s: &mut TcpStream, quiet: Duration) -> bool {
     let _ = s.set_read_timeout(Some(WAIT));
     silent
 }
+
+/// A TCP connection to 127.0.0.1:`port` from `source` (any address of 127.0.0.0/8: the
+/// whole block is loopback on Linux), for access-list tests; read time-out [`WAIT`].
+pub fn connect_from(source: std::net::Ipv4Addr, port: u16) -> TcpStream {
+    use std::net::Ipv4Addr;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY: plain socket(2); the result is checked before use.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let sockaddr = |ip: Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(ip.octets()),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let local = sockaddr(source, 0);
+    // SAFETY: `local` is an initialised sockaddr_in of length `len`.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&local as *const libc::sockaddr_in).cast(),
+            len,
+        )
+    };
+    assert_eq!(rc, 0, "bind {source}: {}", std::io::Error::last_os_error());
+    let remote = sockaddr(Ipv4Addr::LOCALHOST, port);
+    // SAFETY: as above.
+    let rc = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&remote as *const libc::sockaddr_in).cast(),
+            len,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "connect to {port}: {}",
+        std::io::Error::last_os_error()
+    );
+    let s = TcpStream::from(fd);
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    s
+}
+
+/// Reads from any stream (TCP, TLS) until `done` says the text so far is enough, the peer
+/// closes, a read fails, or [`WAIT`] passes; returns what came.
+pub fn read_until(s: &mut impl Read, done: impl Fn(&str) -> bool) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline && !done(&String::from_utf8_lossy(&buf)) {
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+        }
+        assert!(buf.len() <= MAX_READ, "more than {MAX_READ} bytes");
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}

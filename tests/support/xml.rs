@@ -231,3 +231,23 @@ pub fn parse_result(doc: &str) -> Option<Event> {
         at: Instant::now(),
     })
 }
+
+/// A `<ClickToCall>` request without `AnchorCall`, with an `AuthToken` when given, for
+/// tests of the front door (any stream, TLS too: [`first_document`]).
+pub fn request_text(initiator: &str, destination: &str, token: Option<&str>) -> String {
+    let token = token.map_or(String::new(), |t| {
+        format!("\r\n    <AuthToken>{t}</AuthToken>")
+    });
+    format!(
+        "<ClickToCall>\r\n  <Request>\r\n    <Initiator>{initiator}</Initiator>\r\n    <Destination>{destination}</Destination>{token}\r\n  </Request>\r\n</ClickToCall>"
+    )
+}
+
+/// Sends `request` on any stream and returns the text up to the end of the first
+/// response document (or what came before the peer closed or [`super::WAIT`] passed).
+pub fn first_document(s: &mut (impl Read + Write), request: &str) -> String {
+    s.write_all(request.as_bytes()).expect("write request");
+    super::wire::read_until(s, |t| {
+        t.contains("</Response>") && t.trim_end().ends_with("</ClickToCall>")
+    })
+}

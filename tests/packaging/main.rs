@@ -11,25 +11,31 @@
 //! package is purged by a guard even when a test fails, and a package left by an earlier
 //! run is purged first, so the file can be run twice in a row.
 //!
-//! Self-contained: its helpers are below, so this file does not depend on the shared
-//! test harness.
+//! The installed service is started with `auto` ports and `--ready-file` through the
+//! harness (`support::server::Server::start_command`), and called with its SIPp runner
+//! and XML client (`tests/support/`).
+
+// One harness for every binary, beside the area folders (tests/support/). Each binary
+// compiles all of it and uses the pieces of its area only: what one leaves unused another
+// uses. One shared module beats a copy per binary; the allowance is for that alone.
+#[allow(dead_code)]
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread;
-use std::time::{Duration, Instant};
 
 use clicktocall::config::{Key, help_text};
 
-/// How long any one step may take before the test fails.
-const WAIT: Duration = Duration::from_secs(20);
+use support::{
+    CALL_WAIT, ports::unbound_port, server::Server, sipp::Sipp, tmp::TempDir, xml::XmlClient,
+};
 
 /// Every file (not directory) the .deb, the .rpm and `make install` put in place, for the
 /// package's paths (PREFIX=/usr, SYSCONFDIR=/etc, units in /lib/systemd/system).
@@ -111,15 +117,20 @@ fn deb_installs_places_a_call_as_the_service_user_and_purges() {
             .contains("LogFilename = /var/log/clicktocall/clicktocall.log")
     );
 
-    // The operator's edit (free loopback ports) survives an upgrade (a reinstall here).
+    // The operator's edit (`auto` loopback ports) survives an upgrade (a reinstall here).
     let unit = Unit::read(UNIT);
-    let mut ports = Ports::pick();
-    edit_config(&ports);
+    assert!(
+        !fs::read_to_string(CONFIG)
+            .expect("read config")
+            .contains(PORTS_MARKER),
+        "the shipped configuration already has the test's edit"
+    );
+    edit_config();
     package.install_again();
     assert!(
         fs::read_to_string(CONFIG)
             .expect("read config")
-            .contains(&ports.marker()),
+            .contains(PORTS_MARKER),
         "the edited conffile was replaced"
     );
     assert_eq!(
@@ -128,51 +139,34 @@ fn deb_installs_places_a_call_as_the_service_user_and_purges() {
         "after the upgrade"
     );
 
-    // The service, as its unit starts it; a port taken meanwhile: pick again (bounded).
-    let mut server = None;
-    for _attempt in 0..5 {
-        match ServiceProcess::start(&unit) {
-            Ok(started) => {
-                server = Some(started);
-                break;
-            }
-            Err(text) => {
-                assert!(
-                    text.contains("in use"),
-                    "the service did not start:\n{text}"
-                );
-                ports = Ports::pick();
-                edit_config(&ports);
-            }
-        }
-    }
-    let mut server = server.expect("free ports after 5 attempts");
+    // The service, as its unit starts it; it reports the ports it bound.
+    let dir = TempDir::new("deb-call");
+    let mut server = start_service(&unit, &dir);
 
     // One REFER-mode call through the shipped translation rules (SIP URIs unchanged).
-    let dir = TempDir::new("deb-call");
-    let dest = free_port();
+    let dest = unbound_port();
     let mut phone = Sipp::uas(
-        &dir,
+        dir.path(),
         "initiator_refer_ok.xml",
         &[
-            ("SERVER_PORT", ports.sip.to_string()),
+            ("SERVER_PORT", server.sip_port.to_string()),
             ("DEST_PORT", dest.to_string()),
         ],
     );
-    let got = XmlClient::connect(ports.xml).call(
+    let got = XmlClient::connect(server.xml_port).call(
         &format!("sip:100@127.0.0.1:{}", phone.port),
         &format!("sip:200@127.0.0.1:{dest}"),
+        false,
+        CALL_WAIT,
     );
     assert_eq!(
-        got.last(),
-        Some(&Event {
-            code: 200,
-            leg: "Destination".to_owned()
-        }),
+        got.last().map(|e| (e.code, e.leg.as_str())),
+        Some((200, "Destination")),
         "{got:?}"
     );
     phone.expect_pass();
     server.stop_cleanly();
+    let _ = fs::remove_file(SERVICE_READY);
     let log = "/var/log/clicktocall/clicktocall.log";
     assert_eq!(
         mode_owner(log).1,
@@ -634,37 +628,26 @@ fn purge_package() {
     );
 }
 
-/// The ports the test's configuration edit sets.
-struct Ports {
-    sip: u16,
-    xml: u16,
-}
+/// The line of the test's configuration edit that shows it survived an upgrade.
+const PORTS_MARKER: &str = "UDPTCPPort = auto";
 
-impl Ports {
-    fn pick() -> Ports {
-        Ports {
-            sip: free_port(),
-            xml: free_port(),
-        }
-    }
+/// Where the service writes its `--ready-file`: its own state directory (the service
+/// user must be able to create it there).
+const SERVICE_READY: &str = "/var/lib/clicktocall/ready-test";
 
-    fn marker(&self) -> String {
-        format!("UDPTCPPort = {}", self.sip)
-    }
-}
-
-/// The operator's edit of the installed configuration: free loopback ports, no TLS, HTTP
-/// off. Everything else stays as shipped (identity, translation rules, log file).
-fn edit_config(ports: &Ports) {
+/// The operator's edit of the installed configuration: `auto` loopback ports (reported in
+/// the ready file), no TLS, HTTP off. Everything else stays as shipped (identity,
+/// translation rules, log file).
+fn edit_config() {
     let text = fs::read_to_string(CONFIG).expect("read config");
     let edited: Vec<String> = text
         .lines()
         .map(|line| {
             let key = line.split('=').next().unwrap_or_default().trim();
             match key {
-                "UDPTCPPort" => ports.marker(),
+                "UDPTCPPort" => PORTS_MARKER.to_owned(),
                 "TLSPort" => "TLSPort = 0".to_owned(),
-                "XmlRpcPort" => format!("XmlRpcPort = {}", ports.xml),
+                "XmlRpcPort" => "XmlRpcPort = auto".to_owned(),
                 "HttpPort" => "HttpPort = 0".to_owned(),
                 _ => line.to_owned(),
             }
@@ -701,338 +684,23 @@ impl Unit {
 }
 
 /// The installed binary run as its unit runs it: the unit's user and group (setpriv execs
-/// the binary, so the child's pid is the server's), working directory and command line,
-/// with a clean environment.
-struct ServiceProcess {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    reader: Option<thread::JoinHandle<()>>,
-    exited: Option<ExitStatus>,
-}
-
-impl ServiceProcess {
-    /// Started (its "clicktocall started" line seen), or its stderr when it exited.
-    fn start(unit: &Unit) -> Result<ServiceProcess, String> {
-        let mut child = Command::new("setpriv")
-            .arg(format!("--reuid={}", unit.user))
-            .arg(format!("--regid={}", unit.user))
-            .arg("--init-groups")
-            .arg("--")
-            .args(&unit.exec_start)
-            .current_dir(&unit.working_directory)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the service with setpriv");
-        let stderr = child.stderr.take().expect("stderr");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        let reader = thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                sink.lock().expect("lines").push(line);
-            }
-        });
-        let mut process = ServiceProcess {
-            child,
-            lines,
-            reader: Some(reader),
-            exited: None,
-        };
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if process.text().contains("clicktocall started") {
-                return Ok(process);
-            }
-            if let Some(status) = process.child.try_wait().expect("try_wait") {
-                process.exited = Some(status);
-                if let Some(reader) = process.reader.take() {
-                    let _ = reader.join();
-                }
-                return Err(format!("exit {status}:\n{}", process.text()));
-            }
-            assert!(
-                Instant::now() < deadline,
-                "not started:\n{}",
-                process.text()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn text(&self) -> String {
-        self.lines.lock().expect("lines").join("\n")
-    }
-
-    fn stop_cleanly(&mut self) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
-        // SAFETY: kill(2) on the pid of our own child, not yet reaped.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        let deadline = Instant::now() + WAIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "the service did not stop");
-            thread::sleep(Duration::from_millis(20));
-        };
-        self.exited = Some(status);
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        assert_eq!(status.code(), Some(0), "{}", self.text());
-    }
-}
-
-impl Drop for ServiceProcess {
-    fn drop(&mut self) {
-        if self.exited.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A scratch directory under the target directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("packaging-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create scratch dir");
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !thread::panicking() {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// Whether some socket is bound to UDP `port` (a read-only look at /proc/net/udp).
-fn udp_bound(port: u16) -> bool {
-    let needle = format!(":{port:04X}");
-    fs::read_to_string("/proc/net/udp")
-        .unwrap_or_default()
-        .lines()
-        .skip(1)
-        .any(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .is_some_and(|local| local.ends_with(&needle))
-        })
-}
-
-/// A port free on 127.0.0.1 for UDP and TCP at once when asked.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).expect("bind udp");
-        let port = udp.local_addr().expect("addr").port();
-        if TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// One SIPp phone playing a UAS scenario of `tests/sipp/` (one call) on a free port.
-struct Sipp {
-    child: Child,
-    port: u16,
-    base: PathBuf,
-    done: bool,
-}
-
-impl Sipp {
-    fn uas(dir: &TempDir, scenario: &str, vars: &[(&str, String)]) -> Sipp {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/sipp")
-            .join(scenario);
-        let mut text = fs::read_to_string(&source).expect("read scenario");
-        for (name, value) in vars {
-            text = text.replace(&format!("@{name}@"), value);
-        }
-        let port = free_port();
-        let base = dir
-            .path()
-            .join(format!("{}-{port}", scenario.trim_end_matches(".xml")));
-        fs::write(base.with_extension("xml"), text).expect("write scenario");
-        let child = Command::new("sipp")
-            .arg("-sf")
-            .arg(base.with_extension("xml"))
-            .args([
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-m",
-                "1",
-                "-nostdin",
-            ])
-            .args([
-                "-timeout",
-                "40s",
-                "-timeout_error",
-                "-trace_err",
-                "-error_file",
-            ])
-            .arg(base.with_extension("err"))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(base.with_extension("screen")).expect("screen file"))
-            .stderr(fs::File::create(base.with_extension("stderr")).expect("stderr file"))
-            .spawn()
-            .expect("start sipp (Debian package sip-tester)");
-        let mut sipp = Sipp {
-            child,
-            port,
-            base,
-            done: false,
-        };
-        let deadline = Instant::now() + WAIT;
-        while !udp_bound(port) {
-            if Instant::now() >= deadline || sipp.child.try_wait().ok().flatten().is_some() {
-                panic!(
-                    "sipp {scenario} did not bind port {port}:\n{}",
-                    sipp.report()
-                );
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        sipp
-    }
-
-    fn report(&self) -> String {
-        ["err", "stderr", "screen"]
-            .iter()
-            .map(|ext| fs::read_to_string(self.base.with_extension(ext)).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    fn expect_pass(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(45);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait sipp") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "sipp still running:\n{}",
-                self.report()
-            );
-            thread::sleep(Duration::from_millis(20));
-        };
-        self.done = true;
-        assert!(
-            status.success(),
-            "sipp failed ({status}):\n{}",
-            self.report()
-        );
-    }
-}
-
-impl Drop for Sipp {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A `<Result>` of the XML interface: its code and `Leg` attribute.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Event {
-    code: u16,
-    leg: String,
-}
-
-impl Event {
-    fn is_final(&self) -> bool {
-        self.code >= 300 || ((200..300).contains(&self.code) && self.leg == "Destination")
-    }
-}
-
-/// A client of the XML interface: one request, then its response documents.
-struct XmlClient {
-    stream: TcpStream,
-    buffer: String,
-}
-
-impl XmlClient {
-    fn connect(port: u16) -> XmlClient {
-        let stream = TcpStream::connect(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
-            .expect("connect to the XML port");
-        stream
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .expect("read timeout");
-        XmlClient {
-            stream,
-            buffer: String::new(),
-        }
-    }
-
-    fn call(mut self, initiator: &str, destination: &str) -> Vec<Event> {
-        let request = format!(
-            "<ClickToCall><Request><Initiator>{initiator}</Initiator>\
-             <Destination>{destination}</Destination><AnchorCall>false</AnchorCall>\
-             </Request></ClickToCall>\r\n"
-        );
-        self.stream
-            .write_all(request.as_bytes())
-            .expect("send XML request");
-        let deadline = Instant::now() + WAIT;
-        let mut events = Vec::new();
-        loop {
-            while let Some(event) = self.next_event() {
-                let last = event.is_final();
-                events.push(event);
-                if last {
-                    return events;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "XML: no final event: {events:?} {}",
-                self.buffer
-            );
-            let mut chunk = [0u8; 4096];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => panic!("XML connection closed: {events:?} {}", self.buffer),
-                Ok(n) => self.buffer.push_str(&String::from_utf8_lossy(&chunk[..n])),
-                Err(_) => {}
-            }
-        }
-    }
-
-    fn next_event(&mut self) -> Option<Event> {
-        const OPEN: &str = "<Result Code=\"";
-        let start = self.buffer.find(OPEN)?;
-        let rest = &self.buffer[start + OPEN.len()..];
-        let end = rest.find("</Result>")?;
-        let head = &rest[..end];
-        let code = head.get(..head.find('"')?)?.parse().ok()?;
-        let leg = head
-            .find("Leg=\"")
-            .and_then(|at| {
-                let value = &head[at + 5..];
-                value.find('"').map(|q| value[..q].to_owned())
-            })
-            .unwrap_or_default();
-        let consumed = start + OPEN.len() + end;
-        self.buffer.drain(..consumed);
-        Some(Event { code, leg })
-    }
+/// the binary, so the child's pid is the server's), working directory and command line
+/// (plus `--ready-file`, which the harness adds), with a clean environment. Its console
+/// output goes to `dir`; stopped by the harness (SIGTERM, by PID) on drop.
+fn start_service(unit: &Unit, dir: &TempDir) -> Server {
+    let mut cmd = Command::new("setpriv");
+    cmd.arg(format!("--reuid={}", unit.user))
+        .arg(format!("--regid={}", unit.user))
+        .arg("--init-groups")
+        .arg("--")
+        .args(&unit.exec_start)
+        .current_dir(&unit.working_directory)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    Server::start_command(
+        cmd,
+        Path::new(SERVICE_READY),
+        dir.path(),
+        Path::new("/var/log/clicktocall/clicktocall.log"),
+    )
 }
