@@ -49,13 +49,10 @@ fn initiator_that_rings_and_ignores_the_cancel_gets_a_final_408() {
     initiator.expect_pass();
 }
 
-// Defect found by this test: the reactor's transaction layer drops the late 200 as a
-// "stray response" (`sip::transaction::layer` `handle_response`, no client transaction
-// left once the INVITE timed out 64·T1 after the CANCEL), so the calls thread never sees
-// it and it is never ACKed nor BYEd; RFC 3261 §17.1.1.2 / §13.2.2.4 want the 2xx passed
-// up. Run it with `--ignored` once the layer passes such a 2xx to the calls thread.
+// The late 200 matches no transaction once the INVITE timed out 64·T1 after the CANCEL;
+// the transaction layer passes such a 2xx up (RFC 3261 §17.1.3) and the calls thread ACKs
+// and BYEs it (§13.2.2.4). It used to be dropped as a stray response.
 #[test]
-#[ignore = "defect: a 2xx after the INVITE transaction ended is dropped as stray, never ACKed"]
 fn initiator_answering_after_the_call_is_over_is_acked_and_byed() {
     let lab = Lab::start(
         "ring-vanish-late-200",

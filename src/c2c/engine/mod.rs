@@ -271,6 +271,7 @@ impl Engine {
             SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
             // The phone's re-INVITE was cancelled and answered 487 by the reactor.
             SipEvent::Cancelled { tx } => self.relay_cancelled(tx),
+            SipEvent::StrayInvite2xx { response } => self.stray_response(&response),
             SipEvent::TxFailed { tx, reason } => self.tx_failed(now, tx, &reason),
         }
     }

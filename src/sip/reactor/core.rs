@@ -586,6 +586,9 @@ impl ReactorCore {
                     TxFailure::Transport("connection failed or destination unreachable".into()),
                 );
             }
+            TxEvent::StrayInvite2xx { msg } => self
+                .events
+                .push_back(SipEvent::StrayInvite2xx { response: msg }),
         }
     }
 }

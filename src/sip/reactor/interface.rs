@@ -51,4 +51,7 @@ pub(crate) enum SipEvent {
     /// has answered the CANCEL 200 and the INVITE 487. A re-INVITE we relayed to the other
     /// phone should be cancelled there too; `tx` takes no further response.
     Cancelled { tx: ServerTxId },
+    /// A 2xx to one of our INVITEs whose transaction is gone (RFC 3261 §17.1.3): the calls
+    /// thread ACKs it, and BYEs the dialog unless it is one it keeps.
+    StrayInvite2xx { response: Message },
 }

@@ -294,7 +294,12 @@ impl TransactionLayer {
         let Some(&r) = self.client_index.get(&key) else {
             // §17.1.3: no transaction; a 2xx retransmission after Timer M ends here too.
             self.stats.stray_responses += 1;
-            debug!(target: LOG, "stray response {status} ({} {}) dropped", key.method, key.branch);
+            if key.method == Method::Invite && (200..300).contains(&status) {
+                debug!(target: LOG, "stray 2xx to INVITE ({}) passed up", key.branch);
+                self.events.push_back(TxEvent::StrayInvite2xx { msg });
+            } else {
+                debug!(target: LOG, "stray response {status} ({} {}) dropped", key.method, key.branch);
+            }
             return;
         };
         if let Some(client) = self.clients.get_mut(&r) {

@@ -71,6 +71,11 @@ pub(crate) enum TxEvent {
     Timeout { tx: ClientTxId, timer: TimerKind },
     /// The client transaction ended because the transport failed.
     TransportError { tx: ClientTxId },
+    /// A 2xx to an INVITE that matches no transaction: its transaction is gone (it timed
+    /// out after our CANCEL, or Timer M ran out). RFC 3261 §17.1.3 passes a response that
+    /// matches nothing to the core; a UAC must still ACK every 2xx to its INVITE and ends
+    /// a dialog it does not want with BYE (§13.2.2.4, RFC 6026 §8.4).
+    StrayInvite2xx { msg: Message },
 }
 
 /// A command the layer cannot carry out.

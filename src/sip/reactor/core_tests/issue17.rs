@@ -310,3 +310,37 @@ Content-Length: 0
     );
     assert!(matches!(events(&mut c).as_slice(), [SipEvent::Cancelled { tx }] if *tx == stx));
 }
+
+/// A 2xx to our INVITE after its transaction timed out (the phone ignored our CANCEL,
+/// then answered) matches no transaction: it used to be dropped, so the phone kept a
+/// call up for nobody. It goes to the calls thread (RFC 3261 §17.1.3), which ACKs and
+/// BYEs it; a stray non-2xx, or a 2xx to anything but INVITE, is still dropped.
+#[test]
+fn a_2xx_after_the_invite_transaction_ended_reaches_the_calls_thread() {
+    let mut c = core();
+    let t0 = Instant::now();
+    send(&mut c, t0, 1, invite(), &[dns_target(A, Transport::Udp)]);
+    let (_, sent) = one_transmit(&mut c);
+    received(
+        &mut c,
+        t0,
+        &Message::response_to(&sent, 180, "Ringing", Some("peer")),
+        addr(A),
+        Transport::Udp,
+    );
+    events(&mut c);
+    cancel(&mut c, t0, 1);
+    one_transmit(&mut c);
+    run_until(&mut c, t0, t0 + ms(40_000));
+    events(&mut c);
+    let late = Message::response_to(&sent, 200, "OK", Some("peer"));
+    received(&mut c, t0 + ms(41_000), &late, addr(A), Transport::Udp);
+    match events(&mut c).as_slice() {
+        [SipEvent::StrayInvite2xx { response }] => assert_eq!(response.status(), Some(200)),
+        other => panic!("expected the stray 2xx, got {other:?}"),
+    }
+    let late_486 = Message::response_to(&sent, 486, "Busy Here", Some("peer"));
+    received(&mut c, t0 + ms(41_000), &late_486, addr(A), Transport::Udp);
+    assert!(events(&mut c).is_empty(), "a stray non-2xx is dropped");
+    assert_all_freed(&mut c, t0 + ms(41_000));
+}
