@@ -47,12 +47,7 @@ fn options_retransmitted_answered_then_stray_after_timer_k() {
         response_to_ours(200, "OK", "z9hG4bKopt1", "OPTIONS"),
         origin_udp(),
     );
-    // No transaction is left: the 2xx goes up as a stray for the TU to ACK (§17.1.3).
-    assert!(
-        matches!(&events(&mut l)[..], [TxEvent::StrayInvite2xx { msg }] if msg.status() == Some(200)),
-        "a 2xx after Timer M is passed up as a stray"
-    );
-    assert!(transmits(&mut l).is_empty(), "the layer does not ACK it");
+    assert!(events(&mut l).is_empty());
     assert_eq!(l.stats().stray_responses, 1);
 }
 
@@ -190,7 +185,12 @@ fn invite_2xx_and_its_retransmissions_are_passed_up_until_timer_m() {
         response_to_ours(200, "OK", "z9hG4bKinv5", "INVITE"),
         origin_udp(),
     );
-    assert!(events(&mut l).is_empty());
+    // No transaction is left: the 2xx goes up as a stray for the TU to ACK (§17.1.3).
+    assert!(
+        matches!(&events(&mut l)[..], [TxEvent::StrayInvite2xx { msg }] if msg.status() == Some(200)),
+        "a 2xx after Timer M is passed up as a stray"
+    );
+    assert!(transmits(&mut l).is_empty(), "the layer does not ACK it");
     assert_eq!(l.stats().stray_responses, 1);
 }
 
