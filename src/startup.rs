@@ -28,6 +28,7 @@ use crate::sip::reactor::{Reactor, ReactorConfig, ReactorStartError, default_loc
 use crate::sip::transaction::LayerConfig;
 use crate::sip::transport::{TransportConfig, TransportStartError};
 use crate::translate::LiveRules;
+use crate::ua::digest::Credentials;
 
 /// Click-to-call requests waiting for the calls thread before new ones are refused.
 const COMMAND_QUEUE: usize = 1024;
@@ -178,6 +179,11 @@ fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineCo
         .find(|(t, _)| *t == Transport::Udp)
         .map_or(config.udp_tcp_port, |(_, a)| a.port());
     EngineConfig {
+        credentials: (!config.sip_auth_user.is_empty()).then(|| Credentials {
+            user: config.sip_auth_user.clone(),
+            password: config.sip_auth_password.clone(),
+            realm: (!config.sip_auth_realm.is_empty()).then(|| config.sip_auth_realm.clone()),
+        }),
         identity: parse_sip_uri(&config.click_to_call_identity).unwrap_or_else(|| {
             Uri::sip(
                 Some("click2call"),

@@ -43,11 +43,14 @@ pub enum Key {
     InitiatorAllow,
     InitiatorDeny,
     SipAllow,
+    SipAuthUser,
+    SipAuthPassword,
+    SipAuthRealm,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 40] = [
+    pub const ALL: [Key; 43] = [
         Key::IpAddress,
         Key::DnsServers,
         Key::ClickToCallIdentity,
@@ -56,6 +59,9 @@ impl Key {
         Key::TlsDomainName,
         Key::KeepAlives,
         Key::OutboundProxy,
+        Key::SipAuthUser,
+        Key::SipAuthPassword,
+        Key::SipAuthRealm,
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
@@ -133,6 +139,9 @@ impl Key {
             Key::InitiatorAllow => "InitiatorAllow",
             Key::InitiatorDeny => "InitiatorDeny",
             Key::SipAllow => "SipAllow",
+            Key::SipAuthUser => "SipAuthUser",
+            Key::SipAuthPassword => "SipAuthPassword",
+            Key::SipAuthRealm => "SipAuthRealm",
         }
     }
 
@@ -164,7 +173,10 @@ impl Key {
     /// Keys whose value is a secret: never logged, masked by `--check-config`, and worth
     /// a warning when the file holding them is readable by others.
     pub fn is_secret(self) -> bool {
-        matches!(self, Key::HttpAuthPwd | Key::XmlAuthToken)
+        matches!(
+            self,
+            Key::HttpAuthPwd | Key::XmlAuthToken | Key::SipAuthPassword
+        )
     }
 }
 

@@ -60,6 +60,13 @@ pub struct Config {
     pub keep_alives: bool,
     /// OutboundProxy: every request is sent through this URI when set.
     pub outbound_proxy: Option<String>,
+    /// SipAuthUser: the user name answering 401/407 challenges to our requests; blank:
+    /// challenges are not answered.
+    pub sip_auth_user: String,
+    /// SipAuthPassword: its password. Never log it.
+    pub sip_auth_password: String,
+    /// SipAuthRealm: only challenges of this realm are answered; blank: any realm.
+    pub sip_auth_realm: String,
     pub log_level: LogLevel,
     pub log_filename: PathBuf,
     /// Lines per log file before it is rotated; 0 = never rotate.
@@ -147,6 +154,9 @@ impl Default for Config {
             tls_domain_name: host,
             keep_alives: true,
             outbound_proxy: None,
+            sip_auth_user: String::new(),
+            sip_auth_password: String::new(),
+            sip_auth_realm: String::new(),
             log_level: LogLevel::Info,
             log_filename: PathBuf::from("clicktocall.log"),
             log_file_max_lines: 50_000,
@@ -196,6 +206,9 @@ impl fmt::Debug for Config {
             .field("tls_domain_name", &self.tls_domain_name)
             .field("keep_alives", &self.keep_alives)
             .field("outbound_proxy", &self.outbound_proxy)
+            .field("sip_auth_user", &self.sip_auth_user)
+            .field("sip_auth_password", &"********")
+            .field("sip_auth_realm", &self.sip_auth_realm)
             .field("log_level", &self.log_level)
             .field("log_filename", &self.log_filename)
             .field("log_file_max_lines", &self.log_file_max_lines)
@@ -368,6 +381,15 @@ impl Config {
                 Key::TlsDomainName => self.tls_domain_name.clone(),
                 Key::KeepAlives => (if self.keep_alives { "1" } else { "0" }).to_owned(),
                 Key::OutboundProxy => self.outbound_proxy.clone().unwrap_or_default(),
+                Key::SipAuthUser => self.sip_auth_user.clone(),
+                Key::SipAuthPassword => {
+                    if self.sip_auth_password.is_empty() {
+                        String::new()
+                    } else {
+                        "********".to_owned()
+                    }
+                }
+                Key::SipAuthRealm => self.sip_auth_realm.clone(),
                 Key::LogLevel => self.log_level.to_string(),
                 Key::LogFilename => self.log_filename.display().to_string(),
                 Key::LogFileMaxLines => self.log_file_max_lines.to_string(),

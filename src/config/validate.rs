@@ -267,6 +267,12 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::TlsDomainName => config.tls_domain_name = value.to_owned(),
         Key::KeepAlives => config.keep_alives = parse_bool(value)?,
         Key::OutboundProxy => config.outbound_proxy = Some(parse_sip_uri(value)?),
+        // The user and realm are written as they are in quoted-strings of our
+        // Authorization (RFC 3261 §25.1): no quote, backslash or control character. The
+        // password is only hashed.
+        Key::SipAuthUser => config.sip_auth_user = parse_realm(value)?,
+        Key::SipAuthPassword => config.sip_auth_password = parse_text(value)?,
+        Key::SipAuthRealm => config.sip_auth_realm = parse_realm(value)?,
         Key::LogLevel => {
             config.log_level = LogLevel::from_str(value).map_err(|_| Invalid::NotALogLevel)?
         }
@@ -359,6 +365,14 @@ fn parse_token(value: &str) -> Result<String, Invalid> {
     }
     if value.chars().count() < 16 {
         return Err(Invalid::TooShort(16));
+    }
+    Ok(value.to_owned())
+}
+
+/// Any text without control characters.
+fn parse_text(value: &str) -> Result<String, Invalid> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Invalid::ForbiddenCharacter(c));
     }
     Ok(value.to_owned())
 }

@@ -32,8 +32,9 @@ use crate::sip::msg::{Message, Uri};
 use crate::sip::reactor::{CoreConfig, CoreCounts, ReactorCore, SipCommand, SipEvent};
 use crate::sip::transaction::LayerConfig;
 use crate::sip::transport::{ErrorKind, TransportEvent};
+use crate::ua::digest::Credentials;
 
-pub(crate) use phone::{OnInvite, Phone, Script};
+pub(crate) use phone::{Demand, OnInvite, Phone, Script};
 
 /// Where our SIP stack listens in the simulation.
 const SERVER: &str = "127.0.0.1:5072";
@@ -44,6 +45,8 @@ pub(crate) struct SimConfig {
     pub(crate) layer: LayerConfig,
     /// Datagrams lost between the server and the phones; none when `None`.
     pub(crate) loss: Option<Loss>,
+    /// The server's `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`.
+    pub(crate) credentials: Option<Credentials>,
 }
 
 impl Default for SimConfig {
@@ -52,6 +55,7 @@ impl Default for SimConfig {
             ring_timeout: Duration::from_secs(30),
             layer: LayerConfig::default(),
             loss: None,
+            credentials: None,
         }
     }
 }
@@ -110,6 +114,7 @@ impl Sim {
                 local_ip: server.ip(),
                 local_port: server.port(),
                 outbound_proxy: None,
+                credentials: cfg.credentials.clone(),
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),
             }),
             core: ReactorCore::new(CoreConfig {

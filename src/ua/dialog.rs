@@ -110,6 +110,9 @@ pub struct Dialog {
     /// The session interval the last 2xx to our INVITE set (RFC 4028 §7.2), as the call
     /// engine read it; `None` when it set none, and no session timer runs.
     session_interval: Option<u32>,
+    /// The Authorization / Proxy-Authorization lines of the INVITE the current ACK answers:
+    /// RFC 3261 §13.2.2.4, the ACK carries the same credentials as the INVITE.
+    invite_credentials: Vec<(String, String)>,
 }
 
 /// The session interval our initial INVITE asks for, and our Min-SE (RFC 4028 §4, §5:
@@ -141,6 +144,7 @@ impl Dialog {
             invite_pending: true,
             last_rseq: None,
             session_interval: None,
+            invite_credentials: Vec::new(),
         };
         let mut invite = leg.request(Method::Invite);
         leg.invite_cseq = leg.local_cseq;
@@ -313,6 +317,9 @@ impl Dialog {
 
     fn build_ack(&mut self, sdp: Option<Vec<u8>>) -> Message {
         let mut ack = self.base_request(Method::Ack, self.invite_cseq);
+        for (name, value) in &self.invite_credentials {
+            ack.push_header(name, value);
+        }
         if let Some(body) = sdp {
             ack.push_header("Content-Type", SDP);
             ack.push_header("User-Agent", USER_AGENT);
@@ -419,6 +426,34 @@ impl Dialog {
         req.push_header("User-Agent", USER_AGENT);
         self.state = DialogState::Terminated;
         req
+    }
+
+    /// Gives `req`, a request of this dialog challenged with 401/407, the dialog's next
+    /// CSeq, so it can go again with credentials as a new transaction (RFC 3261 §22.1:
+    /// the CSeq is incremented as for any new request; §8.1.3.5: Call-ID, tags and, for
+    /// an initial INVITE, the From tag stay). A re-sent INVITE is the one the ACK and the
+    /// responses now answer.
+    pub fn renumber(&mut self, req: &mut Message) {
+        let Some(method) = req.method().cloned() else {
+            return;
+        };
+        self.local_cseq += 1;
+        req.set_header("CSeq", &format!("{} {}", self.local_cseq, method.as_str()));
+        if method == Method::Invite {
+            self.invite_cseq = self.local_cseq;
+        }
+    }
+
+    /// Remembers the credentials `invite`, the INVITE now out, carries, for its ACK.
+    pub fn set_invite_credentials(&mut self, invite: &Message) {
+        self.invite_credentials = ["Authorization", "Proxy-Authorization"]
+            .into_iter()
+            .flat_map(|name| {
+                invite
+                    .header_values(name)
+                    .map(move |v| (name.to_string(), v.to_string()))
+            })
+            .collect();
     }
 
     /// True when `req` belongs to this dialog (RFC 3261 §12.2.2: Call-ID, the To tag is ours,
@@ -548,6 +583,7 @@ impl Dialog {
             invite_pending: false,
             last_rseq: None,
             session_interval: None,
+            invite_credentials: Vec::new(),
         };
         dialog.learn_route(resp, true);
         Some(dialog)

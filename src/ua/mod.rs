@@ -3,6 +3,7 @@
 //! sends them through the reactor.
 
 pub mod dialog;
+pub mod digest;
 pub mod notify;
 pub mod out_of_dialog;
 

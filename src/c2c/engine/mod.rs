@@ -15,6 +15,7 @@ use crate::sip::msg::{Host, Message, NameAddr, Refresher, Uri};
 use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
 use crate::sip::sdp;
 use crate::ua::dialog::{Dialog, DialogSpec};
+use crate::ua::digest::{AuthCache, Credentials};
 
 /// What the engine needs to know about us.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct EngineConfig {
     pub local_port: u16,
     /// `OutboundProxy`: pre-loaded route of every out-of-dialog request.
     pub outbound_proxy: Option<Uri>,
+    /// `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`: the answer to 401/407 challenges.
+    pub credentials: Option<Credentials>,
     pub timing: Timing,
 }
 
@@ -71,7 +74,7 @@ enum TxKind {
 }
 
 /// A client transaction the engine follows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Tracked {
     sid: SessionId,
     leg: Role,
@@ -84,6 +87,11 @@ struct Tracked {
     /// An INVITE of ours within a dialog is given up if it has no final answer by then
     /// (its entry in `Engine::answer_due`).
     answer_by: Option<Instant>,
+    /// The request as sent, kept when we have credentials: a 401/407 to it is answered by
+    /// sending it again with them (RFC 3261 §22.2).
+    request: Option<Box<Message>>,
+    /// How many times this request was sent again with credentials.
+    auth_retries: u8,
 }
 
 /// How long an INVITE transaction answered 2xx is followed: its 2xx retransmissions come
@@ -118,6 +126,9 @@ struct LegSlot {
     remote_offer: Option<Vec<u8>>,
     /// When this leg's next session refresh is due (its entry in `reinvites_due`).
     refresh_at: Option<Instant>,
+    /// The challenges this dialog has met: its later requests go out pre-authorised
+    /// (RFC 3261 §22.3).
+    auth: AuthCache,
 }
 
 #[derive(Debug)]
@@ -376,9 +387,27 @@ impl Engine {
         tx
     }
 
-    fn send(&mut self, sid: SessionId, leg: Role, kind: TxKind, request: Message) -> ClientTxId {
+    fn send(
+        &mut self,
+        sid: SessionId,
+        leg: Role,
+        kind: TxKind,
+        mut request: Message,
+    ) -> ClientTxId {
         let tx = self.new_tx();
         let cseq = request.cseq().map_or(0, |(n, _)| n);
+        let kept = match self.cfg.credentials.clone() {
+            Some(creds) => {
+                if let Some(slot) = self.slot_mut(sid, leg) {
+                    slot.auth.authorize(&mut request, &creds);
+                    if request.method() == Some(&crate::sip::msg::Method::Invite) {
+                        slot.sip.set_invite_credentials(&request);
+                    }
+                }
+                Some(Box::new(request.clone()))
+            }
+            None => None,
+        };
 
         self.txs.insert(
             tx,
@@ -389,6 +418,8 @@ impl Engine {
                 cseq,
                 accepted: false,
                 answer_by: None,
+                request: kept,
+                auth_retries: 0,
             },
         );
         self.out.push_back(SipCommand::SendRequest { tx, request });
@@ -404,13 +435,14 @@ impl Engine {
         leg: Role,
         kind: TxKind,
         req: Message,
-    ) {
+    ) -> ClientTxId {
         let tx = self.send(sid, leg, kind, req);
         let at = now + REINVITE_ANSWER_WAIT;
         if let Some(t) = self.txs.get_mut(&tx) {
             t.answer_by = Some(at);
             self.answer_due.insert((at, tx));
         }
+        tx
     }
 
     /// Carry out the session's actions, then file its next timer or drop it when done.
@@ -600,6 +632,7 @@ impl Engine {
                 local_sdp,
                 remote_offer: None,
                 refresh_at: None,
+                auth: AuthCache::default(),
             });
         }
     }

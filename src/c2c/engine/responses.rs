@@ -68,6 +68,9 @@ impl Engine {
             return;
         };
         let code = resp.status().unwrap_or(0);
+        if matches!(code, 401 | 407) && self.answer_challenge(now, tx, resp) {
+            return;
+        }
         let invite_kind = matches!(
             kind,
             TxKind::Invite | TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_)
@@ -113,6 +116,62 @@ impl Engine {
             }
             _ => {}
         }
+    }
+
+    /// A 401/407 to a request of ours (RFC 3261 §22.2): when the credentials answer every
+    /// challenge in it, the request goes again with them as a new transaction and the
+    /// challenge is not reported; the transaction layer ACKs an INVITE's 401/407
+    /// (§17.1.1.3). False when it is the request's failure: no credentials, a realm not
+    /// ours, credentials refused (a second challenge for the realm, not `stale`), or
+    /// retries used up.
+    fn answer_challenge(&mut self, now: Instant, tx: ClientTxId, resp: &Message) -> bool {
+        let Some(creds) = self.cfg.credentials.clone() else {
+            return false;
+        };
+        let Some(tracked) = self.txs.get(&tx) else {
+            return false;
+        };
+        let (sid, leg, kind, retries) =
+            (tracked.sid, tracked.leg, tracked.kind, tracked.auth_retries);
+        // One retry with credentials, and one more when only the nonce was stale (RFC 7616
+        // §3.3): a peer that keeps challenging cannot keep us sending.
+        if retries >= MAX_AUTH_RETRIES {
+            return false;
+        }
+        let Some(mut request) = tracked.request.as_deref().cloned() else {
+            return false;
+        };
+        let code = resp.status().unwrap_or(0);
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return false;
+        };
+        if !slot.auth.learn(resp, &request, &creds) {
+            log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} challenged ({code}): no credentials accepted for it", leg.as_str());
+            return false;
+        }
+        slot.sip.renumber(&mut request);
+        if let Some(old) = self.txs.remove(&tx)
+            && let Some(t) = old.answer_by
+        {
+            self.answer_due.remove(&(t, tx));
+        }
+        log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} challenged ({code}): sending it again with credentials", leg.as_str());
+        let new_tx = match kind {
+            TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_) => {
+                self.send_reinvite(now, sid, leg, kind, request)
+            }
+            _ => self.send(sid, leg, kind, request),
+        };
+        if let Some(t) = self.txs.get_mut(&new_tx) {
+            t.auth_retries = retries + 1;
+        }
+        if kind == TxKind::Invite
+            && let Some(slot) = self.slot_mut(sid, leg)
+        {
+            // A CANCEL (ring time-out, hang-up) now cancels the INVITE that is out.
+            slot.invite_tx = new_tx;
+        }
+        true
     }
 
     /// A response whose transaction the engine no longer follows (its call is over). A 2xx
@@ -249,6 +308,10 @@ impl Engine {
         }
     }
 }
+
+/// How many times one request is sent again with credentials: once for its challenge,
+/// once more for a stale nonce.
+const MAX_AUTH_RETRIES: u8 = 2;
 
 /// RFC 4488 §4: a 2xx to REFER with `Refer-Sub: false` creates no subscription.
 fn refer_sub_false(resp: &Message) -> bool {

@@ -1,6 +1,7 @@
 //! Protocol timing on the virtual clock: transaction timers in `timers`, call-level timers
 //! (session refresh, ring time-out, Timer C) in `calls`. This module holds what both use.
 
+mod auth;
 mod calls;
 mod loss;
 mod timers;

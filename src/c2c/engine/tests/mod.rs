@@ -18,6 +18,7 @@ fn engine() -> Engine {
         local_ip: "127.0.0.1".parse().unwrap(),
         local_port: 5072,
         outbound_proxy: None,
+        credentials: None,
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
     })
 }
