@@ -28,6 +28,7 @@ use crate::sip::reactor::{Reactor, ReactorConfig, ReactorStartError, default_loc
 use crate::sip::transaction::LayerConfig;
 use crate::sip::transport::{TransportConfig, TransportStartError};
 use crate::translate::LiveRules;
+use crate::ua::contact::ListenPorts;
 use crate::ua::digest::Credentials;
 
 /// Click-to-call requests waiting for the calls thread before new ones are refused.
@@ -174,10 +175,19 @@ fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineCo
         // No address configured: the one this host uses towards the outside world (the
         // routing table is asked; nothing is sent). TEST-NET-1, RFC 5737.
         .unwrap_or_else(|| default_local_ip(SocketAddr::from(([192, 0, 2, 1], 5060))));
-    let local_port = local
-        .iter()
-        .find(|(t, _)| *t == Transport::Udp)
-        .map_or(config.udp_tcp_port, |(_, a)| a.port());
+    // The kernel's port where a port key said `auto`.
+    let bound = |kind: Transport| {
+        local
+            .iter()
+            .find(|(t, _)| *t == kind)
+            .map(|(_, a)| a.port())
+    };
+    let udp = bound(Transport::Udp).unwrap_or(config.udp_tcp_port);
+    let ports = ListenPorts {
+        udp,
+        tcp: bound(Transport::Tcp).unwrap_or(udp),
+        tls: bound(Transport::Tls),
+    };
     EngineConfig {
         credentials: (!config.sip_auth_user.is_empty()).then(|| Credentials {
             user: config.sip_auth_user.clone(),
@@ -192,7 +202,7 @@ fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineCo
             )
         }),
         local_ip,
-        local_port,
+        ports,
         outbound_proxy: config
             .outbound_proxy
             .as_deref()

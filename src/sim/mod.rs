@@ -32,6 +32,7 @@ use crate::sip::msg::{Message, Uri};
 use crate::sip::reactor::{CoreConfig, CoreCounts, ReactorCore, SipCommand, SipEvent};
 use crate::sip::transaction::LayerConfig;
 use crate::sip::transport::{ErrorKind, TransportEvent};
+use crate::ua::contact::ListenPorts;
 use crate::ua::digest::Credentials;
 
 pub(crate) use phone::{Demand, OnInvite, Phone, Script};
@@ -112,7 +113,11 @@ impl Sim {
             engine: Engine::new(EngineConfig {
                 identity: Uri::parse("sip:click2call@127.0.0.1").expect("identity parses"),
                 local_ip: server.ip(),
-                local_port: server.port(),
+                ports: ListenPorts {
+                    udp: server.port(),
+                    tcp: server.port(),
+                    tls: None,
+                },
                 outbound_proxy: None,
                 credentials: cfg.credentials.clone(),
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),

@@ -2,6 +2,7 @@
 //! to requests outside any dialog. Sans-IO: it builds and reads messages; the calls thread
 //! sends them through the reactor.
 
+pub mod contact;
 pub mod dialog;
 pub mod digest;
 pub mod notify;

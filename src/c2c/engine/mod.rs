@@ -11,9 +11,10 @@ use crossbeam_channel::Sender;
 
 use super::command::{Command, Progress, Role};
 use super::session::{Action, LegEvent, Session, Timing};
-use crate::sip::msg::{Host, Message, NameAddr, Refresher, Uri};
+use crate::sip::msg::{Message, NameAddr, Refresher, Uri};
 use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
 use crate::sip::sdp;
+use crate::ua::contact::{self, ListenPorts};
 use crate::ua::dialog::{Dialog, DialogSpec};
 use crate::ua::digest::{AuthCache, Credentials};
 
@@ -24,8 +25,8 @@ pub struct EngineConfig {
     pub identity: Uri,
     /// The address we put in Contact and SDP (RFC 3261 §8.1.1.8, RFC 4566 §5.7).
     pub local_ip: IpAddr,
-    /// Our SIP port, for Contact.
-    pub local_port: u16,
+    /// Our SIP listeners' ports, for Contact.
+    pub ports: ListenPorts,
     /// `OutboundProxy`: pre-loaded route of every out-of-dialog request.
     pub outbound_proxy: Option<Uri>,
     /// `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`: the answer to 401/407 challenges.
@@ -567,12 +568,11 @@ impl Engine {
         na
     }
 
-    fn contact(&self, user: Option<&str>) -> NameAddr {
-        NameAddr::new(Uri::sip(
-            user,
-            Host::from(self.cfg.local_ip),
-            Some(self.cfg.local_port),
-        ))
+    /// Our Contact for a request to `target`: it matches the transport of the first hop
+    /// (the outbound proxy, else the target; RFC 3261 §8.1.1.8).
+    fn contact(&self, user: Option<&str>, target: &Uri) -> NameAddr {
+        let hop = self.cfg.outbound_proxy.as_ref().unwrap_or(target);
+        contact::for_hop(user, self.cfg.local_ip, self.cfg.ports, hop)
     }
 
     fn invite_initiator(&mut self, sid: SessionId) {
@@ -580,7 +580,7 @@ impl Engine {
             return;
         };
         let from = self.our_name_addr(&call.destination);
-        let contact = self.contact(self.cfg.identity.user.as_deref());
+        let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
         let offer = sdp::inactive_offer(self.cfg.local_ip, session_version())
             .to_string()
             .into_bytes();
@@ -605,7 +605,7 @@ impl Engine {
         // without its tag, Contact carries the initiator's user part (as the original).
         let mut from = init.sip.remote().clone();
         from.params.remove("tag");
-        let contact = self.contact(from.uri.user.as_deref());
+        let contact = self.contact(from.uri.user.as_deref(), &call.destination);
         let spec = DialogSpec {
             target: call.destination.clone(),
             from,

@@ -190,7 +190,8 @@ impl Engine {
             log::debug!(target: "c2c", "late 2xx of a live dialog dropped");
             return;
         }
-        let contact = self.contact(self.cfg.identity.user.as_deref());
+        // The dialog is ended at once: its Contact is never used for requests to us.
+        let contact = self.contact(self.cfg.identity.user.as_deref(), &self.cfg.identity);
         let Some((ack, bye)) = crate::ua::dialog::end_unwanted_2xx(resp, contact) else {
             log::debug!(target: "c2c", "response for a finished transaction dropped");
             return;
