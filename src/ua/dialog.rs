@@ -5,13 +5,17 @@
 
 use crate::sip::msg::{Message, Method, NameAddr, Uri, new_call_id, new_tag};
 
-/// Headers every request of ours carries, as the C++ original writes them (see
-/// shared/reference: the initiator's INVITE).
-pub const ALLOW: &str =
-    "INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, SUBSCRIBE, UPDATE, PRACK, INFO, MESSAGE";
-pub const SUPPORTED: &str = "replaces, timer, norefersub, 100rel";
+/// The methods we serve (RFC 3261 §20.5): what `c2c::engine` answers in a dialog, and
+/// OPTIONS outside one. The C++ original also listed REFER, SUBSCRIBE and PRACK, which
+/// it (and we) answer 405: a peer believing the list would fail. PRACK is one we send
+/// (RFC 3262 §4), never one we take: we send no reliable provisional.
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, OPTIONS, BYE, NOTIFY, UPDATE, INFO, MESSAGE";
+/// The extensions we implement (RFC 3261 §20.37): session timers (RFC 4028) and, as UAC,
+/// reliable provisionals (RFC 3262). Not the original's `replaces` (we take no INVITE
+/// with Replaces, RFC 3891) nor `norefersub` (we take no REFER, RFC 4488).
+pub const SUPPORTED: &str = "timer, 100rel";
 /// A re-INVITE does not offer 100rel (we would have to PRACK the initiator's provisionals).
-const SUPPORTED_REINVITE: &str = "replaces, timer, norefersub";
+const SUPPORTED_REINVITE: &str = "timer";
 pub const USER_AGENT: &str = "ClickToCall";
 const MAX_FORWARDS: &str = "70";
 const SDP: &str = "application/sdp";
