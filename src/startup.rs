@@ -194,6 +194,7 @@ fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineCo
             password: config.sip_auth_password.clone(),
             realm: (!config.sip_auth_realm.is_empty()).then(|| config.sip_auth_realm.clone()),
         }),
+        max_redirects: config.max_redirects,
         identity: parse_sip_uri(&config.click_to_call_identity).unwrap_or_else(|| {
             Uri::sip(
                 Some("click2call"),

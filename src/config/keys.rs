@@ -46,11 +46,12 @@ pub enum Key {
     SipAuthUser,
     SipAuthPassword,
     SipAuthRealm,
+    MaxRedirects,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 43] = [
+    pub const ALL: [Key; 44] = [
         Key::IpAddress,
         Key::DnsServers,
         Key::ClickToCallIdentity,
@@ -62,6 +63,7 @@ impl Key {
         Key::SipAuthUser,
         Key::SipAuthPassword,
         Key::SipAuthRealm,
+        Key::MaxRedirects,
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
@@ -142,6 +144,7 @@ impl Key {
             Key::SipAuthUser => "SipAuthUser",
             Key::SipAuthPassword => "SipAuthPassword",
             Key::SipAuthRealm => "SipAuthRealm",
+            Key::MaxRedirects => "MaxRedirects",
         }
     }
 

@@ -67,6 +67,9 @@ pub struct Config {
     pub sip_auth_password: String,
     /// SipAuthRealm: only challenges of this realm are answered; blank: any realm.
     pub sip_auth_realm: String,
+    /// MaxRedirects: INVITEs a leg sends to the Contacts of 3xx responses; 0: a 3xx is
+    /// a failure.
+    pub max_redirects: u8,
     pub log_level: LogLevel,
     pub log_filename: PathBuf,
     /// Lines per log file before it is rotated; 0 = never rotate.
@@ -157,6 +160,7 @@ impl Default for Config {
             sip_auth_user: String::new(),
             sip_auth_password: String::new(),
             sip_auth_realm: String::new(),
+            max_redirects: 5,
             log_level: LogLevel::Info,
             log_filename: PathBuf::from("clicktocall.log"),
             log_file_max_lines: 50_000,
@@ -209,6 +213,7 @@ impl fmt::Debug for Config {
             .field("sip_auth_user", &self.sip_auth_user)
             .field("sip_auth_password", &"********")
             .field("sip_auth_realm", &self.sip_auth_realm)
+            .field("max_redirects", &self.max_redirects)
             .field("log_level", &self.log_level)
             .field("log_filename", &self.log_filename)
             .field("log_file_max_lines", &self.log_file_max_lines)
@@ -390,6 +395,7 @@ impl Config {
                     }
                 }
                 Key::SipAuthRealm => self.sip_auth_realm.clone(),
+                Key::MaxRedirects => self.max_redirects.to_string(),
                 Key::LogLevel => self.log_level.to_string(),
                 Key::LogFilename => self.log_filename.display().to_string(),
                 Key::LogFileMaxLines => self.log_file_max_lines.to_string(),

@@ -273,6 +273,10 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::SipAuthUser => config.sip_auth_user = parse_realm(value)?,
         Key::SipAuthPassword => config.sip_auth_password = parse_text(value)?,
         Key::SipAuthRealm => config.sip_auth_realm = parse_realm(value)?,
+        Key::MaxRedirects => {
+            config.max_redirects = u8::try_from(parse_number(value, 0, 20)?)
+                .map_err(|_| Invalid::OutOfRange { min: 0, max: 20 })?
+        }
         Key::LogLevel => {
             config.log_level = LogLevel::from_str(value).map_err(|_| Invalid::NotALogLevel)?
         }

@@ -120,6 +120,7 @@ impl Sim {
                 },
                 outbound_proxy: None,
                 credentials: cfg.credentials.clone(),
+                max_redirects: 5,
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),
             }),
             core: ReactorCore::new(CoreConfig {

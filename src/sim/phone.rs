@@ -30,6 +30,8 @@ pub(crate) enum OnInvite {
     Silent,
     /// 180 at once, then it vanishes: not even a CANCEL is answered.
     RingAndVanish,
+    /// `302 Moved Temporarily` at once, with these Contact values.
+    Redirect { contacts: &'static [&'static str] },
 }
 
 /// A phone's behaviour.
@@ -427,6 +429,13 @@ impl Phone {
                 );
             }
             OnInvite::Ring | OnInvite::RingAndVanish => self.send_at(now, self.ringing(&invite)),
+            OnInvite::Redirect { contacts } => {
+                let mut moved = Message::response_to(&invite, 302, "Moved Temporarily", Some(&tag));
+                for contact in contacts {
+                    moved.push_header("Contact", contact);
+                }
+                self.send_at(now, moved);
+            }
             OnInvite::Answer { after } => {
                 self.send_at(now, self.ringing(&invite));
                 let ok = self.ok_with_sdp(&invite);

@@ -448,6 +448,23 @@ impl Dialog {
         }
     }
 
+    /// Turns `invite`, the leg's initial INVITE, into one for `target`, the Contact of a
+    /// 3xx (RFC 3261 §8.1.3.4): the Request-URI changes, To, From and Call-ID stay, and
+    /// the CSeq is the next one. An early dialog of the old target is forgotten, with the
+    /// route set it taught: the pre-loaded route the INVITE carries is the route again.
+    pub fn redirect(&mut self, invite: &mut Message, target: Uri) {
+        invite.set_request_uri(target.clone());
+        self.remote_target = target;
+        self.remote.params.remove("tag");
+        self.state = DialogState::Calling;
+        self.last_rseq = None;
+        self.route_set = invite
+            .header_values("Route")
+            .filter_map(|r| NameAddr::parse(r).ok())
+            .collect();
+        self.renumber(invite);
+    }
+
     /// Remembers the credentials `invite`, the INVITE now out, carries, for its ACK.
     pub fn set_invite_credentials(&mut self, invite: &Message) {
         self.invite_credentials = ["Authorization", "Proxy-Authorization"]

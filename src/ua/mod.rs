@@ -7,5 +7,6 @@ pub mod dialog;
 pub mod digest;
 pub mod notify;
 pub mod out_of_dialog;
+pub mod redirect;
 
 pub use dialog::{Dialog, DialogSpec, DialogState, InviteOutcome, body_sdp};

@@ -12,6 +12,7 @@ mod anchor;
 mod concurrent;
 mod failures;
 mod inbound;
+mod redirect;
 mod refer;
 mod shutdown;
 mod tcp;

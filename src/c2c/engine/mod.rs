@@ -17,6 +17,7 @@ use crate::sip::sdp;
 use crate::ua::contact::{self, ListenPorts};
 use crate::ua::dialog::{Dialog, DialogSpec};
 use crate::ua::digest::{AuthCache, Credentials};
+use crate::ua::redirect::Redirects;
 
 /// What the engine needs to know about us.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct EngineConfig {
     pub outbound_proxy: Option<Uri>,
     /// `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`: the answer to 401/407 challenges.
     pub credentials: Option<Credentials>,
+    /// `MaxRedirects`: redirected INVITEs a leg may send after 3xx responses.
+    pub max_redirects: u8,
     pub timing: Timing,
 }
 
@@ -130,6 +133,11 @@ struct LegSlot {
     /// The challenges this dialog has met: its later requests go out pre-authorised
     /// (RFC 3261 §22.3).
     auth: AuthCache,
+    /// The targets of 3xx responses to the INVITE, tried and to try (RFC 3261 §8.1.3.4).
+    redirects: Redirects,
+    /// The INVITE was CANCELled: its final response ends the leg, no redirect or
+    /// challenge is followed.
+    cancelled: bool,
 }
 
 #[derive(Debug)]
@@ -397,18 +405,18 @@ impl Engine {
     ) -> ClientTxId {
         let tx = self.new_tx();
         let cseq = request.cseq().map_or(0, |(n, _)| n);
-        let kept = match self.cfg.credentials.clone() {
-            Some(creds) => {
-                if let Some(slot) = self.slot_mut(sid, leg) {
-                    slot.auth.authorize(&mut request, &creds);
-                    if request.method() == Some(&crate::sip::msg::Method::Invite) {
-                        slot.sip.set_invite_credentials(&request);
-                    }
-                }
-                Some(Box::new(request.clone()))
+        if let Some(creds) = self.cfg.credentials.clone()
+            && let Some(slot) = self.slot_mut(sid, leg)
+        {
+            slot.auth.authorize(&mut request, &creds);
+            if request.method() == Some(&crate::sip::msg::Method::Invite) {
+                slot.sip.set_invite_credentials(&request);
             }
-            None => None,
-        };
+        }
+        // Kept to be sent again: with credentials after a challenge, or, for the initial
+        // INVITE, to a redirect's target.
+        let kept = (self.cfg.credentials.is_some() || kind == TxKind::Invite)
+            .then(|| Box::new(request.clone()));
 
         self.txs.insert(
             tx,
@@ -539,6 +547,7 @@ impl Engine {
             }
             Action::Cancel(leg) => {
                 if let Some(slot) = self.slot_mut(sid, leg) {
+                    slot.cancelled = true;
                     let tx = slot.invite_tx;
                     self.out.push_back(SipCommand::Cancel { tx });
                 }
@@ -618,6 +627,7 @@ impl Engine {
 
     fn start_leg(&mut self, sid: SessionId, leg: Role, spec: DialogSpec, local_sdp: Vec<u8>) {
         let offerless = spec.offer.is_none();
+        let redirects = Redirects::new(spec.target.clone());
         let (sip, invite) = Dialog::invite(spec);
         if let Some(tag) = sip.local_tag() {
             self.dialogs
@@ -633,6 +643,8 @@ impl Engine {
                 remote_offer: None,
                 refresh_at: None,
                 auth: AuthCache::default(),
+                redirects,
+                cancelled: false,
             });
         }
     }

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::{ACCEPTED_FOR, Engine, LegEvent, Redo, SessionId, Tracked, TxKind, glare_wait};
-use crate::c2c::command::Role;
+use crate::c2c::command::{Progress, Role};
 use crate::sip::msg::Message;
 use crate::sip::reactor::{ClientTxId, SipCommand, TxFailure};
 use crate::ua::dialog::InviteOutcome;
@@ -13,6 +13,17 @@ use crate::ua::dialog::InviteOutcome;
 impl Engine {
     /// A client transaction ended without a final response.
     pub(super) fn tx_failed(&mut self, now: Instant, tx: ClientTxId, reason: &TxFailure) {
+        // A redirected target that does not answer: the next target of the 3xx.
+        if let Some(&Tracked {
+            sid,
+            leg,
+            kind: TxKind::Invite,
+            ..
+        }) = self.txs.get(&tx)
+            && self.follow_redirect(sid, leg, tx, None)
+        {
+            return;
+        }
         let Some(Tracked {
             sid,
             leg,
@@ -69,6 +80,9 @@ impl Engine {
         };
         let code = resp.status().unwrap_or(0);
         if matches!(code, 401 | 407) && self.answer_challenge(now, tx, resp) {
+            return;
+        }
+        if kind == TxKind::Invite && code >= 300 && self.follow_redirect(sid, leg, tx, Some(resp)) {
             return;
         }
         let invite_kind = matches!(
@@ -170,6 +184,54 @@ impl Engine {
         {
             // A CANCEL (ring time-out, hang-up) now cancels the INVITE that is out.
             slot.invite_tx = new_tx;
+        }
+        true
+    }
+
+    /// The leg's INVITE `tx` ended with `resp` (≥ 300) or without a response (`None`):
+    /// when a 3xx's targets remain, the INVITE goes to the next one (RFC 3261 §8.1.3.4),
+    /// reported as a provisional `181 Redirected <leg>`; the leg's ring time-out runs on.
+    /// False when the failure is the leg's: no target left (an empty Contact list, loops
+    /// only, `MaxRedirects` reached; then a 3xx is the failure), or the INVITE was
+    /// CANCELled.
+    pub(super) fn follow_redirect(
+        &mut self,
+        sid: SessionId,
+        leg: Role,
+        tx: ClientTxId,
+        resp: Option<&Message>,
+    ) -> bool {
+        let max = self.cfg.max_redirects;
+        let Some(request) = self.txs.get(&tx).and_then(|t| t.request.as_deref()) else {
+            return false;
+        };
+        let mut request = request.clone();
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return false;
+        };
+        if slot.cancelled || slot.invite_tx != tx {
+            return false;
+        }
+        if let Some(resp) = resp.filter(|r| r.status().is_some_and(|c| (300..400).contains(&c))) {
+            slot.redirects.learn(resp);
+        }
+        let Some(target) = slot.redirects.next(max) else {
+            return false;
+        };
+        slot.sip.redirect(&mut request, target.clone());
+        self.txs.remove(&tx);
+        log::info!(target: "c2c", "click-to-call {sid}: redirecting the {} to {target}", leg.as_str());
+        let new_tx = self.send(sid, leg, TxKind::Invite, request);
+        if let Some(slot) = self.slot_mut(sid, leg) {
+            slot.invite_tx = new_tx;
+        }
+        if let Some(call) = self.calls.get(&sid) {
+            // RFC 3261 §21.1.3 (181 Call Is Being Forwarded): progress, not an end.
+            let _ = call.reply.send(Progress {
+                code: 181,
+                leg,
+                text: REDIRECTED_TEXT[leg.index()].to_string(),
+            });
         }
         true
     }
@@ -309,6 +371,9 @@ impl Engine {
         }
     }
 }
+
+/// The progress text of a redirected INVITE, by leg.
+const REDIRECTED_TEXT: [&str; 2] = ["Redirected initiator", "Redirected destination"];
 
 /// How many times one request is sent again with credentials: once for its challenge,
 /// once more for a stale nonce.

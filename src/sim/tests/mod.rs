@@ -4,6 +4,7 @@
 mod auth;
 mod calls;
 mod loss;
+mod redirect;
 mod timers;
 
 use std::time::Duration;
