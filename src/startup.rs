@@ -152,6 +152,7 @@ fn reactor_config(config: &Config) -> ReactorConfig {
     };
     ReactorConfig {
         transport,
+        external_address: config.external_address,
         dns: ResolverConfig::from_system(&config.dns_servers),
         layer: {
             let mut layer = LayerConfig {
@@ -169,9 +170,11 @@ fn reactor_config(config: &Config) -> ReactorConfig {
 }
 
 fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineConfig {
+    // RFC 3261 §8.1.1.8, RFC 4566 §5.7: Contact and SDP name the address peers reach us
+    // at: ExternalAddress behind a 1:1 NAT, else the bound one.
     let local_ip: IpAddr = config
-        .ip_address
-        .filter(|ip| !ip.is_unspecified())
+        .external_address
+        .or(config.ip_address.filter(|ip| !ip.is_unspecified()))
         // No address configured: the one this host uses towards the outside world (the
         // routing table is asked; nothing is sent). TEST-NET-1, RFC 5737.
         .unwrap_or_else(|| default_local_ip(SocketAddr::from(([192, 0, 2, 1], 5060))));

@@ -47,12 +47,14 @@ pub enum Key {
     SipAuthPassword,
     SipAuthRealm,
     MaxRedirects,
+    ExternalAddress,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 44] = [
+    pub const ALL: [Key; 45] = [
         Key::IpAddress,
+        Key::ExternalAddress,
         Key::DnsServers,
         Key::ClickToCallIdentity,
         Key::UdpTcpPort,
@@ -145,6 +147,7 @@ impl Key {
             Key::SipAuthPassword => "SipAuthPassword",
             Key::SipAuthRealm => "SipAuthRealm",
             Key::MaxRedirects => "MaxRedirects",
+            Key::ExternalAddress => "ExternalAddress",
         }
     }
 

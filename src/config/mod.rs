@@ -43,6 +43,9 @@ pub struct Config {
     pub source: Option<PathBuf>,
     /// IPAddress: the address SIP transports bind to; `None` (blank) = all interfaces.
     pub ip_address: Option<IpAddr>,
+    /// ExternalAddress: the address written in Via, Contact and SDP when peers reach us
+    /// through a 1:1 NAT; `None` (blank): the bound address.
+    pub external_address: Option<IpAddr>,
     /// DNSServers: overrides the system's resolvers; empty = use the system's.
     pub dns_servers: Vec<SocketAddr>,
     /// ClickToCallIdentity: the From URI of calls we place (a checked SIP URI).
@@ -150,6 +153,7 @@ impl Default for Config {
         Config {
             source: None,
             ip_address: None,
+            external_address: None,
             dns_servers: Vec::new(),
             click_to_call_identity: format!("sip:click2call@{host}"),
             udp_tcp_port: 5072,
@@ -203,6 +207,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("source", &self.source)
             .field("ip_address", &self.ip_address)
+            .field("external_address", &self.external_address)
             .field("dns_servers", &self.dns_servers)
             .field("click_to_call_identity", &self.click_to_call_identity)
             .field("udp_tcp_port", &self.udp_tcp_port)
@@ -374,6 +379,10 @@ impl Config {
         for key in Key::ALL {
             let value = match key {
                 Key::IpAddress => self.ip_address.map(|ip| ip.to_string()).unwrap_or_default(),
+                Key::ExternalAddress => self
+                    .external_address
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_default(),
                 Key::DnsServers => self
                     .dns_servers
                     .iter()

@@ -664,3 +664,23 @@ fn sip_auth_keys_are_read_and_the_password_is_masked() {
         "the secret is not echoed"
     );
 }
+
+/// ExternalAddress takes an address peers can send to; the wildcard is refused.
+#[test]
+fn external_address_is_read_and_the_wildcard_refused() {
+    let c = with_cli("ExternalAddress = 203.0.113.7\n", &[])
+        .expect("valid")
+        .config;
+    assert_eq!(c.external_address, Some("203.0.113.7".parse().expect("ip")));
+    assert!(
+        c.settings()
+            .contains(&("ExternalAddress", "203.0.113.7".to_owned()))
+    );
+    for bad in ["0.0.0.0", "::", "nat.example"] {
+        assert_eq!(
+            problems(&format!("ExternalAddress = {bad}\n")).len(),
+            1,
+            "{bad}"
+        );
+    }
+}

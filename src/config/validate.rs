@@ -254,6 +254,14 @@ fn problem(key: Key, entry: Entry, reason: Invalid) -> Problem {
 fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
     match key {
         Key::IpAddress => config.ip_address = Some(parse_ip(value).ok_or(Invalid::NotAnIpAddress)?),
+        Key::ExternalAddress => {
+            let ip = parse_ip(value).ok_or(Invalid::NotAnIpAddress)?;
+            if ip.is_unspecified() {
+                // Peers cannot send to 0.0.0.0 or ::.
+                return Err(Invalid::NotAnIpAddress);
+            }
+            config.external_address = Some(ip)
+        }
         Key::DnsServers => config.dns_servers = parse_dns_servers(value)?,
         Key::ClickToCallIdentity => config.click_to_call_identity = parse_sip_uri(value)?,
         Key::UdpTcpPort => {
