@@ -198,6 +198,7 @@ fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineCo
             realm: (!config.sip_auth_realm.is_empty()).then(|| config.sip_auth_realm.clone()),
         }),
         max_redirects: config.max_redirects,
+        outbound_proxy_all: config.outbound_proxy_all,
         identity: parse_sip_uri(&config.click_to_call_identity).unwrap_or_else(|| {
             Uri::sip(
                 Some("click2call"),

@@ -48,11 +48,12 @@ pub enum Key {
     SipAuthRealm,
     MaxRedirects,
     ExternalAddress,
+    OutboundProxyAll,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 45] = [
+    pub const ALL: [Key; 46] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -62,6 +63,7 @@ impl Key {
         Key::TlsDomainName,
         Key::KeepAlives,
         Key::OutboundProxy,
+        Key::OutboundProxyAll,
         Key::SipAuthUser,
         Key::SipAuthPassword,
         Key::SipAuthRealm,
@@ -148,6 +150,7 @@ impl Key {
             Key::SipAuthRealm => "SipAuthRealm",
             Key::MaxRedirects => "MaxRedirects",
             Key::ExternalAddress => "ExternalAddress",
+            Key::OutboundProxyAll => "OutboundProxyAll",
         }
     }
 

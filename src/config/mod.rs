@@ -63,6 +63,9 @@ pub struct Config {
     pub keep_alives: bool,
     /// OutboundProxy: every request is sent through this URI when set.
     pub outbound_proxy: Option<String>,
+    /// OutboundProxyAll: in-dialog requests go through the outbound proxy too, not only
+    /// where the Record-Route says.
+    pub outbound_proxy_all: bool,
     /// SipAuthUser: the user name answering 401/407 challenges to our requests; blank:
     /// challenges are not answered.
     pub sip_auth_user: String,
@@ -161,6 +164,7 @@ impl Default for Config {
             tls_domain_name: host,
             keep_alives: true,
             outbound_proxy: None,
+            outbound_proxy_all: false,
             sip_auth_user: String::new(),
             sip_auth_password: String::new(),
             sip_auth_realm: String::new(),
@@ -215,6 +219,7 @@ impl fmt::Debug for Config {
             .field("tls_domain_name", &self.tls_domain_name)
             .field("keep_alives", &self.keep_alives)
             .field("outbound_proxy", &self.outbound_proxy)
+            .field("outbound_proxy_all", &self.outbound_proxy_all)
             .field("sip_auth_user", &self.sip_auth_user)
             .field("sip_auth_password", &"********")
             .field("sip_auth_realm", &self.sip_auth_realm)
@@ -395,6 +400,9 @@ impl Config {
                 Key::TlsDomainName => self.tls_domain_name.clone(),
                 Key::KeepAlives => (if self.keep_alives { "1" } else { "0" }).to_owned(),
                 Key::OutboundProxy => self.outbound_proxy.clone().unwrap_or_default(),
+                Key::OutboundProxyAll => {
+                    (if self.outbound_proxy_all { "1" } else { "0" }).to_owned()
+                }
                 Key::SipAuthUser => self.sip_auth_user.clone(),
                 Key::SipAuthPassword => {
                     if self.sip_auth_password.is_empty() {

@@ -275,6 +275,7 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::TlsDomainName => config.tls_domain_name = value.to_owned(),
         Key::KeepAlives => config.keep_alives = parse_bool(value)?,
         Key::OutboundProxy => config.outbound_proxy = Some(parse_sip_uri(value)?),
+        Key::OutboundProxyAll => config.outbound_proxy_all = parse_bool(value)?,
         // The user and realm are written as they are in quoted-strings of our
         // Authorization (RFC 3261 §25.1): no quote, backslash or control character. The
         // password is only hashed.

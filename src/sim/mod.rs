@@ -119,6 +119,7 @@ impl Sim {
                     tls: None,
                 },
                 outbound_proxy: None,
+                outbound_proxy_all: false,
                 credentials: cfg.credentials.clone(),
                 max_redirects: 5,
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),

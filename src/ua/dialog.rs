@@ -31,6 +31,9 @@ pub struct DialogSpec {
     pub contact: NameAddr,
     /// Pre-loaded route (RFC 3261 §8.1.2), e.g. the outbound proxy with `lr`.
     pub outbound_proxy: Option<Uri>,
+    /// `OutboundProxyAll`: the outbound proxy stays the first hop of every request of
+    /// the dialog, ahead of the route set the Record-Route gives.
+    pub proxy_all: bool,
     /// The SDP offer, or `None` for an offerless INVITE (the 2xx then carries the offer and
     /// its ACK must wait for our answer).
     pub offer: Option<Vec<u8>>,
@@ -114,6 +117,8 @@ pub struct Dialog {
     /// The session interval the last 2xx to our INVITE set (RFC 4028 §7.2), as the call
     /// engine read it; `None` when it set none, and no session timer runs.
     session_interval: Option<u32>,
+    /// `OutboundProxyAll`: the proxy every request of the dialog goes through first.
+    sticky_proxy: Option<NameAddr>,
     /// The Authorization / Proxy-Authorization lines of the INVITE the current ACK answers:
     /// RFC 3261 §13.2.2.4, the ACK carries the same credentials as the INVITE.
     invite_credentials: Vec<(String, String)>,
@@ -129,10 +134,11 @@ impl Dialog {
     pub fn invite(spec: DialogSpec) -> (Dialog, Message) {
         let mut local = spec.from;
         local.set_tag(&new_tag());
-        let route_set = spec
+        let route_set: Vec<NameAddr> = spec
             .outbound_proxy
             .map(|uri| vec![NameAddr::new(uri)])
             .unwrap_or_default();
+        let sticky_proxy = route_set.first().filter(|_| spec.proxy_all).cloned();
         let mut leg = Dialog {
             call_id: new_call_id(),
             local,
@@ -148,6 +154,7 @@ impl Dialog {
             invite_pending: true,
             last_rseq: None,
             session_interval: None,
+            sticky_proxy,
             invite_credentials: Vec::new(),
         };
         let mut invite = leg.request(Method::Invite);
@@ -580,6 +587,19 @@ impl Dialog {
             .into_iter()
             .rev()
             .collect();
+        // OutboundProxyAll: the operator wants every request through the proxy, whatever
+        // the peers recorded (a deliberate departure from §12.2.1.1's route set, as
+        // RFC 3261 §8.1.2 allows a UA to pre-load routes): it goes first unless the route
+        // set already starts at it (it Record-Routed).
+        if let Some(proxy) = &self.sticky_proxy {
+            let same = |r: &NameAddr| {
+                r.uri.host.equivalent(&proxy.uri.host)
+                    && r.uri.port.unwrap_or(5060) == proxy.uri.port.unwrap_or(5060)
+            };
+            if !self.route_set.first().is_some_and(same) {
+                self.route_set.insert(0, proxy.clone());
+            }
+        }
     }
 
     /// The dialog a 2xx to an INVITE of ours sets up, rebuilt from the response alone (its
@@ -604,6 +624,7 @@ impl Dialog {
             invite_pending: false,
             last_rseq: None,
             session_interval: None,
+            sticky_proxy: None,
             invite_credentials: Vec::new(),
         };
         dialog.learn_route(resp, true);
@@ -671,6 +692,7 @@ mod tests {
             from: NameAddr::parse("\"Click-To-Call: 200\" <sip:click2call@192.0.2.1>").unwrap(),
             contact: NameAddr::parse("<sip:click2call@192.0.2.1:5072>").unwrap(),
             outbound_proxy: proxy.map(|p| Uri::parse(p).unwrap()),
+            proxy_all: false,
             offer: None,
         }
     }
@@ -706,6 +728,37 @@ mod tests {
             bye.request_uri().unwrap().to_string(),
             "sip:phone@192.0.2.10:5061"
         );
+    }
+
+    /// OutboundProxyAll: in-dialog requests go through the proxy too; a proxy that
+    /// Record-Routed is not listed twice, another one's route follows it.
+    #[test]
+    fn proxy_all_keeps_the_outbound_proxy_first_in_the_dialog() {
+        for (rr, expected) in [
+            (None, vec!["<sip:proxy.example.net;lr>"]),
+            (
+                Some("<sip:proxy.example.net;lr;ftag=x>"),
+                vec!["<sip:proxy.example.net;lr;ftag=x>"],
+            ),
+            (
+                Some("<sip:other.example;lr>"),
+                vec!["<sip:proxy.example.net;lr>", "<sip:other.example;lr>"],
+            ),
+        ] {
+            let (mut leg, invite) = Dialog::invite(DialogSpec {
+                proxy_all: true,
+                ..spec(Some("sip:proxy.example.net;lr"))
+            });
+            let extra: Vec<(&str, &str)> = rr.map(|r| ("Record-Route", r)).into_iter().collect();
+            leg.on_invite_response(&response(&invite, 200, &extra), 1, true);
+            let bye = leg.bye();
+            let routes: Vec<&str> = bye.header_values("Route").collect();
+            assert_eq!(routes, expected, "{rr:?}");
+            assert_eq!(
+                bye.request_uri().unwrap().to_string(),
+                "sip:phone@192.0.2.10:5061"
+            );
+        }
     }
 
     #[test]

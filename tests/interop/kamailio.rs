@@ -134,3 +134,34 @@ fn a_wrong_password_ends_the_call_with_the_407_within_10_s() {
     assert!(lines.iter().all(|l| l.contains(": 407")), "{lines:#?}");
     eprintln!("final {} after {took:?}", last.code);
 }
+
+/// `OutboundProxyAll`: with phones that do not Record-Route (plain SIPp scenarios) the
+/// server still sends its in-dialog requests (ACK, the re-INVITE, BYE) through the proxy,
+/// whose Route it puts first.
+#[test]
+fn outbound_proxy_all_sends_in_dialog_requests_through_kamailio() {
+    let lab_dir = crate::support::tmp::TempDir::new("kamailio-all");
+    let proxy = Kamailio::start(lab_dir.path(), PASSWORD);
+    let lab = Lab::start(
+        "kamailio-all",
+        through(&proxy, PASSWORD).set("OutboundProxyAll", "1"),
+    );
+    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
+    let mut destination = lab.uas(
+        "destination_anchor.xml",
+        &[("INIT_PORT", initiator.port.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    assert_eq!(got, connected_both_legs());
+    destination.expect_pass();
+    initiator.expect_pass();
+    show(&proxy, "OutboundProxyAll");
+    let lines = proxy.proxy_lines();
+    for (method, cseq) in [("ACK", 2), ("INVITE", 3), ("ACK", 3)] {
+        let want = format!("in-dialog {method} cseq {cseq} to sip:100@");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&want)),
+            "{want}: {lines:#?}"
+        );
+    }
+}

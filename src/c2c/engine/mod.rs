@@ -30,6 +30,8 @@ pub struct EngineConfig {
     pub ports: ListenPorts,
     /// `OutboundProxy`: pre-loaded route of every out-of-dialog request.
     pub outbound_proxy: Option<Uri>,
+    /// `OutboundProxyAll`: in-dialog requests go through the outbound proxy too.
+    pub outbound_proxy_all: bool,
     /// `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`: the answer to 401/407 challenges.
     pub credentials: Option<Credentials>,
     /// `MaxRedirects`: redirected INVITEs a leg may send after 3xx responses.
@@ -598,6 +600,7 @@ impl Engine {
             from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
+            proxy_all: self.cfg.outbound_proxy_all,
             offer: Some(offer.clone()),
         };
         self.start_leg(sid, Role::Initiator, spec, offer);
@@ -620,6 +623,7 @@ impl Engine {
             from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
+            proxy_all: self.cfg.outbound_proxy_all,
             offer: None,
         };
         self.start_leg(sid, Role::Destination, spec, Vec::new());

@@ -22,6 +22,7 @@ fn engine() -> Engine {
             tls: Some(5073),
         },
         outbound_proxy: None,
+        outbound_proxy_all: false,
         credentials: None,
         max_redirects: 5,
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
