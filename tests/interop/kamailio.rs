@@ -27,10 +27,11 @@ fn show(proxy: &Kamailio, test: &str) {
     }
 }
 
+/// SHA-256 challenges (RFC 8760); the other tests use MD5.
 #[test]
 fn a_refer_mode_call_through_a_challenging_record_routing_kamailio_completes() {
     let lab_dir = crate::support::tmp::TempDir::new("kamailio-refer");
-    let proxy = Kamailio::start(lab_dir.path(), PASSWORD);
+    let proxy = Kamailio::start(lab_dir.path(), PASSWORD, "SHA-256");
     let lab = Lab::start("kamailio-refer", through(&proxy, PASSWORD));
     let dest = unbound_port();
     let mut initiator = lab.uas(
@@ -86,7 +87,7 @@ fn a_refer_mode_call_through_a_challenging_record_routing_kamailio_completes() {
 #[test]
 fn an_anchored_call_through_a_challenging_kamailio_completes() {
     let lab_dir = crate::support::tmp::TempDir::new("kamailio-anchor");
-    let proxy = Kamailio::start(lab_dir.path(), PASSWORD);
+    let proxy = Kamailio::start(lab_dir.path(), PASSWORD, "MD5");
     let lab = Lab::start("kamailio-anchor", through(&proxy, PASSWORD));
     let mut initiator = lab.uas("proxied_initiator_anchor.xml", &[]);
     let mut destination = lab.uas(
@@ -111,7 +112,7 @@ fn an_anchored_call_through_a_challenging_kamailio_completes() {
 #[test]
 fn a_wrong_password_ends_the_call_with_the_407_within_10_s() {
     let lab_dir = crate::support::tmp::TempDir::new("kamailio-wrong");
-    let proxy = Kamailio::start(lab_dir.path(), PASSWORD);
+    let proxy = Kamailio::start(lab_dir.path(), PASSWORD, "MD5");
     let lab = Lab::start("kamailio-wrong", through(&proxy, "not the password"));
     let start = Instant::now();
     let got = lab.click_to_call(
@@ -141,7 +142,7 @@ fn a_wrong_password_ends_the_call_with_the_407_within_10_s() {
 #[test]
 fn outbound_proxy_all_sends_in_dialog_requests_through_kamailio() {
     let lab_dir = crate::support::tmp::TempDir::new("kamailio-all");
-    let proxy = Kamailio::start(lab_dir.path(), PASSWORD);
+    let proxy = Kamailio::start(lab_dir.path(), PASSWORD, "MD5");
     let lab = Lab::start(
         "kamailio-all",
         through(&proxy, PASSWORD).set("OutboundProxyAll", "1"),

@@ -40,11 +40,12 @@ pub struct Kamailio {
 }
 
 impl Kamailio {
-    /// Starts the proxy in `<dir>/kamailio/`, accepting `password` for any user, and
-    /// returns once it holds its port. Panics (never skips) when Kamailio is missing.
-    pub fn start(dir: &Path, password: &str) -> Kamailio {
+    /// Starts the proxy in `<dir>/kamailio-<port>/`, accepting `password` for any user
+    /// and challenging with `algorithm` (`MD5` or `SHA-256`), and returns once it holds its
+    /// port. Panics (never skips) when Kamailio is missing.
+    pub fn start(dir: &Path, password: &str, algorithm: &str) -> Kamailio {
         for attempt in 1..=BIND_ATTEMPTS {
-            let mut proxy = Kamailio::start_once(dir, password);
+            let mut proxy = Kamailio::start_once(dir, password, algorithm);
             let pid = proxy.child.id();
             let bound = wait_owned(pid, Proto::Udp, proxy.port, Duration::from_secs(10), || {
                 proxy.child.try_wait().ok().flatten().is_some()
@@ -61,7 +62,7 @@ impl Kamailio {
         panic!("kamailio: no port could be bound in {BIND_ATTEMPTS} attempts");
     }
 
-    fn start_once(dir: &Path, password: &str) -> Kamailio {
+    fn start_once(dir: &Path, password: &str, algorithm: &str) -> Kamailio {
         let module_dir = MODULE_DIRS
             .iter()
             .find(|d| Path::new(d).join("auth.so").is_file())
@@ -78,7 +79,8 @@ impl Kamailio {
         std::fs::write(
             &cfg,
             text.replace("@MODULE_DIR@", module_dir)
-                .replace("@PASSWORD@", password),
+                .replace("@PASSWORD@", password)
+                .replace("@ALGORITHM@", algorithm),
         )
         .expect("write the proxy's configuration");
         let log_path = dir.join("kamailio.log");
