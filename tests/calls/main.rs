@@ -9,6 +9,7 @@
 mod support;
 
 mod anchor;
+mod auth;
 mod concurrent;
 mod failures;
 mod inbound;
