@@ -89,9 +89,16 @@ pub fn start_all(
     // The rule set in force; SIGHUP replaces it (server::reload).
     let rules = Arc::new(LiveRules::new(Arc::clone(&config.translator)));
     components.share_rules(Arc::clone(&rules));
+    let tel_domain = config.tel_uri_domain.clone();
     let servers = api::start(
         api_config(config, &call_count),
-        Arc::new(move |addr: &str| rules.current().translate(addr)),
+        Arc::new(move |addr: &str| {
+            // RFC 3261 §19.1.6: a tel: result is called as a SIP URI at TelUriDomain.
+            rules
+                .current()
+                .translate(addr)
+                .map(|uri| crate::translate::tel_to_sip(uri, tel_domain.as_deref()))
+        }),
         commands_tx,
     )
     .map_err(api_error)?;

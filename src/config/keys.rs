@@ -49,11 +49,12 @@ pub enum Key {
     MaxRedirects,
     ExternalAddress,
     OutboundProxyAll,
+    TelUriDomain,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 46] = [
+    pub const ALL: [Key; 47] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -100,6 +101,7 @@ impl Key {
         Key::SipAllow,
         Key::TranslationPattern,
         Key::TranslationOutput,
+        Key::TelUriDomain,
     ];
 
     /// The documented spelling.
@@ -151,6 +153,7 @@ impl Key {
             Key::MaxRedirects => "MaxRedirects",
             Key::ExternalAddress => "ExternalAddress",
             Key::OutboundProxyAll => "OutboundProxyAll",
+            Key::TelUriDomain => "TelUriDomain",
         }
     }
 

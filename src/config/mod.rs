@@ -101,6 +101,9 @@ pub struct Config {
     pub http_max_connections: usize,
     /// RingTimeout: how long a leg may ring before the call attempt is given up.
     pub ring_timeout: Duration,
+    /// TelUriDomain: a translated `tel:` URI is called as `sip:<number>@<this>;user=phone`;
+    /// `None` (blank): `tel:` results are refused (400).
+    pub tel_uri_domain: Option<String>,
     /// The TranslationPattern / TranslationOutput rules, compiled, in order.
     pub translator: Arc<Translator>,
     /// `--ready-file PATH` (command line only, not a key): once every listener is bound,
@@ -181,6 +184,7 @@ impl Default for Config {
             api_ip_address: None,
             http_max_connections: 2048,
             ring_timeout: Duration::from_secs(180),
+            tel_uri_domain: None,
             translator: Arc::new(Translator::empty()),
             ready_file: None,
             http_max_connections_per_peer: 256,
@@ -236,6 +240,7 @@ impl fmt::Debug for Config {
             .field("api_ip_address", &self.api_ip_address)
             .field("http_max_connections", &self.http_max_connections)
             .field("ring_timeout", &self.ring_timeout)
+            .field("tel_uri_domain", &self.tel_uri_domain)
             .field("translator", &self.translator)
             .field("ready_file", &self.ready_file)
             .field(
@@ -458,6 +463,7 @@ impl Config {
                         continue;
                     }
                 }
+                Key::TelUriDomain => self.tel_uri_domain.clone().unwrap_or_default(),
                 Key::TranslationPattern | Key::TranslationOutput => continue,
             };
             out.push((key.name(), value));

@@ -684,3 +684,22 @@ fn external_address_is_read_and_the_wildcard_refused() {
         );
     }
 }
+
+/// TelUriDomain takes a host with an optional port; anything a SIP URI's hostport cannot
+/// be is refused.
+#[test]
+fn tel_uri_domain_takes_a_hostport() {
+    for good in ["carrier.example", "192.0.2.1:5062", "[2001:db8::1]:5060"] {
+        let c = with_cli(&format!("TelUriDomain = {good}\n"), &[])
+            .expect("valid")
+            .config;
+        assert_eq!(c.tel_uri_domain.as_deref(), Some(good));
+    }
+    for bad in ["a b", "user@host", "host;transport=tcp", "host:port"] {
+        assert_eq!(
+            problems(&format!("TelUriDomain = {bad}\n")).len(),
+            1,
+            "{bad}"
+        );
+    }
+}

@@ -276,6 +276,16 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::KeepAlives => config.keep_alives = parse_bool(value)?,
         Key::OutboundProxy => config.outbound_proxy = Some(parse_sip_uri(value)?),
         Key::OutboundProxyAll => config.outbound_proxy_all = parse_bool(value)?,
+        Key::TelUriDomain => {
+            // The hostport of the SIP URIs we make of tel: URIs (RFC 3261 §19.1.6).
+            let as_uri = crate::sip::msg::Uri::parse(&format!("sip:{value}"));
+            if !as_uri
+                .is_ok_and(|u| u.user.is_none() && u.params.is_empty() && u.headers.is_empty())
+            {
+                return Err(Invalid::NotAHost);
+            }
+            config.tel_uri_domain = Some(value.to_owned())
+        }
         // The user and realm are written as they are in quoted-strings of our
         // Authorization (RFC 3261 §25.1): no quote, backslash or control character. The
         // password is only hashed.

@@ -17,3 +17,4 @@ mod redirect;
 mod refer;
 mod shutdown;
 mod tcp;
+mod tel;
