@@ -50,11 +50,12 @@ pub enum Key {
     ExternalAddress,
     OutboundProxyAll,
     TelUriDomain,
+    FixNatContact,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 47] = [
+    pub const ALL: [Key; 48] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -65,6 +66,7 @@ impl Key {
         Key::KeepAlives,
         Key::OutboundProxy,
         Key::OutboundProxyAll,
+        Key::FixNatContact,
         Key::SipAuthUser,
         Key::SipAuthPassword,
         Key::SipAuthRealm,
@@ -154,6 +156,7 @@ impl Key {
             Key::ExternalAddress => "ExternalAddress",
             Key::OutboundProxyAll => "OutboundProxyAll",
             Key::TelUriDomain => "TelUriDomain",
+            Key::FixNatContact => "FixNatContact",
         }
     }
 

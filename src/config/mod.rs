@@ -66,6 +66,9 @@ pub struct Config {
     /// OutboundProxyAll: in-dialog requests go through the outbound proxy too, not only
     /// where the Record-Route says.
     pub outbound_proxy_all: bool,
+    /// FixNatContact: a phone's private Contact is replaced by the address its INVITE
+    /// reached (no proxy in between).
+    pub fix_nat_contact: bool,
     /// SipAuthUser: the user name answering 401/407 challenges to our requests; blank:
     /// challenges are not answered.
     pub sip_auth_user: String,
@@ -168,6 +171,7 @@ impl Default for Config {
             keep_alives: true,
             outbound_proxy: None,
             outbound_proxy_all: false,
+            fix_nat_contact: false,
             sip_auth_user: String::new(),
             sip_auth_password: String::new(),
             sip_auth_realm: String::new(),
@@ -224,6 +228,7 @@ impl fmt::Debug for Config {
             .field("keep_alives", &self.keep_alives)
             .field("outbound_proxy", &self.outbound_proxy)
             .field("outbound_proxy_all", &self.outbound_proxy_all)
+            .field("fix_nat_contact", &self.fix_nat_contact)
             .field("sip_auth_user", &self.sip_auth_user)
             .field("sip_auth_password", &"********")
             .field("sip_auth_realm", &self.sip_auth_realm)
@@ -408,6 +413,7 @@ impl Config {
                 Key::OutboundProxyAll => {
                     (if self.outbound_proxy_all { "1" } else { "0" }).to_owned()
                 }
+                Key::FixNatContact => (if self.fix_nat_contact { "1" } else { "0" }).to_owned(),
                 Key::SipAuthUser => self.sip_auth_user.clone(),
                 Key::SipAuthPassword => {
                     if self.sip_auth_password.is_empty() {

@@ -276,6 +276,7 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::KeepAlives => config.keep_alives = parse_bool(value)?,
         Key::OutboundProxy => config.outbound_proxy = Some(parse_sip_uri(value)?),
         Key::OutboundProxyAll => config.outbound_proxy_all = parse_bool(value)?,
+        Key::FixNatContact => config.fix_nat_contact = parse_bool(value)?,
         Key::TelUriDomain => {
             // The hostport of the SIP URIs we make of tel: URIs (RFC 3261 §19.1.6).
             let as_uri = crate::sip::msg::Uri::parse(&format!("sip:{value}"));

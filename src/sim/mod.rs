@@ -120,6 +120,7 @@ impl Sim {
                 },
                 outbound_proxy: None,
                 outbound_proxy_all: false,
+                fix_nat_contact: false,
                 credentials: cfg.credentials.clone(),
                 max_redirects: 5,
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),

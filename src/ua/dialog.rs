@@ -34,6 +34,8 @@ pub struct DialogSpec {
     /// `OutboundProxyAll`: the outbound proxy stays the first hop of every request of
     /// the dialog, ahead of the route set the Record-Route gives.
     pub proxy_all: bool,
+    /// `FixNatContact`: see [`Dialog::nat_target`].
+    pub fix_nat: bool,
     /// The SDP offer, or `None` for an offerless INVITE (the 2xx then carries the offer and
     /// its ACK must wait for our answer).
     pub offer: Option<Vec<u8>>,
@@ -119,6 +121,8 @@ pub struct Dialog {
     session_interval: Option<u32>,
     /// `OutboundProxyAll`: the proxy every request of the dialog goes through first.
     sticky_proxy: Option<NameAddr>,
+    /// `FixNatContact`: where the INVITE went, when that is an address.
+    nat_fix_to: Option<Uri>,
     /// The Authorization / Proxy-Authorization lines of the INVITE the current ACK answers:
     /// RFC 3261 §13.2.2.4, the ACK carries the same credentials as the INVITE.
     invite_credentials: Vec<(String, String)>,
@@ -139,6 +143,8 @@ impl Dialog {
             .map(|uri| vec![NameAddr::new(uri)])
             .unwrap_or_default();
         let sticky_proxy = route_set.first().filter(|_| spec.proxy_all).cloned();
+        let nat_fix_to = (spec.fix_nat && route_set.is_empty() && spec.target.host.ip().is_some())
+            .then(|| spec.target.clone());
         let mut leg = Dialog {
             call_id: new_call_id(),
             local,
@@ -155,6 +161,7 @@ impl Dialog {
             last_rseq: None,
             session_interval: None,
             sticky_proxy,
+            nat_fix_to,
             invite_credentials: Vec::new(),
         };
         let mut invite = leg.request(Method::Invite);
@@ -461,6 +468,9 @@ impl Dialog {
     /// route set it taught: the pre-loaded route the INVITE carries is the route again.
     pub fn redirect(&mut self, invite: &mut Message, target: Uri) {
         invite.set_request_uri(target.clone());
+        if self.nat_fix_to.is_some() {
+            self.nat_fix_to = target.host.ip().is_some().then(|| target.clone());
+        }
         self.remote_target = target;
         self.remote.params.remove("tag");
         self.state = DialogState::Calling;
@@ -511,7 +521,7 @@ impl Dialog {
         if matches!(method, Method::Invite | Method::Update)
             && let Some(c) = req.contacts().ok().and_then(|c| c.first().cloned())
         {
-            self.remote_target = c.uri;
+            self.remote_target = self.nat_target(c.uri);
         }
         Ok(())
     }
@@ -573,7 +583,7 @@ impl Dialog {
     /// dialog (RFC 3261 §12.1.2: Record-Route in reverse order, Contact as target).
     fn learn_route(&mut self, resp: &Message, routes: bool) {
         if let Some(c) = resp.contacts().ok().and_then(|c| c.first().cloned()) {
-            self.remote_target = c.uri;
+            self.remote_target = self.nat_target(c.uri);
         }
         if !routes {
             return;
@@ -602,6 +612,26 @@ impl Dialog {
         }
     }
 
+    /// `FixNatContact` (the Kamailio `fix_nated_contact` idea): a phone behind NAT writes
+    /// its private address in Contact, where nothing of ours can reach it. When the INVITE
+    /// went straight to an address (no proxy, which would handle NAT itself) and the
+    /// Contact names a private address other than that one, the dialog's requests go to
+    /// the address the INVITE reached (user and parameters of the Contact kept): with no
+    /// proxy in between, the phone's answer came from there.
+    fn nat_target(&self, contact: Uri) -> Uri {
+        let Some(sent_to) = &self.nat_fix_to else {
+            return contact;
+        };
+        let private = contact.host.ip().is_some_and(is_private);
+        if !private || contact.host.equivalent(&sent_to.host) {
+            return contact;
+        }
+        let mut fixed = contact;
+        fixed.host = sent_to.host.clone();
+        fixed.port = sent_to.port;
+        fixed
+    }
+
     /// The dialog a 2xx to an INVITE of ours sets up, rebuilt from the response alone (its
     /// From is ours, its To the peer's, RFC 3261 §12.1.2), to end it. `None` when the
     /// response lacks what any request of the dialog needs.
@@ -625,6 +655,7 @@ impl Dialog {
             last_rseq: None,
             session_interval: None,
             sticky_proxy: None,
+            nat_fix_to: None,
             invite_credentials: Vec::new(),
         };
         dialog.learn_route(resp, true);
@@ -672,6 +703,21 @@ pub fn ends_dialog(code: u16) -> bool {
     )
 }
 
+/// An address no peer outside its network can reach: RFC 1918 and shared (RFC 6598)
+/// IPv4 space, link-local, and IPv6 unique-local (RFC 4193) and link-local.
+fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || v4.is_link_local() || (a == 100 && (64..128).contains(&b))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
 /// An in-dialog request arrived with a CSeq lower than one already seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfOrder;
@@ -693,8 +739,63 @@ mod tests {
             contact: NameAddr::parse("<sip:click2call@192.0.2.1:5072>").unwrap(),
             outbound_proxy: proxy.map(|p| Uri::parse(p).unwrap()),
             proxy_all: false,
+            fix_nat: false,
             offer: None,
         }
+    }
+
+    /// FixNatContact: a private Contact in the 2xx is replaced by the address the INVITE
+    /// went to; a public one, or one equal to it, is kept; without the option it is kept.
+    #[test]
+    fn fix_nat_contact_sends_the_dialog_to_the_address_the_invite_reached() {
+        for (fix, contact, want) in [
+            (
+                true,
+                "<sip:phone@10.1.2.3:5062;transport=udp>",
+                "sip:phone@192.0.2.10:5061;transport=udp",
+            ),
+            (true, "<sip:phone@100.64.0.9>", "sip:phone@192.0.2.10:5061"),
+            (
+                true,
+                "<sip:phone@[fd00::5]:5060>",
+                "sip:phone@192.0.2.10:5061",
+            ),
+            (
+                true,
+                "<sip:phone@198.51.100.7:5060>",
+                "sip:phone@198.51.100.7:5060",
+            ),
+            (
+                false,
+                "<sip:phone@10.1.2.3:5062>",
+                "sip:phone@10.1.2.3:5062",
+            ),
+        ] {
+            let (mut leg, invite) = Dialog::invite(DialogSpec {
+                fix_nat: fix,
+                ..spec(None)
+            });
+            let mut ok = response(&invite, 200, &[]);
+            ok.set_header("Contact", contact);
+            leg.on_invite_response(&ok, 1, true);
+            assert_eq!(
+                leg.bye().request_uri().unwrap().to_string(),
+                want,
+                "{contact}"
+            );
+        }
+        // Through a proxy the option does nothing: the proxy handles NAT.
+        let (mut leg, invite) = Dialog::invite(DialogSpec {
+            fix_nat: true,
+            ..spec(Some("sip:proxy.example.net;lr"))
+        });
+        let mut ok = response(&invite, 200, &[]);
+        ok.set_header("Contact", "<sip:phone@10.1.2.3:5062>");
+        leg.on_invite_response(&ok, 1, true);
+        assert_eq!(
+            leg.bye().request_uri().unwrap().to_string(),
+            "sip:phone@10.1.2.3:5062"
+        );
     }
 
     fn response(invite: &Message, code: u16, extra: &[(&str, &str)]) -> Message {

@@ -13,6 +13,7 @@ mod auth;
 mod concurrent;
 mod failures;
 mod inbound;
+mod nat;
 mod redirect;
 mod refer;
 mod shutdown;

@@ -32,6 +32,8 @@ pub struct EngineConfig {
     pub outbound_proxy: Option<Uri>,
     /// `OutboundProxyAll`: in-dialog requests go through the outbound proxy too.
     pub outbound_proxy_all: bool,
+    /// `FixNatContact`: a private Contact is replaced by the address the INVITE reached.
+    pub fix_nat_contact: bool,
     /// `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`: the answer to 401/407 challenges.
     pub credentials: Option<Credentials>,
     /// `MaxRedirects`: redirected INVITEs a leg may send after 3xx responses.
@@ -601,6 +603,7 @@ impl Engine {
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
             proxy_all: self.cfg.outbound_proxy_all,
+            fix_nat: self.cfg.fix_nat_contact,
             offer: Some(offer.clone()),
         };
         self.start_leg(sid, Role::Initiator, spec, offer);
@@ -624,6 +627,7 @@ impl Engine {
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
             proxy_all: self.cfg.outbound_proxy_all,
+            fix_nat: self.cfg.fix_nat_contact,
             offer: None,
         };
         self.start_leg(sid, Role::Destination, spec, Vec::new());

@@ -23,6 +23,7 @@ fn engine() -> Engine {
         },
         outbound_proxy: None,
         outbound_proxy_all: false,
+        fix_nat_contact: false,
         credentials: None,
         max_redirects: 5,
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
