@@ -159,6 +159,10 @@ impl Engine {
         let Some(slot) = self.slot_mut(sid, leg) else {
             return false;
         };
+        if kind == TxKind::Invite && slot.cancelled {
+            // The leg was given up (ring time-out, hang-up): its INVITE is not sent again.
+            return false;
+        }
         if !slot.auth.learn(resp, &request, &creds) {
             log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} challenged ({code}): no credentials accepted for it", leg.as_str());
             return false;
