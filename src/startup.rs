@@ -28,6 +28,8 @@ use crate::sip::reactor::{Reactor, ReactorConfig, ReactorStartError, default_loc
 use crate::sip::transaction::LayerConfig;
 use crate::sip::transport::{TransportConfig, TransportStartError};
 use crate::translate::LiveRules;
+use crate::ua::contact::ListenPorts;
+use crate::ua::digest::Credentials;
 
 /// Click-to-call requests waiting for the calls thread before new ones are refused.
 const COMMAND_QUEUE: usize = 1024;
@@ -87,9 +89,16 @@ pub(crate) fn start_all(
     // The rule set in force; SIGHUP replaces it (server::reload).
     let rules = Arc::new(LiveRules::new(Arc::clone(&config.translator)));
     components.share_rules(Arc::clone(&rules));
+    let tel_domain = config.tel_uri_domain.clone();
     let servers = api::start(
         api_config(config, &call_count),
-        Arc::new(move |addr: &str| rules.current().translate(addr)),
+        Arc::new(move |addr: &str| {
+            // RFC 3261 §19.1.6: a tel: result is called as a SIP URI at TelUriDomain.
+            rules
+                .current()
+                .translate(addr)
+                .map(|uri| crate::translate::tel_to_sip(uri, tel_domain.as_deref()))
+        }),
         commands_tx,
     )
     .map_err(api_error)?;
@@ -150,6 +159,7 @@ fn reactor_config(config: &Config) -> ReactorConfig {
     };
     ReactorConfig {
         transport,
+        external_address: config.external_address,
         dns: ResolverConfig::from_system(&config.dns_servers),
         layer: {
             let mut layer = LayerConfig {
@@ -167,17 +177,36 @@ fn reactor_config(config: &Config) -> ReactorConfig {
 }
 
 fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineConfig {
+    // RFC 3261 §8.1.1.8, RFC 4566 §5.7: Contact and SDP name the address peers reach us
+    // at: ExternalAddress behind a 1:1 NAT, else the bound one.
     let local_ip: IpAddr = config
-        .ip_address
-        .filter(|ip| !ip.is_unspecified())
+        .external_address
+        .or(config.ip_address.filter(|ip| !ip.is_unspecified()))
         // No address configured: the one this host uses towards the outside world (the
         // routing table is asked; nothing is sent). TEST-NET-1, RFC 5737.
         .unwrap_or_else(|| default_local_ip(SocketAddr::from(([192, 0, 2, 1], 5060))));
-    let local_port = local
-        .iter()
-        .find(|(t, _)| *t == Transport::Udp)
-        .map_or(config.udp_tcp_port, |(_, a)| a.port());
+    // The kernel's port where a port key said `auto`.
+    let bound = |kind: Transport| {
+        local
+            .iter()
+            .find(|(t, _)| *t == kind)
+            .map(|(_, a)| a.port())
+    };
+    let udp = bound(Transport::Udp).unwrap_or(config.udp_tcp_port);
+    let ports = ListenPorts {
+        udp,
+        tcp: bound(Transport::Tcp).unwrap_or(udp),
+        tls: bound(Transport::Tls),
+    };
     EngineConfig {
+        credentials: (!config.sip_auth_user.is_empty()).then(|| Credentials {
+            user: config.sip_auth_user.clone(),
+            password: config.sip_auth_password.clone(),
+            realm: (!config.sip_auth_realm.is_empty()).then(|| config.sip_auth_realm.clone()),
+        }),
+        max_redirects: config.max_redirects,
+        outbound_proxy_all: config.outbound_proxy_all,
+        fix_nat_contact: config.fix_nat_contact,
         identity: parse_sip_uri(&config.click_to_call_identity).unwrap_or_else(|| {
             Uri::sip(
                 Some("click2call"),
@@ -186,7 +215,7 @@ fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineCo
             )
         }),
         local_ip,
-        local_port,
+        ports,
         outbound_proxy: config
             .outbound_proxy
             .as_deref()

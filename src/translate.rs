@@ -59,6 +59,24 @@ impl fmt::Display for PatternError {
 
 impl std::error::Error for PatternError {}
 
+/// A translated `tel:` URI (RFC 3966) as the SIP URI we can call: RFC 3261 §19.1.6, the
+/// telephone-subscriber (with its parameters) becomes the user part at `domain`, marked
+/// `user=phone`. Anything else is returned as it is; so is a `tel:` URI when no domain is
+/// set (`TelUriDomain`), which the front door then refuses as not a SIP URI.
+pub(crate) fn tel_to_sip(uri: String, domain: Option<&str>) -> String {
+    let Some(domain) = domain else {
+        return uri;
+    };
+    match uri.split_once(':') {
+        Some((scheme, number))
+            if scheme.eq_ignore_ascii_case("tel") && crate::sip::msg::Uri::parse(&uri).is_ok() =>
+        {
+            format!("sip:{number}@{domain};user=phone")
+        }
+        _ => uri,
+    }
+}
+
 /// The ordered, compiled translation rules. `Send + Sync`: share one behind an `Arc`
 /// between every HTTP and XML connection thread.
 pub struct Translator {
@@ -310,6 +328,32 @@ impl PatternList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tel_uris_become_sip_uris_at_the_domain_with_user_phone() {
+        let d = Some("carrier.example");
+        for (tel, sip) in [
+            (
+                "tel:+15551234567",
+                "sip:+15551234567@carrier.example;user=phone",
+            ),
+            (
+                "tel:+358-555-1234567;postd=pp22",
+                "sip:+358-555-1234567;postd=pp22@carrier.example;user=phone",
+            ),
+            (
+                "TEL:7042;phone-context=example.com",
+                "sip:7042;phone-context=example.com@carrier.example;user=phone",
+            ),
+            ("sip:100@127.0.0.1", "sip:100@127.0.0.1"),
+        ] {
+            let out = tel_to_sip(tel.to_string(), d);
+            assert_eq!(out, sip);
+            assert!(crate::sip::msg::Uri::parse(&out).is_ok(), "{out}");
+        }
+        // No domain: left for the front door to refuse.
+        assert_eq!(tel_to_sip("tel:+1555".to_string(), None), "tel:+1555");
+    }
 
     fn translator(rules: &[(&str, &str)]) -> Translator {
         Translator::new(rules.iter().copied()).expect("test rules compile")

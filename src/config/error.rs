@@ -35,6 +35,8 @@ pub enum Invalid {
     NotABoolean,
     NotALogLevel,
     NotAnIpAddress,
+    /// Not a host name or address (with an optional port) that can be a SIP URI's.
+    NotAHost,
     /// One item of the DNSServers list (given here) is not `ip` or `ip:port`.
     NotADnsServer(String),
     NotASipUri,
@@ -69,6 +71,7 @@ impl fmt::Display for Invalid {
                 f.write_str("not a log level (use NONE|CRIT|ERR|WARNING|INFO|DEBUG|STACK)")
             }
             Invalid::NotAnIpAddress => f.write_str("not an IPv4 or IPv6 address"),
+            Invalid::NotAHost => f.write_str("not a host name or address, with an optional :port"),
             Invalid::NotADnsServer(item) => {
                 write!(
                     f,

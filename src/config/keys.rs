@@ -43,12 +43,21 @@ pub enum Key {
     InitiatorAllow,
     InitiatorDeny,
     SipAllow,
+    SipAuthUser,
+    SipAuthPassword,
+    SipAuthRealm,
+    MaxRedirects,
+    ExternalAddress,
+    OutboundProxyAll,
+    TelUriDomain,
+    FixNatContact,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 40] = [
+    pub const ALL: [Key; 48] = [
         Key::IpAddress,
+        Key::ExternalAddress,
         Key::DnsServers,
         Key::ClickToCallIdentity,
         Key::UdpTcpPort,
@@ -56,6 +65,12 @@ impl Key {
         Key::TlsDomainName,
         Key::KeepAlives,
         Key::OutboundProxy,
+        Key::OutboundProxyAll,
+        Key::FixNatContact,
+        Key::SipAuthUser,
+        Key::SipAuthPassword,
+        Key::SipAuthRealm,
+        Key::MaxRedirects,
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
@@ -88,6 +103,7 @@ impl Key {
         Key::SipAllow,
         Key::TranslationPattern,
         Key::TranslationOutput,
+        Key::TelUriDomain,
     ];
 
     /// The documented spelling.
@@ -133,6 +149,14 @@ impl Key {
             Key::InitiatorAllow => "InitiatorAllow",
             Key::InitiatorDeny => "InitiatorDeny",
             Key::SipAllow => "SipAllow",
+            Key::SipAuthUser => "SipAuthUser",
+            Key::SipAuthPassword => "SipAuthPassword",
+            Key::SipAuthRealm => "SipAuthRealm",
+            Key::MaxRedirects => "MaxRedirects",
+            Key::ExternalAddress => "ExternalAddress",
+            Key::OutboundProxyAll => "OutboundProxyAll",
+            Key::TelUriDomain => "TelUriDomain",
+            Key::FixNatContact => "FixNatContact",
         }
     }
 
@@ -164,7 +188,10 @@ impl Key {
     /// Keys whose value is a secret: never logged, masked by `--check-config`, and worth
     /// a warning when the file holding them is readable by others.
     pub fn is_secret(self) -> bool {
-        matches!(self, Key::HttpAuthPwd | Key::XmlAuthToken)
+        matches!(
+            self,
+            Key::HttpAuthPwd | Key::XmlAuthToken | Key::SipAuthPassword
+        )
     }
 }
 

@@ -43,6 +43,9 @@ pub struct Config {
     pub source: Option<PathBuf>,
     /// IPAddress: the address SIP transports bind to; `None` (blank) = all interfaces.
     pub ip_address: Option<IpAddr>,
+    /// ExternalAddress: the address written in Via, Contact and SDP when peers reach us
+    /// through a 1:1 NAT; `None` (blank): the bound address.
+    pub external_address: Option<IpAddr>,
     /// DNSServers: overrides the system's resolvers; empty = use the system's.
     pub dns_servers: Vec<SocketAddr>,
     /// ClickToCallIdentity: the From URI of calls we place (a checked SIP URI).
@@ -60,6 +63,22 @@ pub struct Config {
     pub keep_alives: bool,
     /// OutboundProxy: every request is sent through this URI when set.
     pub outbound_proxy: Option<String>,
+    /// OutboundProxyAll: in-dialog requests go through the outbound proxy too, not only
+    /// where the Record-Route says.
+    pub outbound_proxy_all: bool,
+    /// FixNatContact: a phone's private Contact is replaced by the address its INVITE
+    /// reached (no proxy in between).
+    pub fix_nat_contact: bool,
+    /// SipAuthUser: the user name answering 401/407 challenges to our requests; blank:
+    /// challenges are not answered.
+    pub sip_auth_user: String,
+    /// SipAuthPassword: its password. Never log it.
+    pub sip_auth_password: String,
+    /// SipAuthRealm: only challenges of this realm are answered; blank: any realm.
+    pub sip_auth_realm: String,
+    /// MaxRedirects: INVITEs a leg sends to the Contacts of 3xx responses; 0: a 3xx is
+    /// a failure.
+    pub max_redirects: u8,
     pub log_level: LogLevel,
     pub log_filename: PathBuf,
     /// Lines per log file before it is rotated; 0 = never rotate.
@@ -85,6 +104,9 @@ pub struct Config {
     pub http_max_connections: usize,
     /// RingTimeout: how long a leg may ring before the call attempt is given up.
     pub ring_timeout: Duration,
+    /// TelUriDomain: a translated `tel:` URI is called as `sip:<number>@<this>;user=phone`;
+    /// `None` (blank): `tel:` results are refused (400).
+    pub tel_uri_domain: Option<String>,
     /// The TranslationPattern / TranslationOutput rules, compiled, in order.
     pub translator: Arc<Translator>,
     /// `--ready-file PATH` (command line only, not a key): once every listener is bound,
@@ -140,6 +162,7 @@ impl Default for Config {
         Config {
             source: None,
             ip_address: None,
+            external_address: None,
             dns_servers: Vec::new(),
             click_to_call_identity: format!("sip:click2call@{host}"),
             udp_tcp_port: 5072,
@@ -147,6 +170,12 @@ impl Default for Config {
             tls_domain_name: host,
             keep_alives: true,
             outbound_proxy: None,
+            outbound_proxy_all: false,
+            fix_nat_contact: false,
+            sip_auth_user: String::new(),
+            sip_auth_password: String::new(),
+            sip_auth_realm: String::new(),
+            max_redirects: 5,
             log_level: LogLevel::Info,
             log_filename: PathBuf::from("clicktocall.log"),
             log_file_max_lines: 50_000,
@@ -159,6 +188,7 @@ impl Default for Config {
             api_ip_address: None,
             http_max_connections: 2048,
             ring_timeout: Duration::from_secs(180),
+            tel_uri_domain: None,
             translator: Arc::new(Translator::empty()),
             ready_file: None,
             http_max_connections_per_peer: 256,
@@ -189,6 +219,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("source", &self.source)
             .field("ip_address", &self.ip_address)
+            .field("external_address", &self.external_address)
             .field("dns_servers", &self.dns_servers)
             .field("click_to_call_identity", &self.click_to_call_identity)
             .field("udp_tcp_port", &self.udp_tcp_port)
@@ -196,6 +227,12 @@ impl fmt::Debug for Config {
             .field("tls_domain_name", &self.tls_domain_name)
             .field("keep_alives", &self.keep_alives)
             .field("outbound_proxy", &self.outbound_proxy)
+            .field("outbound_proxy_all", &self.outbound_proxy_all)
+            .field("fix_nat_contact", &self.fix_nat_contact)
+            .field("sip_auth_user", &self.sip_auth_user)
+            .field("sip_auth_password", &"********")
+            .field("sip_auth_realm", &self.sip_auth_realm)
+            .field("max_redirects", &self.max_redirects)
             .field("log_level", &self.log_level)
             .field("log_filename", &self.log_filename)
             .field("log_file_max_lines", &self.log_file_max_lines)
@@ -208,6 +245,7 @@ impl fmt::Debug for Config {
             .field("api_ip_address", &self.api_ip_address)
             .field("http_max_connections", &self.http_max_connections)
             .field("ring_timeout", &self.ring_timeout)
+            .field("tel_uri_domain", &self.tel_uri_domain)
             .field("translator", &self.translator)
             .field("ready_file", &self.ready_file)
             .field(
@@ -356,6 +394,10 @@ impl Config {
         for key in Key::ALL {
             let value = match key {
                 Key::IpAddress => self.ip_address.map(|ip| ip.to_string()).unwrap_or_default(),
+                Key::ExternalAddress => self
+                    .external_address
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_default(),
                 Key::DnsServers => self
                     .dns_servers
                     .iter()
@@ -368,6 +410,20 @@ impl Config {
                 Key::TlsDomainName => self.tls_domain_name.clone(),
                 Key::KeepAlives => (if self.keep_alives { "1" } else { "0" }).to_owned(),
                 Key::OutboundProxy => self.outbound_proxy.clone().unwrap_or_default(),
+                Key::OutboundProxyAll => {
+                    (if self.outbound_proxy_all { "1" } else { "0" }).to_owned()
+                }
+                Key::FixNatContact => (if self.fix_nat_contact { "1" } else { "0" }).to_owned(),
+                Key::SipAuthUser => self.sip_auth_user.clone(),
+                Key::SipAuthPassword => {
+                    if self.sip_auth_password.is_empty() {
+                        String::new()
+                    } else {
+                        "********".to_owned()
+                    }
+                }
+                Key::SipAuthRealm => self.sip_auth_realm.clone(),
+                Key::MaxRedirects => self.max_redirects.to_string(),
                 Key::LogLevel => self.log_level.to_string(),
                 Key::LogFilename => self.log_filename.display().to_string(),
                 Key::LogFileMaxLines => self.log_file_max_lines.to_string(),
@@ -413,6 +469,7 @@ impl Config {
                         continue;
                     }
                 }
+                Key::TelUriDomain => self.tel_uri_domain.clone().unwrap_or_default(),
                 Key::TranslationPattern | Key::TranslationOutput => continue,
             };
             out.push((key.name(), value));

@@ -636,3 +636,70 @@ fn a_readable_file_with_secrets_is_warned_at_start() {
     // A secret given on the command line only is not in the file.
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+/// SipAuthUser/SipAuthPassword/SipAuthRealm are read; the password is a file secret,
+/// masked in the printed settings; a quote in the user or a control character in the
+/// password is refused with its line.
+#[test]
+fn sip_auth_keys_are_read_and_the_password_is_masked() {
+    let c = with_cli(
+        "SipAuthUser = c2c\nSipAuthPassword = p@ss word\"\nSipAuthRealm = pbx.example\n",
+        &[],
+    )
+    .expect("valid")
+    .config;
+    assert_eq!(
+        (c.sip_auth_user.as_str(), c.sip_auth_password.as_str()),
+        ("c2c", "p@ss word\"")
+    );
+    assert_eq!(c.sip_auth_realm, "pbx.example");
+    assert_eq!(c.file_secrets, ["SipAuthPassword"]);
+    let settings = c.settings();
+    assert!(settings.contains(&("SipAuthPassword", "********".to_owned())));
+    assert!(!format!("{c:?}").contains("p@ss"));
+    let bad = problems("SipAuthUser = a\"b\nSipAuthPassword = a\u{1}b\n");
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert!(
+        bad.iter().all(|p| p.value != "a\u{1}b"),
+        "the secret is not echoed"
+    );
+}
+
+/// ExternalAddress takes an address peers can send to; the wildcard is refused.
+#[test]
+fn external_address_is_read_and_the_wildcard_refused() {
+    let c = with_cli("ExternalAddress = 203.0.113.7\n", &[])
+        .expect("valid")
+        .config;
+    assert_eq!(c.external_address, Some("203.0.113.7".parse().expect("ip")));
+    assert!(
+        c.settings()
+            .contains(&("ExternalAddress", "203.0.113.7".to_owned()))
+    );
+    for bad in ["0.0.0.0", "::", "nat.example"] {
+        assert_eq!(
+            problems(&format!("ExternalAddress = {bad}\n")).len(),
+            1,
+            "{bad}"
+        );
+    }
+}
+
+/// TelUriDomain takes a host with an optional port; anything a SIP URI's hostport cannot
+/// be is refused.
+#[test]
+fn tel_uri_domain_takes_a_hostport() {
+    for good in ["carrier.example", "192.0.2.1:5062", "[2001:db8::1]:5060"] {
+        let c = with_cli(&format!("TelUriDomain = {good}\n"), &[])
+            .expect("valid")
+            .config;
+        assert_eq!(c.tel_uri_domain.as_deref(), Some(good));
+    }
+    for bad in ["a b", "user@host", "host;transport=tcp", "host:port"] {
+        assert_eq!(
+            problems(&format!("TelUriDomain = {bad}\n")).len(),
+            1,
+            "{bad}"
+        );
+    }
+}

@@ -254,6 +254,14 @@ fn problem(key: Key, entry: Entry, reason: Invalid) -> Problem {
 fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
     match key {
         Key::IpAddress => config.ip_address = Some(parse_ip(value).ok_or(Invalid::NotAnIpAddress)?),
+        Key::ExternalAddress => {
+            let ip = parse_ip(value).ok_or(Invalid::NotAnIpAddress)?;
+            if ip.is_unspecified() {
+                // Peers cannot send to 0.0.0.0 or ::.
+                return Err(Invalid::NotAnIpAddress);
+            }
+            config.external_address = Some(ip)
+        }
         Key::DnsServers => config.dns_servers = parse_dns_servers(value)?,
         Key::ClickToCallIdentity => config.click_to_call_identity = parse_sip_uri(value)?,
         Key::UdpTcpPort => {
@@ -267,6 +275,28 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::TlsDomainName => config.tls_domain_name = value.to_owned(),
         Key::KeepAlives => config.keep_alives = parse_bool(value)?,
         Key::OutboundProxy => config.outbound_proxy = Some(parse_sip_uri(value)?),
+        Key::OutboundProxyAll => config.outbound_proxy_all = parse_bool(value)?,
+        Key::FixNatContact => config.fix_nat_contact = parse_bool(value)?,
+        Key::TelUriDomain => {
+            // The hostport of the SIP URIs we make of tel: URIs (RFC 3261 §19.1.6).
+            let as_uri = crate::sip::msg::Uri::parse(&format!("sip:{value}"));
+            if !as_uri
+                .is_ok_and(|u| u.user.is_none() && u.params.is_empty() && u.headers.is_empty())
+            {
+                return Err(Invalid::NotAHost);
+            }
+            config.tel_uri_domain = Some(value.to_owned())
+        }
+        // The user and realm are written as they are in quoted-strings of our
+        // Authorization (RFC 3261 §25.1): no quote, backslash or control character. The
+        // password is only hashed.
+        Key::SipAuthUser => config.sip_auth_user = parse_realm(value)?,
+        Key::SipAuthPassword => config.sip_auth_password = parse_text(value)?,
+        Key::SipAuthRealm => config.sip_auth_realm = parse_realm(value)?,
+        Key::MaxRedirects => {
+            config.max_redirects = u8::try_from(parse_number(value, 0, 20)?)
+                .map_err(|_| Invalid::OutOfRange { min: 0, max: 20 })?
+        }
         Key::LogLevel => {
             config.log_level = LogLevel::from_str(value).map_err(|_| Invalid::NotALogLevel)?
         }
@@ -359,6 +389,14 @@ fn parse_token(value: &str) -> Result<String, Invalid> {
     }
     if value.chars().count() < 16 {
         return Err(Invalid::TooShort(16));
+    }
+    Ok(value.to_owned())
+}
+
+/// Any text without control characters.
+fn parse_text(value: &str) -> Result<String, Invalid> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Invalid::ForbiddenCharacter(c));
     }
     Ok(value.to_owned())
 }

@@ -32,8 +32,10 @@ use crate::sip::msg::{Message, Uri};
 use crate::sip::reactor::{CoreConfig, CoreCounts, ReactorCore, SipCommand, SipEvent};
 use crate::sip::transaction::LayerConfig;
 use crate::sip::transport::{ErrorKind, TransportEvent};
+use crate::ua::contact::ListenPorts;
+use crate::ua::digest::Credentials;
 
-pub(crate) use phone::{OnInvite, Phone, Script};
+pub(crate) use phone::{Demand, OnInvite, Phone, Script};
 
 /// Where our SIP stack listens in the simulation.
 const SERVER: &str = "127.0.0.1:5072";
@@ -44,6 +46,8 @@ pub(crate) struct SimConfig {
     pub(crate) layer: LayerConfig,
     /// Datagrams lost between the server and the phones; none when `None`.
     pub(crate) loss: Option<Loss>,
+    /// The server's `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`.
+    pub(crate) credentials: Option<Credentials>,
 }
 
 impl Default for SimConfig {
@@ -52,6 +56,7 @@ impl Default for SimConfig {
             ring_timeout: Duration::from_secs(30),
             layer: LayerConfig::default(),
             loss: None,
+            credentials: None,
         }
     }
 }
@@ -108,8 +113,16 @@ impl Sim {
             engine: Engine::new(EngineConfig {
                 identity: Uri::parse("sip:click2call@127.0.0.1").expect("identity parses"),
                 local_ip: server.ip(),
-                local_port: server.port(),
+                ports: ListenPorts {
+                    udp: server.port(),
+                    tcp: server.port(),
+                    tls: None,
+                },
                 outbound_proxy: None,
+                outbound_proxy_all: false,
+                fix_nat_contact: false,
+                credentials: cfg.credentials.clone(),
+                max_redirects: 5,
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),
             }),
             core: ReactorCore::new(CoreConfig {

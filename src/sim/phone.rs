@@ -30,6 +30,8 @@ pub(crate) enum OnInvite {
     Silent,
     /// 180 at once, then it vanishes: not even a CANCEL is answered.
     RingAndVanish,
+    /// `302 Moved Temporarily` at once, with these Contact values.
+    Redirect { contacts: &'static [&'static str] },
 }
 
 /// A phone's behaviour.
@@ -48,6 +50,34 @@ pub(crate) struct Script {
     pub(crate) transfer: bool,
     /// The phone sends BYE this long after answering the call's INVITE.
     pub(crate) hang_up_after: Option<Duration>,
+    /// The phone (or the proxy in front of it) demands Digest credentials.
+    pub(crate) challenge: Option<Demand>,
+}
+
+/// A Digest challenge the phone makes (RFC 3261 §22.2): every request but ACK, CANCEL and
+/// NOTIFY answers without valid credentials gets `code` (401 or 407) with a challenge for
+/// `realm` and the phone's current nonce, qop `auth` and `algorithm`. The phone checks the
+/// response hash itself, with OpenSSL, and refuses a nonce count already used.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Demand {
+    pub(crate) code: u16,
+    pub(crate) realm: &'static str,
+    pub(crate) user: &'static str,
+    pub(crate) password: &'static str,
+    pub(crate) algorithm: &'static str,
+    /// A new nonce after every accepted request: the next pre-authorised request meets
+    /// `stale=true` (RFC 7616 §3.3).
+    pub(crate) rotate: bool,
+}
+
+impl Demand {
+    fn header(&self) -> (&'static str, &'static str) {
+        if self.code == 407 {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        } else {
+            ("WWW-Authenticate", "Authorization")
+        }
+    }
 }
 
 impl Script {
@@ -65,6 +95,7 @@ impl Script {
             session_expires: None,
             transfer: false,
             hang_up_after: None,
+            challenge: None,
         }
     }
 }
@@ -88,6 +119,11 @@ pub(crate) struct Phone {
     unanswered: Vec<Unanswered>,
     /// The REFER was carried out (its retransmissions are answered 202, nothing more).
     transferred: bool,
+    /// The nonce of the phone's challenges and the nonce counts it accepted.
+    nonce: u32,
+    nonce_counts: Vec<u32>,
+    /// The requests whose credentials the phone checked and accepted.
+    pub(crate) authorised: Vec<Method>,
 }
 
 /// A request of the phone still waiting for its response.
@@ -113,6 +149,9 @@ impl Phone {
             cseq: 100,
             unanswered: Vec::new(),
             transferred: false,
+            nonce: 1,
+            nonce_counts: Vec::new(),
+            authorised: Vec::new(),
         }
     }
 
@@ -245,6 +284,27 @@ impl Phone {
             }
             return;
         };
+        if let Some(demand) = self.script.challenge
+            && !matches!(method, Method::Ack | Method::Cancel | Method::Notify)
+            && !self.authorised_by(&demand, &msg)
+        {
+            let mut resp = Message::response_to(&msg, demand.code, "Authenticate", Some(&self.tag));
+            // Credentials for the nonce just replaced were right but old: stale.
+            let old = format!("nonce=\"nonce{}\"", self.nonce.saturating_sub(1));
+            let stale = msg
+                .header(demand.header().1)
+                .is_some_and(|v| self.nonce > 1 && v.contains(&old));
+            let stale = if stale { ", stale=true" } else { "" };
+            resp.push_header(
+                demand.header().0,
+                &format!(
+                    "Digest realm=\"{}\", nonce=\"nonce{}\", qop=\"auth\", algorithm={}{stale}",
+                    demand.realm, self.nonce, demand.algorithm
+                ),
+            );
+            self.send_at(now, resp);
+            return;
+        }
         let has_to_tag = msg.to_tag().is_some();
         match method {
             Method::Invite if !has_to_tag => self.on_invite(now, msg),
@@ -279,6 +339,69 @@ impl Phone {
         }
     }
 
+    /// Whether `msg` carries a valid response to the phone's current nonce with a nonce
+    /// count not used before (RFC 7616 §3.4.1, computed here independently of the server).
+    fn authorised_by(&mut self, demand: &Demand, msg: &Message) -> bool {
+        let Some(value) = msg.header(demand.header().1) else {
+            return false;
+        };
+        let param = |name: &str| -> String {
+            let Some(start) = value
+                .find(&format!(" {name}="))
+                .or_else(|| value.find(&format!(",{name}=")))
+            else {
+                return String::new();
+            };
+            let rest = &value[start + name.len() + 2..];
+            rest.trim_start_matches('"')
+                .split(['"', ','])
+                .next()
+                .unwrap_or("")
+                .to_string()
+        };
+        let md = if demand.algorithm == "SHA-256" {
+            openssl::hash::MessageDigest::sha256()
+        } else {
+            openssl::hash::MessageDigest::md5()
+        };
+        let h = |s: String| -> String {
+            openssl::hash::hash(md, s.as_bytes())
+                .expect("OpenSSL hashes")
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let method = msg
+            .method()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default();
+        let uri = msg.request_uri().map(|u| u.to_string()).unwrap_or_default();
+        let nonce = format!("nonce{}", self.nonce);
+        let nc = param("nc");
+        let ha1 = h(format!(
+            "{}:{}:{}",
+            demand.user, demand.realm, demand.password
+        ));
+        let ha2 = h(format!("{method}:{uri}"));
+        let expected = h(format!("{ha1}:{nonce}:{nc}:{}:auth:{ha2}", param("cnonce")));
+        let count = u32::from_str_radix(&nc, 16).unwrap_or(0);
+        let ok = param("nonce") == nonce
+            && param("uri") == uri
+            && param("username") == demand.user
+            && param("response") == expected
+            && !self.nonce_counts.contains(&count);
+        if ok {
+            self.nonce_counts.push(count);
+            self.authorised
+                .push(msg.method().cloned().unwrap_or(Method::Ack));
+            if demand.rotate {
+                self.nonce += 1;
+                self.nonce_counts.clear();
+            }
+        }
+        ok
+    }
+
     /// Whether this copy of `msg` is one of the first `ignore` of its transaction.
     fn ignored(&mut self, msg: &Message, ignore: usize) -> bool {
         let branch = msg
@@ -306,6 +429,13 @@ impl Phone {
                 );
             }
             OnInvite::Ring | OnInvite::RingAndVanish => self.send_at(now, self.ringing(&invite)),
+            OnInvite::Redirect { contacts } => {
+                let mut moved = Message::response_to(&invite, 302, "Moved Temporarily", Some(&tag));
+                for contact in contacts {
+                    moved.push_header("Contact", contact);
+                }
+                self.send_at(now, moved);
+            }
             OnInvite::Answer { after } => {
                 self.send_at(now, self.ringing(&invite));
                 let ok = self.ok_with_sdp(&invite);

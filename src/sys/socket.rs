@@ -118,6 +118,16 @@ pub(crate) fn set_int_opt(
     .map(drop)
 }
 
+/// The value of an integer socket option.
+#[cfg(test)]
+pub(crate) fn int_opt(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are live locals of the sizes the call is told.
+    cvt(unsafe { libc::getsockopt(fd, level, name, (&raw mut value).cast(), &raw mut len) })?;
+    Ok(value)
+}
+
 fn bind(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
     if addr.is_ipv6() {
         // v4 and v6 listeners share the port on a wildcard bind, so the v6 socket must

@@ -5,13 +5,17 @@
 
 use crate::sip::msg::{Message, Method, NameAddr, Uri, new_call_id, new_tag};
 
-/// Headers every request of ours carries, as the C++ original writes them (see
-/// shared/reference: the initiator's INVITE).
-pub(crate) const ALLOW: &str =
-    "INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, SUBSCRIBE, UPDATE, PRACK, INFO, MESSAGE";
-pub(crate) const SUPPORTED: &str = "replaces, timer, norefersub, 100rel";
+/// The methods we serve (RFC 3261 §20.5): what `c2c::engine` answers in a dialog, and
+/// OPTIONS outside one. The C++ original also listed REFER, SUBSCRIBE and PRACK, which
+/// it (and we) answer 405: a peer believing the list would fail. PRACK is one we send
+/// (RFC 3262 §4), never one we take: we send no reliable provisional.
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, OPTIONS, BYE, NOTIFY, UPDATE, INFO, MESSAGE";
+/// The extensions we implement (RFC 3261 §20.37): session timers (RFC 4028) and, as UAC,
+/// reliable provisionals (RFC 3262). Not the original's `replaces` (we take no INVITE
+/// with Replaces, RFC 3891) nor `norefersub` (we take no REFER, RFC 4488).
+pub(crate) const SUPPORTED: &str = "timer, 100rel";
 /// A re-INVITE does not offer 100rel (we would have to PRACK the initiator's provisionals).
-const SUPPORTED_REINVITE: &str = "replaces, timer, norefersub";
+const SUPPORTED_REINVITE: &str = "timer";
 pub(crate) const USER_AGENT: &str = "ClickToCall";
 const MAX_FORWARDS: &str = "70";
 const SDP: &str = "application/sdp";
@@ -27,6 +31,11 @@ pub(crate) struct DialogSpec {
     pub contact: NameAddr,
     /// Pre-loaded route (RFC 3261 §8.1.2), e.g. the outbound proxy with `lr`.
     pub outbound_proxy: Option<Uri>,
+    /// `OutboundProxyAll`: the outbound proxy stays the first hop of every request of
+    /// the dialog, ahead of the route set the Record-Route gives.
+    pub proxy_all: bool,
+    /// `FixNatContact`: see [`Dialog::nat_target`].
+    pub fix_nat: bool,
     /// The SDP offer, or `None` for an offerless INVITE (the 2xx then carries the offer and
     /// its ACK must wait for our answer).
     pub offer: Option<Vec<u8>>,
@@ -110,6 +119,13 @@ pub(crate) struct Dialog {
     /// The session interval the last 2xx to our INVITE set (RFC 4028 §7.2), as the call
     /// engine read it; `None` when it set none, and no session timer runs.
     session_interval: Option<u32>,
+    /// `OutboundProxyAll`: the proxy every request of the dialog goes through first.
+    sticky_proxy: Option<NameAddr>,
+    /// `FixNatContact`: where the INVITE went, when that is an address.
+    nat_fix_to: Option<Uri>,
+    /// The Authorization / Proxy-Authorization lines of the INVITE the current ACK answers:
+    /// RFC 3261 §13.2.2.4, the ACK carries the same credentials as the INVITE.
+    invite_credentials: Vec<(String, String)>,
 }
 
 /// The session interval our initial INVITE asks for, and our Min-SE (RFC 4028 §4, §5:
@@ -122,10 +138,13 @@ impl Dialog {
     pub(crate) fn invite(spec: DialogSpec) -> (Dialog, Message) {
         let mut local = spec.from;
         local.set_tag(&new_tag());
-        let route_set = spec
+        let route_set: Vec<NameAddr> = spec
             .outbound_proxy
             .map(|uri| vec![NameAddr::new(uri)])
             .unwrap_or_default();
+        let sticky_proxy = route_set.first().filter(|_| spec.proxy_all).cloned();
+        let nat_fix_to = (spec.fix_nat && route_set.is_empty() && spec.target.host.ip().is_some())
+            .then(|| spec.target.clone());
         let mut leg = Dialog {
             call_id: new_call_id(),
             local,
@@ -141,6 +160,9 @@ impl Dialog {
             invite_pending: true,
             last_rseq: None,
             session_interval: None,
+            sticky_proxy,
+            nat_fix_to,
+            invite_credentials: Vec::new(),
         };
         let mut invite = leg.request(Method::Invite);
         leg.invite_cseq = leg.local_cseq;
@@ -309,6 +331,9 @@ impl Dialog {
 
     fn build_ack(&mut self, sdp: Option<Vec<u8>>) -> Message {
         let mut ack = self.base_request(Method::Ack, self.invite_cseq);
+        for (name, value) in &self.invite_credentials {
+            ack.push_header(name, value);
+        }
         if let Some(body) = sdp {
             ack.push_header("Content-Type", SDP);
             ack.push_header("User-Agent", USER_AGENT);
@@ -417,6 +442,54 @@ impl Dialog {
         req
     }
 
+    /// Gives `req`, a request of this dialog challenged with 401/407, the dialog's next
+    /// CSeq, so it can go again with credentials as a new transaction (RFC 3261 §22.1:
+    /// the CSeq is incremented as for any new request; §8.1.3.5: Call-ID, tags and, for
+    /// an initial INVITE, the From tag stay). A re-sent INVITE is the one the ACK and the
+    /// responses now answer.
+    pub(crate) fn renumber(&mut self, req: &mut Message) {
+        let Some(method) = req.method().cloned() else {
+            return;
+        };
+        self.local_cseq += 1;
+        req.set_header("CSeq", &format!("{} {}", self.local_cseq, method.as_str()));
+        if method == Method::Invite {
+            self.invite_cseq = self.local_cseq;
+        }
+    }
+
+    /// Turns `invite`, the leg's initial INVITE, into one for `target`, the Contact of a
+    /// 3xx (RFC 3261 §8.1.3.4): the Request-URI changes, To, From and Call-ID stay, and
+    /// the CSeq is the next one. An early dialog of the old target is forgotten, with the
+    /// route set it taught: the pre-loaded route the INVITE carries is the route again.
+    pub(crate) fn redirect(&mut self, invite: &mut Message, target: Uri) {
+        invite.set_request_uri(target.clone());
+        if self.nat_fix_to.is_some() {
+            self.nat_fix_to = target.host.ip().is_some().then(|| target.clone());
+        }
+        self.remote_target = target;
+        self.remote.params.remove("tag");
+        self.state = DialogState::Calling;
+        self.last_rseq = None;
+        self.route_set = invite
+            .header_values("Route")
+            .filter_map(|r| NameAddr::parse(r).ok())
+            .collect();
+        self.renumber(invite);
+    }
+
+    /// Remembers the credentials `invite`, the INVITE now out, carries, for its ACK.
+    pub(crate) fn set_invite_credentials(&mut self, invite: &Message) {
+        self.invite_credentials = ["Authorization", "Proxy-Authorization"]
+            .into_iter()
+            .flat_map(|name| {
+                invite
+                    .header_values(name)
+                    .map(move |v| (name.to_string(), v.to_string()))
+            })
+            .collect();
+    }
+
     /// True when `req` belongs to this dialog (RFC 3261 §12.2.2: Call-ID, the To tag is ours,
     /// the From tag is theirs).
     pub(crate) fn matches(&self, req: &Message) -> bool {
@@ -444,7 +517,7 @@ impl Dialog {
         if matches!(method, Method::Invite | Method::Update)
             && let Some(c) = req.contacts().ok().and_then(|c| c.first().cloned())
         {
-            self.remote_target = c.uri;
+            self.remote_target = self.nat_target(c.uri);
         }
         Ok(())
     }
@@ -506,7 +579,7 @@ impl Dialog {
     /// dialog (RFC 3261 §12.1.2: Record-Route in reverse order, Contact as target).
     fn learn_route(&mut self, resp: &Message, routes: bool) {
         if let Some(c) = resp.contacts().ok().and_then(|c| c.first().cloned()) {
-            self.remote_target = c.uri;
+            self.remote_target = self.nat_target(c.uri);
         }
         if !routes {
             return;
@@ -520,6 +593,39 @@ impl Dialog {
             .into_iter()
             .rev()
             .collect();
+        // OutboundProxyAll: the operator wants every request through the proxy, whatever
+        // the peers recorded (a deliberate departure from §12.2.1.1's route set, as
+        // RFC 3261 §8.1.2 allows a UA to pre-load routes): it goes first unless the route
+        // set already starts at it (it Record-Routed).
+        if let Some(proxy) = &self.sticky_proxy {
+            let same = |r: &NameAddr| {
+                r.uri.host.equivalent(&proxy.uri.host)
+                    && r.uri.port.unwrap_or(5060) == proxy.uri.port.unwrap_or(5060)
+            };
+            if !self.route_set.first().is_some_and(same) {
+                self.route_set.insert(0, proxy.clone());
+            }
+        }
+    }
+
+    /// `FixNatContact` (the Kamailio `fix_nated_contact` idea): a phone behind NAT writes
+    /// its private address in Contact, where nothing of ours can reach it. When the INVITE
+    /// went straight to an address (no proxy, which would handle NAT itself) and the
+    /// Contact names a private address other than that one, the dialog's requests go to
+    /// the address the INVITE reached (user and parameters of the Contact kept): with no
+    /// proxy in between, the phone's answer came from there.
+    fn nat_target(&self, contact: Uri) -> Uri {
+        let Some(sent_to) = &self.nat_fix_to else {
+            return contact;
+        };
+        let private = contact.host.ip().is_some_and(is_private);
+        if !private || contact.host.equivalent(&sent_to.host) {
+            return contact;
+        }
+        let mut fixed = contact;
+        fixed.host = sent_to.host.clone();
+        fixed.port = sent_to.port;
+        fixed
     }
 
     /// The dialog a 2xx to an INVITE of ours sets up, rebuilt from the response alone (its
@@ -544,6 +650,9 @@ impl Dialog {
             invite_pending: false,
             last_rseq: None,
             session_interval: None,
+            sticky_proxy: None,
+            nat_fix_to: None,
+            invite_credentials: Vec::new(),
         };
         dialog.learn_route(resp, true);
         Some(dialog)
@@ -590,6 +699,21 @@ pub(crate) fn ends_dialog(code: u16) -> bool {
     )
 }
 
+/// An address no peer outside its network can reach: RFC 1918 and shared (RFC 6598)
+/// IPv4 space, link-local, and IPv6 unique-local (RFC 4193) and link-local.
+fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || v4.is_link_local() || (a == 100 && (64..128).contains(&b))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
 /// An in-dialog request arrived with a CSeq lower than one already seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct OutOfOrder;
@@ -610,8 +734,64 @@ mod tests {
             from: NameAddr::parse("\"Click-To-Call: 200\" <sip:click2call@192.0.2.1>").unwrap(),
             contact: NameAddr::parse("<sip:click2call@192.0.2.1:5072>").unwrap(),
             outbound_proxy: proxy.map(|p| Uri::parse(p).unwrap()),
+            proxy_all: false,
+            fix_nat: false,
             offer: None,
         }
+    }
+
+    /// FixNatContact: a private Contact in the 2xx is replaced by the address the INVITE
+    /// went to; a public one, or one equal to it, is kept; without the option it is kept.
+    #[test]
+    fn fix_nat_contact_sends_the_dialog_to_the_address_the_invite_reached() {
+        for (fix, contact, want) in [
+            (
+                true,
+                "<sip:phone@10.1.2.3:5062;transport=udp>",
+                "sip:phone@192.0.2.10:5061;transport=udp",
+            ),
+            (true, "<sip:phone@100.64.0.9>", "sip:phone@192.0.2.10:5061"),
+            (
+                true,
+                "<sip:phone@[fd00::5]:5060>",
+                "sip:phone@192.0.2.10:5061",
+            ),
+            (
+                true,
+                "<sip:phone@198.51.100.7:5060>",
+                "sip:phone@198.51.100.7:5060",
+            ),
+            (
+                false,
+                "<sip:phone@10.1.2.3:5062>",
+                "sip:phone@10.1.2.3:5062",
+            ),
+        ] {
+            let (mut leg, invite) = Dialog::invite(DialogSpec {
+                fix_nat: fix,
+                ..spec(None)
+            });
+            let mut ok = response(&invite, 200, &[]);
+            ok.set_header("Contact", contact);
+            leg.on_invite_response(&ok, 1, true);
+            assert_eq!(
+                leg.bye().request_uri().unwrap().to_string(),
+                want,
+                "{contact}"
+            );
+        }
+        // Through a proxy the option does nothing: the proxy handles NAT.
+        let (mut leg, invite) = Dialog::invite(DialogSpec {
+            fix_nat: true,
+            ..spec(Some("sip:proxy.example.net;lr"))
+        });
+        let mut ok = response(&invite, 200, &[]);
+        ok.set_header("Contact", "<sip:phone@10.1.2.3:5062>");
+        leg.on_invite_response(&ok, 1, true);
+        assert_eq!(
+            leg.bye().request_uri().unwrap().to_string(),
+            "sip:phone@10.1.2.3:5062"
+        );
     }
 
     fn response(invite: &Message, code: u16, extra: &[(&str, &str)]) -> Message {
@@ -645,6 +825,37 @@ mod tests {
             bye.request_uri().unwrap().to_string(),
             "sip:phone@192.0.2.10:5061"
         );
+    }
+
+    /// OutboundProxyAll: in-dialog requests go through the proxy too; a proxy that
+    /// Record-Routed is not listed twice, another one's route follows it.
+    #[test]
+    fn proxy_all_keeps_the_outbound_proxy_first_in_the_dialog() {
+        for (rr, expected) in [
+            (None, vec!["<sip:proxy.example.net;lr>"]),
+            (
+                Some("<sip:proxy.example.net;lr;ftag=x>"),
+                vec!["<sip:proxy.example.net;lr;ftag=x>"],
+            ),
+            (
+                Some("<sip:other.example;lr>"),
+                vec!["<sip:proxy.example.net;lr>", "<sip:other.example;lr>"],
+            ),
+        ] {
+            let (mut leg, invite) = Dialog::invite(DialogSpec {
+                proxy_all: true,
+                ..spec(Some("sip:proxy.example.net;lr"))
+            });
+            let extra: Vec<(&str, &str)> = rr.map(|r| ("Record-Route", r)).into_iter().collect();
+            leg.on_invite_response(&response(&invite, 200, &extra), 1, true);
+            let bye = leg.bye();
+            let routes: Vec<&str> = bye.header_values("Route").collect();
+            assert_eq!(routes, expected, "{rr:?}");
+            assert_eq!(
+                bye.request_uri().unwrap().to_string(),
+                "sip:phone@192.0.2.10:5061"
+            );
+        }
     }
 
     #[test]

@@ -10,12 +10,16 @@ mod support;
 
 mod anchor;
 mod anchor_failures;
+mod auth;
 mod concurrent;
 mod failures;
 mod inbound;
 mod lossy;
+mod nat;
+mod redirect;
 mod refer;
 mod refer_outcomes;
 mod shutdown;
 mod tcp;
+mod tel;
 mod vanishing;

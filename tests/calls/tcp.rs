@@ -36,4 +36,20 @@ fn anchored_call_over_tcp_relays_sdp_and_mirrors_bye() {
     assert_eq!(got, crate::support::lab::connected_both_legs());
     destination.expect_pass();
     initiator.expect_pass();
+    // RFC 3261 §8.1.1.8: our Contact names the transport the phone reached us over, so
+    // its in-dialog requests come back on TCP (not to the UDP port as before).
+    let ours = format!(
+        "Contact: <sip:click2call@127.0.0.1:{};transport=tcp>",
+        lab.server.sip_port
+    );
+    let init = initiator.messages();
+    assert!(init.contains(&ours), "{init}");
+    let dest = destination.messages();
+    let ours_dest = ours.replace("click2call", "100");
+    assert!(dest.contains(&ours_dest), "{dest}");
+    let udp_form = format!("@127.0.0.1:{}>", lab.server.sip_port);
+    assert!(
+        !init.contains(&udp_form) && !dest.contains(&udp_form),
+        "no Contact of ours without the transport"
+    );
 }

@@ -1,4 +1,5 @@
-//! Interop tests with real phones: baresip (`tests/interop/`).
+//! Interop tests with real peers: baresip phones, Kamailio as an outbound proxy
+//! (`tests/interop/`).
 
 // One harness for every binary, beside the area folders (tests/support/). Each binary
 // compiles all of it and uses the pieces of its area only (no DNS server for the call
@@ -9,4 +10,5 @@
 mod support;
 
 mod baresip;
+mod kamailio;
 mod sip_trace;

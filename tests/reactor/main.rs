@@ -11,6 +11,7 @@ mod support;
 mod bad_request;
 mod dead_target;
 mod dns_failover;
+mod external_address;
 mod keepalive;
 mod retransmit;
 mod routing;

@@ -268,3 +268,44 @@ fn tls_listener_answers_while_a_handshake_stalls() {
             .contains(&format!("TLS 127.0.0.1:{}", server.tls_port))
     );
 }
+
+/// RFC 3261 §8.1.1.8: the Contact of an INVITE sent over TLS names our TLS listener: a
+/// `sips:` URI for a SIPS Request-URI, `;transport=tls` for a `sip:` one, so the phone's
+/// BYE and NOTIFY come back where something listens for TLS.
+#[test]
+fn contact_over_tls_names_the_tls_listener() {
+    for (target, want) in [
+        (
+            "sips:$1@localhost:{port}",
+            "<sips:click2call@127.0.0.1:{tls}>",
+        ),
+        (
+            "sip:$1@127.0.0.1:{port};transport=tls",
+            "<sip:click2call@127.0.0.1:{tls};transport=tls>",
+        ),
+    ] {
+        let dir = TempDir::new("tls-contact");
+        let (cert, key) = self_signed_cert(dir.path());
+        let peer = StreamPeer::tls(V4, &cert, &key);
+        let uri = target.replace("{port}", &peer.addr.port().to_string());
+        let mut opts = ServerConfig::reactor().translate_all(&uri);
+        let pem = std::fs::read(&cert).expect("read the certificate");
+        opts.tls_domain = Some("localhost".into());
+        opts.files.push(("root_cert_test.pem".into(), pem.clone()));
+        opts.files.push(("domain_cert_localhost.pem".into(), pem));
+        opts.files.push((
+            "domain_key_localhost.pem".into(),
+            std::fs::read(&key).expect("read the key"),
+        ));
+        let server = Server::start(&dir, &opts);
+        let mut xml = XmlClient::connect(server.xml_port);
+        xml.send_request("alice", "bob", false);
+        let mut conn = peer.accept(WAIT).expect("a TLS connection from the server");
+        let invite = conn.recv_msg(WAIT).expect("INVITE over TLS");
+        let want = want.replace("{tls}", &server.tls_port.to_string());
+        assert_eq!(invite.header("Contact"), Some(want.as_str()), "{target}");
+        assert_ne!(server.tls_port, server.sip_port);
+        conn.send(&response(&invite, 486, "Busy Here", "b1", "", ""));
+        xml.expect(486, Some("Initiator"), WAIT);
+    }
+}

@@ -13,6 +13,7 @@
 //! | [`sipp::Sipp`], [`lab::Lab`] | SIPp phones, and the call tests' server + SIPp + XML world |
 //! | [`lossy::LossyRelay`] | a lossy UDP path between the server and a SIPp phone: the test names the phone by the relay's front port; the relay drops a seeded fraction each way and rewrites the phone's own `127.0.0.1:<port>` in its headers to the front's, so the server's replies and in-dialog requests come back through it too |
 //! | [`baresip::Baresip`], [`sip_trace`] | real phones for interop, and their SIP trace |
+//! | [`kamailio::Kamailio`] | a real Record-Routing, 407-challenging outbound proxy (`tests/kamailio/`) |
 //! | [`dns::TestDnsServer`] | an authoritative DNS server on loopback |
 //! | [`api_double::Harness`] | the HTTP/XML front doors in-process with a calls-thread double |
 //! | [`transport_rig::Rig`] | `TransportLayer`s in-process on a mio loop |
@@ -26,7 +27,7 @@
 //!   ([`server::Server::wait_ready`]);
 //! - raw peers, the DNS server, the lossy relay and the in-process front doors bind port 0
 //!   themselves and keep the socket;
-//! - SIPp and baresip cannot bind port 0 and report it (`sipp -p 0` means 5060), so they
+//! - SIPp, baresip and Kamailio cannot bind port 0 and report it (`sipp -p 0` means 5060), so they
 //!   get a candidate port ([`ports::candidate_port`]); the harness then checks that the
 //!   child itself holds the port (its socket inode among `/proc/<pid>/fd`) and, when the
 //!   child failed to bind ("Unable to bind", or not holding it once ready), starts it
@@ -41,6 +42,7 @@ pub mod api_double;
 pub mod baresip;
 pub mod dns;
 pub mod http;
+pub mod kamailio;
 pub mod lab;
 pub mod lossy;
 pub mod peer;

@@ -11,10 +11,13 @@ use crossbeam_channel::Sender;
 
 use super::command::{Command, Progress, Role};
 use super::session::{Action, LegEvent, Session, Timing};
-use crate::sip::msg::{Host, Message, NameAddr, Uri};
+use crate::sip::msg::{Message, NameAddr, Uri};
 use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
 use crate::sip::sdp;
+use crate::ua::contact::{self, ListenPorts};
 use crate::ua::dialog::{Dialog, DialogSpec};
+use crate::ua::digest::{AuthCache, Credentials};
+use crate::ua::redirect::Redirects;
 
 /// What the engine needs to know about us.
 #[derive(Debug, Clone)]
@@ -23,10 +26,18 @@ pub(crate) struct EngineConfig {
     pub identity: Uri,
     /// The address we put in Contact and SDP (RFC 3261 §8.1.1.8, RFC 4566 §5.7).
     pub local_ip: IpAddr,
-    /// Our SIP port, for Contact.
-    pub local_port: u16,
+    /// Our SIP listeners' ports, for Contact.
+    pub ports: ListenPorts,
     /// `OutboundProxy`: pre-loaded route of every out-of-dialog request.
     pub outbound_proxy: Option<Uri>,
+    /// `OutboundProxyAll`: in-dialog requests go through the outbound proxy too.
+    pub outbound_proxy_all: bool,
+    /// `FixNatContact`: a private Contact is replaced by the address the INVITE reached.
+    pub fix_nat_contact: bool,
+    /// `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`: the answer to 401/407 challenges.
+    pub credentials: Option<Credentials>,
+    /// `MaxRedirects`: redirected INVITEs a leg may send after 3xx responses.
+    pub max_redirects: u8,
     pub timing: Timing,
 }
 
@@ -72,7 +83,7 @@ enum TxKind {
 }
 
 /// A client transaction the engine follows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Tracked {
     sid: SessionId,
     leg: Role,
@@ -85,6 +96,11 @@ struct Tracked {
     /// An INVITE of ours within a dialog is given up if it has no final answer by then
     /// (its entry in `Engine::answer_due`).
     answer_by: Option<Instant>,
+    /// The request as sent, kept when we have credentials: a 401/407 to it is answered by
+    /// sending it again with them (RFC 3261 §22.2).
+    request: Option<Box<Message>>,
+    /// How many times this request was sent again with credentials.
+    auth_retries: u8,
 }
 
 /// How long an INVITE transaction answered 2xx is followed: its 2xx retransmissions come
@@ -122,6 +138,14 @@ struct LegSlot {
     /// When this leg's session expires without a refresh (its entry in `reinvites_due`,
     /// RFC 4028 §10).
     expires_at: Option<Instant>,
+    /// The challenges this dialog has met: its later requests go out pre-authorised
+    /// (RFC 3261 §22.3).
+    auth: AuthCache,
+    /// The targets of 3xx responses to the INVITE, tried and to try (RFC 3261 §8.1.3.4).
+    redirects: Redirects,
+    /// The INVITE was CANCELled: its final response ends the leg, no redirect or
+    /// challenge is followed.
+    cancelled: bool,
 }
 
 #[derive(Debug)]
@@ -394,9 +418,27 @@ impl Engine {
         tx
     }
 
-    fn send(&mut self, sid: SessionId, leg: Role, kind: TxKind, request: Message) -> ClientTxId {
+    fn send(
+        &mut self,
+        sid: SessionId,
+        leg: Role,
+        kind: TxKind,
+        mut request: Message,
+    ) -> ClientTxId {
         let tx = self.new_tx();
         let cseq = request.cseq().map_or(0, |(n, _)| n);
+        if let Some(creds) = self.cfg.credentials.clone()
+            && let Some(slot) = self.slot_mut(sid, leg)
+        {
+            slot.auth.authorize(&mut request, &creds);
+            if request.method() == Some(&crate::sip::msg::Method::Invite) {
+                slot.sip.set_invite_credentials(&request);
+            }
+        }
+        // Kept to be sent again: with credentials after a challenge, or, for the initial
+        // INVITE, to a redirect's target.
+        let kept = (self.cfg.credentials.is_some() || kind == TxKind::Invite)
+            .then(|| Box::new(request.clone()));
 
         self.txs.insert(
             tx,
@@ -407,6 +449,8 @@ impl Engine {
                 cseq,
                 accepted: false,
                 answer_by: None,
+                request: kept,
+                auth_retries: 0,
             },
         );
         self.out.push_back(SipCommand::SendRequest { tx, request });
@@ -422,13 +466,14 @@ impl Engine {
         leg: Role,
         kind: TxKind,
         req: Message,
-    ) {
+    ) -> ClientTxId {
         let tx = self.send(sid, leg, kind, req);
         let at = now + REINVITE_ANSWER_WAIT;
         if let Some(t) = self.txs.get_mut(&tx) {
             t.answer_by = Some(at);
             self.answer_due.insert((at, tx));
         }
+        tx
     }
 
     /// Carry out the session's actions, then file its next timer or drop it when done.
@@ -524,6 +569,7 @@ impl Engine {
             }
             Action::Cancel(leg) => {
                 if let Some(slot) = self.slot_mut(sid, leg) {
+                    slot.cancelled = true;
                     let tx = slot.invite_tx;
                     self.out.push_back(SipCommand::Cancel { tx });
                 }
@@ -553,12 +599,11 @@ impl Engine {
         na
     }
 
-    fn contact(&self, user: Option<&str>) -> NameAddr {
-        NameAddr::new(Uri::sip(
-            user,
-            Host::from(self.cfg.local_ip),
-            Some(self.cfg.local_port),
-        ))
+    /// Our Contact for a request to `target`: it matches the transport of the first hop
+    /// (the outbound proxy, else the target; RFC 3261 §8.1.1.8).
+    fn contact(&self, user: Option<&str>, target: &Uri) -> NameAddr {
+        let hop = self.cfg.outbound_proxy.as_ref().unwrap_or(target);
+        contact::for_hop(user, self.cfg.local_ip, self.cfg.ports, hop)
     }
 
     fn invite_initiator(&mut self, sid: SessionId) {
@@ -566,7 +611,7 @@ impl Engine {
             return;
         };
         let from = self.our_name_addr(&call.destination);
-        let contact = self.contact(self.cfg.identity.user.as_deref());
+        let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
         let offer = sdp::inactive_offer(self.cfg.local_ip, session_version())
             .to_string()
             .into_bytes();
@@ -575,6 +620,8 @@ impl Engine {
             from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
+            proxy_all: self.cfg.outbound_proxy_all,
+            fix_nat: self.cfg.fix_nat_contact,
             offer: Some(offer.clone()),
         };
         self.start_leg(sid, Role::Initiator, spec, offer);
@@ -591,12 +638,14 @@ impl Engine {
         // without its tag, Contact carries the initiator's user part (as the original).
         let mut from = init.sip.remote().clone();
         from.params.remove("tag");
-        let contact = self.contact(from.uri.user.as_deref());
+        let contact = self.contact(from.uri.user.as_deref(), &call.destination);
         let spec = DialogSpec {
             target: call.destination.clone(),
             from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
+            proxy_all: self.cfg.outbound_proxy_all,
+            fix_nat: self.cfg.fix_nat_contact,
             offer: None,
         };
         self.start_leg(sid, Role::Destination, spec, Vec::new());
@@ -604,6 +653,7 @@ impl Engine {
 
     fn start_leg(&mut self, sid: SessionId, leg: Role, spec: DialogSpec, local_sdp: Vec<u8>) {
         let offerless = spec.offer.is_none();
+        let redirects = Redirects::new(spec.target.clone());
         let (sip, invite) = Dialog::invite(spec);
         if let Some(tag) = sip.local_tag() {
             self.dialogs
@@ -619,6 +669,9 @@ impl Engine {
                 remote_offer: None,
                 refresh_at: None,
                 expires_at: None,
+                auth: AuthCache::default(),
+                redirects,
+                cancelled: false,
             });
         }
     }

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::{ACCEPTED_FOR, Engine, LegEvent, Redo, SessionId, Tracked, TxKind, glare_wait};
-use crate::c2c::command::Role;
+use crate::c2c::command::{Progress, Role};
 use crate::sip::msg::Message;
 use crate::sip::reactor::{ClientTxId, SipCommand, TxFailure};
 use crate::ua::dialog::InviteOutcome;
@@ -13,6 +13,17 @@ use crate::ua::dialog::InviteOutcome;
 impl Engine {
     /// A client transaction ended without a final response.
     pub(super) fn tx_failed(&mut self, now: Instant, tx: ClientTxId, reason: &TxFailure) {
+        // A redirected target that does not answer: the next target of the 3xx.
+        if let Some(&Tracked {
+            sid,
+            leg,
+            kind: TxKind::Invite,
+            ..
+        }) = self.txs.get(&tx)
+            && self.follow_redirect(sid, leg, tx, None)
+        {
+            return;
+        }
         let Some(Tracked {
             sid,
             leg,
@@ -68,6 +79,12 @@ impl Engine {
             return;
         };
         let code = resp.status().unwrap_or(0);
+        if matches!(code, 401 | 407) && self.answer_challenge(now, tx, resp) {
+            return;
+        }
+        if kind == TxKind::Invite && code >= 300 && self.follow_redirect(sid, leg, tx, Some(resp)) {
+            return;
+        }
         let invite_kind = matches!(
             kind,
             TxKind::Invite | TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_)
@@ -115,6 +132,114 @@ impl Engine {
         }
     }
 
+    /// A 401/407 to a request of ours (RFC 3261 §22.2): when the credentials answer every
+    /// challenge in it, the request goes again with them as a new transaction and the
+    /// challenge is not reported; the transaction layer ACKs an INVITE's 401/407
+    /// (§17.1.1.3). False when it is the request's failure: no credentials, a realm not
+    /// ours, credentials refused (a second challenge for the realm, not `stale`), or
+    /// retries used up.
+    fn answer_challenge(&mut self, now: Instant, tx: ClientTxId, resp: &Message) -> bool {
+        let Some(creds) = self.cfg.credentials.clone() else {
+            return false;
+        };
+        let Some(tracked) = self.txs.get(&tx) else {
+            return false;
+        };
+        let (sid, leg, kind, retries) =
+            (tracked.sid, tracked.leg, tracked.kind, tracked.auth_retries);
+        // One retry with credentials, and one more when only the nonce was stale (RFC 7616
+        // §3.3): a peer that keeps challenging cannot keep us sending.
+        if retries >= MAX_AUTH_RETRIES {
+            return false;
+        }
+        let Some(mut request) = tracked.request.as_deref().cloned() else {
+            return false;
+        };
+        let code = resp.status().unwrap_or(0);
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return false;
+        };
+        if kind == TxKind::Invite && slot.cancelled {
+            // The leg was given up (ring time-out, hang-up): its INVITE is not sent again.
+            return false;
+        }
+        if !slot.auth.learn(resp, &request, &creds) {
+            log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} challenged ({code}): no credentials accepted for it", leg.as_str());
+            return false;
+        }
+        slot.sip.renumber(&mut request);
+        if let Some(old) = self.txs.remove(&tx)
+            && let Some(t) = old.answer_by
+        {
+            self.answer_due.remove(&(t, tx));
+        }
+        log::info!(target: "c2c", "click-to-call {sid}: {} {kind:?} challenged ({code}): sending it again with credentials", leg.as_str());
+        let new_tx = match kind {
+            TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_) => {
+                self.send_reinvite(now, sid, leg, kind, request)
+            }
+            _ => self.send(sid, leg, kind, request),
+        };
+        if let Some(t) = self.txs.get_mut(&new_tx) {
+            t.auth_retries = retries + 1;
+        }
+        if kind == TxKind::Invite
+            && let Some(slot) = self.slot_mut(sid, leg)
+        {
+            // A CANCEL (ring time-out, hang-up) now cancels the INVITE that is out.
+            slot.invite_tx = new_tx;
+        }
+        true
+    }
+
+    /// The leg's INVITE `tx` ended with `resp` (≥ 300) or without a response (`None`):
+    /// when a 3xx's targets remain, the INVITE goes to the next one (RFC 3261 §8.1.3.4),
+    /// reported as a provisional `181 Redirected <leg>`; the leg's ring time-out runs on.
+    /// False when the failure is the leg's: no target left (an empty Contact list, loops
+    /// only, `MaxRedirects` reached; then a 3xx is the failure), or the INVITE was
+    /// CANCELled.
+    pub(super) fn follow_redirect(
+        &mut self,
+        sid: SessionId,
+        leg: Role,
+        tx: ClientTxId,
+        resp: Option<&Message>,
+    ) -> bool {
+        let max = self.cfg.max_redirects;
+        let Some(request) = self.txs.get(&tx).and_then(|t| t.request.as_deref()) else {
+            return false;
+        };
+        let mut request = request.clone();
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return false;
+        };
+        if slot.cancelled || slot.invite_tx != tx {
+            return false;
+        }
+        if let Some(resp) = resp.filter(|r| r.status().is_some_and(|c| (300..400).contains(&c))) {
+            slot.redirects.learn(resp);
+        }
+        let Some(target) = slot.redirects.next(max) else {
+            return false;
+        };
+        slot.sip.redirect(&mut request, target.clone());
+        self.txs.remove(&tx);
+        log::info!(target: "c2c", "click-to-call {sid}: redirecting the {} to {target}", leg.as_str());
+        let new_tx = self.send(sid, leg, TxKind::Invite, request);
+        if let Some(slot) = self.slot_mut(sid, leg) {
+            slot.invite_tx = new_tx;
+        }
+        if let Some(call) = self.calls.get(&sid) {
+            // RFC 3261 §21.1.3 (181 Call Is Being Forwarded): progress, not an end.
+            let _ = call.reply.send(Progress {
+                code: 181,
+                leg,
+                text: REDIRECTED_TEXT[leg.index()].to_string(),
+            });
+        }
+        true
+    }
+
     /// A response whose transaction the engine no longer follows (its call is over). A 2xx
     /// to an INVITE among them is a dialog nobody wants: ACK it and end it with BYE (RFC
     /// 3261 §13.2.2.4); the BYE's outcome is not followed either.
@@ -131,7 +256,8 @@ impl Engine {
             log::debug!(target: "c2c", "late 2xx of a live dialog dropped");
             return;
         }
-        let contact = self.contact(self.cfg.identity.user.as_deref());
+        // The dialog is ended at once: its Contact is never used for requests to us.
+        let contact = self.contact(self.cfg.identity.user.as_deref(), &self.cfg.identity);
         let Some((ack, bye)) = crate::ua::dialog::end_unwanted_2xx(resp, contact) else {
             log::debug!(target: "c2c", "response for a finished transaction dropped");
             return;
@@ -249,6 +375,13 @@ impl Engine {
         }
     }
 }
+
+/// The progress text of a redirected INVITE, by leg.
+const REDIRECTED_TEXT: [&str; 2] = ["Redirected initiator", "Redirected destination"];
+
+/// How many times one request is sent again with credentials: once for its challenge,
+/// once more for a stale nonce.
+const MAX_AUTH_RETRIES: u8 = 2;
 
 /// RFC 4488 §4: a 2xx to REFER with `Refer-Sub: false` creates no subscription.
 fn refer_sub_false(resp: &Message) -> bool {

@@ -1,8 +1,10 @@
 //! Protocol timing on the virtual clock: transaction timers in `timers`, call-level timers
 //! (session refresh, ring time-out, Timer C) in `calls`. This module holds what both use.
 
+mod auth;
 mod calls;
 mod loss;
+mod redirect;
 mod timers;
 
 use std::time::Duration;

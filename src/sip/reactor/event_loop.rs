@@ -29,6 +29,8 @@ const TRANSPORT_FIRST: usize = 64;
 #[derive(Debug, Clone)]
 pub(crate) struct ReactorConfig {
     pub transport: TransportConfig,
+    /// `ExternalAddress`: our Via's sent-by behind a 1:1 NAT, instead of the bound address.
+    pub external_address: Option<IpAddr>,
     pub dns: ResolverConfig,
     pub layer: LayerConfig,
 }
@@ -87,7 +89,9 @@ impl Reactor {
             Waker::new(poll.registry(), WAKER)
                 .map_err(|e| ReactorStartError::Io("SIP waker", e))?,
         );
-        let advertised_ip = cfg.transport.bind.filter(|ip| !ip.is_unspecified());
+        let advertised_ip = cfg
+            .external_address
+            .or(cfg.transport.bind.filter(|ip| !ip.is_unspecified()));
         let transport = TransportLayer::new(
             poll.registry(),
             TRANSPORT_FIRST..usize::MAX / 2,

@@ -20,8 +20,9 @@ fn initiator_invite_is_built_like_the_original() {
         "CSeq: 1 INVITE\r\n",
         "Session-Expires: 1800\r\n",
         "Min-SE: 90\r\n",
-        "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, SUBSCRIBE, UPDATE, PRACK, INFO, MESSAGE\r\n",
-        "Supported: replaces, timer, norefersub, 100rel\r\n",
+        // Deliberately not the original's list (README: differences): only what we serve.
+        "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, NOTIFY, UPDATE, INFO, MESSAGE\r\n",
+        "Supported: timer, 100rel\r\n",
         "User-Agent: ClickToCall\r\n",
         "Content-Type: application/sdp\r\n",
         "m=audio 8000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=inactive\r\n",

@@ -17,8 +17,16 @@ fn engine() -> Engine {
     Engine::new(EngineConfig {
         identity: Uri::parse("sip:click2call@127.0.0.1").unwrap(),
         local_ip: "127.0.0.1".parse().unwrap(),
-        local_port: 5072,
+        ports: crate::ua::contact::ListenPorts {
+            udp: 5072,
+            tcp: 5072,
+            tls: Some(5073),
+        },
         outbound_proxy: None,
+        outbound_proxy_all: false,
+        fix_nat_contact: false,
+        credentials: None,
+        max_redirects: 5,
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
     })
 }
