@@ -11,7 +11,7 @@ use log::info;
 
 use super::admission::{Admission, Refusal};
 use super::uri_check::is_valid_sip_uri;
-use crate::c2c::command::{Command, Progress, Role};
+use crate::c2c::command::{CallId, CallOptions, Command, Progress, Role};
 use crate::translate::PatternList;
 
 /// The translation rules: an address in, the translated URI out, `None` when no rule
@@ -111,6 +111,7 @@ impl DispatchError {
 /// A click-to-call that the calls thread has accepted.
 #[derive(Debug)]
 pub(crate) struct Dispatched {
+    pub id: CallId,
     pub initiator_uri: String,
     pub destination_uri: String,
     /// Progress events, ending with a final one.
@@ -146,6 +147,8 @@ pub(crate) struct Dispatcher {
     commands: Sender<Command>,
     rules: CallRules,
     admission: Admission,
+    /// `InstanceName`: the prefix of the call ids.
+    instance: Option<String>,
 }
 
 impl Dispatcher {
@@ -160,6 +163,15 @@ impl Dispatcher {
             commands,
             rules,
             admission,
+            instance: None,
+        }
+    }
+
+    /// Call ids start with `name` (`InstanceName`).
+    pub(crate) fn with_instance(self, name: Option<String>) -> Dispatcher {
+        Dispatcher {
+            instance: name,
+            ..self
         }
     }
 
@@ -215,8 +227,8 @@ impl Dispatcher {
         Ok((initiator_uri, destination_uri))
     }
 
-    /// [`Dispatcher::prepare`], then the command to the calls thread. `via` names the
-    /// front door for the log line.
+    /// [`Dispatcher::prepare`], then the command to the calls thread, with the
+    /// configured settings. `via` names the front door for the log line.
     pub(crate) fn dispatch(
         &self,
         via: &str,
@@ -224,19 +236,26 @@ impl Dispatcher {
         initiator: &str,
         destination: &str,
         anchor: bool,
-    ) -> Result<(String, String), DispatchError> {
-        self.dispatch_tracked(via, peer, initiator, destination, anchor)
-            .map(|d| (d.initiator_uri, d.destination_uri))
+    ) -> Result<Dispatched, DispatchError> {
+        self.dispatch_with(
+            via,
+            peer,
+            initiator,
+            destination,
+            anchor,
+            CallOptions::default(),
+        )
     }
 
-    /// [`Dispatcher::dispatch`], keeping the progress channel.
-    pub(crate) fn dispatch_tracked(
+    /// [`Dispatcher::dispatch`] with per-call settings.
+    pub(crate) fn dispatch_with(
         &self,
         via: &str,
         peer: IpAddr,
         initiator: &str,
         destination: &str,
         anchor: bool,
+        options: CallOptions,
     ) -> Result<Dispatched, DispatchError> {
         let (initiator_uri, destination_uri) = self.prepare(via, peer, initiator, destination)?;
         let admitted = self.admission.admit(Instant::now(), peer).map_err(|r| {
@@ -247,19 +266,26 @@ impl Dispatcher {
         // Unbounded: the calls thread must never block on a front door (a client that
         // stops reading only grows its own connection's backlog, bounded by the number
         // of events of its calls).
+        let id = CallId::generate(self.instance.as_deref()).map_err(|e| {
+            log::error!(target: "api", "{via}: no random bits for a call id: {e}");
+            DispatchError::Unavailable
+        })?;
         let (reply, progress) = crossbeam_channel::unbounded();
         let command = Command::ClickToCall {
             initiator_uri: initiator_uri.clone(),
             destination_uri: destination_uri.clone(),
             anchor,
+            id: id.clone(),
+            options,
             reply,
         };
         match self.commands.send_timeout(command, QUEUE_WAIT) {
             Ok(()) => {
                 admitted.keep();
-                info!(target: "api", "{via}: {peer}: click-to-call {initiator_uri} -> {destination_uri}{}",
+                info!(target: "api", "{via}: {peer}: click-to-call {id}: {initiator_uri} -> {destination_uri}{}",
                     if anchor { " (anchored)" } else { "" });
                 Ok(Dispatched {
+                    id,
                     initiator_uri,
                     destination_uri,
                     progress,
@@ -306,7 +332,7 @@ mod tests {
     fn a_valid_request_reaches_the_calls_thread_translated() {
         let (d, rx) = dispatcher();
         let placed = d
-            .dispatch_tracked("test", PEER, "100", "sip:200@h", true)
+            .dispatch("test", PEER, "100", "sip:200@h", true)
             .expect("placed");
         assert_eq!(placed.initiator_uri, "sip:100@127.0.0.1");
         match rx.try_recv().expect("command") {
@@ -314,12 +340,15 @@ mod tests {
                 initiator_uri,
                 destination_uri,
                 anchor,
+                id,
                 ..
             } => {
                 assert_eq!(initiator_uri, "sip:100@127.0.0.1");
                 assert_eq!(destination_uri, "sip:200@h");
                 assert!(anchor);
+                assert_eq!(id, placed.id);
             }
+            other => panic!("{other:?}"),
         }
     }
 
@@ -450,8 +479,8 @@ mod tests {
         let (d, rx) = with_policy(CallRules::default(), limits);
         drop(rx);
         assert_eq!(
-            d.dispatch("test", PEER, "100", "200", false),
-            Err(DispatchError::Unavailable)
+            d.dispatch("test", PEER, "100", "200", false).err(),
+            Some(DispatchError::Unavailable)
         );
         assert_eq!(
             d.admission

@@ -75,6 +75,8 @@ pub struct ApiConfig {
     pub tls_handshake_timeout: Duration,
     /// `XmlAuthToken`: when set, every XML request must carry it in `<AuthToken>`.
     pub xml_auth_token: Option<String>,
+    /// `InstanceName`: the prefix of call ids.
+    pub instance_name: Option<String>,
     /// `MaxConcurrentCalls`, `MaxCallsPerSecond`, `MaxCallsPerSecondPerClient`.
     pub limits: Limits,
     /// Calls alive, shared with the calls thread that gives places back.
@@ -113,6 +115,7 @@ impl Default for ApiConfig {
             tls_files: None,
             tls_handshake_timeout: Duration::from_secs(10),
             xml_auth_token: None,
+            instance_name: None,
             limits: Limits::default(),
             call_count: Arc::new(CallCount::default()),
             rules: CallRules::default(),
@@ -278,12 +281,10 @@ pub fn start(
     commands: Sender<Command>,
 ) -> Result<ApiServers, ApiStartError> {
     let admission = Admission::new(cfg.limits, Arc::clone(&cfg.call_count));
-    let dispatcher = Arc::new(dispatch::Dispatcher::new(
-        translator,
-        commands,
-        cfg.rules.clone(),
-        admission,
-    ));
+    let dispatcher = Arc::new(
+        dispatch::Dispatcher::new(translator, commands, cfg.rules.clone(), admission)
+            .with_instance(cfg.instance_name.clone()),
+    );
     let acceptor = match (&cfg.tls_files, cfg.https_port.or(cfg.xml_tls_port)) {
         (_, None) => None,
         (Some(files), Some(_)) => {

@@ -4,4 +4,5 @@
 pub mod calls_thread;
 pub mod command;
 pub mod engine;
+pub mod registry;
 pub mod session;

@@ -43,11 +43,12 @@ pub enum Key {
     InitiatorAllow,
     InitiatorDeny,
     SipAllow,
+    InstanceName,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 40] = [
+    pub const ALL: [Key; 41] = [
         Key::IpAddress,
         Key::DnsServers,
         Key::ClickToCallIdentity,
@@ -77,6 +78,7 @@ impl Key {
         Key::XmlAllow,
         Key::XmlTlsPort,
         Key::XmlAuthToken,
+        Key::InstanceName,
         Key::MaxConcurrentCalls,
         Key::MaxCallsPerSecond,
         Key::MaxCallsPerSecondPerClient,
@@ -133,6 +135,7 @@ impl Key {
             Key::InitiatorAllow => "InitiatorAllow",
             Key::InitiatorDeny => "InitiatorDeny",
             Key::SipAllow => "SipAllow",
+            Key::InstanceName => "InstanceName",
         }
     }
 

@@ -87,17 +87,25 @@ pub(crate) fn click_to_call(
         ))
     } else {
         let placed = if place {
-            dispatcher.dispatch("HTTP", peer, initiator, destination, anchor)
+            dispatcher
+                .dispatch("HTTP", peer, initiator, destination, anchor)
+                .map(|d| (d.initiator_uri, d.destination_uri, Some(d.id)))
         } else {
-            dispatcher.prepare("HTTP", peer, initiator, destination)
+            dispatcher
+                .prepare("HTTP", peer, initiator, destination)
+                .map(|(i, d)| (i, d, None))
         };
         placed.map_err(|e: DispatchError| {
             retry_after = e.retry_after();
             (e.code(), e.to_string())
         })
     };
+    // The legacy page is byte for byte the original's unless the client asks for the id;
+    // the `X-Call-Id` field carries it always.
+    let show_id = query_param(&pairs, "callid").is_some_and(|a| a.eq_ignore_ascii_case("true"));
+    let mut call_id = None;
     let status = match result {
-        Ok((initiator_uri, destination_uri)) => {
+        Ok((initiator_uri, destination_uri, id)) => {
             body.push_str(&format!(
                 "<p>Initiating ClickToCall from {}({}) to {}({}) ({})...</p>\n",
                 esc(&initiator_uri),
@@ -106,6 +114,15 @@ pub(crate) fn click_to_call(
                 esc(destination),
                 if anchor { "anchored" } else { "unanchored" }
             ));
+            if let Some(id) = &id
+                && show_id
+            {
+                body.push_str(&format!(
+                    "<p>Call id: <span id=\"call-id\">{}</span></p>\n",
+                    esc(id.as_str())
+                ));
+            }
+            call_id = id;
             200
         }
         Err((status, text)) => {
@@ -113,7 +130,10 @@ pub(crate) fn click_to_call(
             status
         }
     };
-    let r = Response::new(status, page("ClickToCall Server", &body));
+    let mut r = Response::new(status, page("ClickToCall Server", &body));
+    if let Some(id) = call_id {
+        r = r.with_header("X-Call-Id", id.to_string());
+    }
     match retry_after {
         Some(secs) => r.with_header("Retry-After", secs.to_string()),
         None => r,

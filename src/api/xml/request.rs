@@ -14,6 +14,9 @@ pub struct ClickToCallRequest {
     pub destination: String,
     /// `<AnchorCall>` compared case-insensitively to `true`; absent means false.
     pub anchor: bool,
+    /// `<ReturnCallId>true</ReturnCallId>` (new, optional): the 100 document carries the
+    /// call's id in `<CallId>`. Without it the documents are the original's, byte for byte.
+    pub return_call_id: bool,
 }
 
 /// Why a request is answered with a 400; the texts are the original's.
@@ -44,6 +47,7 @@ enum Field {
     Destination,
     Anchor,
     AuthToken,
+    ReturnCallId,
 }
 
 /// Parses one framed request document. Checks in the original's order: well-formed,
@@ -75,6 +79,7 @@ pub fn parse_request_with_token(
     let mut initiator: Option<String> = None;
     let mut destination: Option<String> = None;
     let mut anchor: Option<String> = None;
+    let mut return_call_id: Option<String> = None;
     let mut token: Option<String> = None;
     let mut text = String::new();
 
@@ -108,6 +113,8 @@ pub fn parse_request_with_token(
                         Some(Field::Anchor)
                     } else if local.eq_ignore_ascii_case("AuthToken") {
                         Some(Field::AuthToken)
+                    } else if local.eq_ignore_ascii_case("ReturnCallId") {
+                        Some(Field::ReturnCallId)
                     } else {
                         None
                     };
@@ -131,6 +138,9 @@ pub fn parse_request_with_token(
                             destination = Some(value)
                         }
                         Some(Field::Anchor) if anchor.is_none() => anchor = Some(value),
+                        Some(Field::ReturnCallId) if return_call_id.is_none() => {
+                            return_call_id = Some(value)
+                        }
                         _ => {}
                     }
                     text.clear();
@@ -155,6 +165,7 @@ pub fn parse_request_with_token(
                     initiator,
                     destination,
                     anchor: anchor.is_some_and(|a| a.eq_ignore_ascii_case("true")),
+                    return_call_id: return_call_id.is_some_and(|a| a.eq_ignore_ascii_case("true")),
                 },
                 token,
             ))
@@ -182,8 +193,21 @@ mod tests {
                 initiator: "sip:scott@sipdomain.com".into(),
                 destination: "9055551234".into(),
                 anchor: false,
+                return_call_id: false,
             })
         );
+    }
+
+    #[test]
+    fn return_call_id_is_read_inside_the_request() {
+        let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
+        let req = parse(&format!(
+            "{base}<ReturnCallId> True </ReturnCallId></Request></ClickToCall>"
+        ))
+        .expect("request");
+        assert!(req.return_call_id);
+        let req = parse(&format!("{base}</Request></ClickToCall>")).expect("request");
+        assert!(!req.return_call_id);
     }
 
     #[test]

@@ -229,7 +229,7 @@ impl Reader<'_> {
                     if given.is_some() { "wrong" } else { "missing" });
                 WriterMsg::Document(template.error(401, "Unauthorized"))
             }
-            Ok((req, _)) => match self.dispatcher.dispatch_tracked(
+            Ok((req, _)) => match self.dispatcher.dispatch(
                 "XML",
                 self.peer.ip(),
                 &req.initiator,
@@ -241,7 +241,11 @@ impl Reader<'_> {
                     WriterMsg::Document(template.error(e.code(), &e.to_string()))
                 }
                 Ok(placed) => WriterMsg::Track {
-                    first: template.in_progress(&placed.initiator_uri, &placed.destination_uri),
+                    first: template.in_progress(
+                        &placed.initiator_uri,
+                        &placed.destination_uri,
+                        req.return_call_id.then_some(placed.id.as_str()),
+                    ),
                     template,
                     progress: placed.progress,
                 },

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use super::command::{Command, Progress, Role};
+use super::command::{CallId, Command, HangupOutcome, Progress, Query, Role};
+use super::registry::Registry;
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::sip::msg::{Host, Message, NameAddr, Refresher, Uri};
 use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
@@ -122,6 +123,8 @@ struct LegSlot {
 
 #[derive(Debug)]
 struct Call {
+    /// The id the API knows it by.
+    id: CallId,
     session: Session,
     reply: Sender<Progress>,
     initiator: Uri,
@@ -156,6 +159,8 @@ pub struct Engine {
     /// when we are its refresher (RFC 4028 §7.4).
     reinvites_due: BTreeSet<(Instant, SessionId, Role, Redo)>,
     out: VecDeque<SipCommand>,
+    /// What the API shows of the calls, live and recently ended.
+    registry: Registry,
 }
 
 impl Engine {
@@ -172,6 +177,7 @@ impl Engine {
             answer_due: BTreeSet::new(),
             reinvites_due: BTreeSet::new(),
             out: VecDeque::new(),
+            registry: Registry::default(),
         }
     }
 
@@ -221,6 +227,8 @@ impl Engine {
                 initiator_uri,
                 destination_uri,
                 anchor,
+                id,
+                options,
                 reply,
             } => {
                 let (initiator, destination) = match (
@@ -241,10 +249,16 @@ impl Engine {
                 };
                 let sid = self.next_session;
                 self.next_session += 1;
-                log::info!(target: "c2c", "click-to-call {sid}: {initiator} -> {destination} ({})",
+                log::info!(target: "c2c", "click-to-call {sid} ({id}): {initiator} -> {destination} ({})",
                     if anchor { "anchored" } else { "unanchored" });
+                let timing = options
+                    .ring_timeout
+                    .map_or(self.cfg.timing, Timing::from_ring_timeout);
+                self.registry
+                    .open(now, &id, &initiator_uri, &destination_uri, anchor);
                 let call = Call {
-                    session: Session::new(now, anchor, self.cfg.timing),
+                    id,
+                    session: Session::new(now, anchor, timing),
                     reply,
                     initiator,
                     destination,
@@ -255,6 +269,54 @@ impl Engine {
                 };
                 self.calls.insert(sid, call);
                 self.run(now, sid);
+            }
+            Command::Hangup { id, reply } => {
+                let _ = reply.send(self.hang_up(now, &id));
+            }
+            Command::Query(q) => self.answer(now, q),
+        }
+    }
+
+    /// `Command::Hangup`: the session cancels or hangs up its legs.
+    fn hang_up(&mut self, now: Instant, id: &CallId) -> HangupOutcome {
+        let Some(sid) = self
+            .calls
+            .iter()
+            .find(|(_, c)| c.id == *id)
+            .map(|(sid, _)| *sid)
+        else {
+            return match self.registry.get(now, id) {
+                Some(_) => HangupOutcome::AlreadyEnded,
+                None => HangupOutcome::Unknown,
+            };
+        };
+        log::info!(target: "c2c", "click-to-call {sid} ({id}): hung up by the API");
+        self.registry.hung_up(id);
+        if let Some(call) = self.calls.get_mut(&sid) {
+            call.session.hang_up(now);
+        }
+        self.run(now, sid);
+        HangupOutcome::HangingUp
+    }
+
+    /// A `Command::Query`: the asker may have given up waiting, so a failed send is fine.
+    fn answer(&mut self, now: Instant, q: Query) {
+        match q {
+            Query::List { reply } => {
+                let _ = reply.send(self.registry.list(now));
+            }
+            Query::Get { id, reply } => {
+                let _ = reply.send(self.registry.get(now, &id));
+            }
+            Query::Subscribe { id, reply } => {
+                let _ = reply.send(self.registry.subscribe(now, &id));
+            }
+            Query::Metrics { reply } => {
+                let counts = self.counts();
+                let _ = reply.send(self.registry.metrics(counts.calls, counts.legs));
+            }
+            Query::Ping { reply } => {
+                let _ = reply.send(());
             }
         }
     }
@@ -428,7 +490,7 @@ impl Engine {
             return;
         };
         if call.session.is_done() {
-            self.forget(sid);
+            self.forget(now, sid);
             return;
         }
         let next = call.session.poll_timeout();
@@ -445,13 +507,14 @@ impl Engine {
         }
     }
 
-    fn forget(&mut self, sid: SessionId) {
+    fn forget(&mut self, now: Instant, sid: SessionId) {
         // No phone's request is left unanswered when its call ends (RFC 3261 §15.1.2).
         self.end_relays(sid, None);
         let Some(call) = self.calls.remove(&sid) else {
             return;
         };
         log::debug!(target: "c2c", "click-to-call {sid} is over");
+        self.registry.close(now, &call.id);
         if let Some(t) = call.timer {
             self.timers.remove(&(t, sid));
         }
@@ -473,7 +536,6 @@ impl Engine {
     }
 
     fn act(&mut self, now: Instant, sid: SessionId, action: Action) {
-        let _ = now;
         match action {
             Action::InviteInitiator => self.invite_initiator(sid),
             Action::InviteDestination => self.invite_destination(sid),
@@ -519,6 +581,7 @@ impl Engine {
             }
             Action::Report(progress) => {
                 if let Some(call) = self.calls.get(&sid) {
+                    self.registry.progress(now, &call.id, &progress);
                     // The requester may be gone (client disconnected): the call goes on.
                     let _ = call.reply.send(progress);
                 }
