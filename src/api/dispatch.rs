@@ -175,6 +175,12 @@ impl Dispatcher {
         }
     }
 
+    /// The calls thread's queue, for the commands that are not click-to-calls (hang-up,
+    /// queries).
+    pub(crate) fn commands(&self) -> &Sender<Command> {
+        &self.commands
+    }
+
     /// Translates both addresses, checks the results are SIP URIs and that the
     /// destination and initiator rules allow them, without placing anything:
     /// `(initiator_uri, destination_uri)`. `via` and `peer` name the request in the log.

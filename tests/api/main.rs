@@ -10,6 +10,7 @@ mod support;
 
 mod binary_http;
 mod binary_xml;
+mod calls_api;
 mod http_auth;
 mod http_limits;
 mod http_pages;

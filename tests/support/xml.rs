@@ -90,6 +90,13 @@ impl XmlClient {
             .expect("send XML request");
     }
 
+    /// Sends `doc` as it is.
+    pub fn send_raw(&mut self, doc: &str) {
+        self.stream
+            .write_all(doc.as_bytes())
+            .expect("send XML request");
+    }
+
     /// Reads events until one satisfies `stop` (returned as the last element) or
     /// `timeout` passes (panic). A final event also stops the read, so a caller waiting
     /// for a provisional event sees a premature final instead of a time-out.

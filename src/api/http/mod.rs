@@ -1,6 +1,7 @@
 //! The HTTP interface (HttpPort): request parsing, authentication, pages, connections.
 
 pub mod auth;
+mod calls_api;
 mod pages;
 pub mod request;
 mod response;
