@@ -23,6 +23,21 @@ pub type Translator = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// gone or badly overloaded).
 const QUEUE_WAIT: Duration = Duration::from_secs(2);
 
+/// How long a front door waits for the calls thread to take and answer a question; it
+/// never blocks, so this only trips when it is gone or badly overloaded.
+const ASK_WAIT: Duration = Duration::from_secs(2);
+
+/// Asks the calls thread (a hang-up, a query) and waits for its answer; `None` when it
+/// does not answer in time.
+pub(crate) fn ask<T>(
+    commands: &Sender<Command>,
+    make: impl FnOnce(Sender<T>) -> Command,
+) -> Option<T> {
+    let (reply, answer) = crossbeam_channel::bounded(1);
+    commands.send_timeout(make(reply), ASK_WAIT).ok()?;
+    answer.recv_timeout(ASK_WAIT).ok()
+}
+
 /// Why a click-to-call request was not placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DispatchError {

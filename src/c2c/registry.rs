@@ -39,6 +39,18 @@ pub enum CallState {
     Ended,
 }
 
+impl CallState {
+    /// The name the API documents use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Progressing => "progressing",
+            CallState::Connected => "connected",
+            CallState::Failed => "failed",
+            CallState::Ended => "ended",
+        }
+    }
+}
+
 /// One progress result, with when it came.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProgressView {

@@ -300,3 +300,39 @@ fn the_legacy_page_and_the_xml_interface_give_the_id_the_api_knows() {
         legacy.documents[0]
     );
 }
+
+#[test]
+fn the_xml_interface_shows_and_hangs_up_a_call_by_its_id() {
+    let lab = Lab::start("api-xml-control", ServerConfig::calls());
+    let api = ApiClient::new(lab.server.http_addr());
+    let mut initiator = lab.uas("initiator_no_answer.xml", &[]);
+    let id = api.place_ok(&json!({
+        "initiator": initiator.phone("100"),
+        "destination": phone(unbound_port(), "200"),
+    }));
+    let mut stream = api.events(&id);
+    assert_eq!(stream.next_event().expect("ringing").data["code"], 180);
+    let mut xml = XmlClient::connect(lab.server.xml_port);
+    xml.send_raw(&format!("<Status><CallId>{id}</CallId></Status>"));
+    let status = xml.expect(200, None, WAIT);
+    let doc = xml.documents.last().expect("doc").clone();
+    assert!(
+        doc.contains(&format!(
+            "<Call Id=\"{id}\" State=\"progressing\" Anchor=\"false\" Code=\"180\" Leg=\"Initiator\">Ringing initiator</Call>"
+        )),
+        "{doc}"
+    );
+    assert_eq!(status.text, "OK");
+    xml.send_raw("<Status/>");
+    xml.expect(200, None, WAIT);
+    assert!(xml.documents.last().expect("doc").contains(&id));
+    xml.send_raw(&format!("<Hangup><CallId>{id}</CallId></Hangup>"));
+    xml.expect(202, None, WAIT);
+    initiator.wait_received("CANCEL", 1);
+    stream.until_end();
+    xml.send_raw(&format!("<Hangup><CallId>{id}</CallId></Hangup>"));
+    xml.expect(409, None, WAIT);
+    xml.send_raw("<Hangup><CallId>nope</CallId></Hangup>");
+    xml.expect(404, None, WAIT);
+    initiator.expect_pass();
+}

@@ -5,17 +5,14 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use serde::{Deserialize, Serialize};
 
 use super::response::Response;
-use crate::api::dispatch::Dispatcher;
+use crate::api::dispatch::{Dispatcher, ask};
 use crate::c2c::command::{CallId, CallOptions, Command, HangupOutcome, Query};
 use crate::c2c::registry::{CallEvent, CallView};
 
-/// How long a request waits for the calls thread to take and answer a question; it never
-/// blocks, so this only trips when it is gone or badly overloaded.
-const ASK_WAIT: Duration = Duration::from_secs(2);
 /// The longest per-call ring time-out a request may set, as `RingTimeout`.
 const MAX_RING_TIMEOUT_SECS: u64 = 86_400;
 
@@ -92,16 +89,6 @@ fn json(status: u16, value: &impl Serialize) -> Response {
         // Our own plain structs always serialise; answer honestly if one ever does not.
         Err(_) => Response::json(500, "{\"error\":\"Internal error\"}".to_owned()),
     }
-}
-
-/// Asks the calls thread and waits for its answer.
-pub(crate) fn ask<T>(
-    commands: &Sender<Command>,
-    make: impl FnOnce(Sender<T>) -> Command,
-) -> Option<T> {
-    let (reply, answer) = crossbeam_channel::bounded(1);
-    commands.send_timeout(make(reply), ASK_WAIT).ok()?;
-    answer.recv_timeout(ASK_WAIT).ok()
 }
 
 fn unavailable() -> Response {
