@@ -10,6 +10,7 @@ use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
 use log::info;
 
 use super::admission::{Admission, Refusal};
+use super::stats::FrontDoorStats;
 use super::uri_check::is_valid_sip_uri;
 use crate::c2c::command::{CallId, CallOptions, Command, Progress, Role};
 use crate::translate::PatternList;
@@ -164,6 +165,8 @@ pub(crate) struct Dispatcher {
     admission: Admission,
     /// `InstanceName`: the prefix of the call ids.
     instance: Option<String>,
+    /// Where refusals by the limits are counted.
+    stats: Arc<FrontDoorStats>,
 }
 
 impl Dispatcher {
@@ -179,7 +182,13 @@ impl Dispatcher {
             rules,
             admission,
             instance: None,
+            stats: Arc::default(),
         }
+    }
+
+    /// Counts its refusals in `stats`.
+    pub(crate) fn with_stats(self, stats: Arc<FrontDoorStats>) -> Dispatcher {
+        Dispatcher { stats, ..self }
     }
 
     /// Call ids start with `name` (`InstanceName`).
@@ -282,6 +291,7 @@ impl Dispatcher {
         let admitted = self.admission.admit(Instant::now(), peer).map_err(|r| {
             info!(target: "api", "{via}: {peer}: click-to-call {initiator_uri} -> {destination_uri} refused: {}",
                 DispatchError::Limited(r));
+            self.stats.refused(r);
             DispatchError::Limited(r)
         })?;
         // Unbounded: the calls thread must never block on a front door (a client that

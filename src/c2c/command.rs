@@ -103,7 +103,8 @@ pub enum Query {
     },
     /// The counters for `/metrics`.
     Metrics { reply: Sender<MetricsSnapshot> },
-    /// `/healthz`: the calls thread answers, and says whether the reactor does.
+    /// `/healthz`: the calls thread passes `reply` on to the SIP reactor, which answers, so
+    /// an answer shows both threads take their work.
     Ping { reply: Sender<()> },
 }
 

@@ -44,11 +44,12 @@ pub enum Key {
     InitiatorDeny,
     SipAllow,
     InstanceName,
+    MetricsAuth,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 41] = [
+    pub const ALL: [Key; 42] = [
         Key::IpAddress,
         Key::DnsServers,
         Key::ClickToCallIdentity,
@@ -69,6 +70,7 @@ impl Key {
         Key::HttpAuthRealm,
         Key::HttpMaxConnections,
         Key::HttpMaxConnectionsPerPeer,
+        Key::MetricsAuth,
         Key::HttpRequestTimeout,
         Key::HttpAllow,
         Key::HttpsPort,
@@ -136,6 +138,7 @@ impl Key {
             Key::InitiatorDeny => "InitiatorDeny",
             Key::SipAllow => "SipAllow",
             Key::InstanceName => "InstanceName",
+            Key::MetricsAuth => "MetricsAuth",
         }
     }
 

@@ -300,6 +300,7 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::HttpsCertificate => config.https_certificate = Some(PathBuf::from(value)),
         Key::HttpsKey => config.https_key = Some(PathBuf::from(value)),
         Key::XmlAuthToken => config.xml_auth_token = Some(parse_token(value)?),
+        Key::MetricsAuth => config.metrics_auth = parse_bool(value)?,
         Key::InstanceName => config.instance_name = Some(parse_instance_name(value)?),
         Key::MaxConcurrentCalls => {
             config.max_concurrent_calls = usize::try_from(parse_number(value, 0, 1_000_000)?)

@@ -14,5 +14,6 @@ mod calls_api;
 mod http_auth;
 mod http_limits;
 mod http_pages;
+mod metrics;
 mod xml_echo;
 mod xml_framing;

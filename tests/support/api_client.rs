@@ -70,6 +70,21 @@ impl ApiClient {
         self.request("GET", target, "")
     }
 
+    /// `GET /metrics`, parsed: sample name with its labels (as written) → value.
+    pub fn metrics(&self) -> std::collections::BTreeMap<String, f64> {
+        let r = self.get("/metrics");
+        assert_eq!(r.status, 200, "{:?}", r.http);
+        r.http
+            .body
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| {
+                let (name, value) = l.rsplit_once(' ').expect("a sample");
+                (name.to_owned(), value.parse().expect("a number"))
+            })
+            .collect()
+    }
+
     pub fn call(&self, id: &str) -> ApiResponse {
         self.get(&format!("/api/v1/calls/{id}"))
     }

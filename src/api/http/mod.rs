@@ -2,6 +2,7 @@
 
 pub mod auth;
 mod calls_api;
+mod metrics;
 mod pages;
 pub mod request;
 mod response;

@@ -25,6 +25,14 @@ impl Response {
         }
     }
 
+    /// A plain-text document of `content_type`.
+    pub(crate) fn text(status: u16, content_type: &'static str, body: String) -> Response {
+        Response {
+            content_type,
+            ..Response::new(status, body)
+        }
+    }
+
     /// A JSON document (RFC 8259 §11: `application/json`, UTF-8 without a charset).
     pub(crate) fn json(status: u16, body: String) -> Response {
         Response {

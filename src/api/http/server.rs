@@ -12,13 +12,16 @@ use openssl::error::ErrorStack;
 
 use super::auth::{AuthOutcome, Authenticator};
 use super::calls_api::{self, ApiReply};
+use super::metrics;
 use super::pages;
 use super::request::{self, HeadError, RequestHead, Version};
 use super::response::Response;
 use crate::api::ApiConfig;
-use crate::api::dispatch::Dispatcher;
+use crate::api::dispatch::{Dispatcher, ask};
 use crate::api::listen::{ConnectionHandler, ConnectionSlot};
+use crate::api::stats::FrontDoorStats;
 use crate::api::stream::ApiStream;
+use crate::c2c::command::{Command, Query};
 use crate::c2c::registry::CallEvent;
 
 const READ_CHUNK: usize = 4096;
@@ -33,6 +36,9 @@ const SSE_KEEPALIVE: Duration = Duration::from_secs(15);
 /// The HTTP server's connection handler.
 pub(crate) struct HttpHandler {
     dispatcher: Arc<Dispatcher>,
+    stats: Arc<FrontDoorStats>,
+    /// `MetricsAuth`: `/metrics` behind the HTTP authentication too.
+    metrics_auth: bool,
     auth: Option<Authenticator>,
     request_timeout: Duration,
 }
@@ -41,6 +47,7 @@ impl HttpHandler {
     pub(crate) fn new(
         cfg: &ApiConfig,
         dispatcher: Arc<Dispatcher>,
+        stats: Arc<FrontDoorStats>,
     ) -> Result<HttpHandler, ErrorStack> {
         let auth = if cfg.http_auth {
             Some(Authenticator::new(
@@ -53,6 +60,8 @@ impl HttpHandler {
         };
         Ok(HttpHandler {
             dispatcher,
+            stats,
+            metrics_auth: cfg.metrics_auth,
             auth,
             request_timeout: cfg.http_request_timeout,
         })
@@ -99,6 +108,37 @@ impl HttpHandler {
         ApiReply::Document(self.respond(head, peer))
     }
 
+    /// `/healthz`: 200 once the calls thread and the SIP reactor both answered a ping
+    /// (the calls thread passes it on), each within a bounded wait; 503 otherwise.
+    fn health(&self) -> Response {
+        let ok = ask(self.dispatcher.commands(), |reply| {
+            Command::Query(Query::Ping { reply })
+        })
+        .is_some();
+        if ok {
+            Response::text(200, "text/plain; charset=utf-8", "ok\n".to_owned())
+        } else {
+            Response::text(
+                503,
+                "text/plain; charset=utf-8",
+                "calls thread or SIP reactor not answering\n".to_owned(),
+            )
+        }
+    }
+
+    fn metrics(&self) -> Response {
+        match ask(self.dispatcher.commands(), |reply| {
+            Command::Query(Query::Metrics { reply })
+        }) {
+            Some(m) => Response::text(200, metrics::CONTENT_TYPE, metrics::render(&m, &self.stats)),
+            None => Response::text(
+                503,
+                "text/plain; charset=utf-8",
+                "calls thread not answering\n".to_owned(),
+            ),
+        }
+    }
+
     /// The response to one parsed request for a page.
     fn respond(&self, head: &RequestHead, peer: SocketAddr) -> Response {
         let is_head = head.method == "HEAD";
@@ -107,6 +147,23 @@ impl HttpHandler {
         }
         match head.path.as_str() {
             "/" | "/index.html" => pages::index(),
+            // Never behind authentication: a load balancer or a supervisor asks it.
+            "/healthz" => self.health(),
+            "/metrics" => {
+                let info = if self.metrics_auth {
+                    match self.authorize(head, peer) {
+                        Ok(info) => info,
+                        Err(r) => return r,
+                    }
+                } else {
+                    None
+                };
+                let r = self.metrics();
+                match info {
+                    Some(i) => r.with_header("Authentication-Info", i),
+                    None => r,
+                }
+            }
             "/clicktocall.html" => {
                 let info = match self.authorize(head, peer) {
                     Ok(info) => info,

@@ -315,9 +315,7 @@ impl Engine {
                 let counts = self.counts();
                 let _ = reply.send(self.registry.metrics(counts.calls, counts.legs));
             }
-            Query::Ping { reply } => {
-                let _ = reply.send(());
-            }
+            Query::Ping { reply } => self.out.push_back(SipCommand::Ping { reply }),
         }
     }
 
