@@ -25,14 +25,19 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// `/` and `/index.html`: never behind authentication.
+/// The web page: a form to place a call, the live calls with their progress, a hang-up
+/// button per call. Static and in the binary, so it holds no data of its own.
+const WEB_PAGE: &str = include_str!("index.html");
+
+/// `/` and `/index.html`: the web page, never behind authentication (it is static; its
+/// script sends the password the user types with each API request).
 pub(crate) fn index() -> Response {
-    Response::new(
-        200,
-        page(
-            "ClickToCall Server Login",
-            "  <p>Click-To-Call HTML Server</p>\n",
-        ),
+    // Nothing but the page's own inline script and style, and requests to this server.
+    Response::new(200, WEB_PAGE.to_owned()).with_header(
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+         connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+            .to_owned(),
     )
 }
 
@@ -177,11 +182,14 @@ mod tests {
     const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     #[test]
-    fn the_index_page_is_the_originals() {
+    fn the_index_page_is_the_web_page_and_loads_nothing_from_elsewhere() {
         let r = index();
         assert_eq!(r.status, 200);
-        assert_eq!(r.body.len(), 405, "same page as the original: {}", r.body);
-        assert!(r.body.contains("<title>ClickToCall Server Login</title>"));
+        // The original's landing text stays, for scripts that look for it.
+        assert!(r.body.contains("Click-To-Call HTML Server"));
+        for external in ["src=", "href=", "http://", "https://", "innerHTML"] {
+            assert!(!r.body.contains(external), "{external}");
+        }
     }
 
     #[test]
