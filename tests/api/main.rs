@@ -15,5 +15,6 @@ mod http_auth;
 mod http_limits;
 mod http_pages;
 mod metrics;
+mod web_page;
 mod xml_echo;
 mod xml_framing;

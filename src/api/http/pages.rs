@@ -30,10 +30,17 @@ fn page(title: &str, body: &str) -> String {
 const WEB_PAGE: &str = include_str!("index.html");
 
 /// `/` and `/index.html`: the web page, never behind authentication (it is static; its
-/// script sends the password the user types with each API request).
-pub(crate) fn index() -> Response {
+/// script sends the password the user types with each API request). `auth`: the page
+/// waits for the password before its first request (a 401 would open the browser's own
+/// login prompt).
+pub(crate) fn index(auth: bool) -> Response {
+    let body = if auth {
+        WEB_PAGE.replacen("<body data-auth=\"off\">", "<body data-auth=\"on\">", 1)
+    } else {
+        WEB_PAGE.to_owned()
+    };
     // Nothing but the page's own inline script and style, and requests to this server.
-    Response::new(200, WEB_PAGE.to_owned()).with_header(
+    Response::new(200, body).with_header(
         "Content-Security-Policy",
         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
          connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
@@ -183,7 +190,9 @@ mod tests {
 
     #[test]
     fn the_index_page_is_the_web_page_and_loads_nothing_from_elsewhere() {
-        let r = index();
+        let r = index(true);
+        assert!(r.body.contains("<body data-auth=\"on\">"));
+        assert!(index(false).body.contains("<body data-auth=\"off\">"));
         assert_eq!(r.status, 200);
         // The original's landing text stays, for scripts that look for it.
         assert!(r.body.contains("Click-To-Call HTML Server"));

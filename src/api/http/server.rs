@@ -146,7 +146,7 @@ impl HttpHandler {
             return pages::method_not_allowed(&head.method);
         }
         match head.path.as_str() {
-            "/" | "/index.html" => pages::index(),
+            "/" | "/index.html" => pages::index(self.auth.is_some()),
             // Never behind authentication: a load balancer or a supervisor asks it.
             "/healthz" => self.health(),
             "/metrics" => {
