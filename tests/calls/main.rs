@@ -10,6 +10,7 @@ mod support;
 
 mod anchor;
 mod concurrent;
+mod demo;
 mod failures;
 mod inbound;
 mod refer;
