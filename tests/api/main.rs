@@ -15,6 +15,7 @@ mod http_auth;
 mod http_limits;
 mod http_pages;
 mod metrics;
+mod scale_out;
 mod web_page;
 mod xml_echo;
 mod xml_framing;

@@ -6,6 +6,7 @@
 //! | [`server::Server`], [`server::ServerConfig`] | the real binary: config writer (presets `calls`, `api`, `reactor`), start, ready, stop by PID, log dumped on failure; [`server::run`] for runs that end by themselves |
 //! | [`xml::XmlClient`] | the XML interface: place a call, read its events |
 //! | [`http::HttpConn`] | the HTTP interface, and an RFC 7616 digest client |
+//! | [`haproxy::Haproxy`] | HAProxy with the scale-out recipe's configuration |
 //! | [`browser::Browser`] | headless Chromium through chromedriver (WebDriver): the web page's tests |
 //! | [`api_client::ApiClient`], [`api_client::EventStream`] | the JSON API (`/api/v1/calls`), its Server-Sent Events, `/metrics`, `/healthz` |
 //! | [`wire`] | raw TCP reads and writes with deadlines |
@@ -43,6 +44,7 @@ pub mod api_double;
 pub mod baresip;
 pub mod browser;
 pub mod dns;
+pub mod haproxy;
 pub mod http;
 pub mod lab;
 pub mod peer;
