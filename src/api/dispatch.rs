@@ -313,7 +313,8 @@ impl Dispatcher {
         match self.commands.send_timeout(command, QUEUE_WAIT) {
             Ok(()) => {
                 admitted.keep();
-                info!(target: "api", "{via}: {peer}: click-to-call {id}: {initiator_uri} -> {destination_uri}{}",
+                // The id comes last: scripts match the line's start, as it always was.
+                info!(target: "api", "{via}: {peer}: click-to-call {initiator_uri} -> {destination_uri}{}, id {id}",
                     if anchor { " (anchored)" } else { "" });
                 Ok(Dispatched {
                     id,
