@@ -257,8 +257,8 @@ impl Dispatcher {
         Ok((initiator_uri, destination_uri))
     }
 
-    /// [`Dispatcher::prepare`], then the command to the calls thread, with the
-    /// configured settings. `via` names the front door for the log line.
+    /// [`Dispatcher::dispatch_with`] with the configured settings (the tests' shorthand).
+    #[cfg(test)]
     pub(crate) fn dispatch(
         &self,
         via: &str,
@@ -277,7 +277,8 @@ impl Dispatcher {
         )
     }
 
-    /// [`Dispatcher::dispatch`] with per-call settings.
+    /// [`Dispatcher::prepare`], then the command to the calls thread with the per-call
+    /// settings. `via` names the front door for the log line.
     pub(crate) fn dispatch_with(
         &self,
         via: &str,

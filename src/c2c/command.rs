@@ -128,6 +128,27 @@ pub struct CallOptions {
     pub ring_timeout: Option<std::time::Duration>,
 }
 
+impl CallOptions {
+    /// The longest per-call ring time-out, as `RingTimeout` allows.
+    pub const MAX_RING_TIMEOUT_SECS: u64 = 86_400;
+
+    /// A ring time-out a request gave: whole seconds, 1 to
+    /// [`CallOptions::MAX_RING_TIMEOUT_SECS`].
+    pub fn ring_timeout_secs(secs: u64) -> Option<std::time::Duration> {
+        (1..=Self::MAX_RING_TIMEOUT_SECS)
+            .contains(&secs)
+            .then(|| std::time::Duration::from_secs(secs))
+    }
+
+    /// The same from text (a query parameter, an XML element).
+    pub fn parse_ring_timeout(text: &str) -> Option<std::time::Duration> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok().and_then(Self::ring_timeout_secs)
+    }
+}
+
 /// A click-to-call's id: 128 random bits in hex, after the `InstanceName` and a `-` when
 /// one is set, so several servers behind one API front can tell their calls apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

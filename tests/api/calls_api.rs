@@ -336,3 +336,59 @@ fn the_xml_interface_shows_and_hangs_up_a_call_by_its_id() {
     xml.expect(404, None, WAIT);
     initiator.expect_pass();
 }
+
+/// A per-call ring time-out of 1 s, from each front door: the ringing phone is cancelled
+/// (it passes only once the CANCEL came) and the call fails 408, long before the
+/// configured `RingTimeout` of 600 s.
+#[test]
+fn each_front_door_takes_a_per_call_ring_time_out() {
+    let lab = Lab::start("api-ring-timeout", ServerConfig::calls().ring_timeout(600));
+    let api = ApiClient::new(lab.server.http_addr());
+    let started = std::time::Instant::now();
+    let dest = || phone(unbound_port(), "200");
+
+    let mut by_api = lab.uas("initiator_no_answer.xml", &[]);
+    let id = api.place_ok(&json!({
+        "initiator": by_api.phone("100"), "destination": dest(), "ring_timeout": 1,
+    }));
+    let mut by_page = lab.uas("initiator_no_answer.xml", &[]);
+    let page = http_get(
+        lab.server.http_addr(),
+        &format!(
+            "/clicktocall.html?initiator={}&destination={}&ringtimeout=1",
+            by_page.phone("100"),
+            dest()
+        ),
+        "",
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let page_id = page.header("X-Call-Id").expect("id").to_owned();
+    let mut by_xml = lab.uas("initiator_no_answer.xml", &[]);
+    let mut xml = XmlClient::connect(lab.server.xml_port);
+    xml.send_raw(&format!(
+        "<ClickToCall><Request><Initiator>{}</Initiator><Destination>{}</Destination>\
+         <RingTimeout>1</RingTimeout></Request></ClickToCall>",
+        by_xml.phone("100"),
+        dest()
+    ));
+    let got = xml.events_until(WAIT, |e| e.code >= 300);
+    assert_eq!(got.last().map(|e| e.code), Some(408), "{got:?}");
+
+    for id in [id, page_id] {
+        let all = api.events(&id).until_end();
+        assert!(all.iter().any(|e| e.data["code"] == 408), "{id}: {all:?}");
+    }
+    for phone in [&mut by_api, &mut by_page, &mut by_xml] {
+        phone.expect_pass();
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+
+    // Out of range: refused before any call.
+    let bad = http_get(
+        lab.server.http_addr(),
+        "/clicktocall.html?initiator=p1-1&destination=p2-2&ringtimeout=0",
+        "",
+    );
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("Invalid ringtimeout"), "{}", bad.body);
+}

@@ -3,7 +3,6 @@
 //! comes from it over a reply channel, waited for a bounded time.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use serde::{Deserialize, Serialize};
@@ -12,9 +11,6 @@ use super::response::Response;
 use crate::api::dispatch::{Dispatcher, ask};
 use crate::c2c::command::{CallId, CallOptions, Command, HangupOutcome, Query};
 use crate::c2c::registry::{CallEvent, CallView};
-
-/// The longest per-call ring time-out a request may set, as `RingTimeout`.
-const MAX_RING_TIMEOUT_SECS: u64 = 86_400;
 
 /// The prefix of every API path.
 pub(crate) const PREFIX: &str = "/api/v1/calls";
@@ -178,10 +174,10 @@ fn place(body: &[u8], dispatcher: &Dispatcher, peer: IpAddr) -> Response {
         (Some(a), _) => a,
         (None, m) => m == Some(Mode::Anchored),
     };
-    let ring_timeout = match req.ring_timeout {
+    let ring_timeout = match req.ring_timeout.map(CallOptions::ring_timeout_secs) {
         None => None,
-        Some(s) if (1..=MAX_RING_TIMEOUT_SECS).contains(&s) => Some(Duration::from_secs(s)),
-        Some(_) => return error(400, "ring_timeout must be 1 to 86400 seconds"),
+        Some(Some(d)) => Some(d),
+        Some(None) => return error(400, "ring_timeout must be 1 to 86400 seconds"),
     };
     if req.initiator.is_empty() || req.destination.is_empty() {
         return error(400, "Missing initiator or destination");

@@ -8,6 +8,7 @@ use super::request::{parse_query, query_param};
 use super::response::{Response, reason};
 use crate::api::dispatch::{DispatchError, Dispatcher};
 use crate::api::escape::escape_markup as esc;
+use crate::c2c::command::CallOptions;
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -85,6 +86,8 @@ pub(crate) fn click_to_call(
     let initiator = query_param(&pairs, "initiator").unwrap_or("");
     let destination = query_param(&pairs, "destination").unwrap_or("");
     let anchor = query_param(&pairs, "anchor").is_some_and(|a| a.eq_ignore_ascii_case("true"));
+    // `ringtimeout=<seconds>` (new, optional): this call's RingTimeout.
+    let ring_timeout = query_param(&pairs, "ringtimeout").map(CallOptions::parse_ring_timeout);
     let mut body = format!(
         "<p><em>ClickToCall:</em> initiator={}, destination={}{}</p>\n",
         esc(initiator),
@@ -97,10 +100,15 @@ pub(crate) fn click_to_call(
             400,
             "Missing initiator or destination URL parameters".to_owned(),
         ))
+    } else if ring_timeout == Some(None) {
+        Err((400, "Invalid ringtimeout: 1 to 86400 seconds".to_owned()))
     } else {
         let placed = if place {
+            let options = CallOptions {
+                ring_timeout: ring_timeout.flatten(),
+            };
             dispatcher
-                .dispatch("HTTP", peer, initiator, destination, anchor)
+                .dispatch_with("HTTP", peer, initiator, destination, anchor, options)
                 .map(|d| (d.initiator_uri, d.destination_uri, Some(d.id)))
         } else {
             dispatcher

@@ -4,6 +4,8 @@ use std::fmt;
 
 use xml::reader::{ParserConfig, XmlEvent};
 
+use crate::c2c::command::CallOptions;
+
 /// Deepest element nesting looked at; a request needs 3.
 const MAX_DEPTH: usize = 32;
 
@@ -17,6 +19,8 @@ pub struct ClickToCallRequest {
     /// `<ReturnCallId>true</ReturnCallId>` (new, optional): the 100 document carries the
     /// call's id in `<CallId>`. Without it the documents are the original's, byte for byte.
     pub return_call_id: bool,
+    /// `<RingTimeout>seconds</RingTimeout>` (new, optional): this call's `RingTimeout`.
+    pub ring_timeout: Option<std::time::Duration>,
 }
 
 /// Why a request is answered with a 400; the texts are the original's.
@@ -28,6 +32,8 @@ pub enum RequestError {
     UnknownMethod,
     /// No `Request` element, or its `Initiator` or `Destination` missing or empty.
     MissingTags,
+    /// `<RingTimeout>` is not 1 to 86400 seconds.
+    InvalidRingTimeout,
 }
 
 impl fmt::Display for RequestError {
@@ -36,6 +42,7 @@ impl fmt::Display for RequestError {
             RequestError::Parse => "Parse error",
             RequestError::UnknownMethod => "Unknown method",
             RequestError::MissingTags => "Missing initiator and/or destination tags",
+            RequestError::InvalidRingTimeout => "Invalid RingTimeout: 1 to 86400 seconds",
         })
     }
 }
@@ -48,6 +55,7 @@ enum Field {
     Anchor,
     AuthToken,
     ReturnCallId,
+    RingTimeout,
 }
 
 /// Parses one framed request document. Checks in the original's order: well-formed,
@@ -80,6 +88,7 @@ pub fn parse_request_with_token(
     let mut destination: Option<String> = None;
     let mut anchor: Option<String> = None;
     let mut return_call_id: Option<String> = None;
+    let mut ring_timeout: Option<String> = None;
     let mut token: Option<String> = None;
     let mut text = String::new();
 
@@ -115,6 +124,8 @@ pub fn parse_request_with_token(
                         Some(Field::AuthToken)
                     } else if local.eq_ignore_ascii_case("ReturnCallId") {
                         Some(Field::ReturnCallId)
+                    } else if local.eq_ignore_ascii_case("RingTimeout") {
+                        Some(Field::RingTimeout)
                     } else {
                         None
                     };
@@ -141,6 +152,9 @@ pub fn parse_request_with_token(
                         Some(Field::ReturnCallId) if return_call_id.is_none() => {
                             return_call_id = Some(value)
                         }
+                        Some(Field::RingTimeout) if ring_timeout.is_none() => {
+                            ring_timeout = Some(value)
+                        }
                         _ => {}
                     }
                     text.clear();
@@ -160,12 +174,18 @@ pub fn parse_request_with_token(
         (Some(initiator), Some(destination))
             if !initiator.is_empty() && !destination.is_empty() =>
         {
+            let ring_timeout = match ring_timeout.as_deref().map(CallOptions::parse_ring_timeout) {
+                None => None,
+                Some(Some(d)) => Some(d),
+                Some(None) => return Err(RequestError::InvalidRingTimeout),
+            };
             Ok((
                 ClickToCallRequest {
                     initiator,
                     destination,
                     anchor: anchor.is_some_and(|a| a.eq_ignore_ascii_case("true")),
                     return_call_id: return_call_id.is_some_and(|a| a.eq_ignore_ascii_case("true")),
+                    ring_timeout,
                 },
                 token,
             ))
@@ -194,6 +214,7 @@ mod tests {
                 destination: "9055551234".into(),
                 anchor: false,
                 return_call_id: false,
+                ring_timeout: None,
             })
         );
     }
@@ -208,6 +229,20 @@ mod tests {
         assert!(req.return_call_id);
         let req = parse(&format!("{base}</Request></ClickToCall>")).expect("request");
         assert!(!req.return_call_id);
+        let req = parse(&format!(
+            "{base}<RingTimeout> 45 </RingTimeout></Request></ClickToCall>"
+        ))
+        .expect("request");
+        assert_eq!(req.ring_timeout, Some(std::time::Duration::from_secs(45)));
+        for bad in ["0", "86401", "x", "-1"] {
+            assert_eq!(
+                parse(&format!(
+                    "{base}<RingTimeout>{bad}</RingTimeout></Request></ClickToCall>"
+                )),
+                Err(RequestError::InvalidRingTimeout),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
