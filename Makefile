@@ -2,6 +2,8 @@
 #
 #   make            release build
 #   make run        build, then run on conf/clicktocall.config (Ctrl-C stops it)
+#   make demo       the server on loopback, SIPp phones, a REFER and an anchored call
+#                   placed through the JSON API with their progress (Ctrl-C stops it)
 #   make test       everything CI runs: build, the whole test suite, lint
 #   make lint       rustfmt --check and clippy with warnings as errors
 #   make install    the package's layout under $(DESTDIR): binary, unit, man pages, docs,
@@ -38,7 +40,7 @@ DEB        := $(TARGET_DIR)/clicktocall_$(VERSION)_$(shell dpkg --print-architec
 RPMARCH    := $(shell uname -m)
 RPM        := $(TARGET_DIR)/clicktocall-$(VERSION)-1.$(RPMARCH).rpm
 
-.PHONY: all build run test lint install install-files installed-config uninstall stage deb rpm clean
+.PHONY: all build run demo test lint install install-files installed-config uninstall stage deb rpm clean
 
 all: build
 
@@ -52,6 +54,11 @@ $(BIN):
 
 run: build
 	$(BIN) -c $(CONFIG)
+
+# A debug build: quicker to make, and the one the tests use.
+demo:
+	$(CARGO) build
+	scripts/demo.sh $(TARGET_DIR)/debug/clicktocall
 
 # Lint first (quick to fail); then every test binary runs even if one fails, and the
 # last line sums all of cargo's "test result" lines as "N passed, N failed".

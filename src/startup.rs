@@ -264,6 +264,8 @@ fn api_config(config: &Config, call_count: &Arc<CallCount>) -> ApiConfig {
             _ => TlsFiles::of_domain(Path::new("."), &config.tls_domain_name),
         }),
         xml_auth_token: config.xml_auth_token.clone(),
+        instance_name: config.instance_name.clone(),
+        metrics_auth: config.metrics_auth,
         limits: Limits {
             max_concurrent: config.max_concurrent_calls,
             per_second: config.max_calls_per_second,

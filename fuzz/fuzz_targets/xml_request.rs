@@ -48,10 +48,14 @@ fn escape(s: &str) -> String {
 
 fn to_xml(r: &ClickToCallRequest) -> String {
     format!(
-        "<ClickToCall>\r\n  <Request>\r\n    <Initiator>{}</Initiator>\r\n    <Destination>{}</Destination>\r\n    <AnchorCall>{}</AnchorCall>\r\n  </Request>\r\n</ClickToCall>",
+        "<ClickToCall>\r\n  <Request>\r\n    <Initiator>{}</Initiator>\r\n    <Destination>{}</Destination>\r\n    <AnchorCall>{}</AnchorCall>\r\n    <ReturnCallId>{}</ReturnCallId>\r\n{}  </Request>\r\n</ClickToCall>",
         escape(&r.initiator),
         escape(&r.destination),
-        r.anchor
+        r.anchor,
+        r.return_call_id,
+        r.ring_timeout
+            .map(|d| format!("    <RingTimeout>{}</RingTimeout>\r\n", d.as_secs()))
+            .unwrap_or_default()
     )
 }
 

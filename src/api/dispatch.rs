@@ -10,8 +10,9 @@ use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
 use log::info;
 
 use super::admission::{Admission, Refusal};
+use super::stats::FrontDoorStats;
 use super::uri_check::is_valid_sip_uri;
-use crate::c2c::command::{Command, Progress, Role};
+use crate::c2c::command::{CallId, CallOptions, Command, Progress, Role};
 use crate::translate::PatternList;
 
 /// The translation rules: an address in, the translated URI out, `None` when no rule
@@ -22,6 +23,21 @@ pub type Translator = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// "service unavailable" (the calls thread never blocks, so this only trips when it is
 /// gone or badly overloaded).
 const QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+/// How long a front door waits for the calls thread to take and answer a question; it
+/// never blocks, so this only trips when it is gone or badly overloaded.
+const ASK_WAIT: Duration = Duration::from_secs(2);
+
+/// Asks the calls thread (a hang-up, a query) and waits for its answer; `None` when it
+/// does not answer in time.
+pub(crate) fn ask<T>(
+    commands: &Sender<Command>,
+    make: impl FnOnce(Sender<T>) -> Command,
+) -> Option<T> {
+    let (reply, answer) = crossbeam_channel::bounded(1);
+    commands.send_timeout(make(reply), ASK_WAIT).ok()?;
+    answer.recv_timeout(ASK_WAIT).ok()
+}
 
 /// Why a click-to-call request was not placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +127,7 @@ impl DispatchError {
 /// A click-to-call that the calls thread has accepted.
 #[derive(Debug)]
 pub(crate) struct Dispatched {
+    pub id: CallId,
     pub initiator_uri: String,
     pub destination_uri: String,
     /// Progress events, ending with a final one.
@@ -146,6 +163,10 @@ pub(crate) struct Dispatcher {
     commands: Sender<Command>,
     rules: CallRules,
     admission: Admission,
+    /// `InstanceName`: the prefix of the call ids.
+    instance: Option<String>,
+    /// Where refusals by the limits are counted.
+    stats: Arc<FrontDoorStats>,
 }
 
 impl Dispatcher {
@@ -160,7 +181,28 @@ impl Dispatcher {
             commands,
             rules,
             admission,
+            instance: None,
+            stats: Arc::default(),
         }
+    }
+
+    /// Counts its refusals in `stats`.
+    pub(crate) fn with_stats(self, stats: Arc<FrontDoorStats>) -> Dispatcher {
+        Dispatcher { stats, ..self }
+    }
+
+    /// Call ids start with `name` (`InstanceName`).
+    pub(crate) fn with_instance(self, name: Option<String>) -> Dispatcher {
+        Dispatcher {
+            instance: name,
+            ..self
+        }
+    }
+
+    /// The calls thread's queue, for the commands that are not click-to-calls (hang-up,
+    /// queries).
+    pub(crate) fn commands(&self) -> &Sender<Command> {
+        &self.commands
     }
 
     /// Translates both addresses, checks the results are SIP URIs and that the
@@ -215,8 +257,8 @@ impl Dispatcher {
         Ok((initiator_uri, destination_uri))
     }
 
-    /// [`Dispatcher::prepare`], then the command to the calls thread. `via` names the
-    /// front door for the log line.
+    /// [`Dispatcher::dispatch_with`] with the configured settings (the tests' shorthand).
+    #[cfg(test)]
     pub(crate) fn dispatch(
         &self,
         via: &str,
@@ -224,42 +266,59 @@ impl Dispatcher {
         initiator: &str,
         destination: &str,
         anchor: bool,
-    ) -> Result<(String, String), DispatchError> {
-        self.dispatch_tracked(via, peer, initiator, destination, anchor)
-            .map(|d| (d.initiator_uri, d.destination_uri))
+    ) -> Result<Dispatched, DispatchError> {
+        self.dispatch_with(
+            via,
+            peer,
+            initiator,
+            destination,
+            anchor,
+            CallOptions::default(),
+        )
     }
 
-    /// [`Dispatcher::dispatch`], keeping the progress channel.
-    pub(crate) fn dispatch_tracked(
+    /// [`Dispatcher::prepare`], then the command to the calls thread with the per-call
+    /// settings. `via` names the front door for the log line.
+    pub(crate) fn dispatch_with(
         &self,
         via: &str,
         peer: IpAddr,
         initiator: &str,
         destination: &str,
         anchor: bool,
+        options: CallOptions,
     ) -> Result<Dispatched, DispatchError> {
         let (initiator_uri, destination_uri) = self.prepare(via, peer, initiator, destination)?;
         let admitted = self.admission.admit(Instant::now(), peer).map_err(|r| {
             info!(target: "api", "{via}: {peer}: click-to-call {initiator_uri} -> {destination_uri} refused: {}",
                 DispatchError::Limited(r));
+            self.stats.refused(r);
             DispatchError::Limited(r)
         })?;
         // Unbounded: the calls thread must never block on a front door (a client that
         // stops reading only grows its own connection's backlog, bounded by the number
         // of events of its calls).
+        let id = CallId::generate(self.instance.as_deref()).map_err(|e| {
+            log::error!(target: "api", "{via}: no random bits for a call id: {e}");
+            DispatchError::Unavailable
+        })?;
         let (reply, progress) = crossbeam_channel::unbounded();
         let command = Command::ClickToCall {
             initiator_uri: initiator_uri.clone(),
             destination_uri: destination_uri.clone(),
             anchor,
+            id: id.clone(),
+            options,
             reply,
         };
         match self.commands.send_timeout(command, QUEUE_WAIT) {
             Ok(()) => {
                 admitted.keep();
-                info!(target: "api", "{via}: {peer}: click-to-call {initiator_uri} -> {destination_uri}{}",
+                // The id comes last: scripts match the line's start, as it always was.
+                info!(target: "api", "{via}: {peer}: click-to-call {initiator_uri} -> {destination_uri}{}, id {id}",
                     if anchor { " (anchored)" } else { "" });
                 Ok(Dispatched {
+                    id,
                     initiator_uri,
                     destination_uri,
                     progress,
@@ -306,7 +365,7 @@ mod tests {
     fn a_valid_request_reaches_the_calls_thread_translated() {
         let (d, rx) = dispatcher();
         let placed = d
-            .dispatch_tracked("test", PEER, "100", "sip:200@h", true)
+            .dispatch("test", PEER, "100", "sip:200@h", true)
             .expect("placed");
         assert_eq!(placed.initiator_uri, "sip:100@127.0.0.1");
         match rx.try_recv().expect("command") {
@@ -314,12 +373,15 @@ mod tests {
                 initiator_uri,
                 destination_uri,
                 anchor,
+                id,
                 ..
             } => {
                 assert_eq!(initiator_uri, "sip:100@127.0.0.1");
                 assert_eq!(destination_uri, "sip:200@h");
                 assert!(anchor);
+                assert_eq!(id, placed.id);
             }
+            other => panic!("{other:?}"),
         }
     }
 
@@ -450,8 +512,8 @@ mod tests {
         let (d, rx) = with_policy(CallRules::default(), limits);
         drop(rx);
         assert_eq!(
-            d.dispatch("test", PEER, "100", "200", false),
-            Err(DispatchError::Unavailable)
+            d.dispatch("test", PEER, "100", "200", false).err(),
+            Some(DispatchError::Unavailable)
         );
         assert_eq!(
             d.admission

@@ -21,6 +21,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::ApiStartError;
+use super::stats::{FrontDoorStats, ListenerStats};
 use super::stream::ApiStream;
 use crate::access::{AccessList, LogLimiter, unmap};
 use crate::sys::socket;
@@ -63,6 +64,18 @@ struct Shared {
     next_id: AtomicU64,
     /// Clones of the open connections' sockets, so shutdown can close them.
     open: Mutex<HashMap<u64, TcpStream>>,
+    /// The counters for `/metrics`, this listener's under `what`.
+    stats: Arc<FrontDoorStats>,
+    what: &'static str,
+}
+
+impl Shared {
+    /// Counts one event of this listener (`pick` chooses the counter).
+    fn count(&self, pick: impl Fn(&ListenerStats) -> &AtomicU64) {
+        if let Some(l) = self.stats.listener(self.what) {
+            ListenerStats::bump(pick(l));
+        }
+    }
 }
 
 /// A connection's place under the limit and in the registry; released on drop.
@@ -87,6 +100,7 @@ impl Drop for ConnectionSlot {
         }
         release_peer(&self.shared, self.peer);
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
+        self.shared.count(|l| &l.closed);
     }
 }
 
@@ -108,6 +122,7 @@ impl Listener {
         sockets: Vec<TcpListener>,
         admittance: Admittance,
         handler: Arc<dyn ConnectionHandler>,
+        stats: Arc<FrontDoorStats>,
     ) -> Result<Listener, ApiStartError> {
         let listener_err = |source| ApiStartError::Listener { what, source };
         let addrs = sockets
@@ -129,6 +144,8 @@ impl Listener {
             per_peer: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             open: Mutex::new(HashMap::new()),
+            stats,
+            what,
         });
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
         let accept = AcceptLoop {
@@ -271,6 +288,7 @@ impl AcceptLoop {
         if !self.admittance.allow.allows(ip) {
             // Closed at once: nothing is read, nothing is answered.
             drop(stream);
+            self.shared.count(|l| &l.refused_access);
             self.log_refusal(peer, "not in the access list");
             return;
         }
@@ -280,6 +298,7 @@ impl AcceptLoop {
             if stream.set_nonblocking(true).is_ok() {
                 self.handler.refuse(&mut stream);
             }
+            self.shared.count(|l| &l.refused_limit);
             self.log_refusal(peer, &format!("{active} connections open"));
             return;
         }
@@ -288,11 +307,14 @@ impl AcceptLoop {
             if stream.set_nonblocking(true).is_ok() {
                 self.handler.refuse(&mut stream);
             }
+            self.shared.count(|l| &l.refused_limit);
             let max = self.admittance.max_per_peer;
             self.log_refusal(peer, &format!("{max} connections open from this address"));
             return;
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        // Counted before the slot exists, whose drop counts it closed.
+        self.shared.count(|l| &l.accepted);
         let slot = Arc::new(ConnectionSlot {
             id,
             peer: ip,

@@ -12,6 +12,7 @@ mod dispatch;
 mod escape;
 pub(crate) mod http;
 mod listen;
+mod stats;
 mod stream;
 pub(crate) mod tls;
 mod uri_check;
@@ -72,6 +73,10 @@ pub struct ApiConfig {
     pub tls_handshake_timeout: Duration,
     /// `XmlAuthToken`: when set, every XML request must carry it in `<AuthToken>`.
     pub xml_auth_token: Option<String>,
+    /// `InstanceName`: the prefix of call ids.
+    pub instance_name: Option<String>,
+    /// `MetricsAuth`: `/metrics` asks for the HTTP authentication too (when `HttpAuth`).
+    pub metrics_auth: bool,
     /// `MaxConcurrentCalls`, `MaxCallsPerSecond`, `MaxCallsPerSecondPerClient`.
     pub limits: Limits,
     /// Calls alive, shared with the calls thread that gives places back.
@@ -110,6 +115,8 @@ impl Default for ApiConfig {
             tls_files: None,
             tls_handshake_timeout: Duration::from_secs(10),
             xml_auth_token: None,
+            instance_name: None,
+            metrics_auth: false,
             limits: Limits::default(),
             call_count: Arc::new(CallCount::default()),
             rules: CallRules::default(),
@@ -275,12 +282,12 @@ pub fn start(
     commands: Sender<Command>,
 ) -> Result<ApiServers, ApiStartError> {
     let admission = Admission::new(cfg.limits, Arc::clone(&cfg.call_count));
-    let dispatcher = Arc::new(dispatch::Dispatcher::new(
-        translator,
-        commands,
-        cfg.rules.clone(),
-        admission,
-    ));
+    let stats = Arc::new(stats::FrontDoorStats::default());
+    let dispatcher = Arc::new(
+        dispatch::Dispatcher::new(translator, commands, cfg.rules.clone(), admission)
+            .with_instance(cfg.instance_name.clone())
+            .with_stats(Arc::clone(&stats)),
+    );
     let acceptor = match (&cfg.tls_files, cfg.https_port.or(cfg.xml_tls_port)) {
         (_, None) => None,
         (Some(files), Some(_)) => {
@@ -297,7 +304,7 @@ pub fn start(
         }
     };
     let http_handler: Arc<dyn listen::ConnectionHandler> = Arc::new(
-        http::server::HttpHandler::new(&cfg, Arc::clone(&dispatcher))
+        http::server::HttpHandler::new(&cfg, Arc::clone(&dispatcher), Arc::clone(&stats))
             .map_err(ApiStartError::Random)?,
     );
     let xml_handler: Arc<dyn listen::ConnectionHandler> = Arc::new(
@@ -356,8 +363,9 @@ pub fn start(
             started.push(None);
             continue;
         };
-        let listener = listen::bind_all(what, cfg.bind, port)
-            .and_then(|sockets| listen::Listener::spawn(what, sockets, admittance, handler));
+        let listener = listen::bind_all(what, cfg.bind, port).and_then(|sockets| {
+            listen::Listener::spawn(what, sockets, admittance, handler, Arc::clone(&stats))
+        });
         match listener {
             Ok(l) => started.push(Some(l)),
             Err(e) => {

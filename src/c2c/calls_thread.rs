@@ -157,7 +157,9 @@ pub(crate) fn run(mut engine: Engine, ch: CallsChannels) {
         select! {
             recv(commands) -> cmd => match cmd {
                 Ok(cmd) => {
-                    counted += 1;
+                    if matches!(cmd, Command::ClickToCall { .. }) {
+                        counted += 1;
+                    }
                     engine.handle_command(Instant::now(), cmd);
                 }
                 Err(_) => commands_open = false,

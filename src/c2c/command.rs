@@ -3,7 +3,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
+
+use super::registry::{CallEvent, CallView, MetricsSnapshot};
 
 /// Which leg of a click-to-call a progress event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,9 +68,124 @@ pub enum Command {
         initiator_uri: String,
         destination_uri: String,
         anchor: bool,
+        /// The id the front door gave the call (and already showed its client).
+        id: CallId,
+        options: CallOptions,
         reply: Sender<Progress>,
     },
+    /// Hang a call up: CANCEL what rings, BYE what is up; its final result (if it had none
+    /// yet) says it was hung up by the API.
+    Hangup {
+        id: CallId,
+        reply: Sender<HangupOutcome>,
+    },
+    /// A question about the calls, answered on its own channel.
+    Query(Query),
 }
+
+/// What [`Command::Query`] asks. Each is answered at once by the calls thread, which owns
+/// the call registry; the asker waits a bounded time for the answer.
+#[derive(Debug)]
+pub enum Query {
+    /// The calls not yet over.
+    List { reply: Sender<Vec<CallView>> },
+    /// One call, live or recently ended.
+    Get {
+        id: CallId,
+        reply: Sender<Option<CallView>>,
+    },
+    /// One call's state so far and a channel of what happens next (ending with
+    /// [`CallEvent::End`]); `None` for an unknown call. An ended call's channel holds only
+    /// its end.
+    Subscribe {
+        id: CallId,
+        reply: Sender<Option<(CallView, Receiver<CallEvent>)>>,
+    },
+    /// The counters for `/metrics`.
+    Metrics { reply: Sender<MetricsSnapshot> },
+    /// `/healthz`: the calls thread passes `reply` on to the SIP reactor, which answers, so
+    /// an answer shows both threads take their work.
+    Ping { reply: Sender<()> },
+}
+
+/// The answer to [`Command::Hangup`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangupOutcome {
+    /// The legs are being cancelled or hung up.
+    HangingUp,
+    /// The call is already over.
+    AlreadyEnded,
+    /// No such call (never, or forgotten).
+    Unknown,
+}
+
+/// Per-call settings a request may give; `None` keeps the configured one. Identity,
+/// auto-answer and out-of-dialog REFER wait for the issues that make them configurable
+/// globally.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// `RingTimeout` for this call's legs.
+    pub ring_timeout: Option<std::time::Duration>,
+}
+
+impl CallOptions {
+    /// The longest per-call ring time-out, as `RingTimeout` allows.
+    pub const MAX_RING_TIMEOUT_SECS: u64 = 86_400;
+
+    /// A ring time-out a request gave: whole seconds, 1 to
+    /// [`CallOptions::MAX_RING_TIMEOUT_SECS`].
+    pub fn ring_timeout_secs(secs: u64) -> Option<std::time::Duration> {
+        (1..=Self::MAX_RING_TIMEOUT_SECS)
+            .contains(&secs)
+            .then(|| std::time::Duration::from_secs(secs))
+    }
+
+    /// The same from text (a query parameter, an XML element).
+    pub fn parse_ring_timeout(text: &str) -> Option<std::time::Duration> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok().and_then(Self::ring_timeout_secs)
+    }
+}
+
+/// A click-to-call's id: 128 random bits in hex, after the `InstanceName` and a `-` when
+/// one is set, so several servers behind one API front can tell their calls apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(String);
+
+impl CallId {
+    /// A new id from OpenSSL's CSPRNG: unguessable, so knowing one call's id tells
+    /// nothing of another's.
+    pub fn generate(instance: Option<&str>) -> Result<CallId, openssl::error::ErrorStack> {
+        let mut bits = [0u8; 16];
+        openssl::rand::rand_bytes(&mut bits)?;
+        let hex: String = bits.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(CallId(match instance {
+            Some(name) => format!("{name}-{hex}"),
+            None => hex,
+        }))
+    }
+
+    /// An id as a client sent it back (a path segment, an XML element): only looked up,
+    /// so any text is harmless; an overlong one is cut so it cannot cost memory.
+    pub fn from_client(text: &str) -> CallId {
+        CallId(text.chars().take(MAX_CALL_ID_LEN).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CallId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The longest id we make: a 32-character instance name, `-`, 32 hex digits.
+const MAX_CALL_ID_LEN: usize = 32 + 1 + 32;
 
 /// Click-to-calls alive, for `MaxConcurrentCalls`. A front door takes a place before it
 /// sends a [`Command::ClickToCall`] (and gives it back if the send fails); the calls thread
@@ -118,6 +235,19 @@ mod tests {
         assert!(p(200, Role::Destination).is_final());
         assert!(p(486, Role::Initiator).is_final());
         assert!(p(408, Role::Destination).is_final());
+    }
+
+    #[test]
+    fn call_ids_are_128_random_bits_in_hex_after_the_instance_name() {
+        let a = CallId::generate(None).expect("id");
+        let b = CallId::generate(None).expect("id");
+        assert_eq!(a.as_str().len(), 32);
+        assert!(a.as_str().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        let c = CallId::generate(Some("east-1")).expect("id");
+        assert!(c.as_str().starts_with("east-1-"), "{c}");
+        assert_eq!(c.as_str().len(), 7 + 32);
+        assert_eq!(CallId::from_client(&"x".repeat(500)).as_str().len(), 65);
     }
 
     #[test]

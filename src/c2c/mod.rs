@@ -4,4 +4,5 @@
 pub(crate) mod calls_thread;
 pub mod command;
 pub(crate) mod engine;
+pub(crate) mod registry;
 pub(crate) mod session;

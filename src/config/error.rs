@@ -53,6 +53,8 @@ pub enum Invalid {
     BadAccessList(String),
     /// Shorter than this many characters.
     TooShort(usize),
+    /// Longer than this many characters.
+    TooLong(usize),
     /// A key that needs another one (`HttpsCertificate` and `HttpsKey` go together).
     Needs(&'static str),
 }
@@ -92,6 +94,7 @@ impl fmt::Display for Invalid {
             ),
             Invalid::BadAccessList(why) => write!(f, "bad access list: {why}"),
             Invalid::TooShort(n) => write!(f, "too short (at least {n} characters)"),
+            Invalid::TooLong(n) => write!(f, "too long (at most {n} characters)"),
             Invalid::Needs(other) => write!(f, "{other} must be given too"),
         }
     }

@@ -51,11 +51,13 @@ pub enum Key {
     OutboundProxyAll,
     TelUriDomain,
     FixNatContact,
+    InstanceName,
+    MetricsAuth,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 48] = [
+    pub const ALL: [Key; 50] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -83,6 +85,7 @@ impl Key {
         Key::HttpAuthRealm,
         Key::HttpMaxConnections,
         Key::HttpMaxConnectionsPerPeer,
+        Key::MetricsAuth,
         Key::HttpRequestTimeout,
         Key::HttpAllow,
         Key::HttpsPort,
@@ -92,6 +95,7 @@ impl Key {
         Key::XmlAllow,
         Key::XmlTlsPort,
         Key::XmlAuthToken,
+        Key::InstanceName,
         Key::MaxConcurrentCalls,
         Key::MaxCallsPerSecond,
         Key::MaxCallsPerSecondPerClient,
@@ -157,6 +161,8 @@ impl Key {
             Key::OutboundProxyAll => "OutboundProxyAll",
             Key::TelUriDomain => "TelUriDomain",
             Key::FixNatContact => "FixNatContact",
+            Key::InstanceName => "InstanceName",
+            Key::MetricsAuth => "MetricsAuth",
         }
     }
 

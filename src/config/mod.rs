@@ -134,6 +134,10 @@ pub struct Config {
     pub https_key: Option<PathBuf>,
     /// XmlAuthToken: when set, XML requests must carry it. Never log it.
     pub xml_auth_token: Option<String>,
+    /// MetricsAuth: `/metrics` behind the HTTP authentication too.
+    pub metrics_auth: bool,
+    /// InstanceName: the prefix of this server's call ids; `None`: no prefix.
+    pub instance_name: Option<String>,
     /// MaxConcurrentCalls: click-to-calls alive at once; 0 = no limit.
     pub max_concurrent_calls: usize,
     /// MaxCallsPerSecond: new click-to-calls a second, all clients together; 0 = no limit.
@@ -201,6 +205,8 @@ impl Default for Config {
             https_certificate: None,
             https_key: None,
             xml_auth_token: None,
+            instance_name: None,
+            metrics_auth: false,
             max_concurrent_calls: 10_000,
             max_calls_per_second: 0,
             max_calls_per_second_per_client: 0,
@@ -267,6 +273,8 @@ impl fmt::Debug for Config {
                 "xml_auth_token",
                 &self.xml_auth_token.as_ref().map(|_| "********"),
             )
+            .field("instance_name", &self.instance_name)
+            .field("metrics_auth", &self.metrics_auth)
             .field("max_concurrent_calls", &self.max_concurrent_calls)
             .field("max_calls_per_second", &self.max_calls_per_second)
             .field(
@@ -454,6 +462,8 @@ impl Config {
                     .as_ref()
                     .map(|_| "********".to_owned())
                     .unwrap_or_default(),
+                Key::InstanceName => self.instance_name.clone().unwrap_or_default(),
+                Key::MetricsAuth => (if self.metrics_auth { "1" } else { "0" }).to_owned(),
                 Key::MaxConcurrentCalls => self.max_concurrent_calls.to_string(),
                 Key::MaxCallsPerSecond => self.max_calls_per_second.to_string(),
                 Key::MaxCallsPerSecondPerClient => self.max_calls_per_second_per_client.to_string(),

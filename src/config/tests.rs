@@ -703,3 +703,22 @@ fn tel_uri_domain_takes_a_hostport() {
         );
     }
 }
+
+#[test]
+fn instance_name_is_a_short_url_safe_word_and_blank_by_default() {
+    assert_eq!(Config::default().instance_name, None);
+    let loaded = Config::from_text("InstanceName = east-1.b_2\n").expect("valid");
+    assert_eq!(loaded.config.instance_name.as_deref(), Some("east-1.b_2"));
+    let text: Vec<String> = problems("InstanceName = a/b\n")
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("<text>:1: InstanceName = \"a/b\"")),
+        "{text:?}"
+    );
+    let long = format!("InstanceName = {}\n", "x".repeat(33));
+    let text: Vec<String> = problems(&long).iter().map(|p| p.to_string()).collect();
+    assert!(text.iter().any(|t| t.contains("too long")), "{text:?}");
+}

@@ -330,6 +330,8 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::HttpsCertificate => config.https_certificate = Some(PathBuf::from(value)),
         Key::HttpsKey => config.https_key = Some(PathBuf::from(value)),
         Key::XmlAuthToken => config.xml_auth_token = Some(parse_token(value)?),
+        Key::MetricsAuth => config.metrics_auth = parse_bool(value)?,
+        Key::InstanceName => config.instance_name = Some(parse_instance_name(value)?),
         Key::MaxConcurrentCalls => {
             config.max_concurrent_calls = usize::try_from(parse_number(value, 0, 1_000_000)?)
                 .map_err(|_| Invalid::OutOfRange {
@@ -397,6 +399,21 @@ fn parse_token(value: &str) -> Result<String, Invalid> {
 fn parse_text(value: &str) -> Result<String, Invalid> {
     if let Some(c) = value.chars().find(|c| c.is_control()) {
         return Err(Invalid::ForbiddenCharacter(c));
+    }
+    Ok(value.to_owned())
+}
+
+/// An `InstanceName`: it starts every call id, which travels in URL paths, HTTP fields
+/// and XML, so only letters, digits, `.`, `_` and `-`, 32 at most.
+fn parse_instance_name(value: &str) -> Result<String, Invalid> {
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(Invalid::ForbiddenCharacter(c));
+    }
+    if value.len() > 32 {
+        return Err(Invalid::TooLong(32));
     }
     Ok(value.to_owned())
 }

@@ -196,6 +196,8 @@ impl Sim {
                 initiator_uri: initiator.into(),
                 destination_uri: destination.into(),
                 anchor,
+                id: crate::c2c::command::CallId::generate(None).expect("random bits"),
+                options: Default::default(),
                 reply,
             },
         );

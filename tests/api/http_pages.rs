@@ -5,7 +5,8 @@ use crate::support::{
     http::http_get,
 };
 
-const INDEX_BODY: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n<meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\" />\n<title>ClickToCall Server Login</title>\n</head>\n<body bgcolor=\"#ffffff\">\n  <p>Click-To-Call HTML Server</p>\n</body>\n</html>\n";
+/// The web page at `/` and `/index.html`.
+const INDEX_BODY: &str = include_str!("../../src/api/http/index.html");
 
 fn c2c_body(lines: &str) -> String {
     format!(
@@ -14,7 +15,7 @@ fn c2c_body(lines: &str) -> String {
 }
 
 #[test]
-fn index_and_root_serve_the_originals_page() {
+fn index_and_root_serve_the_web_page() {
     let h = Harness::start(|_| {});
     for target in ["/index.html", "/"] {
         let r = http_get(h.http, target, "");
@@ -22,7 +23,10 @@ fn index_and_root_serve_the_originals_page() {
         assert_eq!(r.body, INDEX_BODY);
         assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
         assert_eq!(r.header("Cache-Control"), Some("no-store"));
-        assert_eq!(r.header("Content-Length"), Some("405"));
+        assert_eq!(
+            r.header("Content-Length"),
+            Some(INDEX_BODY.len().to_string().as_str())
+        );
         assert!(
             r.header("Server")
                 .is_some_and(|s| s.starts_with("clicktocall/"))
@@ -62,7 +66,10 @@ fn head_has_the_fields_of_get_without_a_body_and_places_no_call() {
     c.send("HEAD /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
     let r = c.read_response(true);
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("Content-Length"), Some("405"));
+    assert_eq!(
+        r.header("Content-Length"),
+        Some(INDEX_BODY.len().to_string().as_str())
+    );
     c.send(
         "HEAD /clicktocall.html?initiator=5061100&destination=5062200 HTTP/1.1\r\nHost: x\r\n\r\n",
     );

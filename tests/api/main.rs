@@ -10,9 +10,13 @@ mod support;
 
 mod binary_http;
 mod binary_xml;
+mod calls_api;
 mod front_door;
 mod http_auth;
 mod http_limits;
 mod http_pages;
+mod metrics;
+mod scale_out;
+mod web_page;
 mod xml_echo;
 mod xml_framing;

@@ -12,6 +12,7 @@ mod anchor;
 mod anchor_failures;
 mod auth;
 mod concurrent;
+mod demo;
 mod failures;
 mod inbound;
 mod lossy;

@@ -93,6 +93,7 @@ impl Harness {
                 destination_uri,
                 anchor,
                 reply,
+                ..
             }) = rx.recv()
             {
                 let p = Placed {
@@ -126,6 +127,7 @@ impl Harness {
                 destination_uri,
                 anchor,
                 reply,
+                ..
             } => (
                 Placed {
                     initiator: initiator_uri,
@@ -134,6 +136,7 @@ impl Harness {
                 },
                 reply,
             ),
+            other => panic!("expected a click-to-call, got {other:?}"),
         }
     }
 

@@ -73,6 +73,41 @@ impl HttpConn {
         self.read_response(false)
     }
 
+    /// `method target` with `body` (sent with its Content-Length when not empty).
+    pub fn request(&mut self, method: &str, target: &str, extra: &str, body: &str) -> HttpResponse {
+        let length = if body.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            )
+        };
+        self.send(&format!(
+            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}{length}\r\n{body}"
+        ));
+        self.read_response(method == "HEAD")
+    }
+
+    /// The bytes up to and including the next `needle`, or `None` when the stream ends
+    /// first (what is left is in [`HttpConn::rest`]). Panics past [`WAIT`].
+    pub fn read_through(&mut self, needle: &[u8]) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(at) = self.buf.windows(needle.len()).position(|w| w == needle) {
+                return Some(self.buf.drain(..at + needle.len()).collect());
+            }
+            if !self.fill(deadline) {
+                return None;
+            }
+        }
+    }
+
+    /// What is buffered and not yet read.
+    pub fn rest(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Reads more into the buffer; false at end of stream. Panics past `deadline`.
     fn fill(&mut self, deadline: Instant) -> bool {
         loop {

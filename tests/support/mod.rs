@@ -6,6 +6,9 @@
 //! | [`server::Server`], [`server::ServerConfig`] | the real binary: config writer (presets `calls`, `api`, `reactor`; file mode, environment), start, ready, stop by PID, log dumped on failure; `start_piped` for a stderr the test reads, `start_command` for the installed package's binary, `rewrite_config` for a reload; [`server::run`] for runs that end by themselves |
 //! | [`xml::XmlClient`] | the XML interface: place a call, read its events |
 //! | [`http::HttpConn`] | the HTTP interface, and an RFC 7616 digest client |
+//! | [`haproxy::Haproxy`] | HAProxy with the scale-out recipe's configuration |
+//! | [`browser::Browser`] | headless Chromium through chromedriver (WebDriver): the web page's tests |
+//! | [`api_client::ApiClient`], [`api_client::EventStream`] | the JSON API (`/api/v1/calls`), its Server-Sent Events, `/metrics`, `/healthz` |
 //! | [`wire`] | raw TCP reads and writes with deadlines; a connection from another loopback address ([`wire::connect_from`]) |
 //! | [`sip::Msg`] | SIP text: parse what a peer received, build responses |
 //! | [`peer`] | raw SIP peers: UDP socket, TCP/TLS listener and connection |
@@ -38,9 +41,12 @@
 //! Every wait is bounded: [`WAIT`] is only reached when something is broken, never a
 //! timing claim. Only processes started here are signalled, by their PID.
 
+pub mod api_client;
 pub mod api_double;
 pub mod baresip;
+pub mod browser;
 pub mod dns;
+pub mod haproxy;
 pub mod http;
 pub mod kamailio;
 pub mod lab;

@@ -90,6 +90,13 @@ impl XmlClient {
             .expect("send XML request");
     }
 
+    /// Sends `doc` as it is.
+    pub fn send_raw(&mut self, doc: &str) {
+        self.stream
+            .write_all(doc.as_bytes())
+            .expect("send XML request");
+    }
+
     /// Reads events until one satisfies `stop` (returned as the last element) or
     /// `timeout` passes (panic). A final event also stops the read, so a caller waiting
     /// for a provisional event sees a premature final instead of a time-out.
@@ -197,11 +204,17 @@ impl XmlClient {
         }
     }
 
-    /// Takes one whole document (up to and including `</ClickToCall>`) off the buffer.
+    /// Takes one whole document (up to and including `</ClickToCall>`, or the
+    /// `</Hangup>` or `</Status>` of a call-control answer) off the buffer.
     fn next_document(&mut self) -> Option<String> {
-        const END: &[u8] = b"</ClickToCall>";
-        let at = self.buffer.windows(END.len()).position(|w| w == END)?;
-        let doc: Vec<u8> = self.buffer.drain(..at + END.len()).collect();
+        let (at, len) = [&b"</ClickToCall>"[..], b"</Hangup>", b"</Status>"]
+            .iter()
+            .filter_map(|end| {
+                let at = self.buffer.windows(end.len()).position(|w| w == *end)?;
+                Some((at, end.len()))
+            })
+            .min()?;
+        let doc: Vec<u8> = self.buffer.drain(..at + len).collect();
         Some(String::from_utf8_lossy(&doc).into_owned())
     }
 }

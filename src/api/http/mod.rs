@@ -1,6 +1,8 @@
 //! The HTTP interface (HttpPort): request parsing, authentication, pages, connections.
 
 pub(crate) mod auth;
+mod calls_api;
+mod metrics;
 mod pages;
 pub(crate) mod request;
 mod response;

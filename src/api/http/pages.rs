@@ -8,6 +8,7 @@ use super::request::{parse_query, query_param};
 use super::response::{Response, reason};
 use crate::api::dispatch::{DispatchError, Dispatcher};
 use crate::api::escape::escape_markup as esc;
+use crate::c2c::command::CallOptions;
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -25,14 +26,26 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// `/` and `/index.html`: never behind authentication.
-pub(crate) fn index() -> Response {
-    Response::new(
-        200,
-        page(
-            "ClickToCall Server Login",
-            "  <p>Click-To-Call HTML Server</p>\n",
-        ),
+/// The web page: a form to place a call, the live calls with their progress, a hang-up
+/// button per call. Static and in the binary, so it holds no data of its own.
+const WEB_PAGE: &str = include_str!("index.html");
+
+/// `/` and `/index.html`: the web page, never behind authentication (it is static; its
+/// script sends the password the user types with each API request). `auth`: the page
+/// waits for the password before its first request (a 401 would open the browser's own
+/// login prompt).
+pub(crate) fn index(auth: bool) -> Response {
+    let body = if auth {
+        WEB_PAGE.replacen("<body data-auth=\"off\">", "<body data-auth=\"on\">", 1)
+    } else {
+        WEB_PAGE.to_owned()
+    };
+    // Nothing but the page's own inline script and style, and requests to this server.
+    Response::new(200, body).with_header(
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+         connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+            .to_owned(),
     )
 }
 
@@ -73,6 +86,8 @@ pub(crate) fn click_to_call(
     let initiator = query_param(&pairs, "initiator").unwrap_or("");
     let destination = query_param(&pairs, "destination").unwrap_or("");
     let anchor = query_param(&pairs, "anchor").is_some_and(|a| a.eq_ignore_ascii_case("true"));
+    // `ringtimeout=<seconds>` (new, optional): this call's RingTimeout.
+    let ring_timeout = query_param(&pairs, "ringtimeout").map(CallOptions::parse_ring_timeout);
     let mut body = format!(
         "<p><em>ClickToCall:</em> initiator={}, destination={}{}</p>\n",
         esc(initiator),
@@ -85,19 +100,32 @@ pub(crate) fn click_to_call(
             400,
             "Missing initiator or destination URL parameters".to_owned(),
         ))
+    } else if ring_timeout == Some(None) {
+        Err((400, "Invalid ringtimeout: 1 to 86400 seconds".to_owned()))
     } else {
         let placed = if place {
-            dispatcher.dispatch("HTTP", peer, initiator, destination, anchor)
+            let options = CallOptions {
+                ring_timeout: ring_timeout.flatten(),
+            };
+            dispatcher
+                .dispatch_with("HTTP", peer, initiator, destination, anchor, options)
+                .map(|d| (d.initiator_uri, d.destination_uri, Some(d.id)))
         } else {
-            dispatcher.prepare("HTTP", peer, initiator, destination)
+            dispatcher
+                .prepare("HTTP", peer, initiator, destination)
+                .map(|(i, d)| (i, d, None))
         };
         placed.map_err(|e: DispatchError| {
             retry_after = e.retry_after();
             (e.code(), e.to_string())
         })
     };
+    // The legacy page is byte for byte the original's unless the client asks for the id;
+    // the `X-Call-Id` field carries it always.
+    let show_id = query_param(&pairs, "callid").is_some_and(|a| a.eq_ignore_ascii_case("true"));
+    let mut call_id = None;
     let status = match result {
-        Ok((initiator_uri, destination_uri)) => {
+        Ok((initiator_uri, destination_uri, id)) => {
             body.push_str(&format!(
                 "<p>Initiating ClickToCall from {}({}) to {}({}) ({})...</p>\n",
                 esc(&initiator_uri),
@@ -106,6 +134,15 @@ pub(crate) fn click_to_call(
                 esc(destination),
                 if anchor { "anchored" } else { "unanchored" }
             ));
+            if let Some(id) = &id
+                && show_id
+            {
+                body.push_str(&format!(
+                    "<p>Call id: <span id=\"call-id\">{}</span></p>\n",
+                    esc(id.as_str())
+                ));
+            }
+            call_id = id;
             200
         }
         Err((status, text)) => {
@@ -113,7 +150,10 @@ pub(crate) fn click_to_call(
             status
         }
     };
-    let r = Response::new(status, page("ClickToCall Server", &body));
+    let mut r = Response::new(status, page("ClickToCall Server", &body));
+    if let Some(id) = call_id {
+        r = r.with_header("X-Call-Id", id.to_string());
+    }
     match retry_after {
         Some(secs) => r.with_header("Retry-After", secs.to_string()),
         None => r,
@@ -157,11 +197,16 @@ mod tests {
     const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     #[test]
-    fn the_index_page_is_the_originals() {
-        let r = index();
+    fn the_index_page_is_the_web_page_and_loads_nothing_from_elsewhere() {
+        let r = index(true);
+        assert!(r.body.contains("<body data-auth=\"on\">"));
+        assert!(index(false).body.contains("<body data-auth=\"off\">"));
         assert_eq!(r.status, 200);
-        assert_eq!(r.body.len(), 405, "same page as the original: {}", r.body);
-        assert!(r.body.contains("<title>ClickToCall Server Login</title>"));
+        // The original's landing text stays, for scripts that look for it.
+        assert!(r.body.contains("Click-To-Call HTML Server"));
+        for external in ["src=", "href=", "http://", "https://", "innerHTML"] {
+            assert!(!r.body.contains(external), "{external}");
+        }
     }
 
     #[test]

@@ -9,7 +9,11 @@ pub(crate) struct Response {
     /// Extra header fields (name, value), written in order.
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    pub content_type: &'static str,
 }
+
+/// The type of the HTML pages.
+const HTML: &str = "text/html; charset=utf-8";
 
 impl Response {
     pub(crate) fn new(status: u16, body: String) -> Response {
@@ -17,7 +21,53 @@ impl Response {
             status,
             headers: Vec::new(),
             body,
+            content_type: HTML,
         }
+    }
+
+    /// A plain-text document of `content_type`.
+    pub(crate) fn text(status: u16, content_type: &'static str, body: String) -> Response {
+        Response {
+            content_type,
+            ..Response::new(status, body)
+        }
+    }
+
+    /// A JSON document (RFC 8259 §11: `application/json`, UTF-8 without a charset).
+    pub(crate) fn json(status: u16, body: String) -> Response {
+        Response {
+            content_type: "application/json",
+            ..Response::new(status, body)
+        }
+    }
+
+    /// The head of an event stream (the `text/event-stream` of the HTML Living Standard,
+    /// §9.2): no length, so the stream ends when the connection closes.
+    pub(crate) fn event_stream_head(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(256);
+        self.push_status_and_fields(&mut out, "text/event-stream");
+        for (name, value) in &self.headers {
+            push_field(&mut out, name, value);
+        }
+        push_field(&mut out, "Connection", "close");
+        out.push_str("\r\n");
+        out.into_bytes()
+    }
+
+    fn push_status_and_fields(&self, out: &mut String, content_type: &str) {
+        out.push_str("HTTP/1.1 ");
+        out.push_str(&self.status.to_string());
+        out.push(' ');
+        out.push_str(reason(self.status));
+        out.push_str("\r\n");
+        // RFC 9110 §6.6.1: an origin server with a clock sends Date.
+        push_field(out, "Date", &http_date(SystemTime::now()));
+        push_field(
+            out,
+            "Server",
+            concat!("clicktocall/", env!("CARGO_PKG_VERSION")),
+        );
+        push_field(out, "Content-Type", content_type);
     }
 
     pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Response {
@@ -30,19 +80,7 @@ impl Response {
     /// for an HTTP/1.0 client that asked for it.
     pub(crate) fn to_bytes(&self, head_only: bool, close: bool, keep_alive_1_0: bool) -> Vec<u8> {
         let mut out = String::with_capacity(256 + self.body.len());
-        out.push_str("HTTP/1.1 ");
-        out.push_str(&self.status.to_string());
-        out.push(' ');
-        out.push_str(reason(self.status));
-        out.push_str("\r\n");
-        // RFC 9110 §6.6.1: an origin server with a clock sends Date.
-        push_field(&mut out, "Date", &http_date(SystemTime::now()));
-        push_field(
-            &mut out,
-            "Server",
-            concat!("clicktocall/", env!("CARGO_PKG_VERSION")),
-        );
-        push_field(&mut out, "Content-Type", "text/html; charset=utf-8");
+        self.push_status_and_fields(&mut out, self.content_type);
         push_field(&mut out, "Content-Length", &self.body.len().to_string());
         push_field(&mut out, "Cache-Control", "no-store");
         for (name, value) in &self.headers {
@@ -77,6 +115,9 @@ fn push_field(out: &mut String, name: &str, value: &str) {
 pub(crate) fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        409 => "Conflict",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

@@ -11,23 +11,34 @@ use log::debug;
 use openssl::error::ErrorStack;
 
 use super::auth::{AuthOutcome, Authenticator};
+use super::calls_api::{self, ApiReply};
+use super::metrics;
 use super::pages;
 use super::request::{self, HeadError, RequestHead, Version};
 use super::response::Response;
 use crate::api::ApiConfig;
-use crate::api::dispatch::Dispatcher;
+use crate::api::dispatch::{Dispatcher, ask};
 use crate::api::listen::{ConnectionHandler, ConnectionSlot};
+use crate::api::stats::FrontDoorStats;
 use crate::api::stream::ApiStream;
+use crate::c2c::command::{Command, Query};
+use crate::c2c::registry::CallEvent;
 
 const READ_CHUNK: usize = 4096;
 /// After answering and before closing, read what the client still sends for at most this
 /// long, so the close does not reset the connection under the response (RFC 9112 §9.6).
 const LINGER: Duration = Duration::from_millis(500);
 const LINGER_BYTES: usize = 64 * 1024;
+/// An event stream with nothing to say sends a comment this often, so a client that went
+/// away is noticed (the write fails) and its thread freed.
+const SSE_KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// The HTTP server's connection handler.
 pub(crate) struct HttpHandler {
     dispatcher: Arc<Dispatcher>,
+    stats: Arc<FrontDoorStats>,
+    /// `MetricsAuth`: `/metrics` behind the HTTP authentication too.
+    metrics_auth: bool,
     auth: Option<Authenticator>,
     request_timeout: Duration,
 }
@@ -36,6 +47,7 @@ impl HttpHandler {
     pub(crate) fn new(
         cfg: &ApiConfig,
         dispatcher: Arc<Dispatcher>,
+        stats: Arc<FrontDoorStats>,
     ) -> Result<HttpHandler, ErrorStack> {
         let auth = if cfg.http_auth {
             Some(Authenticator::new(
@@ -48,39 +60,115 @@ impl HttpHandler {
         };
         Ok(HttpHandler {
             dispatcher,
+            stats,
+            metrics_auth: cfg.metrics_auth,
             auth,
             request_timeout: cfg.http_request_timeout,
         })
     }
 
-    /// The response to one parsed request.
+    /// The HTTP authentication of the page and the API: `Ok(Authentication-Info)` or the
+    /// 401 to send.
+    fn authorize(&self, head: &RequestHead, peer: SocketAddr) -> Result<Option<String>, Response> {
+        let Some(auth) = &self.auth else {
+            return Ok(None);
+        };
+        match auth.check(
+            head.authorization.as_deref(),
+            &head.method,
+            &head.target,
+            peer,
+        ) {
+            AuthOutcome::Granted { info } => Ok(info),
+            AuthOutcome::Denied { stale } => Err(auth
+                .challenges(stale)
+                .into_iter()
+                .fold(pages::unauthorized(), |r, c| {
+                    r.with_header("WWW-Authenticate", c)
+                })),
+        }
+    }
+
+    /// The reply to one parsed request and its body.
+    fn reply(&self, head: &RequestHead, body: &[u8], peer: SocketAddr) -> ApiReply {
+        let path = head.path.as_str();
+        if path == calls_api::PREFIX || path.starts_with(&format!("{}/", calls_api::PREFIX)) {
+            let info = match self.authorize(head, peer) {
+                Ok(info) => info,
+                Err(r) => return ApiReply::Document(r),
+            };
+            return match calls_api::respond(&head.method, path, body, &self.dispatcher, peer.ip()) {
+                ApiReply::Document(r) => ApiReply::Document(match info {
+                    Some(i) => r.with_header("Authentication-Info", i),
+                    None => r,
+                }),
+                events => events,
+            };
+        }
+        ApiReply::Document(self.respond(head, peer))
+    }
+
+    /// `/healthz`: 200 once the calls thread and the SIP reactor both answered a ping
+    /// (the calls thread passes it on), each within a bounded wait; 503 otherwise.
+    fn health(&self) -> Response {
+        let ok = ask(self.dispatcher.commands(), |reply| {
+            Command::Query(Query::Ping { reply })
+        })
+        .is_some();
+        if ok {
+            Response::text(200, "text/plain; charset=utf-8", "ok\n".to_owned())
+        } else {
+            Response::text(
+                503,
+                "text/plain; charset=utf-8",
+                "calls thread or SIP reactor not answering\n".to_owned(),
+            )
+        }
+    }
+
+    fn metrics(&self) -> Response {
+        match ask(self.dispatcher.commands(), |reply| {
+            Command::Query(Query::Metrics { reply })
+        }) {
+            Some(m) => Response::text(200, metrics::CONTENT_TYPE, metrics::render(&m, &self.stats)),
+            None => Response::text(
+                503,
+                "text/plain; charset=utf-8",
+                "calls thread not answering\n".to_owned(),
+            ),
+        }
+    }
+
+    /// The response to one parsed request for a page.
     fn respond(&self, head: &RequestHead, peer: SocketAddr) -> Response {
         let is_head = head.method == "HEAD";
         if head.method != "GET" && !is_head {
             return pages::method_not_allowed(&head.method);
         }
         match head.path.as_str() {
-            "/" | "/index.html" => pages::index(),
-            "/clicktocall.html" => {
-                let mut info = None;
-                if let Some(auth) = &self.auth {
-                    match auth.check(
-                        head.authorization.as_deref(),
-                        &head.method,
-                        &head.target,
-                        peer,
-                    ) {
-                        AuthOutcome::Granted { info: i } => info = i,
-                        AuthOutcome::Denied { stale } => {
-                            return auth
-                                .challenges(stale)
-                                .into_iter()
-                                .fold(pages::unauthorized(), |r, c| {
-                                    r.with_header("WWW-Authenticate", c)
-                                });
-                        }
+            "/" | "/index.html" => pages::index(self.auth.is_some()),
+            // Never behind authentication: a load balancer or a supervisor asks it.
+            "/healthz" => self.health(),
+            "/metrics" => {
+                let info = if self.metrics_auth {
+                    match self.authorize(head, peer) {
+                        Ok(info) => info,
+                        Err(r) => return r,
                     }
+                } else {
+                    None
+                };
+                let r = self.metrics();
+                match info {
+                    Some(i) => r.with_header("Authentication-Info", i),
+                    None => r,
                 }
+            }
+            "/clicktocall.html" => {
+                let info = match self.authorize(head, peer) {
+                    Ok(info) => info,
+                    Err(r) => return r,
+                };
                 // HEAD answers like GET but never places a call (HEAD must be safe,
                 // RFC 9110 §9.2.1; link checkers send it).
                 let r = pages::click_to_call(
@@ -196,9 +284,17 @@ impl Connection<'_> {
                     Wait::Eof | Wait::Failed => return,
                 }
             }
+            let body = self.buf.get(head_end..need).unwrap_or_default().to_vec();
             self.buf.drain(..need);
 
-            let response = self.handler.respond(&head, self.peer);
+            let response = match self.handler.reply(&head, &body, self.peer) {
+                ApiReply::Document(r) => r,
+                ApiReply::Events {
+                    head,
+                    so_far,
+                    events,
+                } => return self.stream_events(&head, &so_far, &events),
+            };
             let keep_alive_1_0 = head.keep_alive && head.version == Version::Http10;
             let bytes = response.to_bytes(head.method == "HEAD", !head.keep_alive, keep_alive_1_0);
             if let Err(e) = self.stream.write_all(&bytes) {
@@ -207,6 +303,38 @@ impl Connection<'_> {
             }
             if !head.keep_alive {
                 return self.linger();
+            }
+        }
+    }
+
+    /// Writes a call's event stream: its progress so far, then each event as it comes,
+    /// until its end; then the connection closes.
+    fn stream_events(
+        &mut self,
+        head: &Response,
+        so_far: &crate::c2c::registry::CallView,
+        events: &crossbeam_channel::Receiver<CallEvent>,
+    ) {
+        let mut out = head.event_stream_head();
+        for p in &so_far.progress {
+            out.extend(calls_api::sse_event("progress", p));
+        }
+        if self.stream.write_all(&out).is_err() {
+            return;
+        }
+        loop {
+            let chunk = match events.recv_timeout(SSE_KEEPALIVE) {
+                Ok(CallEvent::Progress(p)) => calls_api::sse_event("progress", &p),
+                Ok(CallEvent::End(view)) => {
+                    let _ = self.stream.write_all(&calls_api::sse_event("end", &*view));
+                    return self.linger();
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => b": keepalive\n\n".to_vec(),
+                // The registry dropped this watcher (a newer one took its place).
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return self.linger(),
+            };
+            if self.stream.write_all(&chunk).is_err() {
+                return;
             }
         }
     }

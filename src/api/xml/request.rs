@@ -8,6 +8,8 @@ use std::fmt;
 
 use xml::reader::{ParserConfig, XmlEvent};
 
+use crate::c2c::command::CallOptions;
+
 /// Deepest element nesting looked at; a request needs 3.
 const MAX_DEPTH: usize = 32;
 
@@ -18,6 +20,11 @@ pub struct ClickToCallRequest {
     pub destination: String,
     /// `<AnchorCall>` compared case-insensitively to `true`; absent means false.
     pub anchor: bool,
+    /// `<ReturnCallId>true</ReturnCallId>` (new, optional): the 100 document carries the
+    /// call's id in `<CallId>`. Without it the documents are the original's, byte for byte.
+    pub return_call_id: bool,
+    /// `<RingTimeout>seconds</RingTimeout>` (new, optional): this call's `RingTimeout`.
+    pub ring_timeout: Option<std::time::Duration>,
 }
 
 /// Why a request is answered with a 400; the texts are the original's.
@@ -29,6 +36,8 @@ pub enum RequestError {
     UnknownMethod,
     /// No `Request` element, or its `Initiator` or `Destination` missing or empty.
     MissingTags,
+    /// `<RingTimeout>` is not 1 to 86400 seconds.
+    InvalidRingTimeout,
 }
 
 impl fmt::Display for RequestError {
@@ -37,6 +46,7 @@ impl fmt::Display for RequestError {
             RequestError::Parse => "Parse error",
             RequestError::UnknownMethod => "Unknown method",
             RequestError::MissingTags => "Missing initiator and/or destination tags",
+            RequestError::InvalidRingTimeout => "Invalid RingTimeout: 1 to 86400 seconds",
         })
     }
 }
@@ -48,6 +58,8 @@ enum Field {
     Destination,
     Anchor,
     AuthToken,
+    ReturnCallId,
+    RingTimeout,
 }
 
 /// Parses one framed request document. Checks in the original's order: well-formed,
@@ -80,6 +92,8 @@ pub(crate) fn parse_request_with_token(
     let mut initiator: Option<String> = None;
     let mut destination: Option<String> = None;
     let mut anchor: Option<String> = None;
+    let mut return_call_id: Option<String> = None;
+    let mut ring_timeout: Option<String> = None;
     let mut token: Option<String> = None;
     let mut text = String::new();
 
@@ -113,6 +127,10 @@ pub(crate) fn parse_request_with_token(
                         Some(Field::Anchor)
                     } else if local.eq_ignore_ascii_case("AuthToken") {
                         Some(Field::AuthToken)
+                    } else if local.eq_ignore_ascii_case("ReturnCallId") {
+                        Some(Field::ReturnCallId)
+                    } else if local.eq_ignore_ascii_case("RingTimeout") {
+                        Some(Field::RingTimeout)
                     } else {
                         None
                     };
@@ -136,6 +154,12 @@ pub(crate) fn parse_request_with_token(
                             destination = Some(value)
                         }
                         Some(Field::Anchor) if anchor.is_none() => anchor = Some(value),
+                        Some(Field::ReturnCallId) if return_call_id.is_none() => {
+                            return_call_id = Some(value)
+                        }
+                        Some(Field::RingTimeout) if ring_timeout.is_none() => {
+                            ring_timeout = Some(value)
+                        }
                         _ => {}
                     }
                     text.clear();
@@ -155,11 +179,18 @@ pub(crate) fn parse_request_with_token(
         (Some(initiator), Some(destination))
             if !initiator.is_empty() && !destination.is_empty() =>
         {
+            let ring_timeout = match ring_timeout.as_deref().map(CallOptions::parse_ring_timeout) {
+                None => None,
+                Some(Some(d)) => Some(d),
+                Some(None) => return Err(RequestError::InvalidRingTimeout),
+            };
             Ok((
                 ClickToCallRequest {
                     initiator,
                     destination,
                     anchor: anchor.is_some_and(|a| a.eq_ignore_ascii_case("true")),
+                    return_call_id: return_call_id.is_some_and(|a| a.eq_ignore_ascii_case("true")),
+                    ring_timeout,
                 },
                 token,
             ))
@@ -187,8 +218,36 @@ mod tests {
                 initiator: "sip:scott@sipdomain.com".into(),
                 destination: "9055551234".into(),
                 anchor: false,
+                return_call_id: false,
+                ring_timeout: None,
             })
         );
+    }
+
+    #[test]
+    fn return_call_id_is_read_inside_the_request() {
+        let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
+        let req = parse(&format!(
+            "{base}<ReturnCallId> True </ReturnCallId></Request></ClickToCall>"
+        ))
+        .expect("request");
+        assert!(req.return_call_id);
+        let req = parse(&format!("{base}</Request></ClickToCall>")).expect("request");
+        assert!(!req.return_call_id);
+        let req = parse(&format!(
+            "{base}<RingTimeout> 45 </RingTimeout></Request></ClickToCall>"
+        ))
+        .expect("request");
+        assert_eq!(req.ring_timeout, Some(std::time::Duration::from_secs(45)));
+        for bad in ["0", "86401", "x", "-1"] {
+            assert_eq!(
+                parse(&format!(
+                    "{base}<RingTimeout>{bad}</RingTimeout></Request></ClickToCall>"
+                )),
+                Err(RequestError::InvalidRingTimeout),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -69,8 +69,14 @@ impl EchoTemplate {
         }
     }
 
-    /// The 100 "In progress" document with the translated addresses.
-    pub(crate) fn in_progress(&self, initiator_uri: &str, destination_uri: &str) -> Vec<u8> {
+    /// The 100 "In progress" document with the translated addresses, and the call's id
+    /// when the request asked for it (`<ReturnCallId>`).
+    pub(crate) fn in_progress(
+        &self,
+        initiator_uri: &str,
+        destination_uri: &str,
+        call_id: Option<&str>,
+    ) -> Vec<u8> {
         let mut lines = String::with_capacity(160 + initiator_uri.len() + destination_uri.len());
         let _ = write!(
             lines,
@@ -78,6 +84,9 @@ impl EchoTemplate {
             escape_markup(initiator_uri),
             escape_markup(destination_uri)
         );
+        if let Some(id) = call_id {
+            let _ = write!(lines, "    <CallId>{}</CallId>\r\n", escape_markup(id));
+        }
         lines.push_str(&result_line(100, None, "In progress"));
         self.document(&lines)
     }
@@ -173,10 +182,19 @@ mod tests {
     }
 
     #[test]
+    fn the_call_id_comes_before_the_result_only_when_asked() {
+        let t = EchoTemplate::bare();
+        assert_eq!(
+            s(t.in_progress("sip:a@h", "sip:b@h", Some("east-0f"))),
+            "<Response>\r\n    <TranslatedInitiator>sip:a@h</TranslatedInitiator>\r\n    <TranslatedDestination>sip:b@h</TranslatedDestination>\r\n    <CallId>east-0f</CallId>\r\n    <Result Code=\"100\">In progress</Result>\r\n</Response>"
+        );
+    }
+
+    #[test]
     fn in_progress_matches_the_original_byte_for_byte() {
         let t = EchoTemplate::from_request(REQ);
         assert_eq!(
-            s(t.in_progress("sip:100@127.0.0.1:5061", "sip:200@127.0.0.1:5062")),
+            s(t.in_progress("sip:100@127.0.0.1:5061", "sip:200@127.0.0.1:5062", None)),
             format!(
                 "{ECHO}    <TranslatedInitiator>sip:100@127.0.0.1:5061</TranslatedInitiator>\r\n    <TranslatedDestination>sip:200@127.0.0.1:5062</TranslatedDestination>\r\n    <Result Code=\"100\">In progress</Result>\r\n  </Response>\r\n</ClickToCall>"
             )
@@ -232,7 +250,7 @@ mod tests {
     fn values_are_escaped() {
         let t = EchoTemplate::bare();
         assert_eq!(
-            s(t.in_progress("sip:<a>@h", "sip:b&c@h")),
+            s(t.in_progress("sip:<a>@h", "sip:b&c@h", None)),
             "<Response>\r\n    <TranslatedInitiator>sip:&lt;a&gt;@h</TranslatedInitiator>\r\n    <TranslatedDestination>sip:b&amp;c@h</TranslatedDestination>\r\n    <Result Code=\"100\">In progress</Result>\r\n</Response>"
         );
         assert_eq!(

@@ -13,14 +13,16 @@ use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
 use log::{debug, info};
 use openssl::error::ErrorStack;
 
+use super::control::{self, Control, Root};
 use super::framing::Framer;
-use super::request::parse_request_with_token;
+use super::request::{RequestError, parse_request_with_token};
 use super::response::EchoTemplate;
 use crate::api::ApiConfig;
-use crate::api::dispatch::Dispatcher;
+use crate::api::dispatch::{Dispatcher, ask};
+use crate::api::escape::escape_markup;
 use crate::api::listen::{ConnectionHandler, ConnectionSlot};
 use crate::api::stream::ApiStream;
-use crate::c2c::command::Progress;
+use crate::c2c::command::{CallOptions, Command, HangupOutcome, Progress, Query};
 
 /// Requests of one connection whose progress is still being written; beyond it the
 /// reader stops reading the socket until one ends (back-pressure, bounded memory).
@@ -211,8 +213,60 @@ impl Reader<'_> {
         }
     }
 
+    /// Answers a `<Hangup>` or `<Status>` request.
+    fn control(
+        &self,
+        root: Root,
+        request: Result<(Control, Option<String>), RequestError>,
+    ) -> Vec<u8> {
+        let answer = |lines: &str, code, text: &str| control::answer(root, lines, code, text);
+        let (control, given) = match request {
+            Ok(r) => r,
+            Err(e) => return answer("", 400, &e.to_string()),
+        };
+        if self
+            .token
+            .is_some_and(|t| !given.as_deref().is_some_and(|g| t.matches(g)))
+        {
+            info!(target: "api::xml", "{}: control request refused: {} AuthToken", self.peer,
+                if given.is_some() { "wrong" } else { "missing" });
+            return answer("", 401, "Unauthorized");
+        }
+        let commands = self.dispatcher.commands();
+        let unavailable = || answer("", 503, "Service unavailable");
+        match control {
+            Control::Hangup(id) => {
+                let line = format!("    <CallId>{}</CallId>\r\n", escape_markup(id.as_str()));
+                match ask(commands, |reply| Command::Hangup { id, reply }) {
+                    Some(HangupOutcome::HangingUp) => answer(&line, 202, "Hanging up"),
+                    Some(HangupOutcome::AlreadyEnded) => answer(&line, 409, "The call is over"),
+                    Some(HangupOutcome::Unknown) => answer(&line, 404, "No such call"),
+                    None => unavailable(),
+                }
+            }
+            Control::Status(Some(id)) => {
+                match ask(commands, |reply| Command::Query(Query::Get { id, reply })) {
+                    Some(Some(call)) => answer(&control::call_lines(&[call]), 200, "OK"),
+                    Some(None) => answer("", 404, "No such call"),
+                    None => unavailable(),
+                }
+            }
+            Control::Status(None) => {
+                match ask(commands, |reply| Command::Query(Query::List { reply })) {
+                    Some(calls) => answer(&control::call_lines(&calls), 200, "OK"),
+                    None => unavailable(),
+                }
+            }
+        }
+    }
+
     /// Answers one request; false when the writer is gone.
     fn handle(&self, doc: &[u8]) -> bool {
+        if let Some(root) = Root::of(doc) {
+            let request = control::parse(doc).unwrap_or(Err(RequestError::Parse));
+            let answer = self.control(root, request);
+            return self.control.send(WriterMsg::Document(answer)).is_ok();
+        }
         let template = EchoTemplate::from_request(doc);
         let msg = match parse_request_with_token(doc) {
             Err(e) => {
@@ -229,19 +283,26 @@ impl Reader<'_> {
                     if given.is_some() { "wrong" } else { "missing" });
                 WriterMsg::Document(template.error(401, "Unauthorized"))
             }
-            Ok((req, _)) => match self.dispatcher.dispatch_tracked(
+            Ok((req, _)) => match self.dispatcher.dispatch_with(
                 "XML",
                 self.peer.ip(),
                 &req.initiator,
                 &req.destination,
                 req.anchor,
+                CallOptions {
+                    ring_timeout: req.ring_timeout,
+                },
             ) {
                 Err(e) => {
                     info!(target: "api::xml", "{}: request refused: {e}", self.peer);
                     WriterMsg::Document(template.error(e.code(), &e.to_string()))
                 }
                 Ok(placed) => WriterMsg::Track {
-                    first: template.in_progress(&placed.initiator_uri, &placed.destination_uri),
+                    first: template.in_progress(
+                        &placed.initiator_uri,
+                        &placed.destination_uri,
+                        req.return_call_id.then_some(placed.id.as_str()),
+                    ),
                     template,
                     progress: placed.progress,
                 },

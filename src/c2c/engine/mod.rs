@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use super::command::{Command, Progress, Role};
+use super::command::{CallId, Command, HangupOutcome, Progress, Query, Role};
+use super::registry::Registry;
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::sip::msg::{Message, NameAddr, Uri};
 use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
@@ -43,8 +44,7 @@ pub(crate) struct EngineConfig {
 
 type SessionId = u64;
 
-#[cfg(test)]
-/// The live state of the calls thread, for tests and debugging (see [`Engine::counts`]).
+/// The live state of the calls thread, for `/metrics` and the tests (see [`Engine::counts`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct EngineCounts {
     /// Click-to-calls not yet over.
@@ -150,6 +150,8 @@ struct LegSlot {
 
 #[derive(Debug)]
 struct Call {
+    /// The id the API knows it by.
+    id: CallId,
     session: Session,
     reply: Sender<Progress>,
     initiator: Uri,
@@ -184,6 +186,8 @@ pub(crate) struct Engine {
     /// when we are its refresher (RFC 4028 §7.4).
     reinvites_due: BTreeSet<(Instant, SessionId, Role, Redo)>,
     out: VecDeque<SipCommand>,
+    /// What the API shows of the calls, live and recently ended.
+    registry: Registry,
 }
 
 impl Engine {
@@ -200,6 +204,7 @@ impl Engine {
             answer_due: BTreeSet::new(),
             reinvites_due: BTreeSet::new(),
             out: VecDeque::new(),
+            registry: Registry::default(),
         }
     }
 
@@ -208,7 +213,6 @@ impl Engine {
         self.calls.len()
     }
 
-    #[cfg(test)]
     /// How much state the engine holds: every counter is back to zero once every call has
     /// ended, whatever path it took.
     pub(crate) fn counts(&self) -> EngineCounts {
@@ -250,6 +254,8 @@ impl Engine {
                 initiator_uri,
                 destination_uri,
                 anchor,
+                id,
+                options,
                 reply,
             } => {
                 let (initiator, destination) = match (
@@ -270,10 +276,16 @@ impl Engine {
                 };
                 let sid = self.next_session;
                 self.next_session += 1;
-                log::info!(target: "c2c", "click-to-call {sid}: {initiator} -> {destination} ({})",
+                log::info!(target: "c2c", "click-to-call {sid} ({id}): {initiator} -> {destination} ({})",
                     if anchor { "anchored" } else { "unanchored" });
+                let timing = options
+                    .ring_timeout
+                    .map_or(self.cfg.timing, Timing::from_ring_timeout);
+                self.registry
+                    .open(now, &id, &initiator_uri, &destination_uri, anchor);
                 let call = Call {
-                    session: Session::new(now, anchor, self.cfg.timing),
+                    id,
+                    session: Session::new(now, anchor, timing),
                     reply,
                     initiator,
                     destination,
@@ -285,6 +297,52 @@ impl Engine {
                 self.calls.insert(sid, call);
                 self.run(now, sid);
             }
+            Command::Hangup { id, reply } => {
+                let _ = reply.send(self.hang_up(now, &id));
+            }
+            Command::Query(q) => self.answer(now, q),
+        }
+    }
+
+    /// `Command::Hangup`: the session cancels or hangs up its legs.
+    fn hang_up(&mut self, now: Instant, id: &CallId) -> HangupOutcome {
+        let Some(sid) = self
+            .calls
+            .iter()
+            .find(|(_, c)| c.id == *id)
+            .map(|(sid, _)| *sid)
+        else {
+            return match self.registry.get(now, id) {
+                Some(_) => HangupOutcome::AlreadyEnded,
+                None => HangupOutcome::Unknown,
+            };
+        };
+        log::info!(target: "c2c", "click-to-call {sid} ({id}): hung up by the API");
+        self.registry.hung_up(id);
+        if let Some(call) = self.calls.get_mut(&sid) {
+            call.session.hang_up(now);
+        }
+        self.run(now, sid);
+        HangupOutcome::HangingUp
+    }
+
+    /// A `Command::Query`: the asker may have given up waiting, so a failed send is fine.
+    fn answer(&mut self, now: Instant, q: Query) {
+        match q {
+            Query::List { reply } => {
+                let _ = reply.send(self.registry.list(now));
+            }
+            Query::Get { id, reply } => {
+                let _ = reply.send(self.registry.get(now, &id));
+            }
+            Query::Subscribe { id, reply } => {
+                let _ = reply.send(self.registry.subscribe(now, &id));
+            }
+            Query::Metrics { reply } => {
+                let counts = self.counts();
+                let _ = reply.send(self.registry.metrics(counts.calls, counts.legs));
+            }
+            Query::Ping { reply } => self.out.push_back(SipCommand::Ping { reply }),
         }
     }
 
@@ -491,7 +549,7 @@ impl Engine {
             return;
         };
         if call.session.is_done() {
-            self.forget(sid);
+            self.forget(now, sid);
             return;
         }
         let next = call.session.poll_timeout();
@@ -508,13 +566,14 @@ impl Engine {
         }
     }
 
-    fn forget(&mut self, sid: SessionId) {
+    fn forget(&mut self, now: Instant, sid: SessionId) {
         // No phone's request is left unanswered when its call ends (RFC 3261 §15.1.2).
         self.end_relays(sid, None);
         let Some(call) = self.calls.remove(&sid) else {
             return;
         };
         log::debug!(target: "c2c", "click-to-call {sid} is over");
+        self.registry.close(now, &call.id);
         if let Some(t) = call.timer {
             self.timers.remove(&(t, sid));
         }
@@ -536,7 +595,6 @@ impl Engine {
     }
 
     fn act(&mut self, now: Instant, sid: SessionId, action: Action) {
-        let _ = now;
         match action {
             Action::InviteInitiator => self.invite_initiator(sid),
             Action::InviteDestination => self.invite_destination(sid),
@@ -583,6 +641,7 @@ impl Engine {
             }
             Action::Report(progress) => {
                 if let Some(call) = self.calls.get(&sid) {
+                    self.registry.progress(now, &call.id, &progress);
                     // The requester may be gone (client disconnected): the call goes on.
                     let _ = call.reply.send(progress);
                 }

@@ -164,6 +164,8 @@ const TRANSFER_GIVEN_UP: u16 = 487;
 /// subscription's length to the notifier; this keeps a phone from holding a call for days).
 const MAX_TRANSFER_EXPIRES: Duration = Duration::from_secs(3600);
 
+/// The final result of a call hung up by the API before it had one.
+pub(crate) const HUNG_UP_TEXT: &str = "Hung up by API";
 const RING_TEXT: [&str; 2] = ["Ringing initiator", "Ringing destination"];
 const CONNECTED_TEXT: [&str; 2] = ["Connected to initiator", "Connected to destination"];
 const FAILED_TEXT: [&str; 2] = [
@@ -265,6 +267,18 @@ impl Session {
             _ => Role::Destination,
         };
         self.fail(now, pending, 503);
+    }
+
+    /// The API hangs the call up: CANCEL what rings, BYE what is up. A call without its
+    /// final result yet gets one now, 487 (RFC 3261 §21.4.22: terminated before it
+    /// completed), saying who ended it.
+    pub(crate) fn hang_up(&mut self, now: Instant) {
+        let pending = match self.state {
+            State::CallingInitiator => Role::Initiator,
+            _ => Role::Destination,
+        };
+        self.report(487, pending, HUNG_UP_TEXT);
+        self.end_all(now);
     }
 
     /// Feed one event about one leg.

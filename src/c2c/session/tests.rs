@@ -494,3 +494,45 @@ fn cancelled_destination_and_unanswered_bye_are_given_up_after_the_guard() {
     assert_eq!(drain(&mut s), vec![]);
     assert!(s.is_done());
 }
+
+#[test]
+fn hang_up_while_ringing_cancels_and_reports_hung_up_by_api_once() {
+    let now = Instant::now();
+    let mut s = Session::new(now, false, T);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::Ringing);
+    s.hang_up(now);
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            rep(180, I, "Ringing initiator"),
+            rep(487, I, HUNG_UP_TEXT),
+            Cancel(I)
+        ]
+    );
+    s.handle(now, I, LegEvent::Failed { code: 487 });
+    assert_eq!(drain(&mut s), vec![]);
+    assert!(s.is_done());
+}
+
+#[test]
+fn hang_up_of_a_connected_anchored_call_byes_both_legs_without_a_second_final() {
+    let (mut s, now) = answered_initiator(true);
+    s.handle(
+        now,
+        D,
+        LegEvent::Answered {
+            sdp: Some(b"offer".to_vec()),
+        },
+    );
+    s.handle(
+        now,
+        I,
+        LegEvent::ReinviteAnswered {
+            sdp: Some(b"a".to_vec()),
+        },
+    );
+    drain(&mut s);
+    s.hang_up(now);
+    assert_eq!(drain(&mut s), vec![Bye(I), Bye(D)]);
+}

@@ -187,6 +187,10 @@ impl ReactorCore {
                     log::debug!(target: LOG, "response for server tx {} dropped: {e}", tx.0);
                 }
             }
+            SipCommand::Ping { reply } => {
+                // The asker may have given up waiting.
+                let _ = reply.send(());
+            }
             SipCommand::Shutdown => {}
         }
         self.settle(now);

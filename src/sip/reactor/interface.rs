@@ -26,6 +26,10 @@ pub(crate) enum SipCommand {
     Cancel { tx: ClientTxId },
     /// Send a response on a server transaction.
     Respond { tx: ServerTxId, response: Message },
+    /// `/healthz`: answer on `reply` at once, showing the reactor takes its commands.
+    Ping {
+        reply: crossbeam_channel::Sender<()>,
+    },
     /// Stop: close sockets and exit the reactor thread.
     Shutdown,
 }

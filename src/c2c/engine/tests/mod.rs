@@ -39,6 +39,8 @@ fn place(e: &mut Engine, anchor: bool) -> Receiver<Progress> {
             initiator_uri: "sip:100@127.0.0.1:5061".into(),
             destination_uri: "sip:200@127.0.0.1:5062".into(),
             anchor,
+            id: crate::c2c::command::CallId::generate(None).expect("random bits"),
+            options: Default::default(),
             reply: tx,
         },
     );

@@ -1,0 +1,187 @@
+//! `GET /metrics`: the Prometheus text exposition format (version 0.0.4), written by hand:
+//! a few counters, gauges and one histogram, all with fixed label values, so nothing from
+//! a request reaches the text.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use crate::api::stats::{FrontDoorStats, LISTENERS};
+use crate::c2c::registry::{FINAL_BUCKETS, MetricsSnapshot};
+
+/// The exposition format's media type.
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+const MODES: [&str; 2] = ["refer", "anchored"];
+const CLASSES: [&str; 5] = ["2xx", "3xx", "4xx", "5xx", "6xx"];
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The whole exposition.
+pub(crate) fn render(m: &MetricsSnapshot, doors: &FrontDoorStats) -> String {
+    let mut out = String::with_capacity(4096);
+    header(
+        &mut out,
+        "clicktocall_calls_started_total",
+        "counter",
+        "Click-to-calls placed, by mode.",
+    );
+    for (mode, n) in MODES.iter().zip(m.started) {
+        let _ = writeln!(
+            out,
+            "clicktocall_calls_started_total{{mode=\"{mode}\"}} {n}"
+        );
+    }
+    header(
+        &mut out,
+        "clicktocall_calls_completed_total",
+        "counter",
+        "Click-to-calls whose final result was a success (the destination connected), by mode.",
+    );
+    for (mode, classes) in MODES.iter().zip(m.finished) {
+        let _ = writeln!(
+            out,
+            "clicktocall_calls_completed_total{{mode=\"{mode}\"}} {}",
+            classes[0]
+        );
+    }
+    header(
+        &mut out,
+        "clicktocall_calls_failed_total",
+        "counter",
+        "Click-to-calls whose final result was a failure, by mode and code class.",
+    );
+    for (mode, classes) in MODES.iter().zip(m.finished) {
+        for (class, n) in CLASSES.iter().zip(classes).skip(1) {
+            let _ = writeln!(
+                out,
+                "clicktocall_calls_failed_total{{mode=\"{mode}\",class=\"{class}\"}} {n}"
+            );
+        }
+    }
+    header(
+        &mut out,
+        "clicktocall_calls_live",
+        "gauge",
+        "Click-to-calls not yet over.",
+    );
+    let _ = writeln!(out, "clicktocall_calls_live {}", m.live_calls);
+    header(
+        &mut out,
+        "clicktocall_legs_live",
+        "gauge",
+        "SIP legs (an INVITE of ours and its dialog) of the live calls.",
+    );
+    let _ = writeln!(out, "clicktocall_legs_live {}", m.live_legs);
+    header(
+        &mut out,
+        "clicktocall_call_final_seconds",
+        "histogram",
+        "Time from a click-to-call request to its final result.",
+    );
+    for (bound, n) in FINAL_BUCKETS.iter().zip(m.final_buckets) {
+        let _ = writeln!(
+            out,
+            "clicktocall_call_final_seconds_bucket{{le=\"{bound}\"}} {n}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "clicktocall_call_final_seconds_bucket{{le=\"+Inf\"}} {}",
+        m.final_count
+    );
+    let _ = writeln!(out, "clicktocall_call_final_seconds_sum {}", m.final_sum);
+    let _ = writeln!(
+        out,
+        "clicktocall_call_final_seconds_count {}",
+        m.final_count
+    );
+
+    header(
+        &mut out,
+        "clicktocall_api_connections_total",
+        "counter",
+        "Connections accepted and served, by listener.",
+    );
+    for (what, l) in LISTENERS.iter().zip(&doors.listeners) {
+        let _ = writeln!(
+            out,
+            "clicktocall_api_connections_total{{listener=\"{what}\"}} {}",
+            l.accepted.load(Ordering::Relaxed)
+        );
+    }
+    header(
+        &mut out,
+        "clicktocall_api_connections_open",
+        "gauge",
+        "Connections being served, by listener.",
+    );
+    for (what, l) in LISTENERS.iter().zip(&doors.listeners) {
+        let open = l
+            .accepted
+            .load(Ordering::Relaxed)
+            .saturating_sub(l.closed.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "clicktocall_api_connections_open{{listener=\"{what}\"}} {open}"
+        );
+    }
+    header(
+        &mut out,
+        "clicktocall_api_connections_refused_total",
+        "counter",
+        "Connections refused: not in the access list, or over a connection cap.",
+    );
+    for (what, l) in LISTENERS.iter().zip(&doors.listeners) {
+        for (reason, n) in [("access", &l.refused_access), ("limit", &l.refused_limit)] {
+            let _ = writeln!(
+                out,
+                "clicktocall_api_connections_refused_total{{listener=\"{what}\",reason=\"{reason}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+    }
+    header(
+        &mut out,
+        "clicktocall_calls_refused_total",
+        "counter",
+        "Click-to-call requests refused by an admission limit, by its key.",
+    );
+    for (limit, n) in doors.refused_calls() {
+        let _ = writeln!(
+            out,
+            "clicktocall_calls_refused_total{{limit=\"{limit}\"}} {n}"
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_line_is_a_name_labels_and_a_number() {
+        let m = MetricsSnapshot {
+            started: [3, 1],
+            finished: [[2, 0, 1, 0, 0], [0, 0, 0, 1, 0]],
+            final_count: 4,
+            final_sum: 7.5,
+            ..MetricsSnapshot::default()
+        };
+        let text = render(&m, &FrontDoorStats::default());
+        assert!(text.contains("clicktocall_calls_started_total{mode=\"refer\"} 3\n"));
+        assert!(text.contains("clicktocall_calls_completed_total{mode=\"refer\"} 2\n"));
+        assert!(
+            text.contains("clicktocall_calls_failed_total{mode=\"anchored\",class=\"5xx\"} 1\n")
+        );
+        assert!(text.contains("clicktocall_call_final_seconds_bucket{le=\"+Inf\"} 4\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, value) = line.rsplit_once(' ').expect("name value");
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+            assert!(name.starts_with("clicktocall_"), "{line}");
+        }
+    }
+}
