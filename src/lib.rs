@@ -9,6 +9,7 @@ pub mod access;
 pub mod api;
 pub mod c2c;
 pub mod config;
+pub mod heap;
 pub mod logging;
 pub mod server;
 #[cfg(test)]

@@ -35,7 +35,10 @@ enum CancelState {
 struct ClientTx {
     machine: ClientMachine,
     key: ClientKey,
-    request: Message,
+    /// The request and its bytes, for retransmissions, the ACK of a non-2xx and the
+    /// CANCEL; dropped in Accepted, where the transaction only passes 2xx up (RFC 6026
+    /// §7.2) and an answered INVITE would otherwise keep kilobytes for Timer M.
+    request: Option<Message>,
     bytes: Vec<u8>,
     target: Target,
     /// The ACK for the non-2xx final, kept to answer its retransmissions.
@@ -156,7 +159,7 @@ impl TransactionLayer {
             ClientTx {
                 machine,
                 key,
-                request,
+                request: Some(request),
                 bytes,
                 target,
                 ack: None,
@@ -208,7 +211,10 @@ impl TransactionLayer {
         };
         let target = client.target.clone();
         let old = TxRef::Cancel(tx);
-        let built = build_cancel(&client.request);
+        let Some(request) = &client.request else {
+            return; // Accepted: a 2xx came, nothing to cancel (§9.1)
+        };
+        let built = build_cancel(request);
         let key = ClientKey {
             branch: client.key.branch.clone(),
             method: Method::Cancel,
@@ -631,7 +637,8 @@ impl TransactionLayer {
             // Built before PassUp hands the response over.
             match incoming
                 .as_ref()
-                .map(|resp| build_ack(&client.request, resp))
+                .zip(client.request.as_ref())
+                .map(|(resp, request)| build_ack(request, resp))
             {
                 Some(Ok(ack)) => client.ack = Some(ack.to_bytes()),
                 Some(Err(e)) => info!(target: LOG, "{r}: cannot build ACK: {e}"),
@@ -679,6 +686,12 @@ impl TransactionLayer {
             }
         }
         self.settle_cancel(now, r);
+        if let Some(client) = self.clients.get_mut(&r)
+            && client.machine.state() == TxState::Accepted
+        {
+            client.request = None;
+            client.bytes = Vec::new();
+        }
         self.detach_finished(now, r);
         self.reschedule(r);
     }
