@@ -8,7 +8,8 @@
 //!
 //! A full machine, its messages and its map entries cost kilobytes; an entry here costs its
 //! key's hash, the peer's address, its deadline and the bytes it may have to send again
-//! (none for an ACK absorber or a client non-INVITE). Entries live in lanes, one per hold
+//! (none for an ACK absorber or a client non-INVITE), delta-coded against a recent one
+//! (`delta`: finals differ in a few tokens). Entries live in lanes, one per hold
 //! time (64*T1, T4, Timer D): in a lane, entries arrive in time order and all wait the same
 //! time, so a lane is a FIFO in deadline order and the bytes a ring behind it. The store is
 //! bounded by a byte budget; when full the oldest entry goes first. It never holds a live
@@ -24,6 +25,7 @@ use std::hash::{BuildHasher, Hash};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::delta;
 use crate::sip::Transport;
 
 /// How an entry answers what matches it.
@@ -63,6 +65,8 @@ struct Entry {
     /// Where its bytes start, counted from the first byte ever put in the lane's ring.
     start: u64,
     len: u32,
+    /// The lane reference its bytes are coded against.
+    reference: u32,
     answer: Answer,
     transport: Transport,
     side: Side,
@@ -76,7 +80,15 @@ struct Lane {
     bytes: VecDeque<u8>,
     /// Ring position of `bytes[0]`.
     first_byte: u64,
+    /// Messages the entries' bytes are delta-coded against, oldest first; the last one
+    /// codes new entries until one codes badly against it.
+    references: VecDeque<Vec<u8>>,
+    /// Number of `references[0]`.
+    first_reference: u32,
 }
+
+/// A new reference is taken when a message codes to more than this part of its size.
+const POOR_CODING: usize = 3;
 
 /// An index entry costs a (hash, slot) pair and a control byte in the hash table, which
 /// keeps at least 1/8 of its slots free.
@@ -135,15 +147,13 @@ impl FinishedStore {
         answer: Answer,
         bytes: &[u8],
     ) -> usize {
-        let cost = ENTRY_COST + bytes.len();
         let mut dropped = 0;
-        while self.used + cost > self.budget && self.drop_oldest() {
+        // Room for the bytes uncoded, and a reference of them: at most what it takes.
+        let room = ENTRY_COST + 2 * bytes.len();
+        while self.used + room > self.budget && self.drop_oldest() {
             dropped += 1;
         }
         self.evicted += dropped as u64;
-        let Ok(len) = u32::try_from(bytes.len()) else {
-            return dropped; // a SIP message over 4 GiB cannot have been sent
-        };
         let hold = until.saturating_duration_since(now);
         let lane_no = match self.lanes.iter().position(|l| l.hold == hold) {
             Some(n) => n,
@@ -154,6 +164,8 @@ impl FinishedStore {
                     first_seq: 0,
                     bytes: VecDeque::new(),
                     first_byte: 0,
+                    references: VecDeque::new(),
+                    first_reference: 0,
                 });
                 self.lanes.len() - 1
             }
@@ -162,15 +174,33 @@ impl FinishedStore {
             None => return dropped,
         };
         let lane = &mut self.lanes[lane_no];
+        let mut code = Vec::with_capacity(bytes.len() / 2);
+        if !bytes.is_empty() {
+            if let Some(reference) = lane.references.back() {
+                delta::encode(bytes, reference, &mut code);
+            }
+            if lane.references.is_empty() || code.len() * POOR_CODING > bytes.len() {
+                code.clear();
+                delta::encode(bytes, bytes, &mut code);
+                lane.references.push_back(bytes.to_vec());
+                self.used += bytes.len();
+            }
+        }
+        let reference = lane.first_reference + lane.references.len().saturating_sub(1) as u32;
+        let Ok(len) = u32::try_from(code.len()) else {
+            return dropped; // a SIP message over 4 GiB cannot have been sent
+        };
+        let cost = ENTRY_COST + code.len();
         let seq = lane.first_seq + lane.entries.len() as u64;
         let start = lane.first_byte + lane.bytes.len() as u64;
-        lane.bytes.extend(bytes);
+        lane.bytes.extend(&code);
         lane.entries.push_back(Entry {
             hash,
             until,
             addr,
             start,
             len,
+            reference,
             answer,
             transport,
             side,
@@ -194,11 +224,19 @@ impl FinishedStore {
             .entries
             .get(usize::try_from(seq - lane.first_seq).ok()?)?;
         let from = usize::try_from(entry.start - lane.first_byte).ok()?;
-        let bytes = lane
+        let code: Vec<u8> = lane
             .bytes
             .range(from..from + entry.len as usize)
             .copied()
             .collect();
+        let bytes = if code.is_empty() {
+            code
+        } else {
+            let reference = lane
+                .references
+                .get(entry.reference.checked_sub(lane.first_reference)? as usize)?;
+            delta::decode(&code, reference)?
+        };
         Some(Hit {
             answer: entry.answer,
             addr: entry.addr,
@@ -254,7 +292,12 @@ impl FinishedStore {
         let lanes: usize = self
             .lanes
             .iter()
-            .map(|l| l.entries.capacity() * std::mem::size_of::<Entry>() + l.bytes.capacity())
+            .map(|l| {
+                let references: usize = l.references.iter().map(Vec::capacity).sum();
+                l.entries.capacity() * std::mem::size_of::<Entry>()
+                    + l.bytes.capacity()
+                    + references
+            })
             .sum();
         lanes + self.index.capacity() * INDEX_COST
     }
@@ -294,6 +337,20 @@ impl FinishedStore {
             self.index.remove(&entry.hash);
         }
         self.used -= ENTRY_COST + entry.len as usize;
+        // References older than the oldest entry's are of no more use.
+        let keep_from = lane
+            .entries
+            .front()
+            .map_or(lane.first_reference + lane.references.len() as u32, |e| {
+                e.reference
+            });
+        while lane.first_reference < keep_from
+            && lane.references.len() > 1
+            && let Some(old) = lane.references.pop_front()
+        {
+            lane.first_reference += 1;
+            self.used -= old.len();
+        }
         match entry.side {
             Side::Client => self.clients -= 1,
             Side::Server => self.servers -= 1,

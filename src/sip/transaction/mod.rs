@@ -39,6 +39,7 @@
 mod ack_cancel;
 mod client_invite;
 mod client_non_invite;
+mod delta;
 mod failure;
 mod finished;
 mod ids;

@@ -155,12 +155,14 @@ fn finished_store_over_budget_drops_the_oldest_and_never_a_live_transaction() {
         sent.push(answer(&mut l, at, notify, 200));
     }
     let c = l.counts();
-    assert_eq!((c.servers, c.servers_finished), (1, 3), "{c:?}");
-    assert_eq!(l.stats().finished_evicted, 7);
+    let kept = c.servers_finished;
+    assert_eq!(c.servers, 1, "{c:?}");
+    assert!((1..10).contains(&kept), "{c:?}");
+    assert_eq!(l.stats().finished_evicted, 10 - kept as u64);
     assert!(l.finished_bytes() <= config.finished_budget);
-    // The newest three still answer with their stored bytes; the oldest are gone, so a
-    // late retransmission of one is a new request.
-    for n in 7..10 {
+    // The newest still answer with their stored bytes; the oldest are gone, so a late
+    // retransmission of one is a new request.
+    for n in 10 - kept..10 {
         l.handle_message(t0 + ms(20), notifies[n].clone(), origin_udp());
         assert_eq!(transmits(&mut l)[0].bytes, sent[n], "entry {n} kept");
     }
@@ -225,12 +227,18 @@ fn in_dialog_requests_are_not_refused_where_new_ones_get_503() {
 /// A 200 to a NOTIFY as SIPp's phones send it in the benchmark, answered the way the
 /// calls thread answers it.
 fn bench_notify_200(n: u32) -> Vec<u8> {
+    // Call-IDs and tags are random in real traffic: no shared digits to code away.
+    let noise = |salt: u64| {
+        let x = (u64::from(n) ^ salt).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        x ^ (x >> 29)
+    };
+    let (call_id, tag) = (noise(1) as u128 * noise(2) as u128, noise(3) as u32);
     let notify = parse(&format!(
         "NOTIFY sip:click2call@127.0.0.1:5060 SIP/2.0
 Via: SIP/2.0/UDP 127.0.0.1:40123;branch=z9hG4bK-2345-{n}-7
 From: <sip:100@127.0.0.1:40123>;tag=2345SIPpTag00{n}
-To: \"clicktocall\" <sip:click2call@127.0.0.1>;tag=8f3a9c1d
-Call-ID: 0d6a11c2f3b54e7f9a8b7c6d5e4f3a2b@127.0.0.1
+To: \"clicktocall\" <sip:click2call@127.0.0.1>;tag={tag:08x}
+Call-ID: {call_id:032x}@127.0.0.1
 CSeq: 3 NOTIFY
 Contact: <sip:100@127.0.0.1:40123>
 Max-Forwards: 70
@@ -245,9 +253,8 @@ SIP/2.0 200 OK\r
     Message::response_to(&notify, 200, "OK", None).to_bytes()
 }
 
-/// Issue 13's target is a million finished transactions in at most 300 MB. Measured on
-/// 100,000 entries (the heap the store holds, spare capacity included) and printed: what
-/// the store adds to the bytes it must be able to resend stays under 200 per entry.
+/// Issue 13's target: a million finished transactions in at most 300 MB. Measured on
+/// 100,000 entries (the heap the store holds, spare capacity included) and printed.
 #[test]
 fn finished_store_bytes_per_entry() {
     let t0 = Instant::now();
@@ -280,7 +287,7 @@ fn finished_store_bytes_per_entry() {
     );
     assert!(store.get(store.hash(Side::Server, &7u32)).is_some());
     assert!(
-        per_entry - response <= 200,
-        "{per_entry} bytes per entry for a {response}-byte response"
+        per_entry * 1_000_000 <= 300_000_000,
+        "{per_entry} bytes per entry for a {response}-byte response: a million need more than 300 MB"
     );
 }
