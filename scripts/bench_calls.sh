@@ -15,7 +15,8 @@
 #   CONNS (default 10) XML connections, SETTLE (default 60) seconds after the run before
 #   RSS is read again, LOGLEVEL (default WARNING), MAX_CPS / MAX_CONCURRENT set
 #   MaxCallsPerSecond / MaxConcurrentCalls (admission at the front door), PERF=1 counts
-#   the server's user-space instructions with perf stat, KEEP=1 keeps the scratch directory.
+#   the server's user-space instructions with perf stat, PROFILE=1 records a perf profile
+#   (cpu-clock, call graphs) and keeps its summary, KEEP=1 keeps the scratch directory.
 # Needs: sipp (Debian sip-tester), python3, cargo. Kills only the processes it started.
 set -euo pipefail
 
@@ -85,7 +86,10 @@ render() { # scenario, output, then NAME=value pairs for @NAME@ placeholders
 }
 
 start_sipp() { # name, scenario file, port, calls
+  # -buff_size: SIPp's default 64 kB UDP buffer drops datagrams when a busy machine
+  # does not schedule it for a few ms (the kernel caps it at net.core.rmem_max).
   sipp -sf "$2" -i 127.0.0.1 -p "$3" -m "$4" -nostdin -timeout 600s -timeout_error \
+    -buff_size 4194304 \
     -trace_err -error_file "$WORK/$1.err" -trace_stat -stf "$WORK/$1.csv" \
     >"$WORK/$1.screen" 2>"$WORK/$1.stderr" &
   PIDS+=($!)
@@ -150,6 +154,12 @@ CFG
     perf_pid=$!
     PIDS+=($perf_pid)
   fi
+  local rec_pid=""
+  if [ "${PROFILE:-0}" = 1 ]; then
+    perf record -q -F 499 -e cpu-clock -g -p "$server" -o "$WORK/$mode.perf.data" 2>/dev/null &
+    rec_pid=$!
+    PIDS+=($rec_pid)
+  fi
   "$DRIVER" "$xml" "$RATE" "$SECS" "p$ini-100" "p$dst-200" "$anchor" "$CONNS" >"$WORK/$mode.result"
   cpu1=$(cpu_s "$server"); hwm=$(hwm_kb "$server")
   local insns=""
@@ -157,6 +167,16 @@ CFG
     kill -INT "$perf_pid"; wait "$perf_pid" || true
     PIDS=("${PIDS[@]/$perf_pid}")
     insns=$(awk -F, '/instructions/ { print $1 }' "$WORK/$mode.perf")
+  fi
+  if [ -n "$rec_pid" ]; then
+    kill -INT "$rec_pid"; wait "$rec_pid" || true
+    PIDS=("${PIDS[@]/$rec_pid}")
+    perf report -i "$WORK/$mode.perf.data" --no-children --sort symbol --stdio 2>/dev/null |
+      grep -E '^ +[0-9.]+%' | head -25 >"$WORK/$mode.profile" || true
+    perf report -i "$WORK/$mode.perf.data" --no-children --sort comm --stdio 2>/dev/null |
+      grep -E '^ +[0-9.]+%' >>"$WORK/$mode.profile" || true
+    echo "  profile of $mode (perf record, cpu-clock): $WORK/$mode.profile"
+    KEEP=1
   fi
   local end_rss; end_rss=$(rss_kb "$server")
   sleep "$SETTLE"

@@ -23,3 +23,11 @@ pub fn trim() {
         libc::malloc_trim(0);
     }
 }
+
+/// A map keeps the memory of its largest size: after a load peak, give back what is four
+/// times more than it holds (a steady load keeps its room and never reallocates).
+pub fn shrink_map<K: Eq + std::hash::Hash, V>(map: &mut std::collections::HashMap<K, V>) {
+    if map.capacity() > 4 * map.len() + 256 {
+        map.shrink_to(2 * map.len());
+    }
+}

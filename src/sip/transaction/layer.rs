@@ -557,6 +557,10 @@ impl TransactionLayer {
         }
         self.finished.expire(now);
         self.compact_deadlines();
+        crate::heap::shrink_map(&mut self.clients);
+        crate::heap::shrink_map(&mut self.client_index);
+        crate::heap::shrink_map(&mut self.servers);
+        crate::heap::shrink_map(&mut self.server_index);
     }
 
     // ----- output -----
