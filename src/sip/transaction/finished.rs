@@ -65,8 +65,8 @@ struct Entry {
     /// Where its bytes start, counted from the first byte ever put in the lane's ring.
     start: u64,
     len: u32,
-    /// The lane reference its bytes are coded against.
-    reference: u32,
+    /// The lane reference its bytes are coded against (64 bits: never wraps).
+    reference: u64,
     answer: Answer,
     transport: Transport,
     side: Side,
@@ -84,7 +84,7 @@ struct Lane {
     /// codes new entries until one codes badly against it.
     references: VecDeque<Vec<u8>>,
     /// Number of `references[0]`.
-    first_reference: u32,
+    first_reference: u64,
 }
 
 /// A new reference is taken when a message codes to more than this part of its size.
@@ -186,7 +186,7 @@ impl FinishedStore {
                 self.used += bytes.len();
             }
         }
-        let reference = lane.first_reference + lane.references.len().saturating_sub(1) as u32;
+        let reference = lane.first_reference + lane.references.len().saturating_sub(1) as u64;
         let Ok(len) = u32::try_from(code.len()) else {
             return dropped; // a SIP message over 4 GiB cannot have been sent
         };
@@ -234,7 +234,7 @@ impl FinishedStore {
         } else {
             let reference = lane
                 .references
-                .get(entry.reference.checked_sub(lane.first_reference)? as usize)?;
+                .get(usize::try_from(entry.reference.checked_sub(lane.first_reference)?).ok()?)?;
             delta::decode(&code, reference)?
         };
         Some(Hit {
@@ -341,7 +341,7 @@ impl FinishedStore {
         let keep_from = lane
             .entries
             .front()
-            .map_or(lane.first_reference + lane.references.len() as u32, |e| {
+            .map_or(lane.first_reference + lane.references.len() as u64, |e| {
                 e.reference
             });
         while lane.first_reference < keep_from
