@@ -72,6 +72,10 @@ pub struct TransactionLayer {
     next_server_id: u64,
     /// Numbers the `TxRef::Finished` of detached client transactions.
     next_finished: u64,
+    /// Client INVITEs in Accepted (Timer M): held for their 2xx retransmissions, small
+    /// (the request is dropped), and as many as the calls answered in 64*T1, so not
+    /// counted against `max_client_transactions`.
+    accepted: usize,
     /// Deadlines, possibly stale (a transaction's current one is its `scheduled`).
     deadlines: BinaryHeap<Reverse<(Instant, TxRef)>>,
     /// Transactions past their final, kept compact for their retransmissions.
@@ -91,6 +95,7 @@ impl TransactionLayer {
             server_index: HashMap::new(),
             next_server_id: 1,
             next_finished: 1,
+            accepted: 0,
             deadlines: BinaryHeap::new(),
             finished: FinishedStore::new(config.finished_budget),
             events: VecDeque::new(),
@@ -140,7 +145,7 @@ impl TransactionLayer {
         if self.client_index.contains_key(&key) {
             return Err(LayerError::DuplicateBranch);
         }
-        if self.clients.len() >= self.config.max_client_transactions {
+        if self.clients.len() - self.accepted >= self.config.max_client_transactions {
             return Err(LayerError::Overloaded);
         }
         let reliable = target.transport.is_reliable();
@@ -682,6 +687,9 @@ impl TransactionLayer {
                 },
                 TxAction::Terminated => {
                     if let Some(client) = self.clients.remove(&r) {
+                        if client.request.is_none() {
+                            self.accepted -= 1;
+                        }
                         self.client_index.remove(&client.key);
                         debug!(target: LOG, "{r}: terminated");
                     }
@@ -692,9 +700,11 @@ impl TransactionLayer {
         self.settle_cancel(now, r);
         if let Some(client) = self.clients.get_mut(&r)
             && client.machine.state() == TxState::Accepted
+            && client.request.is_some()
         {
             client.request = None;
             client.bytes = Vec::new();
+            self.accepted += 1;
         }
         self.detach_finished(now, r);
         self.reschedule(r);

@@ -291,3 +291,49 @@ fn finished_store_bytes_per_entry() {
         "{per_entry} bytes per entry for a {response}-byte response: a million need more than 300 MB"
     );
 }
+
+#[test]
+fn answered_invites_held_for_timer_m_do_not_count_against_the_client_bound() {
+    let t0 = Instant::now();
+    let config = LayerConfig {
+        max_client_transactions: 1,
+        ..LayerConfig::default()
+    };
+    let mut l = TransactionLayer::new(config);
+    l.send_request(
+        t0,
+        ClientTxId(1),
+        our_request("INVITE", "z9hG4bKm1"),
+        peer_udp(),
+    )
+    .unwrap();
+    assert_eq!(
+        l.send_request(
+            t0,
+            ClientTxId(2),
+            our_request("BYE", "z9hG4bKm2"),
+            peer_udp()
+        ),
+        Err(LayerError::Overloaded),
+        "one live transaction fills the bound"
+    );
+    l.handle_message(
+        t0 + ms(100),
+        response_to_ours(200, "OK", "z9hG4bKm1", "INVITE"),
+        origin_udp(),
+    );
+    assert_eq!(
+        l.client_state(TxRef::Client(ClientTxId(1))),
+        Some(TxState::Accepted)
+    );
+    l.send_request(
+        t0 + ms(200),
+        ClientTxId(2),
+        our_request("BYE", "z9hG4bKm2"),
+        peer_udp(),
+    )
+    .expect("an answered INVITE (Accepted, RFC 6026 §7.2) leaves room");
+    // Timer M ends it; the count of accepted ones goes back with it.
+    run_until(&mut l, t0 + ms(100 + 32_000));
+    assert_eq!(l.client_state(TxRef::Client(ClientTxId(1))), None);
+}
