@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
-# Load benchmark of the call engine: N click-to-calls over the XML interface at a fixed
-# rate against SIPp phones on loopback, in REFER mode and in anchored mode. Reports
-# completed calls per second, failures, and the server's CPU time and memory.
+# Load benchmark of the call engine: click-to-calls over the XML interface at a fixed rate
+# for a fixed time against SIPp phones on loopback, in REFER mode and in anchored mode.
+# The driver (benches/call_load.rs) keeps CONNS connections open, as the original's XML
+# clients do. Prints per mode: completed / refused (503/429 at the front door) / failed /
+# no-final, completed calls/s, p50/p99 request-to-final latency, the server's CPU per
+# call (and instructions per call with PERF=1), RSS before / peak / SETTLE s after, and
+# the load average when it started (the machine may be shared: compare like with like).
 #
-# Usage: scripts/bench_calls.sh [calls] [rate/s] [mode...]
-#   calls  number of click-to-calls per mode (default 500)
-#   rate   calls started per second (default 50)
-#   mode   refer and/or anchor (default: both)
+# Usage: scripts/bench_calls.sh [rate/s] [seconds] [mode...]
+#   rate     calls started per second (default 200)
+#   seconds  how long (default 10)
+#   mode     refer and/or anchor (default: both)
 # Environment: BIN (default $CARGO_TARGET_DIR/release/clicktocall, built if missing),
-#   ROUNDS (default 1) load rounds against the same server, SETTLE (default 1) seconds
-#   to wait after each round before reading RSS again (transactions linger up to 32 s,
-#   RFC 3261 Timer J), KEEP=1 keeps the scratch directory.
-# Needs: sipp (Debian sip-tester), python3. Kills only the processes it started.
+#   CONNS (default 10) XML connections, SETTLE (default 60) seconds after the run before
+#   RSS is read again, LOGLEVEL (default WARNING), MAX_CPS / MAX_CONCURRENT set
+#   MaxCallsPerSecond / MaxConcurrentCalls (admission at the front door), PERF=1 counts
+#   the server's user-space instructions with perf stat, PROFILE=1 records a perf profile
+#   (cpu-clock, call graphs) and keeps its summary, KEEP=1 keeps the scratch directory.
+# Needs: sipp (Debian sip-tester), python3, cargo. Kills only the processes it started.
 set -euo pipefail
 
-CALLS=${1:-500}
-ROUNDS=${ROUNDS:-1}
-SETTLE=${SETTLE:-1}
-RATE=${2:-50}
+RATE=${1:-200}
+SECS=${2:-10}
 shift $(( $# > 2 ? 2 : $# )) || true
 MODES=("$@")
 [ ${#MODES[@]} -eq 0 ] && MODES=(refer anchor)
+CONNS=${CONNS:-10}
+SETTLE=${SETTLE:-60}
+LOGLEVEL=${LOGLEVEL:-WARNING}
+CALLS=$(python3 -c "print(round($RATE * $SECS))")
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -29,6 +37,10 @@ if [ ! -x "$BIN" ]; then
   echo "building $BIN ..." >&2
   (cd "$ROOT" && cargo build --release --bin clicktocall >&2)
 fi
+
+(cd "$ROOT" && cargo bench --bench call_load --no-run -q 2>/dev/null) ||
+  (cd "$ROOT" && cargo bench --bench call_load --no-run >&2)
+DRIVER=$(cd "$ROOT" && ls -t "$TARGET"/release/deps/call_load-* | grep -v '\.d$' | head -1)
 
 WORK=$(mktemp -d /tmp/c2c-bench.XXXXXX)
 PIDS=()
@@ -74,7 +86,10 @@ render() { # scenario, output, then NAME=value pairs for @NAME@ placeholders
 }
 
 start_sipp() { # name, scenario file, port, calls
+  # -buff_size: SIPp's default 64 kB UDP buffer drops datagrams when a busy machine
+  # does not schedule it for a few ms (the kernel caps it at net.core.rmem_max).
   sipp -sf "$2" -i 127.0.0.1 -p "$3" -m "$4" -nostdin -timeout 600s -timeout_error \
+    -buff_size 4194304 \
     -trace_err -error_file "$WORK/$1.err" -trace_stat -stf "$WORK/$1.csv" \
     >"$WORK/$1.screen" 2>"$WORK/$1.stderr" &
   PIDS+=($!)
@@ -90,6 +105,8 @@ run_mode() {
   local mode=$1
   local sip xml http tls
   sip=$(free_port); xml=$(free_port); http=$(free_port); tls=$(free_port)
+  # The driver numbers each call in its Initiator (p<port>-100-c<n>); the rule drops the
+  # number, which only serves to match the echoed request to its call.
   cat >"$WORK/$mode.config" <<CFG
 IPAddress = 127.0.0.1
 ClickToCallIdentity = sip:click2call@127.0.0.1
@@ -99,11 +116,13 @@ XmlRpcPort = $xml
 HttpPort = $http
 HttpAuthPwd = bench-only
 XmlRpcMaxConnections = 256
-LogLevel = INFO
+LogLevel = $LOGLEVEL
 LogFilename = $WORK/$mode.log
-TranslationPattern = ^p([0-9]+)-(.+)$
+TranslationPattern = ^p([0-9]+)-([0-9]+)(-c[0-9]+)?$
 TranslationOutput = sip:\$2@127.0.0.1:\$1
 CFG
+  [ -n "${MAX_CPS:-}" ] && echo "MaxCallsPerSecond = $MAX_CPS" >>"$WORK/$mode.config"
+  [ -n "${MAX_CONCURRENT:-}" ] && echo "MaxConcurrentCalls = $MAX_CONCURRENT" >>"$WORK/$mode.config"
   "$BIN" -c "$WORK/$mode.config" >"$WORK/$mode.stdout" 2>"$WORK/$mode.stderr" &
   local server=$!
   PIDS+=($server)
@@ -116,94 +135,84 @@ CFG
   ini=$(free_port); dst=$(free_port)
   if [ "$mode" = refer ]; then
     render initiator_refer_ok.xml "$WORK/ini-$mode.xml" "DEST_PORT=$dst" "SERVER_PORT=$sip"
-    start_sipp "ini-$mode" "$WORK/ini-$mode.xml" "$ini" $((CALLS * ROUNDS))
+    start_sipp "ini-$mode" "$WORK/ini-$mode.xml" "$ini" "$CALLS"
     anchor=false
   else
     render initiator_anchor.xml "$WORK/ini-$mode.xml" "SERVER_PORT=$sip"
     render destination_anchor.xml "$WORK/dst-$mode.xml" "INIT_PORT=$ini" "SERVER_PORT=$sip"
-    start_sipp "ini-$mode" "$WORK/ini-$mode.xml" "$ini" $((CALLS * ROUNDS))
-    start_sipp "dst-$mode" "$WORK/dst-$mode.xml" "$dst" $((CALLS * ROUNDS))
+    start_sipp "ini-$mode" "$WORK/ini-$mode.xml" "$ini" "$CALLS"
+    start_sipp "dst-$mode" "$WORK/dst-$mode.xml" "$dst" "$CALLS"
     anchor=true
   fi
 
-  local round
-  for round in $(seq 1 "$ROUNDS"); do
-    local cpu0 cpu1 rss0 rss1 hwm rss_after
-    cpu0=$(cpu_s "$server"); rss0=$(rss_kb "$server")
-    python3 - "$xml" "$CALLS" "$RATE" "p$ini-100" "p$dst-200" "$anchor" >"$WORK/$mode.result" <<'PY'
-import asyncio, sys, time
-port, calls, rate = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-ini, dst, anchor = sys.argv[4], sys.argv[5], sys.argv[6]
-REQ = (f"<ClickToCall>\r\n  <Request>\r\n    <Initiator>{ini}</Initiator>\r\n    "
-       f"<Destination>{dst}</Destination>\r\n    <AnchorCall>{anchor}</AnchorCall>\r\n  "
-       f"</Request>\r\n</ClickToCall>\r\n").encode()
-END = b"</ClickToCall>"
-results = {}
-async def one(i):
-    try:
-        r, w = await asyncio.open_connection("127.0.0.1", port)
-        w.write(REQ); await w.drain()
-        buf = b""
-        while True:
-            chunk = await asyncio.wait_for(r.read(4096), 60)
-            if not chunk:
-                results[i] = "closed"; break
-            buf += chunk
-            done = None
-            while END in buf:
-                doc, buf = buf.split(END, 1)
-                code = int(doc.split(b'<Result Code="', 1)[1].split(b'"', 1)[0])
-                leg = b'Leg="Destination"' in doc
-                if code >= 300 or (200 <= code < 300 and leg):
-                    done = code
-            if done is not None:
-                results[i] = done; break
-        w.close()
-    except Exception as e:  # noqa: BLE001 - any failure counts as one failed call
-        results[i] = f"error {type(e).__name__}"
-async def main():
-    start = time.monotonic()
-    tasks = []
-    for i in range(calls):
-        delay = start + i / rate - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
-    return time.monotonic() - start
-elapsed = asyncio.run(main())
-ok = sum(1 for v in results.values() if v == 200)
-fails = {}
-for v in results.values():
-    if v != 200:
-        fails[v] = fails.get(v, 0) + 1
-print(f"{ok} {calls - ok} {elapsed:.3f} {fails}")
-PY
-    cpu1=$(cpu_s "$server"); rss1=$(rss_kb "$server"); hwm=$(hwm_kb "$server")
-    sleep "$SETTLE"
-    rss_after=$(rss_kb "$server")
-    read -r ok failed elapsed fails <"$WORK/$mode.result"
-    python3 - "$mode#$round" "$CALLS" "$RATE" "$ok" "$failed" "$elapsed" "$cpu0" "$cpu1" "$rss0" "$rss1" "$hwm" "$rss_after" "$SETTLE" "$fails" <<'PY'
+  local cpu0 cpu1 rss0 hwm rss_after load perf_pid=""
+  sleep 1
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  cpu0=$(cpu_s "$server"); rss0=$(rss_kb "$server")
+  if [ "${PERF:-0}" = 1 ]; then
+    perf stat -e instructions:u -x, -o "$WORK/$mode.perf" -p "$server" &
+    perf_pid=$!
+    PIDS+=($perf_pid)
+  fi
+  local rec_pid=""
+  if [ "${PROFILE:-0}" = 1 ]; then
+    perf record -q -F 499 -e cpu-clock -g -p "$server" -o "$WORK/$mode.perf.data" 2>/dev/null &
+    rec_pid=$!
+    PIDS+=($rec_pid)
+  fi
+  "$DRIVER" "$xml" "$RATE" "$SECS" "p$ini-100" "p$dst-200" "$anchor" "$CONNS" >"$WORK/$mode.result"
+  cpu1=$(cpu_s "$server"); hwm=$(hwm_kb "$server")
+  local insns=""
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"; wait "$perf_pid" || true
+    PIDS=("${PIDS[@]/$perf_pid}")
+    insns=$(awk -F, '/instructions/ { print $1 }' "$WORK/$mode.perf")
+  fi
+  if [ -n "$rec_pid" ]; then
+    kill -INT "$rec_pid"; wait "$rec_pid" || true
+    PIDS=("${PIDS[@]/$rec_pid}")
+    perf report -i "$WORK/$mode.perf.data" --no-children --sort symbol --stdio 2>/dev/null |
+      grep -E '^ +[0-9.]+%' | head -25 >"$WORK/$mode.profile" || true
+    perf report -i "$WORK/$mode.perf.data" --no-children --sort comm --stdio 2>/dev/null |
+      grep -E '^ +[0-9.]+%' >>"$WORK/$mode.profile" || true
+    echo "  profile of $mode (perf record, cpu-clock): $WORK/$mode.profile"
+    KEEP=1
+  fi
+  local end_rss; end_rss=$(rss_kb "$server")
+  sleep "$SETTLE"
+  rss_after=$(rss_kb "$server")
+  python3 - "$mode" "$RATE" "$SECS" "$cpu0" "$cpu1" "$rss0" "$end_rss" "$hwm" "$rss_after" "$SETTLE" "$load" "$insns" "$(cat "$WORK/$mode.result")" <<'PY'
 import sys
-mode, calls, rate, ok, failed, elapsed, c0, c1, r0, r1, hwm, ra, settle = sys.argv[1:14]
-fails = sys.argv[14]
+mode, rate, secs, c0, c1, r0, rend, hwm, ra, settle, load, insns, result = sys.argv[1:14]
+r = dict(kv.split("=", 1) for kv in result.split())
+done = int(r["completed"]); el = float(r["elapsed"])
 cpu = float(c1) - float(c0)
-el = float(elapsed)
-print(f"{mode:8} calls={calls} rate={rate}/s completed={ok} failed={failed} {fails if failed != '0' else ''}"
-      f" elapsed={el:.2f}s completed/s={int(ok)/el:.1f} server_cpu={cpu:.2f}s"
-      f" ({100*cpu/el:.1f}% of one core, {1000*cpu/max(int(ok),1):.2f} ms/call)"
-      f" rss: before={r0}kB end={r1}kB peak={hwm}kB {settle}s-later={ra}kB")
+admitted = max(done + int(r["failed"]) + int(r["no_final"]), 1)
+per_call = f"{1000*cpu/admitted:.3f} ms/call"
+if insns and insns.isdigit():
+    per_call += f", {int(insns)/admitted/1e6:.2f} M instructions/call"
+print(f"{mode:6} rate={rate}/s x {secs}s calls={r['calls']} completed={done} refused={r['refused']}"
+      f" failed={r['failed']} ({r['failed_codes']}) no-final={r['no_final']}"
+      f" | {done/el:.0f} completed/s, p50={r['p50_ms']} ms p99={r['p99_ms']} ms max={r['max_ms']} ms"
+      f" | server cpu {cpu:.2f}s = {100*cpu/el:.0f}% of a core, {per_call} (admitted)"
+      f" | rss before={int(r0)//1024} MB end={int(rend)//1024} MB peak={int(hwm)//1024} MB"
+      f" {settle}s-after={int(ra)//1024} MB | loadavg at start {load}")
 PY
-  done
   # The phones exit after their last call (anchored: the destination hangs up 300 ms
   # after answering); exit status 0 = every call of the scenario passed.
   # A phone still waiting after 15 s lost calls (the XML side saw failures): stop it.
+  # With admission limits the refused calls never reach the phones, which then wait for
+  # them: stopped here, that is not a failure of theirs.
   local pid
   for pid in "${PIDS[@]}"; do
-    [ "$pid" = "$server" ] && continue
+    [ -z "$pid" ] || [ "$pid" = "$server" ] && continue
     for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" || { echo "  a SIPp phone of $mode reported failed calls (see $WORK)"; KEEP=1; }
+    if kill "$pid" 2>/dev/null; then
+      wait "$pid" || true
+      echo "  a SIPp phone of $mode was still waiting for calls: stopped"
+    else
+      wait "$pid" || { echo "  a SIPp phone of $mode reported failed calls (see $WORK)"; KEEP=1; }
+    fi
   done
   kill -TERM "$server"; wait "$server" || true
   PIDS=()

@@ -21,6 +21,7 @@ pub mod c2c;
 pub mod config;
 #[cfg(fuzzing)]
 pub mod fuzzing;
+mod heap;
 pub mod logging;
 pub mod server;
 #[cfg(test)]

@@ -422,6 +422,7 @@ pub fn run_with_reload(config: Config, reload: Reload) -> ExitCode {
 }
 
 fn serve(config: &Config, reload_config: &Reload) -> Result<u8, StartError> {
+    crate::heap::limit_arenas();
     let set = block_shutdown_signals().map_err(StartError::Signals)?;
     let signals = start_signal_thread(set)?;
     log_settings(config);

@@ -163,8 +163,8 @@ fn reactor_config(config: &Config) -> ReactorConfig {
         dns: ResolverConfig::from_system(&config.dns_servers),
         layer: {
             let mut layer = LayerConfig {
-                // A failed INVITE keeps its transaction for Timer D (32 s on UDP): room for
-                // about 3000 such calls a second.
+                // Live client transactions only: finished ones (Timers D, K) are in the
+                // layer's finished store and answered INVITEs (Timer M) are not counted.
                 max_client_transactions: 100_000,
                 ..LayerConfig::default()
             };

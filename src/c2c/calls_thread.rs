@@ -87,6 +87,22 @@ enum Gate {
     Drop,
 }
 
+/// At most this many SIP events are taken in one turn, so timers and commands still get
+/// their turn in a flood.
+const SIP_EVENT_BATCH: usize = 256;
+
+fn take_sip_event(engine: &mut Engine, gate: &mut SipGate, ch: &CallsChannels, ev: SipEvent) {
+    match gate.check(ev) {
+        Gate::Pass(ev) => engine.handle_sip_event(Instant::now(), ev),
+        Gate::Answer(answer) => {
+            if ch.sip_commands.send(answer).is_ok() {
+                let _ = ch.waker.wake();
+            }
+        }
+        Gate::Drop => {}
+    }
+}
+
 fn flush(engine: &mut Engine, ch: &CallsChannels) {
     let mut any = false;
     while let Some(cmd) = engine.poll_command() {
@@ -165,15 +181,15 @@ pub(crate) fn run(mut engine: Engine, ch: CallsChannels) {
                 Err(_) => commands_open = false,
             },
             recv(ch.sip_events) -> ev => match ev {
-                Ok(ev) => match gate.check(ev) {
-                    Gate::Pass(ev) => engine.handle_sip_event(Instant::now(), ev),
-                    Gate::Answer(answer) => {
-                        if ch.sip_commands.send(answer).is_ok() {
-                            let _ = ch.waker.wake();
-                        }
+                Ok(ev) => {
+                    take_sip_event(&mut engine, &mut gate, &ch, ev);
+                    // Under load the reactor delivers in bursts: take what is already
+                    // there before flushing, so one wake-up of the reactor (and of this
+                    // thread) serves many messages, not one each.
+                    for ev in ch.sip_events.try_iter().take(SIP_EVENT_BATCH) {
+                        take_sip_event(&mut engine, &mut gate, &ch, ev);
                     }
-                    Gate::Drop => {}
-                },
+                }
                 Err(_) => {
                     log::error!(target: "c2c", "SIP reactor stopped: ending the calls thread");
                     break;

@@ -8,6 +8,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod admission;
 mod anchor;
 mod anchor_failures;
 mod auth;

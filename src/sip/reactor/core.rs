@@ -275,6 +275,9 @@ impl ReactorCore {
     /// The deadline of `poll_timeout` (or any later time) has come.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         self.layer.handle_timeout(now);
+        crate::heap::shrink_map(&mut self.outgoing);
+        crate::heap::shrink_map(&mut self.dialog_targets);
+        crate::heap::shrink_map(&mut self.answering_invite);
         for (target, bytes) in self.unacked_2xx.due(now) {
             self.transmits.push_back(Outbound {
                 target,

@@ -24,6 +24,12 @@ use crate::sip::transport::{
 const WAKER: Token = Token(0);
 const DNS_FIRST: usize = 1;
 const TRANSPORT_FIRST: usize = 64;
+/// With no SIP traffic for this long the reactor trims the heap (`heap::trim`), then again
+/// every such period while idle: finished transactions and calls keep expiring for about
+/// a minute after the last message, and each trim returns what they freed.
+const IDLE_TRIM: Duration = Duration::from_secs(5);
+/// Trims stop this long after the last traffic; nothing is left to free by then.
+const IDLE_TRIM_FOR: Duration = Duration::from_secs(120);
 
 /// Settings of the reactor.
 #[derive(Debug, Clone)]
@@ -131,12 +137,15 @@ impl Reactor {
     /// Run until `SipCommand::Shutdown` (or every command sender is gone).
     pub(crate) fn run(mut self) {
         let mut events = Events::with_capacity(256);
+        let mut last_traffic = Instant::now();
+        let mut next_trim = None;
         loop {
             let now = Instant::now();
             let timeout = [
                 self.transport.poll_timeout(),
                 self.dns.poll_timeout(),
                 self.core.poll_timeout(),
+                next_trim,
             ]
             .into_iter()
             .flatten()
@@ -150,6 +159,14 @@ impl Reactor {
                 continue;
             }
             let now = Instant::now();
+            if !events.is_empty() {
+                last_traffic = now;
+                next_trim = Some(now + IDLE_TRIM);
+            } else if next_trim.is_some_and(|at| at <= now) {
+                crate::heap::trim();
+                let idle = now.saturating_duration_since(last_traffic);
+                next_trim = (idle < IDLE_TRIM_FOR).then(|| now + IDLE_TRIM);
+            }
             for event in events.iter() {
                 let token = event.token();
                 if token == WAKER {

@@ -14,6 +14,7 @@ use crate::sip::msg::{Message, Method, new_tag};
 use crate::sip::transport::Target;
 
 use super::ack_cancel::{build_ack, build_cancel};
+use super::finished::{Answer, FinishedStore, Side};
 use super::ids::{ClientTxId, ServerTxId};
 use super::key::{ClientKey, KeyError, ServerKey};
 #[cfg(test)]
@@ -36,7 +37,10 @@ enum CancelState {
 struct ClientTx {
     machine: ClientMachine,
     key: ClientKey,
-    request: Message,
+    /// The request and its bytes, for retransmissions, the ACK of a non-2xx and the
+    /// CANCEL; dropped in Accepted, where the transaction only passes 2xx up (RFC 6026
+    /// §7.2) and an answered INVITE would otherwise keep kilobytes for Timer M.
+    request: Option<Message>,
     bytes: Vec<u8>,
     target: Target,
     /// The ACK for the non-2xx final, kept to answer its retransmissions.
@@ -70,8 +74,14 @@ pub(crate) struct TransactionLayer {
     next_server_id: u64,
     /// Numbers the `TxRef::Finished` of detached client transactions.
     next_finished: u64,
+    /// Client INVITEs in Accepted (Timer M): held for their 2xx retransmissions, small
+    /// (the request is dropped), and as many as the calls answered in 64*T1, so not
+    /// counted against `max_client_transactions`.
+    accepted: usize,
     /// Deadlines, possibly stale (a transaction's current one is its `scheduled`).
     deadlines: BinaryHeap<Reverse<(Instant, TxRef)>>,
+    /// Transactions past their final, kept compact for their retransmissions.
+    finished: FinishedStore,
     events: VecDeque<TxEvent>,
     transmits: VecDeque<Transmit>,
     stats: LayerStats,
@@ -87,7 +97,9 @@ impl TransactionLayer {
             server_index: HashMap::new(),
             next_server_id: 1,
             next_finished: 1,
+            accepted: 0,
             deadlines: BinaryHeap::new(),
+            finished: FinishedStore::new(config.finished_budget),
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             stats: LayerStats::default(),
@@ -135,7 +147,7 @@ impl TransactionLayer {
         if self.client_index.contains_key(&key) {
             return Err(LayerError::DuplicateBranch);
         }
-        if self.clients.len() >= self.config.max_client_transactions {
+        if self.clients.len() - self.accepted >= self.config.max_client_transactions {
             return Err(LayerError::Overloaded);
         }
         let reliable = target.transport.is_reliable();
@@ -154,7 +166,7 @@ impl TransactionLayer {
             ClientTx {
                 machine,
                 key,
-                request,
+                request: Some(request),
                 bytes,
                 target,
                 ack: None,
@@ -206,7 +218,10 @@ impl TransactionLayer {
         };
         let target = client.target.clone();
         let old = TxRef::Cancel(tx);
-        let built = build_cancel(&client.request);
+        let Some(request) = &client.request else {
+            return; // Accepted: a 2xx came, nothing to cancel (§9.1)
+        };
+        let built = build_cancel(request);
         let key = ClientKey {
             branch: client.key.branch.clone(),
             method: Method::Cancel,
@@ -246,7 +261,7 @@ impl TransactionLayer {
             bytes: response.to_bytes(),
             to_tag: response.to_tag().map(str::to_string),
         });
-        self.drive_server(tx, None);
+        self.drive_server(now, tx, None);
         Ok(())
     }
 
@@ -292,6 +307,9 @@ impl TransactionLayer {
             }
         };
         let Some(&r) = self.client_index.get(&key) else {
+            if self.answer_finished_client(&key, status) {
+                return;
+            }
             // §17.1.3: no transaction; a 2xx retransmission after Timer M ends here too.
             self.stats.stray_responses += 1;
             if key.method == Method::Invite && (200..300).contains(&status) {
@@ -322,12 +340,15 @@ impl TransactionLayer {
         };
         let found = self.server_index.get(&key).copied();
         let is_ack = msg.method() == Some(&Method::Ack);
+        if found.is_none() && self.answer_finished_server(&key, is_ack) {
+            return;
+        }
         match found {
             Some(id) if is_ack => {
                 if let Some(server) = self.servers.get_mut(&id) {
                     server.machine.handle_ack(now);
                 }
-                self.drive_server(id, Some((msg, origin)));
+                self.drive_server(now, id, Some((msg, origin)));
             }
             None if is_ack => {
                 // Not ours: an ACK for a 2xx (new branch, §13.2.2.4) or a stray one; the
@@ -341,7 +362,7 @@ impl TransactionLayer {
                 if let Some(server) = self.servers.get_mut(&id) {
                     server.machine.handle_request_retransmission(now);
                 }
-                self.drive_server(id, None);
+                self.drive_server(now, id, None);
             }
             None => self.new_server(now, msg, origin, &via, key),
         }
@@ -355,14 +376,23 @@ impl TransactionLayer {
         via: &crate::sip::msg::Via,
         key: ServerKey,
     ) {
-        if self.servers.len() >= self.config.max_server_transactions {
+        let cap = self.config.max_server_transactions;
+        let in_dialog = msg.to_tag().is_some();
+        let full = if in_dialog {
+            self.servers.len() >= cap.saturating_mul(2)
+        } else {
+            self.servers.len() >= cap
+        };
+        if full {
             self.stats.overload_drops += 1;
             let drops = self.stats.overload_drops;
             // Rate-limited: the 1st, 2nd, 4th, 8th… refusal is logged.
             if drops.is_power_of_two() {
-                warn!(target: LOG, "too many transactions: refusing requests with 503 ({drops} so far)");
+                warn!(target: LOG, "too many transactions: refusing requests ({drops} so far)");
             }
-            if *key.method() != Method::Ack {
+            // A request of a dialog is dropped unanswered: a 503 would end the dialog
+            // (RFC 5057 §5.1), a retransmission (Timer E) may find room.
+            if *key.method() != Method::Ack && !in_dialog {
                 // RFC 3261 §21.5.4: 503 with Retry-After tells the client to come back
                 // later instead of retransmitting into a full table. Stateless: no
                 // transaction is created for it.
@@ -435,6 +465,15 @@ impl TransactionLayer {
                     pending.then_some(invite_id),
                 )
             }
+            // §9.2: a CANCEL of an INVITE whose transaction is finished (Confirmed) still
+            // matches it: 200, nothing to cancel. Its To tag is not kept, so a fresh one.
+            None if self
+                .finished
+                .get(self.finished.hash(Side::Server, invite_key))
+                .is_some() =>
+            {
+                (200, "OK", new_tag(), None)
+            }
             None => (481, "Call/Transaction Does Not Exist", new_tag(), None),
         };
         let response = Message::response_to(&cancel, code, reason, Some(&tag));
@@ -467,7 +506,7 @@ impl TransactionLayer {
             TxRef::Server(id) => {
                 if let Some(server) = self.servers.get_mut(&id) {
                     server.machine.transport_error();
-                    self.drive_server(id, None);
+                    self.drive_server(now, id, None);
                 }
             }
         }
@@ -528,11 +567,16 @@ impl TransactionLayer {
                     }
                     server.scheduled = None;
                     server.machine.handle_timeout(now);
-                    self.drive_server(id, None);
+                    self.drive_server(now, id, None);
                 }
             }
         }
+        self.finished.expire(now);
         self.compact_deadlines();
+        crate::heap::shrink_map(&mut self.clients);
+        crate::heap::shrink_map(&mut self.client_index);
+        crate::heap::shrink_map(&mut self.servers);
+        crate::heap::shrink_map(&mut self.server_index);
     }
 
     // ----- output -----
@@ -548,12 +592,25 @@ impl TransactionLayer {
     /// When `handle_timeout` must next be called (possibly early: stale deadlines are
     /// skipped there).
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        self.deadlines.peek().map(|Reverse((at, _))| *at)
+        let live = self.deadlines.peek().map(|Reverse((at, _))| *at);
+        [live, self.finished.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     #[cfg(test)]
     pub(crate) fn stats(&self) -> LayerStats {
-        self.stats
+        LayerStats {
+            finished_evicted: self.finished.evicted(),
+            ..self.stats
+        }
+    }
+
+    /// Bytes the finished transactions hold, as counted against `finished_budget`.
+    #[cfg(test)]
+    pub(crate) fn finished_bytes(&self) -> usize {
+        self.finished.used()
     }
 
     pub(crate) fn client_state(&self, tx: TxRef) -> Option<TxState> {
@@ -568,27 +625,25 @@ impl TransactionLayer {
     #[cfg(test)]
     /// The transactions held now, live and finished.
     pub(crate) fn counts(&self) -> LayerCounts {
-        let finished = self
-            .clients
-            .keys()
-            .filter(|r| matches!(r, TxRef::Finished(_)))
-            .count();
+        let (clients_finished, servers_finished) = self.finished.len();
         LayerCounts {
-            clients_live: self.clients.len() - finished,
-            clients_finished: finished,
+            clients_live: self.clients.len(),
+            clients_finished,
             servers: self.servers.len(),
+            servers_finished,
         }
     }
 
     #[cfg(test)]
-    /// Running transactions: (client, server).
+    /// Transactions held, live and finished: (client, server).
     pub(crate) fn len(&self) -> (usize, usize) {
-        (self.clients.len(), self.servers.len())
+        let (c, s) = self.finished.len();
+        (self.clients.len() + c, self.servers.len() + s)
     }
 
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.clients.is_empty() && self.servers.is_empty()
+        self.len() == (0, 0)
     }
 
     /// Entries in the deadline heap, stale ones included (tests check it stays bounded).
@@ -608,7 +663,8 @@ impl TransactionLayer {
             // Built before PassUp hands the response over.
             match incoming
                 .as_ref()
-                .map(|resp| build_ack(&client.request, resp))
+                .zip(client.request.as_ref())
+                .map(|(resp, request)| build_ack(request, resp))
             {
                 Some(Ok(ack)) => client.ack = Some(ack.to_bytes()),
                 Some(Err(e)) => info!(target: LOG, "{r}: cannot build ACK: {e}"),
@@ -648,6 +704,9 @@ impl TransactionLayer {
                 },
                 TxAction::Terminated => {
                     if let Some(client) = self.clients.remove(&r) {
+                        if client.request.is_none() {
+                            self.accepted -= 1;
+                        }
                         self.client_index.remove(&client.key);
                         debug!(target: LOG, "{r}: terminated");
                     }
@@ -656,30 +715,149 @@ impl TransactionLayer {
             }
         }
         self.settle_cancel(now, r);
+        if let Some(client) = self.clients.get_mut(&r)
+            && client.machine.state() == TxState::Accepted
+            && client.request.is_some()
+        {
+            client.request = None;
+            client.bytes = Vec::new();
+            self.accepted += 1;
+        }
+        self.detach_finished(now, r);
         self.reschedule(r);
-        self.detach_finished(r);
     }
 
     /// A client transaction of the user's that reached Completed has given the user its
     /// final response; what is left (absorbing and ACKing retransmissions of it until Timer
-    /// D or K, §17.1.1.2, §17.1.2.2) is the layer's alone. It goes on under a
-    /// `TxRef::Finished` so the user's id is free for the next attempt (RFC 3263 §4.3).
-    fn detach_finished(&mut self, r: TxRef) {
+    /// D or K, §17.1.1.2, §17.1.2.2) is the layer's alone and goes to the finished store,
+    /// so the user's id is free for the next attempt at once (RFC 3263 §4.3). Only UDP
+    /// transactions get here: on reliable transports D and K are zero.
+    fn detach_finished(&mut self, now: Instant, r: TxRef) {
         let TxRef::Client(_) = r else { return };
-        if self.clients.get(&r).map(|c| c.machine.state()) != Some(TxState::Completed) {
-            return;
-        }
-        let Some(mut client) = self.clients.remove(&r) else {
+        let Some(client) = self.clients.get(&r) else {
             return;
         };
-        let finished = TxRef::Finished(self.next_finished);
-        self.next_finished = self.next_finished.wrapping_add(1);
-        debug!(target: LOG, "{r}: completed, goes on as {finished}");
-        // Its deadline entries under `r` are stale now; it is filed again under `finished`.
-        client.scheduled = None;
-        self.client_index.insert(client.key.clone(), finished);
-        self.clients.insert(finished, client);
-        self.reschedule(finished);
+        if client.machine.state() != TxState::Completed {
+            return;
+        }
+        let until = client.machine.poll_timeout().unwrap_or(now);
+        let Some(client) = self.clients.remove(&r) else {
+            return;
+        };
+        self.client_index.remove(&client.key);
+        debug!(target: LOG, "{r}: completed, kept as finished until its timer");
+        let (answer, bytes) = match &client.ack {
+            Some(ack) => (Answer::Resend, ack.as_slice()),
+            None => (Answer::Absorb, &[][..]),
+        };
+        let hash = self.finished.hash(Side::Client, &client.key);
+        let dropped = self.finished.insert(
+            now,
+            until,
+            Side::Client,
+            hash,
+            client.target.addr,
+            client.target.transport,
+            answer,
+            bytes,
+        );
+        self.log_evictions(dropped);
+    }
+
+    /// A server transaction that sent its final response and has only retransmissions to
+    /// answer (non-INVITE Completed, §17.2.2; INVITE Confirmed, §17.2.1) goes to the
+    /// finished store. A route over a connection stays live: those states last zero time
+    /// on reliable transports, so none is expected.
+    fn file_finished_server(&mut self, now: Instant, id: ServerTxId) {
+        let Some(server) = self.servers.get(&id) else {
+            return;
+        };
+        let answer = match (server.invite.is_some(), server.machine.state()) {
+            (false, TxState::Completed) => Answer::Resend,
+            (true, TxState::Confirmed) => Answer::Absorb,
+            _ => return,
+        };
+        if server.route.conn.is_some() {
+            return;
+        }
+        let until = server.machine.poll_timeout().unwrap_or(now);
+        let Some(server) = self.servers.remove(&id) else {
+            return;
+        };
+        self.server_index.remove(&server.key);
+        let bytes = match (answer, &server.last) {
+            (Answer::Resend, Some(last)) => last.bytes.as_slice(),
+            _ => &[][..],
+        };
+        let hash = self.finished.hash(Side::Server, &server.key);
+        let dropped = self.finished.insert(
+            now,
+            until,
+            Side::Server,
+            hash,
+            server.route.target.addr,
+            server.route.target.transport,
+            answer,
+            bytes,
+        );
+        self.log_evictions(dropped);
+    }
+
+    fn log_evictions(&mut self, dropped: usize) {
+        if dropped == 0 {
+            return;
+        }
+        let total = self.finished.evicted();
+        // Rate-limited like the overload refusals: once per doubling.
+        if (total - dropped as u64).leading_zeros() != total.leading_zeros() {
+            warn!(
+                target: LOG,
+                "finished transactions over their budget ({} bytes): oldest dropped ({total} so far)",
+                self.config.finished_budget
+            );
+        }
+    }
+
+    /// A response matching no running client transaction may be a retransmitted final of
+    /// a finished one: absorbed, and a 300–699 to an INVITE gets the ACK again
+    /// (§17.1.1.2). True if it was one.
+    fn answer_finished_client(&mut self, key: &ClientKey, status: u16) -> bool {
+        let Some(hit) = self.finished.get(self.finished.hash(Side::Client, key)) else {
+            return false;
+        };
+        self.stats.absorbed_retransmissions += 1;
+        if hit.answer == Answer::Resend && status >= 300 {
+            let tx = TxRef::Finished(self.next_finished);
+            self.next_finished = self.next_finished.wrapping_add(1);
+            self.transmits.push_back(Transmit {
+                tx,
+                target: Target::new(hit.addr, hit.transport),
+                conn: None,
+                bytes: hit.bytes,
+            });
+        }
+        debug!(target: LOG, "response {status} ({} {}) absorbed by a finished transaction", key.method, key.branch);
+        true
+    }
+
+    /// A request matching no running server transaction may be a retransmission for a
+    /// finished one: a non-INVITE gets its final again (§17.2.2), an ACK or INVITE in
+    /// Confirmed is absorbed (§17.2.1). True if it was one.
+    fn answer_finished_server(&mut self, key: &ServerKey, is_ack: bool) -> bool {
+        let Some(hit) = self.finished.get(self.finished.hash(Side::Server, key)) else {
+            return false;
+        };
+        self.stats.absorbed_retransmissions += 1;
+        if hit.answer == Answer::Resend && !is_ack {
+            let tx = TxRef::Server(self.new_server_id());
+            self.transmits.push_back(Transmit {
+                tx,
+                target: Target::new(hit.addr, hit.transport),
+                conn: None,
+                bytes: hit.bytes,
+            });
+        }
+        true
     }
 
     /// A CANCEL asked for in Calling goes out at the first provisional, and is forgotten
@@ -718,7 +896,12 @@ impl TransactionLayer {
         }
     }
 
-    fn drive_server(&mut self, id: ServerTxId, mut incoming: Option<(Message, Origin)>) {
+    fn drive_server(
+        &mut self,
+        now: Instant,
+        id: ServerTxId,
+        mut incoming: Option<(Message, Origin)>,
+    ) {
         let r = TxRef::Server(id);
         let Some(server) = self.servers.get_mut(&id) else {
             return;
@@ -757,6 +940,7 @@ impl TransactionLayer {
                 TxAction::Retransmit | TxAction::SendAck => {}
             }
         }
+        self.file_finished_server(now, id);
         self.reschedule(r);
     }
 

@@ -131,8 +131,14 @@ pub(crate) struct LayerConfig {
     pub timers: Timers,
     /// Bound on running client transactions (including our CANCELs).
     pub max_client_transactions: usize,
-    /// Bound on running server transactions; requests beyond it are dropped and counted.
+    /// Bound on running server transactions for new out-of-dialog requests: beyond it they
+    /// get a stateless 503. A request within a dialog (To tag) is not refused for that: it
+    /// may belong to a live call; only past twice the bound it is dropped unanswered, so
+    /// the peer retransmits (RFC 3261 §17.1.2.2) rather than ending its dialog.
     pub max_server_transactions: usize,
+    /// Byte budget of the finished transactions kept for their retransmissions (Timers
+    /// D, I, J, K); the oldest go first when it is full.
+    pub finished_budget: usize,
 }
 
 impl Default for LayerConfig {
@@ -141,6 +147,7 @@ impl Default for LayerConfig {
             timers: Timers::default(),
             max_client_transactions: 20_000,
             max_server_transactions: 50_000,
+            finished_budget: 256 << 20,
         }
     }
 }
@@ -151,9 +158,12 @@ impl Default for LayerConfig {
 pub(crate) struct LayerCounts {
     /// Client transactions (our CANCELs included) their users still hear from.
     pub clients_live: usize,
-    /// Client transactions in Completed, only absorbing retransmissions (`TxRef::Finished`).
+    /// Client transactions in Completed, only absorbing retransmissions (Timers D, K).
     pub clients_finished: usize,
+    /// Server transactions still running.
     pub servers: usize,
+    /// Server transactions that sent their final, kept for retransmissions (Timers I, J).
+    pub servers_finished: usize,
 }
 
 /// Counters of what the layer dropped or absorbed.
@@ -163,8 +173,10 @@ pub(crate) struct LayerStats {
     pub stray_responses: u64,
     /// Messages that could not be keyed at all (no usable Via/CSeq).
     pub unmatchable: u64,
-    /// Requests dropped because `max_server_transactions` was reached.
+    /// Requests refused (503) or dropped because `max_server_transactions` was reached.
     pub overload_drops: u64,
+    /// Finished transactions dropped before their timer to stay within `finished_budget`.
+    pub finished_evicted: u64,
     /// Request retransmissions absorbed by their server transaction.
     pub absorbed_retransmissions: u64,
 }

@@ -28,15 +28,20 @@
 //! Timer C: before any provisional it ends the INVITE like Timer B (`TxEvent::Timeout`
 //! with `TimerKind::C`); after one, the layer CANCELs the INVITE itself and the 487 comes
 //! up as the final response. After any CANCEL the INVITE waits 64*T1 for its final
-//! response, then ends as a Timer C time-out (RFC 3261 §9.1). A client transaction that
-//! has had its non-2xx final (Completed) lives on under a `TxRef::Finished` of its own,
-//! absorbing retransmissions, so the user's id can start the next attempt at once. A received INVITE gets an automatic 100 Trying only if the
+//! response, then ends as a Timer C time-out (RFC 3261 §9.1). Transactions
+//! with nothing left to decide — a client one that had its non-2xx final (Completed,
+//! Timers D/K), a server one that sent its final (non-INVITE Completed, Timer J; INVITE
+//! Confirmed, Timer I) — leave their maps for a compact store (`finished`: key hash,
+//! address, deadline, the bytes to resend) bounded by `LayerConfig::finished_budget`,
+//! oldest dropped first; the user's id can start the next attempt at once. A received INVITE gets an automatic 100 Trying only if the
 //! TU has not answered within 200 ms.
 
 mod ack_cancel;
 mod client_invite;
 mod client_non_invite;
+mod delta;
 mod failure;
+mod finished;
 mod ids;
 mod key;
 mod layer;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::*;
 
 mod client;
+mod finished;
 mod server;
 use crate::sip::Transport;
 use crate::sip::msg::{Message, Method};

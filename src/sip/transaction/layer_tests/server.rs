@@ -49,7 +49,9 @@ fn retransmitted_invite_is_absorbed_and_gets_the_last_response() {
     ack.set_header("To", "<sip:service@192.0.2.1>;tag=srv1");
     l.handle_message(t0 + ms(1600), ack, origin_udp());
     assert!(events(&mut l).is_empty(), "ACK for a non-2xx is absorbed");
-    assert_eq!(l.server_state(tx), Some(TxState::Confirmed));
+    // Confirmed: only the finished store absorbs the ACK's retransmissions now.
+    assert_eq!(l.server_state(tx), None);
+    assert_eq!(l.counts().servers_finished, 1);
     run_until(&mut l, t0 + ms(6599));
     assert!(transmits(&mut l).is_empty(), "no Timer G after the ACK");
     run_until(&mut l, t0 + ms(6600));
@@ -251,10 +253,11 @@ fn second_final_response_is_refused() {
     let tx = request_event(&events(&mut l));
     l.respond(t0, tx, Message::response_to(&opt, 200, "OK", Some("a")))
         .unwrap();
-    assert!(matches!(
+    // Completed over UDP: the transaction is finished and only its final is kept.
+    assert_eq!(
         l.respond(t0, tx, Message::response_to(&opt, 500, "Oops", Some("a"))),
-        Err(LayerError::Tx(TxError::AlreadyFinal { .. }))
-    ));
+        Err(LayerError::UnknownTransaction)
+    );
     assert_eq!(l.respond(t0, tx, opt), Err(LayerError::NotAResponse));
 }
 
@@ -317,7 +320,8 @@ fn rfc2543_request_without_magic_cookie_is_still_matched() {
     ack.set_header("To", "<sip:service@192.0.2.1>;tag=old1");
     l.handle_message(t0 + ms(200), ack, origin_udp());
     assert!(events(&mut l).is_empty());
-    assert_eq!(l.server_state(tx), Some(TxState::Confirmed));
+    assert_eq!(l.server_state(tx), None, "Confirmed: filed as finished");
+    assert_eq!(l.counts().servers_finished, 1);
 }
 
 #[test]
