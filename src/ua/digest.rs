@@ -7,7 +7,7 @@ use std::fmt;
 
 use openssl::hash::{MessageDigest, hash};
 
-use crate::sip::msg::Message;
+use crate::sip::msg::{Auth, Message};
 
 /// `SipAuthUser`, `SipAuthPassword`, `SipAuthRealm`: what we answer challenges with.
 #[derive(Clone, PartialEq, Eq)]
@@ -126,11 +126,10 @@ impl Challenge {
     /// A `Digest` challenge value; `None` for another scheme, a missing realm or nonce, an
     /// algorithm we lack, or a qop list without `auth` (we do not hash bodies: auth-int).
     pub(crate) fn parse(challenger: Challenger, value: &str) -> Option<Challenge> {
-        let (scheme, rest) = value.trim_start().split_once([' ', '\t'])?;
+        let (scheme, params) = params_of(value)?;
         if !scheme.eq_ignore_ascii_case("Digest") {
             return None;
         }
-        let params = parse_params(rest)?;
         let get = |name: &str| {
             params
                 .iter()
@@ -291,8 +290,7 @@ impl AuthCache {
 /// True when `sent` carried credentials for the challenge's realm.
 fn answered(sent: &Message, ch: &Challenge) -> bool {
     sent.header_values(ch.challenger.credentials_header())
-        .filter_map(|v| v.trim_start().split_once([' ', '\t']).map(|(_, p)| p))
-        .filter_map(parse_params)
+        .filter_map(|v| params_of(v).map(|(_, params)| params))
         .any(|params| {
             params
                 .iter()
@@ -322,64 +320,16 @@ fn quote(s: &str) -> String {
     out
 }
 
-/// The `name=value` pairs of a challenge or credentials (RFC 3261 §25.1: auth-param =
-/// token "=" ( token / quoted-string ), comma separated). At most 32: a challenge from
-/// the network cannot make us allocate more.
-fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut chars = s.chars().peekable();
-    let skip_ws = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
-        while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
-            chars.next();
-        }
-    };
-    loop {
-        while chars
-            .peek()
-            .is_some_and(|c| *c == ',' || *c == ' ' || *c == '\t')
-        {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            return Some(out);
-        }
-        let mut name = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' || c == ' ' || c == '\t' || c == ',' {
-                break;
-            }
-            name.push(c);
-            chars.next();
-        }
-        skip_ws(&mut chars);
-        if chars.next() != Some('=') || name.is_empty() {
-            return None;
-        }
-        skip_ws(&mut chars);
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' => break,
-                    '\\' => value.push(chars.next()?),
-                    c => value.push(c),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' || c == ' ' || c == '\t' {
-                    break;
-                }
-                value.push(c);
-                chars.next();
-            }
-        }
-        if out.len() >= 32 {
-            return None;
-        }
-        out.push((name, value));
-    }
+/// The scheme and the `name=value` pairs of a challenge or credentials, values unquoted,
+/// as the message layer reads them (RFC 3261 §25.1, `sip::msg::Auth`).
+fn params_of(value: &str) -> Option<(String, Vec<(String, String)>)> {
+    let auth = Auth::parse(value).ok()?;
+    let params = auth
+        .params
+        .iter()
+        .map(|(name, _)| (name.clone(), auth.param(name).unwrap_or_default()))
+        .collect();
+    Some((auth.scheme, params))
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ fn mufasa(password: &str) -> Credentials {
 }
 
 fn response_param(value: &str) -> String {
-    let (_, params) = value.split_once(' ').unwrap();
-    parse_params(params)
+    params_of(value)
         .unwrap()
+        .1
         .into_iter()
         .find(|(n, _)| n == "response")
         .unwrap()
