@@ -149,6 +149,9 @@ pub(crate) struct Session {
     timed_out: Option<Role>,
     rang: [bool; 2],
     final_sent: bool,
+    /// The API hung up while our re-INVITE to the initiator was pending: the call ends
+    /// once that re-INVITE has its answer.
+    hang_up_pending: bool,
     actions: VecDeque<Action>,
 }
 
@@ -185,6 +188,7 @@ impl Session {
             timed_out: None,
             rang: [false; 2],
             final_sent: false,
+            hang_up_pending: false,
             actions: VecDeque::new(),
         };
         s.initiator = LegState::Ringing {
@@ -278,6 +282,13 @@ impl Session {
             _ => Role::Destination,
         };
         self.report(487, pending, HUNG_UP_TEXT);
+        if self.state == State::Reinviting {
+            // Our re-INVITE to the initiator is out: a BYE now would cross its 2xx, which
+            // must still be ACKed (RFC 3261 §13.2.2.4, §14.1). End the call on its answer;
+            // the engine's deadline for an in-dialog INVITE bounds the wait.
+            self.hang_up_pending = true;
+            return;
+        }
         self.end_all(now);
     }
 
@@ -344,6 +355,9 @@ impl Session {
                         sdp,
                     });
                     self.state = State::Anchored;
+                    if self.hang_up_pending {
+                        self.end_all(now);
+                    }
                 }
             }
             LegEvent::ReinviteFailed { code } => {

@@ -536,3 +536,39 @@ fn hang_up_of_a_connected_anchored_call_byes_both_legs_without_a_second_final() 
     s.hang_up(now);
     assert_eq!(drain(&mut s), vec![Bye(I), Bye(D)]);
 }
+
+/// A hang-up while our re-INVITE to the initiator is pending waits for its answer: a BYE
+/// would cross the initiator's 2xx (RFC 3261 §14.1). Once it is answered, both legs get
+/// their BYE; the destination's ACK goes first.
+#[test]
+fn hang_up_while_the_initiator_is_reinvited_waits_for_its_answer() {
+    let (mut s, now) = answered_initiator(true);
+    s.handle(
+        now,
+        D,
+        LegEvent::Answered {
+            sdp: Some(b"offer".to_vec()),
+        },
+    );
+    drain(&mut s);
+    s.hang_up(now);
+    assert_eq!(drain(&mut s), vec![], "nothing while the re-INVITE is out");
+    s.handle(
+        now,
+        I,
+        LegEvent::ReinviteAnswered {
+            sdp: Some(b"a".to_vec()),
+        },
+    );
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            Ack {
+                leg: D,
+                sdp: Some(b"a".to_vec())
+            },
+            Bye(I),
+            Bye(D)
+        ]
+    );
+}
