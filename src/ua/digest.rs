@@ -7,7 +7,7 @@ use std::fmt;
 
 use openssl::hash::{MessageDigest, hash};
 
-use crate::sip::msg::{Auth, Message};
+use crate::sip::msg::{Auth, Message, write_quoted};
 
 /// `SipAuthUser`, `SipAuthPassword`, `SipAuthRealm`: what we answer challenges with.
 #[derive(Clone, PartialEq, Eq)]
@@ -306,17 +306,10 @@ fn new_cnonce() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A quoted-string (RFC 3261 §25.1).
+/// A quoted-string (RFC 3261 §25.1), as the message layer writes them.
 fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
+    write_quoted(&mut out, s);
     out
 }
 

@@ -83,6 +83,7 @@ pub use message::Message;
 pub use method::Method;
 pub use name_addr::NameAddr;
 pub use params::Params;
+pub(crate) use scan::write_quoted;
 pub use uri::{Host, Scheme, Uri};
 pub use via::{Via, ViaTransport};
 
