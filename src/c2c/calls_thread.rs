@@ -91,6 +91,10 @@ enum Gate {
 /// their turn in a flood.
 const SIP_EVENT_BATCH: usize = 256;
 
+/// How long the loop sleeps when no timer is due: only a bound on the wait, since every
+/// command, event and the shutdown signal wake it anyway.
+const IDLE_WAIT: Duration = Duration::from_secs(3600);
+
 fn take_sip_event(engine: &mut Engine, gate: &mut SipGate, ch: &CallsChannels, ev: SipEvent) {
     match gate.check(ev) {
         Gate::Pass(ev) => engine.handle_sip_event(Instant::now(), ev),
@@ -154,11 +158,9 @@ pub(crate) fn run(mut engine: Engine, ch: CallsChannels) {
         if let Some(limit) = stop_by {
             deadline = Some(deadline.map_or(limit, |d| d.min(limit)));
         }
-        let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let timeout = match wait {
-            Some(w) => crossbeam_channel::after(w),
-            None => crossbeam_channel::never(),
-        };
+        // Waiting with `default(wait)` rather than on an `after` channel: that would be a
+        // new channel (an allocation) every turn of this loop, i.e. for every message.
+        let wait = deadline.map_or(IDLE_WAIT, |d| d.saturating_duration_since(Instant::now()));
         // After the shutdown started, take no new commands and stop watching the signal.
         let commands = if stop_by.is_some() || !commands_open {
             &never_cmd
@@ -201,7 +203,7 @@ pub(crate) fn run(mut engine: Engine, ch: CallsChannels) {
                 engine.shutdown(now);
                 stop_by = Some(now + SHUTDOWN_GRACE);
             },
-            recv(timeout) -> _ => {},
+            default(wait) => {},
         }
     }
     flush(&mut engine, &ch);

@@ -446,6 +446,14 @@ impl Engine {
             }
             self.run(now, sid);
         }
+        // After a load peak the maps would keep the room of their largest size (issue 13
+        // point 4: memory returns); a steady load keeps its room.
+        crate::heap::shrink_map(&mut self.calls);
+        crate::heap::shrink_map(&mut self.txs);
+        crate::heap::shrink_map(&mut self.dialogs);
+        if self.out.capacity() > 4 * self.out.len() + 256 {
+            self.out.shrink_to(2 * self.out.len());
+        }
     }
 
     /// Shutting down: every session cancels or hangs up its legs and delivers its final
