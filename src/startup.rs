@@ -166,6 +166,7 @@ fn reactor_config(config: &Config) -> ReactorConfig {
                 // Live client transactions only: finished ones (Timers D, K) are in the
                 // layer's finished store and answered INVITEs (Timer M) are not counted.
                 max_client_transactions: 100_000,
+                finished_budget: config.sip_transaction_memory_mb << 20,
                 ..LayerConfig::default()
             };
             // The calls thread cancels a leg that rings too long (RingTimeout) and reports

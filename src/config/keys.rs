@@ -38,6 +38,7 @@ pub enum Key {
     MaxConcurrentCalls,
     MaxCallsPerSecond,
     MaxCallsPerSecondPerClient,
+    SipTransactionMemory,
     DestinationAllow,
     DestinationDeny,
     InitiatorAllow,
@@ -57,7 +58,7 @@ pub enum Key {
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 50] = [
+    pub const ALL: [Key; 51] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -99,6 +100,7 @@ impl Key {
         Key::MaxConcurrentCalls,
         Key::MaxCallsPerSecond,
         Key::MaxCallsPerSecondPerClient,
+        Key::SipTransactionMemory,
         Key::DestinationAllow,
         Key::DestinationDeny,
         Key::InitiatorAllow,
@@ -148,6 +150,7 @@ impl Key {
             Key::MaxConcurrentCalls => "MaxConcurrentCalls",
             Key::MaxCallsPerSecond => "MaxCallsPerSecond",
             Key::MaxCallsPerSecondPerClient => "MaxCallsPerSecondPerClient",
+            Key::SipTransactionMemory => "SipTransactionMemory",
             Key::DestinationAllow => "DestinationAllow",
             Key::DestinationDeny => "DestinationDeny",
             Key::InitiatorAllow => "InitiatorAllow",

@@ -144,6 +144,9 @@ pub struct Config {
     pub max_calls_per_second: u32,
     /// MaxCallsPerSecondPerClient: the same for one source address; 0 = no limit.
     pub max_calls_per_second_per_client: u32,
+    /// SipTransactionMemory: megabytes the finished SIP transactions may hold for their
+    /// retransmissions (Timers D, I, J, K); the oldest are forgotten first beyond it.
+    pub sip_transaction_memory_mb: usize,
     /// DestinationAllow / DestinationDeny / InitiatorAllow / InitiatorDeny.
     pub destination_allow: Arc<PatternList>,
     pub destination_deny: Arc<PatternList>,
@@ -210,6 +213,7 @@ impl Default for Config {
             max_concurrent_calls: 10_000,
             max_calls_per_second: 0,
             max_calls_per_second_per_client: 0,
+            sip_transaction_memory_mb: 256,
             destination_allow: Arc::new(PatternList::default()),
             destination_deny: Arc::new(PatternList::default()),
             initiator_allow: Arc::new(PatternList::default()),
@@ -281,6 +285,7 @@ impl fmt::Debug for Config {
                 "max_calls_per_second_per_client",
                 &self.max_calls_per_second_per_client,
             )
+            .field("sip_transaction_memory_mb", &self.sip_transaction_memory_mb)
             .field("destination_allow", &self.destination_allow)
             .field("destination_deny", &self.destination_deny)
             .field("initiator_allow", &self.initiator_allow)
@@ -467,6 +472,7 @@ impl Config {
                 Key::MaxConcurrentCalls => self.max_concurrent_calls.to_string(),
                 Key::MaxCallsPerSecond => self.max_calls_per_second.to_string(),
                 Key::MaxCallsPerSecondPerClient => self.max_calls_per_second_per_client.to_string(),
+                Key::SipTransactionMemory => self.sip_transaction_memory_mb.to_string(),
                 Key::DestinationAllow
                 | Key::DestinationDeny
                 | Key::InitiatorAllow

@@ -722,3 +722,21 @@ fn instance_name_is_a_short_url_safe_word_and_blank_by_default() {
     let text: Vec<String> = problems(&long).iter().map(|p| p.to_string()).collect();
     assert!(text.iter().any(|t| t.contains("too long")), "{text:?}");
 }
+
+#[test]
+fn sip_transaction_memory_is_megabytes_between_16_and_65536() {
+    assert_eq!(Config::default().sip_transaction_memory_mb, 256);
+    let loaded = Config::from_text("SipTransactionMemory = 64\n").expect("valid");
+    assert_eq!(loaded.config.sip_transaction_memory_mb, 64);
+    for bad in ["8", "65537", "lots"] {
+        let text: Vec<String> = problems(&format!("SipTransactionMemory = {bad}\n"))
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with(&format!("<text>:1: SipTransactionMemory = \"{bad}\""))),
+            "{text:?}"
+        );
+    }
+}

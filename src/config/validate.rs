@@ -343,6 +343,13 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         Key::MaxCallsPerSecondPerClient => {
             config.max_calls_per_second_per_client = parse_rate(value)?
         }
+        Key::SipTransactionMemory => {
+            config.sip_transaction_memory_mb = usize::try_from(parse_number(value, 16, 65_536)?)
+                .map_err(|_| Invalid::OutOfRange {
+                    min: 16,
+                    max: 65_536,
+                })?
+        }
         // Handled as pairs or lists by the caller.
         Key::TranslationPattern
         | Key::TranslationOutput
