@@ -53,11 +53,12 @@ pub enum Key {
     FixNatContact,
     InstanceName,
     MetricsAuth,
+    CallMode,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 50] = [
+    pub const ALL: [Key; 51] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -104,6 +105,7 @@ impl Key {
         Key::InitiatorAllow,
         Key::InitiatorDeny,
         Key::RingTimeout,
+        Key::CallMode,
         Key::SipAllow,
         Key::TranslationPattern,
         Key::TranslationOutput,
@@ -163,6 +165,7 @@ impl Key {
             Key::FixNatContact => "FixNatContact",
             Key::InstanceName => "InstanceName",
             Key::MetricsAuth => "MetricsAuth",
+            Key::CallMode => "CallMode",
         }
     }
 
