@@ -316,9 +316,15 @@ mod tests {
     fn a_requested_mode_wins_then_anchor_then_the_default() {
         use CallMode::*;
         assert_eq!(CallMode::resolve(None, false, Refer), Refer);
-        assert_eq!(CallMode::resolve(None, false, ReferOutOfDialog), ReferOutOfDialog);
+        assert_eq!(
+            CallMode::resolve(None, false, ReferOutOfDialog),
+            ReferOutOfDialog
+        );
         assert_eq!(CallMode::resolve(None, true, ReferOutOfDialog), Anchored);
-        assert_eq!(CallMode::resolve(Some(ReferOutOfDialog), true, Refer), ReferOutOfDialog);
+        assert_eq!(
+            CallMode::resolve(Some(ReferOutOfDialog), true, Refer),
+            ReferOutOfDialog
+        );
         assert_eq!(CallMode::resolve(Some(Refer), false, Anchored), Refer);
         assert_eq!(CallMode::parse(" REFER-OOD "), Some(ReferOutOfDialog));
         assert_eq!(CallMode::parse("ood"), None);

@@ -4,6 +4,7 @@
 
 mod calls;
 mod failures;
+mod refer_out_of_dialog;
 mod relays;
 mod session_timer;
 
@@ -14,7 +15,11 @@ use crossbeam_channel::{Receiver, unbounded};
 use std::time::Duration;
 
 fn engine() -> Engine {
-    Engine::new(EngineConfig {
+    Engine::new(config())
+}
+
+fn config() -> EngineConfig {
+    EngineConfig {
         identity: Uri::parse("sip:click2call@127.0.0.1").unwrap(),
         local_ip: "127.0.0.1".parse().unwrap(),
         ports: crate::ua::contact::ListenPorts {
@@ -29,7 +34,7 @@ fn engine() -> Engine {
         max_redirects: 5,
         call_mode: CallMode::Refer,
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
-    })
+    }
 }
 
 fn place(e: &mut Engine, anchor: bool) -> Receiver<Progress> {
