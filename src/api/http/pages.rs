@@ -247,6 +247,35 @@ mod tests {
         assert!(rx.try_recv().is_ok());
     }
 
+    /// `mode=` picks the call's mode and names it on the page; a bad one is a 400.
+    #[test]
+    fn the_mode_parameter_is_passed_on_and_checked() {
+        let (d, rx) = dispatcher();
+        let r = click_to_call(
+            Some("initiator=5061100&destination=5062200&mode=refer-ood"),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("<p><em>ClickToCall:</em> initiator=5061100, destination=5062200 (refer-ood)</p>\n<p>Initiating ClickToCall from sip:100@127.0.0.1:5061(5061100) to sip:200@127.0.0.1:5062(5062200) (out-of-dialog REFER)...</p>\n"), "{}", r.body);
+        match rx.try_recv() {
+            Ok(crate::c2c::command::Command::ClickToCall { options, .. }) => {
+                assert_eq!(options.mode, Some(CallMode::ReferOutOfDialog));
+            }
+            other => panic!("{other:?}"),
+        }
+        let r = click_to_call(
+            Some("initiator=5061100&destination=5062200&mode=sideways"),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("Invalid mode"), "{}", r.body);
+        assert!(rx.try_recv().is_err());
+    }
+
     #[test]
     fn head_checks_without_placing() {
         let (d, rx) = dispatcher();

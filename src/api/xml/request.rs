@@ -269,6 +269,23 @@ mod tests {
     }
 
     #[test]
+    fn mode_is_read_inside_the_request_and_checked() {
+        let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
+        let req = parse(&format!(
+            "{base}<AnchorCall>true</AnchorCall><Mode> Refer-OOD </Mode></Request></ClickToCall>"
+        ))
+        .expect("request");
+        assert_eq!(req.mode, Some(CallMode::ReferOutOfDialog));
+        assert!(req.anchor, "AnchorCall is read as before; the mode wins later");
+        let req = parse(&format!("{base}</Request></ClickToCall>")).expect("request");
+        assert_eq!(req.mode, None);
+        assert_eq!(
+            parse(&format!("{base}<Mode>ood</Mode></Request></ClickToCall>")),
+            Err(RequestError::InvalidMode)
+        );
+    }
+
+    #[test]
     fn the_auth_token_is_read_exactly_and_only_inside_the_request() {
         let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
         let (_, t) = parse_request_with_token(
