@@ -742,8 +742,9 @@ fn call_mode_names_a_mode_and_defaults_to_refer() {
         .map(|p| p.to_string())
         .collect();
     assert!(
-        text.iter().any(|t| t.starts_with("<text>:2: CallMode = \"ood\"")
-            && t.contains("refer|anchored|refer-ood")),
+        text.iter()
+            .any(|t| t.starts_with("<text>:2: CallMode = \"ood\"")
+                && t.contains("refer|anchored|refer-ood")),
         "{text:?}"
     );
 }

@@ -276,7 +276,10 @@ mod tests {
         ))
         .expect("request");
         assert_eq!(req.mode, Some(CallMode::ReferOutOfDialog));
-        assert!(req.anchor, "AnchorCall is read as before; the mode wins later");
+        assert!(
+            req.anchor,
+            "AnchorCall is read as before; the mode wins later"
+        );
         let req = parse(&format!("{base}</Request></ClickToCall>")).expect("request");
         assert_eq!(req.mode, None);
         assert_eq!(
