@@ -242,3 +242,36 @@ fn the_call_mode_key_makes_it_the_default_for_legacy_requests() {
     initiator.expect_pass();
     assert_nothing_left(&lab, 1.0);
 }
+
+/// A 401 to the out-of-dialog REFER is answered once with `SipAuthUser`'s credentials
+/// (RFC 3261 §22.2), as an INVITE's: SIPp's verifyauth checks the hash.
+#[test]
+fn a_challenged_out_of_dialog_refer_is_sent_again_with_credentials() {
+    let password = "phone secret";
+    let lab = Lab::start(
+        "ood-auth",
+        ServerConfig::calls()
+            .set("SipAuthUser", "c2c")
+            .set("SipAuthPassword", password),
+    );
+    let dest = unused_destination();
+    let mut initiator = lab.uas(
+        "initiator_refer_ood_challenges.xml",
+        &[
+            ("DEST_PORT", dest.to_string()),
+            ("PASSWORD", password.to_string()),
+        ],
+    );
+    let got = ood_call(&lab, &initiator.phone("100"), &phone(dest, "200"));
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            ACCEPTED,
+            (200, "Destination", "Connected to destination"),
+        ])
+    );
+    initiator.expect_pass();
+    assert_eq!(initiator.received("REFER"), 2);
+    assert_nothing_left(&lab, 1.0);
+}
