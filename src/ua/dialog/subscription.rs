@@ -130,7 +130,7 @@ mod tests {
         assert_eq!(refer.header("Refer-To"), Some("<sip:200@192.0.2.20>"));
         assert_eq!(
             refer.header("Referred-By"),
-            Some("\"Click-To-Call: 200\" <sip:click2call@192.0.2.1>")
+            Some("\"Click-To-Call: 200\"<sip:click2call@192.0.2.1>")
         );
         assert_eq!(
             refer.header("Contact"),
