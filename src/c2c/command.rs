@@ -119,9 +119,8 @@ pub enum HangupOutcome {
     Unknown,
 }
 
-/// Per-call settings a request may give; `None` keeps the configured one. Identity,
-/// auto-answer and out-of-dialog REFER wait for the issues that make them configurable
-/// globally.
+/// Per-call settings a request may give; `None` keeps the configured one. Identity and
+/// auto-answer wait for the issues that make them configurable globally.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallOptions {
     /// `RingTimeout` for this call's legs.
