@@ -119,13 +119,74 @@ pub enum HangupOutcome {
     Unknown,
 }
 
-/// Per-call settings a request may give; `None` keeps the configured one. Identity,
-/// auto-answer and out-of-dialog REFER wait for the issues that make them configurable
-/// globally.
+/// Per-call settings a request may give; `None` keeps the configured one. Identity and
+/// auto-answer wait for the issues that make them configurable globally.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallOptions {
     /// `RingTimeout` for this call's legs.
     pub ring_timeout: Option<std::time::Duration>,
+    /// The call's mode when the request named one (`mode=`, `"mode"`, `<Mode>`): it wins
+    /// over `anchor` and `CallMode`.
+    pub mode: Option<CallMode>,
+}
+
+/// How a click-to-call connects the two phones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum CallMode {
+    /// Call the initiator, then REFER it to the destination in that dialog (the
+    /// original's default).
+    #[default]
+    Refer,
+    /// Call both phones and join them (RFC 3725 flow I).
+    Anchored,
+    /// REFER the initiator to the destination outside any dialog (RFC 5359 §2.18,
+    /// "click-to-dial"): the phone calls the destination itself.
+    ReferOutOfDialog,
+}
+
+impl CallMode {
+    /// Every mode, in the order `/metrics` lists them.
+    pub const ALL: [CallMode; 3] = [
+        CallMode::Refer,
+        CallMode::Anchored,
+        CallMode::ReferOutOfDialog,
+    ];
+
+    /// The spelling of the `CallMode` key, the `mode` options and `/metrics`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallMode::Refer => "refer",
+            CallMode::Anchored => "anchored",
+            CallMode::ReferOutOfDialog => "refer-ood",
+        }
+    }
+
+    /// A mode by its spelling, ignoring ASCII case.
+    pub fn parse(text: &str) -> Option<CallMode> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// Index in per-mode arrays (`/metrics`).
+    pub fn index(self) -> usize {
+        match self {
+            CallMode::Refer => 0,
+            CallMode::Anchored => 1,
+            CallMode::ReferOutOfDialog => 2,
+        }
+    }
+
+    /// The mode of a call: the one its request named, else anchored when the request
+    /// asked for it the legacy way (`AnchorCall`, `anchor=true`), else `default` (the
+    /// `CallMode` key).
+    pub fn resolve(requested: Option<CallMode>, anchor: bool, default: CallMode) -> CallMode {
+        match (requested, anchor) {
+            (Some(mode), _) => mode,
+            (None, true) => CallMode::Anchored,
+            (None, false) => default,
+        }
+    }
 }
 
 impl CallOptions {
@@ -248,6 +309,28 @@ mod tests {
         assert!(c.as_str().starts_with("east-1-"), "{c}");
         assert_eq!(c.as_str().len(), 7 + 32);
         assert_eq!(CallId::from_client(&"x".repeat(500)).as_str().len(), 65);
+    }
+
+    #[test]
+    fn a_requested_mode_wins_then_anchor_then_the_default() {
+        use CallMode::*;
+        assert_eq!(CallMode::resolve(None, false, Refer), Refer);
+        assert_eq!(
+            CallMode::resolve(None, false, ReferOutOfDialog),
+            ReferOutOfDialog
+        );
+        assert_eq!(CallMode::resolve(None, true, ReferOutOfDialog), Anchored);
+        assert_eq!(
+            CallMode::resolve(Some(ReferOutOfDialog), true, Refer),
+            ReferOutOfDialog
+        );
+        assert_eq!(CallMode::resolve(Some(Refer), false, Anchored), Refer);
+        assert_eq!(CallMode::parse(" REFER-OOD "), Some(ReferOutOfDialog));
+        assert_eq!(CallMode::parse("ood"), None);
+        for m in CallMode::ALL {
+            assert_eq!(CallMode::parse(m.as_str()), Some(m));
+            assert_eq!(CallMode::ALL[m.index()], m);
+        }
     }
 
     #[test]

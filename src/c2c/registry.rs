@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender};
 use serde::Serialize;
 
-use super::command::{CallId, Progress, Role};
+use super::command::{CallId, CallMode, Progress, Role};
 
 /// Ended calls kept for `GET /api/v1/calls/{id}`, at most this many…
 const MAX_ENDED: usize = 1024;
@@ -79,6 +79,8 @@ pub struct CallView {
     pub initiator: String,
     pub destination: String,
     pub anchor: bool,
+    /// `refer`, `anchored` or `refer-ood` (`CallMode::as_str`).
+    pub mode: &'static str,
     pub state: CallState,
     /// The final result, once there is one.
     pub result: Option<ProgressView>,
@@ -100,11 +102,11 @@ pub enum CallEvent {
 /// The counters `/metrics` shows, copied out of the calls thread.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricsSnapshot {
-    /// Calls placed, `[refer, anchored]`.
-    pub started: [u64; 2],
+    /// Calls placed, by mode (`CallMode::index`: refer, anchored, refer-ood).
+    pub started: [u64; 3],
     /// Calls with a final result, by mode and class (`[mode][class]`, class 2..=6 at
     /// index 0..=4).
-    pub finished: [[u64; 5]; 2],
+    pub finished: [[u64; 5]; 3],
     pub live_calls: u64,
     pub live_legs: u64,
     /// Cumulative counts per `FINAL_BUCKETS` bound, then the count and sum (seconds).
@@ -116,6 +118,7 @@ pub struct MetricsSnapshot {
 #[derive(Debug)]
 struct Record {
     view: CallView,
+    mode: CallMode,
     placed: Instant,
     /// When it ended, for `KEPT_FOR`.
     ended: Option<Instant>,
@@ -144,7 +147,7 @@ impl Registry {
         id: &CallId,
         initiator: &str,
         destination: &str,
-        anchor: bool,
+        mode: CallMode,
     ) {
         self.prune(now);
         let leg = |role: Role, uri: &str| LegView {
@@ -153,7 +156,7 @@ impl Registry {
             code: None,
             text: None,
         };
-        self.metrics.started[usize::from(anchor)] += 1;
+        self.metrics.started[mode.index()] += 1;
         self.records.insert(
             id.clone(),
             Record {
@@ -161,7 +164,8 @@ impl Registry {
                     id: id.to_string(),
                     initiator: initiator.to_owned(),
                     destination: destination.to_owned(),
-                    anchor,
+                    anchor: mode == CallMode::Anchored,
+                    mode: mode.as_str(),
                     state: CallState::Progressing,
                     result: None,
                     hung_up_by_api: false,
@@ -173,6 +177,7 @@ impl Registry {
                     ],
                     progress: Vec::new(),
                 },
+                mode,
                 placed: now,
                 ended: None,
                 watchers: VecDeque::new(),
@@ -203,7 +208,7 @@ impl Registry {
             rec.view.result = Some(event.clone());
             let m = &mut self.metrics;
             let class = usize::from((p.code / 100).clamp(2, 6) - 2);
-            m.finished[usize::from(rec.view.anchor)][class] += 1;
+            m.finished[rec.mode.index()][class] += 1;
             let secs = now.saturating_duration_since(rec.placed).as_secs_f64();
             for (bucket, bound) in m.final_buckets.iter_mut().zip(FINAL_BUCKETS) {
                 if secs <= bound {

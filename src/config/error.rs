@@ -34,6 +34,7 @@ pub enum Invalid {
     },
     NotABoolean,
     NotALogLevel,
+    NotACallMode,
     NotAnIpAddress,
     /// Not a host name or address (with an optional port) that can be a SIP URI's.
     NotAHost,
@@ -72,6 +73,7 @@ impl fmt::Display for Invalid {
             Invalid::NotALogLevel => {
                 f.write_str("not a log level (use NONE|CRIT|ERR|WARNING|INFO|DEBUG|STACK)")
             }
+            Invalid::NotACallMode => f.write_str("not a call mode (use refer|anchored|refer-ood)"),
             Invalid::NotAnIpAddress => f.write_str("not an IPv4 or IPv6 address"),
             Invalid::NotAHost => f.write_str("not a host name or address, with an optional :port"),
             Invalid::NotADnsServer(item) => {

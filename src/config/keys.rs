@@ -54,11 +54,12 @@ pub enum Key {
     FixNatContact,
     InstanceName,
     MetricsAuth,
+    CallMode,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 51] = [
+    pub const ALL: [Key; 52] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -106,6 +107,7 @@ impl Key {
         Key::InitiatorAllow,
         Key::InitiatorDeny,
         Key::RingTimeout,
+        Key::CallMode,
         Key::SipAllow,
         Key::TranslationPattern,
         Key::TranslationOutput,
@@ -166,6 +168,7 @@ impl Key {
             Key::FixNatContact => "FixNatContact",
             Key::InstanceName => "InstanceName",
             Key::MetricsAuth => "MetricsAuth",
+            Key::CallMode => "CallMode",
         }
     }
 

@@ -79,6 +79,9 @@ pub struct Config {
     /// MaxRedirects: INVITEs a leg sends to the Contacts of 3xx responses; 0: a 3xx is
     /// a failure.
     pub max_redirects: u8,
+    /// CallMode: the mode of a call whose request names none (`refer`, `anchored`,
+    /// `refer-ood`); `AnchorCall`/`anchor=true` still make a call anchored.
+    pub call_mode: crate::c2c::command::CallMode,
     pub log_level: LogLevel,
     pub log_filename: PathBuf,
     /// Lines per log file before it is rotated; 0 = never rotate.
@@ -183,6 +186,7 @@ impl Default for Config {
             sip_auth_password: String::new(),
             sip_auth_realm: String::new(),
             max_redirects: 5,
+            call_mode: crate::c2c::command::CallMode::Refer,
             log_level: LogLevel::Info,
             log_filename: PathBuf::from("clicktocall.log"),
             log_file_max_lines: 50_000,
@@ -243,6 +247,7 @@ impl fmt::Debug for Config {
             .field("sip_auth_password", &"********")
             .field("sip_auth_realm", &self.sip_auth_realm)
             .field("max_redirects", &self.max_redirects)
+            .field("call_mode", &self.call_mode)
             .field("log_level", &self.log_level)
             .field("log_filename", &self.log_filename)
             .field("log_file_max_lines", &self.log_file_max_lines)
@@ -437,6 +442,7 @@ impl Config {
                 }
                 Key::SipAuthRealm => self.sip_auth_realm.clone(),
                 Key::MaxRedirects => self.max_redirects.to_string(),
+                Key::CallMode => self.call_mode.as_str().to_owned(),
                 Key::LogLevel => self.log_level.to_string(),
                 Key::LogFilename => self.log_filename.display().to_string(),
                 Key::LogFileMaxLines => self.log_file_max_lines.to_string(),

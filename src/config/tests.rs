@@ -740,3 +740,29 @@ fn sip_transaction_memory_is_megabytes_between_16_and_65536() {
         );
     }
 }
+
+#[test]
+fn call_mode_names_a_mode_and_defaults_to_refer() {
+    use crate::c2c::command::CallMode;
+    assert_eq!(Config::default().call_mode, CallMode::Refer);
+    for (text, mode) in [
+        ("refer", CallMode::Refer),
+        ("Anchored", CallMode::Anchored),
+        ("REFER-OOD", CallMode::ReferOutOfDialog),
+    ] {
+        let c = Config::from_text(&format!("CallMode = {text}\n"))
+            .expect("valid")
+            .config;
+        assert_eq!(c.call_mode, mode, "{text}");
+    }
+    let text: Vec<String> = problems("\nCallMode = ood\n")
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("<text>:2: CallMode = \"ood\"")
+                && t.contains("refer|anchored|refer-ood")),
+        "{text:?}"
+    );
+}

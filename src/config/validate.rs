@@ -297,6 +297,10 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
             config.max_redirects = u8::try_from(parse_number(value, 0, 20)?)
                 .map_err(|_| Invalid::OutOfRange { min: 0, max: 20 })?
         }
+        Key::CallMode => {
+            config.call_mode =
+                crate::c2c::command::CallMode::parse(value).ok_or(Invalid::NotACallMode)?
+        }
         Key::LogLevel => {
             config.log_level = LogLevel::from_str(value).map_err(|_| Invalid::NotALogLevel)?
         }

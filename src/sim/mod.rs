@@ -123,6 +123,7 @@ impl Sim {
                 fix_nat_contact: false,
                 credentials: cfg.credentials.clone(),
                 max_redirects: 5,
+                call_mode: crate::c2c::command::CallMode::Refer,
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),
             }),
             core: ReactorCore::new(CoreConfig {

@@ -724,6 +724,8 @@ pub(crate) fn body_sdp(msg: &Message) -> Option<Vec<u8>> {
     (is_sdp && !msg.body().is_empty()).then(|| msg.body().to_vec())
 }
 
+mod subscription;
+
 #[cfg(test)]
 mod tests {
     use super::*;

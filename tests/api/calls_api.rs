@@ -197,6 +197,14 @@ fn bad_requests_are_refused_with_a_json_error() {
             "anchor and mode disagree",
         ),
         (
+            r#"{"initiator": "sip:a@h", "destination": "sip:b@h", "anchor": true, "mode": "refer-ood"}"#,
+            "anchor and mode disagree",
+        ),
+        (
+            r#"{"initiator": "sip:a@h", "destination": "sip:b@h", "mode": "ood"}"#,
+            "unknown variant `ood`",
+        ),
+        (
             r#"{"initiator": "sip:a@h", "destination": "sip:b@h", "ring_timeout": 0}"#,
             "ring_timeout",
         ),

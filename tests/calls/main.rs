@@ -20,6 +20,7 @@ mod lossy;
 mod nat;
 mod redirect;
 mod refer;
+mod refer_ood;
 mod refer_outcomes;
 mod shutdown;
 mod tcp;

@@ -444,3 +444,61 @@ fn server_shutdown_during_an_anchored_call_hangs_up_both_baresips() {
         trace.iter().any(|m| m.is_request("BYE", server, p2))
     });
 }
+
+/// baresip 1.0 does not take a REFER outside a dialog: it answers 501 Not Implemented
+/// (and prints "unhandeled request … REFER" on stderr). In the out-of-dialog REFER mode
+/// that refusal is the call's result, `501 Initiator`, with no fallback: the server
+/// never INVITEs either phone, and once the result is out nothing of the call is left.
+#[test]
+fn an_out_of_dialog_refer_that_baresip_refuses_ends_the_call_with_its_501() {
+    let lab = Lab::start("baresip-refer-ood", ServerConfig::calls());
+    let initiator = Baresip::start(lab.dir(), "100");
+    let destination = Baresip::start(lab.dir(), "200");
+    let (server, p1) = (lab.server.sip_port, initiator.port);
+    let mut client = XmlClient::connect(lab.server.xml_port);
+    client.send_raw(&format!(
+        "<ClickToCall><Request><Initiator>{}</Initiator><Destination>{}</Destination>\
+         <Mode>refer-ood</Mode></Request></ClickToCall>",
+        initiator.address(),
+        destination.address()
+    ));
+    let got = client.events_until(CALL_BOUND, |e| e.is_final());
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (501, "Initiator", "Failed to connect to initiator"),
+        ])
+    );
+    // The call is over for the server: nothing more can be sent for it.
+    let m = crate::support::api_client::ApiClient::new(lab.server.http_addr()).metrics();
+    assert_eq!(m.get("clicktocall_calls_live"), Some(&0.0), "{m:?}");
+    assert_eq!(m.get("clicktocall_legs_live"), Some(&0.0), "{m:?}");
+    let trace = initiator.trace();
+    let from_server: Vec<&Traced> = trace.iter().filter(|m| m.src_port == server).collect();
+    assert_eq!(from_server.len(), 1, "only the REFER: {from_server:#?}");
+    let refer = from_server[0];
+    assert!(refer.is_request("REFER", server, p1), "{refer:#?}");
+    assert_eq!(
+        refer.header("To"),
+        Some(format!("<{}>", initiator.uri()).as_str())
+    );
+    assert_eq!(
+        refer.header("Refer-To"),
+        Some(format!("<{}>", destination.uri()).as_str())
+    );
+    assert!(
+        trace
+            .iter()
+            .any(|m| m.is_response(501, "REFER", p1, server)),
+        "baresip answered otherwise: {trace:#?}"
+    );
+    assert!(
+        destination
+            .trace()
+            .iter()
+            .all(|m| m.src_port != server && m.dst_port != server),
+        "the server contacted the destination"
+    );
+    assert_no_server_errors(&lab);
+}

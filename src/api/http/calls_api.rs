@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::response::Response;
 use crate::api::dispatch::{Dispatcher, ask};
-use crate::c2c::command::{CallId, CallOptions, Command, HangupOutcome, Query};
+use crate::c2c::command::{CallId, CallMode, CallOptions, Command, HangupOutcome, Query};
 use crate::c2c::registry::{CallEvent, CallView};
 
 /// The prefix of every API path.
@@ -27,8 +27,8 @@ pub(crate) enum ApiReply {
 }
 
 /// `POST /api/v1/calls`. Unknown fields are refused so that a client asking for an option
-/// this server lacks (the caller identity, auto-answer, out-of-dialog REFER: they come with
-/// the issues that make them configurable) hears so instead of getting a different call.
+/// this server lacks (the caller identity, auto-answer: they come with the issues that
+/// make them configurable) hears so instead of getting a different call.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlaceRequest {
@@ -36,7 +36,9 @@ struct PlaceRequest {
     destination: String,
     #[serde(default)]
     anchor: Option<bool>,
-    /// `refer` or `anchored`; the same as `anchor`, the two must agree.
+    /// `refer`, `anchored` or `refer-ood`; with `anchor`, the two must agree (`anchor`
+    /// true is `anchored`, false any other mode). Without it, `anchor` true or else
+    /// `CallMode`.
     #[serde(default)]
     mode: Option<Mode>,
     /// Seconds each leg may ring, as `RingTimeout` (1–86400).
@@ -49,6 +51,18 @@ struct PlaceRequest {
 enum Mode {
     Refer,
     Anchored,
+    #[serde(rename = "refer-ood")]
+    ReferOod,
+}
+
+impl From<Mode> for CallMode {
+    fn from(m: Mode) -> CallMode {
+        match m {
+            Mode::Refer => CallMode::Refer,
+            Mode::Anchored => CallMode::Anchored,
+            Mode::ReferOod => CallMode::ReferOutOfDialog,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -188,7 +202,10 @@ fn place(body: &[u8], dispatcher: &Dispatcher, peer: IpAddr) -> Response {
         &req.initiator,
         &req.destination,
         anchor,
-        CallOptions { ring_timeout },
+        CallOptions {
+            ring_timeout,
+            mode: req.mode.map(CallMode::from),
+        },
     ) {
         Ok(placed) => {
             let url = format!("{PREFIX}/{}", placed.id);

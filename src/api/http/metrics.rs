@@ -6,12 +6,12 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use crate::api::stats::{FrontDoorStats, LISTENERS};
+use crate::c2c::command::CallMode;
 use crate::c2c::registry::{FINAL_BUCKETS, MetricsSnapshot};
 
 /// The exposition format's media type.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-const MODES: [&str; 2] = ["refer", "anchored"];
 const CLASSES: [&str; 5] = ["2xx", "3xx", "4xx", "5xx", "6xx"];
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -28,7 +28,7 @@ pub(crate) fn render(m: &MetricsSnapshot, doors: &FrontDoorStats) -> String {
         "counter",
         "Click-to-calls placed, by mode.",
     );
-    for (mode, n) in MODES.iter().zip(m.started) {
+    for (mode, n) in CallMode::ALL.map(CallMode::as_str).iter().zip(m.started) {
         let _ = writeln!(
             out,
             "clicktocall_calls_started_total{{mode=\"{mode}\"}} {n}"
@@ -40,7 +40,7 @@ pub(crate) fn render(m: &MetricsSnapshot, doors: &FrontDoorStats) -> String {
         "counter",
         "Click-to-calls whose final result was a success (the destination connected), by mode.",
     );
-    for (mode, classes) in MODES.iter().zip(m.finished) {
+    for (mode, classes) in CallMode::ALL.map(CallMode::as_str).iter().zip(m.finished) {
         let _ = writeln!(
             out,
             "clicktocall_calls_completed_total{{mode=\"{mode}\"}} {}",
@@ -53,7 +53,7 @@ pub(crate) fn render(m: &MetricsSnapshot, doors: &FrontDoorStats) -> String {
         "counter",
         "Click-to-calls whose final result was a failure, by mode and code class.",
     );
-    for (mode, classes) in MODES.iter().zip(m.finished) {
+    for (mode, classes) in CallMode::ALL.map(CallMode::as_str).iter().zip(m.finished) {
         for (class, n) in CLASSES.iter().zip(classes).skip(1) {
             let _ = writeln!(
                 out,
@@ -165,8 +165,8 @@ mod tests {
     #[test]
     fn every_sample_line_is_a_name_labels_and_a_number() {
         let m = MetricsSnapshot {
-            started: [3, 1],
-            finished: [[2, 0, 1, 0, 0], [0, 0, 0, 1, 0]],
+            started: [3, 1, 2],
+            finished: [[2, 0, 1, 0, 0], [0, 0, 0, 1, 0], [1, 0, 0, 0, 1]],
             final_count: 4,
             final_sum: 7.5,
             ..MetricsSnapshot::default()
@@ -176,6 +176,10 @@ mod tests {
         assert!(text.contains("clicktocall_calls_completed_total{mode=\"refer\"} 2\n"));
         assert!(
             text.contains("clicktocall_calls_failed_total{mode=\"anchored\",class=\"5xx\"} 1\n")
+        );
+        assert!(text.contains("clicktocall_calls_started_total{mode=\"refer-ood\"} 2\n"));
+        assert!(
+            text.contains("clicktocall_calls_failed_total{mode=\"refer-ood\",class=\"6xx\"} 1\n")
         );
         assert!(text.contains("clicktocall_call_final_seconds_bucket{le=\"+Inf\"} 4\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {

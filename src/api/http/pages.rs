@@ -8,7 +8,7 @@ use super::request::{parse_query, query_param};
 use super::response::{Response, reason};
 use crate::api::dispatch::{DispatchError, Dispatcher};
 use crate::api::escape::escape_markup as esc;
-use crate::c2c::command::CallOptions;
+use crate::c2c::command::{CallMode, CallOptions};
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -74,8 +74,9 @@ pub(crate) fn unauthorized() -> Response {
     status_page(401, "Authentication required (user admin).")
 }
 
-/// `/clicktocall.html?initiator=…&destination=…[&anchor=true|false]`. With `place`
-/// false (a HEAD request) the checks run but no call is placed.
+/// `/clicktocall.html?initiator=…&destination=…[&anchor=true|false]`, and the new
+/// optional `ringtimeout`, `mode` and `callid`. With `place` false (a HEAD request) the
+/// checks run but no call is placed.
 pub(crate) fn click_to_call(
     query: Option<&str>,
     dispatcher: &Dispatcher,
@@ -88,11 +89,24 @@ pub(crate) fn click_to_call(
     let anchor = query_param(&pairs, "anchor").is_some_and(|a| a.eq_ignore_ascii_case("true"));
     // `ringtimeout=<seconds>` (new, optional): this call's RingTimeout.
     let ring_timeout = query_param(&pairs, "ringtimeout").map(CallOptions::parse_ring_timeout);
+    // `mode=refer|anchored|refer-ood` (new, optional): it wins over `anchor`.
+    let mode = query_param(&pairs, "mode").map(CallMode::parse);
+    let shown_anchor = match mode {
+        Some(Some(m)) => m == CallMode::Anchored,
+        _ => anchor,
+    };
+    let out_of_dialog = mode == Some(Some(CallMode::ReferOutOfDialog));
     let mut body = format!(
         "<p><em>ClickToCall:</em> initiator={}, destination={}{}</p>\n",
         esc(initiator),
         esc(destination),
-        if anchor { " (anchored)" } else { "" }
+        if shown_anchor {
+            " (anchored)"
+        } else if out_of_dialog {
+            " (refer-ood)"
+        } else {
+            ""
+        }
     );
     let mut retry_after = None;
     let result = if initiator.is_empty() || destination.is_empty() {
@@ -102,13 +116,16 @@ pub(crate) fn click_to_call(
         ))
     } else if ring_timeout == Some(None) {
         Err((400, "Invalid ringtimeout: 1 to 86400 seconds".to_owned()))
+    } else if mode == Some(None) {
+        Err((400, "Invalid mode: refer, anchored or refer-ood".to_owned()))
     } else {
         let placed = if place {
             let options = CallOptions {
                 ring_timeout: ring_timeout.flatten(),
+                mode: mode.flatten(),
             };
             dispatcher
-                .dispatch_with("HTTP", peer, initiator, destination, anchor, options)
+                .dispatch_with("HTTP", peer, initiator, destination, shown_anchor, options)
                 .map(|d| (d.initiator_uri, d.destination_uri, Some(d.id)))
         } else {
             dispatcher
@@ -132,7 +149,13 @@ pub(crate) fn click_to_call(
                 esc(initiator),
                 esc(&destination_uri),
                 esc(destination),
-                if anchor { "anchored" } else { "unanchored" }
+                if shown_anchor {
+                    "anchored"
+                } else if out_of_dialog {
+                    "out-of-dialog REFER"
+                } else {
+                    "unanchored"
+                }
             ));
             if let Some(id) = &id
                 && show_id
@@ -222,6 +245,35 @@ mod tests {
         assert!(r.body.contains("<p><em>ClickToCall:</em> initiator=5061100, destination=5062200 (anchored)</p>\n<p>Initiating ClickToCall from sip:100@127.0.0.1:5061(5061100) to sip:200@127.0.0.1:5062(5062200) (anchored)...</p>\n"), "{}", r.body);
         assert_eq!(r.body.len(), 559, "same length as the original's page");
         assert!(rx.try_recv().is_ok());
+    }
+
+    /// `mode=` picks the call's mode and names it on the page; a bad one is a 400.
+    #[test]
+    fn the_mode_parameter_is_passed_on_and_checked() {
+        let (d, rx) = dispatcher();
+        let r = click_to_call(
+            Some("initiator=5061100&destination=5062200&mode=refer-ood"),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("<p><em>ClickToCall:</em> initiator=5061100, destination=5062200 (refer-ood)</p>\n<p>Initiating ClickToCall from sip:100@127.0.0.1:5061(5061100) to sip:200@127.0.0.1:5062(5062200) (out-of-dialog REFER)...</p>\n"), "{}", r.body);
+        match rx.try_recv() {
+            Ok(crate::c2c::command::Command::ClickToCall { options, .. }) => {
+                assert_eq!(options.mode, Some(CallMode::ReferOutOfDialog));
+            }
+            other => panic!("{other:?}"),
+        }
+        let r = click_to_call(
+            Some("initiator=5061100&destination=5062200&mode=sideways"),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("Invalid mode"), "{}", r.body);
+        assert!(rx.try_recv().is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::fmt;
 
 use xml::reader::{ParserConfig, XmlEvent};
 
-use crate::c2c::command::CallOptions;
+use crate::c2c::command::{CallMode, CallOptions};
 
 /// Deepest element nesting looked at; a request needs 3.
 const MAX_DEPTH: usize = 32;
@@ -25,6 +25,9 @@ pub struct ClickToCallRequest {
     pub return_call_id: bool,
     /// `<RingTimeout>seconds</RingTimeout>` (new, optional): this call's `RingTimeout`.
     pub ring_timeout: Option<std::time::Duration>,
+    /// `<Mode>refer|anchored|refer-ood</Mode>` (new, optional): this call's mode; it wins
+    /// over `<AnchorCall>`.
+    pub mode: Option<CallMode>,
 }
 
 /// Why a request is answered with a 400; the texts are the original's.
@@ -38,6 +41,8 @@ pub enum RequestError {
     MissingTags,
     /// `<RingTimeout>` is not 1 to 86400 seconds.
     InvalidRingTimeout,
+    /// `<Mode>` is not a call mode.
+    InvalidMode,
 }
 
 impl fmt::Display for RequestError {
@@ -47,6 +52,7 @@ impl fmt::Display for RequestError {
             RequestError::UnknownMethod => "Unknown method",
             RequestError::MissingTags => "Missing initiator and/or destination tags",
             RequestError::InvalidRingTimeout => "Invalid RingTimeout: 1 to 86400 seconds",
+            RequestError::InvalidMode => "Invalid Mode: refer, anchored or refer-ood",
         })
     }
 }
@@ -60,6 +66,7 @@ enum Field {
     AuthToken,
     ReturnCallId,
     RingTimeout,
+    Mode,
 }
 
 /// Parses one framed request document. Checks in the original's order: well-formed,
@@ -94,6 +101,7 @@ pub(crate) fn parse_request_with_token(
     let mut anchor: Option<String> = None;
     let mut return_call_id: Option<String> = None;
     let mut ring_timeout: Option<String> = None;
+    let mut mode: Option<String> = None;
     let mut token: Option<String> = None;
     let mut text = String::new();
 
@@ -131,6 +139,8 @@ pub(crate) fn parse_request_with_token(
                         Some(Field::ReturnCallId)
                     } else if local.eq_ignore_ascii_case("RingTimeout") {
                         Some(Field::RingTimeout)
+                    } else if local.eq_ignore_ascii_case("Mode") {
+                        Some(Field::Mode)
                     } else {
                         None
                     };
@@ -160,6 +170,7 @@ pub(crate) fn parse_request_with_token(
                         Some(Field::RingTimeout) if ring_timeout.is_none() => {
                             ring_timeout = Some(value)
                         }
+                        Some(Field::Mode) if mode.is_none() => mode = Some(value),
                         _ => {}
                     }
                     text.clear();
@@ -184,6 +195,11 @@ pub(crate) fn parse_request_with_token(
                 Some(Some(d)) => Some(d),
                 Some(None) => return Err(RequestError::InvalidRingTimeout),
             };
+            let mode = match mode.as_deref().map(CallMode::parse) {
+                None => None,
+                Some(Some(m)) => Some(m),
+                Some(None) => return Err(RequestError::InvalidMode),
+            };
             Ok((
                 ClickToCallRequest {
                     initiator,
@@ -191,6 +207,7 @@ pub(crate) fn parse_request_with_token(
                     anchor: anchor.is_some_and(|a| a.eq_ignore_ascii_case("true")),
                     return_call_id: return_call_id.is_some_and(|a| a.eq_ignore_ascii_case("true")),
                     ring_timeout,
+                    mode,
                 },
                 token,
             ))
@@ -220,6 +237,7 @@ mod tests {
                 anchor: false,
                 return_call_id: false,
                 ring_timeout: None,
+                mode: None,
             })
         );
     }
@@ -248,6 +266,26 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn mode_is_read_inside_the_request_and_checked() {
+        let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
+        let req = parse(&format!(
+            "{base}<AnchorCall>true</AnchorCall><Mode> Refer-OOD </Mode></Request></ClickToCall>"
+        ))
+        .expect("request");
+        assert_eq!(req.mode, Some(CallMode::ReferOutOfDialog));
+        assert!(
+            req.anchor,
+            "AnchorCall is read as before; the mode wins later"
+        );
+        let req = parse(&format!("{base}</Request></ClickToCall>")).expect("request");
+        assert_eq!(req.mode, None);
+        assert_eq!(
+            parse(&format!("{base}<Mode>ood</Mode></Request></ClickToCall>")),
+            Err(RequestError::InvalidMode)
+        );
     }
 
     #[test]

@@ -291,6 +291,7 @@ impl Reader<'_> {
                 req.anchor,
                 CallOptions {
                     ring_timeout: req.ring_timeout,
+                    mode: req.mode,
                 },
             ) {
                 Err(e) => {

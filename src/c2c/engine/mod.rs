@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use super::command::{CallId, Command, HangupOutcome, Progress, Query, Role};
+use super::command::{CallId, CallMode, Command, HangupOutcome, Progress, Query, Role};
 use super::registry::Registry;
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::sip::msg::{Message, NameAddr, Uri};
@@ -39,6 +39,8 @@ pub(crate) struct EngineConfig {
     pub credentials: Option<Credentials>,
     /// `MaxRedirects`: redirected INVITEs a leg may send after 3xx responses.
     pub max_redirects: u8,
+    /// `CallMode`: the mode of a call whose request names none.
+    pub call_mode: CallMode,
     pub timing: Timing,
 }
 
@@ -152,6 +154,7 @@ struct LegSlot {
 struct Call {
     /// The id the API knows it by.
     id: CallId,
+    mode: CallMode,
     session: Session,
     reply: Sender<Progress>,
     initiator: Uri,
@@ -276,16 +279,22 @@ impl Engine {
                 };
                 let sid = self.next_session;
                 self.next_session += 1;
+                let mode = CallMode::resolve(options.mode, anchor, self.cfg.call_mode);
                 log::info!(target: "c2c", "click-to-call {sid} ({id}): {initiator} -> {destination} ({})",
-                    if anchor { "anchored" } else { "unanchored" });
+                    mode.as_str());
                 let timing = options
                     .ring_timeout
                     .map_or(self.cfg.timing, Timing::from_ring_timeout);
                 self.registry
-                    .open(now, &id, &initiator_uri, &destination_uri, anchor);
+                    .open(now, &id, &initiator_uri, &destination_uri, mode);
+                let session = match mode {
+                    CallMode::ReferOutOfDialog => Session::refer_out_of_dialog(timing),
+                    _ => Session::new(now, mode == CallMode::Anchored, timing),
+                };
                 let call = Call {
                     id,
-                    session: Session::new(now, anchor, timing),
+                    mode,
+                    session,
                     reply,
                     initiator,
                     destination,
@@ -607,6 +616,7 @@ impl Engine {
             Action::InviteInitiator => self.invite_initiator(sid),
             Action::InviteDestination => self.invite_destination(sid),
             Action::Refer => self.send_refer(sid),
+            Action::ReferOutOfDialog => self.send_out_of_dialog_refer(sid),
             Action::Reinvite { leg, sdp } => {
                 let Some(slot) = self.slot_mut(sid, leg) else {
                     return;
@@ -776,6 +786,57 @@ impl Engine {
         };
         let refer = slot.sip.refer(&target, &referred_by);
         self.send(sid, Role::Initiator, TxKind::Refer, refer);
+    }
+
+    /// Send the REFER (Refer-To: the destination) to the initiator outside any dialog
+    /// (RFC 5359 §2.18): From us (the same name as the other modes' INVITE), To the
+    /// initiator. Its subscription's dialog is filed as the initiator's leg, so the
+    /// NOTIFYs find the call (before the 2xx too, RFC 6665 §4.1.2.4).
+    fn send_out_of_dialog_refer(&mut self, sid: SessionId) {
+        let Some(call) = self.calls.get(&sid) else {
+            return;
+        };
+        let referred_by = self.our_name_addr(&call.destination);
+        let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
+        let spec = DialogSpec {
+            target: call.initiator.clone(),
+            from: referred_by.clone(),
+            contact,
+            outbound_proxy: self.cfg.outbound_proxy.clone(),
+            proxy_all: self.cfg.outbound_proxy_all,
+            fix_nat: self.cfg.fix_nat_contact,
+            offer: None,
+        };
+        let redirects = Redirects::new(spec.target.clone());
+        let (sip, refer) = Dialog::refer_out_of_dialog(spec, &call.destination, &referred_by);
+        if let Some(tag) = sip.local_tag() {
+            self.dialogs.insert(
+                (sip.call_id().to_string(), tag.to_string()),
+                (sid, Role::Initiator),
+            );
+        }
+        let tx = self.send(sid, Role::Initiator, TxKind::Refer, refer);
+        if let Some(call) = self.calls.get_mut(&sid) {
+            call.legs[Role::Initiator.index()] = Some(LegSlot {
+                sip,
+                invite_tx: tx,
+                offerless: false,
+                local_sdp: Vec::new(),
+                remote_offer: None,
+                refresh_at: None,
+                expires_at: None,
+                auth: AuthCache::default(),
+                redirects,
+                cancelled: false,
+            });
+        }
+    }
+
+    /// The call is an out-of-dialog REFER click-to-dial.
+    fn out_of_dialog(&self, sid: SessionId) -> bool {
+        self.calls
+            .get(&sid)
+            .is_some_and(|c| c.mode == CallMode::ReferOutOfDialog)
     }
 
     /// The wait after a REFER's 491 is over: send it again while the initiator's dialog

@@ -184,6 +184,13 @@ impl Engine {
                 .copied(),
             _ => None,
         };
+        if let Some((sid, leg)) = found
+            && self.out_of_dialog(sid)
+            && let Some(slot) = self.slot_mut(sid, leg)
+            && slot.sip.adopt_notifier(&req)
+        {
+            log::debug!(target: "c2c", "click-to-call {sid}: a NOTIFY before the REFER's 2xx made its dialog");
+        }
         let Some((sid, leg)) = found.filter(|(sid, leg)| {
             self.calls
                 .get(sid)

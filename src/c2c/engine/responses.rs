@@ -109,10 +109,17 @@ impl Engine {
             _ if invite_kind => self.on_invite_response(now, sid, leg, (kind, cseq), resp),
             TxKind::Refer => match code {
                 200..=299 => {
+                    if self.out_of_dialog(sid)
+                        && let Some(slot) = self.slot_mut(sid, leg)
+                    {
+                        slot.sip.on_refer_2xx(resp);
+                    }
                     let subscription = !refer_sub_false(resp);
                     self.feed(now, sid, leg, LegEvent::ReferAccepted { subscription });
                 }
-                491 if self.refer_glare(sid) => {
+                // Out of dialog there is no request of the phone's in our dialog to cross:
+                // a 491 is a refusal like any other.
+                491 if !self.out_of_dialog(sid) && self.refer_glare(sid) => {
                     // The initiator has a request of its own pending (RFC 3261 §14.1 by
                     // analogy): the REFER is not refused, so send it again after the same
                     // wait as a re-INVITE's glare, a bounded number of times.

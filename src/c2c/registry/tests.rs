@@ -18,7 +18,7 @@ fn id(n: u32) -> CallId {
 fn a_late_watcher_gets_the_progress_so_far_then_the_rest_then_the_end() {
     let mut r = Registry::default();
     let now = Instant::now();
-    r.open(now, &id(1), "sip:a@h", "sip:b@h", true);
+    r.open(now, &id(1), "sip:a@h", "sip:b@h", CallMode::Anchored);
     r.progress(now, &id(1), &p(180, Role::Initiator, "Ringing initiator"));
     let (so_far, events) = r.subscribe(now, &id(1)).expect("known");
     assert_eq!(so_far.progress.len(), 1);
@@ -44,7 +44,7 @@ fn a_late_watcher_gets_the_progress_so_far_then_the_rest_then_the_end() {
     assert!(r.list(now).is_empty());
     assert!(r.get(now, &id(1)).is_some(), "kept a while after it ended");
     let m = r.metrics(0, 0);
-    assert_eq!(m.started, [0, 1]);
+    assert_eq!(m.started, [0, 1, 0]);
     assert_eq!(m.finished[1][0], 1);
     assert_eq!(m.final_count, 1);
 }
@@ -54,7 +54,7 @@ fn ended_calls_are_kept_at_most_max_ended_and_at_most_kept_for() {
     let mut r = Registry::default();
     let now = Instant::now();
     for n in 0..(MAX_ENDED as u32 + 10) {
-        r.open(now, &id(n), "sip:a@h", "sip:b@h", false);
+        r.open(now, &id(n), "sip:a@h", "sip:b@h", CallMode::Refer);
         r.close(now, &id(n));
     }
     assert_eq!(r.records.len(), MAX_ENDED);
@@ -67,7 +67,7 @@ fn ended_calls_are_kept_at_most_max_ended_and_at_most_kept_for() {
 fn a_call_keeps_at_most_max_events_and_always_its_final() {
     let mut r = Registry::default();
     let now = Instant::now();
-    r.open(now, &id(1), "sip:a@h", "sip:b@h", false);
+    r.open(now, &id(1), "sip:a@h", "sip:b@h", CallMode::Refer);
     for _ in 0..100 {
         r.progress(
             now,

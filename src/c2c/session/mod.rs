@@ -9,6 +9,13 @@
 //! - a REFER refused by the initiator falls back to the anchored flow without a report; one
 //!   whose answer (481, 408, …) or silence says the initiator's dialog is gone ends the call;
 //! - every accepted request gets exactly one final report on every path.
+//!
+//! A third flow needs no call of ours at all: the out-of-dialog REFER ("click-to-dial",
+//! RFC 5359 §2.18). The initiator's phone is REFERred to the destination outside any
+//! dialog and calls it itself; the NOTIFYs of the REFER's subscription (RFC 3515 §2.4.4,
+//! RFC 6665) tell how that goes. Its acceptance (the 2xx, or a NOTIFY before it) is
+//! reported `200 Initiator`, the sipfrags as in the REFER flow. There is no dialog to
+//! anchor, so a refusal ends the call with its code; and no INVITE dialog, so no BYE.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -60,6 +67,8 @@ pub(crate) enum Action {
     InviteDestination,
     /// Send REFER (Refer-To: destination) in the initiator's dialog.
     Refer,
+    /// Send REFER (Refer-To: destination) to the initiator outside any dialog.
+    ReferOutOfDialog,
     /// Send a re-INVITE on the leg with this SDP offer.
     Reinvite { leg: Role, sdp: Vec<u8> },
     /// Acknowledge the leg's 2xx, whose ACK was held back for the answer (anchored flow).
@@ -141,6 +150,8 @@ pub(crate) const LEG_GUARD: Duration = Duration::from_secs(32 + 4);
 #[derive(Debug)]
 pub(crate) struct Session {
     anchor: bool,
+    /// The out-of-dialog REFER flow: no INVITE leg of ours at all.
+    out_of_dialog: bool,
     timing: Timing,
     state: State,
     initiator: LegState,
@@ -169,6 +180,9 @@ const MAX_TRANSFER_EXPIRES: Duration = Duration::from_secs(3600);
 
 /// The final result of a call hung up by the API before it had one.
 pub(crate) const HUNG_UP_TEXT: &str = "Hung up by API";
+/// The report of an out-of-dialog REFER the initiator's phone accepted: it calls the
+/// destination now.
+const REFER_ACCEPTED_TEXT: &str = "Initiator accepted the REFER";
 const RING_TEXT: [&str; 2] = ["Ringing initiator", "Ringing destination"];
 const CONNECTED_TEXT: [&str; 2] = ["Connected to initiator", "Connected to destination"];
 const FAILED_TEXT: [&str; 2] = [
@@ -181,6 +195,7 @@ impl Session {
     pub(crate) fn new(now: Instant, anchor: bool, timing: Timing) -> Self {
         let mut s = Session {
             anchor,
+            out_of_dialog: false,
             timing,
             state: State::CallingInitiator,
             initiator: LegState::Idle,
@@ -196,6 +211,35 @@ impl Session {
         };
         s.actions.push_back(Action::InviteInitiator);
         s
+    }
+
+    /// Start an out-of-dialog REFER click-to-call (RFC 5359 §2.18): the first action is
+    /// the REFER. The REFER's own transaction bounds the wait for its answer (Timer F,
+    /// RFC 3261 §17.1.2.2), then the transfer deadline the wait for the final NOTIFY.
+    pub(crate) fn refer_out_of_dialog(timing: Timing) -> Self {
+        Session {
+            anchor: false,
+            out_of_dialog: true,
+            timing,
+            state: State::Referring,
+            initiator: LegState::Idle,
+            destination: LegState::Idle,
+            timed_out: None,
+            rang: [false; 2],
+            final_sent: false,
+            hang_up_pending: false,
+            actions: VecDeque::from([Action::ReferOutOfDialog]),
+        }
+    }
+
+    /// The leg whose outcome a call still waits for: the initiator's until it answered
+    /// (or, out of dialog, accepted the REFER), then the destination's.
+    fn pending_leg(&self) -> Role {
+        match self.state {
+            State::CallingInitiator => Role::Initiator,
+            State::Referring if self.out_of_dialog => Role::Initiator,
+            _ => Role::Destination,
+        }
     }
 
     /// Both legs of an anchored call are up: offers from one phone may be relayed to the
@@ -266,10 +310,7 @@ impl Session {
 
     /// The server is shutting down: end every leg and deliver the final report now.
     pub(crate) fn shutdown(&mut self, now: Instant) {
-        let pending = match self.state {
-            State::CallingInitiator => Role::Initiator,
-            _ => Role::Destination,
-        };
+        let pending = self.pending_leg();
         self.fail(now, pending, 503);
     }
 
@@ -277,10 +318,10 @@ impl Session {
     /// final result yet gets one now, 487 (RFC 3261 §21.4.22: terminated before it
     /// completed), saying who ended it.
     pub(crate) fn hang_up(&mut self, now: Instant) {
-        let pending = match self.state {
-            State::CallingInitiator => Role::Initiator,
-            _ => Role::Destination,
-        };
+        // Out of dialog, the phone's own call to the destination is not ours to end: the
+        // call is over for us, and its later NOTIFYs get 481 (RFC 6665 §4.1.3: the
+        // notifier then ends the subscription).
+        let pending = self.pending_leg();
         self.report(487, pending, HUNG_UP_TEXT);
         if self.state == State::Reinviting {
             // Our re-INVITE to the initiator is out: a BYE now would cross its 2xx, which
@@ -314,6 +355,9 @@ impl Session {
                 if self.state != State::Referring {
                     return;
                 }
+                if self.out_of_dialog {
+                    self.report(200, Role::Initiator, REFER_ACCEPTED_TEXT);
+                }
                 if subscription {
                     self.state = State::Transferring {
                         deadline: now + self.timing.transfer_timeout,
@@ -330,6 +374,7 @@ impl Session {
             LegEvent::TransferProgress { code } => self.on_transfer_progress(now, code),
             LegEvent::TransferEnded { timed_out } => {
                 if matches!(self.state, State::Transferring { .. } | State::Referring) {
+                    self.notified(now);
                     // RFC 3515 §2.4.7, RFC 6665 §4.1.3: the notifier ended the subscription
                     // before the transfer had a final result; nothing more will come. A
                     // final sipfrag would have been reported already (it ends the call), so
@@ -341,6 +386,7 @@ impl Session {
             }
             LegEvent::TransferExpires { expires } => {
                 if matches!(self.state, State::Transferring { .. } | State::Referring) {
+                    self.notified(now);
                     // The subscription's own life bounds the wait for its final NOTIFY
                     // (RFC 3515 §2.4.6), within our bound on any call's state.
                     self.state = State::Transferring {
@@ -431,7 +477,12 @@ impl Session {
         if self.state != State::Referring {
             return;
         }
-        if self.initiator != LegState::Up {
+        if self.out_of_dialog {
+            // No dialog to fall back to (an anchored call would need the initiator's
+            // INVITE first): the initiator's phone refused, or never answered.
+            log::info!(target: "c2c", "out-of-dialog REFER failed with {code}: ending the call");
+            self.fail(now, Role::Initiator, code);
+        } else if self.initiator != LegState::Up {
             // The initiator hung up meanwhile: nobody is left to connect.
             self.fail(now, Role::Destination, code);
         } else if !answered || ends_dialog(code) {
@@ -447,12 +498,7 @@ impl Session {
         if !matches!(self.state, State::Transferring { .. } | State::Referring) {
             return;
         }
-        // A NOTIFY before the 202 is legal (RFC 3515 §2.4.4): it implies acceptance.
-        if self.state == State::Referring {
-            self.state = State::Transferring {
-                deadline: now + self.timing.transfer_timeout,
-            };
-        }
+        self.notified(now);
         match code {
             180..=199 => self.report_ringing(Role::Destination),
             200..=299 => {
@@ -461,6 +507,19 @@ impl Session {
             }
             300.. => self.fail(now, Role::Destination, code),
             _ => {}
+        }
+    }
+
+    /// A NOTIFY came. One before the REFER's 2xx is legal (RFC 3515 §2.4.4, RFC 6665
+    /// §4.1.2.4): it implies the REFER was accepted.
+    fn notified(&mut self, now: Instant) {
+        if self.state == State::Referring {
+            if self.out_of_dialog {
+                self.report(200, Role::Initiator, REFER_ACCEPTED_TEXT);
+            }
+            self.state = State::Transferring {
+                deadline: now + self.timing.transfer_timeout,
+            };
         }
     }
 

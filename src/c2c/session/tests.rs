@@ -572,3 +572,95 @@ fn hang_up_while_the_initiator_is_reinvited_waits_for_its_answer() {
         ]
     );
 }
+
+/// Out-of-dialog REFER (RFC 5359 §2.18): the REFER first, its acceptance reported once
+/// (by the 2xx or a NOTIFY before it), the sipfrags as in the REFER flow, and no leg of
+/// ours to end: the session is done at its final result.
+#[test]
+fn out_of_dialog_refer_reports_acceptance_then_the_sipfrags_and_ends_without_bye() {
+    let now = Instant::now();
+    for notify_first in [false, true] {
+        let mut s = Session::refer_out_of_dialog(T);
+        assert_eq!(drain(&mut s), vec![ReferOutOfDialog]);
+        if notify_first {
+            s.handle(now, I, LegEvent::TransferProgress { code: 100 });
+        }
+        s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+        s.handle(now, I, LegEvent::TransferProgress { code: 180 });
+        s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+        assert_eq!(
+            drain(&mut s),
+            vec![
+                rep(200, I, "Initiator accepted the REFER"),
+                rep(180, D, "Ringing destination"),
+                rep(200, D, "Connected to destination"),
+            ],
+            "notify first: {notify_first}"
+        );
+        assert!(s.is_done());
+    }
+}
+
+#[test]
+fn out_of_dialog_refer_refused_or_unanswered_fails_the_initiator_without_fallback() {
+    let now = Instant::now();
+    for event in [
+        LegEvent::ReferRejected { code: 603 },
+        LegEvent::ReferRejected { code: 501 },
+        LegEvent::ReferFailed { code: 408 },
+    ] {
+        let mut s = Session::refer_out_of_dialog(T);
+        drain(&mut s);
+        let code = match event {
+            LegEvent::ReferRejected { code } | LegEvent::ReferFailed { code } => code,
+            _ => unreachable!(),
+        };
+        s.handle(now, I, event);
+        assert_eq!(
+            drain(&mut s),
+            vec![rep(code, I, "Failed to connect to initiator")]
+        );
+        assert!(s.is_done());
+    }
+}
+
+#[test]
+fn out_of_dialog_transfer_times_out_or_ends_without_a_final_sipfrag() {
+    let now = Instant::now();
+    let mut s = Session::refer_out_of_dialog(T);
+    drain(&mut s);
+    assert_eq!(s.poll_timeout(), None, "the REFER's transaction bounds it");
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    assert_eq!(s.poll_timeout(), Some(now + T.transfer_timeout));
+    s.handle_timeout(now + T.transfer_timeout);
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            rep(200, I, "Initiator accepted the REFER"),
+            rep(408, D, "Failed to connect to destination"),
+        ]
+    );
+    assert!(s.is_done());
+
+    let mut s = Session::refer_out_of_dialog(T);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::TransferEnded { timed_out: false });
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            rep(200, I, "Initiator accepted the REFER"),
+            rep(487, D, "Failed to connect to destination"),
+        ]
+    );
+    assert!(s.is_done());
+}
+
+#[test]
+fn out_of_dialog_hang_up_before_acceptance_is_the_initiators_result() {
+    let now = Instant::now();
+    let mut s = Session::refer_out_of_dialog(T);
+    drain(&mut s);
+    s.hang_up(now);
+    assert_eq!(drain(&mut s), vec![rep(487, I, HUNG_UP_TEXT)]);
+    assert!(s.is_done());
+}

@@ -5,6 +5,7 @@
 mod calls;
 mod failures;
 mod memory;
+mod refer_out_of_dialog;
 mod relays;
 mod session_timer;
 
@@ -15,7 +16,11 @@ use crossbeam_channel::{Receiver, unbounded};
 use std::time::Duration;
 
 fn engine() -> Engine {
-    Engine::new(EngineConfig {
+    Engine::new(config())
+}
+
+fn config() -> EngineConfig {
+    EngineConfig {
         identity: Uri::parse("sip:click2call@127.0.0.1").unwrap(),
         local_ip: "127.0.0.1".parse().unwrap(),
         ports: crate::ua::contact::ListenPorts {
@@ -28,8 +33,9 @@ fn engine() -> Engine {
         fix_nat_contact: false,
         credentials: None,
         max_redirects: 5,
+        call_mode: CallMode::Refer,
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
-    })
+    }
 }
 
 fn place(e: &mut Engine, anchor: bool) -> Receiver<Progress> {
