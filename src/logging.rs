@@ -422,6 +422,16 @@ impl RotatingFile {
         Ok(())
     }
 
+    /// Lines in the current file: 0 for a new one (also just after a rotation).
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// `fdatasync(2)` of the current file (the call detail records' group commit).
+    pub fn sync_data(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
     fn rotated_name(&self, n: usize) -> PathBuf {
         let mut name = self.path.clone().into_os_string();
         name.push(format!(".{n}"));
@@ -438,6 +448,10 @@ impl RotatingFile {
                 .truncate(true)
                 .open(&self.path)?;
         } else {
+            // What the full file holds reaches the disk before it is set aside: a writer
+            // that syncs the current file (the call detail records) loses nothing to a
+            // rotation between two syncs.
+            self.file.sync_data()?;
             for n in (1..self.keep).rev() {
                 let from = self.rotated_name(n);
                 if from.exists() {
@@ -455,8 +469,11 @@ impl RotatingFile {
     }
 
     fn write_pending(&mut self, complete_line: bool) -> io::Result<()> {
-        self.file.write_all(&self.pending)?;
+        // A line the file refused (a full disk) is dropped, not kept: kept, it would be
+        // joined by every later line and grow without bound while the error lasts.
+        let written = self.file.write_all(&self.pending);
         self.pending.clear();
+        written?;
         if complete_line {
             self.lines += 1;
             if self.max_lines > 0 && self.lines >= self.max_lines {
@@ -637,6 +654,15 @@ mod tests {
             writeln!(file, "x").expect("write");
         }
         assert_eq!(file.max_lines, 0);
+    }
+
+    #[test]
+    fn a_line_the_disk_refuses_is_dropped_not_kept_to_grow() {
+        let mut file = RotatingFile::open(Path::new("/dev/full"), 0, 5).expect("open");
+        for _ in 0..3 {
+            assert!(writeln!(file, "{}", "x".repeat(1000)).is_err());
+        }
+        assert!(file.pending.is_empty(), "{} bytes kept", file.pending.len());
     }
 
     #[test]

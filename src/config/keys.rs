@@ -53,11 +53,15 @@ pub enum Key {
     FixNatContact,
     InstanceName,
     MetricsAuth,
+    CdrFilename,
+    CdrFormat,
+    CdrFileMaxLines,
+    CdrMaskDigits,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 50] = [
+    pub const ALL: [Key; 54] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -76,6 +80,10 @@ impl Key {
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
+        Key::CdrFilename,
+        Key::CdrFormat,
+        Key::CdrFileMaxLines,
+        Key::CdrMaskDigits,
         Key::ApiIpAddress,
         Key::XmlRpcPort,
         Key::XmlRpcMaxConnections,
@@ -163,6 +171,10 @@ impl Key {
             Key::FixNatContact => "FixNatContact",
             Key::InstanceName => "InstanceName",
             Key::MetricsAuth => "MetricsAuth",
+            Key::CdrFilename => "CdrFilename",
+            Key::CdrFormat => "CdrFormat",
+            Key::CdrFileMaxLines => "CdrFileMaxLines",
+            Key::CdrMaskDigits => "CdrMaskDigits",
         }
     }
 

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::command::{Progress, Role};
+use crate::cdr::EndedBy;
 use crate::ua::dialog::ends_dialog;
 
 /// What the dialog layer tells the session about one leg.
@@ -152,6 +153,8 @@ pub(crate) struct Session {
     /// The API hung up while our re-INVITE to the initiator was pending: the call ends
     /// once that re-INVITE has its answer.
     hang_up_pending: bool,
+    /// What ended the call, for its detail record: the first cause.
+    ended_by: Option<EndedBy>,
     actions: VecDeque<Action>,
 }
 
@@ -189,6 +192,7 @@ impl Session {
             rang: [false; 2],
             final_sent: false,
             hang_up_pending: false,
+            ended_by: None,
             actions: VecDeque::new(),
         };
         s.initiator = LegState::Ringing {
@@ -210,6 +214,16 @@ impl Session {
         self.final_sent
             && matches!(self.initiator, LegState::Idle | LegState::Ended)
             && matches!(self.destination, LegState::Idle | LegState::Ended)
+    }
+
+    /// What ended the call (for its record); `Error` when nothing said.
+    pub(crate) fn ended_by(&self) -> EndedBy {
+        self.ended_by.unwrap_or(EndedBy::Error)
+    }
+
+    /// Notes what is ending the call, unless something already is.
+    pub(crate) fn note_end(&mut self, by: EndedBy) {
+        self.ended_by.get_or_insert(by);
     }
 
     /// The next thing to do, in order.
@@ -242,6 +256,7 @@ impl Session {
                 LegState::Ringing { deadline } if now >= deadline => {
                     log::info!(target: "c2c", "{} did not answer in time: cancelling", leg.as_str());
                     self.timed_out = Some(leg);
+                    self.note_end(EndedBy::Timeout);
                     self.cancel_or_bye(now, leg);
                 }
                 LegState::Cancelling { deadline } | LegState::Closing { deadline }
@@ -251,6 +266,7 @@ impl Session {
                     // the phone does; nothing more will come for this leg.
                     log::warn!(target: "c2c", "{} gave no final answer in time: giving it up", leg.as_str());
                     *self.leg_mut(leg) = LegState::Ended;
+                    self.note_end(EndedBy::Error);
                     self.fail(now, leg, 408);
                 }
                 _ => {}
@@ -260,6 +276,7 @@ impl Session {
             && now >= deadline
         {
             // RFC 3515 §2.4.6: no final NOTIFY within the subscription's life.
+            self.note_end(EndedBy::Timeout);
             self.fail(now, Role::Destination, 408);
         }
     }
@@ -270,6 +287,7 @@ impl Session {
             State::CallingInitiator => Role::Initiator,
             _ => Role::Destination,
         };
+        self.note_end(EndedBy::Shutdown);
         self.fail(now, pending, 503);
     }
 
@@ -281,6 +299,7 @@ impl Session {
             State::CallingInitiator => Role::Initiator,
             _ => Role::Destination,
         };
+        self.note_end(EndedBy::Api);
         self.report(487, pending, HUNG_UP_TEXT);
         if self.state == State::Reinviting {
             // Our re-INVITE to the initiator is out: a BYE now would cross its 2xx, which
@@ -307,6 +326,8 @@ impl Session {
                 } else {
                     code
                 };
+                // The phone refused (or its path did); a ring time-out was noted already.
+                self.note_end(EndedBy::leg(leg));
                 *self.leg_mut(leg) = LegState::Ended;
                 self.fail(now, leg, code);
             }
@@ -321,6 +342,7 @@ impl Session {
                 } else {
                     // RFC 4488 §4: no subscription, so no NOTIFY will tell more; the 2xx is
                     // the outcome, reported and followed up as a transfer that succeeded.
+                    self.note_end(EndedBy::Destination);
                     self.report(200, Role::Destination, TRANSFERRED_TEXT);
                     self.end_all(now);
                 }
@@ -336,6 +358,11 @@ impl Session {
                     // what is known is how it ended: it expired (408, as our own transfer
                     // deadline), or the transfer was given up (487).
                     let code = if timed_out { 408 } else { TRANSFER_GIVEN_UP };
+                    self.note_end(if timed_out {
+                        EndedBy::Timeout
+                    } else {
+                        EndedBy::Initiator
+                    });
                     self.fail(now, Role::Destination, code);
                 }
             }
@@ -363,6 +390,7 @@ impl Session {
             LegEvent::ReinviteFailed { code } => {
                 if self.state == State::Reinviting && leg == Role::Initiator {
                     log::info!(target: "c2c", "initiator refused the destination's offer ({code}): ending the call");
+                    self.note_end(EndedBy::Error);
                     self.end_all(now);
                 }
             }
@@ -414,6 +442,7 @@ impl Session {
                         // RFC 3264 §4 / RFC 3261 §13.2.1: a 2xx to an offerless INVITE must
                         // carry the offer; without it there is nothing to connect.
                         log::warn!(target: "c2c", "destination answered without SDP: ending the call");
+                        self.note_end(EndedBy::Error);
                         self.actions.push_back(Action::Ack { leg, sdp: None });
                         self.end_all(now);
                     }
@@ -436,6 +465,7 @@ impl Session {
             self.fail(now, Role::Destination, code);
         } else if !answered || ends_dialog(code) {
             log::info!(target: "c2c", "REFER failed with {code}: the initiator's dialog is gone, ending the call");
+            self.note_end(EndedBy::Error);
             self.fail(now, Role::Destination, code);
         } else {
             log::info!(target: "c2c", "REFER rejected with {code}: falling back to an anchored call");
@@ -456,16 +486,22 @@ impl Session {
         match code {
             180..=199 => self.report_ringing(Role::Destination),
             200..=299 => {
+                // The transfer's outcome ends our part of the call.
+                self.note_end(EndedBy::Destination);
                 self.report(code, Role::Destination, CONNECTED_TEXT[1]);
                 self.end_all(now);
             }
-            300.. => self.fail(now, Role::Destination, code),
+            300.. => {
+                self.note_end(EndedBy::Destination);
+                self.fail(now, Role::Destination, code);
+            }
             _ => {}
         }
     }
 
     fn on_remote_bye(&mut self, now: Instant, leg: Role) {
         *self.leg_mut(leg) = LegState::Ended;
+        self.note_end(EndedBy::leg(leg));
         match self.state {
             State::Transferring { .. } | State::Referring if leg == Role::Initiator => {
                 // The transferee hung up before a final NOTIFY. Its subscription could
