@@ -150,12 +150,11 @@ fn start_cdr(config: &Config, components: &mut Components) -> Result<CdrSink, St
         format: config.cdr_format,
         max_lines: config.cdr_file_max_lines,
     };
-    let writer = CdrWriter::open(file, records, reopen_rx, stats).map_err(|source| {
-        StartError::CdrFile {
+    let writer =
+        CdrWriter::open(file, records, reopen_rx, stats).map_err(|source| StartError::CdrFile {
             path: path.clone(),
             source,
-        }
-    })?;
+        })?;
     log::info!(target: CONSOLE_TARGET, "call detail records to {} ({})", path.display(), config.cdr_format.name());
     components.on_sighup(Box::new(move || {
         let _ = reopen_tx.try_send(Control::Reopen);

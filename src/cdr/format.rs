@@ -96,15 +96,21 @@ mod tests {
         assert_eq!(line, "plain,\"a,b\",\"say \"\"hi\"\"\",,two  lines\r\n");
         let line = super::line(&record(), CdrFormat::Csv);
         assert_eq!(line.matches('\n').count(), 1, "{line}");
-        assert!(line.contains(",\"Bob \"\"the builder\"\", jr\",line break tab,"), "{line}");
+        assert!(
+            line.contains(",\"Bob \"\"the builder\"\", jr\",line break tab,"),
+            "{line}"
+        );
         assert!(line.contains(",fallback-to-anchored,"), "{line}");
-        assert!(line.contains(",486,Failed to connect to destination,destination,"), "{line}");
+        assert!(
+            line.contains(",486,Failed to connect to destination,destination,"),
+            "{line}"
+        );
     }
 
     #[test]
     fn the_csv_header_names_the_json_keys_in_order() {
-        let header = header(CdrFormat::Csv).expect("csv has a header");
-        assert_eq!(header, format!("{}\r\n", CdrRecord::CSV_HEADER.join(",")));
+        let csv = header(CdrFormat::Csv).expect("csv has a header");
+        assert_eq!(csv, format!("{}\r\n", CdrRecord::CSV_HEADER.join(",")));
         let json = json_line(&record());
         let mut at = 0;
         for key in CdrRecord::CSV_HEADER {
@@ -126,8 +132,14 @@ mod tests {
         let line = json_line(&record());
         assert!(line.ends_with("}\n"));
         assert_eq!(line.matches('\n').count(), 1, "{line}");
-        assert!(line.contains(r#""initiator":"Bob \"the builder\", jr""#), "{line}");
-        assert!(line.contains(r#""destination":"line\nbreak\ttab""#), "{line}");
+        assert!(
+            line.contains(r#""initiator":"Bob \"the builder\", jr""#),
+            "{line}"
+        );
+        assert!(
+            line.contains(r#""destination":"line\nbreak\ttab""#),
+            "{line}"
+        );
         assert!(line.contains(r#""transfer_accepted_at":null"#), "{line}");
         assert!(line.contains(r#""mode":"fallback-to-anchored""#), "{line}");
         assert!(line.contains(r#""ended_by":"destination""#), "{line}");

@@ -260,9 +260,7 @@ impl CallFacts {
         };
         let mask = |text: &str| mask_digits(text, settings.mask_digits);
         // Every accepted call ends with a final result; a record without one says so.
-        let (code, text) = self
-            .result
-            .unwrap_or((500, "No final result".to_owned()));
+        let (code, text) = self.result.unwrap_or((500, "No final result".to_owned()));
         let [initiator_sip_call_id, destination_sip_call_id] = sip_call_ids;
         CdrRecord {
             call_id: call_id.to_owned(),
