@@ -487,3 +487,30 @@ fn a_full_disk_logs_one_error_counts_every_failure_and_calls_go_on() {
         Some(3)
     );
 }
+
+#[test]
+fn a_call_whose_phone_ignores_the_shutdowns_bye_still_has_its_record_at_exit() {
+    use crate::support::raw_phone::{RawMode, RawPhone};
+    let mut lab = Lab::start("cdr-sigterm-deaf", config("cdr.jsonl", "json"));
+    // Answers the INVITE, then ignores the ACK, the REFER and the BYE: the call is still
+    // alive when the calls thread's shutdown grace is over.
+    let phone_ = RawPhone::start(RawMode::Answer);
+    let mut client = XmlClient::connect(lab.server.xml_port);
+    client.send_request(&phone_.phone("100"), &phone(unbound_port(), "200"), false);
+    client.events_until(WAIT, |e| e.code == 200 && e.leg == "Initiator");
+    lab.server.terminate();
+    let status = lab.server.wait_exit(WAIT);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit status {status:?}"
+    );
+    let records = parse_with_python(&lab.dir().join("cdr.jsonl"), "json");
+    assert_eq!(records.len(), 1, "{records:?}");
+    let r = &records[0];
+    assert_eq!(r["ended_by"], "shutdown", "{r}");
+    assert_eq!(
+        (r["code"].as_u64(), r["text"].as_str()),
+        (Some(503), Some("Failed to connect to destination")),
+        "{r}"
+    );
+}

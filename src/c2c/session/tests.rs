@@ -572,3 +572,52 @@ fn hang_up_while_the_initiator_is_reinvited_waits_for_its_answer() {
         ]
     );
 }
+
+/// The record names the first cause of the end: what follows it (the CANCEL's 487, the
+/// other side's BYE) does not change it.
+#[test]
+fn ended_by_is_the_first_cause_of_the_end() {
+    use crate::cdr::EndedBy;
+    // A ring time-out: the CANCEL's 487 that follows is not the initiator's refusal.
+    let now = Instant::now();
+    let mut s = Session::new(now, false, T);
+    drain(&mut s);
+    s.handle_timeout(now + T.ring_timeout);
+    s.handle(now, I, LegEvent::Failed { code: 487 });
+    assert_eq!(s.ended_by(), EndedBy::Timeout);
+    // The API hangs up an anchored call; the BYEs' answers follow.
+    let (mut s, now) = answered_initiator(true);
+    s.hang_up(now);
+    s.handle(now, I, LegEvent::RemoteBye);
+    assert_eq!(s.ended_by(), EndedBy::Api);
+    // A busy destination in an anchored call.
+    let (mut s, now) = answered_initiator(true);
+    s.handle(now, D, LegEvent::Failed { code: 486 });
+    assert_eq!(s.ended_by(), EndedBy::Destination);
+    // The transfer's outcome ends a REFER call: the destination's answer.
+    let (mut s, now) = answered_initiator(false);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+    s.handle(now, I, LegEvent::Ended);
+    assert_eq!(s.ended_by(), EndedBy::Destination);
+    // A transfer whose NOTIFYs stop: its deadline.
+    let (mut s, now) = answered_initiator(false);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    s.handle_timeout(now + T.transfer_timeout);
+    assert_eq!(s.ended_by(), EndedBy::Timeout);
+    // Shutdown, then the initiator's BYE.
+    let (mut s, now) = answered_initiator(false);
+    s.shutdown(now);
+    s.handle(now, I, LegEvent::RemoteBye);
+    assert_eq!(s.ended_by(), EndedBy::Shutdown);
+    // A REFER nobody answers: neither phone chose it.
+    let (mut s, now) = answered_initiator(false);
+    s.handle(now, I, LegEvent::ReferFailed { code: 408 });
+    assert_eq!(s.ended_by(), EndedBy::Error);
+    // The initiator hangs up during the fallback's ringing.
+    let (mut s, now) = answered_initiator(false);
+    s.handle(now, I, LegEvent::ReferRejected { code: 501 });
+    s.handle(now, I, LegEvent::RemoteBye);
+    s.handle(now, D, LegEvent::Failed { code: 487 });
+    assert_eq!(s.ended_by(), EndedBy::Initiator);
+}
