@@ -75,6 +75,8 @@ pub enum LoggingError {
     Open { path: PathBuf, source: io::Error },
     /// A logger was already installed (init called twice).
     AlreadyInitialised,
+    /// The call detail record file (`CdrFilename`) could not be opened.
+    CdrOpen { path: PathBuf, source: io::Error },
 }
 
 impl fmt::Display for LoggingError {
@@ -84,6 +86,13 @@ impl fmt::Display for LoggingError {
                 write!(f, "cannot open log file {}: {source}", path.display())
             }
             LoggingError::AlreadyInitialised => f.write_str("logging is already initialised"),
+            LoggingError::CdrOpen { path, source } => {
+                write!(
+                    f,
+                    "cannot open call detail record file {}: {source}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -91,7 +100,9 @@ impl fmt::Display for LoggingError {
 impl std::error::Error for LoggingError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            LoggingError::Open { source, .. } => Some(source),
+            LoggingError::Open { source, .. } | LoggingError::CdrOpen { source, .. } => {
+                Some(source)
+            }
             LoggingError::AlreadyInitialised => None,
         }
     }
@@ -170,21 +181,36 @@ pub fn check(config: &Config) -> Result<(), LoggingError> {
         Destination::Syslog => syslog_socket()
             .map(drop)
             .map_err(open_error(Path::new(SYSLOG_SOCKET))),
-        Destination::File(path) => {
-            let existed = path.exists();
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                // A FIFO without a reader must not block the check.
-                .custom_flags(libc::O_NONBLOCK)
-                .open(&path)
-                .map_err(open_error(&path))?;
-            if !existed {
-                let _ = fs::remove_file(&path);
-            }
-            Ok(())
-        }
+        Destination::File(path) => check_file(&path).map_err(open_error(&path)),
     }
+}
+
+/// Checks, for `--check-config`, that the call detail record file (`CdrFilename`), when
+/// there is one, can be opened, as [`check`] does for the log.
+pub fn check_cdr(config: &Config) -> Result<(), LoggingError> {
+    match &config.cdr_filename {
+        Some(path) => check_file(path).map_err(|source| LoggingError::CdrOpen {
+            path: path.clone(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Opens `path` for appending without writing to it; a file the check created is removed
+/// again.
+fn check_file(path: &Path) -> io::Result<()> {
+    let existed = path.exists();
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        // A FIFO without a reader must not block the check.
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !existed {
+        let _ = fs::remove_file(path);
+    }
+    Ok(())
 }
 
 /// Closes the log file and opens it again by name (after logrotate renamed it), counting
