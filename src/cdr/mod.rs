@@ -126,3 +126,36 @@ impl CdrSink {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::c2c::command::CallOrigin;
+
+    fn record(n: usize) -> CdrRecord {
+        CallFacts::new(CallOrigin::for_test("1", "2"), "sip:1@h", "sip:2@h", true).finish(
+            &n.to_string(),
+            EndedBy::Destination,
+            [None, None],
+            &RecordSettings::default(),
+        )
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_and_memory_keeps_the_last_records() {
+        let (tx, rx) = crossbeam_channel::bounded(2);
+        let mut sink = CdrSink::new(RecordSettings::default(), Some(tx), Arc::default());
+        for n in 0..(RECENT_KEPT + 5) {
+            sink.record(record(n));
+        }
+        assert_eq!(rx.len(), 2, "the writer's queue is never waited for");
+        assert_eq!(sink.counts(), (0, 0, (RECENT_KEPT + 5 - 2) as u64));
+        let recent = sink.recent();
+        assert_eq!(recent.len(), RECENT_KEPT);
+        assert_eq!(recent.first().map(|r| r.call_id.as_str()), Some("5"));
+        assert_eq!(
+            recent.last().map(|r| r.call_id.clone()),
+            Some((RECENT_KEPT + 4).to_string())
+        );
+    }
+}

@@ -184,3 +184,94 @@ fn write_record(file: &mut RotatingFile, record: &CdrRecord, format: CdrFormat) 
     }
     file.write_all(format::line(record, format).as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::c2c::command::CallOrigin;
+    use crate::cdr::CallFacts;
+    use crate::cdr::record::{EndedBy, RecordSettings};
+
+    fn record(n: u32) -> Arc<CdrRecord> {
+        let facts = CallFacts::new(
+            CallOrigin::for_test("100", "200"),
+            "sip:100@h",
+            "sip:200@h",
+            false,
+        );
+        Arc::new(facts.finish(
+            &format!("call{n}"),
+            EndedBy::Initiator,
+            [None, None],
+            &RecordSettings::default(),
+        ))
+    }
+
+    /// Runs a writer over `records` to the end (the sender dropped); its stats.
+    fn write_all(
+        path: &std::path::Path,
+        format: CdrFormat,
+        max_lines: u64,
+        n: u32,
+    ) -> Arc<CdrStats> {
+        let (tx, rx) = crossbeam_channel::bounded(16);
+        let (_control, control_rx) = crossbeam_channel::bounded(1);
+        let stats = Arc::new(CdrStats::default());
+        let settings = FileSettings {
+            path: path.to_path_buf(),
+            format,
+            max_lines,
+        };
+        let writer = CdrWriter::open(settings, rx, control_rx, Arc::clone(&stats)).expect("open");
+        let thread = std::thread::spawn(move || writer.run());
+        for i in 0..n {
+            tx.send(record(i)).expect("writer alive");
+        }
+        drop(tx);
+        thread.join().expect("writer ends");
+        stats
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("c2c-cdr-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        dir
+    }
+
+    #[test]
+    fn every_record_sent_before_the_end_is_written_and_counted() {
+        let dir = scratch("all");
+        let path = dir.join("cdr.jsonl");
+        let stats = write_all(&path, CdrFormat::Json, 0, 250);
+        let text = std::fs::read_to_string(&path).expect("file");
+        assert_eq!(text.lines().count(), 250);
+        assert!(text.lines().all(|l| l.starts_with("{\"call_id\":\"call")));
+        assert_eq!(stats.written.load(Ordering::Relaxed), 250);
+        assert_eq!(stats.write_errors.load(Ordering::Relaxed), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn each_csv_file_starts_with_its_header_also_after_a_rotation() {
+        let dir = scratch("csv");
+        let path = dir.join("cdr.csv");
+        // Header + 2 records per file.
+        write_all(&path, CdrFormat::Csv, 3, 3);
+        let rotated = std::fs::read_to_string(dir.join("cdr.csv.1")).expect("rotated");
+        let current = std::fs::read_to_string(&path).expect("current");
+        for text in [&rotated, &current] {
+            assert!(text.starts_with("call_id,instance,"), "{text}");
+        }
+        assert_eq!(rotated.lines().count(), 3, "{rotated}");
+        assert_eq!(current.lines().count(), 2, "{current}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_full_disk_counts_each_failed_record_and_the_writer_goes_on() {
+        let stats = write_all(std::path::Path::new("/dev/full"), CdrFormat::Json, 0, 5);
+        assert_eq!(stats.written.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.write_errors.load(Ordering::Relaxed), 5);
+    }
+}
