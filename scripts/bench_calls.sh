@@ -16,7 +16,9 @@
 #   RSS is read again, LOGLEVEL (default WARNING), MAX_CPS / MAX_CONCURRENT set
 #   MaxCallsPerSecond / MaxConcurrentCalls (admission at the front door), PERF=1 counts
 #   the server's user-space instructions with perf stat, PROFILE=1 records a perf profile
-#   (cpu-clock, call graphs) and keeps its summary, KEEP=1 keeps the scratch directory.
+#   (cpu-clock, call graphs) and keeps its summary, KEEP=1 keeps the scratch directory,
+#   CDR=json or CDR=csv writes call detail records (CdrFilename in the scratch directory,
+#   on its file system) and counts them at the end.
 # Needs: sipp (Debian sip-tester), python3, cargo. Kills only the processes it started.
 set -euo pipefail
 
@@ -123,6 +125,9 @@ TranslationOutput = sip:\$2@127.0.0.1:\$1
 CFG
   [ -n "${MAX_CPS:-}" ] && echo "MaxCallsPerSecond = $MAX_CPS" >>"$WORK/$mode.config"
   [ -n "${MAX_CONCURRENT:-}" ] && echo "MaxConcurrentCalls = $MAX_CONCURRENT" >>"$WORK/$mode.config"
+  if [ -n "${CDR:-}" ]; then
+    printf 'CdrFilename = %s\nCdrFormat = %s\n' "$WORK/$mode.cdr" "$CDR" >>"$WORK/$mode.config"
+  fi
   "$BIN" -c "$WORK/$mode.config" >"$WORK/$mode.stdout" 2>"$WORK/$mode.stderr" &
   local server=$!
   PIDS+=($server)
@@ -216,6 +221,9 @@ PY
   done
   kill -TERM "$server"; wait "$server" || true
   PIDS=()
+  if [ -n "${CDR:-}" ]; then
+    echo "  call detail records ($CDR): $(wc -l <"$WORK/$mode.cdr") lines in $WORK/$mode.cdr"
+  fi
   grep -h "Failed call\|Successful call" "$WORK"/*-"$mode".screen 2>/dev/null | sed "s/^/  sipp $mode: /" | tr -s ' ' || true
 }
 

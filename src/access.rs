@@ -183,6 +183,7 @@ impl fmt::Display for AccessList {
 
 /// Says whether a line about a peer may be logged now: at most one per address per
 /// `interval`, in a bounded table, so a flood cannot fill the log or the memory.
+#[derive(Debug)]
 pub(crate) struct LogLimiter {
     interval: Duration,
     capacity: usize,

@@ -18,6 +18,7 @@
 mod access;
 pub mod api;
 pub mod c2c;
+mod cdr;
 pub mod config;
 #[cfg(fuzzing)]
 pub mod fuzzing;

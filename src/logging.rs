@@ -75,6 +75,8 @@ pub enum LoggingError {
     Open { path: PathBuf, source: io::Error },
     /// A logger was already installed (init called twice).
     AlreadyInitialised,
+    /// The call detail record file (`CdrFilename`) could not be opened.
+    CdrOpen { path: PathBuf, source: io::Error },
 }
 
 impl fmt::Display for LoggingError {
@@ -84,6 +86,13 @@ impl fmt::Display for LoggingError {
                 write!(f, "cannot open log file {}: {source}", path.display())
             }
             LoggingError::AlreadyInitialised => f.write_str("logging is already initialised"),
+            LoggingError::CdrOpen { path, source } => {
+                write!(
+                    f,
+                    "cannot open call detail record file {}: {source}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -91,7 +100,9 @@ impl fmt::Display for LoggingError {
 impl std::error::Error for LoggingError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            LoggingError::Open { source, .. } => Some(source),
+            LoggingError::Open { source, .. } | LoggingError::CdrOpen { source, .. } => {
+                Some(source)
+            }
             LoggingError::AlreadyInitialised => None,
         }
     }
@@ -170,21 +181,36 @@ pub fn check(config: &Config) -> Result<(), LoggingError> {
         Destination::Syslog => syslog_socket()
             .map(drop)
             .map_err(open_error(Path::new(SYSLOG_SOCKET))),
-        Destination::File(path) => {
-            let existed = path.exists();
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                // A FIFO without a reader must not block the check.
-                .custom_flags(libc::O_NONBLOCK)
-                .open(&path)
-                .map_err(open_error(&path))?;
-            if !existed {
-                let _ = fs::remove_file(&path);
-            }
-            Ok(())
-        }
+        Destination::File(path) => check_file(&path).map_err(open_error(&path)),
     }
+}
+
+/// Checks, for `--check-config`, that the call detail record file (`CdrFilename`), when
+/// there is one, can be opened, as [`check`] does for the log.
+pub fn check_cdr(config: &Config) -> Result<(), LoggingError> {
+    match &config.cdr_filename {
+        Some(path) => check_file(path).map_err(|source| LoggingError::CdrOpen {
+            path: path.clone(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Opens `path` for appending without writing to it; a file the check created is removed
+/// again.
+fn check_file(path: &Path) -> io::Result<()> {
+    let existed = path.exists();
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        // A FIFO without a reader must not block the check.
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !existed {
+        let _ = fs::remove_file(path);
+    }
+    Ok(())
 }
 
 /// Closes the log file and opens it again by name (after logrotate renamed it), counting
@@ -422,6 +448,16 @@ impl RotatingFile {
         Ok(())
     }
 
+    /// Lines in the current file: 0 for a new one (also just after a rotation).
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// `fdatasync(2)` of the current file (the call detail records' group commit).
+    pub fn sync_data(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
     fn rotated_name(&self, n: usize) -> PathBuf {
         let mut name = self.path.clone().into_os_string();
         name.push(format!(".{n}"));
@@ -438,6 +474,10 @@ impl RotatingFile {
                 .truncate(true)
                 .open(&self.path)?;
         } else {
+            // What the full file holds reaches the disk before it is set aside: a writer
+            // that syncs the current file (the call detail records) loses nothing to a
+            // rotation between two syncs.
+            self.file.sync_data()?;
             for n in (1..self.keep).rev() {
                 let from = self.rotated_name(n);
                 if from.exists() {
@@ -455,8 +495,11 @@ impl RotatingFile {
     }
 
     fn write_pending(&mut self, complete_line: bool) -> io::Result<()> {
-        self.file.write_all(&self.pending)?;
+        // A line the file refused (a full disk) is dropped, not kept: kept, it would be
+        // joined by every later line and grow without bound while the error lasts.
+        let written = self.file.write_all(&self.pending);
         self.pending.clear();
+        written?;
         if complete_line {
             self.lines += 1;
             if self.max_lines > 0 && self.lines >= self.max_lines {
@@ -637,6 +680,15 @@ mod tests {
             writeln!(file, "x").expect("write");
         }
         assert_eq!(file.max_lines, 0);
+    }
+
+    #[test]
+    fn a_line_the_disk_refuses_is_dropped_not_kept_to_grow() {
+        let mut file = RotatingFile::open(Path::new("/dev/full"), 0, 5).expect("open");
+        for _ in 0..3 {
+            assert!(writeln!(file, "{}", "x".repeat(1000)).is_err());
+        }
+        assert!(file.pending.is_empty(), "{} bytes kept", file.pending.len());
     }
 
     #[test]

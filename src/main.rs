@@ -34,7 +34,9 @@ fn main() -> ExitCode {
             for warning in &loaded.warnings {
                 eprintln!("clicktocall: warning: {warning}");
             }
-            if let Err(e) = logging::check(&loaded.config) {
+            if let Err(e) =
+                logging::check(&loaded.config).and_then(|()| logging::check_cdr(&loaded.config))
+            {
                 eprintln!("clicktocall: {e}");
                 eprintln!("clicktocall: configuration error, not started");
                 return ExitCode::from(exit::CONFIG);

@@ -57,6 +57,8 @@ pub enum StartError {
     },
     /// The `--ready-file` could not be written.
     ReadyFile { path: PathBuf, source: io::Error },
+    /// The `CdrFilename` file could not be opened.
+    CdrFile { path: PathBuf, source: io::Error },
 }
 
 impl StartError {
@@ -85,6 +87,13 @@ impl fmt::Display for StartError {
                     path.display()
                 )
             }
+            StartError::CdrFile { path, source } => {
+                write!(
+                    f,
+                    "cannot open the call detail record file {}: {source}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -94,7 +103,8 @@ impl std::error::Error for StartError {
         match self {
             StartError::Bind { source, .. }
             | StartError::Spawn { source, .. }
-            | StartError::ReadyFile { source, .. } => Some(source),
+            | StartError::ReadyFile { source, .. }
+            | StartError::CdrFile { source, .. } => Some(source),
             StartError::Signals(e) => Some(e),
         }
     }
@@ -178,6 +188,8 @@ pub struct Components {
     exited: HashSet<usize>,
     /// The translation rules the front doors use, for SIGHUP to replace.
     rules: Option<Arc<LiveRules>>,
+    /// What else SIGHUP does, after the reload (the call detail records' reopen).
+    on_sighup: Vec<Box<dyn Fn() + Send>>,
 }
 
 /// A component's thread has ended: its index in the start order, and name.
@@ -209,12 +221,18 @@ impl Components {
             exited_rx,
             exited: HashSet::new(),
             rules: None,
+            on_sighup: Vec::new(),
         }
     }
 
     /// Names the rule set the front doors translate with, so that SIGHUP can replace it.
     pub fn share_rules(&mut self, rules: Arc<LiveRules>) {
         self.rules = Some(rules);
+    }
+
+    /// `hook` runs on every SIGHUP, after the log is reopened and the rules reloaded.
+    pub fn on_sighup(&mut self, hook: Box<dyn Fn() + Send>) {
+        self.on_sighup.push(hook);
     }
 
     /// Starts `body` on a thread named `name`. The body gets the shutdown notice and
@@ -445,6 +463,9 @@ fn serve(config: &Config, reload_config: &Reload) -> Result<u8, StartError> {
             recv(signals) -> signal => {
                 if signal == Ok(libc::SIGHUP) {
                     reload(config, components.rules.as_deref(), reload_config);
+                    for hook in &components.on_sighup {
+                        hook();
+                    }
                     continue;
                 }
                 let name = signal.map_or("signal", signal_name);

@@ -18,6 +18,7 @@ use crate::c2c::calls_thread::{self, CallsChannels};
 use crate::c2c::command::CallCount;
 use crate::c2c::engine::{Engine, EngineConfig};
 use crate::c2c::session::Timing;
+use crate::cdr::{CdrSink, CdrStats, CdrWriter, Control, FileSettings, RecordSettings};
 use crate::config::Config;
 use crate::logging::CONSOLE_TARGET;
 use crate::server::{Components, StartError};
@@ -62,7 +63,8 @@ pub(crate) fn start_all(
     }
     components.spawn("sip-reactor", move |_shutdown| reactor.run())?;
 
-    let engine = Engine::new(engine_config(config, &handle.local_addrs));
+    let cdr = start_cdr(config, components)?;
+    let engine = Engine::new(engine_config(config, &handle.local_addrs)).with_cdr(cdr);
     let call_count = Arc::new(CallCount::default());
     // Bounded, so a flood of requests meets back-pressure: the front doors answer 503 when
     // the calls thread is this far behind, instead of queueing calls without limit.
@@ -125,6 +127,40 @@ pub(crate) fn start_all(
         servers.shutdown();
     })?;
     Ok(listeners)
+}
+
+/// The call detail records' sink and, with `CdrFilename`, their writer thread, started
+/// before the calls thread so that it stops after it: it writes the records of the calls
+/// the shutdown ends, then ends when the calls thread drops the sink. SIGHUP reopens the
+/// file.
+fn start_cdr(config: &Config, components: &mut Components) -> Result<CdrSink, StartError> {
+    let settings = RecordSettings {
+        instance: config.instance_name.clone(),
+        mask_digits: config.cdr_mask_digits,
+    };
+    let stats = Arc::new(CdrStats::default());
+    let Some(path) = &config.cdr_filename else {
+        return Ok(CdrSink::new(settings, None, stats));
+    };
+    let (sink, records) = CdrSink::with_writer(settings, Arc::clone(&stats));
+    // SIGHUPs coming faster than the file is reopened need only one reopen.
+    let (reopen_tx, reopen_rx) = crossbeam_channel::bounded(1);
+    let file = FileSettings {
+        path: path.clone(),
+        format: config.cdr_format,
+        max_lines: config.cdr_file_max_lines,
+    };
+    let writer =
+        CdrWriter::open(file, records, reopen_rx, stats).map_err(|source| StartError::CdrFile {
+            path: path.clone(),
+            source,
+        })?;
+    log::info!(target: CONSOLE_TARGET, "call detail records to {} ({})", path.display(), config.cdr_format.name());
+    components.on_sighup(Box::new(move || {
+        let _ = reopen_tx.try_send(Control::Reopen);
+    }));
+    components.spawn("cdr", move |_shutdown| writer.run())?;
+    Ok(sink)
 }
 
 /// Writes the `--ready-file`: one `<name> <address>` line per listener, then `pid <n>`.

@@ -12,7 +12,7 @@ use log::info;
 use super::admission::{Admission, Refusal};
 use super::stats::FrontDoorStats;
 use super::uri_check::is_valid_sip_uri;
-use crate::c2c::command::{CallId, CallOptions, Command, Progress, Role};
+use crate::c2c::command::{CallId, CallOptions, CallOrigin, Command, Interface, Progress, Role};
 use crate::translate::PatternList;
 
 /// The translation rules: an address in, the translated URI out, `None` when no rule
@@ -303,12 +303,24 @@ impl Dispatcher {
             DispatchError::Unavailable
         })?;
         let (reply, progress) = crossbeam_channel::unbounded();
+        let origin = CallOrigin {
+            // The front doors name themselves "HTTP" (the page), "XML" and "API".
+            interface: match via {
+                "XML" => Interface::Xml,
+                "API" => Interface::Api,
+                _ => Interface::Http,
+            },
+            client: peer,
+            initiator: initiator.to_owned(),
+            destination: destination.to_owned(),
+        };
         let command = Command::ClickToCall {
             initiator_uri: initiator_uri.clone(),
             destination_uri: destination_uri.clone(),
             anchor,
             id: id.clone(),
             options,
+            origin,
             reply,
         };
         match self.commands.send_timeout(command, QUEUE_WAIT) {

@@ -151,6 +151,7 @@ pub(crate) fn run(mut engine: Engine, ch: CallsChannels) {
         {
             if engine.active_calls() > 0 {
                 log::warn!(target: "c2c", "{} calls did not end in time at shutdown", engine.active_calls());
+                engine.abandon(now);
             }
             break;
         }

@@ -1,11 +1,13 @@
 //! The calls thread's command interface: what the HTTP and XML front doors send, and the
 //! progress events they get back on a per-request channel.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
 
 use super::registry::{CallEvent, CallView, MetricsSnapshot};
+use crate::cdr::CdrRecord;
 
 /// Which leg of a click-to-call a progress event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,6 +73,8 @@ pub enum Command {
         /// The id the front door gave the call (and already showed its client).
         id: CallId,
         options: CallOptions,
+        /// Who asked, and what, for the call's detail record.
+        origin: CallOrigin,
         reply: Sender<Progress>,
     },
     /// Hang a call up: CANCEL what rings, BYE what is up; its final result (if it had none
@@ -103,9 +107,58 @@ pub enum Query {
     },
     /// The counters for `/metrics`.
     Metrics { reply: Sender<MetricsSnapshot> },
+    /// The detail records of the calls ended lately, oldest first.
+    Ended { reply: Sender<Vec<CdrRecord>> },
     /// `/healthz`: the calls thread passes `reply` on to the SIP reactor, which answers, so
     /// an answer shows both threads take their work.
     Ping { reply: Sender<()> },
+}
+
+/// The front door a click-to-call came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interface {
+    /// The legacy page, `/clicktocall.html`.
+    Http,
+    /// The XML socket.
+    Xml,
+    /// The JSON API, `POST /api/v1/calls`.
+    Api,
+}
+
+impl Interface {
+    /// The name records use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interface::Http => "http",
+            Interface::Xml => "xml",
+            Interface::Api => "api",
+        }
+    }
+}
+
+/// Who asked for a click-to-call and what they asked for, before translation: the
+/// call's detail record carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallOrigin {
+    pub interface: Interface,
+    /// The client's address.
+    pub client: IpAddr,
+    /// The initiator and destination as the client gave them.
+    pub initiator: String,
+    pub destination: String,
+}
+
+#[cfg(test)]
+impl CallOrigin {
+    /// An XML request from loopback, for tests that place calls by hand.
+    pub(crate) fn for_test(initiator: &str, destination: &str) -> CallOrigin {
+        CallOrigin {
+            interface: Interface::Xml,
+            client: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            initiator: initiator.to_owned(),
+            destination: destination.to_owned(),
+        }
+    }
 }
 
 /// The answer to [`Command::Hangup`].

@@ -113,6 +113,10 @@ pub struct MetricsSnapshot {
     pub final_buckets: [u64; FINAL_BUCKETS.len()],
     pub final_count: u64,
     pub final_sum: f64,
+    /// Call detail records written, failed writes of the file, records dropped.
+    pub cdr_written: u64,
+    pub cdr_write_errors: u64,
+    pub cdr_dropped: u64,
 }
 
 #[derive(Debug)]

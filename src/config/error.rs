@@ -35,6 +35,8 @@ pub enum Invalid {
     NotABoolean,
     NotALogLevel,
     NotACallMode,
+    /// CdrFormat other than `json` or `csv`.
+    NotACdrFormat,
     NotAnIpAddress,
     /// Not a host name or address (with an optional port) that can be a SIP URI's.
     NotAHost,
@@ -74,6 +76,7 @@ impl fmt::Display for Invalid {
                 f.write_str("not a log level (use NONE|CRIT|ERR|WARNING|INFO|DEBUG|STACK)")
             }
             Invalid::NotACallMode => f.write_str("not a call mode (use refer|anchored|refer-ood)"),
+            Invalid::NotACdrFormat => f.write_str("not a record format (json or csv)"),
             Invalid::NotAnIpAddress => f.write_str("not an IPv4 or IPv6 address"),
             Invalid::NotAHost => f.write_str("not a host name or address, with an optional :port"),
             Invalid::NotADnsServer(item) => {

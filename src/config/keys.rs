@@ -55,11 +55,15 @@ pub enum Key {
     InstanceName,
     MetricsAuth,
     CallMode,
+    CdrFilename,
+    CdrFormat,
+    CdrFileMaxLines,
+    CdrMaskDigits,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 52] = [
+    pub const ALL: [Key; 56] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -78,6 +82,10 @@ impl Key {
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
+        Key::CdrFilename,
+        Key::CdrFormat,
+        Key::CdrFileMaxLines,
+        Key::CdrMaskDigits,
         Key::ApiIpAddress,
         Key::XmlRpcPort,
         Key::XmlRpcMaxConnections,
@@ -169,6 +177,10 @@ impl Key {
             Key::InstanceName => "InstanceName",
             Key::MetricsAuth => "MetricsAuth",
             Key::CallMode => "CallMode",
+            Key::CdrFilename => "CdrFilename",
+            Key::CdrFormat => "CdrFormat",
+            Key::CdrFileMaxLines => "CdrFileMaxLines",
+            Key::CdrMaskDigits => "CdrMaskDigits",
         }
     }
 

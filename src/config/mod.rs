@@ -86,6 +86,14 @@ pub struct Config {
     pub log_filename: PathBuf,
     /// Lines per log file before it is rotated; 0 = never rotate.
     pub log_file_max_lines: u64,
+    /// CdrFilename: where call detail records are appended; `None` (blank): no file.
+    pub cdr_filename: Option<PathBuf>,
+    /// CdrFormat: JSON lines or CSV.
+    pub cdr_format: CdrFormat,
+    /// CdrFileMaxLines: lines per CDR file before it is rotated; 0 = never rotate.
+    pub cdr_file_max_lines: u64,
+    /// CdrMaskDigits: the last this many digits of each number in a record are masked.
+    pub cdr_mask_digits: usize,
     /// XmlRpcPort: the XML socket interface; `None` (0) = disabled, `Some(AUTO_PORT)`
     /// (`auto`) = any free port.
     pub xml_rpc_port: Option<u16>,
@@ -190,6 +198,10 @@ impl Default for Config {
             log_level: LogLevel::Info,
             log_filename: PathBuf::from("clicktocall.log"),
             log_file_max_lines: 50_000,
+            cdr_filename: None,
+            cdr_format: CdrFormat::Json,
+            cdr_file_max_lines: 0,
+            cdr_mask_digits: 0,
             xml_rpc_port: Some(5094),
             xml_rpc_max_connections: 2048,
             http_port: Some(5090),
@@ -251,6 +263,10 @@ impl fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("log_filename", &self.log_filename)
             .field("log_file_max_lines", &self.log_file_max_lines)
+            .field("cdr_filename", &self.cdr_filename)
+            .field("cdr_format", &self.cdr_format)
+            .field("cdr_file_max_lines", &self.cdr_file_max_lines)
+            .field("cdr_mask_digits", &self.cdr_mask_digits)
             .field("xml_rpc_port", &self.xml_rpc_port)
             .field("xml_rpc_max_connections", &self.xml_rpc_max_connections)
             .field("http_port", &self.http_port)
@@ -446,6 +462,10 @@ impl Config {
                 Key::LogLevel => self.log_level.to_string(),
                 Key::LogFilename => self.log_filename.display().to_string(),
                 Key::LogFileMaxLines => self.log_file_max_lines.to_string(),
+                Key::CdrFilename => path(&self.cdr_filename),
+                Key::CdrFormat => self.cdr_format.name().to_owned(),
+                Key::CdrFileMaxLines => self.cdr_file_max_lines.to_string(),
+                Key::CdrMaskDigits => self.cdr_mask_digits.to_string(),
                 Key::XmlRpcPort => port(self.xml_rpc_port),
                 Key::XmlRpcMaxConnections => self.xml_rpc_max_connections.to_string(),
                 Key::HttpPort => port(self.http_port),
@@ -577,6 +597,24 @@ fn read_bounded(path: &Path) -> io::Result<String> {
         )));
     }
     Ok(text)
+}
+
+/// CdrFormat: how call detail records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CdrFormat {
+    /// One JSON object per line.
+    Json,
+    /// RFC 4180 CSV under a header line.
+    Csv,
+}
+
+impl CdrFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            CdrFormat::Json => "json",
+            CdrFormat::Csv => "csv",
+        }
+    }
 }
 
 /// LogLevel, with the original's names. CRIT and ERR both map to `log`'s error level,

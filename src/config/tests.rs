@@ -766,3 +766,36 @@ fn call_mode_names_a_mode_and_defaults_to_refer() {
         "{text:?}"
     );
 }
+
+#[test]
+fn call_detail_records_are_off_by_default_and_their_keys_are_checked() {
+    let c = Config::default();
+    assert_eq!(c.cdr_filename, None);
+    assert_eq!(c.cdr_format, CdrFormat::Json);
+    assert_eq!((c.cdr_file_max_lines, c.cdr_mask_digits), (0, 0));
+    let loaded = Config::from_text(
+        "CdrFilename = /var/log/clicktocall/cdr.csv\nCdrFormat = CSV\nCdrFileMaxLines = 100\nCdrMaskDigits = 4\n",
+    )
+    .expect("valid");
+    let c = loaded.config;
+    assert_eq!(
+        c.cdr_filename.as_deref(),
+        Some(std::path::Path::new("/var/log/clicktocall/cdr.csv"))
+    );
+    assert_eq!(c.cdr_format, CdrFormat::Csv);
+    assert_eq!((c.cdr_file_max_lines, c.cdr_mask_digits), (100, 4));
+    let text: Vec<String> = problems("LogLevel = INFO\nCdrFormat = xml\nCdrMaskDigits = 33\n")
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("<text>:2: CdrFormat = \"xml\"") && t.contains("json or csv")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("<text>:3: CdrMaskDigits = \"33\"")),
+        "{text:?}"
+    );
+}

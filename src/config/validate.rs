@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::error::{Invalid, Origin, Problem, Warning};
 use super::file::Entry;
 use super::keys::Key;
-use super::{AUTO_PORT, Config, Loaded, LogLevel};
+use super::{AUTO_PORT, CdrFormat, Config, Loaded, LogLevel};
 use crate::access::AccessList;
 use crate::translate::{self, PatternList, Translator};
 
@@ -306,6 +306,19 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         }
         Key::LogFilename => config.log_filename = PathBuf::from(value),
         Key::LogFileMaxLines => config.log_file_max_lines = parse_number(value, 0, u64::MAX)?,
+        Key::CdrFilename => config.cdr_filename = Some(PathBuf::from(value)),
+        Key::CdrFormat => {
+            config.cdr_format = match value.to_ascii_lowercase().as_str() {
+                "json" => CdrFormat::Json,
+                "csv" => CdrFormat::Csv,
+                _ => return Err(Invalid::NotACdrFormat),
+            }
+        }
+        Key::CdrFileMaxLines => config.cdr_file_max_lines = parse_number(value, 0, u64::MAX)?,
+        Key::CdrMaskDigits => {
+            config.cdr_mask_digits = usize::try_from(parse_number(value, 0, 32)?)
+                .map_err(|_| Invalid::OutOfRange { min: 0, max: 32 })?
+        }
         Key::XmlRpcPort => config.xml_rpc_port = optional_port(value)?,
         Key::HttpPort => config.http_port = optional_port(value)?,
         Key::HttpAuth => config.http_auth = parse_bool(value)?,

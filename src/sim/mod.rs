@@ -199,6 +199,7 @@ impl Sim {
                 anchor,
                 id: crate::c2c::command::CallId::generate(None).expect("random bits"),
                 options: Default::default(),
+                origin: crate::c2c::command::CallOrigin::for_test(initiator, destination),
                 reply,
             },
         );

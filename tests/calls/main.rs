@@ -12,6 +12,7 @@ mod admission;
 mod anchor;
 mod anchor_failures;
 mod auth;
+mod cdr;
 mod concurrent;
 mod demo;
 mod failures;

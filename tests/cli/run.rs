@@ -190,6 +190,29 @@ fn unwritable_log_file_is_a_configuration_error() {
 }
 
 #[test]
+fn a_call_detail_record_file_that_cannot_be_opened_is_refused_by_the_check_and_the_start() {
+    let dir = TempDir::new("badcdr");
+    let config = test_config(&dir, "CdrFilename = /nonexistent-dir/cdr.jsonl\n");
+    let path = config.to_str().expect("utf-8");
+    let out = run(dir.path(), &["--check-config", "-c", path]);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot open call detail record file /nonexistent-dir/cdr.jsonl"),
+        "{}",
+        out.stderr
+    );
+    let out = run(dir.path(), &["-c", path]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot open the call detail record file /nonexistent-dir/cdr.jsonl"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn sip_port_in_use_exits_2_naming_address_and_port() {
     let dir = TempDir::new("sipbusy");
     let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port");

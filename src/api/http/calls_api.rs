@@ -7,10 +7,12 @@ use std::net::IpAddr;
 use crossbeam_channel::Receiver;
 use serde::{Deserialize, Serialize};
 
+use super::request::{parse_query, query_param};
 use super::response::Response;
 use crate::api::dispatch::{Dispatcher, ask};
 use crate::c2c::command::{CallId, CallMode, CallOptions, Command, HangupOutcome, Query};
 use crate::c2c::registry::{CallEvent, CallView};
+use crate::cdr::CdrRecord;
 
 /// The prefix of every API path.
 pub(crate) const PREFIX: &str = "/api/v1/calls";
@@ -79,6 +81,12 @@ struct Listing {
     calls: Vec<CallView>,
 }
 
+/// `GET /api/v1/calls?state=ended`: the detail records of the calls ended lately.
+#[derive(Serialize)]
+struct EndedListing {
+    calls: Vec<CdrRecord>,
+}
+
 #[derive(Serialize)]
 struct HangingUp<'a> {
     id: &'a str,
@@ -105,10 +113,11 @@ fn unavailable() -> Response {
     error(503, "Service unavailable").with_header("Retry-After", "1".to_owned())
 }
 
-/// The API's answer to `method path` (the path starts with [`PREFIX`]).
+/// The API's answer to `method path?query` (the path starts with [`PREFIX`]).
 pub(crate) fn respond(
     method: &str,
     path: &str,
+    query: Option<&str>,
     body: &[u8],
     dispatcher: &Dispatcher,
     peer: IpAddr,
@@ -119,9 +128,21 @@ pub(crate) fn respond(
     let doc = match (method, segments.as_slice()) {
         ("POST", []) => place(body, dispatcher, peer),
         ("GET" | "HEAD", []) => {
-            match ask(commands, |reply| Command::Query(Query::List { reply })) {
-                Some(calls) => json(200, &Listing { calls }),
-                None => unavailable(),
+            let pairs = parse_query(query.unwrap_or(""));
+            match query_param(&pairs, "state") {
+                None | Some("live") => {
+                    match ask(commands, |reply| Command::Query(Query::List { reply })) {
+                        Some(calls) => json(200, &Listing { calls }),
+                        None => unavailable(),
+                    }
+                }
+                Some("ended") => {
+                    match ask(commands, |reply| Command::Query(Query::Ended { reply })) {
+                        Some(calls) => json(200, &EndedListing { calls }),
+                        None => unavailable(),
+                    }
+                }
+                Some(_) => error(400, "state must be live or ended"),
             }
         }
         ("GET" | "HEAD", [id]) => {

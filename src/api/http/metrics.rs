@@ -98,6 +98,26 @@ pub(crate) fn render(m: &MetricsSnapshot, doors: &FrontDoorStats) -> String {
         "clicktocall_call_final_seconds_count {}",
         m.final_count
     );
+    for (name, help, n) in [
+        (
+            "clicktocall_cdr_records_written_total",
+            "Call detail records written to CdrFilename.",
+            m.cdr_written,
+        ),
+        (
+            "clicktocall_cdr_write_errors_total",
+            "Failed writes, fsyncs and reopens of the call detail record file.",
+            m.cdr_write_errors,
+        ),
+        (
+            "clicktocall_cdr_records_dropped_total",
+            "Call detail records dropped: the writer was too far behind.",
+            m.cdr_dropped,
+        ),
+    ] {
+        header(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {n}");
+    }
 
     header(
         &mut out,

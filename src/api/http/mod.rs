@@ -5,5 +5,5 @@ mod calls_api;
 mod metrics;
 mod pages;
 pub(crate) mod request;
-mod response;
+pub(crate) mod response;
 pub(crate) mod server;

@@ -163,7 +163,7 @@ pub(crate) fn http_date(t: SystemTime) -> String {
 
 /// Days since 1970-01-01 to (year, month 1-12, day 1-31), proleptic Gregorian
 /// (the era/day-of-era method: 400-year eras of 146097 days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z % 146_097;

@@ -97,7 +97,14 @@ impl HttpHandler {
                 Ok(info) => info,
                 Err(r) => return ApiReply::Document(r),
             };
-            return match calls_api::respond(&head.method, path, body, &self.dispatcher, peer.ip()) {
+            return match calls_api::respond(
+                &head.method,
+                path,
+                head.query.as_deref(),
+                body,
+                &self.dispatcher,
+                peer.ip(),
+            ) {
                 ApiReply::Document(r) => ApiReply::Document(match info {
                     Some(i) => r.with_header("Authentication-Info", i),
                     None => r,

@@ -12,6 +12,7 @@ use crossbeam_channel::Sender;
 use super::command::{CallId, CallMode, Command, HangupOutcome, Progress, Query, Role};
 use super::registry::Registry;
 use super::session::{Action, LegEvent, Session, Timing};
+use crate::cdr::{CallFacts, CdrSink};
 use crate::sip::msg::{Message, NameAddr, Uri};
 use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
 use crate::sip::sdp;
@@ -167,6 +168,8 @@ struct Call {
     pending_relays: HashMap<ServerTxId, PendingRelay>,
     /// How many times our REFER was answered 491 and sent again.
     refer_glares: u8,
+    /// What its detail record will say.
+    facts: CallFacts,
 }
 
 /// All calls of the process.
@@ -191,6 +194,8 @@ pub(crate) struct Engine {
     out: VecDeque<SipCommand>,
     /// What the API shows of the calls, live and recently ended.
     registry: Registry,
+    /// Where the detail record of each call that ends goes.
+    cdr: CdrSink,
 }
 
 impl Engine {
@@ -208,7 +213,13 @@ impl Engine {
             reinvites_due: BTreeSet::new(),
             out: VecDeque::new(),
             registry: Registry::default(),
+            cdr: CdrSink::default(),
         }
+    }
+
+    /// Records of ended calls go to `cdr` (kept in memory only without one).
+    pub(crate) fn with_cdr(self, cdr: CdrSink) -> Self {
+        Engine { cdr, ..self }
     }
 
     /// Number of click-to-calls still alive.
@@ -259,6 +270,7 @@ impl Engine {
                 anchor,
                 id,
                 options,
+                origin,
                 reply,
             } => {
                 let (initiator, destination) = match (
@@ -291,6 +303,7 @@ impl Engine {
                     CallMode::ReferOutOfDialog => Session::refer_out_of_dialog(timing),
                     _ => Session::new(now, mode == CallMode::Anchored, timing),
                 };
+                let facts = CallFacts::new(origin, &initiator_uri, &destination_uri, mode);
                 let call = Call {
                     id,
                     mode,
@@ -302,6 +315,7 @@ impl Engine {
                     timer: None,
                     pending_relays: HashMap::new(),
                     refer_glares: 0,
+                    facts,
                 };
                 self.calls.insert(sid, call);
                 self.run(now, sid);
@@ -349,7 +363,12 @@ impl Engine {
             }
             Query::Metrics { reply } => {
                 let counts = self.counts();
-                let _ = reply.send(self.registry.metrics(counts.calls, counts.legs));
+                let mut m = self.registry.metrics(counts.calls, counts.legs);
+                (m.cdr_written, m.cdr_write_errors, m.cdr_dropped) = self.cdr.counts();
+                let _ = reply.send(m);
+            }
+            Query::Ended { reply } => {
+                let _ = reply.send(self.cdr.recent());
             }
             Query::Ping { reply } => self.out.push_back(SipCommand::Ping { reply }),
         }
@@ -482,6 +501,13 @@ impl Engine {
 
     fn feed(&mut self, now: Instant, sid: SessionId, leg: Role, event: LegEvent) {
         if let Some(call) = self.calls.get_mut(&sid) {
+            // RFC 3515 §2.4.4: a NOTIFY before the 2xx implies the REFER was accepted.
+            if matches!(
+                event,
+                LegEvent::ReferAccepted { .. } | LegEvent::TransferProgress { .. }
+            ) {
+                call.facts.transfer_accepted();
+            }
             call.session.handle(now, leg, event);
             self.run(now, sid);
         }
@@ -591,6 +617,7 @@ impl Engine {
         };
         log::debug!(target: "c2c", "click-to-call {sid} is over");
         self.registry.close(now, &call.id);
+        self.write_record(call.id.as_str(), &call.session, &call.legs, call.facts);
         if let Some(t) = call.timer {
             self.timers.remove(&(t, sid));
         }
@@ -611,10 +638,43 @@ impl Engine {
         self.reinvites_due.retain(|(_, s, ..)| *s != sid);
     }
 
+    /// The call's detail record, to the sink.
+    fn write_record(
+        &mut self,
+        id: &str,
+        session: &Session,
+        legs: &[Option<LegSlot>; 2],
+        facts: CallFacts,
+    ) {
+        let sip_call_ids = legs
+            .each_ref()
+            .map(|slot| slot.as_ref().map(|s| s.sip.call_id().to_string()));
+        let record = facts.finish(id, session.ended_by(), sip_call_ids, self.cdr.settings());
+        self.cdr.record(record);
+    }
+
+    /// The calls thread is stopping with calls that did not end in time (their phones
+    /// never answered our CANCEL or BYE): their records are written now, as ended by the
+    /// shutdown.
+    pub(crate) fn abandon(&mut self, now: Instant) {
+        let sids: Vec<SessionId> = self.calls.keys().copied().collect();
+        for sid in sids {
+            if let Some(call) = self.calls.get_mut(&sid) {
+                call.session.note_end(crate::cdr::EndedBy::Shutdown);
+            }
+            self.forget(now, sid);
+        }
+    }
+
     fn act(&mut self, now: Instant, sid: SessionId, action: Action) {
         match action {
             Action::InviteInitiator => self.invite_initiator(sid),
-            Action::InviteDestination => self.invite_destination(sid),
+            Action::InviteDestination => {
+                if let Some(call) = self.calls.get_mut(&sid) {
+                    call.facts.destination_invited();
+                }
+                self.invite_destination(sid)
+            }
             Action::Refer => self.send_refer(sid),
             Action::ReferOutOfDialog => self.send_out_of_dialog_refer(sid),
             Action::Reinvite { leg, sdp } => {
@@ -658,7 +718,8 @@ impl Engine {
                 self.send(sid, leg, TxKind::Bye, bye);
             }
             Action::Report(progress) => {
-                if let Some(call) = self.calls.get(&sid) {
+                if let Some(call) = self.calls.get_mut(&sid) {
+                    call.facts.progress(&progress);
                     self.registry.progress(now, &call.id, &progress);
                     // The requester may be gone (client disconnected): the call goes on.
                     let _ = call.reply.send(progress);
@@ -758,6 +819,9 @@ impl Engine {
     /// with BYE as if its phone had hung up, and the call with it.
     fn end_dialog(&mut self, now: Instant, sid: SessionId, leg: Role, code: u16) {
         log::info!(target: "c2c", "click-to-call {sid}: the {}'s dialog failed ({code}): ending the call", leg.as_str());
+        if let Some(call) = self.calls.get_mut(&sid) {
+            call.session.note_end(crate::cdr::EndedBy::Error);
+        }
         if let Some(slot) = self.slot_mut(sid, leg) {
             let bye = slot.sip.bye();
             self.send(sid, leg, TxKind::Bye, bye);

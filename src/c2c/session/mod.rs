@@ -21,6 +21,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::command::{Progress, Role};
+use crate::cdr::EndedBy;
 use crate::ua::dialog::ends_dialog;
 
 /// What the dialog layer tells the session about one leg.
@@ -163,6 +164,8 @@ pub(crate) struct Session {
     /// The API hung up while our re-INVITE to the initiator was pending: the call ends
     /// once that re-INVITE has its answer.
     hang_up_pending: bool,
+    /// What ended the call, for its detail record: the first cause.
+    ended_by: Option<EndedBy>,
     actions: VecDeque<Action>,
 }
 
@@ -204,6 +207,7 @@ impl Session {
             rang: [false; 2],
             final_sent: false,
             hang_up_pending: false,
+            ended_by: None,
             actions: VecDeque::new(),
         };
         s.initiator = LegState::Ringing {
@@ -228,6 +232,7 @@ impl Session {
             rang: [false; 2],
             final_sent: false,
             hang_up_pending: false,
+            ended_by: None,
             actions: VecDeque::from([Action::ReferOutOfDialog]),
         }
     }
@@ -254,6 +259,16 @@ impl Session {
         self.final_sent
             && matches!(self.initiator, LegState::Idle | LegState::Ended)
             && matches!(self.destination, LegState::Idle | LegState::Ended)
+    }
+
+    /// What ended the call (for its record); `Error` when nothing said.
+    pub(crate) fn ended_by(&self) -> EndedBy {
+        self.ended_by.unwrap_or(EndedBy::Error)
+    }
+
+    /// Notes what is ending the call, unless something already is.
+    pub(crate) fn note_end(&mut self, by: EndedBy) {
+        self.ended_by.get_or_insert(by);
     }
 
     /// The next thing to do, in order.
@@ -286,6 +301,7 @@ impl Session {
                 LegState::Ringing { deadline } if now >= deadline => {
                     log::info!(target: "c2c", "{} did not answer in time: cancelling", leg.as_str());
                     self.timed_out = Some(leg);
+                    self.note_end(EndedBy::Timeout);
                     self.cancel_or_bye(now, leg);
                 }
                 LegState::Cancelling { deadline } | LegState::Closing { deadline }
@@ -295,6 +311,7 @@ impl Session {
                     // the phone does; nothing more will come for this leg.
                     log::warn!(target: "c2c", "{} gave no final answer in time: giving it up", leg.as_str());
                     *self.leg_mut(leg) = LegState::Ended;
+                    self.note_end(EndedBy::Error);
                     self.fail(now, leg, 408);
                 }
                 _ => {}
@@ -304,6 +321,7 @@ impl Session {
             && now >= deadline
         {
             // RFC 3515 §2.4.6: no final NOTIFY within the subscription's life.
+            self.note_end(EndedBy::Timeout);
             self.fail(now, Role::Destination, 408);
         }
     }
@@ -311,6 +329,7 @@ impl Session {
     /// The server is shutting down: end every leg and deliver the final report now.
     pub(crate) fn shutdown(&mut self, now: Instant) {
         let pending = self.pending_leg();
+        self.note_end(EndedBy::Shutdown);
         self.fail(now, pending, 503);
     }
 
@@ -322,6 +341,7 @@ impl Session {
         // call is over for us, and its later NOTIFYs get 481 (RFC 6665 §4.1.3: the
         // notifier then ends the subscription).
         let pending = self.pending_leg();
+        self.note_end(EndedBy::Api);
         self.report(487, pending, HUNG_UP_TEXT);
         if self.state == State::Reinviting {
             // Our re-INVITE to the initiator is out: a BYE now would cross its 2xx, which
@@ -348,6 +368,8 @@ impl Session {
                 } else {
                     code
                 };
+                // The phone refused (or its path did); a ring time-out was noted already.
+                self.note_end(EndedBy::leg(leg));
                 *self.leg_mut(leg) = LegState::Ended;
                 self.fail(now, leg, code);
             }
@@ -365,6 +387,7 @@ impl Session {
                 } else {
                     // RFC 4488 §4: no subscription, so no NOTIFY will tell more; the 2xx is
                     // the outcome, reported and followed up as a transfer that succeeded.
+                    self.note_end(EndedBy::Destination);
                     self.report(200, Role::Destination, TRANSFERRED_TEXT);
                     self.end_all(now);
                 }
@@ -381,6 +404,11 @@ impl Session {
                     // what is known is how it ended: it expired (408, as our own transfer
                     // deadline), or the transfer was given up (487).
                     let code = if timed_out { 408 } else { TRANSFER_GIVEN_UP };
+                    self.note_end(if timed_out {
+                        EndedBy::Timeout
+                    } else {
+                        EndedBy::Initiator
+                    });
                     self.fail(now, Role::Destination, code);
                 }
             }
@@ -409,6 +437,7 @@ impl Session {
             LegEvent::ReinviteFailed { code } => {
                 if self.state == State::Reinviting && leg == Role::Initiator {
                     log::info!(target: "c2c", "initiator refused the destination's offer ({code}): ending the call");
+                    self.note_end(EndedBy::Error);
                     self.end_all(now);
                 }
             }
@@ -460,6 +489,7 @@ impl Session {
                         // RFC 3264 §4 / RFC 3261 §13.2.1: a 2xx to an offerless INVITE must
                         // carry the offer; without it there is nothing to connect.
                         log::warn!(target: "c2c", "destination answered without SDP: ending the call");
+                        self.note_end(EndedBy::Error);
                         self.actions.push_back(Action::Ack { leg, sdp: None });
                         self.end_all(now);
                     }
@@ -481,12 +511,18 @@ impl Session {
             // No dialog to fall back to (an anchored call would need the initiator's
             // INVITE first): the initiator's phone refused, or never answered.
             log::info!(target: "c2c", "out-of-dialog REFER failed with {code}: ending the call");
+            self.note_end(if answered {
+                EndedBy::Initiator
+            } else {
+                EndedBy::Error
+            });
             self.fail(now, Role::Initiator, code);
         } else if self.initiator != LegState::Up {
             // The initiator hung up meanwhile: nobody is left to connect.
             self.fail(now, Role::Destination, code);
         } else if !answered || ends_dialog(code) {
             log::info!(target: "c2c", "REFER failed with {code}: the initiator's dialog is gone, ending the call");
+            self.note_end(EndedBy::Error);
             self.fail(now, Role::Destination, code);
         } else {
             log::info!(target: "c2c", "REFER rejected with {code}: falling back to an anchored call");
@@ -502,10 +538,15 @@ impl Session {
         match code {
             180..=199 => self.report_ringing(Role::Destination),
             200..=299 => {
+                // The transfer's outcome ends our part of the call.
+                self.note_end(EndedBy::Destination);
                 self.report(code, Role::Destination, CONNECTED_TEXT[1]);
                 self.end_all(now);
             }
-            300.. => self.fail(now, Role::Destination, code),
+            300.. => {
+                self.note_end(EndedBy::Destination);
+                self.fail(now, Role::Destination, code);
+            }
             _ => {}
         }
     }
@@ -525,6 +566,7 @@ impl Session {
 
     fn on_remote_bye(&mut self, now: Instant, leg: Role) {
         *self.leg_mut(leg) = LegState::Ended;
+        self.note_end(EndedBy::leg(leg));
         match self.state {
             State::Transferring { .. } | State::Referring if leg == Role::Initiator => {
                 // The transferee hung up before a final NOTIFY. Its subscription could

@@ -664,3 +664,73 @@ fn out_of_dialog_hang_up_before_acceptance_is_the_initiators_result() {
     assert_eq!(drain(&mut s), vec![rep(487, I, HUNG_UP_TEXT)]);
     assert!(s.is_done());
 }
+
+/// The record names the first cause of the end: what follows it (the CANCEL's 487, the
+/// other side's BYE) does not change it.
+#[test]
+fn ended_by_is_the_first_cause_of_the_end() {
+    use crate::cdr::EndedBy;
+    // A ring time-out: the CANCEL's 487 that follows is not the initiator's refusal.
+    let now = Instant::now();
+    let mut s = Session::new(now, false, T);
+    drain(&mut s);
+    s.handle_timeout(now + T.ring_timeout);
+    s.handle(now, I, LegEvent::Failed { code: 487 });
+    assert_eq!(s.ended_by(), EndedBy::Timeout);
+    // The API hangs up an anchored call; the BYEs' answers follow.
+    let (mut s, now) = answered_initiator(true);
+    s.hang_up(now);
+    s.handle(now, I, LegEvent::RemoteBye);
+    assert_eq!(s.ended_by(), EndedBy::Api);
+    // A busy destination in an anchored call.
+    let (mut s, now) = answered_initiator(true);
+    s.handle(now, D, LegEvent::Failed { code: 486 });
+    assert_eq!(s.ended_by(), EndedBy::Destination);
+    // The transfer's outcome ends a REFER call: the destination's answer.
+    let (mut s, now) = answered_initiator(false);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    s.handle(now, I, LegEvent::TransferProgress { code: 200 });
+    s.handle(now, I, LegEvent::Ended);
+    assert_eq!(s.ended_by(), EndedBy::Destination);
+    // A transfer whose NOTIFYs stop: its deadline.
+    let (mut s, now) = answered_initiator(false);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    s.handle_timeout(now + T.transfer_timeout);
+    assert_eq!(s.ended_by(), EndedBy::Timeout);
+    // Shutdown, then the initiator's BYE.
+    let (mut s, now) = answered_initiator(false);
+    s.shutdown(now);
+    s.handle(now, I, LegEvent::RemoteBye);
+    assert_eq!(s.ended_by(), EndedBy::Shutdown);
+    // A REFER nobody answers: neither phone chose it.
+    let (mut s, now) = answered_initiator(false);
+    s.handle(now, I, LegEvent::ReferFailed { code: 408 });
+    assert_eq!(s.ended_by(), EndedBy::Error);
+    // The initiator hangs up during the fallback's ringing.
+    let (mut s, now) = answered_initiator(false);
+    s.handle(now, I, LegEvent::ReferRejected { code: 501 });
+    s.handle(now, I, LegEvent::RemoteBye);
+    s.handle(now, D, LegEvent::Failed { code: 487 });
+    assert_eq!(s.ended_by(), EndedBy::Initiator);
+}
+
+/// Out of dialog, a refused REFER is the initiator's phone's choice; one nobody answers is
+/// neither phone's; a transfer's outcome is the destination's.
+#[test]
+fn out_of_dialog_refer_records_who_ended_it() {
+    use crate::cdr::EndedBy;
+    let now = Instant::now();
+    let mut s = Session::refer_out_of_dialog(T);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferRejected { code: 603 });
+    assert_eq!(s.ended_by(), EndedBy::Initiator);
+    let mut s = Session::refer_out_of_dialog(T);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferFailed { code: 408 });
+    assert_eq!(s.ended_by(), EndedBy::Error);
+    let mut s = Session::refer_out_of_dialog(T);
+    drain(&mut s);
+    s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
+    s.handle(now, I, LegEvent::TransferProgress { code: 486 });
+    assert_eq!(s.ended_by(), EndedBy::Destination);
+}

@@ -48,6 +48,7 @@ fn place(e: &mut Engine, anchor: bool) -> Receiver<Progress> {
             anchor,
             id: crate::c2c::command::CallId::generate(None).expect("random bits"),
             options: Default::default(),
+            origin: crate::c2c::command::CallOrigin::for_test("100", "200"),
             reply: tx,
         },
     );

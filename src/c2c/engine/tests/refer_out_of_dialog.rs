@@ -13,6 +13,7 @@ fn place_ood(e: &mut Engine, now: Instant) -> Receiver<Progress> {
             initiator_uri: "sip:100@127.0.0.1:5061".into(),
             destination_uri: "sip:200@127.0.0.1:5062".into(),
             anchor: false,
+            origin: crate::c2c::command::CallOrigin::for_test("100", "200"),
             id: crate::c2c::command::CallId::generate(None).expect("random bits"),
             options: CallOptions {
                 mode: Some(CallMode::ReferOutOfDialog),
@@ -317,6 +318,7 @@ fn a_hang_up_ends_the_call_at_once_without_sip() {
             initiator_uri: "sip:100@127.0.0.1:5061".into(),
             destination_uri: "sip:200@127.0.0.1:5062".into(),
             anchor: true,
+            origin: crate::c2c::command::CallOrigin::for_test("100", "200"),
             id: id.clone(),
             options: CallOptions {
                 mode: Some(CallMode::ReferOutOfDialog),
