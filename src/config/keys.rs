@@ -53,11 +53,21 @@ pub enum Key {
     FixNatContact,
     InstanceName,
     MetricsAuth,
+    InitiatorFromDisplayName,
+    InitiatorFrom,
+    InitiatorPAssertedIdentity,
+    InitiatorPrivacyId,
+    InitiatorAutoAnswer,
+    InitiatorExtraHeader,
+    DestinationFromDisplayName,
+    DestinationFrom,
+    DestinationPAssertedIdentity,
+    DestinationPrivacyId,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 50] = [
+    pub const ALL: [Key; 60] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -73,6 +83,16 @@ impl Key {
         Key::SipAuthPassword,
         Key::SipAuthRealm,
         Key::MaxRedirects,
+        Key::InitiatorFromDisplayName,
+        Key::InitiatorFrom,
+        Key::InitiatorPAssertedIdentity,
+        Key::InitiatorPrivacyId,
+        Key::InitiatorAutoAnswer,
+        Key::InitiatorExtraHeader,
+        Key::DestinationFromDisplayName,
+        Key::DestinationFrom,
+        Key::DestinationPAssertedIdentity,
+        Key::DestinationPrivacyId,
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
@@ -163,6 +183,16 @@ impl Key {
             Key::FixNatContact => "FixNatContact",
             Key::InstanceName => "InstanceName",
             Key::MetricsAuth => "MetricsAuth",
+            Key::InitiatorFromDisplayName => "InitiatorFromDisplayName",
+            Key::InitiatorFrom => "InitiatorFrom",
+            Key::InitiatorPAssertedIdentity => "InitiatorPAssertedIdentity",
+            Key::InitiatorPrivacyId => "InitiatorPrivacyId",
+            Key::InitiatorAutoAnswer => "InitiatorAutoAnswer",
+            Key::InitiatorExtraHeader => "InitiatorExtraHeader",
+            Key::DestinationFromDisplayName => "DestinationFromDisplayName",
+            Key::DestinationFrom => "DestinationFrom",
+            Key::DestinationPAssertedIdentity => "DestinationPAssertedIdentity",
+            Key::DestinationPrivacyId => "DestinationPrivacyId",
         }
     }
 

@@ -124,6 +124,7 @@ impl Sim {
                 credentials: cfg.credentials.clone(),
                 max_redirects: 5,
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),
+                caller_identity: Default::default(),
             }),
             core: ReactorCore::new(CoreConfig {
                 layer: cfg.layer,

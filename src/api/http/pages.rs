@@ -8,7 +8,7 @@ use super::request::{parse_query, query_param};
 use super::response::{Response, reason};
 use crate::api::dispatch::{DispatchError, Dispatcher};
 use crate::api::escape::escape_markup as esc;
-use crate::c2c::command::CallOptions;
+use crate::c2c::command::{CallOptions, IdentityOption};
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -94,6 +94,20 @@ pub(crate) fn click_to_call(
         esc(destination),
         if anchor { " (anchored)" } else { "" }
     );
+    // The caller identity and auto-answer options (new, optional): an empty one is as if
+    // not given, as a form's empty field.
+    let mut options = CallOptions {
+        ring_timeout: ring_timeout.flatten(),
+        ..CallOptions::default()
+    };
+    let mut bad_option = None;
+    for option in IdentityOption::ALL {
+        if let Some(text) = query_param(&pairs, option.query_name()).filter(|t| !t.is_empty())
+            && let Err(e) = options.set_identity(option, text)
+        {
+            bad_option.get_or_insert(format!("Invalid {}: {e}", option.query_name()));
+        }
+    }
     let mut retry_after = None;
     let result = if initiator.is_empty() || destination.is_empty() {
         Err((
@@ -102,11 +116,10 @@ pub(crate) fn click_to_call(
         ))
     } else if ring_timeout == Some(None) {
         Err((400, "Invalid ringtimeout: 1 to 86400 seconds".to_owned()))
+    } else if let Some(text) = bad_option {
+        Err((400, text))
     } else {
         let placed = if place {
-            let options = CallOptions {
-                ring_timeout: ring_timeout.flatten(),
-            };
             dispatcher
                 .dispatch_with("HTTP", peer, initiator, destination, anchor, options)
                 .map(|d| (d.initiator_uri, d.destination_uri, Some(d.id)))

@@ -8,7 +8,7 @@ use std::fmt;
 
 use xml::reader::{ParserConfig, XmlEvent};
 
-use crate::c2c::command::CallOptions;
+use crate::c2c::command::{CallOptions, IdentityOption, OverrideError};
 
 /// Deepest element nesting looked at; a request needs 3.
 const MAX_DEPTH: usize = 32;
@@ -25,6 +25,10 @@ pub struct ClickToCallRequest {
     pub return_call_id: bool,
     /// `<RingTimeout>seconds</RingTimeout>` (new, optional): this call's `RingTimeout`.
     pub ring_timeout: Option<std::time::Duration>,
+    /// The ring time-out and the caller identity and auto-answer elements (new, optional:
+    /// `<InitiatorDisplayName>`, `<InitiatorCallerId>`, `<DestinationDisplayName>`,
+    /// `<DestinationCallerId>`, `<AutoAnswer>`), checked. An empty element counts as absent.
+    pub options: CallOptions,
 }
 
 /// Why a request is answered with a 400; the texts are the original's.
@@ -38,6 +42,8 @@ pub enum RequestError {
     MissingTags,
     /// `<RingTimeout>` is not 1 to 86400 seconds.
     InvalidRingTimeout,
+    /// An identity or auto-answer element whose value cannot go in a SIP header.
+    InvalidOption(IdentityOption, OverrideError),
 }
 
 impl fmt::Display for RequestError {
@@ -47,6 +53,9 @@ impl fmt::Display for RequestError {
             RequestError::UnknownMethod => "Unknown method",
             RequestError::MissingTags => "Missing initiator and/or destination tags",
             RequestError::InvalidRingTimeout => "Invalid RingTimeout: 1 to 86400 seconds",
+            RequestError::InvalidOption(option, e) => {
+                return write!(f, "Invalid {}: {e}", option.xml_name());
+            }
         })
     }
 }
@@ -60,6 +69,7 @@ enum Field {
     AuthToken,
     ReturnCallId,
     RingTimeout,
+    Identity(IdentityOption),
 }
 
 /// Parses one framed request document. Checks in the original's order: well-formed,
@@ -94,6 +104,7 @@ pub(crate) fn parse_request_with_token(
     let mut anchor: Option<String> = None;
     let mut return_call_id: Option<String> = None;
     let mut ring_timeout: Option<String> = None;
+    let mut identity: [Option<String>; IdentityOption::ALL.len()] = Default::default();
     let mut token: Option<String> = None;
     let mut text = String::new();
 
@@ -132,7 +143,10 @@ pub(crate) fn parse_request_with_token(
                     } else if local.eq_ignore_ascii_case("RingTimeout") {
                         Some(Field::RingTimeout)
                     } else {
-                        None
+                        IdentityOption::ALL
+                            .into_iter()
+                            .find(|o| local.eq_ignore_ascii_case(o.xml_name()))
+                            .map(Field::Identity)
                     };
                     text.clear();
                 }
@@ -160,6 +174,16 @@ pub(crate) fn parse_request_with_token(
                         Some(Field::RingTimeout) if ring_timeout.is_none() => {
                             ring_timeout = Some(value)
                         }
+                        Some(Field::Identity(option)) => {
+                            if let Some(slot) = IdentityOption::ALL
+                                .iter()
+                                .position(|o| *o == option)
+                                .and_then(|i| identity.get_mut(i))
+                                && slot.is_none()
+                            {
+                                *slot = Some(value);
+                            }
+                        }
                         _ => {}
                     }
                     text.clear();
@@ -184,6 +208,17 @@ pub(crate) fn parse_request_with_token(
                 Some(Some(d)) => Some(d),
                 Some(None) => return Err(RequestError::InvalidRingTimeout),
             };
+            let mut options = CallOptions {
+                ring_timeout,
+                ..CallOptions::default()
+            };
+            for (option, text) in IdentityOption::ALL.into_iter().zip(&identity) {
+                if let Some(text) = text.as_deref().filter(|t| !t.is_empty()) {
+                    options
+                        .set_identity(option, text)
+                        .map_err(|e| RequestError::InvalidOption(option, e))?;
+                }
+            }
             Ok((
                 ClickToCallRequest {
                     initiator,
@@ -191,6 +226,7 @@ pub(crate) fn parse_request_with_token(
                     anchor: anchor.is_some_and(|a| a.eq_ignore_ascii_case("true")),
                     return_call_id: return_call_id.is_some_and(|a| a.eq_ignore_ascii_case("true")),
                     ring_timeout,
+                    options,
                 },
                 token,
             ))
@@ -220,6 +256,7 @@ mod tests {
                 anchor: false,
                 return_call_id: false,
                 ring_timeout: None,
+                options: CallOptions::default(),
             })
         );
     }

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use super::command::{CallId, Command, HangupOutcome, Progress, Query, Role};
+use super::command::{CallId, CallOptions, Command, HangupOutcome, Progress, Query, Role};
+use super::identity::{IdentityConfig, Parties};
 use super::registry::Registry;
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::sip::msg::{Message, NameAddr, Uri};
@@ -40,6 +41,9 @@ pub(crate) struct EngineConfig {
     /// `MaxRedirects`: redirected INVITEs a leg may send after 3xx responses.
     pub max_redirects: u8,
     pub timing: Timing,
+    /// `InitiatorFrom…`, `Destination…`, `InitiatorAutoAnswer`, `InitiatorExtraHeader`:
+    /// what each leg's INVITE says about the caller.
+    pub caller_identity: IdentityConfig,
 }
 
 type SessionId = u64;
@@ -164,6 +168,9 @@ struct Call {
     pending_relays: HashMap<ServerTxId, PendingRelay>,
     /// How many times our REFER was answered 491 and sent again.
     refer_glares: u8,
+    /// The request's per-call settings (caller identity and auto-answer are read when
+    /// each leg's INVITE is built).
+    options: CallOptions,
 }
 
 /// All calls of the process.
@@ -293,6 +300,7 @@ impl Engine {
                     timer: None,
                     pending_relays: HashMap::new(),
                     refer_glares: 0,
+                    options,
                 };
                 self.calls.insert(sid, call);
                 self.run(now, sid);
@@ -649,8 +657,8 @@ impl Engine {
         }
     }
 
-    /// `"Click-To-Call: <destination user>" <identity>`, as the original's From and
-    /// Referred-By.
+    /// `"Click-To-Call: <destination user>" <identity>`, as the original's Referred-By
+    /// (and From, which `c2c::identity` builds now).
     fn our_name_addr(&self, destination: &Uri) -> NameAddr {
         let mut na = NameAddr::new(self.cfg.identity.clone());
         let user = destination.user_unescaped().unwrap_or_default();
@@ -669,19 +677,29 @@ impl Engine {
         let Some(call) = self.calls.get(&sid) else {
             return;
         };
-        let from = self.our_name_addr(&call.destination);
+        let parties = Parties {
+            initiator: &call.initiator,
+            destination: &call.destination,
+            identity: &self.cfg.identity,
+        };
+        let caller = self.cfg.caller_identity.initiator_leg(
+            &parties,
+            &call.options.initiator_caller,
+            call.options.auto_answer,
+        );
         let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
         let offer = sdp::inactive_offer(self.cfg.local_ip, session_version())
             .to_string()
             .into_bytes();
         let spec = DialogSpec {
             target: call.initiator.clone(),
-            from,
+            from: caller.from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
             proxy_all: self.cfg.outbound_proxy_all,
             fix_nat: self.cfg.fix_nat_contact,
             offer: Some(offer.clone()),
+            extra_headers: caller.headers,
         };
         self.start_leg(sid, Role::Initiator, spec, offer);
     }
@@ -693,19 +711,31 @@ impl Engine {
         let Some(init) = call.legs[0].as_ref() else {
             return;
         };
-        // The destination sees the initiator calling: From is the initiator leg's To
-        // without its tag, Contact carries the initiator's user part (as the original).
-        let mut from = init.sip.remote().clone();
-        from.params.remove("tag");
-        let contact = self.contact(from.uri.user.as_deref(), &call.destination);
+        // The destination sees the initiator calling: by default From is the initiator
+        // leg's To without its tag (as the original), `Destination…` keys and the request
+        // may change it. Contact carries the initiator's user part (as the original).
+        let mut legacy = init.sip.remote().clone();
+        legacy.params.remove("tag");
+        let contact = self.contact(legacy.uri.user.as_deref(), &call.destination);
+        let parties = Parties {
+            initiator: &call.initiator,
+            destination: &call.destination,
+            identity: &self.cfg.identity,
+        };
+        let caller = self.cfg.caller_identity.destination_leg(
+            &parties,
+            legacy,
+            &call.options.destination_caller,
+        );
         let spec = DialogSpec {
             target: call.destination.clone(),
-            from,
+            from: caller.from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
             proxy_all: self.cfg.outbound_proxy_all,
             fix_nat: self.cfg.fix_nat_contact,
             offer: None,
+            extra_headers: caller.headers,
         };
         self.start_leg(sid, Role::Destination, spec, Vec::new());
     }

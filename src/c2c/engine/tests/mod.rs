@@ -28,6 +28,7 @@ fn engine() -> Engine {
         credentials: None,
         max_redirects: 5,
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
+        caller_identity: Default::default(),
     })
 }
 
