@@ -15,6 +15,7 @@ mod auth;
 mod concurrent;
 mod demo;
 mod failures;
+mod identity;
 mod inbound;
 mod lossy;
 mod nat;
