@@ -307,11 +307,14 @@ impl IdentityOption {
 impl CallOptions {
     /// Sets one identity option from a request's text, checked: the values end up in SIP
     /// headers.
-    pub fn set_identity(&mut self, option: IdentityOption, text: &str) -> Result<(), OverrideError> {
+    pub fn set_identity(
+        &mut self,
+        option: IdentityOption,
+        text: &str,
+    ) -> Result<(), OverrideError> {
         match option {
             IdentityOption::InitiatorDisplayName => {
-                self.initiator_caller.display_name =
-                    Some(CallerOverride::parse_display_name(text)?)
+                self.initiator_caller.display_name = Some(CallerOverride::parse_display_name(text)?)
             }
             IdentityOption::InitiatorCallerId => {
                 self.initiator_caller.caller_id = Some(CallerOverride::parse_caller_id(text)?)
@@ -324,7 +327,8 @@ impl CallOptions {
                 self.destination_caller.caller_id = Some(CallerOverride::parse_caller_id(text)?)
             }
             IdentityOption::AutoAnswer => {
-                self.auto_answer = Some(AutoAnswer::parse(text).ok_or(OverrideError::NotAnAutoAnswer)?)
+                self.auto_answer =
+                    Some(AutoAnswer::parse(text).ok_or(OverrideError::NotAnAutoAnswer)?)
             }
         }
         Ok(())

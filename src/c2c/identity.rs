@@ -241,7 +241,9 @@ impl ExtraHeader {
         let value = value.trim();
         let token = |b: u8| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b);
         if name.is_empty() || !name.bytes().all(token) {
-            return Err(bad(format!("{name:?} is not a header name (RFC 3261 token)")));
+            return Err(bad(format!(
+                "{name:?} is not a header name (RFC 3261 token)"
+            )));
         }
         let canonical = canonical_header_name(name).unwrap_or(name);
         if let Some(owned) = OWNED_HEADERS
@@ -292,14 +294,15 @@ impl IdentityConfig {
     pub(crate) fn from_config(config: &crate::config::Config) -> IdentityConfig {
         let defaults = IdentityConfig::default();
         let uri = |text: &str| (!text.is_empty()).then(|| parse_from(text).ok()).flatten();
-        let leg = |display: &str, from: &str, asserted: &str, privacy_id: bool, base: LegIdentity| {
-            LegIdentity {
-                display_name: parse_display_name(display).unwrap_or(base.display_name),
-                from: uri(from),
-                asserted: parse_asserted(asserted).unwrap_or_default(),
-                privacy_id,
-            }
-        };
+        let leg =
+            |display: &str, from: &str, asserted: &str, privacy_id: bool, base: LegIdentity| {
+                LegIdentity {
+                    display_name: parse_display_name(display).unwrap_or(base.display_name),
+                    from: uri(from),
+                    asserted: parse_asserted(asserted).unwrap_or_default(),
+                    privacy_id,
+                }
+            };
         IdentityConfig {
             initiator: leg(
                 &config.initiator_from_display_name,

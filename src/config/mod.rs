@@ -544,12 +544,13 @@ impl Config {
                 Key::InitiatorExtraHeader => self.initiator_extra_header.clone(),
                 Key::DestinationFromDisplayName => self.destination_from_display_name.clone(),
                 Key::DestinationFrom => self.destination_from.clone(),
-                Key::DestinationPAssertedIdentity => {
-                    self.destination_p_asserted_identity.clone()
-                }
-                Key::DestinationPrivacyId => {
-                    (if self.destination_privacy_id { "1" } else { "0" }).to_owned()
-                }
+                Key::DestinationPAssertedIdentity => self.destination_p_asserted_identity.clone(),
+                Key::DestinationPrivacyId => (if self.destination_privacy_id {
+                    "1"
+                } else {
+                    "0"
+                })
+                .to_owned(),
                 Key::TranslationPattern | Key::TranslationOutput => continue,
             };
             out.push((key.name(), value));

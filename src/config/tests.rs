@@ -726,7 +726,10 @@ fn instance_name_is_a_short_url_safe_word_and_blank_by_default() {
 #[test]
 fn caller_identity_keys_default_to_the_originals_behaviour() {
     let c = Config::from_text("").expect("valid").config;
-    assert_eq!(c.initiator_from_display_name, "Click-To-Call: {destination}");
+    assert_eq!(
+        c.initiator_from_display_name,
+        "Click-To-Call: {destination}"
+    );
     assert_eq!(c.initiator_from, "");
     assert_eq!(c.initiator_p_asserted_identity, "none");
     assert!(!c.initiator_privacy_id);
@@ -767,12 +770,17 @@ fn caller_identity_keys_are_read_and_printed_back() {
         .iter()
         .map(|(k, v)| format!("{k} = {v}\n"))
         .collect();
-    assert!(printed.contains("InitiatorAutoAnswer = call-info\n"), "{printed}");
+    assert!(
+        printed.contains("InitiatorAutoAnswer = call-info\n"),
+        "{printed}"
+    );
     assert!(
         printed.contains("InitiatorExtraHeader = x-intercom: yes\n"),
         "{printed}"
     );
-    let again = Config::from_text(&printed).expect("printed settings parse").config;
+    let again = Config::from_text(&printed)
+        .expect("printed settings parse")
+        .config;
     assert_eq!(c.settings(), again.settings());
 }
 
@@ -837,7 +845,9 @@ fn bad_caller_identity_values_name_line_key_and_reason() {
             .map(|p| p.to_string())
             .collect();
         assert!(
-            got.len() == 1 && got[0].starts_with("<text>:1: InitiatorExtraHeader") && got[0].contains(reason),
+            got.len() == 1
+                && got[0].starts_with("<text>:1: InitiatorExtraHeader")
+                && got[0].contains(reason),
             "{bad}: {got:?}"
         );
     }

@@ -408,7 +408,9 @@ fn per_call_values_that_cannot_go_in_a_header_are_refused_on_every_interface() {
     ));
     let refused = client.expect(400, None, WAIT);
     assert!(
-        refused.text.starts_with("Invalid InitiatorCallerId: holds a character"),
+        refused
+            .text
+            .starts_with("Invalid InitiatorCallerId: holds a character"),
         "{refused:?}"
     );
     // Nothing was placed.

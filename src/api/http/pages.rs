@@ -238,6 +238,54 @@ mod tests {
     }
 
     #[test]
+    fn identity_parameters_reach_the_call_and_bad_ones_are_400_pages() {
+        use crate::c2c::command::AutoAnswer;
+        let (d, rx) = dispatcher();
+        let r = click_to_call(
+            Some(
+                "initiator=5061100&destination=5062200&initiatordisplayname=Front+Desk&initiatorcallerid=%2B49&destinationcallerid=&autoanswer=call-info",
+            ),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.status, 200);
+        let Ok(Command::ClickToCall { options, .. }) = rx.try_recv() else {
+            panic!("no call placed");
+        };
+        // The page is the original's: the options are not echoed.
+        let plain = click_to_call(
+            Some("initiator=5061100&destination=5062200"),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.body, plain.body);
+        assert!(rx.try_recv().is_ok());
+        assert_eq!(
+            options.initiator_caller.display_name.as_deref(),
+            Some("Front Desk")
+        );
+        assert_eq!(options.initiator_caller.caller_id.as_deref(), Some("+49"));
+        assert_eq!(options.destination_caller.caller_id, None);
+        assert_eq!(options.auto_answer, Some(AutoAnswer::CallInfo));
+        let r = click_to_call(
+            Some("initiator=5061100&destination=5062200&initiatorcallerid=1%40evil"),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.status, 400);
+        assert!(
+            r.body
+                .contains("<p>Invalid initiatorcallerid: holds a character"),
+            "{}",
+            r.body
+        );
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
     fn head_checks_without_placing() {
         let (d, rx) = dispatcher();
         let r = click_to_call(

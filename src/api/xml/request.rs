@@ -288,6 +288,45 @@ mod tests {
     }
 
     #[test]
+    fn identity_elements_are_read_checked_and_empty_ones_ignored() {
+        use crate::c2c::command::AutoAnswer;
+        let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
+        let req = parse(&format!(
+            "{base}<InitiatorDisplayName> R&amp;D </InitiatorDisplayName>\
+             <initiatorcallerid>+100</initiatorcallerid>\
+             <DestinationDisplayName></DestinationDisplayName>\
+             <DestinationCallerId>555</DestinationCallerId>\
+             <AutoAnswer>Answer-Mode</AutoAnswer></Request></ClickToCall>"
+        ))
+        .expect("request");
+        let o = &req.options;
+        assert_eq!(o.initiator_caller.display_name.as_deref(), Some("R&D"));
+        assert_eq!(o.initiator_caller.caller_id.as_deref(), Some("+100"));
+        assert_eq!(o.destination_caller.display_name, None);
+        assert_eq!(o.destination_caller.caller_id.as_deref(), Some("555"));
+        assert_eq!(o.auto_answer, Some(AutoAnswer::AnswerMode));
+        let plain = parse(&format!("{base}</Request></ClickToCall>")).expect("request");
+        assert_eq!(plain.options, CallOptions::default());
+        for (doc, text) in [
+            (
+                "<InitiatorDisplayName>a&#13;&#10;b</InitiatorDisplayName>",
+                "Invalid InitiatorDisplayName: holds a control character",
+            ),
+            (
+                "<DestinationCallerId>a@b</DestinationCallerId>",
+                "Invalid DestinationCallerId: holds a character",
+            ),
+            (
+                "<AutoAnswer>yes</AutoAnswer>",
+                "Invalid AutoAnswer: must be none, call-info, alert-info or answer-mode",
+            ),
+        ] {
+            let e = parse(&format!("{base}{doc}</Request></ClickToCall>")).expect_err(doc);
+            assert!(e.to_string().starts_with(text), "{doc}: {e}");
+        }
+    }
+
+    #[test]
     fn the_auth_token_is_read_exactly_and_only_inside_the_request() {
         let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
         let (_, t) = parse_request_with_token(

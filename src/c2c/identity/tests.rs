@@ -208,11 +208,8 @@ fn each_auto_answer_form_and_the_extra_header() {
 fn a_decoded_user_part_cannot_break_the_display_name_out_of_its_line() {
     let mut call = Call::new();
     call.destination = uri("sip:a%0D%0AX-Evil%3A%201@10.0.0.6");
-    let leg = IdentityConfig::default().initiator_leg(
-        &call.parties(),
-        &CallerOverride::default(),
-        None,
-    );
+    let leg =
+        IdentityConfig::default().initiator_leg(&call.parties(), &CallerOverride::default(), None);
     let text = leg.from.to_string();
     assert!(!text.contains('\r') && !text.contains('\n'), "{text:?}");
     assert_eq!(
@@ -240,12 +237,7 @@ fn a_template_that_gives_no_uri_for_a_call_falls_back_to_the_default_from() {
 
 #[test]
 fn templates_refuse_unknown_placeholders_and_lone_braces() {
-    for bad in [
-        "Call {destnation}",
-        "Call {destination",
-        "Call }",
-        "a\r\nb",
-    ] {
+    for bad in ["Call {destnation}", "Call {destination", "Call }", "a\r\nb"] {
         assert!(Template::parse(bad).is_err(), "{bad:?}");
     }
     assert!(parse_display_name("none").unwrap().is_none());
@@ -391,7 +383,11 @@ fn per_call_options_are_checked_before_they_reach_a_header() {
         ),
     ] {
         let mut o = CallOptions::default();
-        assert_eq!(o.set_identity(option, text), Err(want), "{option:?} {text:?}");
+        assert_eq!(
+            o.set_identity(option, text),
+            Err(want),
+            "{option:?} {text:?}"
+        );
         assert_eq!(o, CallOptions::default());
     }
     // A caller id that passes is a valid user part: the From it makes parses.
