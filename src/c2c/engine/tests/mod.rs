@@ -4,6 +4,7 @@
 
 mod calls;
 mod failures;
+mod identity;
 mod relays;
 mod session_timer;
 
