@@ -266,6 +266,7 @@ fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineCo
                 u
             }),
         timing: Timing::from_ring_timeout(config.ring_timeout),
+        caller_identity: crate::c2c::identity::IdentityConfig::from_config(config),
     }
 }
 

@@ -47,8 +47,19 @@ fn escape(s: &str) -> String {
 }
 
 fn to_xml(r: &ClickToCallRequest) -> String {
+    let o = &r.options;
+    let identity = [
+        ("InitiatorDisplayName", o.initiator_caller.display_name.clone()),
+        ("InitiatorCallerId", o.initiator_caller.caller_id.clone()),
+        ("DestinationDisplayName", o.destination_caller.display_name.clone()),
+        ("DestinationCallerId", o.destination_caller.caller_id.clone()),
+        ("AutoAnswer", o.auto_answer.map(|a| a.as_str().to_owned())),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.map(|v| format!("    <{name}>{}</{name}>\r\n", escape(&v))))
+    .collect::<String>();
     format!(
-        "<ClickToCall>\r\n  <Request>\r\n    <Initiator>{}</Initiator>\r\n    <Destination>{}</Destination>\r\n    <AnchorCall>{}</AnchorCall>\r\n    <ReturnCallId>{}</ReturnCallId>\r\n{}  </Request>\r\n</ClickToCall>",
+        "<ClickToCall>\r\n  <Request>\r\n    <Initiator>{}</Initiator>\r\n    <Destination>{}</Destination>\r\n    <AnchorCall>{}</AnchorCall>\r\n    <ReturnCallId>{}</ReturnCallId>\r\n{}{identity}  </Request>\r\n</ClickToCall>",
         escape(&r.initiator),
         escape(&r.destination),
         r.anchor,

@@ -60,6 +60,10 @@ impl Progress {
 }
 
 /// A command for the calls thread.
+// `ClickToCall` is the large one and by far the most frequent: boxing it would add an
+// allocation per call to save bytes in the rare `Hangup`/`Query` (the command queue is
+// bounded: 1024 slots of a few hundred bytes).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Command {
     /// Place a click-to-call. The sender of the command has already translated both
@@ -172,12 +176,17 @@ pub enum HangupOutcome {
     Unknown,
 }
 
-/// Per-call settings a request may give; `None` keeps the configured one. Identity and
-/// auto-answer wait for the issues that make them configurable globally.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Per-call settings a request may give; `None` keeps the configured one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallOptions {
     /// `RingTimeout` for this call's legs.
     pub ring_timeout: Option<std::time::Duration>,
+    /// Who the initiator's phone is told calls it (its INVITE's From).
+    pub initiator_caller: CallerOverride,
+    /// Who the destination's phone is told calls it (anchored calls).
+    pub destination_caller: CallerOverride,
+    /// `InitiatorAutoAnswer` for this call.
+    pub auto_answer: Option<AutoAnswer>,
     /// The call's mode when the request named one (`mode=`, `"mode"`, `<Mode>`): it wins
     /// over `anchor` and `CallMode`.
     pub mode: Option<CallMode>,
@@ -260,6 +269,229 @@ impl CallOptions {
             return None;
         }
         text.parse().ok().and_then(Self::ring_timeout_secs)
+    }
+}
+
+/// A request's change to the caller identity one leg is shown; `None` keeps the
+/// configured one. Both end up in a SIP header, so they are checked when the request
+/// comes in ([`CallerOverride::parse_display_name`], [`CallerOverride::parse_caller_id`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallerOverride {
+    /// The From's display name, unquoted (it is quoted when the header is written).
+    pub display_name: Option<String>,
+    /// The user part of the From's URI (a number, usually), as it goes in the URI.
+    pub caller_id: Option<String>,
+}
+
+/// Why a per-call identity value was refused (the text a 400 carries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverrideError {
+    Empty,
+    TooLong(usize),
+    /// A control character (CR, LF, NUL, …): it would end or break the header line.
+    ControlCharacter,
+    /// A character the user part of a SIP URI cannot hold (RFC 3261 §25.1 `user`).
+    NotUserCharacter,
+    /// Not one of the [`AutoAnswer`] names.
+    NotAnAutoAnswer,
+}
+
+impl std::fmt::Display for OverrideError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OverrideError::Empty => f.write_str("must not be empty"),
+            OverrideError::TooLong(n) => write!(f, "longer than {n} characters"),
+            OverrideError::ControlCharacter => f.write_str("holds a control character"),
+            OverrideError::NotUserCharacter => f.write_str(
+                "holds a character a SIP URI's user part cannot (letters, digits and -_.!~*'()&=+$,;?/ or %HH)",
+            ),
+            OverrideError::NotAnAutoAnswer => {
+                f.write_str("must be none, call-info, alert-info or answer-mode")
+            }
+        }
+    }
+}
+
+impl CallerOverride {
+    /// The longest display name a request may give.
+    pub const MAX_DISPLAY_NAME: usize = 100;
+    /// The longest caller id a request may give.
+    pub const MAX_CALLER_ID: usize = 64;
+
+    /// A display name from a request: any text without control characters, at most
+    /// [`CallerOverride::MAX_DISPLAY_NAME`] characters. It is written as a quoted-string
+    /// (RFC 3261 §25.1), `"` and `\` as quoted-pairs; CR and LF cannot be quoted at all.
+    pub fn parse_display_name(text: &str) -> Result<String, OverrideError> {
+        if text.is_empty() {
+            return Err(OverrideError::Empty);
+        }
+        if text.chars().any(char::is_control) {
+            return Err(OverrideError::ControlCharacter);
+        }
+        if text.chars().count() > Self::MAX_DISPLAY_NAME {
+            return Err(OverrideError::TooLong(Self::MAX_DISPLAY_NAME));
+        }
+        Ok(text.to_owned())
+    }
+
+    /// A caller id from a request: the user part of a SIP URI (RFC 3261 §25.1: unreserved,
+    /// user-unreserved and `%HH` escapes), at most [`CallerOverride::MAX_CALLER_ID`]
+    /// characters, e.g. `+15551234567`.
+    pub fn parse_caller_id(text: &str) -> Result<String, OverrideError> {
+        if text.is_empty() {
+            return Err(OverrideError::Empty);
+        }
+        if text.chars().any(char::is_control) {
+            return Err(OverrideError::ControlCharacter);
+        }
+        if text.len() > Self::MAX_CALLER_ID {
+            return Err(OverrideError::TooLong(Self::MAX_CALLER_ID));
+        }
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c == b'%' {
+                if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                {
+                    return Err(OverrideError::NotUserCharacter);
+                }
+                i += 3;
+                continue;
+            }
+            let ok = c.is_ascii_alphanumeric() || b"-_.!~*'()&=+$,;?/".contains(&c);
+            if !ok {
+                return Err(OverrideError::NotUserCharacter);
+            }
+            i += 1;
+        }
+        Ok(text.to_owned())
+    }
+}
+
+/// The per-call identity options, by the names each front door spells them with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityOption {
+    InitiatorDisplayName,
+    InitiatorCallerId,
+    DestinationDisplayName,
+    DestinationCallerId,
+    AutoAnswer,
+}
+
+impl IdentityOption {
+    pub const ALL: [IdentityOption; 5] = [
+        IdentityOption::InitiatorDisplayName,
+        IdentityOption::InitiatorCallerId,
+        IdentityOption::DestinationDisplayName,
+        IdentityOption::DestinationCallerId,
+        IdentityOption::AutoAnswer,
+    ];
+
+    /// The XML element (inside `<Request>`).
+    pub fn xml_name(self) -> &'static str {
+        match self {
+            IdentityOption::InitiatorDisplayName => "InitiatorDisplayName",
+            IdentityOption::InitiatorCallerId => "InitiatorCallerId",
+            IdentityOption::DestinationDisplayName => "DestinationDisplayName",
+            IdentityOption::DestinationCallerId => "DestinationCallerId",
+            IdentityOption::AutoAnswer => "AutoAnswer",
+        }
+    }
+
+    /// The JSON field of `POST /api/v1/calls`.
+    pub fn json_name(self) -> &'static str {
+        match self {
+            IdentityOption::InitiatorDisplayName => "initiator_display_name",
+            IdentityOption::InitiatorCallerId => "initiator_caller_id",
+            IdentityOption::DestinationDisplayName => "destination_display_name",
+            IdentityOption::DestinationCallerId => "destination_caller_id",
+            IdentityOption::AutoAnswer => "auto_answer",
+        }
+    }
+
+    /// The query parameter of `clicktocall.html` (lower case, as `ringtimeout`).
+    pub fn query_name(self) -> &'static str {
+        match self {
+            IdentityOption::InitiatorDisplayName => "initiatordisplayname",
+            IdentityOption::InitiatorCallerId => "initiatorcallerid",
+            IdentityOption::DestinationDisplayName => "destinationdisplayname",
+            IdentityOption::DestinationCallerId => "destinationcallerid",
+            IdentityOption::AutoAnswer => "autoanswer",
+        }
+    }
+}
+
+impl CallOptions {
+    /// Sets one identity option from a request's text, checked: the values end up in SIP
+    /// headers.
+    pub fn set_identity(
+        &mut self,
+        option: IdentityOption,
+        text: &str,
+    ) -> Result<(), OverrideError> {
+        match option {
+            IdentityOption::InitiatorDisplayName => {
+                self.initiator_caller.display_name = Some(CallerOverride::parse_display_name(text)?)
+            }
+            IdentityOption::InitiatorCallerId => {
+                self.initiator_caller.caller_id = Some(CallerOverride::parse_caller_id(text)?)
+            }
+            IdentityOption::DestinationDisplayName => {
+                self.destination_caller.display_name =
+                    Some(CallerOverride::parse_display_name(text)?)
+            }
+            IdentityOption::DestinationCallerId => {
+                self.destination_caller.caller_id = Some(CallerOverride::parse_caller_id(text)?)
+            }
+            IdentityOption::AutoAnswer => {
+                self.auto_answer =
+                    Some(AutoAnswer::parse(text).ok_or(OverrideError::NotAnAutoAnswer)?)
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A header in the initiator's INVITE that makes a desk phone answer by itself
+/// (`InitiatorAutoAnswer`, or per call).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AutoAnswer {
+    /// No header (the original).
+    #[default]
+    None,
+    /// `Call-Info: <sip:HOST>;answer-after=0` (Yealink, Snom, Cisco, Grandstream).
+    CallInfo,
+    /// `Alert-Info: <http://HOST>;info=alert-autoanswer;delay=0` (Polycom, Aastra class).
+    AlertInfo,
+    /// `Answer-Mode: Auto` (RFC 5373 §6).
+    AnswerMode,
+}
+
+impl AutoAnswer {
+    /// Every value, as the configuration and the requests spell it.
+    pub const ALL: [AutoAnswer; 4] = [
+        AutoAnswer::None,
+        AutoAnswer::CallInfo,
+        AutoAnswer::AlertInfo,
+        AutoAnswer::AnswerMode,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoAnswer::None => "none",
+            AutoAnswer::CallInfo => "call-info",
+            AutoAnswer::AlertInfo => "alert-info",
+            AutoAnswer::AnswerMode => "answer-mode",
+        }
+    }
+
+    /// `none`, `call-info`, `alert-info` or `answer-mode`, any case.
+    pub fn parse(text: &str) -> Option<AutoAnswer> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(text))
     }
 }
 

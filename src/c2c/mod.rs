@@ -4,5 +4,6 @@
 pub(crate) mod calls_thread;
 pub mod command;
 pub(crate) mod engine;
+pub(crate) mod identity;
 pub(crate) mod registry;
 pub(crate) mod session;

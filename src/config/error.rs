@@ -60,6 +60,8 @@ pub enum Invalid {
     TooLong(usize),
     /// A key that needs another one (`HttpsCertificate` and `HttpsKey` go together).
     Needs(&'static str),
+    /// A caller-identity, auto-answer or extra-header value that cannot be used; why.
+    BadIdentity(String),
 }
 
 impl fmt::Display for Invalid {
@@ -101,6 +103,7 @@ impl fmt::Display for Invalid {
             Invalid::TooShort(n) => write!(f, "too short (at least {n} characters)"),
             Invalid::TooLong(n) => write!(f, "too long (at most {n} characters)"),
             Invalid::Needs(other) => write!(f, "{other} must be given too"),
+            Invalid::BadIdentity(why) => f.write_str(why),
         }
     }
 }

@@ -59,11 +59,21 @@ pub enum Key {
     CdrFormat,
     CdrFileMaxLines,
     CdrMaskDigits,
+    InitiatorFromDisplayName,
+    InitiatorFrom,
+    InitiatorPAssertedIdentity,
+    InitiatorPrivacyId,
+    InitiatorAutoAnswer,
+    InitiatorExtraHeader,
+    DestinationFromDisplayName,
+    DestinationFrom,
+    DestinationPAssertedIdentity,
+    DestinationPrivacyId,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 56] = [
+    pub const ALL: [Key; 66] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -79,6 +89,16 @@ impl Key {
         Key::SipAuthPassword,
         Key::SipAuthRealm,
         Key::MaxRedirects,
+        Key::InitiatorFromDisplayName,
+        Key::InitiatorFrom,
+        Key::InitiatorPAssertedIdentity,
+        Key::InitiatorPrivacyId,
+        Key::InitiatorAutoAnswer,
+        Key::InitiatorExtraHeader,
+        Key::DestinationFromDisplayName,
+        Key::DestinationFrom,
+        Key::DestinationPAssertedIdentity,
+        Key::DestinationPrivacyId,
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
@@ -181,6 +201,16 @@ impl Key {
             Key::CdrFormat => "CdrFormat",
             Key::CdrFileMaxLines => "CdrFileMaxLines",
             Key::CdrMaskDigits => "CdrMaskDigits",
+            Key::InitiatorFromDisplayName => "InitiatorFromDisplayName",
+            Key::InitiatorFrom => "InitiatorFrom",
+            Key::InitiatorPAssertedIdentity => "InitiatorPAssertedIdentity",
+            Key::InitiatorPrivacyId => "InitiatorPrivacyId",
+            Key::InitiatorAutoAnswer => "InitiatorAutoAnswer",
+            Key::InitiatorExtraHeader => "InitiatorExtraHeader",
+            Key::DestinationFromDisplayName => "DestinationFromDisplayName",
+            Key::DestinationFrom => "DestinationFrom",
+            Key::DestinationPAssertedIdentity => "DestinationPAssertedIdentity",
+            Key::DestinationPrivacyId => "DestinationPrivacyId",
         }
     }
 

@@ -167,6 +167,28 @@ pub struct Config {
     pub sip_allow: AccessList,
     /// The secret keys given a value in the configuration file (not the command line).
     pub file_secrets: Vec<&'static str>,
+    /// InitiatorFromDisplayName: the display name of the initiator leg's From, a template
+    /// (`{initiator}`, `{destination}`, `{domain}`); `none`: no display name.
+    pub initiator_from_display_name: String,
+    /// InitiatorFrom: the URI of the initiator leg's From, a template; blank: the identity.
+    pub initiator_from: String,
+    /// InitiatorPAssertedIdentity: `none`, `from` or a URI template (RFC 3325 §9.1).
+    pub initiator_p_asserted_identity: String,
+    /// InitiatorPrivacyId: `Privacy: id` on the initiator leg (RFC 3323 §4.2).
+    pub initiator_privacy_id: bool,
+    /// InitiatorAutoAnswer: `none`, `call-info`, `alert-info` or `answer-mode`.
+    pub initiator_auto_answer: String,
+    /// InitiatorExtraHeader: a `Name: value` line for the initiator's INVITE; blank: none.
+    pub initiator_extra_header: String,
+    /// DestinationFromDisplayName: as InitiatorFromDisplayName, for the destination leg.
+    pub destination_from_display_name: String,
+    /// DestinationFrom: the URI of the destination leg's From, a template; blank: the
+    /// initiator's URI as called (the original).
+    pub destination_from: String,
+    /// DestinationPAssertedIdentity: as InitiatorPAssertedIdentity, for the destination.
+    pub destination_p_asserted_identity: String,
+    /// DestinationPrivacyId: `Privacy: id` on the destination leg.
+    pub destination_privacy_id: bool,
 }
 
 /// The port value meaning "any free port" inside [`Config`] (written `auto`): the kernel
@@ -236,6 +258,16 @@ impl Default for Config {
             initiator_deny: Arc::new(PatternList::default()),
             sip_allow: AccessList::any(),
             file_secrets: Vec::new(),
+            initiator_from_display_name: "Click-To-Call: {destination}".to_owned(),
+            initiator_from: String::new(),
+            initiator_p_asserted_identity: "none".to_owned(),
+            initiator_privacy_id: false,
+            initiator_auto_answer: "none".to_owned(),
+            initiator_extra_header: String::new(),
+            destination_from_display_name: "none".to_owned(),
+            destination_from: String::new(),
+            destination_p_asserted_identity: "none".to_owned(),
+            destination_privacy_id: false,
         }
     }
 }
@@ -312,6 +344,28 @@ impl fmt::Debug for Config {
             .field("initiator_allow", &self.initiator_allow)
             .field("initiator_deny", &self.initiator_deny)
             .field("sip_allow", &self.sip_allow)
+            .field(
+                "initiator_from_display_name",
+                &self.initiator_from_display_name,
+            )
+            .field("initiator_from", &self.initiator_from)
+            .field(
+                "initiator_p_asserted_identity",
+                &self.initiator_p_asserted_identity,
+            )
+            .field("initiator_privacy_id", &self.initiator_privacy_id)
+            .field("initiator_auto_answer", &self.initiator_auto_answer)
+            .field("initiator_extra_header", &self.initiator_extra_header)
+            .field(
+                "destination_from_display_name",
+                &self.destination_from_display_name,
+            )
+            .field("destination_from", &self.destination_from)
+            .field(
+                "destination_p_asserted_identity",
+                &self.destination_p_asserted_identity,
+            )
+            .field("destination_privacy_id", &self.destination_privacy_id)
             .finish()
     }
 }
@@ -512,6 +566,23 @@ impl Config {
                     }
                 }
                 Key::TelUriDomain => self.tel_uri_domain.clone().unwrap_or_default(),
+                Key::InitiatorFromDisplayName => self.initiator_from_display_name.clone(),
+                Key::InitiatorFrom => self.initiator_from.clone(),
+                Key::InitiatorPAssertedIdentity => self.initiator_p_asserted_identity.clone(),
+                Key::InitiatorPrivacyId => {
+                    (if self.initiator_privacy_id { "1" } else { "0" }).to_owned()
+                }
+                Key::InitiatorAutoAnswer => self.initiator_auto_answer.clone(),
+                Key::InitiatorExtraHeader => self.initiator_extra_header.clone(),
+                Key::DestinationFromDisplayName => self.destination_from_display_name.clone(),
+                Key::DestinationFrom => self.destination_from.clone(),
+                Key::DestinationPAssertedIdentity => self.destination_p_asserted_identity.clone(),
+                Key::DestinationPrivacyId => (if self.destination_privacy_id {
+                    "1"
+                } else {
+                    "0"
+                })
+                .to_owned(),
                 Key::TranslationPattern | Key::TranslationOutput => continue,
             };
             out.push((key.name(), value));

@@ -799,3 +799,147 @@ fn call_detail_records_are_off_by_default_and_their_keys_are_checked() {
         "{text:?}"
     );
 }
+
+#[test]
+fn caller_identity_keys_default_to_the_originals_behaviour() {
+    let c = Config::from_text("").expect("valid").config;
+    assert_eq!(
+        c.initiator_from_display_name,
+        "Click-To-Call: {destination}"
+    );
+    assert_eq!(c.initiator_from, "");
+    assert_eq!(c.initiator_p_asserted_identity, "none");
+    assert!(!c.initiator_privacy_id);
+    assert_eq!(c.initiator_auto_answer, "none");
+    assert_eq!(c.initiator_extra_header, "");
+    assert_eq!(c.destination_from_display_name, "none");
+    assert_eq!(c.destination_from, "");
+    assert_eq!(c.destination_p_asserted_identity, "none");
+    assert!(!c.destination_privacy_id);
+}
+
+#[test]
+fn caller_identity_keys_are_read_and_printed_back() {
+    let text = "InitiatorFromDisplayName = Call for {destination}\n\
+                InitiatorFrom = sip:{destination}@{domain}\n\
+                InitiatorPAssertedIdentity = from\n\
+                InitiatorPrivacyId = on\n\
+                InitiatorAutoAnswer = Call-Info\n\
+                InitiatorExtraHeader = x-intercom:  yes\n\
+                DestinationFromDisplayName = Agent {initiator}\n\
+                DestinationFrom = sip:{initiator}@trunk.example.com\n\
+                DestinationPAssertedIdentity = tel:+1555{initiator}\n\
+                DestinationPrivacyId = 1\n";
+    let c = Config::from_text(text).expect("valid").config;
+    assert_eq!(c.initiator_from_display_name, "Call for {destination}");
+    assert_eq!(c.initiator_from, "sip:{destination}@{domain}");
+    assert_eq!(c.initiator_p_asserted_identity, "from");
+    assert!(c.initiator_privacy_id);
+    // Normalised: the spelling the documentation uses.
+    assert_eq!(c.initiator_auto_answer, "call-info");
+    assert_eq!(c.initiator_extra_header, "x-intercom: yes");
+    assert_eq!(c.destination_from_display_name, "Agent {initiator}");
+    assert_eq!(c.destination_from, "sip:{initiator}@trunk.example.com");
+    assert_eq!(c.destination_p_asserted_identity, "tel:+1555{initiator}");
+    assert!(c.destination_privacy_id);
+    let printed: String = c
+        .settings()
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect();
+    assert!(
+        printed.contains("InitiatorAutoAnswer = call-info\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("InitiatorExtraHeader = x-intercom: yes\n"),
+        "{printed}"
+    );
+    let again = Config::from_text(&printed)
+        .expect("printed settings parse")
+        .config;
+    assert_eq!(c.settings(), again.settings());
+}
+
+#[test]
+fn bad_caller_identity_values_name_line_key_and_reason() {
+    let text = "InitiatorFromDisplayName = Call {destnation}\n\
+                InitiatorFrom = http://example.com/{initiator}\n\
+                InitiatorPAssertedIdentity = mailto:a@example.com\n\
+                InitiatorPrivacyId = maybe\n\
+                InitiatorAutoAnswer = yes\n\
+                InitiatorExtraHeader = Via: SIP/2.0/UDP evil\n\
+                DestinationFromDisplayName = {initiator\n\
+                DestinationFrom = sip:{initiator}@\n\
+                DestinationPAssertedIdentity = sip:a b@c\n\
+                DestinationPrivacyId = 2\n\
+                InitiatorExtraHeader = Bad Name: x\n\
+                InitiatorExtraHeader = m: <sip:a@b>\n";
+    let got: Vec<String> = problems(text).iter().map(|p| p.to_string()).collect();
+    // One problem per line; the repeated InitiatorExtraHeader reports only the last.
+    for (start, reason) in [
+        (
+            "<text>:1: InitiatorFromDisplayName = \"Call {destnation}\"",
+            "unknown placeholder {destnation}",
+        ),
+        ("<text>:2: InitiatorFrom", "not a sip: or sips: URI"),
+        (
+            "<text>:3: InitiatorPAssertedIdentity",
+            "not a sip:, sips: or tel: URI",
+        ),
+        ("<text>:4: InitiatorPrivacyId", "not a boolean"),
+        (
+            "<text>:5: InitiatorAutoAnswer = \"yes\"",
+            "not one of none, call-info, alert-info, answer-mode",
+        ),
+        ("<text>:7: DestinationFromDisplayName", "without its '}'"),
+        ("<text>:8: DestinationFrom", "not a sip: or sips: URI"),
+        (
+            "<text>:9: DestinationPAssertedIdentity",
+            "not a sip:, sips: or tel: URI",
+        ),
+        ("<text>:10: DestinationPrivacyId", "not a boolean"),
+        (
+            "<text>:12: InitiatorExtraHeader = \"m: <sip:a@b>\"",
+            "Contact is written by the server itself",
+        ),
+    ] {
+        assert!(
+            got.iter()
+                .any(|t| t.starts_with(start) && t.contains(reason)),
+            "{start} / {reason} not in {got:#?}"
+        );
+    }
+    assert_eq!(got.len(), 10, "{got:#?}");
+    for (bad, reason) in [
+        ("Via: SIP/2.0/UDP evil", "Via is written"),
+        ("Bad Name: x", "not a header name"),
+        ("X-A:", "value is empty"),
+        ("no colon", "not Name: value"),
+    ] {
+        let got: Vec<String> = problems(&format!("InitiatorExtraHeader = {bad}\n"))
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert!(
+            got.len() == 1
+                && got[0].starts_with("<text>:1: InitiatorExtraHeader")
+                && got[0].contains(reason),
+            "{bad}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn a_display_name_of_none_means_no_display_name() {
+    let c = Config::from_text("InitiatorFromDisplayName = None\n")
+        .expect("valid")
+        .config;
+    assert_eq!(c.initiator_from_display_name, "None");
+    let identity = crate::c2c::identity::IdentityConfig::from_config(&c);
+    assert_eq!(identity.initiator.display_name, None);
+    assert_eq!(
+        crate::c2c::identity::IdentityConfig::from_config(&Config::default()),
+        crate::c2c::identity::IdentityConfig::default()
+    );
+}

@@ -13,6 +13,8 @@ use super::file::Entry;
 use super::keys::Key;
 use super::{AUTO_PORT, CdrFormat, Config, Loaded, LogLevel};
 use crate::access::AccessList;
+use crate::c2c::command::AutoAnswer;
+use crate::c2c::identity;
 use crate::translate::{self, PatternList, Translator};
 
 /// Port DNS servers listen on when the entry names none (RFC 1035 §4.2).
@@ -367,6 +369,46 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
                     max: 65_536,
                 })?
         }
+        // Caller identity (`c2c::identity` reads them again at start-up): checked here
+        // with the same parsers, so a bad one is a file:line error.
+        Key::InitiatorFromDisplayName => {
+            identity::parse_display_name(value).map_err(bad_identity)?;
+            config.initiator_from_display_name = value.to_owned()
+        }
+        Key::DestinationFromDisplayName => {
+            identity::parse_display_name(value).map_err(bad_identity)?;
+            config.destination_from_display_name = value.to_owned()
+        }
+        Key::InitiatorFrom => {
+            identity::parse_from(value).map_err(bad_identity)?;
+            config.initiator_from = value.to_owned()
+        }
+        Key::DestinationFrom => {
+            identity::parse_from(value).map_err(bad_identity)?;
+            config.destination_from = value.to_owned()
+        }
+        Key::InitiatorPAssertedIdentity => {
+            identity::parse_asserted(value).map_err(bad_identity)?;
+            config.initiator_p_asserted_identity = value.to_owned()
+        }
+        Key::DestinationPAssertedIdentity => {
+            identity::parse_asserted(value).map_err(bad_identity)?;
+            config.destination_p_asserted_identity = value.to_owned()
+        }
+        Key::InitiatorPrivacyId => config.initiator_privacy_id = parse_bool(value)?,
+        Key::DestinationPrivacyId => config.destination_privacy_id = parse_bool(value)?,
+        Key::InitiatorAutoAnswer => {
+            let mode = AutoAnswer::parse(value).ok_or_else(|| {
+                Invalid::BadIdentity(
+                    "not one of none, call-info, alert-info, answer-mode".to_owned(),
+                )
+            })?;
+            config.initiator_auto_answer = mode.as_str().to_owned()
+        }
+        Key::InitiatorExtraHeader => {
+            let h = identity::ExtraHeader::parse(value).map_err(bad_identity)?;
+            config.initiator_extra_header = format!("{}: {}", h.name, h.value)
+        }
         // Handled as pairs or lists by the caller.
         Key::TranslationPattern
         | Key::TranslationOutput
@@ -376,6 +418,10 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
         | Key::InitiatorDeny => {}
     }
     Ok(())
+}
+
+fn bad_identity(e: identity::BadValue) -> Invalid {
+    Invalid::BadIdentity(e.0)
 }
 
 /// `auto` (any case): bind any free port at start-up. Not `0`, which keeps its legacy

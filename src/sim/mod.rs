@@ -125,6 +125,7 @@ impl Sim {
                 max_redirects: 5,
                 call_mode: crate::c2c::command::CallMode::Refer,
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),
+                caller_identity: Default::default(),
             }),
             core: ReactorCore::new(CoreConfig {
                 layer: cfg.layer,

@@ -39,6 +39,10 @@ pub(crate) struct DialogSpec {
     /// The SDP offer, or `None` for an offerless INVITE (the 2xx then carries the offer and
     /// its ACK must wait for our answer).
     pub offer: Option<Vec<u8>>,
+    /// Headers of the initial INVITE only, after ours (`c2c::identity`: P-Asserted-Identity,
+    /// Privacy, auto-answer, the operator's extra header). A redirected or re-authorised
+    /// copy of the INVITE keeps them; in-dialog requests do not carry them.
+    pub extra_headers: Vec<(String, String)>,
 }
 
 /// Where the dialog stands (RFC 3261 §12).
@@ -176,6 +180,9 @@ impl Dialog {
         }
         invite.push_header("Supported", SUPPORTED);
         invite.push_header("User-Agent", USER_AGENT);
+        for (name, value) in &spec.extra_headers {
+            invite.push_header(name, value);
+        }
         if let Some(sdp) = body {
             invite.set_body(Some(SDP), sdp);
         }
@@ -739,6 +746,30 @@ mod tests {
             proxy_all: false,
             fix_nat: false,
             offer: None,
+            extra_headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn extra_headers_go_in_the_initial_invite_only() {
+        let (mut leg, invite) = Dialog::invite(DialogSpec {
+            extra_headers: vec![
+                ("P-Asserted-Identity".into(), "<sip:100@example.com>".into()),
+                ("Answer-Mode".into(), "Auto".into()),
+            ],
+            ..spec(None)
+        });
+        assert_eq!(
+            invite.header("P-Asserted-Identity"),
+            Some("<sip:100@example.com>")
+        );
+        assert_eq!(invite.header("Answer-Mode"), Some("Auto"));
+        leg.on_invite_response(&response(&invite, 200, &[]), 1, true);
+        let reinvite = leg.reinvite(b"v=0\r\n".to_vec());
+        let bye = leg.bye();
+        for req in [reinvite, bye] {
+            assert!(!req.has_header("P-Asserted-Identity"));
+            assert!(!req.has_header("Answer-Mode"));
         }
     }
 

@@ -16,6 +16,7 @@ mod cdr;
 mod concurrent;
 mod demo;
 mod failures;
+mod identity;
 mod inbound;
 mod lossy;
 mod nat;

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::request::{parse_query, query_param};
 use super::response::Response;
 use crate::api::dispatch::{Dispatcher, ask};
-use crate::c2c::command::{CallId, CallMode, CallOptions, Command, HangupOutcome, Query};
+use crate::c2c::command::{
+    CallId, CallMode, CallOptions, Command, HangupOutcome, IdentityOption, Query,
+};
 use crate::c2c::registry::{CallEvent, CallView};
 use crate::cdr::CdrRecord;
 
@@ -29,8 +31,7 @@ pub(crate) enum ApiReply {
 }
 
 /// `POST /api/v1/calls`. Unknown fields are refused so that a client asking for an option
-/// this server lacks (the caller identity, auto-answer: they come with the issues that
-/// make them configurable) hears so instead of getting a different call.
+/// this server lacks hears so instead of getting a different call.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlaceRequest {
@@ -46,6 +47,30 @@ struct PlaceRequest {
     /// Seconds each leg may ring, as `RingTimeout` (1–86400).
     #[serde(default)]
     ring_timeout: Option<u64>,
+    /// The caller identity each leg is shown and the auto-answer header
+    /// ([`IdentityOption`]).
+    #[serde(default)]
+    initiator_display_name: Option<String>,
+    #[serde(default)]
+    initiator_caller_id: Option<String>,
+    #[serde(default)]
+    destination_display_name: Option<String>,
+    #[serde(default)]
+    destination_caller_id: Option<String>,
+    #[serde(default)]
+    auto_answer: Option<String>,
+}
+
+impl PlaceRequest {
+    fn identity(&self, option: IdentityOption) -> Option<&str> {
+        match option {
+            IdentityOption::InitiatorDisplayName => self.initiator_display_name.as_deref(),
+            IdentityOption::InitiatorCallerId => self.initiator_caller_id.as_deref(),
+            IdentityOption::DestinationDisplayName => self.destination_display_name.as_deref(),
+            IdentityOption::DestinationCallerId => self.destination_caller_id.as_deref(),
+            IdentityOption::AutoAnswer => self.auto_answer.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -214,6 +239,18 @@ fn place(body: &[u8], dispatcher: &Dispatcher, peer: IpAddr) -> Response {
         Some(Some(d)) => Some(d),
         Some(None) => return error(400, "ring_timeout must be 1 to 86400 seconds"),
     };
+    let mut options = CallOptions {
+        ring_timeout,
+        ..CallOptions::default()
+    };
+    for option in IdentityOption::ALL {
+        if let Some(text) = req.identity(option)
+            && let Err(e) = options.set_identity(option, text)
+        {
+            return error(400, &format!("{} {e}", option.json_name()));
+        }
+    }
+    options.mode = req.mode.map(CallMode::from);
     if req.initiator.is_empty() || req.destination.is_empty() {
         return error(400, "Missing initiator or destination");
     }
@@ -223,10 +260,7 @@ fn place(body: &[u8], dispatcher: &Dispatcher, peer: IpAddr) -> Response {
         &req.initiator,
         &req.destination,
         anchor,
-        CallOptions {
-            ring_timeout,
-            mode: req.mode.map(CallMode::from),
-        },
+        options,
     ) {
         Ok(placed) => {
             let url = format!("{PREFIX}/{}", placed.id);

@@ -8,7 +8,7 @@ use super::request::{parse_query, query_param};
 use super::response::{Response, reason};
 use crate::api::dispatch::{DispatchError, Dispatcher};
 use crate::api::escape::escape_markup as esc;
-use crate::c2c::command::{CallMode, CallOptions};
+use crate::c2c::command::{CallMode, CallOptions, IdentityOption};
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -108,6 +108,21 @@ pub(crate) fn click_to_call(
             ""
         }
     );
+    // The caller identity and auto-answer options (new, optional): an empty one is as if
+    // not given, as a form's empty field.
+    let mut options = CallOptions {
+        ring_timeout: ring_timeout.flatten(),
+        ..CallOptions::default()
+    };
+    let mut bad_option = None;
+    for option in IdentityOption::ALL {
+        if let Some(text) = query_param(&pairs, option.query_name()).filter(|t| !t.is_empty())
+            && let Err(e) = options.set_identity(option, text)
+        {
+            bad_option.get_or_insert(format!("Invalid {}: {e}", option.query_name()));
+        }
+    }
+    options.mode = mode.flatten();
     let mut retry_after = None;
     let result = if initiator.is_empty() || destination.is_empty() {
         Err((
@@ -118,12 +133,10 @@ pub(crate) fn click_to_call(
         Err((400, "Invalid ringtimeout: 1 to 86400 seconds".to_owned()))
     } else if mode == Some(None) {
         Err((400, "Invalid mode: refer, anchored or refer-ood".to_owned()))
+    } else if let Some(text) = bad_option {
+        Err((400, text))
     } else {
         let placed = if place {
-            let options = CallOptions {
-                ring_timeout: ring_timeout.flatten(),
-                mode: mode.flatten(),
-            };
             dispatcher
                 .dispatch_with("HTTP", peer, initiator, destination, shown_anchor, options)
                 .map(|d| (d.initiator_uri, d.destination_uri, Some(d.id)))
@@ -273,6 +286,54 @@ mod tests {
         );
         assert_eq!(r.status, 400);
         assert!(r.body.contains("Invalid mode"), "{}", r.body);
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn identity_parameters_reach_the_call_and_bad_ones_are_400_pages() {
+        use crate::c2c::command::AutoAnswer;
+        let (d, rx) = dispatcher();
+        let r = click_to_call(
+            Some(
+                "initiator=5061100&destination=5062200&initiatordisplayname=Front+Desk&initiatorcallerid=%2B49&destinationcallerid=&autoanswer=call-info",
+            ),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.status, 200);
+        let Ok(Command::ClickToCall { options, .. }) = rx.try_recv() else {
+            panic!("no call placed");
+        };
+        // The page is the original's: the options are not echoed.
+        let plain = click_to_call(
+            Some("initiator=5061100&destination=5062200"),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.body, plain.body);
+        assert!(rx.try_recv().is_ok());
+        assert_eq!(
+            options.initiator_caller.display_name.as_deref(),
+            Some("Front Desk")
+        );
+        assert_eq!(options.initiator_caller.caller_id.as_deref(), Some("+49"));
+        assert_eq!(options.destination_caller.caller_id, None);
+        assert_eq!(options.auto_answer, Some(AutoAnswer::CallInfo));
+        let r = click_to_call(
+            Some("initiator=5061100&destination=5062200&initiatorcallerid=1%40evil"),
+            &d,
+            PEER,
+            true,
+        );
+        assert_eq!(r.status, 400);
+        assert!(
+            r.body
+                .contains("<p>Invalid initiatorcallerid: holds a character"),
+            "{}",
+            r.body
+        );
         assert!(rx.try_recv().is_err());
     }
 

@@ -8,7 +8,7 @@ use std::fmt;
 
 use xml::reader::{ParserConfig, XmlEvent};
 
-use crate::c2c::command::{CallMode, CallOptions};
+use crate::c2c::command::{CallMode, CallOptions, IdentityOption, OverrideError};
 
 /// Deepest element nesting looked at; a request needs 3.
 const MAX_DEPTH: usize = 32;
@@ -25,9 +25,11 @@ pub struct ClickToCallRequest {
     pub return_call_id: bool,
     /// `<RingTimeout>seconds</RingTimeout>` (new, optional): this call's `RingTimeout`.
     pub ring_timeout: Option<std::time::Duration>,
-    /// `<Mode>refer|anchored|refer-ood</Mode>` (new, optional): this call's mode; it wins
-    /// over `<AnchorCall>`.
-    pub mode: Option<CallMode>,
+    /// The ring time-out and the caller identity and auto-answer elements (new, optional:
+    /// `<InitiatorDisplayName>`, `<InitiatorCallerId>`, `<DestinationDisplayName>`,
+    /// `<DestinationCallerId>`, `<AutoAnswer>`) and `<Mode>refer|anchored|refer-ood</Mode>` (which
+    /// wins over `<AnchorCall>`), checked. An empty element counts as absent.
+    pub options: CallOptions,
 }
 
 /// Why a request is answered with a 400; the texts are the original's.
@@ -43,6 +45,8 @@ pub enum RequestError {
     InvalidRingTimeout,
     /// `<Mode>` is not a call mode.
     InvalidMode,
+    /// An identity or auto-answer element whose value cannot go in a SIP header.
+    InvalidOption(IdentityOption, OverrideError),
 }
 
 impl fmt::Display for RequestError {
@@ -53,6 +57,9 @@ impl fmt::Display for RequestError {
             RequestError::MissingTags => "Missing initiator and/or destination tags",
             RequestError::InvalidRingTimeout => "Invalid RingTimeout: 1 to 86400 seconds",
             RequestError::InvalidMode => "Invalid Mode: refer, anchored or refer-ood",
+            RequestError::InvalidOption(option, e) => {
+                return write!(f, "Invalid {}: {e}", option.xml_name());
+            }
         })
     }
 }
@@ -67,6 +74,7 @@ enum Field {
     ReturnCallId,
     RingTimeout,
     Mode,
+    Identity(IdentityOption),
 }
 
 /// Parses one framed request document. Checks in the original's order: well-formed,
@@ -102,6 +110,7 @@ pub(crate) fn parse_request_with_token(
     let mut return_call_id: Option<String> = None;
     let mut ring_timeout: Option<String> = None;
     let mut mode: Option<String> = None;
+    let mut identity: [Option<String>; IdentityOption::ALL.len()] = Default::default();
     let mut token: Option<String> = None;
     let mut text = String::new();
 
@@ -142,7 +151,10 @@ pub(crate) fn parse_request_with_token(
                     } else if local.eq_ignore_ascii_case("Mode") {
                         Some(Field::Mode)
                     } else {
-                        None
+                        IdentityOption::ALL
+                            .into_iter()
+                            .find(|o| local.eq_ignore_ascii_case(o.xml_name()))
+                            .map(Field::Identity)
                     };
                     text.clear();
                 }
@@ -171,6 +183,16 @@ pub(crate) fn parse_request_with_token(
                             ring_timeout = Some(value)
                         }
                         Some(Field::Mode) if mode.is_none() => mode = Some(value),
+                        Some(Field::Identity(option)) => {
+                            if let Some(slot) = IdentityOption::ALL
+                                .iter()
+                                .position(|o| *o == option)
+                                .and_then(|i| identity.get_mut(i))
+                                && slot.is_none()
+                            {
+                                *slot = Some(value);
+                            }
+                        }
                         _ => {}
                     }
                     text.clear();
@@ -200,6 +222,18 @@ pub(crate) fn parse_request_with_token(
                 Some(Some(m)) => Some(m),
                 Some(None) => return Err(RequestError::InvalidMode),
             };
+            let mut options = CallOptions {
+                ring_timeout,
+                ..CallOptions::default()
+            };
+            for (option, text) in IdentityOption::ALL.into_iter().zip(&identity) {
+                if let Some(text) = text.as_deref().filter(|t| !t.is_empty()) {
+                    options
+                        .set_identity(option, text)
+                        .map_err(|e| RequestError::InvalidOption(option, e))?;
+                }
+            }
+            options.mode = mode;
             Ok((
                 ClickToCallRequest {
                     initiator,
@@ -207,7 +241,7 @@ pub(crate) fn parse_request_with_token(
                     anchor: anchor.is_some_and(|a| a.eq_ignore_ascii_case("true")),
                     return_call_id: return_call_id.is_some_and(|a| a.eq_ignore_ascii_case("true")),
                     ring_timeout,
-                    mode,
+                    options,
                 },
                 token,
             ))
@@ -237,7 +271,7 @@ mod tests {
                 anchor: false,
                 return_call_id: false,
                 ring_timeout: None,
-                mode: None,
+                options: CallOptions::default(),
             })
         );
     }
@@ -275,17 +309,56 @@ mod tests {
             "{base}<AnchorCall>true</AnchorCall><Mode> Refer-OOD </Mode></Request></ClickToCall>"
         ))
         .expect("request");
-        assert_eq!(req.mode, Some(CallMode::ReferOutOfDialog));
+        assert_eq!(req.options.mode, Some(CallMode::ReferOutOfDialog));
         assert!(
             req.anchor,
             "AnchorCall is read as before; the mode wins later"
         );
         let req = parse(&format!("{base}</Request></ClickToCall>")).expect("request");
-        assert_eq!(req.mode, None);
+        assert_eq!(req.options.mode, None);
         assert_eq!(
             parse(&format!("{base}<Mode>ood</Mode></Request></ClickToCall>")),
             Err(RequestError::InvalidMode)
         );
+    }
+
+    #[test]
+    fn identity_elements_are_read_checked_and_empty_ones_ignored() {
+        use crate::c2c::command::AutoAnswer;
+        let base = "<ClickToCall><Request><Initiator>a</Initiator><Destination>b</Destination>";
+        let req = parse(&format!(
+            "{base}<InitiatorDisplayName> R&amp;D </InitiatorDisplayName>\
+             <initiatorcallerid>+100</initiatorcallerid>\
+             <DestinationDisplayName></DestinationDisplayName>\
+             <DestinationCallerId>555</DestinationCallerId>\
+             <AutoAnswer>Answer-Mode</AutoAnswer></Request></ClickToCall>"
+        ))
+        .expect("request");
+        let o = &req.options;
+        assert_eq!(o.initiator_caller.display_name.as_deref(), Some("R&D"));
+        assert_eq!(o.initiator_caller.caller_id.as_deref(), Some("+100"));
+        assert_eq!(o.destination_caller.display_name, None);
+        assert_eq!(o.destination_caller.caller_id.as_deref(), Some("555"));
+        assert_eq!(o.auto_answer, Some(AutoAnswer::AnswerMode));
+        let plain = parse(&format!("{base}</Request></ClickToCall>")).expect("request");
+        assert_eq!(plain.options, CallOptions::default());
+        for (doc, text) in [
+            (
+                "<InitiatorDisplayName>a&#13;&#10;b</InitiatorDisplayName>",
+                "Invalid InitiatorDisplayName: holds a control character",
+            ),
+            (
+                "<DestinationCallerId>a@b</DestinationCallerId>",
+                "Invalid DestinationCallerId: holds a character",
+            ),
+            (
+                "<AutoAnswer>yes</AutoAnswer>",
+                "Invalid AutoAnswer: must be none, call-info, alert-info or answer-mode",
+            ),
+        ] {
+            let e = parse(&format!("{base}{doc}</Request></ClickToCall>")).expect_err(doc);
+            assert!(e.to_string().starts_with(text), "{doc}: {e}");
+        }
     }
 
     #[test]

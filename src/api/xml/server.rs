@@ -22,7 +22,7 @@ use crate::api::dispatch::{Dispatcher, ask};
 use crate::api::escape::escape_markup;
 use crate::api::listen::{ConnectionHandler, ConnectionSlot};
 use crate::api::stream::ApiStream;
-use crate::c2c::command::{CallOptions, Command, HangupOutcome, Progress, Query};
+use crate::c2c::command::{Command, HangupOutcome, Progress, Query};
 
 /// Requests of one connection whose progress is still being written; beyond it the
 /// reader stops reading the socket until one ends (back-pressure, bounded memory).
@@ -289,10 +289,7 @@ impl Reader<'_> {
                 &req.initiator,
                 &req.destination,
                 req.anchor,
-                CallOptions {
-                    ring_timeout: req.ring_timeout,
-                    mode: req.mode,
-                },
+                req.options.clone(),
             ) {
                 Err(e) => {
                     info!(target: "api::xml", "{}: request refused: {e}", self.peer);

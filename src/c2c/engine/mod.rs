@@ -9,7 +9,10 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use super::command::{CallId, CallMode, Command, HangupOutcome, Progress, Query, Role};
+use super::command::{
+    CallId, CallMode, CallOptions, Command, HangupOutcome, Progress, Query, Role,
+};
+use super::identity::{IdentityConfig, Parties};
 use super::registry::Registry;
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::cdr::{CallFacts, CdrSink};
@@ -43,6 +46,9 @@ pub(crate) struct EngineConfig {
     /// `CallMode`: the mode of a call whose request names none.
     pub call_mode: CallMode,
     pub timing: Timing,
+    /// `InitiatorFrom…`, `Destination…`, `InitiatorAutoAnswer`, `InitiatorExtraHeader`:
+    /// what each leg's INVITE says about the caller.
+    pub caller_identity: IdentityConfig,
 }
 
 type SessionId = u64;
@@ -170,6 +176,9 @@ struct Call {
     refer_glares: u8,
     /// What its detail record will say.
     facts: CallFacts,
+    /// The request's per-call settings (caller identity and auto-answer are read when
+    /// each leg's INVITE is built).
+    options: CallOptions,
 }
 
 /// All calls of the process.
@@ -316,6 +325,7 @@ impl Engine {
                     pending_relays: HashMap::new(),
                     refer_glares: 0,
                     facts,
+                    options,
                 };
                 self.calls.insert(sid, call);
                 self.run(now, sid);
@@ -728,8 +738,8 @@ impl Engine {
         }
     }
 
-    /// `"Click-To-Call: <destination user>" <identity>`, as the original's From and
-    /// Referred-By.
+    /// `"Click-To-Call: <destination user>" <identity>`, as the original's Referred-By
+    /// (and From, which `c2c::identity` builds now).
     fn our_name_addr(&self, destination: &Uri) -> NameAddr {
         let mut na = NameAddr::new(self.cfg.identity.clone());
         let user = destination.user_unescaped().unwrap_or_default();
@@ -748,19 +758,29 @@ impl Engine {
         let Some(call) = self.calls.get(&sid) else {
             return;
         };
-        let from = self.our_name_addr(&call.destination);
+        let parties = Parties {
+            initiator: &call.initiator,
+            destination: &call.destination,
+            identity: &self.cfg.identity,
+        };
+        let caller = self.cfg.caller_identity.initiator_leg(
+            &parties,
+            &call.options.initiator_caller,
+            call.options.auto_answer,
+        );
         let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
         let offer = sdp::inactive_offer(self.cfg.local_ip, session_version())
             .to_string()
             .into_bytes();
         let spec = DialogSpec {
             target: call.initiator.clone(),
-            from,
+            from: caller.from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
             proxy_all: self.cfg.outbound_proxy_all,
             fix_nat: self.cfg.fix_nat_contact,
             offer: Some(offer.clone()),
+            extra_headers: caller.headers,
         };
         self.start_leg(sid, Role::Initiator, spec, offer);
     }
@@ -772,19 +792,31 @@ impl Engine {
         let Some(init) = call.legs[0].as_ref() else {
             return;
         };
-        // The destination sees the initiator calling: From is the initiator leg's To
-        // without its tag, Contact carries the initiator's user part (as the original).
-        let mut from = init.sip.remote().clone();
-        from.params.remove("tag");
-        let contact = self.contact(from.uri.user.as_deref(), &call.destination);
+        // The destination sees the initiator calling: by default From is the initiator
+        // leg's To without its tag (as the original), `Destination…` keys and the request
+        // may change it. Contact carries the initiator's user part (as the original).
+        let mut legacy = init.sip.remote().clone();
+        legacy.params.remove("tag");
+        let contact = self.contact(legacy.uri.user.as_deref(), &call.destination);
+        let parties = Parties {
+            initiator: &call.initiator,
+            destination: &call.destination,
+            identity: &self.cfg.identity,
+        };
+        let caller = self.cfg.caller_identity.destination_leg(
+            &parties,
+            legacy,
+            &call.options.destination_caller,
+        );
         let spec = DialogSpec {
             target: call.destination.clone(),
-            from,
+            from: caller.from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
             proxy_all: self.cfg.outbound_proxy_all,
             fix_nat: self.cfg.fix_nat_contact,
             offer: None,
+            extra_headers: caller.headers,
         };
         self.start_leg(sid, Role::Destination, spec, Vec::new());
     }
@@ -861,18 +893,31 @@ impl Engine {
             return;
         };
         let referred_by = self.our_name_addr(&call.destination);
+        let parties = Parties {
+            initiator: &call.initiator,
+            destination: &call.destination,
+            identity: &self.cfg.identity,
+        };
+        let caller = self
+            .cfg
+            .caller_identity
+            .initiator_caller(&parties, &call.options.initiator_caller);
         let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
         let spec = DialogSpec {
             target: call.initiator.clone(),
-            from: referred_by.clone(),
+            from: caller.from,
             contact,
             outbound_proxy: self.cfg.outbound_proxy.clone(),
             proxy_all: self.cfg.outbound_proxy_all,
             fix_nat: self.cfg.fix_nat_contact,
             offer: None,
+            extra_headers: Vec::new(),
         };
         let redirects = Redirects::new(spec.target.clone());
-        let (sip, refer) = Dialog::refer_out_of_dialog(spec, &call.destination, &referred_by);
+        let (sip, mut refer) = Dialog::refer_out_of_dialog(spec, &call.destination, &referred_by);
+        for (name, value) in &caller.headers {
+            refer.push_header(name, value);
+        }
         if let Some(tag) = sip.local_tag() {
             self.dialogs.insert(
                 (sip.call_id().to_string(), tag.to_string()),

@@ -98,6 +98,7 @@ mod tests {
             proxy_all: false,
             fix_nat: false,
             offer: None,
+            extra_headers: Vec::new(),
         }
     }
 

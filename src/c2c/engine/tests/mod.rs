@@ -4,6 +4,7 @@
 
 mod calls;
 mod failures;
+mod identity;
 mod memory;
 mod refer_out_of_dialog;
 mod relays;
@@ -35,6 +36,7 @@ fn config() -> EngineConfig {
         max_redirects: 5,
         call_mode: CallMode::Refer,
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
+        caller_identity: Default::default(),
     }
 }
 
