@@ -205,6 +205,7 @@ fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineCo
             realm: (!config.sip_auth_realm.is_empty()).then(|| config.sip_auth_realm.clone()),
         }),
         max_redirects: config.max_redirects,
+        offer_codecs: config.offer_codecs.clone(),
         outbound_proxy_all: config.outbound_proxy_all,
         fix_nat_contact: config.fix_nat_contact,
         identity: parse_sip_uri(&config.click_to_call_identity).unwrap_or_else(|| {

@@ -57,6 +57,8 @@ pub enum Invalid {
     TooLong(usize),
     /// A key that needs another one (`HttpsCertificate` and `HttpsKey` go together).
     Needs(&'static str),
+    /// An item of OfferCodecs (given here) that is not a codec we can offer.
+    NotACodec(String),
 }
 
 impl fmt::Display for Invalid {
@@ -96,6 +98,10 @@ impl fmt::Display for Invalid {
             Invalid::TooShort(n) => write!(f, "too short (at least {n} characters)"),
             Invalid::TooLong(n) => write!(f, "too long (at most {n} characters)"),
             Invalid::Needs(other) => write!(f, "{other} must be given too"),
+            Invalid::NotACodec(item) => write!(
+                f,
+                "{item:?} is not a codec we offer (use PCMU, PCMA, G722, G729, GSM, G723, telephone-event)"
+            ),
         }
     }
 }

@@ -53,11 +53,12 @@ pub enum Key {
     FixNatContact,
     InstanceName,
     MetricsAuth,
+    OfferCodecs,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 50] = [
+    pub const ALL: [Key; 51] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -73,6 +74,7 @@ impl Key {
         Key::SipAuthPassword,
         Key::SipAuthRealm,
         Key::MaxRedirects,
+        Key::OfferCodecs,
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
@@ -163,6 +165,7 @@ impl Key {
             Key::FixNatContact => "FixNatContact",
             Key::InstanceName => "InstanceName",
             Key::MetricsAuth => "MetricsAuth",
+            Key::OfferCodecs => "OfferCodecs",
         }
     }
 

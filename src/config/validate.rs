@@ -233,6 +233,23 @@ pub(super) fn build(
     Ok(Loaded { config, warnings })
 }
 
+/// OfferCodecs: encoding names separated by commas or blanks, in the order offered; a
+/// name given twice is offered once.
+fn parse_codecs(value: &str) -> Result<Vec<crate::sip::sdp::Codec>, Invalid> {
+    let mut codecs = Vec::new();
+    for item in value.split([',', ' ', '\t']).filter(|i| !i.is_empty()) {
+        let codec =
+            crate::sip::sdp::Codec::from_name(item).ok_or_else(|| Invalid::NotACodec(item.into()))?;
+        if !codecs.contains(&codec) {
+            codecs.push(codec);
+        }
+    }
+    if codecs.is_empty() {
+        return Err(Invalid::Empty);
+    }
+    Ok(codecs)
+}
+
 /// Passwords anyone can look up: the original's default and `conf/clicktocall.config`'s.
 const WELL_KNOWN_PASSWORDS: [&str; 2] = ["admin", "change-me"];
 
@@ -297,6 +314,7 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
             config.max_redirects = u8::try_from(parse_number(value, 0, 20)?)
                 .map_err(|_| Invalid::OutOfRange { min: 0, max: 20 })?
         }
+        Key::OfferCodecs => config.offer_codecs = parse_codecs(value)?,
         Key::LogLevel => {
             config.log_level = LogLevel::from_str(value).map_err(|_| Invalid::NotALogLevel)?
         }

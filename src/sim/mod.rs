@@ -123,6 +123,7 @@ impl Sim {
                 fix_nat_contact: false,
                 credentials: cfg.credentials.clone(),
                 max_redirects: 5,
+                offer_codecs: crate::sip::sdp::Codec::DEFAULT.to_vec(),
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),
             }),
             core: ReactorCore::new(CoreConfig {

@@ -119,6 +119,9 @@ pub(crate) struct Dialog {
     /// The session interval the last 2xx to our INVITE set (RFC 4028 §7.2), as the call
     /// engine read it; `None` when it set none, and no session timer runs.
     session_interval: Option<u32>,
+    /// The Min-SE our re-INVITEs carry: ours, or the largest a 422 of the peer named
+    /// (RFC 4028 §7.4).
+    min_se: u32,
     /// `OutboundProxyAll`: the proxy every request of the dialog goes through first.
     sticky_proxy: Option<NameAddr>,
     /// `FixNatContact`: where the INVITE went, when that is an address.
@@ -160,6 +163,7 @@ impl Dialog {
             invite_pending: true,
             last_rseq: None,
             session_interval: None,
+            min_se: MIN_SE,
             sticky_proxy,
             nat_fix_to,
             invite_credentials: Vec::new(),
@@ -377,8 +381,17 @@ impl Dialog {
     /// one that does (`Session-Expires: 1`, or 0) is taken as our Min-SE, so a peer cannot
     /// make us refresh in a loop.
     pub(crate) fn set_session_interval(&mut self, interval: Option<u32>) -> Option<u32> {
-        self.session_interval = interval.map(|s| s.max(MIN_SE));
+        self.session_interval = interval.map(|s| s.max(self.min_se));
         self.session_interval
+    }
+
+    /// A 422 named `min_se` (RFC 4028 §7.4): the next re-INVITE asks for at least that
+    /// interval and carries the largest Min-SE received. Returns the interval now in force.
+    pub(crate) fn raise_min_se(&mut self, min_se: u32) -> u32 {
+        self.min_se = self.min_se.max(min_se);
+        let interval = self.session_interval.unwrap_or(self.min_se).max(self.min_se);
+        self.session_interval = Some(interval);
+        interval
     }
 
     /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1).
@@ -391,7 +404,7 @@ impl Dialog {
         // interval in force, no shorter than our Min-SE, with us as the refresher.
         let interval = self.session_interval.unwrap_or(SESSION_EXPIRES);
         req.push_header("Session-Expires", &format!("{interval};refresher=uac"));
-        req.push_header("Min-SE", &MIN_SE.to_string());
+        req.push_header("Min-SE", &self.min_se.to_string());
         req.push_header("Accept-Language", "en");
         req.push_header("Allow", ALLOW);
         req.push_header("Content-Type", SDP);
@@ -650,6 +663,7 @@ impl Dialog {
             invite_pending: false,
             last_rseq: None,
             session_interval: None,
+            min_se: MIN_SE,
             sticky_proxy: None,
             nat_fix_to: None,
             invite_credentials: Vec::new(),

@@ -21,6 +21,7 @@ mod nat;
 mod redirect;
 mod refer;
 mod refer_outcomes;
+mod session_timer;
 mod shutdown;
 mod tcp;
 mod tel;

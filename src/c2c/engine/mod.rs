@@ -19,6 +19,7 @@ use crate::ua::contact::{self, ListenPorts};
 use crate::ua::dialog::{Dialog, DialogSpec};
 use crate::ua::digest::{AuthCache, Credentials};
 use crate::ua::redirect::Redirects;
+use origin::LegOrigin;
 
 /// What the engine needs to know about us.
 #[derive(Debug, Clone)]
@@ -39,6 +40,8 @@ pub(crate) struct EngineConfig {
     pub credentials: Option<Credentials>,
     /// `MaxRedirects`: redirected INVITEs a leg may send after 3xx responses.
     pub max_redirects: u8,
+    /// `OfferCodecs`: the codecs of the initiator's inactive offer.
+    pub offer_codecs: Vec<sdp::Codec>,
     pub timing: Timing,
 }
 
@@ -59,6 +62,16 @@ pub(crate) struct EngineCounts {
     pub pending_relays: usize,
     /// Session deadlines and delayed re-INVITEs or REFERs.
     pub timers: usize,
+}
+
+impl LegSlot {
+    /// `sdp` as this leg's phone gets it, under our origin (see [`LegOrigin::stamp`]); it is
+    /// the leg's SDP from now on.
+    fn give(&mut self, sdp: &[u8]) -> Vec<u8> {
+        let stamped = self.origin.stamp(sdp);
+        self.local_sdp = stamped.clone();
+        stamped
+    }
 }
 
 /// What a client transaction was for.
@@ -130,6 +143,8 @@ struct LegSlot {
     offerless: bool,
     /// The SDP we last gave this leg, to answer a re-INVITE or UPDATE from its phone.
     local_sdp: Vec<u8>,
+    /// Our `o=` in this leg's dialog (RFC 3264 §8).
+    origin: LegOrigin,
     /// The offer of this offerless leg's 2xx: if the call ends before we have the real
     /// answer, the ACK still needs a valid one.
     remote_offer: Option<Vec<u8>>,
@@ -603,7 +618,7 @@ impl Engine {
                 let Some(slot) = self.slot_mut(sid, leg) else {
                     return;
                 };
-                slot.local_sdp = sdp.clone();
+                let sdp = slot.give(&sdp);
                 let req = slot.sip.reinvite(sdp);
                 self.send_reinvite(now, sid, leg, TxKind::Reinvite, req);
             }
@@ -619,9 +634,7 @@ impl Engine {
                         .as_deref()
                         .and_then(|offer| rejecting_answer(offer, local_ip))
                 });
-                if let Some(body) = &sdp {
-                    slot.local_sdp = body.clone();
-                }
+                let sdp = sdp.map(|body| slot.give(&body));
                 let ack = slot.sip.ack(sdp);
                 self.out.push_back(SipCommand::SendAck { request: ack });
             }
@@ -671,9 +684,11 @@ impl Engine {
         };
         let from = self.our_name_addr(&call.destination);
         let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
-        let offer = sdp::inactive_offer(self.cfg.local_ip, session_version())
+        let session_id = session_version();
+        let offer = sdp::inactive_offer(self.cfg.local_ip, session_id, &self.cfg.offer_codecs)
             .to_string()
             .into_bytes();
+        let origin = LegOrigin::new(self.cfg.local_ip, session_id);
         let spec = DialogSpec {
             target: call.initiator.clone(),
             from,
@@ -683,7 +698,7 @@ impl Engine {
             fix_nat: self.cfg.fix_nat_contact,
             offer: Some(offer.clone()),
         };
-        self.start_leg(sid, Role::Initiator, spec, offer);
+        self.start_leg(sid, Role::Initiator, spec, offer, origin);
     }
 
     fn invite_destination(&mut self, sid: SessionId) {
@@ -707,10 +722,22 @@ impl Engine {
             fix_nat: self.cfg.fix_nat_contact,
             offer: None,
         };
-        self.start_leg(sid, Role::Destination, spec, Vec::new());
+        let origin = LegOrigin::new(self.cfg.local_ip, session_version());
+        self.start_leg(sid, Role::Destination, spec, Vec::new(), origin);
     }
 
-    fn start_leg(&mut self, sid: SessionId, leg: Role, spec: DialogSpec, local_sdp: Vec<u8>) {
+    fn start_leg(
+        &mut self,
+        sid: SessionId,
+        leg: Role,
+        spec: DialogSpec,
+        local_sdp: Vec<u8>,
+        mut origin: LegOrigin,
+    ) {
+        // The offer is the origin's first description: its version is the session id.
+        if !local_sdp.is_empty() {
+            origin.stamp(&local_sdp);
+        }
         let offerless = spec.offer.is_none();
         let redirects = Redirects::new(spec.target.clone());
         let (sip, invite) = Dialog::invite(spec);
@@ -725,6 +752,7 @@ impl Engine {
                 invite_tx,
                 offerless,
                 local_sdp,
+                origin,
                 remote_offer: None,
                 refresh_at: None,
                 expires_at: None,
@@ -813,7 +841,7 @@ const REFER_GLARE_RETRIES: u8 = 2;
 /// formats), from our address.
 fn rejecting_answer(offer: &[u8], local_ip: IpAddr) -> Option<Vec<u8>> {
     let offer = sdp::SessionDescription::parse(offer).ok()?;
-    let mut answer = sdp::inactive_offer(local_ip, session_version());
+    let mut answer = sdp::inactive_offer(local_ip, session_version(), &[sdp::Codec::Pcmu]);
     let template = answer.media.first()?.clone();
     answer.media = offer
         .media
@@ -847,6 +875,7 @@ fn session_version() -> u64 {
         .unwrap_or(0)
 }
 
+mod origin;
 mod requests;
 mod responses;
 mod session_timer;

@@ -69,7 +69,7 @@ impl Engine {
         };
         let mut resp = slot.sip.response_to(&req, code, reason);
         if let Some(body) = sdp.filter(|_| (200..300).contains(&code)) {
-            slot.local_sdp = body.clone();
+            let body = slot.give(&body);
             resp.set_body(Some("application/sdp"), body);
         }
         if (200..300).contains(&code) {
@@ -315,7 +315,7 @@ impl Engine {
                 let Some(slot) = self.slot_mut(sid, other) else {
                     return;
                 };
-                slot.local_sdp = offer.clone();
+                let offer = slot.give(&offer);
                 let reinvite = slot.sip.reinvite(offer);
                 log::info!(target: "c2c", "click-to-call {sid}: relaying the {}'s new offer", leg.as_str());
                 self.send_reinvite(now, sid, other, TxKind::Relay(tx), reinvite);

@@ -27,6 +27,7 @@ fn engine() -> Engine {
         fix_nat_contact: false,
         credentials: None,
         max_redirects: 5,
+        offer_codecs: crate::sip::sdp::Codec::DEFAULT.to_vec(),
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
     })
 }
