@@ -238,8 +238,8 @@ pub(super) fn build(
 fn parse_codecs(value: &str) -> Result<Vec<crate::sip::sdp::Codec>, Invalid> {
     let mut codecs = Vec::new();
     for item in value.split([',', ' ', '\t']).filter(|i| !i.is_empty()) {
-        let codec =
-            crate::sip::sdp::Codec::from_name(item).ok_or_else(|| Invalid::NotACodec(item.into()))?;
+        let codec = crate::sip::sdp::Codec::from_name(item)
+            .ok_or_else(|| Invalid::NotACodec(item.into()))?;
         if !codecs.contains(&codec) {
             codecs.push(codec);
         }

@@ -565,12 +565,7 @@ impl Codec {
     ];
 
     /// `OfferCodecs`' default: what nearly every phone and carrier takes.
-    pub const DEFAULT: [Codec; 4] = [
-        Codec::Pcmu,
-        Codec::Pcma,
-        Codec::G722,
-        Codec::TelephoneEvent,
-    ];
+    pub const DEFAULT: [Codec; 4] = [Codec::Pcmu, Codec::Pcma, Codec::G722, Codec::TelephoneEvent];
 
     /// The encoding name of its rtpmap (RFC 3551 §6, RFC 4733 §7).
     pub fn name(self) -> &'static str {
@@ -667,7 +662,10 @@ pub fn inactive_offer(addr: IpAddr, session_id: u64, codecs: &[Codec]) -> Sessio
             port: 8000,
             num_ports: None,
             proto: "RTP/AVP".into(),
-            formats: codecs.iter().map(|c| c.payload_type().to_string()).collect(),
+            formats: codecs
+                .iter()
+                .map(|c| c.payload_type().to_string())
+                .collect(),
             info: None,
             connections: Vec::new(),
             bandwidths: Vec::new(),
@@ -706,7 +704,10 @@ mod tests {
         let pcma = inactive_offer("127.0.0.1".parse().unwrap(), 5, &[Codec::Pcma]).to_string();
         assert!(pcma.ends_with("m=audio 8000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=inactive\r\n"));
         assert_eq!(Codec::from_name("pcma"), Some(Codec::Pcma));
-        assert_eq!(Codec::from_name("Telephone-Event"), Some(Codec::TelephoneEvent));
+        assert_eq!(
+            Codec::from_name("Telephone-Event"),
+            Some(Codec::TelephoneEvent)
+        );
         assert_eq!(Codec::from_name("opus"), None);
     }
 

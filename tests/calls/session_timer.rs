@@ -30,7 +30,11 @@ fn a_refresh_answered_422_is_sent_again_with_the_phones_min_se() {
     assert_eq!(got, connected_both_legs());
     destination.expect_pass();
     initiator.expect_pass();
-    assert_eq!(destination.received("INVITE"), 3, "the call's, the refresh, its retry");
+    assert_eq!(
+        destination.received("INVITE"),
+        3,
+        "the call's, the refresh, its retry"
+    );
 }
 
 #[test]

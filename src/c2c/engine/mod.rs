@@ -148,6 +148,14 @@ struct LegSlot {
     /// The offer of this offerless leg's 2xx: if the call ends before we have the real
     /// answer, the ACK still needs a valid one.
     remote_offer: Option<Vec<u8>>,
+    /// The PRACK of the reliable provisional that carried the offer to this offerless
+    /// INVITE, held back for the answer it must carry (RFC 3262 §5).
+    held_prack: Option<Message>,
+    /// The To tag of the early dialog whose reliable provisional carried the offer.
+    early_offer_tag: Option<String>,
+    /// That offer was answered in its PRACK: the 2xx carries no offer and its ACK goes at
+    /// once, with no body.
+    early_answered: bool,
     /// When this leg's next session refresh is due (its entry in `reinvites_due`).
     refresh_at: Option<Instant>,
     /// When this leg's session expires without a refresh (its entry in `reinvites_due`,
@@ -627,6 +635,10 @@ impl Engine {
                 let Some(slot) = self.slot_mut(sid, leg) else {
                     return;
                 };
+                if slot.early_answered && slot.sip.state() != crate::ua::DialogState::Early {
+                    // The offer was answered in the PRACK and the 2xx ACKed on arrival.
+                    return;
+                }
                 // RFC 3261 §13.2.2.4: an ACK to an offer must carry an answer; without the
                 // real one (the call is ending), a valid answer rejecting every stream.
                 let sdp = sdp.or_else(|| {
@@ -637,6 +649,19 @@ impl Engine {
                 let sdp = sdp.map(|body| slot.give(&body));
                 let ack = slot.sip.ack(sdp);
                 self.out.push_back(SipCommand::SendAck { request: ack });
+            }
+            Action::Prack { leg, sdp } => {
+                let Some(slot) = self.slot_mut(sid, leg) else {
+                    return;
+                };
+                let Some(mut prack) = slot.held_prack.take() else {
+                    return;
+                };
+                prack.set_body(Some("application/sdp"), slot.give(&sdp));
+                // The offer is answered: the 2xx that follows carries none and is
+                // acknowledged at once (RFC 3262 §5, RFC 3261 §13.2.2.4).
+                slot.early_answered = true;
+                self.send(sid, leg, TxKind::Prack, prack);
             }
             Action::Cancel(leg) => {
                 if let Some(slot) = self.slot_mut(sid, leg) {
@@ -754,6 +779,9 @@ impl Engine {
                 local_sdp,
                 origin,
                 remote_offer: None,
+                held_prack: None,
+                early_offer_tag: None,
+                early_answered: false,
                 refresh_at: None,
                 expires_at: None,
                 auth: AuthCache::default(),

@@ -77,19 +77,31 @@ mod tests {
     fn every_description_carries_our_origin_and_a_version_bumped_on_change() {
         let mut o = LegOrigin::new("127.0.0.1".parse().unwrap(), 1000);
         let first = o.stamp(PHONE.as_bytes());
-        assert_eq!(origin_line(&first), "o=clicktocall 1000 1000 IN IP4 127.0.0.1");
+        assert_eq!(
+            origin_line(&first),
+            "o=clicktocall 1000 1000 IN IP4 127.0.0.1"
+        );
         // The rest is the phone's, untouched.
         assert_eq!(
             String::from_utf8(first.clone()).unwrap(),
-            PHONE.replace("o=phone 77 5 IN IP4 192.0.2.7", "o=clicktocall 1000 1000 IN IP4 127.0.0.1")
+            PHONE.replace(
+                "o=phone 77 5 IN IP4 192.0.2.7",
+                "o=clicktocall 1000 1000 IN IP4 127.0.0.1"
+            )
         );
         // The same again (a refresh, the phone's own version bumped): same version.
         let again = o.stamp(PHONE.replace("77 5", "77 6").as_bytes());
         assert_eq!(again, first);
         let hold = o.stamp(PHONE.replace("sendrecv", "sendonly").as_bytes());
-        assert_eq!(origin_line(&hold), "o=clicktocall 1000 1001 IN IP4 127.0.0.1");
+        assert_eq!(
+            origin_line(&hold),
+            "o=clicktocall 1000 1001 IN IP4 127.0.0.1"
+        );
         let resume = o.stamp(PHONE.as_bytes());
-        assert_eq!(origin_line(&resume), "o=clicktocall 1000 1002 IN IP4 127.0.0.1");
+        assert_eq!(
+            origin_line(&resume),
+            "o=clicktocall 1000 1002 IN IP4 127.0.0.1"
+        );
         // Not SDP we can read: passed on as it is.
         assert_eq!(o.stamp(b"v=0\r\nnonsense\r\n"), b"v=0\r\nnonsense\r\n");
     }

@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use super::{ACCEPTED_FOR, Engine, LegEvent, Redo, SessionId, Tracked, TxKind, glare_wait};
+use super::{
+    ACCEPTED_FOR, Engine, LegEvent, Redo, SessionId, Tracked, TxKind, glare_wait, rejecting_answer,
+};
 use crate::c2c::command::{Progress, Role};
 use crate::sip::msg::Message;
 use crate::sip::reactor::{ClientTxId, SipCommand, TxFailure};
@@ -280,14 +282,57 @@ impl Engine {
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
         };
-        let ack_now = kind != TxKind::Invite || !slot.offerless;
+        let ack_now = kind != TxKind::Invite || !slot.offerless || slot.early_answered;
         let outcome = slot.sip.on_invite_response(resp, sent_cseq, ack_now);
         let event = match outcome {
-            InviteOutcome::Provisional { ringing, prack } => {
-                if let Some(prack) = prack {
+            InviteOutcome::Provisional {
+                ringing,
+                prack,
+                sdp,
+                tag,
+            } => {
+                let ring = (ringing && kind == TxKind::Invite).then_some(LegEvent::Ringing);
+                let Some(mut prack) = prack else {
+                    return self.feed_opt(now, sid, leg, ring);
+                };
+                let offer = sdp.filter(|_| kind == TxKind::Invite && !ack_now);
+                let Some(offer) = offer else {
+                    // An early answer to our offer, or no SDP: a plain PRACK (RFC 3262 §4).
                     self.send(sid, leg, TxKind::Prack, prack);
+                    return self.feed_opt(now, sid, leg, ring);
+                };
+                let Some(slot) = self.slot_mut(sid, leg) else {
+                    return;
+                };
+                match &slot.early_offer_tag {
+                    None => {
+                        // The offer to our offerless INVITE (RFC 3262 §5): its PRACK waits
+                        // for the initiator's answer.
+                        slot.early_offer_tag = tag;
+                        slot.remote_offer = Some(offer.clone());
+                        slot.held_prack = Some(prack);
+                        self.feed_opt(now, sid, leg, ring);
+                        self.feed(now, sid, leg, LegEvent::EarlyOffer { sdp: offer });
+                    }
+                    // The same early dialog repeating its offer (RFC 6337 §3.1.1): already
+                    // being answered, or answered.
+                    Some(t) if Some(t) == tag.as_ref() => {
+                        self.send(sid, leg, TxKind::Prack, prack);
+                        self.feed_opt(now, sid, leg, ring);
+                    }
+                    Some(_) => {
+                        // Another fork's offer: the initiator has one session, given to the
+                        // first early dialog. This one gets a valid answer that rejects its
+                        // streams (RFC 3264 §6), so its PRACK is not refused.
+                        log::info!(target: "c2c", "click-to-call {sid}: a second early dialog made an offer: rejecting its streams");
+                        if let Some(answer) = rejecting_answer(&offer, self.cfg.local_ip) {
+                            prack.set_body(Some("application/sdp"), answer);
+                        }
+                        self.send(sid, leg, TxKind::Prack, prack);
+                        self.feed_opt(now, sid, leg, ring);
+                    }
                 }
-                (ringing && kind == TxKind::Invite).then_some(LegEvent::Ringing)
+                return;
             }
             InviteOutcome::Answered { sdp, ack } => {
                 if let Some(ack) = ack {
@@ -316,8 +361,23 @@ impl Engine {
                 }
                 None
             }
-            InviteOutcome::OtherFork { ack, bye } => {
+            InviteOutcome::OtherFork { mut ack, bye } => {
                 log::info!(target: "c2c", "click-to-call {sid}: a second fork answered; hanging it up");
+                // To an offerless INVITE the fork's 2xx carries an offer, and its ACK must
+                // carry an answer before the BYE (RFC 3261 §13.2.2.4, RFC 3264 §5): one
+                // rejecting every stream, from us. Unless that fork made its offer in a
+                // reliable provisional, answered in its PRACK already.
+                let early_answered = self
+                    .slot_mut(sid, leg)
+                    .is_some_and(|slot| slot.early_offer_tag.as_deref() == resp.to_tag());
+                if kind == TxKind::Invite
+                    && !early_answered
+                    && let Some(answer) = crate::ua::dialog::body_sdp(resp)
+                        .filter(|_| self.invite_was_offerless(sid, leg))
+                        .and_then(|offer| rejecting_answer(&offer, self.cfg.local_ip))
+                {
+                    ack.set_body(Some("application/sdp"), answer);
+                }
                 self.out.push_back(SipCommand::SendAck { request: ack });
                 self.send(sid, leg, TxKind::ForkBye, bye);
                 None
@@ -373,6 +433,22 @@ impl Engine {
         if let Some(event) = event {
             self.feed(now, sid, leg, event);
         }
+    }
+}
+
+impl Engine {
+    fn feed_opt(&mut self, now: Instant, sid: SessionId, leg: Role, event: Option<LegEvent>) {
+        if let Some(event) = event {
+            self.feed(now, sid, leg, event);
+        }
+    }
+
+    /// The leg's initial INVITE carried no offer (the destination's, anchored flow).
+    fn invite_was_offerless(&self, sid: SessionId, leg: Role) -> bool {
+        self.calls
+            .get(&sid)
+            .and_then(|c| c.legs[leg.index()].as_ref())
+            .is_some_and(|slot| slot.offerless)
     }
 }
 

@@ -167,7 +167,9 @@ fn anchored_flow_relays_sdp_and_mirrors_bye() {
     };
     // The destination's offer under the initiator leg's origin, one version on from our
     // first offer (RFC 3264 §8): never the destination's o= in the initiator's dialog.
-    let first = sdp::SessionDescription::parse(invite.body()).unwrap().origin;
+    let first = sdp::SessionDescription::parse(invite.body())
+        .unwrap()
+        .origin;
     let relayed = sdp::SessionDescription::parse(reinv.body()).unwrap();
     assert_eq!(
         (relayed.origin.username.as_str(), relayed.origin.session_id),

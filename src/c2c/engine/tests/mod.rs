@@ -4,6 +4,7 @@
 
 mod calls;
 mod failures;
+mod offer_answer;
 mod relays;
 mod session_timer;
 
