@@ -18,6 +18,7 @@ mod failures;
 mod inbound;
 mod lossy;
 mod nat;
+mod offer_answer;
 mod redirect;
 mod refer;
 mod refer_outcomes;
