@@ -420,7 +420,8 @@ impl Dialog {
         interval
     }
 
-    /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1).
+    /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1); with an empty `sdp`, an
+    /// offerless one (its 2xx brings the peer's offer, our ACK the answer, RFC 3264 §4).
     pub(crate) fn reinvite(&mut self, sdp: Vec<u8>) -> Message {
         let mut req = self.request(Method::Invite);
         self.invite_cseq = self.local_cseq;
@@ -433,10 +434,14 @@ impl Dialog {
         req.push_header("Min-SE", &self.min_se.to_string());
         req.push_header("Accept-Language", "en");
         req.push_header("Allow", ALLOW);
-        req.push_header("Content-Type", SDP);
+        if !sdp.is_empty() {
+            req.push_header("Content-Type", SDP);
+        }
         req.push_header("Supported", SUPPORTED_REINVITE);
         req.push_header("User-Agent", USER_AGENT);
-        req.set_body(Some(SDP), sdp);
+        if !sdp.is_empty() {
+            req.set_body(Some(SDP), sdp);
+        }
         req
     }
 

@@ -156,6 +156,10 @@ struct LegSlot {
     /// That offer was answered in its PRACK: the 2xx carries no offer and its ACK goes at
     /// once, with no body.
     early_answered: bool,
+    /// This leg's phone sent an offerless re-INVITE, relayed to the other phone, and our
+    /// 2xx gave it the other phone's offer: the answer in its ACK goes in our ACK of the
+    /// other phone's 2xx, held back for it (RFC 3264 §4, RFC 3725 §5).
+    ack_answer_for_other: bool,
     /// When this leg's next session refresh is due (its entry in `reinvites_due`).
     refresh_at: Option<Instant>,
     /// When this leg's session expires without a refresh (its entry in `reinvites_due`,
@@ -671,6 +675,24 @@ impl Engine {
                 }
             }
             Action::Bye(leg) => {
+                let local_ip = self.cfg.local_ip;
+                let held = self
+                    .slot_mut(sid, leg.other())
+                    .is_some_and(|other| std::mem::take(&mut other.ack_answer_for_other));
+                let Some(slot) = self.slot_mut(sid, leg) else {
+                    return;
+                };
+                if held {
+                    // This phone's 2xx to our relayed offerless re-INVITE still waits for
+                    // the other phone's answer: it is ACKed, with an answer rejecting its
+                    // offer, before the BYE (RFC 3261 §13.2.2.4).
+                    let answer = slot
+                        .remote_offer
+                        .as_deref()
+                        .and_then(|offer| rejecting_answer(offer, local_ip));
+                    let ack = slot.sip.ack(answer);
+                    self.out.push_back(SipCommand::SendAck { request: ack });
+                }
                 let Some(slot) = self.slot_mut(sid, leg) else {
                     return;
                 };
@@ -782,6 +804,7 @@ impl Engine {
                 held_prack: None,
                 early_offer_tag: None,
                 early_answered: false,
+                ack_answer_for_other: false,
                 refresh_at: None,
                 expires_at: None,
                 auth: AuthCache::default(),

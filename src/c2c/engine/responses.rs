@@ -283,6 +283,20 @@ impl Engine {
             return;
         };
         let ack_now = kind != TxKind::Invite || !slot.offerless || slot.early_answered;
+        // A relayed offerless re-INVITE: the 2xx holds the other phone's offer, and its ACK
+        // waits for the answer that phone's ACK brings.
+        let offerless_relay = match kind {
+            TxKind::Relay(stx) => self.calls.get(&sid).is_some_and(|c| {
+                c.pending_relays
+                    .get(&stx)
+                    .is_some_and(|p| p.request.body().is_empty())
+            }),
+            _ => false,
+        };
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return;
+        };
+        let ack_now = ack_now && !(offerless_relay && crate::ua::dialog::body_sdp(resp).is_some());
         let outcome = slot.sip.on_invite_response(resp, sent_cseq, ack_now);
         let event = match outcome {
             InviteOutcome::Provisional {
@@ -347,6 +361,12 @@ impl Engine {
                 if let TxKind::Relay(stx) = kind {
                     let (code, reason) =
                         (resp.status().unwrap_or(200), resp.reason().unwrap_or("OK"));
+                    if offerless_relay && sdp.is_some() {
+                        // The origin's ACK will carry the answer to this offer.
+                        if let Some(slot) = self.slot_mut(sid, leg.other()) {
+                            slot.ack_answer_for_other = true;
+                        }
+                    }
                     self.answer_relay(now, sid, leg, stx, (code, reason), sdp);
                     return;
                 }

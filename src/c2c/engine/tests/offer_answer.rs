@@ -254,3 +254,142 @@ fn an_early_offer_the_initiator_refuses_ends_the_call() {
         ]
     );
 }
+
+/// REFER mode (no other phone to ask): an offerless re-INVITE from the initiator gets our
+/// current description as the offer, byte for byte, so with the same o= version (RFC 3264
+/// §8, RFC 6337 §5.1); its answer comes in the ACK and nothing more is sent.
+#[test]
+fn an_offerless_reinvite_outside_an_anchored_call_gets_the_current_sdp() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (_rx, invite, _, _) = up_to_refer(&mut e, now);
+    let reinvite = in_dialog(&invite, "INVITE", 5, "a", "", "");
+    from_initiator(&mut e, now, 40, reinvite.clone());
+    let cmds = sent(&mut e);
+    let [SipCommand::Respond { response, .. }] = &cmds[..] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(response.status(), Some(200));
+    assert_eq!(response.header("Content-Type"), Some("application/sdp"));
+    assert_eq!(
+        response.body(),
+        invite.body(),
+        "the offer we made, unchanged"
+    );
+    let ack = in_dialog(
+        &invite,
+        "ACK",
+        5,
+        "a",
+        "Content-Type: application/sdp\r\n",
+        INIT_ANSWER,
+    );
+    from_initiator(&mut e, now, 41, ack);
+    assert!(sent(&mut e).is_empty());
+}
+
+/// Anchored: the initiator's offerless re-INVITE goes to the destination offerless; the
+/// destination's offer (its 2xx, whose ACK is held) comes back in our 2xx under the
+/// initiator leg's origin; the initiator's answer in its ACK goes in our ACK to the
+/// destination under the destination leg's origin (RFC 3725 §5, RFC 3264 §4, §8).
+#[test]
+fn an_offerless_reinvite_is_relayed_and_its_answer_comes_from_the_ack() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (invite, dinv) = anchored_up(&mut e, now);
+    let reinvite = in_dialog(
+        &invite,
+        "INVITE",
+        5,
+        "a",
+        "Contact: <sip:service@127.0.0.1:5061>\r\n",
+        "",
+    );
+    from_initiator(&mut e, now, 40, reinvite);
+    let (relay_tx, relayed) = one_request(&mut e);
+    assert_eq!(relayed.method(), Some(&Method::Invite));
+    assert_eq!(relayed.call_id().ok(), dinv.call_id().ok());
+    assert!(relayed.body().is_empty(), "relayed without an offer");
+    assert_eq!(relayed.header("Content-Type"), None);
+    reply(
+        &mut e,
+        now,
+        relay_tx,
+        answer(&relayed, 200, "d", Some(DEST_OFFER)),
+    );
+    let cmds = sent(&mut e);
+    let [SipCommand::Respond { tx, response }] = &cmds[..] else {
+        panic!("no ACK to the destination before the initiator's answer: {cmds:?}")
+    };
+    assert_eq!((tx.0, response.status()), (40, Some(200)));
+    let offered = origin(response.body());
+    assert_eq!(
+        (offered.username.as_str(), offered.session_id),
+        ("clicktocall", origin(invite.body()).session_id)
+    );
+    assert!(String::from_utf8_lossy(response.body()).contains("m=audio 6010 RTP/AVP 8\r\n"));
+    let ack = in_dialog(
+        &invite,
+        "ACK",
+        5,
+        "a",
+        "Content-Type: application/sdp\r\n",
+        INIT_ANSWER,
+    );
+    from_initiator(&mut e, now, 41, ack.clone());
+    let cmds = sent(&mut e);
+    let [SipCommand::SendAck { request: dack }] = &cmds[..] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(dack.call_id().ok(), dinv.call_id().ok());
+    assert_eq!(
+        dack.cseq().unwrap(),
+        relayed.cseq().map(|(n, _)| (n, Method::Ack)).unwrap()
+    );
+    assert_eq!(origin(dack.body()).username, "clicktocall");
+    assert!(String::from_utf8_lossy(dack.body()).contains("m=audio 6000 RTP/AVP 8\r\n"));
+    // A retransmitted ACK relays nothing more.
+    from_initiator(&mut e, now, 42, ack);
+    assert!(sent(&mut e).is_empty());
+}
+
+/// The call ends while the destination's 2xx to the relayed offerless re-INVITE waits for
+/// the initiator's answer: that 2xx is ACKed, with a valid answer, before the BYE.
+#[test]
+fn a_held_ack_of_a_relayed_offerless_reinvite_goes_before_the_bye() {
+    let mut e = engine();
+    let now = Instant::now();
+    let (invite, dinv) = anchored_up(&mut e, now);
+    let reinvite = in_dialog(&invite, "INVITE", 5, "a", "", "");
+    from_initiator(&mut e, now, 40, reinvite);
+    let (relay_tx, relayed) = one_request(&mut e);
+    reply(
+        &mut e,
+        now,
+        relay_tx,
+        answer(&relayed, 200, "d", Some(DEST_OFFER)),
+    );
+    sent(&mut e);
+    let bye = in_dialog(&invite, "BYE", 6, "a", "", "");
+    from_initiator(&mut e, now, 43, bye);
+    let cmds = sent(&mut e);
+    let dest: Vec<&SipCommand> = cmds
+        .iter()
+        .filter(|c| match c {
+            SipCommand::SendAck { request } | SipCommand::SendRequest { request, .. } => {
+                request.call_id().ok() == dinv.call_id().ok()
+            }
+            _ => false,
+        })
+        .collect();
+    let [
+        SipCommand::SendAck { request: ack },
+        SipCommand::SendRequest { request: bye, .. },
+    ] = &dest[..]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(bye.method(), Some(&Method::Bye));
+    let answer = sdp::SessionDescription::parse(ack.body()).expect("an answer in the ACK");
+    assert_eq!(answer.media[0].port, 0);
+}
