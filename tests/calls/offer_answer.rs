@@ -88,3 +88,58 @@ fn a_phone_that_only_takes_pcma_completes_the_call() {
     );
     initiator.expect_pass();
 }
+
+/// REFER mode: the initiator's dialog lives until the transfer completes; an offerless
+/// re-INVITE then gets our current offer, same o= version, and its answer is in the ACK.
+#[test]
+fn an_offerless_reinvite_during_a_transfer_gets_our_current_offer() {
+    let lab = Lab::start("oa-offerless-refer", ServerConfig::calls());
+    let dest = unbound_port();
+    let mut initiator = lab.uas(
+        "initiator_refer_offerless_reinvite.xml",
+        &[("DEST_PORT", dest.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (180, "Initiator", "Ringing initiator"),
+            (200, "Initiator", "Connected to initiator"),
+            (200, "Destination", "Connected to destination"),
+        ])
+    );
+    initiator.expect_pass();
+}
+
+/// Anchored: an offerless re-INVITE from the initiator goes to the destination offerless;
+/// the destination's offer comes back in our 200, the initiator's answer from its ACK goes
+/// in our ACK to the destination.
+#[test]
+fn an_offerless_reinvite_from_the_initiator_is_relayed_offerless() {
+    let lab = Lab::start("oa-offerless-init", ServerConfig::calls());
+    let mut initiator = lab.uas("initiator_anchor_offerless.xml", &[]);
+    let mut destination = lab.uas(
+        "destination_anchor_offerless_relayed.xml",
+        &[("INIT_PORT", initiator.port.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    assert_eq!(got, connected_both_legs());
+    destination.expect_pass();
+    initiator.expect_pass();
+}
+
+/// The same from the destination's side.
+#[test]
+fn an_offerless_reinvite_from_the_destination_is_relayed_offerless() {
+    let lab = Lab::start("oa-offerless-dest", ServerConfig::calls());
+    let mut initiator = lab.uas("initiator_anchor_offerless_relayed.xml", &[]);
+    let mut destination = lab.uas(
+        "destination_anchor_offerless.xml",
+        &[("INIT_PORT", initiator.port.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    assert_eq!(got, connected_both_legs());
+    destination.expect_pass();
+    initiator.expect_pass();
+}
