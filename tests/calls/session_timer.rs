@@ -1,5 +1,5 @@
-//! Session timers (RFC 4028) against SIPp phones, black box (issue 12 item 2): our refresh
-//! answered 422 goes again with the phone's Min-SE, and a phone that names itself the
+//! Session timers (RFC 4028) against SIPp phones, black box (issue 12 item 2): our INVITE
+//! or refresh answered 422 goes again with the phone's Min-SE, and a phone that names itself the
 //! refresher and never refreshes is hung up before its session expires. The `Session-Expires:
 //! 1` peer is in `anchor_failures`.
 //!
@@ -10,7 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{lab::Lab, lab::connected_both_legs, server::ServerConfig};
+use crate::support::{
+    lab::Lab, lab::connected_both_legs, lab::events, lab::phone, ports::unbound_port,
+    server::ServerConfig,
+};
 
 /// How long these SIPp phones may run: the interval's wait and a margin for a loaded machine.
 const LASTING: Duration = Duration::from_secs(100);
@@ -59,4 +62,26 @@ fn a_phone_refresher_that_never_refreshes_gets_a_bye_before_expiry() {
         waited >= Duration::from_secs(50),
         "BYE {waited:?} after the destination answered: before the session's expiry"
     );
+}
+
+/// RFC 4028 §7.4: the initial INVITE answered 422 goes again at once, in the same dialog,
+/// asking for the phone's Min-SE (the phone then is busy, which ends the call).
+#[test]
+fn an_invite_answered_422_is_sent_again_with_the_phones_min_se() {
+    let lab = Lab::start("st-invite-422", ServerConfig::calls());
+    let mut initiator = lab.uas("initiator_422_min_se.xml", &[]);
+    let got = lab.click_to_call(
+        &initiator.phone("100"),
+        &phone(unbound_port(), "200"),
+        false,
+    );
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (486, "Initiator", "Failed to connect to initiator")
+        ])
+    );
+    initiator.expect_pass();
+    assert_eq!(initiator.received("INVITE"), 2);
 }

@@ -160,6 +160,8 @@ struct LegSlot {
     /// 2xx gave it the other phone's offer: the answer in its ACK goes in our ACK of the
     /// other phone's 2xx, held back for it (RFC 3264 §4, RFC 3725 §5).
     ack_answer_for_other: bool,
+    /// The INVITE was sent again after a 422 (RFC 4028 §7.4): a second one is a failure.
+    min_se_retried: bool,
     /// When this leg's next session refresh is due (its entry in `reinvites_due`).
     refresh_at: Option<Instant>,
     /// When this leg's session expires without a refresh (its entry in `reinvites_due`,
@@ -805,6 +807,7 @@ impl Engine {
                 early_offer_tag: None,
                 early_answered: false,
                 ack_answer_for_other: false,
+                min_se_retried: false,
                 refresh_at: None,
                 expires_at: None,
                 auth: AuthCache::default(),

@@ -87,6 +87,9 @@ impl Engine {
         if kind == TxKind::Invite && code >= 300 && self.follow_redirect(sid, leg, tx, Some(resp)) {
             return;
         }
+        if kind == TxKind::Invite && code == 422 && self.retry_with_min_se(sid, leg, tx, resp) {
+            return;
+        }
         let invite_kind = matches!(
             kind,
             TxKind::Invite | TxKind::Reinvite | TxKind::Refresh | TxKind::Relay(_)
@@ -238,6 +241,54 @@ impl Engine {
                 leg,
                 text: REDIRECTED_TEXT[leg.index()].to_string(),
             });
+        }
+        true
+    }
+
+    /// A 422 to the leg's INVITE `tx` (RFC 4028 §6): the phone wants a session interval of
+    /// at least its Min-SE. RFC 4028 §7.4: the INVITE goes again as a new transaction (next
+    /// CSeq, RFC 3261 §8.1.3.5) asking for that interval, with a Min-SE of it. Once: a
+    /// second 422, one without a usable Min-SE, or one for a CANCELled INVITE is the
+    /// leg's failure.
+    fn retry_with_min_se(
+        &mut self,
+        sid: SessionId,
+        leg: Role,
+        tx: ClientTxId,
+        resp: &Message,
+    ) -> bool {
+        let Ok(Some(min_se)) = resp.min_se() else {
+            return false;
+        };
+        let Some(mut request) = self
+            .txs
+            .get(&tx)
+            .and_then(|t| t.request.as_deref())
+            .cloned()
+        else {
+            return false;
+        };
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return false;
+        };
+        let asked = request
+            .session_expires()
+            .ok()
+            .flatten()
+            .map_or(0, |se| se.delta);
+        if slot.cancelled || slot.invite_tx != tx || slot.min_se_retried || min_se <= asked {
+            return false;
+        }
+        slot.min_se_retried = true;
+        let interval = slot.sip.raise_min_se(min_se);
+        request.set_header("Session-Expires", &interval.to_string());
+        request.set_header("Min-SE", &interval.to_string());
+        slot.sip.renumber(&mut request);
+        self.txs.remove(&tx);
+        log::info!(target: "c2c", "click-to-call {sid}: the {} wants a session interval of at least {min_se} s: inviting again", leg.as_str());
+        let new_tx = self.send(sid, leg, TxKind::Invite, request);
+        if let Some(slot) = self.slot_mut(sid, leg) {
+            slot.invite_tx = new_tx;
         }
         true
     }

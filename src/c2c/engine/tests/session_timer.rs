@@ -203,3 +203,29 @@ fn a_refresh_due_during_another_invite_is_postponed_not_dropped() {
         assert!(due(&e, t + Duration::from_secs(2)), "tried again 2 s later");
     }
 }
+
+/// RFC 4028 §7.4: a 422 to the initial INVITE makes it go again (next CSeq, same dialog
+/// identifiers) asking for the phone's Min-SE; a second 422 is the leg's failure.
+#[test]
+fn a_422_to_the_initial_invite_is_retried_once_with_the_phones_min_se() {
+    let mut e = engine();
+    let rx = place(&mut e, false);
+    let now = Instant::now();
+    let (itx, invite) = one_request(&mut e);
+    assert_eq!(invite.header("Session-Expires"), Some("1800"));
+    let mut too_small = answer(&invite, 422, "a", None);
+    too_small.push_header("Min-SE", "3600");
+    reply(&mut e, now, itx, too_small);
+    let (again_tx, again) = one_request(&mut e);
+    assert_eq!(again.cseq().unwrap(), (2, Method::Invite));
+    assert_eq!(again.call_id().ok(), invite.call_id().ok());
+    assert_eq!(again.from_tag(), invite.from_tag());
+    assert_eq!(again.header("Session-Expires"), Some("3600"));
+    assert_eq!(again.header("Min-SE"), Some("3600"));
+    assert_eq!(again.body(), invite.body());
+    let mut twice = answer(&again, 422, "a", None);
+    twice.push_header("Min-SE", "7200");
+    reply(&mut e, now, again_tx, twice);
+    assert!(sent(&mut e).is_empty(), "no third INVITE");
+    assert_eq!(events(&rx), vec![(422, L::Initiator)]);
+}
