@@ -64,16 +64,6 @@ pub(crate) struct EngineCounts {
     pub timers: usize,
 }
 
-impl LegSlot {
-    /// `sdp` as this leg's phone gets it, under our origin (see [`LegOrigin::stamp`]); it is
-    /// the leg's SDP from now on.
-    fn give(&mut self, sdp: &[u8]) -> Vec<u8> {
-        let stamped = self.origin.stamp(sdp);
-        self.local_sdp = stamped.clone();
-        stamped
-    }
-}
-
 /// What a client transaction was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TxKind {
@@ -175,6 +165,16 @@ struct LegSlot {
     /// The INVITE was CANCELled: its final response ends the leg, no redirect or
     /// challenge is followed.
     cancelled: bool,
+}
+
+impl LegSlot {
+    /// `sdp` as this leg's phone gets it, under our origin (see [`LegOrigin::stamp`]); it is
+    /// the leg's SDP from now on.
+    fn give(&mut self, sdp: &[u8]) -> Vec<u8> {
+        let stamped = self.origin.stamp(sdp);
+        self.local_sdp = stamped.clone();
+        stamped
+    }
 }
 
 #[derive(Debug)]
