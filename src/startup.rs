@@ -243,6 +243,7 @@ fn engine_config(config: &Config, local: &[(Transport, SocketAddr)]) -> EngineCo
         }),
         max_redirects: config.max_redirects,
         call_mode: config.call_mode,
+        offer_codecs: config.offer_codecs.clone(),
         outbound_proxy_all: config.outbound_proxy_all,
         fix_nat_contact: config.fix_nat_contact,
         identity: parse_sip_uri(&config.click_to_call_identity).unwrap_or_else(|| {

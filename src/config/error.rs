@@ -62,6 +62,8 @@ pub enum Invalid {
     Needs(&'static str),
     /// A caller-identity, auto-answer or extra-header value that cannot be used; why.
     BadIdentity(String),
+    /// An item of OfferCodecs (given here) that is not a codec we can offer.
+    NotACodec(String),
 }
 
 impl fmt::Display for Invalid {
@@ -104,6 +106,10 @@ impl fmt::Display for Invalid {
             Invalid::TooLong(n) => write!(f, "too long (at most {n} characters)"),
             Invalid::Needs(other) => write!(f, "{other} must be given too"),
             Invalid::BadIdentity(why) => f.write_str(why),
+            Invalid::NotACodec(item) => write!(
+                f,
+                "{item:?} is not a codec we offer (use PCMU, PCMA, G722, G729, GSM, G723, telephone-event)"
+            ),
         }
     }
 }

@@ -69,11 +69,12 @@ pub enum Key {
     DestinationFrom,
     DestinationPAssertedIdentity,
     DestinationPrivacyId,
+    OfferCodecs,
 }
 
 impl Key {
     /// All keys, in the order settings are printed.
-    pub const ALL: [Key; 66] = [
+    pub const ALL: [Key; 67] = [
         Key::IpAddress,
         Key::ExternalAddress,
         Key::DnsServers,
@@ -99,6 +100,7 @@ impl Key {
         Key::DestinationFrom,
         Key::DestinationPAssertedIdentity,
         Key::DestinationPrivacyId,
+        Key::OfferCodecs,
         Key::LogLevel,
         Key::LogFilename,
         Key::LogFileMaxLines,
@@ -211,6 +213,7 @@ impl Key {
             Key::DestinationFrom => "DestinationFrom",
             Key::DestinationPAssertedIdentity => "DestinationPAssertedIdentity",
             Key::DestinationPrivacyId => "DestinationPrivacyId",
+            Key::OfferCodecs => "OfferCodecs",
         }
     }
 

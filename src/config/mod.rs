@@ -82,6 +82,8 @@ pub struct Config {
     /// CallMode: the mode of a call whose request names none (`refer`, `anchored`,
     /// `refer-ood`); `AnchorCall`/`anchor=true` still make a call anchored.
     pub call_mode: crate::c2c::command::CallMode,
+    /// OfferCodecs: the audio codecs the initiator's inactive offer lists, in order.
+    pub offer_codecs: Vec<crate::sip::sdp::Codec>,
     pub log_level: LogLevel,
     pub log_filename: PathBuf,
     /// Lines per log file before it is rotated; 0 = never rotate.
@@ -217,6 +219,7 @@ impl Default for Config {
             sip_auth_realm: String::new(),
             max_redirects: 5,
             call_mode: crate::c2c::command::CallMode::Refer,
+            offer_codecs: crate::sip::sdp::Codec::DEFAULT.to_vec(),
             log_level: LogLevel::Info,
             log_filename: PathBuf::from("clicktocall.log"),
             log_file_max_lines: 50_000,
@@ -292,6 +295,7 @@ impl fmt::Debug for Config {
             .field("sip_auth_realm", &self.sip_auth_realm)
             .field("max_redirects", &self.max_redirects)
             .field("call_mode", &self.call_mode)
+            .field("offer_codecs", &self.offer_codecs)
             .field("log_level", &self.log_level)
             .field("log_filename", &self.log_filename)
             .field("log_file_max_lines", &self.log_file_max_lines)
@@ -513,6 +517,12 @@ impl Config {
                 Key::SipAuthRealm => self.sip_auth_realm.clone(),
                 Key::MaxRedirects => self.max_redirects.to_string(),
                 Key::CallMode => self.call_mode.as_str().to_owned(),
+                Key::OfferCodecs => self
+                    .offer_codecs
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 Key::LogLevel => self.log_level.to_string(),
                 Key::LogFilename => self.log_filename.display().to_string(),
                 Key::LogFileMaxLines => self.log_file_max_lines.to_string(),

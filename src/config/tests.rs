@@ -943,3 +943,32 @@ fn a_display_name_of_none_means_no_display_name() {
         crate::c2c::identity::IdentityConfig::default()
     );
 }
+
+/// OfferCodecs: the default, names in any case separated by commas or blanks (a repeat
+/// offered once), printed back by --check-config; an unknown name or an empty list is a
+/// file:line error naming the item.
+#[test]
+fn offer_codecs_take_known_codec_names() {
+    use crate::sip::sdp::Codec;
+    assert_eq!(Config::default().offer_codecs, Codec::DEFAULT.to_vec());
+    let c = Config::from_text("OfferCodecs = pcma g722,PCMA , telephone-event\n")
+        .expect("valid")
+        .config;
+    assert_eq!(
+        c.offer_codecs,
+        [Codec::Pcma, Codec::G722, Codec::TelephoneEvent]
+    );
+    assert!(
+        c.settings()
+            .iter()
+            .any(|(k, v)| *k == "OfferCodecs" && v == "PCMA, G722, telephone-event"),
+        "{:?}",
+        c.settings()
+    );
+    let p = problems("\nOfferCodecs = PCMU, opus\n");
+    assert_eq!(p.len(), 1);
+    let text = p[0].to_string();
+    assert!(text.starts_with("<text>:2: OfferCodecs"), "{text}");
+    assert!(text.contains("\"opus\" is not a codec"), "{text}");
+    assert_eq!(problems("OfferCodecs = , ,\n").len(), 1);
+}

@@ -235,6 +235,23 @@ pub(super) fn build(
     Ok(Loaded { config, warnings })
 }
 
+/// OfferCodecs: encoding names separated by commas or blanks, in the order offered; a
+/// name given twice is offered once.
+fn parse_codecs(value: &str) -> Result<Vec<crate::sip::sdp::Codec>, Invalid> {
+    let mut codecs = Vec::new();
+    for item in value.split([',', ' ', '\t']).filter(|i| !i.is_empty()) {
+        let codec = crate::sip::sdp::Codec::from_name(item)
+            .ok_or_else(|| Invalid::NotACodec(item.into()))?;
+        if !codecs.contains(&codec) {
+            codecs.push(codec);
+        }
+    }
+    if codecs.is_empty() {
+        return Err(Invalid::Empty);
+    }
+    Ok(codecs)
+}
+
 /// Passwords anyone can look up: the original's default and `conf/clicktocall.config`'s.
 const WELL_KNOWN_PASSWORDS: [&str; 2] = ["admin", "change-me"];
 
@@ -303,6 +320,7 @@ fn apply(config: &mut Config, key: Key, value: &str) -> Result<(), Invalid> {
             config.call_mode =
                 crate::c2c::command::CallMode::parse(value).ok_or(Invalid::NotACallMode)?
         }
+        Key::OfferCodecs => config.offer_codecs = parse_codecs(value)?,
         Key::LogLevel => {
             config.log_level = LogLevel::from_str(value).map_err(|_| Invalid::NotALogLevel)?
         }

@@ -124,6 +124,7 @@ impl Sim {
                 credentials: cfg.credentials.clone(),
                 max_redirects: 5,
                 call_mode: crate::c2c::command::CallMode::Refer,
+                offer_codecs: crate::sip::sdp::Codec::DEFAULT.to_vec(),
                 timing: Timing::from_ring_timeout(cfg.ring_timeout),
                 caller_identity: Default::default(),
             }),

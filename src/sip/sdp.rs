@@ -539,11 +539,99 @@ impl fmt::Display for SessionDescription {
     }
 }
 
-/// The offer the click-to-call server sends to the initiator, byte for byte as the C++
-/// original (reference trace xml-refer-ok): origin user `clicktocall` with the session id
-/// as id and version, our address in o= and c=, one inactive PCMU audio stream on 8000.
-pub fn inactive_offer(addr: IpAddr, session_id: u64) -> SessionDescription {
+/// An audio codec the initiator's inactive offer may list (`OfferCodecs`): the static
+/// payload types of RFC 3551 §6, and telephone-event (RFC 4733) on dynamic type 101.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codec {
+    Pcmu,
+    Gsm,
+    G723,
+    Pcma,
+    G722,
+    G729,
+    TelephoneEvent,
+}
+
+impl Codec {
+    /// Every codec, in the order the names are looked up.
+    pub const ALL: [Codec; 7] = [
+        Codec::Pcmu,
+        Codec::Gsm,
+        Codec::G723,
+        Codec::Pcma,
+        Codec::G722,
+        Codec::G729,
+        Codec::TelephoneEvent,
+    ];
+
+    /// `OfferCodecs`' default: what nearly every phone and carrier takes.
+    pub const DEFAULT: [Codec; 4] = [Codec::Pcmu, Codec::Pcma, Codec::G722, Codec::TelephoneEvent];
+
+    /// The encoding name of its rtpmap (RFC 3551 §6, RFC 4733 §7).
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Pcmu => "PCMU",
+            Codec::Gsm => "GSM",
+            Codec::G723 => "G723",
+            Codec::Pcma => "PCMA",
+            Codec::G722 => "G722",
+            Codec::G729 => "G729",
+            Codec::TelephoneEvent => "telephone-event",
+        }
+    }
+
+    /// The codec of an encoding name, ignoring case.
+    pub fn from_name(name: &str) -> Option<Codec> {
+        Codec::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Its RTP payload type: static ones from RFC 3551 §6, 101 for telephone-event.
+    pub fn payload_type(self) -> u8 {
+        match self {
+            Codec::Pcmu => 0,
+            Codec::Gsm => 3,
+            Codec::G723 => 4,
+            Codec::Pcma => 8,
+            Codec::G722 => 9,
+            Codec::G729 => 18,
+            Codec::TelephoneEvent => 101,
+        }
+    }
+
+    /// Its `a=rtpmap` value (G.722's RTP clock is 8000 though it samples at 16 kHz, RFC
+    /// 3551 §4.5.2).
+    fn rtpmap(self) -> String {
+        format!("{} {}/8000", self.payload_type(), self.name())
+    }
+}
+
+/// The offer the click-to-call server sends to the initiator: origin user `clicktocall`
+/// with the session id as id and version, our address in o= and c=, one inactive audio
+/// stream on 8000 listing `codecs` (RFC 3264 §5.1: an inactive offer still lists the
+/// formats the answerer may pick, so a phone without PCMU does not answer 488). With PCMU
+/// alone it is byte for byte the C++ original's (reference trace xml-refer-ok).
+pub fn inactive_offer(addr: IpAddr, session_id: u64, codecs: &[Codec]) -> SessionDescription {
     let conn = Connection::new(addr);
+    let mut attributes: Vec<Attribute> = codecs
+        .iter()
+        .map(|c| Attribute {
+            name: "rtpmap".into(),
+            value: Some(c.rtpmap()),
+        })
+        .collect();
+    if codecs.contains(&Codec::TelephoneEvent) {
+        // RFC 4733 §7.1.1: the DTMF events 0-15 (digits, *, #, A-D).
+        attributes.push(Attribute {
+            name: "fmtp".into(),
+            value: Some("101 0-15".into()),
+        });
+    }
+    attributes.push(Attribute {
+        name: "inactive".into(),
+        value: None,
+    });
     SessionDescription {
         version: 0,
         origin: Origin {
@@ -574,21 +662,15 @@ pub fn inactive_offer(addr: IpAddr, session_id: u64) -> SessionDescription {
             port: 8000,
             num_ports: None,
             proto: "RTP/AVP".into(),
-            formats: vec!["0".into()],
+            formats: codecs
+                .iter()
+                .map(|c| c.payload_type().to_string())
+                .collect(),
             info: None,
             connections: Vec::new(),
             bandwidths: Vec::new(),
             key: None,
-            attributes: vec![
-                Attribute {
-                    name: "rtpmap".into(),
-                    value: Some("0 PCMU/8000".into()),
-                },
-                Attribute {
-                    name: "inactive".into(),
-                    value: None,
-                },
-            ],
+            attributes,
         }],
     }
 }
@@ -601,11 +683,32 @@ mod tests {
 
     #[test]
     fn inactive_offer_matches_the_reference_trace_byte_for_byte() {
-        let s = inactive_offer("127.0.0.1".parse().unwrap(), 1004902325);
+        let s = inactive_offer("127.0.0.1".parse().unwrap(), 1004902325, &[Codec::Pcmu]);
         assert_eq!(s.to_string(), REFERENCE);
         assert_eq!(s.to_bytes().len(), 149);
-        let v6 = inactive_offer("::1".parse().unwrap(), 7).to_string();
+        let v6 = inactive_offer("::1".parse().unwrap(), 7, &[Codec::Pcmu]).to_string();
         assert!(v6.contains("o=clicktocall 7 7 IN IP6 ::1\r\n") && v6.contains("c=IN IP6 ::1\r\n"));
+    }
+
+    /// `OfferCodecs`' default: every codec listed in order, with its rtpmap, and the
+    /// telephone-event fmtp (RFC 4733 §7.1.1).
+    #[test]
+    fn inactive_offer_lists_the_offer_codecs() {
+        let s = inactive_offer("127.0.0.1".parse().unwrap(), 5, &Codec::DEFAULT).to_string();
+        assert!(
+            s.ends_with(
+                "m=audio 8000 RTP/AVP 0 8 9 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=inactive\r\n"
+            ),
+            "{s}"
+        );
+        let pcma = inactive_offer("127.0.0.1".parse().unwrap(), 5, &[Codec::Pcma]).to_string();
+        assert!(pcma.ends_with("m=audio 8000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=inactive\r\n"));
+        assert_eq!(Codec::from_name("pcma"), Some(Codec::Pcma));
+        assert_eq!(
+            Codec::from_name("Telephone-Event"),
+            Some(Codec::TelephoneEvent)
+        );
+        assert_eq!(Codec::from_name("opus"), None);
     }
 
     #[test]

@@ -66,10 +66,15 @@ pub(crate) enum DialogState {
 pub(crate) enum InviteOutcome {
     /// 1xx; `ringing` for 180–189 (RFC 3261 §21.1: 18x means the callee is being alerted
     /// or the call is progressing). `prack` acknowledges a reliable provisional
-    /// (RFC 3262 §4): send it as a new transaction in the early dialog.
+    /// (RFC 3262 §4): send it as a new transaction in its early dialog, whose To tag is
+    /// `tag`. `sdp` is the body of a reliable provisional when it is SDP: to an offerless
+    /// INVITE the first one is the offer, and the PRACK must carry the answer (RFC 3262
+    /// §5), so the caller decides what the PRACK carries before sending it.
     Provisional {
         ringing: bool,
         prack: Option<Message>,
+        sdp: Option<Vec<u8>>,
+        tag: Option<String>,
     },
     /// The first 2xx: the dialog is confirmed. `ack` is the ACK to send now, or `None`
     /// when it must wait for an answer to the 2xx's offer (offerless INVITE).
@@ -118,11 +123,16 @@ pub(crate) struct Dialog {
     ack: Option<Message>,
     /// An INVITE (initial or re-INVITE) is waiting for its final response.
     invite_pending: bool,
-    /// RSeq of the last reliable provisional acknowledged (RFC 3262 §7.2).
-    last_rseq: Option<u32>,
+    /// The RSeq of the last reliable provisional acknowledged in each early dialog, by its
+    /// To tag (RFC 3262 §4, §7.2: each early dialog numbers its own; a forked INVITE may
+    /// have several), at most `MAX_EARLY_DIALOGS`.
+    rseqs: Vec<(String, u32)>,
     /// The session interval the last 2xx to our INVITE set (RFC 4028 §7.2), as the call
     /// engine read it; `None` when it set none, and no session timer runs.
     session_interval: Option<u32>,
+    /// The Min-SE our re-INVITEs carry: ours, or the largest a 422 of the peer named
+    /// (RFC 4028 §7.4).
+    min_se: u32,
     /// `OutboundProxyAll`: the proxy every request of the dialog goes through first.
     sticky_proxy: Option<NameAddr>,
     /// `FixNatContact`: where the INVITE went, when that is an address.
@@ -131,6 +141,9 @@ pub(crate) struct Dialog {
     /// RFC 3261 §13.2.2.4, the ACK carries the same credentials as the INVITE.
     invite_credentials: Vec<(String, String)>,
 }
+
+/// The most early dialogs of one INVITE whose reliable provisionals we acknowledge.
+const MAX_EARLY_DIALOGS: usize = 16;
 
 /// The session interval our initial INVITE asks for, and our Min-SE (RFC 4028 §4, §5:
 /// 90 s is the smallest allowed).
@@ -162,8 +175,9 @@ impl Dialog {
             invite_cseq: 1,
             ack: None,
             invite_pending: true,
-            last_rseq: None,
+            rseqs: Vec::new(),
             session_interval: None,
+            min_se: MIN_SE,
             sticky_proxy,
             nat_fix_to,
             invite_credentials: Vec::new(),
@@ -263,9 +277,12 @@ impl Dialog {
                     self.state = DialogState::Early;
                 }
                 let prack = (code > 100).then(|| self.prack_for(resp)).flatten();
+                let sdp = prack.as_ref().and_then(|_| body_sdp(resp));
                 InviteOutcome::Provisional {
                     ringing: (180..=189).contains(&code),
                     prack,
+                    sdp,
+                    tag: to_tag,
                 }
             }
             200..=299 => {
@@ -354,25 +371,35 @@ impl Dialog {
 
     /// The PRACK for a reliable provisional response (`Require: 100rel` with an RSeq), in
     /// its early dialog: only for the next RSeq in order; retransmissions and responses out
-    /// of order get none (RFC 3262 §4, §7.2).
+    /// of order get none (RFC 3262 §4, §7.2). Every early dialog of a forked INVITE gets
+    /// its own (RFC 3262 §4: the UAS of each fork retransmits its provisional until it is
+    /// PRACKed), sent to that fork's Contact with that fork's To tag and route set.
     fn prack_for(&mut self, resp: &Message) -> Option<Message> {
         if !resp.has_token("Require", "100rel") || self.state != DialogState::Early {
             return None;
         }
         let rseq = resp.rseq().ok().flatten()?;
-        if self
-            .last_rseq
-            .is_some_and(|last| rseq != last.wrapping_add(1))
-        {
-            return None;
+        let tag = resp.to_tag()?.to_string();
+        let known = self.rseqs.iter().position(|(t, _)| *t == tag);
+        match known {
+            Some(i) if rseq != self.rseqs[i].1.wrapping_add(1) => return None,
+            Some(i) => self.rseqs[i].1 = rseq,
+            // A bound on what forks can make us keep: later early dialogs get no PRACK
+            // (their UAS gives up on its provisional, RFC 3262 §3).
+            None if self.rseqs.len() >= MAX_EARLY_DIALOGS => return None,
+            None => self.rseqs.push((tag.clone(), rseq)),
         }
-        if resp.to_tag() != self.remote.tag() {
-            // A reliable provisional of another fork: this leg follows the first early dialog.
-            return None;
-        }
-        self.last_rseq = Some(rseq);
         let invite_cseq = self.invite_cseq;
-        let mut prack = self.request(Method::Prack);
+        let mut prack = if self.remote.tag() == Some(tag.as_str()) {
+            self.request(Method::Prack)
+        } else {
+            let mut fork = self.clone();
+            fork.remote.set_tag(&tag);
+            fork.learn_route(resp, true);
+            let prack = fork.request(Method::Prack);
+            self.local_cseq = fork.local_cseq;
+            prack
+        };
         prack.push_header("RAck", &format!("{rseq} {invite_cseq} INVITE"));
         prack.push_header("User-Agent", USER_AGENT);
         Some(prack)
@@ -384,11 +411,24 @@ impl Dialog {
     /// one that does (`Session-Expires: 1`, or 0) is taken as our Min-SE, so a peer cannot
     /// make us refresh in a loop.
     pub(crate) fn set_session_interval(&mut self, interval: Option<u32>) -> Option<u32> {
-        self.session_interval = interval.map(|s| s.max(MIN_SE));
+        self.session_interval = interval.map(|s| s.max(self.min_se));
         self.session_interval
     }
 
-    /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1).
+    /// A 422 named `min_se` (RFC 4028 §7.4): the next re-INVITE asks for at least that
+    /// interval and carries the largest Min-SE received. Returns the interval now in force.
+    pub(crate) fn raise_min_se(&mut self, min_se: u32) -> u32 {
+        self.min_se = self.min_se.max(min_se);
+        let interval = self
+            .session_interval
+            .unwrap_or(self.min_se)
+            .max(self.min_se);
+        self.session_interval = Some(interval);
+        interval
+    }
+
+    /// A re-INVITE carrying `sdp` as the offer (RFC 3261 §14.1); with an empty `sdp`, an
+    /// offerless one (its 2xx brings the peer's offer, our ACK the answer, RFC 3264 §4).
     pub(crate) fn reinvite(&mut self, sdp: Vec<u8>) -> Message {
         let mut req = self.request(Method::Invite);
         self.invite_cseq = self.local_cseq;
@@ -398,13 +438,17 @@ impl Dialog {
         // interval in force, no shorter than our Min-SE, with us as the refresher.
         let interval = self.session_interval.unwrap_or(SESSION_EXPIRES);
         req.push_header("Session-Expires", &format!("{interval};refresher=uac"));
-        req.push_header("Min-SE", &MIN_SE.to_string());
+        req.push_header("Min-SE", &self.min_se.to_string());
         req.push_header("Accept-Language", "en");
         req.push_header("Allow", ALLOW);
-        req.push_header("Content-Type", SDP);
+        if !sdp.is_empty() {
+            req.push_header("Content-Type", SDP);
+        }
         req.push_header("Supported", SUPPORTED_REINVITE);
         req.push_header("User-Agent", USER_AGENT);
-        req.set_body(Some(SDP), sdp);
+        if !sdp.is_empty() {
+            req.set_body(Some(SDP), sdp);
+        }
         req
     }
 
@@ -477,7 +521,7 @@ impl Dialog {
         self.remote_target = target;
         self.remote.params.remove("tag");
         self.state = DialogState::Calling;
-        self.last_rseq = None;
+        self.rseqs.clear();
         self.route_set = invite
             .header_values("Route")
             .filter_map(|r| NameAddr::parse(r).ok())
@@ -655,8 +699,9 @@ impl Dialog {
             invite_cseq: cseq,
             ack: None,
             invite_pending: false,
-            last_rseq: None,
+            rseqs: Vec::new(),
             session_interval: None,
+            min_se: MIN_SE,
             sticky_proxy: None,
             nat_fix_to: None,
             invite_credentials: Vec::new(),
@@ -924,7 +969,8 @@ mod tests {
             leg.on_invite_response(&ringing, 1, true),
             InviteOutcome::Provisional {
                 ringing: true,
-                prack: None
+                prack: None,
+                ..
             }
         ));
         assert_eq!(leg.state(), DialogState::Early);

@@ -23,6 +23,7 @@ use crate::ua::contact::{self, ListenPorts};
 use crate::ua::dialog::{Dialog, DialogSpec};
 use crate::ua::digest::{AuthCache, Credentials};
 use crate::ua::redirect::Redirects;
+use origin::LegOrigin;
 
 /// What the engine needs to know about us.
 #[derive(Debug, Clone)]
@@ -45,6 +46,8 @@ pub(crate) struct EngineConfig {
     pub max_redirects: u8,
     /// `CallMode`: the mode of a call whose request names none.
     pub call_mode: CallMode,
+    /// `OfferCodecs`: the codecs of the initiator's inactive offer.
+    pub offer_codecs: Vec<sdp::Codec>,
     pub timing: Timing,
     /// `InitiatorFrom…`, `Destination…`, `InitiatorAutoAnswer`, `InitiatorExtraHeader`:
     /// what each leg's INVITE says about the caller.
@@ -139,9 +142,25 @@ struct LegSlot {
     offerless: bool,
     /// The SDP we last gave this leg, to answer a re-INVITE or UPDATE from its phone.
     local_sdp: Vec<u8>,
+    /// Our `o=` in this leg's dialog (RFC 3264 §8).
+    origin: LegOrigin,
     /// The offer of this offerless leg's 2xx: if the call ends before we have the real
     /// answer, the ACK still needs a valid one.
     remote_offer: Option<Vec<u8>>,
+    /// The PRACK of the reliable provisional that carried the offer to this offerless
+    /// INVITE, held back for the answer it must carry (RFC 3262 §5).
+    held_prack: Option<Message>,
+    /// The To tag of the early dialog whose reliable provisional carried the offer.
+    early_offer_tag: Option<String>,
+    /// That offer was answered in its PRACK: the 2xx carries no offer and its ACK goes at
+    /// once, with no body.
+    early_answered: bool,
+    /// This leg's phone sent an offerless re-INVITE, relayed to the other phone, and our
+    /// 2xx gave it the other phone's offer: the answer in its ACK goes in our ACK of the
+    /// other phone's 2xx, held back for it (RFC 3264 §4, RFC 3725 §5).
+    ack_answer_for_other: bool,
+    /// The INVITE was sent again after a 422 (RFC 4028 §7.4): a second one is a failure.
+    min_se_retried: bool,
     /// When this leg's next session refresh is due (its entry in `reinvites_due`).
     refresh_at: Option<Instant>,
     /// When this leg's session expires without a refresh (its entry in `reinvites_due`,
@@ -155,6 +174,16 @@ struct LegSlot {
     /// The INVITE was CANCELled: its final response ends the leg, no redirect or
     /// challenge is followed.
     cancelled: bool,
+}
+
+impl LegSlot {
+    /// `sdp` as this leg's phone gets it, under our origin (see [`LegOrigin::stamp`]); it is
+    /// the leg's SDP from now on.
+    fn give(&mut self, sdp: &[u8]) -> Vec<u8> {
+        let stamped = self.origin.stamp(sdp);
+        self.local_sdp = stamped.clone();
+        stamped
+    }
 }
 
 #[derive(Debug)]
@@ -691,7 +720,7 @@ impl Engine {
                 let Some(slot) = self.slot_mut(sid, leg) else {
                     return;
                 };
-                slot.local_sdp = sdp.clone();
+                let sdp = slot.give(&sdp);
                 let req = slot.sip.reinvite(sdp);
                 self.send_reinvite(now, sid, leg, TxKind::Reinvite, req);
             }
@@ -700,6 +729,10 @@ impl Engine {
                 let Some(slot) = self.slot_mut(sid, leg) else {
                     return;
                 };
+                if slot.early_answered && slot.sip.state() != crate::ua::DialogState::Early {
+                    // The offer was answered in the PRACK and the 2xx ACKed on arrival.
+                    return;
+                }
                 // RFC 3261 §13.2.2.4: an ACK to an offer must carry an answer; without the
                 // real one (the call is ending), a valid answer rejecting every stream.
                 let sdp = sdp.or_else(|| {
@@ -707,11 +740,22 @@ impl Engine {
                         .as_deref()
                         .and_then(|offer| rejecting_answer(offer, local_ip))
                 });
-                if let Some(body) = &sdp {
-                    slot.local_sdp = body.clone();
-                }
+                let sdp = sdp.map(|body| slot.give(&body));
                 let ack = slot.sip.ack(sdp);
                 self.out.push_back(SipCommand::SendAck { request: ack });
+            }
+            Action::Prack { leg, sdp } => {
+                let Some(slot) = self.slot_mut(sid, leg) else {
+                    return;
+                };
+                let Some(mut prack) = slot.held_prack.take() else {
+                    return;
+                };
+                prack.set_body(Some("application/sdp"), slot.give(&sdp));
+                // The offer is answered: the 2xx that follows carries none and is
+                // acknowledged at once (RFC 3262 §5, RFC 3261 §13.2.2.4).
+                slot.early_answered = true;
+                self.send(sid, leg, TxKind::Prack, prack);
             }
             Action::Cancel(leg) => {
                 if let Some(slot) = self.slot_mut(sid, leg) {
@@ -721,6 +765,24 @@ impl Engine {
                 }
             }
             Action::Bye(leg) => {
+                let local_ip = self.cfg.local_ip;
+                let held = self
+                    .slot_mut(sid, leg.other())
+                    .is_some_and(|other| std::mem::take(&mut other.ack_answer_for_other));
+                let Some(slot) = self.slot_mut(sid, leg) else {
+                    return;
+                };
+                if held {
+                    // This phone's 2xx to our relayed offerless re-INVITE still waits for
+                    // the other phone's answer: it is ACKed, with an answer rejecting its
+                    // offer, before the BYE (RFC 3261 §13.2.2.4).
+                    let answer = slot
+                        .remote_offer
+                        .as_deref()
+                        .and_then(|offer| rejecting_answer(offer, local_ip));
+                    let ack = slot.sip.ack(answer);
+                    self.out.push_back(SipCommand::SendAck { request: ack });
+                }
                 let Some(slot) = self.slot_mut(sid, leg) else {
                     return;
                 };
@@ -769,9 +831,11 @@ impl Engine {
             call.options.auto_answer,
         );
         let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
-        let offer = sdp::inactive_offer(self.cfg.local_ip, session_version())
+        let session_id = session_version();
+        let offer = sdp::inactive_offer(self.cfg.local_ip, session_id, &self.cfg.offer_codecs)
             .to_string()
             .into_bytes();
+        let origin = LegOrigin::new(self.cfg.local_ip, session_id);
         let spec = DialogSpec {
             target: call.initiator.clone(),
             from: caller.from,
@@ -782,7 +846,7 @@ impl Engine {
             offer: Some(offer.clone()),
             extra_headers: caller.headers,
         };
-        self.start_leg(sid, Role::Initiator, spec, offer);
+        self.start_leg(sid, Role::Initiator, spec, offer, origin);
     }
 
     fn invite_destination(&mut self, sid: SessionId) {
@@ -818,10 +882,22 @@ impl Engine {
             offer: None,
             extra_headers: caller.headers,
         };
-        self.start_leg(sid, Role::Destination, spec, Vec::new());
+        let origin = LegOrigin::new(self.cfg.local_ip, session_version());
+        self.start_leg(sid, Role::Destination, spec, Vec::new(), origin);
     }
 
-    fn start_leg(&mut self, sid: SessionId, leg: Role, spec: DialogSpec, local_sdp: Vec<u8>) {
+    fn start_leg(
+        &mut self,
+        sid: SessionId,
+        leg: Role,
+        spec: DialogSpec,
+        local_sdp: Vec<u8>,
+        mut origin: LegOrigin,
+    ) {
+        // The offer is the origin's first description: its version is the session id.
+        if !local_sdp.is_empty() {
+            origin.stamp(&local_sdp);
+        }
         let offerless = spec.offer.is_none();
         let redirects = Redirects::new(spec.target.clone());
         let (sip, invite) = Dialog::invite(spec);
@@ -836,7 +912,13 @@ impl Engine {
                 invite_tx,
                 offerless,
                 local_sdp,
+                origin,
                 remote_offer: None,
+                held_prack: None,
+                early_offer_tag: None,
+                early_answered: false,
+                ack_answer_for_other: false,
+                min_se_retried: false,
                 refresh_at: None,
                 expires_at: None,
                 auth: AuthCache::default(),
@@ -931,7 +1013,14 @@ impl Engine {
                 invite_tx: tx,
                 offerless: false,
                 local_sdp: Vec::new(),
+                // No session in this dialog: the origin is never stamped.
+                origin: LegOrigin::new(self.cfg.local_ip, session_version()),
                 remote_offer: None,
+                held_prack: None,
+                early_offer_tag: None,
+                early_answered: false,
+                ack_answer_for_other: false,
+                min_se_retried: false,
                 refresh_at: None,
                 expires_at: None,
                 auth: AuthCache::default(),
@@ -991,7 +1080,7 @@ const REFER_GLARE_RETRIES: u8 = 2;
 /// formats), from our address.
 fn rejecting_answer(offer: &[u8], local_ip: IpAddr) -> Option<Vec<u8>> {
     let offer = sdp::SessionDescription::parse(offer).ok()?;
-    let mut answer = sdp::inactive_offer(local_ip, session_version());
+    let mut answer = sdp::inactive_offer(local_ip, session_version(), &[sdp::Codec::Pcmu]);
     let template = answer.media.first()?.clone();
     answer.media = offer
         .media
@@ -1025,6 +1114,7 @@ fn session_version() -> u64 {
         .unwrap_or(0)
 }
 
+mod origin;
 mod requests;
 mod responses;
 mod session_timer;

@@ -69,7 +69,7 @@ impl Engine {
         };
         let mut resp = slot.sip.response_to(&req, code, reason);
         if let Some(body) = sdp.filter(|_| (200..300).contains(&code)) {
-            slot.local_sdp = body.clone();
+            let body = slot.give(&body);
             resp.set_body(Some("application/sdp"), body);
         }
         if (200..300).contains(&code) {
@@ -207,7 +207,11 @@ impl Engine {
         let Some(method) = req.method().cloned() else {
             return;
         };
-        let offer = matches!(method, Method::Invite | Method::Update) && !req.body().is_empty();
+        // An offerless re-INVITE asks for our offer (RFC 3264 §4, RFC 6337 §5.1): in an
+        // anchored call the other phone's, so it travels as a new offer would.
+        let offerless = method == Method::Invite && req.body().is_empty();
+        let offer = offerless
+            || (matches!(method, Method::Invite | Method::Update) && !req.body().is_empty());
         // An offer of an anchored call that cannot go to the other phone now.
         let blocked = if offer && self.other_leg_up(sid, leg) {
             if self.offer_pending_from(sid, leg) {
@@ -231,7 +235,14 @@ impl Engine {
             return;
         };
         if method == Method::Ack {
-            // The ACK of a 2xx we gave to a re-INVITE or UPDATE: nothing more to do.
+            // The ACK of a 2xx we gave to a re-INVITE or UPDATE. After an offerless
+            // re-INVITE it carries the answer to our offer (RFC 3264 §4).
+            if std::mem::take(&mut slot.ack_answer_for_other) {
+                self.relay_ack_answer(sid, leg, &req);
+            } else if let Some(answer) = crate::ua::dialog::body_sdp(&req) {
+                // Our offer was this leg's own SDP (not relayed): nothing to pass on.
+                log::debug!(target: "c2c", "click-to-call {sid}: the {} answered our offer in its ACK ({} bytes)", leg.as_str(), answer.len());
+            }
             return;
         }
         if slot.sip.on_request(&req).is_err() {
@@ -310,6 +321,9 @@ impl Engine {
                 // (RFC 3311 §5.2).
                 let offer = req.body().to_vec();
                 let other = leg.other();
+                if offerless {
+                    log::info!(target: "c2c", "click-to-call {sid}: relaying the {}'s offerless re-INVITE", leg.as_str());
+                }
                 if let Some(call) = self.calls.get_mut(&sid) {
                     call.pending_relays.insert(
                         tx,
@@ -322,7 +336,7 @@ impl Engine {
                 let Some(slot) = self.slot_mut(sid, other) else {
                     return;
                 };
-                slot.local_sdp = offer.clone();
+                let offer = if offerless { offer } else { slot.give(&offer) };
                 let reinvite = slot.sip.reinvite(offer);
                 log::info!(target: "c2c", "click-to-call {sid}: relaying the {}'s new offer", leg.as_str());
                 self.send_reinvite(now, sid, other, TxKind::Relay(tx), reinvite);
@@ -332,7 +346,10 @@ impl Engine {
                 // before both legs are up): the answer is the SDP this leg last had from us,
                 // which keeps the session as it is (RFC 3264 §8).
                 let mut resp = slot.sip.response_to(&req, 200, "OK");
-                if !req.body().is_empty() && !slot.local_sdp.is_empty() {
+                // An offerless re-INVITE gets the same SDP as its offer, with the same o=
+                // version, as nothing changed (RFC 3264 §8, RFC 6337 §5.1); its answer
+                // comes in the ACK. An UPDATE without a body is a refresh: no SDP.
+                if (!req.body().is_empty() || offerless) && !slot.local_sdp.is_empty() {
                     resp.set_body(Some("application/sdp"), slot.local_sdp.clone());
                 }
                 self.answer_session_timer(now, sid, leg, &req, &mut resp);
@@ -349,6 +366,27 @@ impl Engine {
                 self.respond(tx, resp);
             }
         }
+    }
+
+    /// `leg`'s phone ACKed the 2xx that gave it the other phone's offer (its offerless
+    /// re-INVITE, relayed): the answer goes in our ACK of the other phone's 2xx, under that
+    /// dialog's origin. Without one (a phone breaking RFC 3264 §4), an answer rejecting
+    /// the offer's streams, since that ACK must carry one (RFC 3261 §13.2.2.4).
+    fn relay_ack_answer(&mut self, sid: SessionId, leg: Role, ack: &Message) {
+        let local_ip = self.cfg.local_ip;
+        let Some(other) = self.slot_mut(sid, leg.other()) else {
+            return;
+        };
+        let answer = crate::ua::dialog::body_sdp(ack).or_else(|| {
+            other
+                .remote_offer
+                .as_deref()
+                .and_then(|offer| super::rejecting_answer(offer, local_ip))
+        });
+        let answer = answer.map(|a| other.give(&a));
+        let request = other.sip.ack(answer);
+        log::info!(target: "c2c", "click-to-call {sid}: relaying the {}'s answer in the ACK to the {}", leg.as_str(), leg.other().as_str());
+        self.out.push_back(SipCommand::SendAck { request });
     }
 
     /// Anchored call: a phone's INFO (RFC 6086) or MESSAGE (RFC 3428) is copied into the

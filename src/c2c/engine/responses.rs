@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use super::{ACCEPTED_FOR, Engine, LegEvent, Redo, SessionId, Tracked, TxKind, glare_wait};
+use super::{
+    ACCEPTED_FOR, Engine, LegEvent, Redo, SessionId, Tracked, TxKind, glare_wait, rejecting_answer,
+};
 use crate::c2c::command::{Progress, Role};
 use crate::sip::msg::Message;
 use crate::sip::reactor::{ClientTxId, SipCommand, TxFailure};
@@ -83,6 +85,9 @@ impl Engine {
             return;
         }
         if kind == TxKind::Invite && code >= 300 && self.follow_redirect(sid, leg, tx, Some(resp)) {
+            return;
+        }
+        if kind == TxKind::Invite && code == 422 && self.retry_with_min_se(sid, leg, tx, resp) {
             return;
         }
         let invite_kind = matches!(
@@ -247,6 +252,54 @@ impl Engine {
         true
     }
 
+    /// A 422 to the leg's INVITE `tx` (RFC 4028 §6): the phone wants a session interval of
+    /// at least its Min-SE. RFC 4028 §7.4: the INVITE goes again as a new transaction (next
+    /// CSeq, RFC 3261 §8.1.3.5) asking for that interval, with a Min-SE of it. Once: a
+    /// second 422, one without a usable Min-SE, or one for a CANCELled INVITE is the
+    /// leg's failure.
+    fn retry_with_min_se(
+        &mut self,
+        sid: SessionId,
+        leg: Role,
+        tx: ClientTxId,
+        resp: &Message,
+    ) -> bool {
+        let Ok(Some(min_se)) = resp.min_se() else {
+            return false;
+        };
+        let Some(mut request) = self
+            .txs
+            .get(&tx)
+            .and_then(|t| t.request.as_deref())
+            .cloned()
+        else {
+            return false;
+        };
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return false;
+        };
+        let asked = request
+            .session_expires()
+            .ok()
+            .flatten()
+            .map_or(0, |se| se.delta);
+        if slot.cancelled || slot.invite_tx != tx || slot.min_se_retried || min_se <= asked {
+            return false;
+        }
+        slot.min_se_retried = true;
+        let interval = slot.sip.raise_min_se(min_se);
+        request.set_header("Session-Expires", &interval.to_string());
+        request.set_header("Min-SE", &interval.to_string());
+        slot.sip.renumber(&mut request);
+        self.txs.remove(&tx);
+        log::info!(target: "c2c", "click-to-call {sid}: the {} wants a session interval of at least {min_se} s: inviting again", leg.as_str());
+        let new_tx = self.send(sid, leg, TxKind::Invite, request);
+        if let Some(slot) = self.slot_mut(sid, leg) {
+            slot.invite_tx = new_tx;
+        }
+        true
+    }
+
     /// A response whose transaction the engine no longer follows (its call is over). A 2xx
     /// to an INVITE among them is a dialog nobody wants: ACK it and end it with BYE (RFC
     /// 3261 §13.2.2.4); the BYE's outcome is not followed either.
@@ -287,14 +340,71 @@ impl Engine {
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
         };
-        let ack_now = kind != TxKind::Invite || !slot.offerless;
+        let ack_now = kind != TxKind::Invite || !slot.offerless || slot.early_answered;
+        // A relayed offerless re-INVITE: the 2xx holds the other phone's offer, and its ACK
+        // waits for the answer that phone's ACK brings.
+        let offerless_relay = match kind {
+            TxKind::Relay(stx) => self.calls.get(&sid).is_some_and(|c| {
+                c.pending_relays
+                    .get(&stx)
+                    .is_some_and(|p| p.request.body().is_empty())
+            }),
+            _ => false,
+        };
+        let Some(slot) = self.slot_mut(sid, leg) else {
+            return;
+        };
+        let ack_now = ack_now && !(offerless_relay && crate::ua::dialog::body_sdp(resp).is_some());
         let outcome = slot.sip.on_invite_response(resp, sent_cseq, ack_now);
         let event = match outcome {
-            InviteOutcome::Provisional { ringing, prack } => {
-                if let Some(prack) = prack {
+            InviteOutcome::Provisional {
+                ringing,
+                prack,
+                sdp,
+                tag,
+            } => {
+                let ring = (ringing && kind == TxKind::Invite).then_some(LegEvent::Ringing);
+                let Some(mut prack) = prack else {
+                    return self.feed_opt(now, sid, leg, ring);
+                };
+                let offer = sdp.filter(|_| kind == TxKind::Invite && !ack_now);
+                let Some(offer) = offer else {
+                    // An early answer to our offer, or no SDP: a plain PRACK (RFC 3262 §4).
                     self.send(sid, leg, TxKind::Prack, prack);
+                    return self.feed_opt(now, sid, leg, ring);
+                };
+                let Some(slot) = self.slot_mut(sid, leg) else {
+                    return;
+                };
+                match &slot.early_offer_tag {
+                    None => {
+                        // The offer to our offerless INVITE (RFC 3262 §5): its PRACK waits
+                        // for the initiator's answer.
+                        slot.early_offer_tag = tag;
+                        slot.remote_offer = Some(offer.clone());
+                        slot.held_prack = Some(prack);
+                        self.feed_opt(now, sid, leg, ring);
+                        self.feed(now, sid, leg, LegEvent::EarlyOffer { sdp: offer });
+                    }
+                    // The same early dialog repeating its offer (RFC 6337 §3.1.1): already
+                    // being answered, or answered.
+                    Some(t) if Some(t) == tag.as_ref() => {
+                        self.send(sid, leg, TxKind::Prack, prack);
+                        self.feed_opt(now, sid, leg, ring);
+                    }
+                    Some(_) => {
+                        // Another fork's offer: the initiator has one session, given to the
+                        // first early dialog. This one gets a valid answer that rejects its
+                        // streams (RFC 3264 §6), so its PRACK is not refused.
+                        log::info!(target: "c2c", "click-to-call {sid}: a second early dialog made an offer: rejecting its streams");
+                        if let Some(answer) = rejecting_answer(&offer, self.cfg.local_ip) {
+                            prack.set_body(Some("application/sdp"), answer);
+                        }
+                        self.send(sid, leg, TxKind::Prack, prack);
+                        self.feed_opt(now, sid, leg, ring);
+                    }
                 }
-                (ringing && kind == TxKind::Invite).then_some(LegEvent::Ringing)
+                return;
             }
             InviteOutcome::Answered { sdp, ack } => {
                 if let Some(ack) = ack {
@@ -309,6 +419,12 @@ impl Engine {
                 if let TxKind::Relay(stx) = kind {
                     let (code, reason) =
                         (resp.status().unwrap_or(200), resp.reason().unwrap_or("OK"));
+                    if offerless_relay && sdp.is_some() {
+                        // The origin's ACK will carry the answer to this offer.
+                        if let Some(slot) = self.slot_mut(sid, leg.other()) {
+                            slot.ack_answer_for_other = true;
+                        }
+                    }
                     self.answer_relay(now, sid, leg, stx, (code, reason), sdp);
                     return;
                 }
@@ -323,8 +439,23 @@ impl Engine {
                 }
                 None
             }
-            InviteOutcome::OtherFork { ack, bye } => {
+            InviteOutcome::OtherFork { mut ack, bye } => {
                 log::info!(target: "c2c", "click-to-call {sid}: a second fork answered; hanging it up");
+                // To an offerless INVITE the fork's 2xx carries an offer, and its ACK must
+                // carry an answer before the BYE (RFC 3261 §13.2.2.4, RFC 3264 §5): one
+                // rejecting every stream, from us. Unless that fork made its offer in a
+                // reliable provisional, answered in its PRACK already.
+                let early_answered = self
+                    .slot_mut(sid, leg)
+                    .is_some_and(|slot| slot.early_offer_tag.as_deref() == resp.to_tag());
+                if kind == TxKind::Invite
+                    && !early_answered
+                    && let Some(answer) = crate::ua::dialog::body_sdp(resp)
+                        .filter(|_| self.invite_was_offerless(sid, leg))
+                        .and_then(|offer| rejecting_answer(&offer, self.cfg.local_ip))
+                {
+                    ack.set_body(Some("application/sdp"), answer);
+                }
                 self.out.push_back(SipCommand::SendAck { request: ack });
                 self.send(sid, leg, TxKind::ForkBye, bye);
                 None
@@ -380,6 +511,22 @@ impl Engine {
         if let Some(event) = event {
             self.feed(now, sid, leg, event);
         }
+    }
+}
+
+impl Engine {
+    fn feed_opt(&mut self, now: Instant, sid: SessionId, leg: Role, event: Option<LegEvent>) {
+        if let Some(event) = event {
+            self.feed(now, sid, leg, event);
+        }
+    }
+
+    /// The leg's initial INVITE carried no offer (the destination's, anchored flow).
+    fn invite_was_offerless(&self, sid: SessionId, leg: Role) -> bool {
+        self.calls
+            .get(&sid)
+            .and_then(|c| c.legs[leg.index()].as_ref())
+            .is_some_and(|slot| slot.offerless)
     }
 }
 

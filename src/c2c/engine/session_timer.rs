@@ -126,8 +126,7 @@ impl Engine {
         if code == 422
             && let Ok(Some(min_se)) = resp.min_se()
         {
-            let current = slot.sip.set_session_interval(None).unwrap_or(MIN_SE);
-            slot.sip.set_session_interval(Some(current.max(min_se)));
+            slot.sip.raise_min_se(min_se);
             log::info!(target: "c2c", "click-to-call {sid}: the {} wants a session interval of at least {min_se} s: refreshing again", leg.as_str());
             slot.refresh_at = Some(now);
             self.reinvites_due.insert((now, sid, leg, Redo::Refresh));

@@ -31,6 +31,9 @@ pub(crate) enum LegEvent {
     Ringing,
     /// A 2xx to the leg's initial INVITE, with its body if it carried SDP.
     Answered { sdp: Option<Vec<u8>> },
+    /// A reliable provisional to the destination's offerless INVITE carried the offer
+    /// (RFC 3262 §5): its PRACK waits for the answer.
+    EarlyOffer { sdp: Vec<u8> },
     /// The initial INVITE failed: a final response ≥ 300, 408 for a transaction time-out,
     /// 503 for a transport or DNS error.
     Failed { code: u16 },
@@ -74,6 +77,9 @@ pub(crate) enum Action {
     Reinvite { leg: Role, sdp: Vec<u8> },
     /// Acknowledge the leg's 2xx, whose ACK was held back for the answer (anchored flow).
     Ack { leg: Role, sdp: Option<Vec<u8>> },
+    /// Send the PRACK held back for the answer to the leg's early offer, with this answer
+    /// (RFC 3262 §5).
+    Prack { leg: Role, sdp: Vec<u8> },
     /// CANCEL the leg's ringing INVITE.
     Cancel(Role),
     /// Send BYE on the leg's dialog.
@@ -95,6 +101,12 @@ enum State {
     CallingDestination,
     /// The destination's offer went to the initiator in a re-INVITE.
     Reinviting,
+    /// The destination rings; the offer of its reliable provisional went to the initiator
+    /// in a re-INVITE, and the PRACK waits for the initiator's answer (RFC 3262 §5).
+    EarlyOffer,
+    /// The destination rings with the early offer answered: its 2xx completes the call
+    /// (and carries no new offer, RFC 3261 §13.2.1, RFC 6337 §3.1).
+    EarlyMedia,
     /// Both legs are up; we only mirror BYEs now.
     Anchored,
     /// Tearing down: waiting for the remaining legs to end.
@@ -343,7 +355,7 @@ impl Session {
         let pending = self.pending_leg();
         self.note_end(EndedBy::Api);
         self.report(487, pending, HUNG_UP_TEXT);
-        if self.state == State::Reinviting {
+        if matches!(self.state, State::Reinviting | State::EarlyOffer) {
             // Our re-INVITE to the initiator is out: a BYE now would cross its 2xx, which
             // must still be ACKed (RFC 3261 §13.2.2.4, §14.1). End the call on its answer;
             // the engine's deadline for an in-dialog INVITE bounds the wait.
@@ -362,6 +374,20 @@ impl Session {
                 }
             }
             LegEvent::Answered { sdp } => self.on_answered(now, leg, sdp),
+            LegEvent::EarlyOffer { sdp } => {
+                if self.state == State::CallingDestination
+                    && leg == Role::Destination
+                    && matches!(self.destination, LegState::Ringing { .. })
+                {
+                    // RFC 3725 flow I, early: the offer goes to the initiator now, so the
+                    // destination's early media (ringback, announcements) reaches it.
+                    self.state = State::EarlyOffer;
+                    self.actions.push_back(Action::Reinvite {
+                        leg: Role::Initiator,
+                        sdp,
+                    });
+                }
+            }
             LegEvent::Failed { code } => {
                 let code = if self.timed_out == Some(leg) {
                     408
@@ -423,6 +449,24 @@ impl Session {
                 }
             }
             LegEvent::ReinviteAnswered { sdp } => {
+                if self.state == State::EarlyOffer && leg == Role::Initiator {
+                    self.state = State::EarlyMedia;
+                    let Some(sdp) = sdp else {
+                        // RFC 3264 §5: a 2xx to an offer carries the answer; without one
+                        // the PRACK cannot (RFC 3262 §5), nothing can be connected.
+                        log::warn!(target: "c2c", "initiator answered the early offer without SDP: ending the call");
+                        self.end_all(now);
+                        return;
+                    };
+                    self.actions.push_back(Action::Prack {
+                        leg: Role::Destination,
+                        sdp,
+                    });
+                    if self.hang_up_pending {
+                        self.end_all(now);
+                    }
+                    return;
+                }
                 if self.state == State::Reinviting && leg == Role::Initiator {
                     self.actions.push_back(Action::Ack {
                         leg: Role::Destination,
@@ -435,7 +479,9 @@ impl Session {
                 }
             }
             LegEvent::ReinviteFailed { code } => {
-                if self.state == State::Reinviting && leg == Role::Initiator {
+                if matches!(self.state, State::Reinviting | State::EarlyOffer)
+                    && leg == Role::Initiator
+                {
                     log::info!(target: "c2c", "initiator refused the destination's offer ({code}): ending the call");
                     self.note_end(EndedBy::Error);
                     self.end_all(now);
@@ -474,6 +520,19 @@ impl Session {
                     self.state = State::Referring;
                     self.actions.push_back(Action::Refer);
                 }
+            }
+            (Role::Destination, State::EarlyMedia) => {
+                // The offer and answer went in the reliable provisional and its PRACK: the
+                // engine acknowledged this 2xx already (RFC 3262 §5).
+                self.report(200, leg, CONNECTED_TEXT[1]);
+                self.state = State::Anchored;
+            }
+            (Role::Destination, State::EarlyOffer) => {
+                // A 2xx before the PRACK (RFC 3262 §3 forbids it while the offer is
+                // unanswered): the re-INVITE to the initiator is out with the offer; its
+                // answer goes in the ACK, as in the flow without early media.
+                self.report(200, leg, CONNECTED_TEXT[1]);
+                self.state = State::Reinviting;
             }
             (Role::Destination, State::CallingDestination) => {
                 self.report(200, leg, CONNECTED_TEXT[1]);
@@ -576,7 +635,9 @@ impl Session {
                 log::info!(target: "c2c", "the initiator hung up before the transfer's final NOTIFY");
                 self.fail(now, Role::Destination, TRANSFER_GIVEN_UP);
             }
-            State::CallingDestination if leg == Role::Initiator => {
+            State::CallingDestination | State::EarlyOffer | State::EarlyMedia
+                if leg == Role::Initiator =>
+            {
                 // Our CANCEL makes the destination's INVITE fail, which is reported then.
                 self.cancel_or_bye(now, Role::Destination);
             }

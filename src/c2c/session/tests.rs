@@ -734,3 +734,121 @@ fn out_of_dialog_refer_records_who_ended_it() {
     s.handle(now, I, LegEvent::TransferProgress { code: 486 });
     assert_eq!(s.ended_by(), EndedBy::Destination);
 }
+
+/// An anchored call up to the destination's INVITE, its actions drained.
+fn calling_destination() -> (Session, Instant) {
+    let (mut s, now) = answered_initiator(true);
+    drain(&mut s);
+    (s, now)
+}
+
+/// RFC 3262 §5: the destination's early offer goes to the initiator at once; its answer
+/// goes in the PRACK; the 2xx then completes the call with no ACK action (the engine
+/// acknowledged it on arrival: the offer was answered already).
+#[test]
+fn an_early_offer_goes_to_the_initiator_and_its_answer_into_the_prack() {
+    let (mut s, now) = calling_destination();
+    s.handle(now, D, LegEvent::Ringing);
+    s.handle(
+        now,
+        D,
+        LegEvent::EarlyOffer {
+            sdp: b"offer".to_vec(),
+        },
+    );
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            rep(180, D, "Ringing destination"),
+            Reinvite {
+                leg: I,
+                sdp: b"offer".to_vec()
+            }
+        ]
+    );
+    // A second early offer (another fork) is not the session's: nothing more.
+    s.handle(
+        now,
+        D,
+        LegEvent::EarlyOffer {
+            sdp: b"other".to_vec(),
+        },
+    );
+    assert!(drain(&mut s).is_empty());
+    s.handle(
+        now,
+        I,
+        LegEvent::ReinviteAnswered {
+            sdp: Some(b"answer".to_vec()),
+        },
+    );
+    assert_eq!(
+        drain(&mut s),
+        vec![Prack {
+            leg: D,
+            sdp: b"answer".to_vec()
+        }]
+    );
+    s.handle(now, D, LegEvent::Answered { sdp: None });
+    assert_eq!(drain(&mut s), vec![rep(200, D, "Connected to destination")]);
+    assert!(s.is_anchored());
+}
+
+/// A hang-up while the early offer's re-INVITE is out waits for its answer (no BYE across
+/// the initiator's 2xx, RFC 3261 §14.1), then cancels the ringing destination.
+#[test]
+fn a_hang_up_during_the_early_offer_waits_for_the_initiators_answer() {
+    let (mut s, now) = calling_destination();
+    s.handle(
+        now,
+        D,
+        LegEvent::EarlyOffer {
+            sdp: b"offer".to_vec(),
+        },
+    );
+    drain(&mut s);
+    s.hang_up(now);
+    assert_eq!(drain(&mut s), vec![rep(487, D, HUNG_UP_TEXT)]);
+    s.handle(
+        now,
+        I,
+        LegEvent::ReinviteAnswered {
+            sdp: Some(b"answer".to_vec()),
+        },
+    );
+    let actions = drain(&mut s);
+    assert!(actions.contains(&Cancel(D)), "{actions:?}");
+    assert!(actions.contains(&Bye(I)), "{actions:?}");
+}
+
+/// A 2xx before the PRACK (the early offer still with the initiator): the call goes on as
+/// without early media, the initiator's answer in the ACK.
+#[test]
+fn a_2xx_before_the_early_offer_is_answered_takes_the_answer_in_the_ack() {
+    let (mut s, now) = calling_destination();
+    s.handle(
+        now,
+        D,
+        LegEvent::EarlyOffer {
+            sdp: b"offer".to_vec(),
+        },
+    );
+    drain(&mut s);
+    s.handle(now, D, LegEvent::Answered { sdp: None });
+    assert_eq!(drain(&mut s), vec![rep(200, D, "Connected to destination")]);
+    s.handle(
+        now,
+        I,
+        LegEvent::ReinviteAnswered {
+            sdp: Some(b"answer".to_vec()),
+        },
+    );
+    assert_eq!(
+        drain(&mut s),
+        vec![Ack {
+            leg: D,
+            sdp: Some(b"answer".to_vec())
+        }]
+    );
+    assert!(s.is_anchored());
+}

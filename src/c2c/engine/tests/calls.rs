@@ -25,7 +25,8 @@ fn initiator_invite_is_built_like_the_original() {
         "Supported: timer, 100rel\r\n",
         "User-Agent: ClickToCall\r\n",
         "Content-Type: application/sdp\r\n",
-        "m=audio 8000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=inactive\r\n",
+        // OfferCodecs' default (RFC 3264 §5.1: an inactive offer still lists the codecs).
+        "m=audio 8000 RTP/AVP 0 8 9 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=inactive\r\n",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
@@ -164,7 +165,25 @@ fn anchored_flow_relays_sdp_and_mirrors_bye() {
     else {
         panic!("{cmds:?}")
     };
-    assert_eq!(reinv.body(), offer.as_bytes());
+    // The destination's offer under the initiator leg's origin, one version on from our
+    // first offer (RFC 3264 §8): never the destination's o= in the initiator's dialog.
+    let first = sdp::SessionDescription::parse(invite.body())
+        .unwrap()
+        .origin;
+    let relayed = sdp::SessionDescription::parse(reinv.body()).unwrap();
+    assert_eq!(
+        (relayed.origin.username.as_str(), relayed.origin.session_id),
+        ("clicktocall", first.session_id)
+    );
+    assert_eq!(relayed.origin.session_version, first.session_version + 1);
+    assert_eq!(
+        String::from_utf8(reinv.body().to_vec()).unwrap(),
+        format!(
+            "v=0\r\no=clicktocall {} {} IN IP4 127.0.0.1\r\ns=\r\n",
+            first.session_id,
+            first.session_id + 1
+        )
+    );
     assert_eq!(reinv.header("Session-Expires"), Some("1800;refresher=uac"));
     let ans = "v=0\r\no=init 2\r\n";
     reply(&mut e, now, *rtx, answer(reinv, 200, "a", Some(ans)));

@@ -6,6 +6,7 @@ mod calls;
 mod failures;
 mod identity;
 mod memory;
+mod offer_answer;
 mod refer_out_of_dialog;
 mod relays;
 mod session_timer;
@@ -35,6 +36,7 @@ fn config() -> EngineConfig {
         credentials: None,
         max_redirects: 5,
         call_mode: CallMode::Refer,
+        offer_codecs: crate::sip::sdp::Codec::DEFAULT.to_vec(),
         timing: Timing::from_ring_timeout(Duration::from_secs(30)),
         caller_identity: Default::default(),
     }

@@ -146,7 +146,8 @@ fn a_refused_refresh_is_tried_again_and_the_session_expires_at_its_end() {
     panic!("the session never expired");
 }
 
-/// 422 to our refresh: sent again at once with the phone's Min-SE (RFC 4028 §7.4).
+/// 422 to our refresh: sent again at once with the phone's Min-SE as the interval and as
+/// the Min-SE it carries (RFC 4028 §7.4: the largest Min-SE received).
 #[test]
 fn a_422_to_our_refresh_retries_with_the_phones_min_se() {
     let mut e = engine();
@@ -161,7 +162,7 @@ fn a_422_to_our_refresh_retries_with_the_phones_min_se() {
     e.handle_timeout(t45);
     let (_, again) = one_request(&mut e);
     assert_eq!(again.header("Session-Expires"), Some("300;refresher=uac"));
-    assert_eq!(again.header("Min-SE"), Some("90"));
+    assert_eq!(again.header("Min-SE"), Some("300"));
 }
 
 /// A refresh due while another INVITE of ours is out in the dialog waits and is tried
@@ -201,4 +202,30 @@ fn a_refresh_due_during_another_invite_is_postponed_not_dropped() {
         );
         assert!(due(&e, t + Duration::from_secs(2)), "tried again 2 s later");
     }
+}
+
+/// RFC 4028 §7.4: a 422 to the initial INVITE makes it go again (next CSeq, same dialog
+/// identifiers) asking for the phone's Min-SE; a second 422 is the leg's failure.
+#[test]
+fn a_422_to_the_initial_invite_is_retried_once_with_the_phones_min_se() {
+    let mut e = engine();
+    let rx = place(&mut e, false);
+    let now = Instant::now();
+    let (itx, invite) = one_request(&mut e);
+    assert_eq!(invite.header("Session-Expires"), Some("1800"));
+    let mut too_small = answer(&invite, 422, "a", None);
+    too_small.push_header("Min-SE", "3600");
+    reply(&mut e, now, itx, too_small);
+    let (again_tx, again) = one_request(&mut e);
+    assert_eq!(again.cseq().unwrap(), (2, Method::Invite));
+    assert_eq!(again.call_id().ok(), invite.call_id().ok());
+    assert_eq!(again.from_tag(), invite.from_tag());
+    assert_eq!(again.header("Session-Expires"), Some("3600"));
+    assert_eq!(again.header("Min-SE"), Some("3600"));
+    assert_eq!(again.body(), invite.body());
+    let mut twice = answer(&again, 422, "a", None);
+    twice.push_header("Min-SE", "7200");
+    reply(&mut e, now, again_tx, twice);
+    assert!(sent(&mut e).is_empty(), "no third INVITE");
+    assert_eq!(events(&rx), vec![(422, L::Initiator)]);
 }
