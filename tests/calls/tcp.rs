@@ -2,8 +2,11 @@
 //! black box: the same sequences as over UDP, in-dialog requests both ways on the
 //! connections (SIPp `-t t1`: one connection per phone).
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use crate::support::{
-    lab::Lab, lab::events, lab::phone, ports::unbound_port, server::ServerConfig,
+    WAIT, lab::Lab, lab::events, lab::phone, peer::StreamPeer, ports::unbound_port, server::Server,
+    server::ServerConfig, sip::SDP_ANSWER, sip::response, tmp::TempDir, xml::XmlClient,
 };
 
 #[test]
@@ -52,4 +55,59 @@ fn anchored_call_over_tcp_relays_sdp_and_mirrors_bye() {
         !init.contains(&udp_form) && !dest.contains(&udp_form),
         "no Contact of ours without the transport"
     );
+}
+
+/// RFC 5923-style reuse: a phone that answered on the connection we opened gets the
+/// dialog's requests on it, though its Contact names a port where nobody listens and it
+/// accepts no connection any more (its listening socket is closed after the first).
+#[test]
+fn in_dialog_requests_go_on_the_connection_the_initiator_answered_on() {
+    let dir = TempDir::new("tcp-reuse");
+    let peer = StreamPeer::tcp(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let uri = format!("sip:$1@127.0.0.1:{};transport=tcp", peer.addr.port());
+    let server = Server::start(&dir, &ServerConfig::reactor().translate_all(&uri));
+    let mut xml = XmlClient::connect(server.xml_port);
+    xml.send_request("alice", "bob", false);
+    let mut conn = peer.accept(WAIT).expect("the INVITE's connection");
+    drop(peer);
+    let invite = conn.recv_msg(WAIT).expect("INVITE");
+    assert_eq!(invite.method(), Some("INVITE"), "{}", invite.text);
+    let nobody = unbound_port();
+    let contact = format!(
+        "Contact: <sip:alice@127.0.0.1:{nobody};transport=tcp>\r\nContent-Type: application/sdp\r\n"
+    );
+    conn.send(&response(&invite, 200, "OK", "a1", &contact, SDP_ANSWER));
+    let mut next = |what: &str| {
+        let m = conn
+            .recv_msg(WAIT)
+            .unwrap_or_else(|| panic!("{what} on the connection"));
+        assert_eq!(m.method(), Some(what), "{}", m.text);
+        m
+    };
+    next("ACK");
+    let refer = next("REFER");
+    conn.send(&response(&refer, 202, "Accepted", "", "", ""));
+    let ours = refer.header("Contact").expect("our Contact");
+    let target = ours.trim_start_matches('<').split('>').next().unwrap();
+    let local = conn.local_addr();
+    let sipfrag = "SIP/2.0 200 OK\r\n";
+    conn.send(&format!(
+        "NOTIFY {target} SIP/2.0\r\nVia: SIP/2.0/TCP {local};branch=z9hG4bKreuse1\r\n\
+         Max-Forwards: 70\r\nFrom: {};tag=a1\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 1 NOTIFY\r\n\
+         Contact: <sip:alice@127.0.0.1:{nobody};transport=tcp>\r\nEvent: refer\r\n\
+         Subscription-State: terminated;reason=noresource\r\n\
+         Content-Type: message/sipfrag\r\nContent-Length: {}\r\n\r\n{sipfrag}",
+        invite.header("To").unwrap(),
+        invite.header("From").unwrap(),
+        invite.header("Call-ID").unwrap(),
+        sipfrag.len()
+    ));
+    let ok = conn
+        .recv_msg(WAIT)
+        .expect("the NOTIFY's answer on its connection");
+    assert_eq!(ok.status(), Some(200), "{}", ok.text);
+    let bye = conn.recv_msg(WAIT).expect("BYE on the connection");
+    assert_eq!(bye.method(), Some("BYE"), "{}", bye.text);
+    conn.send(&response(&bye, 200, "OK", "", "", ""));
+    xml.expect(200, Some("Destination"), WAIT);
 }

@@ -350,7 +350,11 @@ impl Engine {
     pub(crate) fn handle_sip_event(&mut self, now: Instant, ev: SipEvent) {
         match ev {
             SipEvent::Request { tx, request, .. } => self.on_request(now, tx, request),
-            SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
+            SipEvent::Response {
+                tx,
+                response,
+                source,
+            } => self.on_response(now, tx, &response, source),
             // The phone's re-INVITE was cancelled and answered 487 by the reactor.
             SipEvent::Cancelled { tx } => self.relay_cancelled(tx),
             SipEvent::StrayInvite2xx { response } => self.stray_response(&response),

@@ -2,6 +2,7 @@
 //! its leg and call, and what a response no call follows any more still needs (an ACK and
 //! a BYE for a 2xx to an INVITE).
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::{ACCEPTED_FOR, Engine, LegEvent, Redo, SessionId, Tracked, TxKind, glare_wait};
@@ -66,7 +67,13 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_response(&mut self, now: Instant, tx: ClientTxId, resp: &Message) {
+    pub(super) fn on_response(
+        &mut self,
+        now: Instant,
+        tx: ClientTxId,
+        resp: &Message,
+        source: SocketAddr,
+    ) {
         let Some(&Tracked {
             sid,
             leg,
@@ -106,7 +113,9 @@ impl Engine {
             self.retire.insert((now + ACCEPTED_FOR, tx));
         }
         match kind {
-            _ if invite_kind => self.on_invite_response(now, sid, leg, (kind, cseq), resp),
+            _ if invite_kind => {
+                self.on_invite_response(now, sid, leg, (kind, cseq), (resp, source))
+            }
             TxKind::Refer => match code {
                 200..=299 => {
                     let subscription = !refer_sub_false(resp);
@@ -275,12 +284,13 @@ impl Engine {
         sid: SessionId,
         leg: Role,
         (kind, sent_cseq): (TxKind, u32),
-        resp: &Message,
+        (resp, source): (&Message, SocketAddr),
     ) {
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
         };
         let ack_now = kind != TxKind::Invite || !slot.offerless;
+        slot.sip.response_came_from(source);
         let outcome = slot.sip.on_invite_response(resp, sent_cseq, ack_now);
         let event = match outcome {
             InviteOutcome::Provisional { ringing, prack } => {
