@@ -89,11 +89,12 @@ pub(crate) fn start_all(
     // The rule set in force; SIGHUP replaces it (server::reload).
     let rules = Arc::new(LiveRules::new(Arc::clone(&config.translator)));
     components.share_rules(Arc::clone(&rules));
-    let tel_domain = config.tel_uri_domain.clone();
+    rules.set_tel_domain(config.tel_uri_domain.as_deref());
     let servers = api::start(
         api_config(config, &call_count),
         Arc::new(move |addr: &str| {
             // RFC 3261 §19.1.6: a tel: result is called as a SIP URI at TelUriDomain.
+            let tel_domain = rules.tel_domain();
             rules
                 .current()
                 .translate(addr)
