@@ -62,7 +62,8 @@ pub(crate) fn start_all(
     }
     components.spawn("sip-reactor", move |_shutdown| reactor.run())?;
 
-    let engine = Engine::new(engine_config(config, &handle.local_addrs));
+    let mut engine = Engine::new(engine_config(config, &handle.local_addrs));
+    engine.share_sip_stats(Arc::clone(&handle.stats));
     let call_count = Arc::new(CallCount::default());
     // Bounded, so a flood of requests meets back-pressure: the front doors answer 503 when
     // the calls thread is this far behind, instead of queueing calls without limit.

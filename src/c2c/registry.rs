@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender};
 use serde::Serialize;
 
 use super::command::{CallId, Progress, Role};
+use crate::sip::reactor::SipSnapshot;
 
 /// Ended calls kept for `GET /api/v1/calls/{id}`, at most this many…
 const MAX_ENDED: usize = 1024;
@@ -111,6 +112,8 @@ pub struct MetricsSnapshot {
     pub final_buckets: [u64; FINAL_BUCKETS.len()],
     pub final_count: u64,
     pub final_sum: f64,
+    /// The SIP reactor's counters.
+    pub sip: SipSnapshot,
 }
 
 #[derive(Debug)]

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
@@ -13,7 +14,7 @@ use super::command::{CallId, Command, HangupOutcome, Progress, Query, Role};
 use super::registry::Registry;
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::sip::msg::{Message, NameAddr, Uri};
-use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
+use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, SipStats, TxFailure};
 use crate::sip::sdp;
 use crate::ua::contact::{self, ListenPorts};
 use crate::ua::dialog::{Dialog, DialogSpec};
@@ -188,6 +189,8 @@ pub(crate) struct Engine {
     out: VecDeque<SipCommand>,
     /// What the API shows of the calls, live and recently ended.
     registry: Registry,
+    /// The reactor's counters, copied into `/metrics`.
+    sip_stats: Arc<SipStats>,
 }
 
 impl Engine {
@@ -205,7 +208,14 @@ impl Engine {
             reinvites_due: BTreeSet::new(),
             out: VecDeque::new(),
             registry: Registry::default(),
+            sip_stats: Arc::default(),
         }
+    }
+
+    /// `/metrics` shows the counters of this reactor (`startup` wires them; on their own
+    /// they stay zero).
+    pub(crate) fn share_sip_stats(&mut self, stats: Arc<SipStats>) {
+        self.sip_stats = stats;
     }
 
     /// Number of click-to-calls still alive.
@@ -340,7 +350,9 @@ impl Engine {
             }
             Query::Metrics { reply } => {
                 let counts = self.counts();
-                let _ = reply.send(self.registry.metrics(counts.calls, counts.legs));
+                let mut metrics = self.registry.metrics(counts.calls, counts.legs);
+                metrics.sip = self.sip_stats.snapshot();
+                let _ = reply.send(metrics);
             }
             Query::Ping { reply } => self.out.push_back(SipCommand::Ping { reply }),
         }

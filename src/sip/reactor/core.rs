@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::bad_request;
@@ -18,10 +19,10 @@ use super::failover::{Flow, Outgoing};
 use super::interface::{SipCommand, SipEvent};
 use super::resend_2xx::{InviteKey, Unacked2xx};
 use super::routing::{next_hop, push_via, resolve_request};
+use super::stats::{Direction, SipStats, kind_of};
 use crate::sip::Transport;
 use crate::sip::dns::{self, DnsError, ResolveRequest};
 use crate::sip::msg::{Message, Method, new_branch};
-#[cfg(test)]
 use crate::sip::transaction::LayerCounts;
 use crate::sip::transaction::{
     ClientTxId, LayerConfig, Origin, ServerTxId, TimerKind, TransactionLayer, Transmit, TxEvent,
@@ -141,6 +142,9 @@ pub(crate) struct ReactorCore {
     dropped: u64,
     /// Reused to measure a request's size before its first send.
     scratch: Vec<u8>,
+    /// The counters of `/metrics`, shared with the event loop (messages out) and the
+    /// calls thread (which reads them).
+    stats: Arc<SipStats>,
     transmits: VecDeque<Outbound>,
     events: VecDeque<SipEvent>,
     resolves: VecDeque<(ClientTxId, ResolveRequest)>,
@@ -162,6 +166,7 @@ impl ReactorCore {
             unacked_2xx: Unacked2xx::new(timers.t1, timers.t2),
             dropped: 0,
             scratch: Vec::with_capacity(4096),
+            stats: Arc::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             resolves: VecDeque::new(),
@@ -215,6 +220,7 @@ impl ReactorCore {
             } => match Message::parse(&bytes) {
                 Ok(msg) => {
                     log::trace!(target: LOG, "from {transport} {source}:\n{}", String::from_utf8_lossy(&bytes));
+                    self.stats.message(Direction::In, transport, kind_of(&msg));
                     let origin = Origin {
                         source,
                         transport,
@@ -255,10 +261,13 @@ impl ReactorCore {
         result: Result<Vec<dns::Target>, DnsError>,
     ) {
         self.resolving.remove(&tx);
-        if !self.outgoing.contains_key(&tx) {
+        let Some(out) = self.outgoing.get(&tx) else {
             // Cancelled while being resolved: already reported.
             log::debug!(target: LOG, "resolution for client tx {} no longer needed", tx.0);
             return;
+        };
+        if out.by_name() && !result.as_ref().is_ok_and(|t| !t.is_empty()) {
+            self.stats.dns_failure();
         }
         match result {
             Ok(targets) if !targets.is_empty() => {
@@ -320,6 +329,16 @@ impl ReactorCore {
     /// The next event for the calls thread.
     pub(crate) fn poll_event(&mut self) -> Option<SipEvent> {
         self.events.pop_front()
+    }
+
+    /// The counters of `/metrics`.
+    pub(crate) fn stats(&self) -> &Arc<SipStats> {
+        &self.stats
+    }
+
+    /// The transactions held now, for `/metrics`.
+    pub(crate) fn transactions(&self) -> LayerCounts {
+        self.layer.counts()
     }
 
     #[cfg(test)]
@@ -393,6 +412,9 @@ impl ReactorCore {
         }
         let mut out = Outgoing::new(request, &lookup, is_ack);
         out.flow = flow;
+        if out.by_name() {
+            self.stats.dns_lookup();
+        }
         self.outgoing.insert(tx, out);
         self.resolving.insert(tx);
         self.resolves.push_back((tx, lookup));

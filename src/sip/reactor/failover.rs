@@ -73,6 +73,11 @@ impl Outgoing {
         }
     }
 
+    /// The next hop is a host name (not an address): its resolution is a DNS lookup.
+    pub(super) fn by_name(&self) -> bool {
+        self.tls_name.is_some()
+    }
+
     /// The connection to write `target`'s attempt on: the dialog's flow, once, when it
     /// runs over the target's transport (a request is never moved to another transport
     /// than its Via names, RFC 3261 §18.1.1).

@@ -17,7 +17,6 @@ use super::ack_cancel::{build_ack, build_cancel};
 use super::finished::{Answer, FinishedStore, Side};
 use super::ids::{ClientTxId, ServerTxId};
 use super::key::{ClientKey, KeyError, ServerKey};
-#[cfg(test)]
 use super::layer_io::LayerCounts;
 use super::layer_io::{LayerConfig, LayerError, LayerStats, Transmit, TxEvent, TxRef};
 use super::machines::{ClientMachine, ServerMachine};
@@ -641,7 +640,6 @@ impl TransactionLayer {
         self.servers.get(&tx).map(|s| s.machine.state())
     }
 
-    #[cfg(test)]
     /// The transactions held now, live and finished.
     pub(crate) fn counts(&self) -> LayerCounts {
         let (clients_finished, servers_finished) = self.finished.len();

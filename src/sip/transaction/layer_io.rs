@@ -157,7 +157,6 @@ impl Default for LayerConfig {
     }
 }
 
-#[cfg(test)]
 /// How many transactions the layer holds now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct LayerCounts {

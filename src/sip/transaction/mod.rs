@@ -66,9 +66,10 @@ pub(crate) use ids::{ClientTxId, ServerTxId};
 #[cfg(test)]
 pub(crate) use key::KeyError;
 pub(crate) use layer::TransactionLayer;
-pub(crate) use layer_io::{LayerConfig, Transmit, TxEvent, TxRef};
+pub(crate) use layer_io::LayerCounts;
 #[cfg(test)]
-pub(crate) use layer_io::{LayerCounts, LayerError};
+pub(crate) use layer_io::LayerError;
+pub(crate) use layer_io::{LayerConfig, Transmit, TxEvent, TxRef};
 pub(crate) use reply::Origin;
 pub(crate) use server_invite::ServerInvite;
 pub(crate) use server_non_invite::ServerNonInvite;
