@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+use clicktocall::c2c::command::{Command, Query};
 use serde_json::json;
 
 use crate::support::{
     WAIT,
     api_client::ApiClient,
+    api_double::Harness,
     dns::{A, AAAA, Behaviour, TestDnsServer, a},
+    http::HttpConn,
     lab::{Lab, phone},
     peer::UdpPeer,
     ports::unbound_port,
@@ -318,4 +321,78 @@ fn metrics_count_dns_lookups_and_failures() {
     let m = api.metrics();
     assert_eq!(m["clicktocall_dns_lookups_total"], 2.0);
     assert_eq!(m["clicktocall_dns_failures_total"], 1.0);
+}
+
+/// `/healthz` against a calls-thread double (the front doors in-process): 200 while the
+/// ping is answered; 503 when it is not answered within the bounded wait (the calls
+/// thread, or the reactor it passes the ping to, is stuck), and at once when the ping's
+/// reply is dropped unanswered (the reactor is gone).
+#[test]
+fn healthz_is_503_when_the_calls_thread_or_the_reactor_does_not_answer() {
+    let h = Harness::start(|_| {});
+    let health = |h: &Harness| {
+        let asked = Instant::now();
+        let r = HttpConn::open(h.http).get("/healthz", "");
+        (r, asked.elapsed())
+    };
+    let next_ping = |h: &Harness| match h.commands.recv_timeout(WAIT) {
+        Ok(Command::Query(Query::Ping { reply })) => reply,
+        other => panic!("expected a ping, got {other:?}"),
+    };
+
+    // Answered: 200.
+    let pinged = {
+        let commands = h.commands.clone();
+        std::thread::spawn(move || match commands.recv_timeout(WAIT) {
+            Ok(Command::Query(Query::Ping { reply })) => reply.send(()).is_ok(),
+            _ => false,
+        })
+    };
+    let (r, _) = health(&h);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(pinged.join().expect("double"), "the double answered");
+
+    // Taken and never answered (the reply is held): 503 after the bounded wait.
+    let holder = {
+        let commands = h.commands.clone();
+        std::thread::spawn(move || {
+            let reply = match commands.recv_timeout(WAIT) {
+                Ok(Command::Query(Query::Ping { reply })) => reply,
+                other => panic!("expected a ping, got {other:?}"),
+            };
+            std::thread::sleep(Duration::from_secs(4));
+            drop(reply);
+        })
+    };
+    let (r, took) = health(&h);
+    assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(r.body, "calls thread or SIP reactor not answering\n");
+    assert!(
+        took >= Duration::from_secs(2) && took < WAIT,
+        "503 after the 2 s wait, not {took:?}"
+    );
+    holder.join().expect("double");
+
+    // Nobody takes the command (the calls thread is stuck): 503 after the wait too.
+    let (r, took) = health(&h);
+    assert_eq!(r.status, 503, "{r:?}");
+    assert!(took >= Duration::from_secs(2) && took < WAIT, "{took:?}");
+    drop(next_ping(&h));
+
+    // The ping's reply dropped unanswered (the reactor is gone): 503 at once.
+    let dropper = {
+        let commands = h.commands.clone();
+        std::thread::spawn(move || {
+            if let Ok(Command::Query(Query::Ping { reply })) = commands.recv_timeout(WAIT) {
+                drop(reply);
+            }
+        })
+    };
+    let (r, took) = health(&h);
+    assert_eq!(r.status, 503, "{r:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "no wait for a dropped reply: {took:?}"
+    );
+    dropper.join().expect("double");
 }
