@@ -34,7 +34,7 @@ pub(crate) struct EngineConfig {
     pub outbound_proxy: Option<Uri>,
     /// `OutboundProxyAll`: in-dialog requests go through the outbound proxy too.
     pub outbound_proxy_all: bool,
-    /// `FixNatContact`: a private Contact is replaced by the address the INVITE reached.
+    /// `FixNatContact`: a private Contact is replaced by the address the answer came from.
     pub fix_nat_contact: bool,
     /// `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`: the answer to 401/407 challenges.
     pub credentials: Option<Credentials>,
