@@ -394,7 +394,13 @@ impl ReactorCore {
     fn route(&mut self, tx: ClientTxId, request: Message, is_ack: bool) {
         let key = dialog_key(&request);
         // Looked up before a BYE ends the dialog: the BYE itself still takes the flow.
-        let flow = key.as_ref().and_then(|k| self.flows.get(k)).cloned();
+        // A request with a route set follows it (RFC 3261 §12.2.1.1): the flow is for a
+        // phone reached directly, whose Contact may be unreachable.
+        let flow = key
+            .as_ref()
+            .filter(|_| request.header("Route").is_none())
+            .and_then(|k| self.flows.get(k))
+            .cloned();
         if request.method() == Some(&Method::Bye) {
             self.dialog_ended(&request);
         }

@@ -40,7 +40,7 @@ pub(super) struct Outgoing {
 }
 
 /// A TCP or TLS connection a dialog's far end used: its 2xx to our INVITE, or a request
-/// of its own, came on it. The dialog's later requests go on it while it is open (RFC
+/// of its own, came on it. The dialog's later requests without a route set go on it while it is open (RFC
 /// 5923 §4 reuses a connection for the requests of its peer; for a phone that cannot be
 /// connected to, behind NAT or listening nowhere, only that connection reaches it), and
 /// to their target over a new connection once it has closed.

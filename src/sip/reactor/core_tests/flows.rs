@@ -157,3 +157,14 @@ fn a_dialog_answered_over_udp_has_no_flow() {
     );
     assert_eq!(c.counts().flows, 0);
 }
+
+#[test]
+fn a_request_with_a_route_set_follows_it_not_the_flow() {
+    let mut c = core();
+    let t0 = Instant::now();
+    answered_over_tcp(&mut c, t0);
+    let mut bye = in_dialog("BYE", 2);
+    bye.insert_header_front("Route", "<sip:192.0.2.2;transport=tcp;lr>");
+    send(&mut c, t0, 2, bye, &[dns_target(B, Transport::Tcp)]);
+    assert_eq!(one_transmit(&mut c).0.conn, None);
+}
