@@ -392,15 +392,15 @@ impl ReactorCore {
 
     /// Start routing a request: find its next hop and have it resolved.
     fn route(&mut self, tx: ClientTxId, request: Message, is_ack: bool) {
-        let key = dialog_key(&request);
         // Looked up before a BYE ends the dialog: the BYE itself still takes the flow.
         // A request with a route set follows it (RFC 3261 §12.2.1.1): the flow is for a
-        // phone reached directly, whose Contact may be unreachable.
-        let flow = key
-            .as_ref()
-            .filter(|_| request.header("Route").is_none())
-            .and_then(|k| self.flows.get(k))
-            .cloned();
+        // phone reached directly, whose Contact may be unreachable. (No key is built
+        // while no dialog has a flow: most run over UDP.)
+        let flow = if self.flows.is_empty() || request.header("Route").is_some() {
+            None
+        } else {
+            dialog_key(&request).and_then(|k| self.flows.get(&k).cloned())
+        };
         if request.method() == Some(&Method::Bye) {
             self.dialog_ended(&request);
         }
@@ -412,7 +412,7 @@ impl ReactorCore {
             );
             return;
         };
-        if is_ack && let Some(key) = key {
+        if is_ack && let Some(key) = dialog_key(&request) {
             // Filed before the resolution, so a BYE routed meanwhile finds and ends it.
             self.dialog_targets.entry(key).or_insert(None);
         }
