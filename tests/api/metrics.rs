@@ -220,6 +220,7 @@ fn metrics_count_every_sip_message_of_a_refer_call_as_the_phone_saw_it() {
         .map(|(k, _)| (k.clone(), m[k] as usize))
         .collect();
     assert_eq!(shown, want, "/metrics against the phone's trace");
+    eprintln!("SIP messages over UDP in the REFER call: {shown:?}");
     // The flow, at least once each (more only for a retransmission).
     let at_least = [
         (udp("out", "INVITE"), 1),
