@@ -493,7 +493,7 @@ fn serve(config: &Config, reload_config: &Reload) -> Result<u8, StartError> {
 }
 
 /// SIGHUP: reopens the log file (logrotate's `postrotate`), then reads the configuration
-/// again and puts its translation rules in force for the next request. Calls already
+/// again and puts its translation rules and `TelUriDomain` in force for the next request. Calls already
 /// placed go on. A configuration with an error is refused whole, each error logged with its
 /// `file:line`, and the rules in force are kept. Other settings apply only at start-up:
 /// those that changed are named in a warning.
@@ -536,6 +536,11 @@ pub fn reload(running: &Config, rules: Option<&LiveRules>, reload_config: &Reloa
     let count = loaded.config.translator.len();
     rules.replace(Arc::clone(&loaded.config.translator));
     log::info!(target: CONSOLE_TARGET, "translation rules reloaded: {count} rules in force");
+    let tel_domain = loaded.config.tel_uri_domain.as_deref();
+    if rules.tel_domain().as_deref() != tel_domain {
+        rules.set_tel_domain(tel_domain);
+        log::info!(target: CONSOLE_TARGET, "TelUriDomain reloaded: {}", tel_domain.unwrap_or("(none)"));
+    }
 }
 
 /// Keys other than the translation rules whose effective value differs.
@@ -543,6 +548,7 @@ fn changed_settings(running: &Config, new: &Config) -> Vec<&'static str> {
     let rule_keys = [
         crate::config::Key::TranslationPattern.name(),
         crate::config::Key::TranslationOutput.name(),
+        crate::config::Key::TelUriDomain.name(),
     ];
     let old = running.settings();
     new.settings()
@@ -653,6 +659,26 @@ mod tests {
         });
         reload(&running, Some(&rules), &broken);
         assert_eq!(rules.current().translate("a").as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn reload_puts_the_new_tel_uri_domain_in_force() {
+        let running = Config::from_text("").expect("valid").config;
+        let rules = LiveRules::new(Arc::clone(&running.translator));
+        let with: Reload =
+            Box::new(|| Config::from_text("TelUriDomain = gw.example.net\n").map(LoadOutcome::Run));
+        reload(&running, Some(&rules), &with);
+        assert_eq!(rules.tel_domain().as_deref(), Some("gw.example.net"));
+        let without: Reload = Box::new(|| Config::from_text("").map(LoadOutcome::Run));
+        reload(&running, Some(&rules), &without);
+        assert_eq!(rules.tel_domain(), None);
+        let old = Config::from_text("TelUriDomain = a.example\n")
+            .expect("valid")
+            .config;
+        let new = Config::from_text("TelUriDomain = b.example\n")
+            .expect("valid")
+            .config;
+        assert!(changed_settings(&old, &new).is_empty(), "no restart needed");
     }
 
     #[test]

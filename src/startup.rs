@@ -64,7 +64,8 @@ pub(crate) fn start_all(
     components.spawn("sip-reactor", move |_shutdown| reactor.run())?;
 
     let cdr = start_cdr(config, components)?;
-    let engine = Engine::new(engine_config(config, &handle.local_addrs)).with_cdr(cdr);
+    let mut engine = Engine::new(engine_config(config, &handle.local_addrs)).with_cdr(cdr);
+    engine.share_sip_stats(Arc::clone(&handle.stats));
     let call_count = Arc::new(CallCount::default());
     // Bounded, so a flood of requests meets back-pressure: the front doors answer 503 when
     // the calls thread is this far behind, instead of queueing calls without limit.
@@ -91,11 +92,12 @@ pub(crate) fn start_all(
     // The rule set in force; SIGHUP replaces it (server::reload).
     let rules = Arc::new(LiveRules::new(Arc::clone(&config.translator)));
     components.share_rules(Arc::clone(&rules));
-    let tel_domain = config.tel_uri_domain.clone();
+    rules.set_tel_domain(config.tel_uri_domain.as_deref());
     let servers = api::start(
         api_config(config, &call_count),
         Arc::new(move |addr: &str| {
             // RFC 3261 §19.1.6: a tel: result is called as a SIP URI at TelUriDomain.
+            let tel_domain = rules.tel_domain();
             rules
                 .current()
                 .translate(addr)

@@ -205,13 +205,32 @@ impl fmt::Debug for Translator {
 /// lock is held only to clone an `Arc`.
 pub struct LiveRules {
     current: RwLock<Arc<Translator>>,
+    /// `TelUriDomain` in force: where a `tel:` result is called (reloaded with the rules).
+    tel_domain: RwLock<Option<Arc<str>>>,
 }
 
 impl LiveRules {
     pub fn new(rules: Arc<Translator>) -> LiveRules {
         LiveRules {
             current: RwLock::new(rules),
+            tel_domain: RwLock::new(None),
         }
+    }
+
+    /// The `TelUriDomain` in force now.
+    pub fn tel_domain(&self) -> Option<Arc<str>> {
+        self.tel_domain
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `domain` in force as `TelUriDomain` for every request from now on.
+    pub fn set_tel_domain(&self, domain: Option<&str>) {
+        *self
+            .tel_domain
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = domain.map(Arc::from);
     }
 
     /// The rules in force now.

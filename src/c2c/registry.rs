@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender};
 use serde::Serialize;
 
 use super::command::{CallId, CallMode, Progress, Role};
+use crate::sip::reactor::SipSnapshot;
 
 /// Ended calls kept for `GET /api/v1/calls/{id}`, at most this many…
 const MAX_ENDED: usize = 1024;
@@ -117,6 +118,8 @@ pub struct MetricsSnapshot {
     pub cdr_written: u64,
     pub cdr_write_errors: u64,
     pub cdr_dropped: u64,
+    /// The SIP reactor's counters.
+    pub sip: SipSnapshot,
 }
 
 #[derive(Debug)]

@@ -66,8 +66,8 @@ pub struct Config {
     /// OutboundProxyAll: in-dialog requests go through the outbound proxy too, not only
     /// where the Record-Route says.
     pub outbound_proxy_all: bool,
-    /// FixNatContact: a phone's private Contact is replaced by the address its INVITE
-    /// reached (no proxy in between).
+    /// FixNatContact: a phone's private Contact is replaced by the address its answer
+    /// came from (no proxy in between).
     pub fix_nat_contact: bool,
     /// SipAuthUser: the user name answering 401/407 challenges to our requests; blank:
     /// challenges are not answered.

@@ -3,6 +3,8 @@
 //! reads the responses and in-dialog requests that concern it. No I/O: the caller sends
 //! what it returns through the reactor.
 
+use std::net::SocketAddr;
+
 use crate::sip::msg::{Message, Method, NameAddr, Uri, new_call_id, new_tag};
 
 /// The methods we serve (RFC 3261 §20.5): what `c2c::engine` answers in a dialog, and
@@ -135,7 +137,8 @@ pub(crate) struct Dialog {
     min_se: u32,
     /// `OutboundProxyAll`: the proxy every request of the dialog goes through first.
     sticky_proxy: Option<NameAddr>,
-    /// `FixNatContact`: where the INVITE went, when that is an address.
+    /// `FixNatContact`: where the phone's answers come from — the address the INVITE
+    /// went to (when that is an address) until a response says otherwise.
     nat_fix_to: Option<Uri>,
     /// The Authorization / Proxy-Authorization lines of the INVITE the current ACK answers:
     /// RFC 3261 §13.2.2.4, the ACK carries the same credentials as the INVITE.
@@ -234,6 +237,18 @@ impl Dialog {
     /// Mark the dialog over (BYE sent or received, or the INVITE failed).
     pub(crate) fn terminate(&mut self) {
         self.state = DialogState::Terminated;
+    }
+
+    /// The next INVITE response came from `source`. With `FixNatContact` the dialog's
+    /// requests go where the phone's answer came from, not where the INVITE was sent: a
+    /// NAT may send the answer from another address or port than the one it was asked
+    /// on, and only that mapping reaches the phone (the Kamailio `fix_nated_contact` idea
+    /// uses the source of the message, like RFC 3581 §4 does for responses).
+    pub(crate) fn response_came_from(&mut self, source: SocketAddr) {
+        if let Some(to) = &mut self.nat_fix_to {
+            to.host = source.ip().into();
+            to.port = Some(source.port());
+        }
     }
 
     /// Read a response to one of the leg's INVITEs (initial or re-INVITE): `sent_cseq` is
@@ -663,8 +678,8 @@ impl Dialog {
     /// its private address in Contact, where nothing of ours can reach it. When the INVITE
     /// went straight to an address (no proxy, which would handle NAT itself) and the
     /// Contact names a private address other than that one, the dialog's requests go to
-    /// the address the INVITE reached (user and parameters of the Contact kept): with no
-    /// proxy in between, the phone's answer came from there.
+    /// the source of the phone's answer (user and parameters of the Contact kept): with no
+    /// proxy in between, that is the phone's NAT mapping.
     fn nat_target(&self, contact: Uri) -> Uri {
         let Some(sent_to) = &self.nat_fix_to else {
             return contact;
@@ -865,6 +880,34 @@ mod tests {
         });
         let mut ok = response(&invite, 200, &[]);
         ok.set_header("Contact", "<sip:phone@10.1.2.3:5062>");
+        leg.on_invite_response(&ok, 1, true);
+        assert_eq!(
+            leg.bye().request_uri().unwrap().to_string(),
+            "sip:phone@10.1.2.3:5062"
+        );
+    }
+
+    /// FixNatContact: the answer's source wins over the address the INVITE went to — a NAT
+    /// that answers from another port is reached on that port.
+    #[test]
+    fn fix_nat_contact_sends_the_dialog_to_the_source_of_the_answer() {
+        let (mut leg, invite) = Dialog::invite(DialogSpec {
+            fix_nat: true,
+            ..spec(None)
+        });
+        let mut ok = response(&invite, 200, &[]);
+        ok.set_header("Contact", "<sip:phone@10.1.2.3:5062;transport=udp>");
+        leg.response_came_from("192.0.2.10:40000".parse().unwrap());
+        leg.on_invite_response(&ok, 1, true);
+        assert_eq!(
+            leg.bye().request_uri().unwrap().to_string(),
+            "sip:phone@192.0.2.10:40000;transport=udp"
+        );
+        // Without the option the source changes nothing.
+        let (mut leg, invite) = Dialog::invite(spec(None));
+        let mut ok = response(&invite, 200, &[]);
+        ok.set_header("Contact", "<sip:phone@10.1.2.3:5062>");
+        leg.response_came_from("192.0.2.10:40000".parse().unwrap());
         leg.on_invite_response(&ok, 1, true);
         assert_eq!(
             leg.bye().request_uri().unwrap().to_string(),

@@ -238,3 +238,33 @@ fn log_filename_dash_on_the_journal_socket_gives_priorities_and_no_time_stamps()
     assert!(has("<4>server: "), "the password warning: {lines:#?}");
     assert!(has("<7>"), "DEBUG lines: {lines:#?}");
 }
+
+/// `TelUriDomain` is reloaded with the rules: a `tel:` result refused (400) for want of a
+/// domain is called at the domain SIGHUP put in force.
+#[test]
+fn sighup_puts_a_new_tel_uri_domain_in_force_for_the_next_call() {
+    let dir = TempDir::new("hup-tel");
+    let tel = |c: ServerConfig| c.rule(r"^tel(\d+)$", "tel:+$1");
+    let mut server = Server::start(dir.path(), &tel(p_rule(base())));
+    let dest = format!("p{}-200", unbound_port());
+    let refused = XmlClient::connect(server.xml_port).call("tel15551234567", &dest, false, WAIT);
+    assert_eq!(code_leg(&refused), Some((400, "")), "{refused:?}");
+
+    let mut phone = Sipp::uas(dir.path(), "initiator_busy.xml", &[]);
+    let domain = format!("127.0.0.1:{}", phone.port);
+    server.rewrite_config(&tel(p_rule(base())).set("TelUriDomain", &domain));
+    server.signal(libc::SIGHUP);
+    server.expect_log(&format!("TelUriDomain reloaded: {domain}"));
+    let log = server.log();
+    assert!(
+        !log.contains("applied only at a restart"),
+        "TelUriDomain needs no restart:\n{log}"
+    );
+    let got = XmlClient::connect(server.xml_port).call("tel15551234567", &dest, false, CALL_WAIT);
+    assert_eq!(code_leg(&got), Some((486, "Initiator")), "{got:?}");
+    phone.expect_pass();
+    let want = format!("INVITE sip:+15551234567@{domain};user=phone SIP/2.0");
+    let trace = phone.messages();
+    assert!(trace.contains(&want), "{want} not in\n{trace}");
+    server.stop_cleanly();
+}

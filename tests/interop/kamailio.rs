@@ -166,3 +166,66 @@ fn outbound_proxy_all_sends_in_dialog_requests_through_kamailio() {
         );
     }
 }
+
+/// The same REFER-mode call with the outbound proxy reached over TCP
+/// (`OutboundProxy = sip:…;transport=tcp;lr`): Kamailio challenges over TCP, relays to the
+/// phone over UDP and Record-Routes both sides; the server's ACK, REFER and BYE follow the
+/// Route and arrive over TCP.
+#[test]
+fn a_refer_mode_call_through_kamailio_over_tcp_routes_in_dialog_requests_over_tcp() {
+    let lab_dir = crate::support::tmp::TempDir::new("kamailio-tcp");
+    let proxy = Kamailio::start_tcp(lab_dir.path(), PASSWORD, "MD5");
+    let lab = Lab::start("kamailio-tcp", through(&proxy, PASSWORD));
+    let dest = unbound_port();
+    let mut initiator = lab.uas(
+        "proxied_initiator_refer_ok.xml",
+        &[
+            ("DEST_PORT", dest.to_string()),
+            ("PROXY_PORT", proxy.port.to_string()),
+        ],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    assert_eq!(
+        got,
+        events(&[
+            (100, "", "In progress"),
+            (180, "Initiator", "Ringing initiator"),
+            (200, "Initiator", "Connected to initiator"),
+            (200, "Destination", "Connected to destination"),
+        ])
+    );
+    initiator.expect_pass();
+    proxy.wait_lines("the BYE", |lines| {
+        lines.iter().any(|l| l.starts_with("in-dialog BYE"))
+    });
+    show(&proxy, "refer over TCP");
+    let lines = proxy.proxy_lines();
+    assert!(
+        lines[0].starts_with("INVITE cseq 1 ") && lines[0].contains(": 407"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with("INVITE cseq 2 ")
+            && lines[1].contains("authorised as c2c")
+            && lines[1].ends_with("[tcp]"),
+        "{lines:#?}"
+    );
+    for method in ["ACK", "REFER", "BYE"] {
+        let prefix = format!("in-dialog {method} ");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&prefix) && l.contains("routed by its Route header [tcp]")),
+            "{method} did not follow the Record-Route over TCP: {lines:#?}"
+        );
+    }
+    // The phone's NOTIFYs reached the server through the proxy too.
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("in-dialog NOTIFY "))
+            .count(),
+        2,
+        "{lines:#?}"
+    );
+}

@@ -33,8 +33,10 @@ pub const REALM: &str = "c2c.test";
 /// One running Kamailio.
 pub struct Kamailio {
     child: Child,
-    /// Its UDP port on 127.0.0.1.
+    /// Its UDP port on 127.0.0.1 (and TCP port, when started with [`Kamailio::start_tcp`]).
     pub port: u16,
+    /// It listens on TCP too, and [`Kamailio::uri`] names TCP.
+    tcp: bool,
     dir: PathBuf,
     log_path: PathBuf,
 }
@@ -44,13 +46,31 @@ impl Kamailio {
     /// and challenging with `algorithm` (`MD5` or `SHA-256`), and returns once it holds its
     /// port. Panics (never skips) when Kamailio is missing.
     pub fn start(dir: &Path, password: &str, algorithm: &str) -> Kamailio {
+        Kamailio::start_with(dir, password, algorithm, false)
+    }
+
+    /// As [`Kamailio::start`], listening on TCP too (the same port number): [`Kamailio::uri`]
+    /// then says `;transport=tcp`, so the server reaches it over TCP.
+    pub fn start_tcp(dir: &Path, password: &str, algorithm: &str) -> Kamailio {
+        Kamailio::start_with(dir, password, algorithm, true)
+    }
+
+    fn start_with(dir: &Path, password: &str, algorithm: &str, tcp: bool) -> Kamailio {
         for attempt in 1..=BIND_ATTEMPTS {
-            let mut proxy = Kamailio::start_once(dir, password, algorithm);
+            let mut proxy = Kamailio::start_once(dir, password, algorithm, tcp);
             let pid = proxy.child.id();
             let bound = wait_owned(pid, Proto::Udp, proxy.port, Duration::from_secs(10), || {
                 proxy.child.try_wait().ok().flatten().is_some()
             });
-            if bound == Bound::Owned {
+            let tcp_bound = !tcp
+                || wait_owned(
+                    pid,
+                    Proto::TcpListen,
+                    proxy.port,
+                    Duration::from_secs(10),
+                    || proxy.child.try_wait().ok().flatten().is_some(),
+                ) == Bound::Owned;
+            if bound == Bound::Owned && tcp_bound {
                 return proxy;
             }
             eprintln!(
@@ -62,7 +82,7 @@ impl Kamailio {
         panic!("kamailio: no port could be bound in {BIND_ATTEMPTS} attempts");
     }
 
-    fn start_once(dir: &Path, password: &str, algorithm: &str) -> Kamailio {
+    fn start_once(dir: &Path, password: &str, algorithm: &str, tcp: bool) -> Kamailio {
         let module_dir = MODULE_DIRS
             .iter()
             .find(|d| Path::new(d).join("auth.so").is_file())
@@ -86,7 +106,13 @@ impl Kamailio {
         let log_path = dir.join("kamailio.log");
         // -DD: stay in the foreground as the process we started; -E: log to stderr;
         // -Y: its runtime files (control sockets) in the scratch directory.
-        let child = Command::new("kamailio")
+        let mut command = Command::new("kamailio");
+        if tcp {
+            command
+                .args(["-A", "WITH_TCP", "-l"])
+                .arg(format!("tcp:127.0.0.1:{port}"));
+        }
+        let child = command
             .arg("-f")
             .arg(&cfg)
             .arg("-DD")
@@ -112,14 +138,20 @@ impl Kamailio {
         Kamailio {
             child,
             port,
+            tcp,
             dir,
             log_path,
         }
     }
 
-    /// `sip:127.0.0.1:<port>;lr`, for `OutboundProxy`.
+    /// `sip:127.0.0.1:<port>;lr` (with `;transport=tcp` when it listens on TCP), for
+    /// `OutboundProxy`.
     pub fn uri(&self) -> String {
-        format!("sip:127.0.0.1:{};lr", self.port)
+        if self.tcp {
+            format!("sip:127.0.0.1:{};transport=tcp;lr", self.port)
+        } else {
+            format!("sip:127.0.0.1:{};lr", self.port)
+        }
     }
 
     /// Everything Kamailio logged so far.

@@ -170,6 +170,11 @@ impl StreamConn {
         self.conn.tcp().local_addr().expect("stream local address")
     }
 
+    /// Closes the connection both ways (the peer sees it end), keeping the value.
+    pub fn shutdown(&self) {
+        let _ = self.conn.tcp().shutdown(std::net::Shutdown::Both);
+    }
+
     pub fn send(&mut self, text: &str) {
         self.conn
             .write_all(text.as_bytes())

@@ -76,21 +76,27 @@ pub fn wait_owned(
     }
 }
 
-/// True if `pid` has an open socket of `proto` bound to 127.0.0.1:`port` or 0.0.0.0:`port`.
+/// True if `pid`, or a child of it (Kamailio's TCP listener lives in a child process),
+/// has an open socket of `proto` bound to 127.0.0.1:`port` or 0.0.0.0:`port`.
 fn owned(pid: u32, proto: Proto, port: u16) -> bool {
     let inodes = inodes(proto, port);
     if inodes.is_empty() {
         return false;
     }
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
-    };
-    fds.flatten().any(|fd| {
-        std::fs::read_link(fd.path()).is_ok_and(|target| {
-            let target = target.to_string_lossy();
-            inodes.iter().any(|i| target == format!("socket:[{i}]"))
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let holds = |pid: &str| {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            return false;
+        };
+        fds.flatten().any(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|target| {
+                let target = target.to_string_lossy();
+                inodes.iter().any(|i| target == format!("socket:[{i}]"))
+            })
         })
-    })
+    };
+    holds(&pid.to_string()) || children.split_whitespace().any(holds)
 }
 
 /// Inodes of the sockets in the kernel table of `proto` on 127.0.0.1:`port` or

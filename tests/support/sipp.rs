@@ -248,16 +248,31 @@ impl Sipp {
 
     /// How many requests of `method` SIPp has received so far (from its message trace).
     pub fn received(&self, method: &str) -> usize {
-        let start = format!("{method} ");
+        self.traced("message received", &format!("{method} "))
+    }
+
+    /// How many messages SIPp has `sent` (else received) so far whose start line begins
+    /// with `start` (`"NOTIFY "`, `"SIP/2.0 2"`), retransmissions included: its message
+    /// trace logs every datagram.
+    pub fn counted(&self, sent: bool, start: &str) -> usize {
+        let marker = if sent {
+            "message sent"
+        } else {
+            "message received"
+        };
+        self.traced(marker, start)
+    }
+
+    fn traced(&self, marker: &str, start: &str) -> usize {
         self.messages()
-            .split("message received")
+            .split(marker)
             .skip(1)
             .filter(|chunk| {
                 chunk
                     .lines()
                     .skip(1)
                     .find(|l| !l.trim().is_empty())
-                    .is_some_and(|l| l.starts_with(&start))
+                    .is_some_and(|l| l.starts_with(start))
             })
             .count()
     }

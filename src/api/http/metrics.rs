@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use crate::api::stats::{FrontDoorStats, LISTENERS};
 use crate::c2c::command::CallMode;
 use crate::c2c::registry::{FINAL_BUCKETS, MetricsSnapshot};
+use crate::sip::reactor::{DIRECTIONS, FIRST_CLASS, KINDS, SipSnapshot, TRANSPORTS};
 
 /// The exposition format's media type.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -175,7 +176,76 @@ pub(crate) fn render(m: &MetricsSnapshot, doors: &FrontDoorStats) -> String {
             "clicktocall_calls_refused_total{{limit=\"{limit}\"}} {n}"
         );
     }
+    render_sip(&mut out, &m.sip);
     out
+}
+
+/// The SIP reactor's part: messages, transactions, DNS.
+fn render_sip(out: &mut String, sip: &SipSnapshot) {
+    header(
+        out,
+        "clicktocall_sip_messages_total",
+        "counter",
+        "SIP requests received (in) and sent (out), retransmissions included, by method and transport.",
+    );
+    for (d, direction) in DIRECTIONS.iter().enumerate() {
+        for (t, transport) in TRANSPORTS.iter().enumerate() {
+            for (method, n) in KINDS.iter().zip(sip.messages[d][t]).take(FIRST_CLASS) {
+                let _ = writeln!(
+                    out,
+                    "clicktocall_sip_messages_total{{direction=\"{direction}\",method=\"{method}\",transport=\"{transport}\"}} {n}"
+                );
+            }
+        }
+    }
+    header(
+        out,
+        "clicktocall_sip_responses_total",
+        "counter",
+        "SIP responses received (in) and sent (out), retransmissions included, by code class and transport.",
+    );
+    for (d, direction) in DIRECTIONS.iter().enumerate() {
+        for (t, transport) in TRANSPORTS.iter().enumerate() {
+            for (class, n) in KINDS.iter().zip(sip.messages[d][t]).skip(FIRST_CLASS) {
+                let _ = writeln!(
+                    out,
+                    "clicktocall_sip_responses_total{{direction=\"{direction}\",class=\"{class}\",transport=\"{transport}\"}} {n}"
+                );
+            }
+        }
+    }
+    header(
+        out,
+        "clicktocall_sip_transactions",
+        "gauge",
+        "SIP transactions held: live ones, and finished ones kept to absorb retransmissions (RFC 3261 Timers D, I, J, K).",
+    );
+    let [client_live, client_finished, server_live, server_finished] = sip.transactions;
+    for (side, state, n) in [
+        ("client", "live", client_live),
+        ("client", "finished", client_finished),
+        ("server", "live", server_live),
+        ("server", "finished", server_finished),
+    ] {
+        let _ = writeln!(
+            out,
+            "clicktocall_sip_transactions{{side=\"{side}\",state=\"{state}\"}} {n}"
+        );
+    }
+    header(
+        out,
+        "clicktocall_dns_lookups_total",
+        "counter",
+        "Next hops named by a host name, resolved per RFC 3263 (answers from the cache included).",
+    );
+    let _ = writeln!(out, "clicktocall_dns_lookups_total {}", sip.dns_lookups);
+    header(
+        out,
+        "clicktocall_dns_failures_total",
+        "counter",
+        "Of those, the resolutions that gave no address.",
+    );
+    let _ = writeln!(out, "clicktocall_dns_failures_total {}", sip.dns_failures);
 }
 
 #[cfg(test)]
@@ -202,6 +272,13 @@ mod tests {
             text.contains("clicktocall_calls_failed_total{mode=\"refer-ood\",class=\"6xx\"} 1\n")
         );
         assert!(text.contains("clicktocall_call_final_seconds_bucket{le=\"+Inf\"} 4\n"));
+        assert!(text.contains(
+            "clicktocall_sip_messages_total{direction=\"in\",method=\"INVITE\",transport=\"udp\"} 0\n"
+        ));
+        assert!(text.contains(
+            "clicktocall_sip_responses_total{direction=\"out\",class=\"6xx\",transport=\"tls\"} 0\n"
+        ));
+        assert!(!text.contains("method=\"2xx\""), "classes are not methods");
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name, value) = line.rsplit_once(' ').expect("name value");
             assert!(value.parse::<f64>().is_ok(), "{line}");

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
@@ -17,7 +18,7 @@ use super::registry::Registry;
 use super::session::{Action, LegEvent, Session, Timing};
 use crate::cdr::{CallFacts, CdrSink};
 use crate::sip::msg::{Message, NameAddr, Uri};
-use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, TxFailure};
+use crate::sip::reactor::{ClientTxId, ServerTxId, SipCommand, SipEvent, SipStats, TxFailure};
 use crate::sip::sdp;
 use crate::ua::contact::{self, ListenPorts};
 use crate::ua::dialog::{Dialog, DialogSpec};
@@ -38,7 +39,7 @@ pub(crate) struct EngineConfig {
     pub outbound_proxy: Option<Uri>,
     /// `OutboundProxyAll`: in-dialog requests go through the outbound proxy too.
     pub outbound_proxy_all: bool,
-    /// `FixNatContact`: a private Contact is replaced by the address the INVITE reached.
+    /// `FixNatContact`: a private Contact is replaced by the address the answer came from.
     pub fix_nat_contact: bool,
     /// `SipAuthUser`/`SipAuthPassword`/`SipAuthRealm`: the answer to 401/407 challenges.
     pub credentials: Option<Credentials>,
@@ -234,6 +235,8 @@ pub(crate) struct Engine {
     registry: Registry,
     /// Where the detail record of each call that ends goes.
     cdr: CdrSink,
+    /// The reactor's counters, copied into `/metrics`.
+    sip_stats: Arc<SipStats>,
 }
 
 impl Engine {
@@ -252,12 +255,19 @@ impl Engine {
             out: VecDeque::new(),
             registry: Registry::default(),
             cdr: CdrSink::default(),
+            sip_stats: Arc::default(),
         }
     }
 
     /// Records of ended calls go to `cdr` (kept in memory only without one).
     pub(crate) fn with_cdr(self, cdr: CdrSink) -> Self {
         Engine { cdr, ..self }
+    }
+
+    /// `/metrics` shows the counters of this reactor (`startup` wires them; on their own
+    /// they stay zero).
+    pub(crate) fn share_sip_stats(&mut self, stats: Arc<SipStats>) {
+        self.sip_stats = stats;
     }
 
     /// Number of click-to-calls still alive.
@@ -404,6 +414,7 @@ impl Engine {
                 let counts = self.counts();
                 let mut m = self.registry.metrics(counts.calls, counts.legs);
                 (m.cdr_written, m.cdr_write_errors, m.cdr_dropped) = self.cdr.counts();
+                m.sip = self.sip_stats.snapshot();
                 let _ = reply.send(m);
             }
             Query::Ended { reply } => {
@@ -417,7 +428,11 @@ impl Engine {
     pub(crate) fn handle_sip_event(&mut self, now: Instant, ev: SipEvent) {
         match ev {
             SipEvent::Request { tx, request, .. } => self.on_request(now, tx, request),
-            SipEvent::Response { tx, response } => self.on_response(now, tx, &response),
+            SipEvent::Response {
+                tx,
+                response,
+                source,
+            } => self.on_response(now, tx, &response, source),
             // The phone's re-INVITE was cancelled and answered 487 by the reactor.
             SipEvent::Cancelled { tx } => self.relay_cancelled(tx),
             SipEvent::StrayInvite2xx { response } => self.stray_response(&response),

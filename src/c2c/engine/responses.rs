@@ -2,6 +2,7 @@
 //! its leg and call, and what a response no call follows any more still needs (an ACK and
 //! a BYE for a 2xx to an INVITE).
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::{
@@ -68,7 +69,13 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_response(&mut self, now: Instant, tx: ClientTxId, resp: &Message) {
+    pub(super) fn on_response(
+        &mut self,
+        now: Instant,
+        tx: ClientTxId,
+        resp: &Message,
+        source: SocketAddr,
+    ) {
         let Some(&Tracked {
             sid,
             leg,
@@ -111,7 +118,9 @@ impl Engine {
             self.retire.insert((now + ACCEPTED_FOR, tx));
         }
         match kind {
-            _ if invite_kind => self.on_invite_response(now, sid, leg, (kind, cseq), resp),
+            _ if invite_kind => {
+                self.on_invite_response(now, sid, leg, (kind, cseq), (resp, source))
+            }
             TxKind::Refer => match code {
                 200..=299 => {
                     if self.out_of_dialog(sid)
@@ -335,7 +344,7 @@ impl Engine {
         sid: SessionId,
         leg: Role,
         (kind, sent_cseq): (TxKind, u32),
-        resp: &Message,
+        (resp, source): (&Message, SocketAddr),
     ) {
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
@@ -354,6 +363,7 @@ impl Engine {
         let Some(slot) = self.slot_mut(sid, leg) else {
             return;
         };
+        slot.sip.response_came_from(source);
         let ack_now = ack_now && !(offerless_relay && crate::ua::dialog::body_sdp(resp).is_some());
         let outcome = slot.sip.on_invite_response(resp, sent_cseq, ack_now);
         let event = match outcome {

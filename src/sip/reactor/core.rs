@@ -11,17 +11,18 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::bad_request;
-use super::failover::Outgoing;
+use super::failover::{Flow, Outgoing};
 use super::interface::{SipCommand, SipEvent};
 use super::resend_2xx::{InviteKey, Unacked2xx};
 use super::routing::{next_hop, push_via, resolve_request};
+use super::stats::{Direction, SipStats, kind_of};
 use crate::sip::Transport;
 use crate::sip::dns::{self, DnsError, ResolveRequest};
 use crate::sip::msg::{Message, Method, new_branch};
-#[cfg(test)]
 use crate::sip::transaction::LayerCounts;
 use crate::sip::transaction::{
     ClientTxId, LayerConfig, Origin, ServerTxId, TimerKind, TransactionLayer, Transmit, TxEvent,
@@ -106,6 +107,8 @@ pub(crate) struct CoreCounts {
     pub answering_invite: usize,
     /// Dialogs whose far end gets keepalives, or whose ACK is being resolved.
     pub dialog_targets: usize,
+    /// Dialogs with a connection to reuse.
+    pub flows: usize,
 }
 
 #[cfg(test)]
@@ -128,6 +131,10 @@ pub(crate) struct ReactorCore {
     /// Where each dialog's ACK went (`None` while the ACK is being resolved): keepalives
     /// run to it while the dialog lives.
     dialog_targets: HashMap<DialogKey, Option<Target>>,
+    /// The TCP/TLS connection each dialog's far end last spoke on (RFC 5923-style reuse):
+    /// filed by a 2xx to our INVITE that came on one, moved by the far end's in-dialog
+    /// requests, ended with the dialog's BYE like `dialog_targets`.
+    flows: HashMap<DialogKey, Flow>,
     /// Server INVITE transactions whose 2xx we are sending.
     answering_invite: HashMap<ServerTxId, InviteKey>,
     unacked_2xx: Unacked2xx,
@@ -135,6 +142,9 @@ pub(crate) struct ReactorCore {
     dropped: u64,
     /// Reused to measure a request's size before its first send.
     scratch: Vec<u8>,
+    /// The counters of `/metrics`, shared with the event loop (messages out) and the
+    /// calls thread (which reads them).
+    stats: Arc<SipStats>,
     transmits: VecDeque<Outbound>,
     events: VecDeque<SipEvent>,
     resolves: VecDeque<(ClientTxId, ResolveRequest)>,
@@ -151,10 +161,12 @@ impl ReactorCore {
             next_ack_id: 1 << 63,
             resolving: HashSet::new(),
             dialog_targets: HashMap::new(),
+            flows: HashMap::new(),
             answering_invite: HashMap::new(),
             unacked_2xx: Unacked2xx::new(timers.t1, timers.t2),
             dropped: 0,
             scratch: Vec::with_capacity(4096),
+            stats: Arc::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             resolves: VecDeque::new(),
@@ -208,6 +220,7 @@ impl ReactorCore {
             } => match Message::parse(&bytes) {
                 Ok(msg) => {
                     log::trace!(target: LOG, "from {transport} {source}:\n{}", String::from_utf8_lossy(&bytes));
+                    self.stats.message(Direction::In, transport, kind_of(&msg));
                     let origin = Origin {
                         source,
                         transport,
@@ -248,10 +261,13 @@ impl ReactorCore {
         result: Result<Vec<dns::Target>, DnsError>,
     ) {
         self.resolving.remove(&tx);
-        if !self.outgoing.contains_key(&tx) {
+        let Some(out) = self.outgoing.get(&tx) else {
             // Cancelled while being resolved: already reported.
             log::debug!(target: LOG, "resolution for client tx {} no longer needed", tx.0);
             return;
+        };
+        if out.by_name() && !result.as_ref().is_ok_and(|t| !t.is_empty()) {
+            self.stats.dns_failure();
         }
         match result {
             Ok(targets) if !targets.is_empty() => {
@@ -277,6 +293,7 @@ impl ReactorCore {
         self.layer.handle_timeout(now);
         crate::heap::shrink_map(&mut self.outgoing);
         crate::heap::shrink_map(&mut self.dialog_targets);
+        crate::heap::shrink_map(&mut self.flows);
         crate::heap::shrink_map(&mut self.answering_invite);
         for (target, bytes) in self.unacked_2xx.due(now) {
             self.transmits.push_back(Outbound {
@@ -314,6 +331,16 @@ impl ReactorCore {
         self.events.pop_front()
     }
 
+    /// The counters of `/metrics`.
+    pub(crate) fn stats(&self) -> &Arc<SipStats> {
+        &self.stats
+    }
+
+    /// The transactions held now, for `/metrics`.
+    pub(crate) fn transactions(&self) -> LayerCounts {
+        self.layer.counts()
+    }
+
     #[cfg(test)]
     /// The state held now (see [`CoreCounts`]).
     pub(crate) fn counts(&self) -> CoreCounts {
@@ -324,6 +351,7 @@ impl ReactorCore {
             unacked_2xx: self.unacked_2xx.len(),
             answering_invite: self.answering_invite.len(),
             dialog_targets: self.dialog_targets.len(),
+            flows: self.flows.len(),
         }
     }
 
@@ -364,6 +392,15 @@ impl ReactorCore {
 
     /// Start routing a request: find its next hop and have it resolved.
     fn route(&mut self, tx: ClientTxId, request: Message, is_ack: bool) {
+        // Looked up before a BYE ends the dialog: the BYE itself still takes the flow.
+        // A request with a route set follows it (RFC 3261 §12.2.1.1): the flow is for a
+        // phone reached directly, whose Contact may be unreachable. (No key is built
+        // while no dialog has a flow: most run over UDP.)
+        let flow = if self.flows.is_empty() || request.header("Route").is_some() {
+            None
+        } else {
+            dialog_key(&request).and_then(|k| self.flows.get(&k).cloned())
+        };
         if request.method() == Some(&Method::Bye) {
             self.dialog_ended(&request);
         }
@@ -379,8 +416,12 @@ impl ReactorCore {
             // Filed before the resolution, so a BYE routed meanwhile finds and ends it.
             self.dialog_targets.entry(key).or_insert(None);
         }
-        self.outgoing
-            .insert(tx, Outgoing::new(request, &lookup, is_ack));
+        let mut out = Outgoing::new(request, &lookup, is_ack);
+        out.flow = flow;
+        if out.by_name() {
+            self.stats.dns_lookup();
+        }
+        self.outgoing.insert(tx, out);
         self.resolving.insert(tx);
         self.resolves.push_back((tx, lookup));
     }
@@ -399,6 +440,7 @@ impl ReactorCore {
         };
         let mut request = out.request.clone();
         let is_ack = out.is_ack;
+        let flow = out.take_flow(&target);
         let sent_by = self.sent_by(target.transport, target.addr);
         push_via(&mut request, target.transport, sent_by, &new_branch());
         log::debug!(target: LOG, "{} {} to {target}",
@@ -408,15 +450,18 @@ impl ReactorCore {
             // RFC 3261 §13.2.2.4: the ACK for a 2xx goes straight to the transport.
             self.transmits.push_back(Outbound {
                 target: target.clone(),
-                conn: None,
+                conn: flow.as_ref().map(|f| f.conn),
                 bytes: request.to_bytes(),
                 kind: OutboundKind::Ack,
             });
             self.outgoing.remove(&tx);
-            self.dialog_started(&request, target);
+            // Keepalives (and the transport's exemption from its idle time-out) go to the
+            // connection the dialog uses.
+            self.dialog_started(&request, flow.map_or(target, |f| f.peer));
             return;
         }
-        if let Err(e) = self.layer.send_request(now, tx, request, target) {
+        let conn = flow.map(|f| f.conn);
+        if let Err(e) = self.layer.send_request_on(now, tx, request, target, conn) {
             log::warn!(target: LOG, "client tx {} not started: {e}", tx.0);
             self.fail_outgoing(tx, TxFailure::Transport(e.to_string()));
         }
@@ -453,10 +498,32 @@ impl ReactorCore {
         }
     }
 
-    /// A BYE (ours or the peer's) ends the dialog: its target needs no more keepalives.
+    /// A BYE (ours or the peer's) ends the dialog: its target needs no more keepalives,
+    /// its connection is no longer its own.
     fn dialog_ended(&mut self, bye: &Message) {
-        if let Some(Some(target)) = dialog_key(bye).and_then(|k| self.dialog_targets.remove(&k)) {
+        let Some(key) = dialog_key(bye) else { return };
+        self.flows.remove(&key);
+        if let Some(Some(target)) = self.dialog_targets.remove(&key) {
             self.keepalives.push_back(Keepalive::Remove(target));
+        }
+    }
+
+    /// A message of a dialog's far end came in on `origin`: a 2xx to our INVITE over a
+    /// connection starts the dialog's flow, a later request of the far end on one moves
+    /// it (RFC 5923-style reuse, see [`Flow`]). Only a 2xx files a dialog: the far end's
+    /// requests cannot add entries.
+    fn learn_flow(&mut self, msg: &Message, origin: &Origin) {
+        let Some(conn) = origin.conn else { return };
+        let Some(key) = dialog_key(msg) else { return };
+        let peer = Target::new(origin.source, origin.transport);
+        let invite_2xx = msg.status().is_some_and(|c| (200..300).contains(&c))
+            && matches!(msg.cseq(), Ok((_, Method::Invite)));
+        if invite_2xx {
+            self.flows.insert(key, Flow { conn, peer });
+        } else if msg.is_request()
+            && let Some(flow) = self.flows.get_mut(&key)
+        {
+            *flow = Flow { conn, peer };
         }
     }
 
@@ -546,6 +613,8 @@ impl ReactorCore {
                 }
                 if msg.method() == Some(&Method::Bye) {
                     self.dialog_ended(&msg);
+                } else {
+                    self.learn_flow(&msg, &origin);
                 }
                 self.events.push_back(SipEvent::Request {
                     tx,
@@ -555,8 +624,9 @@ impl ReactorCore {
                 });
             }
             TxEvent::Cancelled { tx } => self.cancelled(now, tx),
-            TxEvent::Response { tx, msg } => {
+            TxEvent::Response { tx, msg, origin } => {
                 let code = msg.status().unwrap_or(0);
+                self.learn_flow(&msg, &origin);
                 if code >= 200 {
                     // RFC 3263 §4.3: a 503 means "try the next server" while one is left.
                     // Not after a CANCEL (§9.1): the 503 is then the outcome.
@@ -574,8 +644,11 @@ impl ReactorCore {
                     }
                     self.outgoing.remove(&tx);
                 }
-                self.events
-                    .push_back(SipEvent::Response { tx, response: msg });
+                self.events.push_back(SipEvent::Response {
+                    tx,
+                    response: msg,
+                    source: origin.source,
+                });
             }
             TxEvent::Timeout { tx, timer } => {
                 if timer == TimerKind::C {

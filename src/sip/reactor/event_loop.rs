@@ -14,6 +14,7 @@ use mio::{Events, Poll, Token, Waker};
 
 use super::core::{CoreConfig, Keepalive, LOG, Outbound, OutboundKind, ReactorCore};
 use super::interface::{SipCommand, SipEvent};
+use super::stats::{Direction, SipStats, kind_of_bytes};
 use crate::sip::Transport;
 use crate::sip::dns::{DnsDriver, ResolveId, ResolverConfig};
 use crate::sip::transaction::{ClientTxId, LayerConfig};
@@ -48,6 +49,8 @@ pub(crate) struct ReactorHandle {
     pub waker: Arc<Waker>,
     /// What the transports listen on (real ports when 0 was configured).
     pub local_addrs: Vec<(Transport, SocketAddr)>,
+    /// The reactor's counters, for `/metrics`.
+    pub stats: Arc<SipStats>,
 }
 
 /// Why the reactor could not start.
@@ -82,6 +85,8 @@ pub(crate) struct Reactor {
     events: Sender<SipEvent>,
     /// The driver's name for each resolution the core asked for.
     lookups: HashMap<ResolveId, ClientTxId>,
+    /// The core's counters: messages out are counted here, once written.
+    stats: Arc<SipStats>,
 }
 
 impl Reactor {
@@ -109,18 +114,20 @@ impl Reactor {
         const { assert!(DNS_FIRST + DnsDriver::TOKENS <= TRANSPORT_FIRST) };
         let (tx, rx) = crossbeam_channel::unbounded();
         let local_addrs = transport.local_addrs();
-        let handle = ReactorHandle {
-            commands: tx,
-            waker: Arc::clone(&waker),
-            local_addrs: local_addrs.clone(),
-        };
         let core = ReactorCore::new(CoreConfig {
             layer: cfg.layer,
             advertised_ip,
-            local_addrs,
+            local_addrs: local_addrs.clone(),
             udp_bound: transport.supports(Transport::Udp),
             source_ip: probe_source_ip,
         });
+        let stats = Arc::clone(core.stats());
+        let handle = ReactorHandle {
+            commands: tx,
+            waker: Arc::clone(&waker),
+            local_addrs,
+            stats: Arc::clone(&stats),
+        };
         let reactor = Reactor {
             poll,
             _waker: waker,
@@ -130,6 +137,7 @@ impl Reactor {
             commands: rx,
             events,
             lookups: HashMap::new(),
+            stats,
         };
         Ok((reactor, handle))
     }
@@ -185,6 +193,13 @@ impl Reactor {
                 return;
             }
             self.settle(now);
+            let held = self.core.transactions();
+            self.stats.set_transactions([
+                held.clients_live,
+                held.clients_finished,
+                held.servers,
+                held.servers_finished,
+            ]);
         }
     }
 
@@ -255,6 +270,8 @@ impl Reactor {
             (None, _) => self.transport.send(now, &target, &bytes),
         };
         let Err(e) = result else {
+            self.stats
+                .message(Direction::Out, target.transport, kind_of_bytes(&bytes));
             return;
         };
         match kind {

@@ -6,7 +6,7 @@ use crate::sip::Transport;
 use crate::sip::dns::{self, ResolveRequest};
 use crate::sip::msg::Message;
 use crate::sip::transaction::TxFailure;
-use crate::sip::transport::Target;
+use crate::sip::transport::{ConnId, Target};
 
 use super::routing::transport_for_size;
 
@@ -34,6 +34,21 @@ pub(super) struct Outgoing {
     /// The calls thread CANCELled the request (RFC 3261 §9.1): no further attempt is
     /// started, whatever becomes of the live one.
     pub(super) cancel_requested: bool,
+    /// The connection the far end of the request's dialog last spoke on, for the first
+    /// attempt (RFC 5923-style reuse).
+    pub(super) flow: Option<Flow>,
+}
+
+/// A TCP or TLS connection a dialog's far end used: its 2xx to our INVITE, or a request
+/// of its own, came on it. The dialog's later requests without a route set go on it while it is open (RFC
+/// 5923 §4 reuses a connection for the requests of its peer; for a phone that cannot be
+/// connected to, behind NAT or listening nowhere, only that connection reaches it), and
+/// to their target over a new connection once it has closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Flow {
+    pub(super) conn: ConnId,
+    /// The connection's far end, as the transport knows the connection.
+    pub(super) peer: Target,
 }
 
 impl Outgoing {
@@ -54,7 +69,22 @@ impl Outgoing {
             upgraded: None,
             retry_udp: None,
             cancel_requested: false,
+            flow: None,
         }
+    }
+
+    /// The next hop is a host name (not an address): its resolution is a DNS lookup.
+    pub(super) fn by_name(&self) -> bool {
+        self.tls_name.is_some()
+    }
+
+    /// The connection to write `target`'s attempt on: the dialog's flow, once, when it
+    /// runs over the target's transport (a request is never moved to another transport
+    /// than its Via names, RFC 3261 §18.1.1).
+    pub(super) fn take_flow(&mut self, target: &Target) -> Option<Flow> {
+        self.flow
+            .take()
+            .filter(|f| f.peer.transport == target.transport)
     }
 
     /// The resolver's answer, in the order to try (RFC 3263 §4.3).

@@ -47,8 +47,13 @@ pub(crate) enum SipEvent {
         transport: Transport,
     },
     /// A response on a client transaction, including every retransmission of a 2xx to an
-    /// INVITE (RFC 6026: the calls thread answers each with the same ACK).
-    Response { tx: ClientTxId, response: Message },
+    /// INVITE (RFC 6026: the calls thread answers each with the same ACK). `source`: the
+    /// address it came from (`FixNatContact` sends the dialog there).
+    Response {
+        tx: ClientTxId,
+        response: Message,
+        source: SocketAddr,
+    },
     /// The client transaction ended without a final response.
     TxFailed { tx: ClientTxId, reason: TxFailure },
     /// The phone CANCELled its INVITE `tx` before our answer (RFC 3261 §9.2): the reactor

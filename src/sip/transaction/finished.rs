@@ -271,7 +271,6 @@ impl FinishedStore {
     }
 
     /// Entries held: (client, server).
-    #[cfg(test)]
     pub(super) fn len(&self) -> (usize, usize) {
         (self.clients, self.servers)
     }

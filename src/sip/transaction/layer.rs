@@ -11,13 +11,12 @@ use std::time::Instant;
 use log::{debug, info, warn};
 
 use crate::sip::msg::{Message, Method, new_tag};
-use crate::sip::transport::Target;
+use crate::sip::transport::{ConnId, Target};
 
 use super::ack_cancel::{build_ack, build_cancel};
 use super::finished::{Answer, FinishedStore, Side};
 use super::ids::{ClientTxId, ServerTxId};
 use super::key::{ClientKey, KeyError, ServerKey};
-#[cfg(test)]
 use super::layer_io::LayerCounts;
 use super::layer_io::{LayerConfig, LayerError, LayerStats, Transmit, TxEvent, TxRef};
 use super::machines::{ClientMachine, ServerMachine};
@@ -43,6 +42,9 @@ struct ClientTx {
     request: Option<Message>,
     bytes: Vec<u8>,
     target: Target,
+    /// The connection of the dialog's flow to write on while it is open (RFC 5923-style
+    /// reuse, chosen by the reactor's core); `None`: the transport's choice for `target`.
+    conn: Option<ConnId>,
     /// The ACK for the non-2xx final, kept to answer its retransmissions.
     ack: Option<Vec<u8>>,
     cancel: CancelState,
@@ -111,12 +113,27 @@ impl TransactionLayer {
     /// Start a client transaction for `request` (which already carries its top Via with a
     /// fresh branch) towards `target`; the first transmission is queued at once.
     /// Retransmissions happen only when `target` is UDP (RFC 3261 §17.1.1.2, §17.1.2.2).
+    #[cfg(test)]
     pub(crate) fn send_request(
         &mut self,
         now: Instant,
         tx: ClientTxId,
         request: Message,
         target: Target,
+    ) -> Result<(), LayerError> {
+        self.send_request_on(now, tx, request, target, None)
+    }
+
+    /// [`send_request`](Self::send_request) written on the connection `conn` (the dialog's
+    /// flow, RFC 5923-style reuse): every transmission of the transaction, its CANCEL
+    /// included, goes on it; a closed one fails the transaction with a transport error.
+    pub(crate) fn send_request_on(
+        &mut self,
+        now: Instant,
+        tx: ClientTxId,
+        request: Message,
+        target: Target,
+        conn: Option<ConnId>,
     ) -> Result<(), LayerError> {
         let invite = match request.method() {
             None => return Err(LayerError::NotARequest),
@@ -129,7 +146,7 @@ impl TransactionLayer {
             return Err(LayerError::DuplicateId(tx));
         }
         let key = ClientKey::of_request(&request).map_err(LayerError::Key)?;
-        self.start_client(now, r, key, request, target, invite)
+        self.start_client(now, r, key, request, (target, conn), invite)
     }
 
     fn start_client(
@@ -138,7 +155,7 @@ impl TransactionLayer {
         r: TxRef,
         key: ClientKey,
         request: Message,
-        target: Target,
+        (target, conn): (Target, Option<ConnId>),
         invite: bool,
     ) -> Result<(), LayerError> {
         if let (true, TxRef::Client(id) | TxRef::Cancel(id)) = (self.clients.contains_key(&r), r) {
@@ -157,7 +174,7 @@ impl TransactionLayer {
         self.transmits.push_back(Transmit {
             tx: r,
             target: target.clone(),
-            conn: None,
+            conn,
             bytes: bytes.clone(),
         });
         self.client_index.insert(key.clone(), r);
@@ -169,6 +186,7 @@ impl TransactionLayer {
                 request: Some(request),
                 bytes,
                 target,
+                conn,
                 ack: None,
                 cancel: CancelState::None,
                 scheduled: None,
@@ -216,7 +234,7 @@ impl TransactionLayer {
         let Some(client) = self.clients.get(&TxRef::Client(tx)) else {
             return;
         };
-        let target = client.target.clone();
+        let target = (client.target.clone(), client.conn);
         let old = TxRef::Cancel(tx);
         let Some(request) = &client.request else {
             return; // Accepted: a 2xx came, nothing to cancel (§9.1)
@@ -290,13 +308,13 @@ impl TransactionLayer {
     /// A message the transport layer received and the message layer parsed.
     pub(crate) fn handle_message(&mut self, now: Instant, msg: Message, origin: Origin) {
         if msg.is_response() {
-            self.handle_response(now, msg);
+            self.handle_response(now, msg, origin);
         } else {
             self.handle_request(now, msg, origin);
         }
     }
 
-    fn handle_response(&mut self, now: Instant, msg: Message) {
+    fn handle_response(&mut self, now: Instant, msg: Message, origin: Origin) {
         let status = msg.status().unwrap_or(0);
         let key = match ClientKey::of_response(&msg) {
             Ok(key) => key,
@@ -323,7 +341,7 @@ impl TransactionLayer {
         if let Some(client) = self.clients.get_mut(&r) {
             client.machine.handle_response(now, status);
         }
-        self.drive_client(now, r, Some(msg));
+        self.drive_client(now, r, Some((msg, origin)));
     }
 
     fn handle_request(&mut self, now: Instant, mut msg: Message, origin: Origin) {
@@ -622,7 +640,6 @@ impl TransactionLayer {
         self.servers.get(&tx).map(|s| s.machine.state())
     }
 
-    #[cfg(test)]
     /// The transactions held now, live and finished.
     pub(crate) fn counts(&self) -> LayerCounts {
         let (clients_finished, servers_finished) = self.finished.len();
@@ -654,7 +671,7 @@ impl TransactionLayer {
 
     // ----- turning machine actions into output -----
 
-    fn drive_client(&mut self, now: Instant, r: TxRef, mut incoming: Option<Message>) {
+    fn drive_client(&mut self, now: Instant, r: TxRef, mut incoming: Option<(Message, Origin)>) {
         let Some(client) = self.clients.get_mut(&r) else {
             return;
         };
@@ -664,7 +681,7 @@ impl TransactionLayer {
             match incoming
                 .as_ref()
                 .zip(client.request.as_ref())
-                .map(|(resp, request)| build_ack(request, resp))
+                .map(|((resp, _), request)| build_ack(request, resp))
             {
                 Some(Ok(ack)) => client.ack = Some(ack.to_bytes()),
                 Some(Err(e)) => info!(target: LOG, "{r}: cannot build ACK: {e}"),
@@ -677,13 +694,13 @@ impl TransactionLayer {
                 TxAction::Retransmit => self.client_send(r, false),
                 TxAction::SendAck => self.client_send(r, true),
                 TxAction::PassUp => match (r, incoming.take()) {
-                    (TxRef::Client(tx), Some(msg)) => {
-                        self.events.push_back(TxEvent::Response { tx, msg })
+                    (TxRef::Client(tx), Some((msg, origin))) => {
+                        self.events.push_back(TxEvent::Response { tx, msg, origin })
                     }
                     (_, msg) => debug!(
                         target: LOG,
                         "{r}: response {} absorbed",
-                        msg.and_then(|m| m.status()).unwrap_or(0)
+                        msg.and_then(|(m, _)| m.status()).unwrap_or(0)
                     ),
                 },
                 TxAction::Timeout(TimerKind::C) if !terminated => {
@@ -890,7 +907,7 @@ impl TransactionLayer {
             self.transmits.push_back(Transmit {
                 tx: r,
                 target: client.target.clone(),
-                conn: None,
+                conn: client.conn,
                 bytes,
             });
         }

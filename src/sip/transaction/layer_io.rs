@@ -65,7 +65,12 @@ pub(crate) enum TxEvent {
     Cancelled { tx: ServerTxId },
     /// A response on a client transaction: provisionals, the final, and every further 2xx
     /// to an INVITE (RFC 6026: the TU ACKs each). ACKs for 300–699 are sent by the layer.
-    Response { tx: ClientTxId, msg: Message },
+    /// `origin`: where it came from (its source address, and connection on TCP/TLS).
+    Response {
+        tx: ClientTxId,
+        msg: Message,
+        origin: Origin,
+    },
     /// The client transaction ended without a final response: Timer B or F, or C (before
     /// any provisional, or 64*T1 after a CANCEL that brought no final, RFC 3261 §9.1).
     Timeout { tx: ClientTxId, timer: TimerKind },
@@ -152,7 +157,6 @@ impl Default for LayerConfig {
     }
 }
 
-#[cfg(test)]
 /// How many transactions the layer holds now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct LayerCounts {

@@ -16,8 +16,9 @@
 //! # Layer API at a glance
 //!
 //! - `TransactionLayer::new(LayerConfig { timers: Timers { t1, t2, t4, timer_c }, .. })`
-//! - `send_request(now, ClientTxId, request, Target) -> Result<(), LayerError>`: the
-//!   request carries its top Via with a fresh branch; UDP targets get retransmissions.
+//! - `send_request_on(now, ClientTxId, request, Target, Option<ConnId>) -> Result<(),
+//!   LayerError>`: the request carries its top Via with a fresh branch; UDP targets get
+//!   retransmissions; a connection given is written on (the dialog's, RFC 5923-style).
 //! - `cancel(now, ClientTxId)`: CANCEL an INVITE (held until a provisional, §9.1).
 //! - `respond(now, ServerTxId, response) -> Result<(), LayerError>`.
 //! - `handle_message(now, Message, Origin)`: everything parsed from the network.
@@ -66,9 +67,10 @@ pub(crate) use ids::{ClientTxId, ServerTxId};
 #[cfg(test)]
 pub(crate) use key::KeyError;
 pub(crate) use layer::TransactionLayer;
-pub(crate) use layer_io::{LayerConfig, Transmit, TxEvent, TxRef};
+pub(crate) use layer_io::LayerCounts;
 #[cfg(test)]
-pub(crate) use layer_io::{LayerCounts, LayerError};
+pub(crate) use layer_io::LayerError;
+pub(crate) use layer_io::{LayerConfig, Transmit, TxEvent, TxRef};
 pub(crate) use reply::Origin;
 pub(crate) use server_invite::ServerInvite;
 pub(crate) use server_non_invite::ServerNonInvite;

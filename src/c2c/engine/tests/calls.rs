@@ -260,6 +260,7 @@ fn ring_timeout_sends_cancel_for_the_invite_transaction() {
         SipEvent::Response {
             tx: itx,
             response: answer(&invite, 180, "a", None),
+            source: "127.0.0.1:5061".parse().unwrap(),
         },
     );
     let due = e.poll_timeout().expect("a ring timer");
@@ -270,6 +271,7 @@ fn ring_timeout_sends_cancel_for_the_invite_transaction() {
         SipEvent::Response {
             tx: itx,
             response: answer(&invite, 487, "a", None),
+            source: "127.0.0.1:5061".parse().unwrap(),
         },
     );
     assert_eq!(events(&rx), vec![(180, L::Initiator), (408, L::Initiator)]);

@@ -87,7 +87,15 @@ fn answer(req: &Message, code: u16, tag: &str, sdp: Option<&str>) -> Message {
 
 /// Feed the response to our request `tx`.
 fn reply(e: &mut Engine, now: Instant, tx: ClientTxId, response: Message) {
-    e.handle_sip_event(now, SipEvent::Response { tx, response });
+    let source = "127.0.0.1:5061".parse().unwrap();
+    e.handle_sip_event(
+        now,
+        SipEvent::Response {
+            tx,
+            response,
+            source,
+        },
+    );
 }
 
 /// Feed a request from the initiator's phone on server transaction `tx`.

@@ -207,7 +207,7 @@ fn a_503_moves_to_the_next_target_while_one_is_left_then_is_passed_up() {
         Transport::Udp,
     );
     match events(&mut c).as_slice() {
-        [SipEvent::Response { tx, response }] => {
+        [SipEvent::Response { tx, response, .. }] => {
             assert_eq!(*tx, ClientTxId(1));
             assert_eq!(
                 response.status(),

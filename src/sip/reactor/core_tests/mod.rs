@@ -5,6 +5,7 @@
 
 mod dialogs;
 mod failover;
+mod flows;
 mod issue17;
 
 use std::net::SocketAddr;

@@ -29,7 +29,7 @@ fn options_retransmitted_answered_then_stray_after_timer_k() {
     );
     let ev = events(&mut l);
     assert!(
-        matches!(&ev[..], [TxEvent::Response { tx: t, msg }] if *t == tx && msg.status() == Some(200))
+        matches!(&ev[..], [TxEvent::Response { tx: t, msg, .. }] if *t == tx && msg.status() == Some(200))
     );
     // A retransmitted 200 is absorbed in Completed.
     l.handle_message(
@@ -169,7 +169,7 @@ fn invite_2xx_and_its_retransmissions_are_passed_up_until_timer_m() {
             origin_udp(),
         );
         assert!(
-            matches!(&events(&mut l)[..], [TxEvent::Response { tx: t, msg }] if *t == tx && msg.status() == Some(200)),
+            matches!(&events(&mut l)[..], [TxEvent::Response { tx: t, msg, .. }] if *t == tx && msg.status() == Some(200)),
             "2xx number {i} passed up"
         );
         assert!(
