@@ -21,7 +21,8 @@ pub enum Mode {
     /// A REFER the initiator refused, then an anchored call.
     FallbackToAnchored,
     /// The initiator was sent a REFER outside any dialog and called the destination
-    /// itself (RFC 5359 §2.18).
+    /// itself (RFC 5359 §2.18). Named as the `CallMode` key spells it.
+    #[serde(rename = "refer-ood")]
     ReferOutOfDialog,
 }
 
@@ -226,7 +227,9 @@ impl CallFacts {
     pub(crate) fn progress(&mut self, p: &Progress) {
         let now = SystemTime::now();
         match (p.leg, p.code) {
-            (Role::Initiator, 200..=299) => {
+            // Out of dialog the initiator's 200 is its phone accepting the REFER (kept as
+            // `transfer_accepted`): it never answered a call of ours.
+            (Role::Initiator, 200..=299) if self.mode != Mode::ReferOutOfDialog => {
                 self.initiator_answered.get_or_insert(now);
             }
             (Role::Destination, 200..=299) => {

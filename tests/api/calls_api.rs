@@ -326,7 +326,7 @@ fn the_xml_interface_shows_and_hangs_up_a_call_by_its_id() {
     let doc = xml.documents.last().expect("doc").clone();
     assert!(
         doc.contains(&format!(
-            "<Call Id=\"{id}\" State=\"progressing\" Anchor=\"false\" Code=\"180\" Leg=\"Initiator\">Ringing initiator</Call>"
+            "<Call Id=\"{id}\" State=\"progressing\" Anchor=\"false\" Mode=\"refer\" Code=\"180\" Leg=\"Initiator\">Ringing initiator</Call>"
         )),
         "{doc}"
     );

@@ -514,3 +514,39 @@ fn a_call_whose_phone_ignores_the_shutdowns_bye_still_has_its_record_at_exit() {
         "{r}"
     );
 }
+
+/// An out-of-dialog REFER click-to-dial (RFC 5359 §2.18): recorded as `refer-ood`, the
+/// REFER's acceptance and the transfer's success timed, no answer of the initiator (the
+/// phone never answered a call of ours) and no destination leg of ours.
+#[test]
+fn an_out_of_dialog_refer_is_recorded_as_refer_ood() {
+    let lab = Lab::start(
+        "cdr-refer-ood",
+        config("cdr.jsonl", "json").set("CallMode", "refer-ood"),
+    );
+    let dest = unbound_port();
+    let mut initiator = lab.uas(
+        "initiator_refer_ood_ok.xml",
+        &[("DEST_PORT", dest.to_string())],
+    );
+    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    assert_eq!(got.last().map(|e| e.code), Some(200), "{got:?}");
+    initiator.expect_pass();
+    let r = single(&lab, "cdr.jsonl", "json");
+    assert_eq!(r["mode"], "refer-ood", "{r}");
+    assert_eq!(
+        (r["code"].as_u64(), r["text"].as_str()),
+        (Some(200), Some("Connected to destination"))
+    );
+    assert_eq!(r["ended_by"], "destination", "{r}");
+    assert!(r["initiator_answered_at"].is_null(), "{r}");
+    assert_time(&r, "transfer_accepted_at");
+    assert_time(&r, "destination_answered_at");
+    assert!(
+        r["initiator_sip_call_id"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "the REFER's Call-ID: {r}"
+    );
+    assert!(r["destination_sip_call_id"].is_null(), "{r}");
+}

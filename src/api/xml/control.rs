@@ -161,10 +161,11 @@ pub(crate) fn call_lines(calls: &[CallView]) -> String {
         };
         let _ = write!(
             out,
-            "    <Call Id=\"{}\" State=\"{}\" Anchor=\"{}\" Code=\"{code}\"{leg}>{}</Call>\r\n",
+            "    <Call Id=\"{}\" State=\"{}\" Anchor=\"{}\" Mode=\"{}\" Code=\"{code}\"{leg}>{}</Call>\r\n",
             escape_markup(&c.id),
             c.state.as_str(),
             c.anchor,
+            c.mode,
             escape_markup(text)
         );
     }
