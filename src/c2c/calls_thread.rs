@@ -194,7 +194,9 @@ pub(crate) fn run(mut engine: Engine, ch: CallsChannels) {
                     }
                 }
                 Err(_) => {
-                    log::error!(target: "c2c", "SIP reactor stopped: ending the calls thread");
+                    log::error!(target: "c2c", "SIP reactor stopped: ending the calls thread and its {} calls", engine.active_calls());
+                    // No call is left without its final result and record.
+                    engine.sip_stack_stopped(Instant::now());
                     break;
                 }
             },
@@ -281,6 +283,68 @@ mod tests {
         assert!(
             gate.check(event(options("<sip:c2c@127.0.0.1>"), "192.0.2.9:5060"))
                 .is_pass()
+        );
+    }
+
+    /// The reactor's event channel closes with a call in progress (its INVITE out, no
+    /// answer): before the thread exits the call gets its final result, 500 "SIP stack
+    /// stopped", and its record, ended by an error.
+    #[test]
+    fn calls_in_progress_get_a_result_and_a_record_when_the_reactor_dies() {
+        use crate::c2c::command::{CallId, CallOrigin, Role};
+        use crate::c2c::engine::EngineConfig;
+        use crate::cdr::{CdrSink, EndedBy, RecordSettings};
+        use crossbeam_channel::unbounded;
+
+        let wait = Duration::from_secs(10);
+        let (cdr, records) = CdrSink::with_writer(RecordSettings::default(), Arc::default());
+        let engine = Engine::new(EngineConfig::for_test()).with_cdr(cdr);
+        let (commands_tx, commands) = unbounded();
+        let (events_tx, sip_events) = unbounded();
+        let (sip_commands, sent) = unbounded();
+        let (_shutdown_tx, shutdown) = unbounded();
+        let poll = mio::Poll::new().expect("poll");
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(0)).expect("waker"));
+        let ch = CallsChannels {
+            commands,
+            sip_events,
+            sip_commands,
+            waker,
+            shutdown,
+            call_count: Arc::default(),
+            sip_allow: AccessList::any(),
+        };
+        let thread = std::thread::spawn(move || run(engine, ch));
+        let (reply, progress) = unbounded();
+        commands_tx
+            .send(Command::ClickToCall {
+                initiator_uri: "sip:100@127.0.0.1:5061".into(),
+                destination_uri: "sip:200@127.0.0.1:5062".into(),
+                anchor: true,
+                id: CallId::generate(None).expect("random bits"),
+                options: Default::default(),
+                origin: CallOrigin::for_test("100", "200"),
+                reply,
+            })
+            .expect("the thread takes commands");
+        match sent.recv_timeout(wait) {
+            Ok(SipCommand::SendRequest { request, .. }) => {
+                assert_eq!(request.method(), Some(&Method::Invite));
+            }
+            other => panic!("the initiator's INVITE was not sent: {other:?}"),
+        }
+        drop(events_tx);
+        thread.join().expect("the thread ends without a panic");
+        let last = progress.recv_timeout(wait).expect("a final result");
+        assert_eq!(
+            (last.code, last.leg, last.text.as_str()),
+            (500, Role::Initiator, "SIP stack stopped")
+        );
+        let record = records.recv_timeout(wait).expect("a detail record");
+        assert_eq!((record.ended_by, record.code), (EndedBy::Error, 500));
+        assert!(
+            matches!(sent.try_iter().last(), Some(SipCommand::Shutdown)),
+            "the reactor is told to stop"
         );
     }
 }

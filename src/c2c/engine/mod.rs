@@ -55,6 +55,14 @@ pub(crate) struct EngineConfig {
     pub caller_identity: IdentityConfig,
 }
 
+#[cfg(test)]
+impl EngineConfig {
+    /// The engine tests' configuration, for the tests of the thread around the engine.
+    pub(crate) fn for_test() -> EngineConfig {
+        tests::config()
+    }
+}
+
 type SessionId = u64;
 
 /// The live state of the calls thread, for `/metrics` and the tests (see [`Engine::counts`]).
@@ -230,6 +238,9 @@ pub(crate) struct Engine {
     /// Re-INVITEs to send later: after a 491 (RFC 3261 §14.1) or to refresh the session
     /// when we are its refresher (RFC 4028 §7.4).
     reinvites_due: BTreeSet<(Instant, SessionId, Role, Redo)>,
+    /// Our 2xx to a phone's INVITE (leg, its CSeq number) ends the call at that instant
+    /// unless ACKed (`ack_wait`).
+    acks_due: BTreeSet<(Instant, SessionId, Role, u32)>,
     out: VecDeque<SipCommand>,
     /// What the API shows of the calls, live and recently ended.
     registry: Registry,
@@ -252,6 +263,7 @@ impl Engine {
             retire: BTreeSet::new(),
             answer_due: BTreeSet::new(),
             reinvites_due: BTreeSet::new(),
+            acks_due: BTreeSet::new(),
             out: VecDeque::new(),
             registry: Registry::default(),
             cdr: CdrSink::default(),
@@ -291,7 +303,8 @@ impl Engine {
             timers: self.timers.len()
                 + self.reinvites_due.len()
                 + self.retire.len()
-                + self.answer_due.len(),
+                + self.answer_due.len()
+                + self.acks_due.len(),
         }
     }
 
@@ -306,7 +319,11 @@ impl Engine {
         let retry = self.reinvites_due.first().map(|(t, ..)| *t);
         let retire = self.retire.first().map(|(t, _)| *t);
         let answer = self.answer_due.first().map(|(t, _)| *t);
-        [session, retry, retire, answer].into_iter().flatten().min()
+        let ack = self.acks_due.first().map(|(t, ..)| *t);
+        [session, retry, retire, answer, ack]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// A command from a front door.
@@ -459,6 +476,7 @@ impl Engine {
 
     /// Fire every timer due at `now`.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.acks_overdue(now);
         while let Some(&(t, tx)) = self.answer_due.first()
             && t <= now
         {
@@ -690,6 +708,7 @@ impl Engine {
         self.retire.retain(|(_, tx)| txs.contains_key(tx));
         self.answer_due.retain(|(_, tx)| txs.contains_key(tx));
         self.reinvites_due.retain(|(_, s, ..)| *s != sid);
+        self.acks_due.retain(|(_, s, ..)| *s != sid);
     }
 
     /// The call's detail record, to the sink.
@@ -715,6 +734,23 @@ impl Engine {
         for sid in sids {
             if let Some(call) = self.calls.get_mut(&sid) {
                 call.session.note_end(crate::cdr::EndedBy::Shutdown);
+            }
+            self.forget(now, sid);
+        }
+    }
+
+    /// The SIP reactor stopped unexpectedly: no call can go on or end properly. Each gets
+    /// its final result, unless it had one (`Session::stack_stopped`), and its record, as
+    /// ended by an error.
+    pub(crate) fn sip_stack_stopped(&mut self, now: Instant) {
+        let sids: Vec<SessionId> = self.calls.keys().copied().collect();
+        for sid in sids {
+            if let Some(call) = self.calls.get_mut(&sid)
+                && let Some(progress) = call.session.stack_stopped()
+            {
+                call.facts.progress(&progress);
+                self.registry.progress(now, &call.id, &progress);
+                let _ = call.reply.send(progress);
             }
             self.forget(now, sid);
         }
@@ -1129,6 +1165,7 @@ fn session_version() -> u64 {
         .unwrap_or(0)
 }
 
+mod ack_wait;
 mod origin;
 mod requests;
 mod responses;

@@ -74,6 +74,7 @@ impl Engine {
         }
         if (200..300).contains(&code) {
             self.answer_session_timer(now, sid, origin, &req, &mut resp);
+            self.await_ack(now, sid, origin, &req);
         }
         self.respond(stx, resp);
     }
@@ -237,6 +238,10 @@ impl Engine {
         if method == Method::Ack {
             // The ACK of a 2xx we gave to a re-INVITE or UPDATE. After an offerless
             // re-INVITE it carries the answer to our offer (RFC 3264 §4).
+            self.ack_came(sid, leg, &req);
+            let Some(slot) = self.slot_mut(sid, leg) else {
+                return;
+            };
             if std::mem::take(&mut slot.ack_answer_for_other) {
                 self.relay_ack_answer(sid, leg, &req);
             } else if let Some(answer) = crate::ua::dialog::body_sdp(&req) {
@@ -353,6 +358,7 @@ impl Engine {
                     resp.set_body(Some("application/sdp"), slot.local_sdp.clone());
                 }
                 self.answer_session_timer(now, sid, leg, &req, &mut resp);
+                self.await_ack(now, sid, leg, &req);
                 self.respond(tx, resp);
             }
             Method::Info | Method::Message if relay => self.relay_nit(sid, leg, tx, req),

@@ -195,6 +195,8 @@ const MAX_TRANSFER_EXPIRES: Duration = Duration::from_secs(3600);
 
 /// The final result of a call hung up by the API before it had one.
 pub(crate) const HUNG_UP_TEXT: &str = "Hung up by API";
+/// The final result of a call still in progress when the SIP reactor stopped.
+pub(crate) const STACK_STOPPED_TEXT: &str = "SIP stack stopped";
 /// The report of an out-of-dialog REFER the initiator's phone accepted: it calls the
 /// destination now.
 const REFER_ACCEPTED_TEXT: &str = "Initiator accepted the REFER";
@@ -343,6 +345,24 @@ impl Session {
         let pending = self.pending_leg();
         self.note_end(EndedBy::Shutdown);
         self.fail(now, pending, 503);
+    }
+
+    /// The SIP reactor is gone: nothing can be sent or heard any more. A call without its
+    /// final result gets one now, 500 (RFC 3261 §21.5.1: we failed), returned rather than
+    /// queued since no leg can be ended.
+    pub(crate) fn stack_stopped(&mut self) -> Option<Progress> {
+        self.note_end(EndedBy::Error);
+        if self.final_sent {
+            return None;
+        }
+        self.final_sent = true;
+        let leg = self.pending_leg();
+        log::info!(target: "c2c", "500 {} {STACK_STOPPED_TEXT}", leg.as_str());
+        Some(Progress {
+            code: 500,
+            leg,
+            text: STACK_STOPPED_TEXT.to_string(),
+        })
     }
 
     /// The API hangs the call up: CANCEL what rings, BYE what is up. A call without its

@@ -2,6 +2,7 @@
 //! failures in `calls` and `failures`, requests relayed between the phones of an anchored call in
 //! `relays`. This module holds the helpers both use.
 
+mod ack_wait;
 mod calls;
 mod failures;
 mod identity;
@@ -21,7 +22,7 @@ fn engine() -> Engine {
     Engine::new(config())
 }
 
-fn config() -> EngineConfig {
+pub(super) fn config() -> EngineConfig {
     EngineConfig {
         identity: Uri::parse("sip:click2call@127.0.0.1").unwrap(),
         local_ip: "127.0.0.1".parse().unwrap(),
