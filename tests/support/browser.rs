@@ -156,6 +156,12 @@ impl Browser {
         );
     }
 
+    /// Empties the field that `css` selects.
+    pub fn clear(&self, css: &str) {
+        let el = self.find(css);
+        self.session_call("POST", &format!("/element/{el}/clear"), &json!({}));
+    }
+
     pub fn click(&self, css: &str) {
         let el = self.find(css);
         self.session_call("POST", &format!("/element/{el}/click"), &json!({}));
