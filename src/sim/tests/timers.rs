@@ -247,3 +247,28 @@ fn our_2xx_to_a_reinvite_is_resent_until_its_ack() {
     sim.run_until(ms(60_000));
     assert_eq!(oks(&sim).len(), 6, "no resend after the ACK");
 }
+
+/// RFC 3261 §13.3.1.4: the initiator never ACKs our 2xx to its re-INVITE (relayed, the
+/// destination's answer in it). The reactor resends the 2xx for 64·T1; the engine's own
+/// deadline then ends the call: BYE to both phones 32 s after the 2xx, and nothing is
+/// left.
+#[test]
+fn a_2xx_to_a_reinvite_never_acked_ends_the_call_with_bye_at_64_t1() {
+    let mut sim = Sim::new(SimConfig::default());
+    let ini = sim.add_phone(INITIATOR, Script::answer());
+    let dest = sim.add_phone(DESTINATION, Script::answer());
+    let rx = sim.click_to_call(INITIATOR_URI, DESTINATION_URI, true);
+    sim.run_until(ms(10_000));
+    let reinvite = sim.phone_mut(ini).reinvite();
+    sim.send_from(ini, reinvite);
+    sim.run_until(ms(41_999));
+    assert!(sim.phone(ini).requests(Method::Bye).is_empty());
+    assert_eq!(sim.active_calls(), 1);
+    sim.run_until(ms(60_000));
+    assert_eq!(millis(&sim.phone(ini).requests(Method::Bye)), [42_000]);
+    assert_eq!(millis(&sim.phone(dest).requests(Method::Bye)), [42_000]);
+    assert_eq!(sim.active_calls(), 0);
+    assert_eq!(sim.engine_counts(), Default::default());
+    let last = rx.try_iter().last().expect("progress");
+    assert_eq!((last.code, last.leg), (200, Role::Destination));
+}
