@@ -178,6 +178,29 @@ struct LegSlot {
 }
 
 impl LegSlot {
+    /// The slot of a leg whose first request (`tx`) has just gone out: no SDP given yet,
+    /// nothing held back, no timer, no challenge met.
+    fn new(sip: Dialog, tx: ClientTxId, redirects: Redirects, origin: LegOrigin) -> LegSlot {
+        LegSlot {
+            sip,
+            invite_tx: tx,
+            offerless: false,
+            local_sdp: Vec::new(),
+            origin,
+            remote_offer: None,
+            held_prack: None,
+            early_offer_tag: None,
+            early_answered: false,
+            ack_answer_for_other: false,
+            min_se_retried: false,
+            refresh_at: None,
+            expires_at: None,
+            auth: AuthCache::default(),
+            redirects,
+            cancelled: false,
+        }
+    }
+
     /// `sdp` as this leg's phone gets it, under our origin (see [`LegOrigin::stamp`]); it is
     /// the leg's SDP from now on.
     fn give(&mut self, sdp: &[u8]) -> Vec<u8> {
@@ -922,24 +945,10 @@ impl Engine {
         }
         let invite_tx = self.send(sid, leg, TxKind::Invite, invite);
         if let Some(call) = self.calls.get_mut(&sid) {
-            call.legs[leg.index()] = Some(LegSlot {
-                sip,
-                invite_tx,
-                offerless,
-                local_sdp,
-                origin,
-                remote_offer: None,
-                held_prack: None,
-                early_offer_tag: None,
-                early_answered: false,
-                ack_answer_for_other: false,
-                min_se_retried: false,
-                refresh_at: None,
-                expires_at: None,
-                auth: AuthCache::default(),
-                redirects,
-                cancelled: false,
-            });
+            let mut slot = LegSlot::new(sip, invite_tx, redirects, origin);
+            slot.offerless = offerless;
+            slot.local_sdp = local_sdp;
+            call.legs[leg.index()] = Some(slot);
         }
     }
 
@@ -1023,25 +1032,9 @@ impl Engine {
         }
         let tx = self.send(sid, Role::Initiator, TxKind::Refer, refer);
         if let Some(call) = self.calls.get_mut(&sid) {
-            call.legs[Role::Initiator.index()] = Some(LegSlot {
-                sip,
-                invite_tx: tx,
-                offerless: false,
-                local_sdp: Vec::new(),
-                // No session in this dialog: the origin is never stamped.
-                origin: LegOrigin::new(self.cfg.local_ip, session_version()),
-                remote_offer: None,
-                held_prack: None,
-                early_offer_tag: None,
-                early_answered: false,
-                ack_answer_for_other: false,
-                min_se_retried: false,
-                refresh_at: None,
-                expires_at: None,
-                auth: AuthCache::default(),
-                redirects,
-                cancelled: false,
-            });
+            // No session in this dialog: the origin is never stamped.
+            let origin = LegOrigin::new(self.cfg.local_ip, session_version());
+            call.legs[Role::Initiator.index()] = Some(LegSlot::new(sip, tx, redirects, origin));
         }
     }
 
