@@ -854,15 +854,51 @@ impl Engine {
         contact::for_hop(user, self.cfg.local_ip, self.cfg.ports, hop)
     }
 
+    /// The spec of our first request to `target` in a new dialog: the configuration's
+    /// outbound proxy (RFC 3261 §8.1.2), `OutboundProxyAll` and `FixNatContact`.
+    fn dialog_spec(
+        &self,
+        target: &Uri,
+        from: NameAddr,
+        contact: NameAddr,
+        offer: Option<Vec<u8>>,
+        extra_headers: Vec<(String, String)>,
+    ) -> DialogSpec {
+        DialogSpec {
+            target: target.clone(),
+            from,
+            contact,
+            outbound_proxy: self.cfg.outbound_proxy.clone(),
+            proxy_all: self.cfg.outbound_proxy_all,
+            fix_nat: self.cfg.fix_nat_contact,
+            offer,
+            extra_headers,
+        }
+    }
+
+    /// Files a dialog of ours under its Call-ID and local tag, so the requests and
+    /// responses in it find the call's leg.
+    fn file_dialog(&mut self, sip: &Dialog, sid: SessionId, leg: Role) {
+        if let Some(tag) = sip.local_tag() {
+            self.dialogs
+                .insert((sip.call_id().to_string(), tag.to_string()), (sid, leg));
+        }
+    }
+
+    /// Who the call's identity templates may name (`c2c::identity`).
+    fn parties<'a>(&'a self, call: &'a Call) -> Parties<'a> {
+        Parties {
+            initiator: &call.initiator,
+            destination: &call.destination,
+            identity: &self.cfg.identity,
+        }
+    }
+
     fn invite_initiator(&mut self, sid: SessionId) {
         let Some(call) = self.calls.get(&sid) else {
             return;
         };
-        let parties = Parties {
-            initiator: &call.initiator,
-            destination: &call.destination,
-            identity: &self.cfg.identity,
-        };
+        let parties = self.parties(call);
         let caller = self.cfg.caller_identity.initiator_leg(
             &parties,
             &call.options.initiator_caller,
@@ -874,16 +910,13 @@ impl Engine {
             .to_string()
             .into_bytes();
         let origin = LegOrigin::new(self.cfg.local_ip, session_id);
-        let spec = DialogSpec {
-            target: call.initiator.clone(),
-            from: caller.from,
+        let spec = self.dialog_spec(
+            &call.initiator,
+            caller.from,
             contact,
-            outbound_proxy: self.cfg.outbound_proxy.clone(),
-            proxy_all: self.cfg.outbound_proxy_all,
-            fix_nat: self.cfg.fix_nat_contact,
-            offer: Some(offer.clone()),
-            extra_headers: caller.headers,
-        };
+            Some(offer.clone()),
+            caller.headers,
+        );
         self.start_leg(sid, Role::Initiator, spec, offer, origin);
     }
 
@@ -900,26 +933,19 @@ impl Engine {
         let mut legacy = init.sip.remote().clone();
         legacy.params.remove("tag");
         let contact = self.contact(legacy.uri.user.as_deref(), &call.destination);
-        let parties = Parties {
-            initiator: &call.initiator,
-            destination: &call.destination,
-            identity: &self.cfg.identity,
-        };
+        let parties = self.parties(call);
         let caller = self.cfg.caller_identity.destination_leg(
             &parties,
             legacy,
             &call.options.destination_caller,
         );
-        let spec = DialogSpec {
-            target: call.destination.clone(),
-            from: caller.from,
+        let spec = self.dialog_spec(
+            &call.destination,
+            caller.from,
             contact,
-            outbound_proxy: self.cfg.outbound_proxy.clone(),
-            proxy_all: self.cfg.outbound_proxy_all,
-            fix_nat: self.cfg.fix_nat_contact,
-            offer: None,
-            extra_headers: caller.headers,
-        };
+            None,
+            caller.headers,
+        );
         let origin = LegOrigin::new(self.cfg.local_ip, session_version());
         self.start_leg(sid, Role::Destination, spec, Vec::new(), origin);
     }
@@ -939,10 +965,7 @@ impl Engine {
         let offerless = spec.offer.is_none();
         let redirects = Redirects::new(spec.target.clone());
         let (sip, invite) = Dialog::invite(spec);
-        if let Some(tag) = sip.local_tag() {
-            self.dialogs
-                .insert((sip.call_id().to_string(), tag.to_string()), (sid, leg));
-        }
+        self.file_dialog(&sip, sid, leg);
         let invite_tx = self.send(sid, leg, TxKind::Invite, invite);
         if let Some(call) = self.calls.get_mut(&sid) {
             let mut slot = LegSlot::new(sip, invite_tx, redirects, origin);
@@ -999,37 +1022,19 @@ impl Engine {
             return;
         };
         let referred_by = self.our_name_addr(&call.destination);
-        let parties = Parties {
-            initiator: &call.initiator,
-            destination: &call.destination,
-            identity: &self.cfg.identity,
-        };
+        let parties = self.parties(call);
         let caller = self
             .cfg
             .caller_identity
             .initiator_caller(&parties, &call.options.initiator_caller);
         let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
-        let spec = DialogSpec {
-            target: call.initiator.clone(),
-            from: caller.from,
-            contact,
-            outbound_proxy: self.cfg.outbound_proxy.clone(),
-            proxy_all: self.cfg.outbound_proxy_all,
-            fix_nat: self.cfg.fix_nat_contact,
-            offer: None,
-            extra_headers: Vec::new(),
-        };
+        let spec = self.dialog_spec(&call.initiator, caller.from, contact, None, Vec::new());
         let redirects = Redirects::new(spec.target.clone());
         let (sip, mut refer) = Dialog::refer_out_of_dialog(spec, &call.destination, &referred_by);
         for (name, value) in &caller.headers {
             refer.push_header(name, value);
         }
-        if let Some(tag) = sip.local_tag() {
-            self.dialogs.insert(
-                (sip.call_id().to_string(), tag.to_string()),
-                (sid, Role::Initiator),
-            );
-        }
+        self.file_dialog(&sip, sid, Role::Initiator);
         let tx = self.send(sid, Role::Initiator, TxKind::Refer, refer);
         if let Some(call) = self.calls.get_mut(&sid) {
             // No session in this dialog: the origin is never stamped.
