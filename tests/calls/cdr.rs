@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::{
-    WAIT, api_client::ApiClient, lab::Lab, lab::events, lab::phone, ports::unbound_port,
-    server::ServerConfig, xml::XmlClient,
+    WAIT, api_client::ApiClient, lab::Lab, lab::PhoneRun, lab::events, lab::phone,
+    ports::unbound_port, server::ServerConfig, xml::XmlClient,
 };
 
 /// The call tests' configuration with records in `name` (relative to the server's
@@ -275,10 +275,10 @@ fn a_refused_refer_is_recorded_as_a_fallback_to_anchored() {
 #[test]
 fn a_call_ended_by_sigterm_has_its_record_on_disk_when_the_process_exits() {
     let mut lab = Lab::start("cdr-sigterm", config("cdr.csv", "csv"));
-    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
-    let mut destination = lab.uas(
+    let (mut initiator, mut destination) = lab.phones(
+        PhoneRun::Udp,
+        "initiator_anchor.xml",
         "destination_anchor_wait.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
     );
     let mut client = XmlClient::connect(lab.server.xml_port);
     client.send_request(&initiator.phone("100"), &destination.phone("200"), true);

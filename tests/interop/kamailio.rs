@@ -9,6 +9,7 @@ use crate::support::kamailio::Kamailio;
 use crate::support::lab::{Lab, connected_both_legs, events, phone};
 use crate::support::ports::unbound_port;
 use crate::support::server::ServerConfig;
+use crate::support::xml::Event;
 
 const PASSWORD: &str = "proxy pass";
 
@@ -27,16 +28,26 @@ fn show(proxy: &Kamailio, test: &str) {
     }
 }
 
+/// A REFER-mode call from the proxied SIPp initiator through `proxy`, which Record-Routes
+/// both ways: its events, once the phone's scenario passed and the proxy saw our BYE.
+fn refer_through(lab: &Lab, proxy: &Kamailio) -> Vec<Event> {
+    let (got, _) = lab.refer_call(
+        "proxied_initiator_refer_ok.xml",
+        &[("PROXY_PORT", proxy.port.to_string())],
+    );
+    proxy.wait_lines("the BYE", |lines| {
+        lines.iter().any(|l| l.starts_with("in-dialog BYE"))
+    });
+    got
+}
+
 /// SHA-256 challenges (RFC 8760); the other tests use MD5.
 #[test]
 fn a_refer_mode_call_through_a_challenging_record_routing_kamailio_completes() {
     let lab_dir = crate::support::tmp::TempDir::new("kamailio-refer");
     let proxy = Kamailio::start(lab_dir.path(), PASSWORD, "SHA-256");
     let lab = Lab::start("kamailio-refer", through(&proxy, PASSWORD));
-    let (got, _) = lab.refer_call(
-        "proxied_initiator_refer_ok.xml",
-        &[("PROXY_PORT", proxy.port.to_string())],
-    );
+    let got = refer_through(&lab, &proxy);
     assert_eq!(
         got,
         events(&[
@@ -46,9 +57,6 @@ fn a_refer_mode_call_through_a_challenging_record_routing_kamailio_completes() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    proxy.wait_lines("the BYE", |lines| {
-        lines.iter().any(|l| l.starts_with("in-dialog BYE"))
-    });
     show(&proxy, "refer");
     let lines = proxy.proxy_lines();
     // The first INVITE is challenged (no credentials), its retry authorised.
@@ -160,10 +168,7 @@ fn a_refer_mode_call_through_kamailio_over_tcp_routes_in_dialog_requests_over_tc
     let lab_dir = crate::support::tmp::TempDir::new("kamailio-tcp");
     let proxy = Kamailio::start_tcp(lab_dir.path(), PASSWORD, "MD5");
     let lab = Lab::start("kamailio-tcp", through(&proxy, PASSWORD));
-    let (got, _) = lab.refer_call(
-        "proxied_initiator_refer_ok.xml",
-        &[("PROXY_PORT", proxy.port.to_string())],
-    );
+    let got = refer_through(&lab, &proxy);
     assert_eq!(
         got,
         events(&[
@@ -173,9 +178,6 @@ fn a_refer_mode_call_through_kamailio_over_tcp_routes_in_dialog_requests_over_tc
             (200, "Destination", "Connected to destination"),
         ])
     );
-    proxy.wait_lines("the BYE", |lines| {
-        lines.iter().any(|l| l.starts_with("in-dialog BYE"))
-    });
     show(&proxy, "refer over TCP");
     let lines = proxy.proxy_lines();
     assert!(
