@@ -154,8 +154,11 @@ const SESSION_EXPIRES: u32 = 1800;
 pub(crate) const MIN_SE: u32 = 90;
 
 impl Dialog {
-    /// Create the leg and its initial INVITE (RFC 3261 §8.1.1, §13.2.1).
-    pub(crate) fn invite(spec: DialogSpec) -> (Dialog, Message) {
+    /// A dialog of ours not made yet (`Calling`): a fresh Call-ID, our From with a new tag,
+    /// To the target without one, the outbound proxy as pre-loaded route (RFC 3261 §8.1.1,
+    /// §8.1.2). No INVITE pending: the INVITE constructor marks its own. The spec's offer
+    /// and extra headers belong to the first request, which the caller builds.
+    pub(super) fn calling(spec: DialogSpec) -> Dialog {
         let mut local = spec.from;
         local.set_tag(&new_tag());
         let route_set: Vec<NameAddr> = spec
@@ -165,7 +168,7 @@ impl Dialog {
         let sticky_proxy = route_set.first().filter(|_| spec.proxy_all).cloned();
         let nat_fix_to = (spec.fix_nat && route_set.is_empty() && spec.target.host.ip().is_some())
             .then(|| spec.target.clone());
-        let mut leg = Dialog {
+        Dialog {
             call_id: new_call_id(),
             local,
             remote: NameAddr::new(spec.target.clone()),
@@ -175,29 +178,36 @@ impl Dialog {
             local_cseq: 0,
             remote_cseq: None,
             state: DialogState::Calling,
-            invite_cseq: 1,
+            invite_cseq: 0,
             ack: None,
-            invite_pending: true,
+            invite_pending: false,
             rseqs: Vec::new(),
             session_interval: None,
             min_se: MIN_SE,
             sticky_proxy,
             nat_fix_to,
             invite_credentials: Vec::new(),
-        };
+        }
+    }
+
+    /// Create the leg and its initial INVITE (RFC 3261 §8.1.1, §13.2.1).
+    pub(crate) fn invite(mut spec: DialogSpec) -> (Dialog, Message) {
+        let body = spec.offer.take();
+        let extra_headers = std::mem::take(&mut spec.extra_headers);
+        let mut leg = Dialog::calling(spec);
+        leg.invite_pending = true;
         let mut invite = leg.request(Method::Invite);
         leg.invite_cseq = leg.local_cseq;
         invite.push_header("Session-Expires", &SESSION_EXPIRES.to_string());
         invite.push_header("Min-SE", &MIN_SE.to_string());
         invite.push_header("Accept-Language", "en");
         invite.push_header("Allow", ALLOW);
-        let body = spec.offer;
         if body.is_some() {
             invite.push_header("Content-Type", SDP);
         }
         invite.push_header("Supported", SUPPORTED);
         invite.push_header("User-Agent", USER_AGENT);
-        for (name, value) in &spec.extra_headers {
+        for (name, value) in &extra_headers {
             invite.push_header(name, value);
         }
         if let Some(sdp) = body {

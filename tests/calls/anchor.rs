@@ -11,15 +11,8 @@ fn anchored_call_relays_sdp_and_mirrors_the_destinations_bye() {
     let lab = Lab::start("anchor-dest-bye", ServerConfig::calls());
     // initiator_anchor.xml checks the re-INVITE body is the destination's offer;
     // destination_anchor.xml checks its From and that the ACK holds the initiator's answer.
-    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
-    let mut destination = lab.uas(
-        "destination_anchor.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    let (got, _, _) = lab.call_between("initiator_anchor.xml", "destination_anchor.xml", true);
     assert_eq!(got, crate::support::lab::connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
 }
 
 #[test]
@@ -28,16 +21,13 @@ fn anchored_call_relays_the_initiators_info_and_its_answer() {
     // and needs a 200 for it; destination_anchor_info.xml needs that INFO in its own dialog
     // with the same body and Content-Type, answers it, then hangs up.
     let lab = Lab::start("anchor-info", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor_info.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, destination) = lab.call_between(
+        "initiator_anchor_info.xml",
         "destination_anchor_info.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, crate::support::lab::connected_both_legs());
     destination.wait_received("INFO", 1);
-    destination.expect_pass();
-    initiator.expect_pass();
 }
 
 #[test]
@@ -46,41 +36,34 @@ fn anchored_call_relays_the_initiators_update_offer_and_its_answer() {
     // is up and needs the destination's answer in its 200; destination_anchor_update.xml
     // needs that offer in a re-INVITE in its own dialog, answers it, then hangs up.
     let lab = Lab::start("anchor-update", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor_update.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, destination) = lab.call_between(
+        "initiator_anchor_update.xml",
         "destination_anchor_update.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, crate::support::lab::connected_both_legs());
     destination.wait_received("INVITE", 2);
-    destination.expect_pass();
-    initiator.expect_pass();
 }
 
 #[test]
 fn anchored_call_mirrors_the_initiators_bye() {
     let lab = Lab::start("anchor-init-bye", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor_hangup.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, _) = lab.call_between(
+        "initiator_anchor_hangup.xml",
         "destination_anchor_wait.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, crate::support::lab::connected_both_legs());
-    initiator.expect_pass();
-    destination.expect_pass();
 }
 
 #[test]
 fn busy_destination_in_anchored_mode_fails_the_destination_and_byes_the_initiator() {
     let lab = Lab::start("anchor-dest-busy", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_answer_wait_bye.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, _) = lab.call_between(
+        "initiator_answer_wait_bye.xml",
         "destination_busy.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(
         got,
         events(&[
@@ -90,8 +73,6 @@ fn busy_destination_in_anchored_mode_fails_the_destination_and_byes_the_initiato
             (486, "Destination", "Failed to connect to destination"),
         ])
     );
-    destination.expect_pass();
-    initiator.expect_pass();
 }
 
 #[test]

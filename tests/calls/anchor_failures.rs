@@ -61,17 +61,14 @@ fn reinvite_answered_only_100_is_cancelled_and_the_call_ended() {
 #[test]
 fn session_expires_of_one_second_sends_no_refresh_storm() {
     let lab = Lab::start("anchor-se-1", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
     // Answers with "Session-Expires: 1;refresher=uac", fails on any request in the 3 s
     // after its ACK, then hangs up.
-    let mut destination = lab.uas(
+    let (got, initiator, destination) = lab.call_between(
+        "initiator_anchor.xml",
         "destination_anchor_session_expires_1.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
     // The window is over: one INVITE (the call's own), no refresh at all.
     assert_eq!(destination.received("INVITE"), 1, "refresh re-INVITEs sent");
     assert_eq!(

@@ -2,9 +2,7 @@
 //! credentials for the INVITE and, with a stale nonce, for the REFER; SIPp's verifyauth
 //! checks each response hash, the pre-authorised BYE's too.
 
-use crate::support::{
-    lab::Lab, lab::events, lab::phone, ports::unbound_port, server::ServerConfig,
-};
+use crate::support::{lab::Lab, lab::events, server::ServerConfig};
 
 #[test]
 fn a_phone_that_challenges_the_invite_and_the_refer_gets_its_transfer() {
@@ -15,15 +13,10 @@ fn a_phone_that_challenges_the_invite_and_the_refer_gets_its_transfer() {
             .set("SipAuthUser", "c2c")
             .set("SipAuthPassword", password),
     );
-    let dest = unbound_port();
-    let mut initiator = lab.uas(
+    let (got, initiator) = lab.refer_call(
         "initiator_challenges.xml",
-        &[
-            ("DEST_PORT", dest.to_string()),
-            ("PASSWORD", password.to_string()),
-        ],
+        &[("PASSWORD", password.to_string())],
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
     assert_eq!(
         got,
         events(&[
@@ -33,7 +26,6 @@ fn a_phone_that_challenges_the_invite_and_the_refer_gets_its_transfer() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
     assert_eq!(initiator.received("INVITE"), 2);
     assert_eq!(initiator.received("REFER"), 2);
     // The password is never logged.

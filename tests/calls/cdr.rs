@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::{
-    WAIT, api_client::ApiClient, lab::Lab, lab::events, lab::phone, ports::unbound_port,
-    server::ServerConfig, xml::XmlClient,
+    WAIT, api_client::ApiClient, lab::Lab, lab::PhoneRun, lab::events, lab::phone,
+    ports::unbound_port, server::ServerConfig, xml::XmlClient,
 };
 
 /// The call tests' configuration with records in `name` (relative to the server's
@@ -155,15 +155,8 @@ fn a_refer_success_is_recorded_as_transferred_by_the_destination() {
 #[test]
 fn an_anchored_call_the_destination_hangs_up_is_ended_by_the_destination() {
     let lab = Lab::start("cdr-anchor-dest-bye", config("cdr.jsonl", "json"));
-    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
-    let mut destination = lab.uas(
-        "destination_anchor.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    let (got, _, _) = lab.call_between("initiator_anchor.xml", "destination_anchor.xml", true);
     assert_eq!(got, crate::support::lab::connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
     let r = single(&lab, "cdr.jsonl", "json");
     assert_eq!(r["mode"], "anchored", "{r}");
     assert_eq!(r["ended_by"], "destination", "{r}");
@@ -184,15 +177,12 @@ fn an_anchored_call_the_destination_hangs_up_is_ended_by_the_destination() {
 #[test]
 fn an_anchored_call_the_initiator_hangs_up_is_ended_by_the_initiator() {
     let lab = Lab::start("cdr-anchor-init-bye", config("cdr.jsonl", "json"));
-    let mut initiator = lab.uas("initiator_anchor_hangup.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, _) = lab.call_between(
+        "initiator_anchor_hangup.xml",
         "destination_anchor_wait.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, crate::support::lab::connected_both_legs());
-    initiator.expect_pass();
-    destination.expect_pass();
     let r = single(&lab, "cdr.jsonl", "json");
     assert_eq!(
         (r["mode"].as_str(), r["ended_by"].as_str()),
@@ -204,15 +194,12 @@ fn an_anchored_call_the_initiator_hangs_up_is_ended_by_the_initiator() {
 #[test]
 fn a_busy_destination_is_recorded_with_its_486() {
     let lab = Lab::start("cdr-dest-busy", config("cdr.jsonl", "json"));
-    let mut initiator = lab.uas("initiator_answer_wait_bye.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, _) = lab.call_between(
+        "initiator_answer_wait_bye.xml",
         "destination_busy.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got.last().map(|e| e.code), Some(486), "{got:?}");
-    destination.expect_pass();
-    initiator.expect_pass();
     let r = single(&lab, "cdr.jsonl", "json");
     assert_eq!(
         (
@@ -273,15 +260,12 @@ fn a_ring_time_out_is_recorded_as_a_time_out_and_the_api_serves_the_same_record(
 #[test]
 fn a_refused_refer_is_recorded_as_a_fallback_to_anchored() {
     let lab = Lab::start("cdr-fallback", config("cdr.jsonl", "json"));
-    let mut initiator = lab.uas("initiator_refer_reject.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, _) = lab.call_between(
+        "initiator_refer_reject.xml",
         "destination_anchor.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        false,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), false);
     assert_eq!(got.last().map(|e| e.code), Some(200), "{got:?}");
-    destination.expect_pass();
-    initiator.expect_pass();
     let r = single(&lab, "cdr.jsonl", "json");
     assert_eq!(r["mode"], "fallback-to-anchored", "{r}");
     assert!(r["transfer_accepted_at"].is_null(), "{r}");
@@ -291,10 +275,10 @@ fn a_refused_refer_is_recorded_as_a_fallback_to_anchored() {
 #[test]
 fn a_call_ended_by_sigterm_has_its_record_on_disk_when_the_process_exits() {
     let mut lab = Lab::start("cdr-sigterm", config("cdr.csv", "csv"));
-    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
-    let mut destination = lab.uas(
+    let (mut initiator, mut destination) = lab.phones(
+        PhoneRun::Udp,
+        "initiator_anchor.xml",
         "destination_anchor_wait.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
     );
     let mut client = XmlClient::connect(lab.server.xml_port);
     client.send_request(&initiator.phone("100"), &destination.phone("200"), true);
@@ -524,14 +508,8 @@ fn an_out_of_dialog_refer_is_recorded_as_refer_ood() {
         "cdr-refer-ood",
         config("cdr.jsonl", "json").set("CallMode", "refer-ood"),
     );
-    let dest = unbound_port();
-    let mut initiator = lab.uas(
-        "initiator_refer_ood_ok.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let (got, _) = lab.refer_call("initiator_refer_ood_ok.xml", &[]);
     assert_eq!(got.last().map(|e| e.code), Some(200), "{got:?}");
-    initiator.expect_pass();
     let r = single(&lab, "cdr.jsonl", "json");
     assert_eq!(r["mode"], "refer-ood", "{r}");
     assert_eq!(

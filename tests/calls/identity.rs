@@ -125,7 +125,7 @@ DestinationPrivacyId = 1
 #[test]
 fn by_default_each_leg_gets_the_originals_from_and_no_identity_headers() {
     let lab = Lab::start("identity-defaults", ServerConfig::calls());
-    let mut initiator = lab.uas(
+    let initiator = lab.uas(
         "initiator_identity_anchor.xml",
         &Initiator {
             from: LEGACY_INITIATOR_FROM,
@@ -135,11 +135,9 @@ fn by_default_each_leg_gets_the_originals_from_and_no_identity_headers() {
     );
     // The destination sees the initiator's URI as called, host and port included.
     let legacy = format!("<sip:100@127.0.0.1:{}>", initiator.port);
-    let mut destination = destination(&lab, &legacy, None, None);
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    let destination = destination(&lab, &legacy, None, None);
+    let (got, _, _) = lab.call_phones(initiator, destination, true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
 }
 
 #[test]
@@ -151,7 +149,7 @@ fn configured_identities_reach_both_legs_of_an_anchored_call() {
             .set("InitiatorAutoAnswer", "call-info")
             .set("InitiatorExtraHeader", "X-Intercom: yes"),
     );
-    let mut initiator = lab.uas(
+    let initiator = lab.uas(
         "initiator_identity_anchor.xml",
         &Initiator {
             from: "\"Call for 200\"<sip:200@127.0.0.1>",
@@ -164,25 +162,21 @@ fn configured_identities_reach_both_legs_of_an_anchored_call() {
         .vars(),
     );
     // destination_identity_anchor.xml also fails on any auto-answer or X-Intercom header.
-    let mut destination = destination(
+    let destination = destination(
         &lab,
         "\"Agent 100\"<sip:100@127.0.0.1>",
         Some("<tel:+1555100>"),
         Some("id"),
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    let (got, _, _) = lab.call_phones(initiator, destination, true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
 }
 
 /// A REFER-mode call with `config`, whose initiator checks `expect`; the transfer's
 /// NOTIFY says 200, so the call ends connected.
 fn refer_call(tag: &str, config: ServerConfig, expect: Initiator<'_>) {
     let lab = Lab::start(tag, config);
-    let mut initiator = lab.uas("initiator_identity_refer.xml", &expect.vars());
-    // The phone itself calls the destination in REFER mode: nobody needs to listen there.
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(9, "200"), false);
+    let (got, _) = lab.refer_call("initiator_identity_refer.xml", &expect.vars());
     assert_eq!(
         got,
         events(&[
@@ -192,7 +186,6 @@ fn refer_call(tag: &str, config: ServerConfig, expect: Initiator<'_>) {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
 }
 
 #[test]

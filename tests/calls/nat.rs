@@ -4,8 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::support::{
-    WAIT, lab::Lab, lab::events, lab::phone, peer::UdpPeer, ports::unbound_port, server::Server,
-    server::ServerConfig, sip::Msg, sip::SDP_ANSWER, sip::response, tmp::TempDir, xml::XmlClient,
+    WAIT, lab::Lab, lab::events, peer::UdpPeer, server::Server, server::ServerConfig, sip::Msg,
+    sip::SDP_ANSWER, sip::response, tmp::TempDir, xml::XmlClient,
 };
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -13,12 +13,7 @@ const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 #[test]
 fn fix_nat_contact_reaches_a_phone_whose_contact_is_private() {
     let lab = Lab::start("nat", ServerConfig::calls().set("FixNatContact", "1"));
-    let dest = unbound_port();
-    let mut initiator = lab.uas(
-        "initiator_refer_nat.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let (got, initiator) = lab.refer_call("initiator_refer_nat.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -29,7 +24,6 @@ fn fix_nat_contact_reaches_a_phone_whose_contact_is_private() {
         ])
     );
     // The REFER and the BYE reached the phone, not 10.0.0.5.
-    initiator.expect_pass();
     let trace = initiator.messages();
     let want = format!(
         "REFER sip:100@127.0.0.1:{};transport=UDP SIP/2.0",

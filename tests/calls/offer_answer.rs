@@ -4,10 +4,7 @@
 //! across a hold and a resume, and a phone that only takes PCMA. The scenarios check every
 //! rule with regular expressions and SIPp's `<test>`, so a wrong message fails the phone.
 
-use crate::support::{
-    lab::Lab, lab::connected_both_legs, lab::events, lab::phone, ports::unbound_port,
-    server::ServerConfig,
-};
+use crate::support::{lab::Lab, lab::connected_both_legs, lab::events, server::ServerConfig};
 
 /// RFC 3262 §5: the 183's offer reaches the initiator in our re-INVITE (initiator_anchor.xml
 /// checks it), the initiator's answer comes back in the PRACK, and the 200 that follows
@@ -15,15 +12,9 @@ use crate::support::{
 #[test]
 fn an_offer_in_a_reliable_183_is_answered_in_the_prack() {
     let lab = Lab::start("oa-early-offer", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
-    let mut destination = lab.uas(
-        "destination_early_offer.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    let (got, _, destination) =
+        lab.call_between("initiator_anchor.xml", "destination_early_offer.xml", true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
     assert_eq!(destination.received("PRACK"), 1);
 }
 
@@ -32,15 +23,12 @@ fn an_offer_in_a_reliable_183_is_answered_in_the_prack() {
 #[test]
 fn a_forked_destination_with_two_100rel_early_dialogs_and_two_200s() {
     let lab = Lab::start("oa-fork", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, destination) = lab.call_between(
+        "initiator_anchor.xml",
         "destination_forked_100rel.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
     assert_eq!(destination.received("PRACK"), 2);
     assert_eq!(destination.received("ACK"), 2);
 }
@@ -50,15 +38,12 @@ fn a_forked_destination_with_two_100rel_early_dialogs_and_two_200s() {
 #[test]
 fn each_dialog_keeps_one_origin_across_a_hold_and_a_resume() {
     let lab = Lab::start("oa-hold", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor_hold.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, destination) = lab.call_between(
+        "initiator_anchor_hold.xml",
         "destination_anchor_hold.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, connected_both_legs());
-    initiator.expect_pass();
-    destination.expect_pass();
     assert_eq!(
         destination.received("INVITE"),
         3,
@@ -71,12 +56,7 @@ fn each_dialog_keeps_one_origin_across_a_hold_and_a_resume() {
 #[test]
 fn a_phone_that_only_takes_pcma_completes_the_call() {
     let lab = Lab::start("oa-pcma", ServerConfig::calls());
-    let dest = unbound_port();
-    let mut initiator = lab.uas(
-        "initiator_pcma_only.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let (got, _) = lab.refer_call("initiator_pcma_only.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -86,7 +66,6 @@ fn a_phone_that_only_takes_pcma_completes_the_call() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
 }
 
 /// REFER mode: the initiator's dialog lives until the transfer completes; an offerless
@@ -94,12 +73,7 @@ fn a_phone_that_only_takes_pcma_completes_the_call() {
 #[test]
 fn an_offerless_reinvite_during_a_transfer_gets_our_current_offer() {
     let lab = Lab::start("oa-offerless-refer", ServerConfig::calls());
-    let dest = unbound_port();
-    let mut initiator = lab.uas(
-        "initiator_refer_offerless_reinvite.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let (got, _) = lab.refer_call("initiator_refer_offerless_reinvite.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -109,7 +83,6 @@ fn an_offerless_reinvite_during_a_transfer_gets_our_current_offer() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
 }
 
 /// Anchored: an offerless re-INVITE from the initiator goes to the destination offerless;
@@ -118,28 +91,22 @@ fn an_offerless_reinvite_during_a_transfer_gets_our_current_offer() {
 #[test]
 fn an_offerless_reinvite_from_the_initiator_is_relayed_offerless() {
     let lab = Lab::start("oa-offerless-init", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor_offerless.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, _) = lab.call_between(
+        "initiator_anchor_offerless.xml",
         "destination_anchor_offerless_relayed.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
 }
 
 /// The same from the destination's side.
 #[test]
 fn an_offerless_reinvite_from_the_destination_is_relayed_offerless() {
     let lab = Lab::start("oa-offerless-dest", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor_offerless_relayed.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, _) = lab.call_between(
+        "initiator_anchor_offerless_relayed.xml",
         "destination_anchor_offerless.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
 }

@@ -17,9 +17,8 @@ fn unused_destination() -> u16 {
 #[test]
 fn refer_success_reports_both_legs_connected_and_byes_the_initiator() {
     let lab = Lab::start("refer-ok", ServerConfig::calls());
-    let dest = unused_destination();
-    let mut initiator = lab.uas("initiator_refer_ok.xml", &[("DEST_PORT", dest.to_string())]);
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    // The scenario ends only after our BYE to the initiator was answered.
+    let (got, _) = lab.refer_call("initiator_refer_ok.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -29,32 +28,19 @@ fn refer_success_reports_both_legs_connected_and_byes_the_initiator() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    // The scenario ends only after our BYE to the initiator was answered.
-    initiator.expect_pass();
 }
 
 #[test]
 fn refer_success_with_sipfrag_ringing_reports_ringing_destination() {
     let lab = Lab::start("refer-ringing", ServerConfig::calls());
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_ringing.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let (got, _) = lab.refer_call("initiator_refer_ringing.xml", &[]);
     assert_eq!(got, crate::support::lab::connected_both_legs());
-    initiator.expect_pass();
 }
 
 #[test]
 fn sipfrag_busy_after_refer_is_a_destination_failure_and_byes_the_initiator() {
     let lab = Lab::start("refer-busy", ServerConfig::calls());
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_busy.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let (got, _) = lab.refer_call("initiator_refer_busy.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -64,24 +50,20 @@ fn sipfrag_busy_after_refer_is_a_destination_failure_and_byes_the_initiator() {
             (486, "Destination", "Failed to connect to destination"),
         ])
     );
-    initiator.expect_pass();
 }
 
 #[test]
 fn refer_rejected_with_501_falls_back_to_an_anchored_call() {
     let lab = Lab::start("refer-reject", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_refer_reject.xml", &[]);
     // The destination checks it sees the initiator calling (the original showed its
     // own identity here) and that the ACK carries the initiator's answer.
-    let mut destination = lab.uas(
-        "destination_anchor.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), false);
-    assert_eq!(got, crate::support::lab::connected_both_legs());
     // The destination hangs up; the initiator's scenario ends when that BYE was mirrored.
-    destination.expect_pass();
-    initiator.expect_pass();
+    let (got, _, _) = lab.call_between(
+        "initiator_refer_reject.xml",
+        "destination_anchor.xml",
+        false,
+    );
+    assert_eq!(got, crate::support::lab::connected_both_legs());
 }
 
 #[test]
@@ -123,12 +105,7 @@ fn sipfrag_ending_with_a_bare_lf_is_read_as_success() {
 #[test]
 fn subscription_ending_without_a_final_status_is_a_destination_408() {
     let lab = Lab::start("refer-sub-timeout", ServerConfig::calls());
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_sub_timeout.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let (got, _) = lab.refer_call("initiator_refer_sub_timeout.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -138,7 +115,6 @@ fn subscription_ending_without_a_final_status_is_a_destination_408() {
             (408, "Destination", "Failed to connect to destination"),
         ])
     );
-    initiator.expect_pass();
 }
 
 #[test]

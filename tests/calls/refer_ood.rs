@@ -12,16 +12,19 @@ use crate::support::{
     CALL_WAIT,
     api_client::ApiClient,
     http::http_get,
-    lab::{Lab, events, phone},
-    ports::unbound_port,
+    lab::{Lab, PhoneRun, events},
     server::ServerConfig,
+    sipp::Sipp,
     xml::{Event, XmlClient},
 };
 
-/// The phone calls the destination itself: the server never does, its port only has to
-/// appear in the Refer-To the scenario checks.
-fn unused_destination() -> u16 {
-    unbound_port()
+/// The initiator's phone playing `scenario` with `vars` (see [`Lab::transferring_phone`]),
+/// then [`ood_call`] to it; waits for the phone's scenario to pass.
+fn ood(lab: &Lab, scenario: &str, vars: &[(&str, String)]) -> (Vec<Event>, Sipp) {
+    let (mut initiator, destination) = lab.transferring_phone(PhoneRun::Udp, scenario, vars);
+    let got = ood_call(lab, &initiator.phone("100"), &destination);
+    initiator.expect_pass();
+    (got, initiator)
 }
 
 /// A click-to-call over XML with `<Mode>refer-ood</Mode>`: every event up to the final.
@@ -58,12 +61,7 @@ fn assert_nothing_left(lab: &Lab, mode_started: f64) {
 #[test]
 fn out_of_dialog_refer_success_reports_acceptance_ringing_and_connected() {
     let lab = Lab::start("ood-ok", ServerConfig::calls());
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_ood_ok.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = ood_call(&lab, &initiator.phone("100"), &phone(dest, "200"));
+    let (got, _) = ood(&lab, "initiator_refer_ood_ok.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -73,7 +71,6 @@ fn out_of_dialog_refer_success_reports_acceptance_ringing_and_connected() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
     assert_nothing_left(&lab, 1.0);
     let m = ApiClient::new(lab.server.http_addr()).metrics();
     assert_eq!(
@@ -85,12 +82,7 @@ fn out_of_dialog_refer_success_reports_acceptance_ringing_and_connected() {
 #[test]
 fn out_of_dialog_refer_declined_with_603_ends_the_call_with_603() {
     let lab = Lab::start("ood-603", ServerConfig::calls());
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_ood_decline.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = ood_call(&lab, &initiator.phone("100"), &phone(dest, "200"));
+    let (got, _) = ood(&lab, "initiator_refer_ood_decline.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -98,19 +90,13 @@ fn out_of_dialog_refer_declined_with_603_ends_the_call_with_603() {
             (603, "Initiator", "Failed to connect to initiator"),
         ])
     );
-    initiator.expect_pass();
     assert_nothing_left(&lab, 1.0);
 }
 
 #[test]
 fn out_of_dialog_refer_with_a_busy_sipfrag_is_the_destinations_failure() {
     let lab = Lab::start("ood-busy", ServerConfig::calls());
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_ood_busy.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = ood_call(&lab, &initiator.phone("100"), &phone(dest, "200"));
+    let (got, _) = ood(&lab, "initiator_refer_ood_busy.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -119,7 +105,6 @@ fn out_of_dialog_refer_with_a_busy_sipfrag_is_the_destinations_failure() {
             (486, "Destination", "Failed to connect to destination"),
         ])
     );
-    initiator.expect_pass();
     assert_nothing_left(&lab, 1.0);
 }
 
@@ -128,12 +113,7 @@ fn out_of_dialog_refer_with_a_busy_sipfrag_is_the_destinations_failure() {
 #[test]
 fn a_notify_before_the_202_is_answered_and_the_call_completes() {
     let lab = Lab::start("ood-notify-first", ServerConfig::calls());
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_ood_notify_first.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = ood_call(&lab, &initiator.phone("100"), &phone(dest, "200"));
+    let (got, _) = ood(&lab, "initiator_refer_ood_notify_first.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -143,7 +123,6 @@ fn a_notify_before_the_202_is_answered_and_the_call_completes() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
     assert_nothing_left(&lab, 1.0);
 }
 
@@ -152,17 +131,14 @@ fn a_notify_before_the_202_is_answered_and_the_call_completes() {
 #[test]
 fn the_http_page_selects_the_mode_with_its_mode_parameter() {
     let lab = Lab::start("ood-http", ServerConfig::calls());
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_ood_ok.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
+    let (mut initiator, destination) =
+        lab.transferring_phone(PhoneRun::Udp, "initiator_refer_ood_ok.xml", &[]);
     let page = http_get(
         lab.server.http_addr(),
         &format!(
             "/clicktocall.html?initiator={}&destination={}&mode=refer-ood",
             initiator.phone("100"),
-            phone(dest, "200")
+            destination
         ),
         "",
     );
@@ -184,14 +160,11 @@ fn the_http_page_selects_the_mode_with_its_mode_parameter() {
 fn the_json_api_selects_the_mode_and_shows_it() {
     let lab = Lab::start("ood-json", ServerConfig::calls());
     let api = ApiClient::new(lab.server.http_addr());
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_ood_busy.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
+    let (mut initiator, destination) =
+        lab.transferring_phone(PhoneRun::Udp, "initiator_refer_ood_busy.xml", &[]);
     let id = api.place_ok(&json!({
         "initiator": initiator.phone("100"),
-        "destination": phone(dest, "200"),
+        "destination": destination,
         "mode": "refer-ood",
     }));
     let all = api.events(&id).until_end();
@@ -228,18 +201,12 @@ fn the_call_mode_key_makes_it_the_default_for_legacy_requests() {
         "ood-default",
         ServerConfig::calls().set("CallMode", "refer-ood"),
     );
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
-        "initiator_refer_ood_ok.xml",
-        &[("DEST_PORT", dest.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let (got, _) = lab.refer_call("initiator_refer_ood_ok.xml", &[]);
     assert_eq!(
         got.last(),
         Some(&Event::new(200, "Destination", "Connected to destination"))
     );
     assert_eq!(got[1], Event::new(ACCEPTED.0, ACCEPTED.1, ACCEPTED.2));
-    initiator.expect_pass();
     assert_nothing_left(&lab, 1.0);
 }
 
@@ -254,15 +221,11 @@ fn a_challenged_out_of_dialog_refer_is_sent_again_with_credentials() {
             .set("SipAuthUser", "c2c")
             .set("SipAuthPassword", password),
     );
-    let dest = unused_destination();
-    let mut initiator = lab.uas(
+    let (got, initiator) = ood(
+        &lab,
         "initiator_refer_ood_challenges.xml",
-        &[
-            ("DEST_PORT", dest.to_string()),
-            ("PASSWORD", password.to_string()),
-        ],
+        &[("PASSWORD", password.to_string())],
     );
-    let got = ood_call(&lab, &initiator.phone("100"), &phone(dest, "200"));
     assert_eq!(
         got,
         events(&[
@@ -271,7 +234,6 @@ fn a_challenged_out_of_dialog_refer_is_sent_again_with_credentials() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
     assert_eq!(initiator.received("REFER"), 2);
     assert_nothing_left(&lab, 1.0);
 }

@@ -3,9 +3,7 @@
 //! subscription without a final, a NOTIFY's expiry, and a REFER answered 481 (the
 //! initiator's dialog is gone: no anchored fallback, the destination never rung).
 
-use crate::support::{
-    lab::Lab, lab::events, lab::phone, ports::unbound_port, server::ServerConfig, xml::Event,
-};
+use crate::support::{lab::Lab, lab::events, server::ServerConfig, xml::Event};
 
 /// The initiator's leg up, then `code` for the destination with `text`.
 fn connected_then(code: u16, text: &str) -> Vec<Event> {
@@ -21,54 +19,31 @@ fn connected_then(code: u16, text: &str) -> Vec<Event> {
 fn refer_accepted_without_subscription_is_reported_transferred() {
     let lab = Lab::start("refer-sub-false", ServerConfig::calls());
     // 202 with Refer-Sub: false, no NOTIFY; needs our BYE.
-    let mut initiator = lab.uas("initiator_refer_sub_false.xml", &[]);
-    let got = lab.click_to_call(
-        &initiator.phone("100"),
-        &phone(unbound_port(), "200"),
-        false,
-    );
+    let (got, _) = lab.refer_call("initiator_refer_sub_false.xml", &[]);
     assert_eq!(got, connected_then(200, "Transferred to destination"));
-    initiator.expect_pass();
 }
 
 #[test]
 fn transferee_hanging_up_before_a_final_notify_is_487_at_once() {
     let lab = Lab::start("refer-bye-before-notify", ServerConfig::calls());
     // 202, NOTIFY 100 Trying, then its own BYE.
-    let mut initiator = lab.uas("initiator_refer_bye_before_notify.xml", &[]);
-    let got = lab.click_to_call(
-        &initiator.phone("100"),
-        &phone(unbound_port(), "200"),
-        false,
-    );
+    let (got, _) = lab.refer_call("initiator_refer_bye_before_notify.xml", &[]);
     assert_eq!(got, connected_then(487, "Failed to connect to destination"));
-    initiator.expect_pass();
 }
 
 #[test]
 fn subscription_terminated_without_a_final_sipfrag_is_487_at_once() {
     let lab = Lab::start("refer-terminated-no-final", ServerConfig::calls());
     // 202, NOTIFY "100 Trying" with Subscription-State: terminated; needs our BYE.
-    let mut initiator = lab.uas("initiator_refer_terminated_no_final.xml", &[]);
-    let got = lab.click_to_call(
-        &initiator.phone("100"),
-        &phone(unbound_port(), "200"),
-        false,
-    );
+    let (got, _) = lab.refer_call("initiator_refer_terminated_no_final.xml", &[]);
     assert_eq!(got, connected_then(487, "Failed to connect to destination"));
-    initiator.expect_pass();
 }
 
 #[test]
 fn transfer_ends_408_when_the_notifys_expires_passes() {
     let lab = Lab::start("refer-notify-expires", ServerConfig::calls());
     // 202, NOTIFY 180 Ringing with expires=3, then silence; needs our BYE.
-    let mut initiator = lab.uas("initiator_refer_notify_expires.xml", &[]);
-    let got = lab.click_to_call(
-        &initiator.phone("100"),
-        &phone(unbound_port(), "200"),
-        false,
-    );
+    let (got, _) = lab.refer_call("initiator_refer_notify_expires.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -86,7 +61,6 @@ fn transfer_ends_408_when_the_notifys_expires_passes() {
         waited < std::time::Duration::from_secs(20),
         "408 came {waited:?} after the ringing NOTIFY"
     );
-    initiator.expect_pass();
 }
 
 #[test]

@@ -11,8 +11,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    lab::Lab, lab::connected_both_legs, lab::events, lab::phone, ports::unbound_port,
-    server::ServerConfig,
+    lab::Lab, lab::PhoneRun, lab::connected_both_legs, lab::events, server::ServerConfig,
 };
 
 /// How long these SIPp phones may run: the interval's wait and a margin for a loaded machine.
@@ -21,18 +20,15 @@ const LASTING: Duration = Duration::from_secs(100);
 #[test]
 fn a_refresh_answered_422_is_sent_again_with_the_phones_min_se() {
     let lab = Lab::start("st-422", ServerConfig::calls());
-    let mut initiator = lab.uas_lasting("initiator_anchor.xml", LASTING, &[]);
     // 200 with "Session-Expires: 90;refresher=uac"; the refresh 45 s later gets 422 with
     // "Min-SE: 150" and must come again with "Session-Expires: 150" and "Min-SE: 150".
-    let mut destination = lab.uas_lasting(
+    let (initiator, destination) = lab.phones(
+        PhoneRun::Lasting(LASTING),
+        "initiator_anchor.xml",
         "destination_session_timer_422.xml",
-        LASTING,
-        &[("INIT_PORT", initiator.port.to_string())],
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    let (got, _, destination) = lab.call_phones(initiator, destination, true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
     assert_eq!(
         destination.received("INVITE"),
         3,
@@ -69,12 +65,7 @@ fn a_phone_refresher_that_never_refreshes_gets_a_bye_before_expiry() {
 #[test]
 fn an_invite_answered_422_is_sent_again_with_the_phones_min_se() {
     let lab = Lab::start("st-invite-422", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_422_min_se.xml", &[]);
-    let got = lab.click_to_call(
-        &initiator.phone("100"),
-        &phone(unbound_port(), "200"),
-        false,
-    );
+    let (got, initiator) = lab.refer_call("initiator_422_min_se.xml", &[]);
     assert_eq!(
         got,
         events(&[
@@ -82,6 +73,5 @@ fn an_invite_answered_422_is_sent_again_with_the_phones_min_se() {
             (486, "Initiator", "Failed to connect to initiator")
         ])
     );
-    initiator.expect_pass();
     assert_eq!(initiator.received("INVITE"), 2);
 }

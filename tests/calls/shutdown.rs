@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::support::{
-    WAIT, lab::Lab, lab::events, lab::phone, ports::unbound_port, raw_phone::RawMode,
-    raw_phone::RawPhone, server::ServerConfig, xml::XmlClient,
+    WAIT, lab::Lab, lab::PhoneRun, lab::events, lab::phone, ports::unbound_port,
+    raw_phone::RawMode, raw_phone::RawPhone, server::ServerConfig, xml::XmlClient,
 };
 
 /// The bound on shutdown.
@@ -65,10 +65,10 @@ fn sigterm_while_ringing_cancels_the_initiator_and_delivers_the_final() {
 #[test]
 fn sigterm_during_an_established_anchored_call_byes_both_legs() {
     let mut lab = Lab::start("term-anchored", ServerConfig::calls());
-    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
-    let mut destination = lab.uas(
+    let (mut initiator, mut destination) = lab.phones(
+        PhoneRun::Udp,
+        "initiator_anchor.xml",
         "destination_anchor_wait.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
     );
     let mut client = XmlClient::connect(lab.server.xml_port);
     client.send_request(&initiator.phone("100"), &destination.phone("200"), true);

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::support::{
-    WAIT, lab::Lab, lab::events, lab::phone, peer::StreamConn, peer::StreamPeer,
+    WAIT, lab::Lab, lab::PhoneRun, lab::events, peer::StreamConn, peer::StreamPeer,
     ports::unbound_port, server::Server, server::ServerConfig, sip::Msg, sip::SDP_ANSWER,
     sip::response, tmp::TempDir, xml::XmlClient,
 };
@@ -13,9 +13,8 @@ use crate::support::{
 #[test]
 fn refer_success_over_tcp() {
     let lab = Lab::start("tcp-refer", ServerConfig::calls());
-    let dest = unbound_port();
-    let mut initiator = lab.uas_tcp("initiator_refer_ok.xml", &[("DEST_PORT", dest.to_string())]);
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let (got, _) =
+        lab.transfer(lab.transferring_phone(PhoneRun::Tcp, "initiator_refer_ok.xml", &[]));
     assert_eq!(
         got,
         events(&[
@@ -25,21 +24,18 @@ fn refer_success_over_tcp() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
 }
 
 #[test]
 fn anchored_call_over_tcp_relays_sdp_and_mirrors_bye() {
     let lab = Lab::start("tcp-anchor", ServerConfig::calls());
-    let mut initiator = lab.uas_tcp("initiator_anchor.xml", &[]);
-    let mut destination = lab.uas_tcp(
+    let (initiator, destination) = lab.phones(
+        PhoneRun::Tcp,
+        "initiator_anchor.xml",
         "destination_anchor.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    let (got, initiator, destination) = lab.call_phones(initiator, destination, true);
     assert_eq!(got, crate::support::lab::connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
     // RFC 3261 §8.1.1.8: our Contact names the transport the phone reached us over, so
     // its in-dialog requests come back on TCP (not to the UDP port as before).
     let ours = format!(

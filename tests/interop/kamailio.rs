@@ -9,6 +9,7 @@ use crate::support::kamailio::Kamailio;
 use crate::support::lab::{Lab, connected_both_legs, events, phone};
 use crate::support::ports::unbound_port;
 use crate::support::server::ServerConfig;
+use crate::support::xml::Event;
 
 const PASSWORD: &str = "proxy pass";
 
@@ -27,21 +28,26 @@ fn show(proxy: &Kamailio, test: &str) {
     }
 }
 
+/// A REFER-mode call from the proxied SIPp initiator through `proxy`, which Record-Routes
+/// both ways: its events, once the phone's scenario passed and the proxy saw our BYE.
+fn refer_through(lab: &Lab, proxy: &Kamailio) -> Vec<Event> {
+    let (got, _) = lab.refer_call(
+        "proxied_initiator_refer_ok.xml",
+        &[("PROXY_PORT", proxy.port.to_string())],
+    );
+    proxy.wait_lines("the BYE", |lines| {
+        lines.iter().any(|l| l.starts_with("in-dialog BYE"))
+    });
+    got
+}
+
 /// SHA-256 challenges (RFC 8760); the other tests use MD5.
 #[test]
 fn a_refer_mode_call_through_a_challenging_record_routing_kamailio_completes() {
     let lab_dir = crate::support::tmp::TempDir::new("kamailio-refer");
     let proxy = Kamailio::start(lab_dir.path(), PASSWORD, "SHA-256");
     let lab = Lab::start("kamailio-refer", through(&proxy, PASSWORD));
-    let dest = unbound_port();
-    let mut initiator = lab.uas(
-        "proxied_initiator_refer_ok.xml",
-        &[
-            ("DEST_PORT", dest.to_string()),
-            ("PROXY_PORT", proxy.port.to_string()),
-        ],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let got = refer_through(&lab, &proxy);
     assert_eq!(
         got,
         events(&[
@@ -51,10 +57,6 @@ fn a_refer_mode_call_through_a_challenging_record_routing_kamailio_completes() {
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
-    proxy.wait_lines("the BYE", |lines| {
-        lines.iter().any(|l| l.starts_with("in-dialog BYE"))
-    });
     show(&proxy, "refer");
     let lines = proxy.proxy_lines();
     // The first INVITE is challenged (no credentials), its retry authorised.
@@ -89,15 +91,12 @@ fn an_anchored_call_through_a_challenging_kamailio_completes() {
     let lab_dir = crate::support::tmp::TempDir::new("kamailio-anchor");
     let proxy = Kamailio::start(lab_dir.path(), PASSWORD, "MD5");
     let lab = Lab::start("kamailio-anchor", through(&proxy, PASSWORD));
-    let mut initiator = lab.uas("proxied_initiator_anchor.xml", &[]);
-    let mut destination = lab.uas(
+    let (got, _, _) = lab.call_between(
+        "proxied_initiator_anchor.xml",
         "proxied_destination_anchor.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
+        true,
     );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
     show(&proxy, "anchored");
     let lines = proxy.proxy_lines();
     // Each leg's INVITE: one 407, then authorised (each dialog answers its own challenge).
@@ -147,15 +146,8 @@ fn outbound_proxy_all_sends_in_dialog_requests_through_kamailio() {
         "kamailio-all",
         through(&proxy, PASSWORD).set("OutboundProxyAll", "1"),
     );
-    let mut initiator = lab.uas("initiator_anchor.xml", &[]);
-    let mut destination = lab.uas(
-        "destination_anchor.xml",
-        &[("INIT_PORT", initiator.port.to_string())],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &destination.phone("200"), true);
+    let (got, _, _) = lab.call_between("initiator_anchor.xml", "destination_anchor.xml", true);
     assert_eq!(got, connected_both_legs());
-    destination.expect_pass();
-    initiator.expect_pass();
     show(&proxy, "OutboundProxyAll");
     let lines = proxy.proxy_lines();
     for (method, cseq) in [("ACK", 2), ("INVITE", 3), ("ACK", 3)] {
@@ -176,15 +168,7 @@ fn a_refer_mode_call_through_kamailio_over_tcp_routes_in_dialog_requests_over_tc
     let lab_dir = crate::support::tmp::TempDir::new("kamailio-tcp");
     let proxy = Kamailio::start_tcp(lab_dir.path(), PASSWORD, "MD5");
     let lab = Lab::start("kamailio-tcp", through(&proxy, PASSWORD));
-    let dest = unbound_port();
-    let mut initiator = lab.uas(
-        "proxied_initiator_refer_ok.xml",
-        &[
-            ("DEST_PORT", dest.to_string()),
-            ("PROXY_PORT", proxy.port.to_string()),
-        ],
-    );
-    let got = lab.click_to_call(&initiator.phone("100"), &phone(dest, "200"), false);
+    let got = refer_through(&lab, &proxy);
     assert_eq!(
         got,
         events(&[
@@ -194,10 +178,6 @@ fn a_refer_mode_call_through_kamailio_over_tcp_routes_in_dialog_requests_over_tc
             (200, "Destination", "Connected to destination"),
         ])
     );
-    initiator.expect_pass();
-    proxy.wait_lines("the BYE", |lines| {
-        lines.iter().any(|l| l.starts_with("in-dialog BYE"))
-    });
     show(&proxy, "refer over TCP");
     let lines = proxy.proxy_lines();
     assert!(

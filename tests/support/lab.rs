@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::CALL_WAIT;
+use super::ports::unbound_port;
 use super::server::{Server, ServerConfig};
 use super::sipp::Sipp;
 use super::tmp::TempDir;
@@ -113,6 +114,86 @@ impl Lab {
         sipp
     }
 
+    /// Starts a SIPp UAS run as `run` (see [`Lab::uas`]).
+    pub fn uas_run(&self, run: PhoneRun, scenario: &str, vars: &[(&str, String)]) -> Sipp {
+        match run {
+            PhoneRun::Udp => self.uas(scenario, vars),
+            PhoneRun::Tcp => self.uas_tcp(scenario, vars),
+            PhoneRun::Lasting(timeout) => self.uas_lasting(scenario, timeout, vars),
+        }
+    }
+
+    /// The two phones of an anchored call: the initiator's SIPp playing `initiator`, then
+    /// the destination's playing `destination` with `@INIT_PORT@` set to the initiator's
+    /// port (the destination's scenario checks who calls it), both run as `run`.
+    pub fn phones(&self, run: PhoneRun, initiator: &str, destination: &str) -> (Sipp, Sipp) {
+        let initiator = self.uas_run(run, initiator, &[]);
+        let destination = self.uas_run(
+            run,
+            destination,
+            &[("INIT_PORT", initiator.port.to_string())],
+        );
+        (initiator, destination)
+    }
+
+    /// Places a click-to-call over XML from `initiator` (user 100) to `destination` (user
+    /// 200), then waits for both phones' scenarios to pass. Returns the events (the caller's
+    /// to check) and the initiator's and destination's phones, for what else it checks.
+    pub fn call_phones(
+        &self,
+        mut initiator: Sipp,
+        mut destination: Sipp,
+        anchor: bool,
+    ) -> (Vec<Event>, Sipp, Sipp) {
+        let events = self.click_to_call(&initiator.phone("100"), &destination.phone("200"), anchor);
+        destination.expect_pass();
+        initiator.expect_pass();
+        (events, initiator, destination)
+    }
+
+    /// [`Lab::phones`] over UDP then [`Lab::call_phones`]: a click-to-call between two
+    /// SIPp phones.
+    pub fn call_between(
+        &self,
+        initiator: &str,
+        destination: &str,
+        anchor: bool,
+    ) -> (Vec<Event>, Sipp, Sipp) {
+        let (initiator, destination) = self.phones(PhoneRun::Udp, initiator, destination);
+        self.call_phones(initiator, destination, anchor)
+    }
+
+    /// A REFER-mode initiator's phone: a SIPp UAS playing `scenario` with `@DEST_PORT@` a
+    /// port nobody listens on (the phone calls the destination itself, if at all: its
+    /// scenario only checks the Refer-To) and `vars`. Returns the phone and the
+    /// destination's address (user 200) for the click-to-call.
+    pub fn transferring_phone(
+        &self,
+        run: PhoneRun,
+        scenario: &str,
+        vars: &[(&str, String)],
+    ) -> (Sipp, String) {
+        let dest = unbound_port();
+        let mut vars = vars.to_vec();
+        vars.push(("DEST_PORT", dest.to_string()));
+        (self.uas_run(run, scenario, &vars), phone(dest, "200"))
+    }
+
+    /// A REFER-mode click-to-call (`<AnchorCall>false`) from the phone of
+    /// [`Lab::transferring_phone`] (user 100) to its destination; waits for the phone's
+    /// scenario to pass. The events are the caller's to check; the phone is returned for
+    /// what else the test checks.
+    pub fn transfer(&self, (mut initiator, destination): (Sipp, String)) -> (Vec<Event>, Sipp) {
+        let events = self.click_to_call(&initiator.phone("100"), &destination, false);
+        initiator.expect_pass();
+        (events, initiator)
+    }
+
+    /// [`Lab::transferring_phone`] over UDP then [`Lab::transfer`].
+    pub fn refer_call(&self, scenario: &str, vars: &[(&str, String)]) -> (Vec<Event>, Sipp) {
+        self.transfer(self.transferring_phone(PhoneRun::Udp, scenario, vars))
+    }
+
     /// Places a click-to-call over the XML interface and returns every event up to and
     /// including the final one (see [`XmlClient::call`]).
     pub fn click_to_call(&self, initiator: &str, destination: &str, anchor: bool) -> Vec<Event> {
@@ -140,6 +221,15 @@ impl Lab {
         }
         out
     }
+}
+
+/// How the lab runs a SIPp phone: over UDP or TCP with SIPp's usual time-out, or over UDP
+/// for longer.
+#[derive(Clone, Copy)]
+pub enum PhoneRun {
+    Udp,
+    Tcp,
+    Lasting(Duration),
 }
 
 impl Drop for Lab {

@@ -186,6 +186,29 @@ struct LegSlot {
 }
 
 impl LegSlot {
+    /// The slot of a leg whose first request (`tx`) has just gone out: no SDP given yet,
+    /// nothing held back, no timer, no challenge met.
+    fn new(sip: Dialog, tx: ClientTxId, redirects: Redirects, origin: LegOrigin) -> LegSlot {
+        LegSlot {
+            sip,
+            invite_tx: tx,
+            offerless: false,
+            local_sdp: Vec::new(),
+            origin,
+            remote_offer: None,
+            held_prack: None,
+            early_offer_tag: None,
+            early_answered: false,
+            ack_answer_for_other: false,
+            min_se_retried: false,
+            refresh_at: None,
+            expires_at: None,
+            auth: AuthCache::default(),
+            redirects,
+            cancelled: false,
+        }
+    }
+
     /// `sdp` as this leg's phone gets it, under our origin (see [`LegOrigin::stamp`]); it is
     /// the leg's SDP from now on.
     fn give(&mut self, sdp: &[u8]) -> Vec<u8> {
@@ -867,15 +890,51 @@ impl Engine {
         contact::for_hop(user, self.cfg.local_ip, self.cfg.ports, hop)
     }
 
+    /// The spec of our first request to `target` in a new dialog: the configuration's
+    /// outbound proxy (RFC 3261 §8.1.2), `OutboundProxyAll` and `FixNatContact`.
+    fn dialog_spec(
+        &self,
+        target: &Uri,
+        from: NameAddr,
+        contact: NameAddr,
+        offer: Option<Vec<u8>>,
+        extra_headers: Vec<(String, String)>,
+    ) -> DialogSpec {
+        DialogSpec {
+            target: target.clone(),
+            from,
+            contact,
+            outbound_proxy: self.cfg.outbound_proxy.clone(),
+            proxy_all: self.cfg.outbound_proxy_all,
+            fix_nat: self.cfg.fix_nat_contact,
+            offer,
+            extra_headers,
+        }
+    }
+
+    /// Files a dialog of ours under its Call-ID and local tag, so the requests and
+    /// responses in it find the call's leg.
+    fn file_dialog(&mut self, sip: &Dialog, sid: SessionId, leg: Role) {
+        if let Some(tag) = sip.local_tag() {
+            self.dialogs
+                .insert((sip.call_id().to_string(), tag.to_string()), (sid, leg));
+        }
+    }
+
+    /// Who the call's identity templates may name (`c2c::identity`).
+    fn parties<'a>(&'a self, call: &'a Call) -> Parties<'a> {
+        Parties {
+            initiator: &call.initiator,
+            destination: &call.destination,
+            identity: &self.cfg.identity,
+        }
+    }
+
     fn invite_initiator(&mut self, sid: SessionId) {
         let Some(call) = self.calls.get(&sid) else {
             return;
         };
-        let parties = Parties {
-            initiator: &call.initiator,
-            destination: &call.destination,
-            identity: &self.cfg.identity,
-        };
+        let parties = self.parties(call);
         let caller = self.cfg.caller_identity.initiator_leg(
             &parties,
             &call.options.initiator_caller,
@@ -887,16 +946,13 @@ impl Engine {
             .to_string()
             .into_bytes();
         let origin = LegOrigin::new(self.cfg.local_ip, session_id);
-        let spec = DialogSpec {
-            target: call.initiator.clone(),
-            from: caller.from,
+        let spec = self.dialog_spec(
+            &call.initiator,
+            caller.from,
             contact,
-            outbound_proxy: self.cfg.outbound_proxy.clone(),
-            proxy_all: self.cfg.outbound_proxy_all,
-            fix_nat: self.cfg.fix_nat_contact,
-            offer: Some(offer.clone()),
-            extra_headers: caller.headers,
-        };
+            Some(offer.clone()),
+            caller.headers,
+        );
         self.start_leg(sid, Role::Initiator, spec, offer, origin);
     }
 
@@ -913,26 +969,19 @@ impl Engine {
         let mut legacy = init.sip.remote().clone();
         legacy.params.remove("tag");
         let contact = self.contact(legacy.uri.user.as_deref(), &call.destination);
-        let parties = Parties {
-            initiator: &call.initiator,
-            destination: &call.destination,
-            identity: &self.cfg.identity,
-        };
+        let parties = self.parties(call);
         let caller = self.cfg.caller_identity.destination_leg(
             &parties,
             legacy,
             &call.options.destination_caller,
         );
-        let spec = DialogSpec {
-            target: call.destination.clone(),
-            from: caller.from,
+        let spec = self.dialog_spec(
+            &call.destination,
+            caller.from,
             contact,
-            outbound_proxy: self.cfg.outbound_proxy.clone(),
-            proxy_all: self.cfg.outbound_proxy_all,
-            fix_nat: self.cfg.fix_nat_contact,
-            offer: None,
-            extra_headers: caller.headers,
-        };
+            None,
+            caller.headers,
+        );
         let origin = LegOrigin::new(self.cfg.local_ip, session_version());
         self.start_leg(sid, Role::Destination, spec, Vec::new(), origin);
     }
@@ -952,30 +1001,13 @@ impl Engine {
         let offerless = spec.offer.is_none();
         let redirects = Redirects::new(spec.target.clone());
         let (sip, invite) = Dialog::invite(spec);
-        if let Some(tag) = sip.local_tag() {
-            self.dialogs
-                .insert((sip.call_id().to_string(), tag.to_string()), (sid, leg));
-        }
+        self.file_dialog(&sip, sid, leg);
         let invite_tx = self.send(sid, leg, TxKind::Invite, invite);
         if let Some(call) = self.calls.get_mut(&sid) {
-            call.legs[leg.index()] = Some(LegSlot {
-                sip,
-                invite_tx,
-                offerless,
-                local_sdp,
-                origin,
-                remote_offer: None,
-                held_prack: None,
-                early_offer_tag: None,
-                early_answered: false,
-                ack_answer_for_other: false,
-                min_se_retried: false,
-                refresh_at: None,
-                expires_at: None,
-                auth: AuthCache::default(),
-                redirects,
-                cancelled: false,
-            });
+            let mut slot = LegSlot::new(sip, invite_tx, redirects, origin);
+            slot.offerless = offerless;
+            slot.local_sdp = local_sdp;
+            call.legs[leg.index()] = Some(slot);
         }
     }
 
@@ -1026,58 +1058,24 @@ impl Engine {
             return;
         };
         let referred_by = self.our_name_addr(&call.destination);
-        let parties = Parties {
-            initiator: &call.initiator,
-            destination: &call.destination,
-            identity: &self.cfg.identity,
-        };
+        let parties = self.parties(call);
         let caller = self
             .cfg
             .caller_identity
             .initiator_caller(&parties, &call.options.initiator_caller);
         let contact = self.contact(self.cfg.identity.user.as_deref(), &call.initiator);
-        let spec = DialogSpec {
-            target: call.initiator.clone(),
-            from: caller.from,
-            contact,
-            outbound_proxy: self.cfg.outbound_proxy.clone(),
-            proxy_all: self.cfg.outbound_proxy_all,
-            fix_nat: self.cfg.fix_nat_contact,
-            offer: None,
-            extra_headers: Vec::new(),
-        };
+        let spec = self.dialog_spec(&call.initiator, caller.from, contact, None, Vec::new());
         let redirects = Redirects::new(spec.target.clone());
         let (sip, mut refer) = Dialog::refer_out_of_dialog(spec, &call.destination, &referred_by);
         for (name, value) in &caller.headers {
             refer.push_header(name, value);
         }
-        if let Some(tag) = sip.local_tag() {
-            self.dialogs.insert(
-                (sip.call_id().to_string(), tag.to_string()),
-                (sid, Role::Initiator),
-            );
-        }
+        self.file_dialog(&sip, sid, Role::Initiator);
         let tx = self.send(sid, Role::Initiator, TxKind::Refer, refer);
         if let Some(call) = self.calls.get_mut(&sid) {
-            call.legs[Role::Initiator.index()] = Some(LegSlot {
-                sip,
-                invite_tx: tx,
-                offerless: false,
-                local_sdp: Vec::new(),
-                // No session in this dialog: the origin is never stamped.
-                origin: LegOrigin::new(self.cfg.local_ip, session_version()),
-                remote_offer: None,
-                held_prack: None,
-                early_offer_tag: None,
-                early_answered: false,
-                ack_answer_for_other: false,
-                min_se_retried: false,
-                refresh_at: None,
-                expires_at: None,
-                auth: AuthCache::default(),
-                redirects,
-                cancelled: false,
-            });
+            // No session in this dialog: the origin is never stamped.
+            let origin = LegOrigin::new(self.cfg.local_ip, session_version());
+            call.legs[Role::Initiator.index()] = Some(LegSlot::new(sip, tx, redirects, origin));
         }
     }
 

@@ -210,24 +210,12 @@ const FAILED_TEXT: [&str; 2] = [
 impl Session {
     /// Start a click-to-call: the first action is the INVITE to the initiator.
     pub(crate) fn new(now: Instant, anchor: bool, timing: Timing) -> Self {
-        let mut s = Session {
-            anchor,
-            out_of_dialog: false,
-            timing,
-            state: State::CallingInitiator,
-            initiator: LegState::Idle,
-            destination: LegState::Idle,
-            timed_out: None,
-            rang: [false; 2],
-            final_sent: false,
-            hang_up_pending: false,
-            ended_by: None,
-            actions: VecDeque::new(),
-        };
-        s.initiator = LegState::Ringing {
+        let ringing = LegState::Ringing {
             deadline: now + timing.ring_timeout,
         };
-        s.actions.push_back(Action::InviteInitiator);
+        let mut s = Session::starting(timing, State::CallingInitiator, Action::InviteInitiator);
+        s.anchor = anchor;
+        s.initiator = ringing;
         s
     }
 
@@ -235,11 +223,19 @@ impl Session {
     /// the REFER. The REFER's own transaction bounds the wait for its answer (Timer F,
     /// RFC 3261 §17.1.2.2), then the transfer deadline the wait for the final NOTIFY.
     pub(crate) fn refer_out_of_dialog(timing: Timing) -> Self {
+        let mut s = Session::starting(timing, State::Referring, Action::ReferOutOfDialog);
+        s.out_of_dialog = true;
+        s
+    }
+
+    /// A REFER-mode session in `state` whose first action is `first`: both legs idle,
+    /// nothing reported yet.
+    fn starting(timing: Timing, state: State, first: Action) -> Self {
         Session {
             anchor: false,
-            out_of_dialog: true,
+            out_of_dialog: false,
             timing,
-            state: State::Referring,
+            state,
             initiator: LegState::Idle,
             destination: LegState::Idle,
             timed_out: None,
@@ -247,7 +243,7 @@ impl Session {
             final_sent: false,
             hang_up_pending: false,
             ended_by: None,
-            actions: VecDeque::from([Action::ReferOutOfDialog]),
+            actions: VecDeque::from([first]),
         }
     }
 

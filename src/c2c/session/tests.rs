@@ -21,6 +21,21 @@ fn rep(code: u16, leg: Role, text: &str) -> Action {
     })
 }
 
+/// A session whose INVITE to the initiator has gone out, its actions drained.
+fn calling_initiator(anchor: bool) -> (Session, Instant) {
+    let now = Instant::now();
+    let mut s = Session::new(now, anchor, T);
+    drain(&mut s);
+    (s, now)
+}
+
+/// An out-of-dialog REFER session whose REFER has gone out, its actions drained.
+fn referring() -> Session {
+    let mut s = Session::refer_out_of_dialog(T);
+    drain(&mut s);
+    s
+}
+
 fn answered_initiator(anchor: bool) -> (Session, Instant) {
     let now = Instant::now();
     let mut s = Session::new(now, anchor, T);
@@ -180,9 +195,7 @@ fn initiator_bye_in_anchored_call_is_mirrored_to_destination() {
 
 #[test]
 fn initiator_busy_is_the_one_final_report() {
-    let now = Instant::now();
-    let mut s = Session::new(now, false, T);
-    drain(&mut s);
+    let (mut s, now) = calling_initiator(false);
     s.handle(now, I, LegEvent::Failed { code: 486 });
     assert_eq!(
         drain(&mut s),
@@ -219,9 +232,7 @@ fn sipfrag_failure_is_the_destination_failure() {
 
 #[test]
 fn ring_timeout_cancels_and_reports_408() {
-    let now = Instant::now();
-    let mut s = Session::new(now, false, T);
-    drain(&mut s);
+    let (mut s, now) = calling_initiator(false);
     assert_eq!(s.poll_timeout(), Some(now + T.ring_timeout));
     s.handle_timeout(now + Duration::from_secs(29));
     assert_eq!(drain(&mut s), vec![]);
@@ -238,9 +249,7 @@ fn ring_timeout_cancels_and_reports_408() {
 
 #[test]
 fn answer_crossing_the_cancel_is_byed_and_reported_408() {
-    let now = Instant::now();
-    let mut s = Session::new(now, true, T);
-    drain(&mut s);
+    let (mut s, now) = calling_initiator(true);
     s.handle_timeout(now + T.ring_timeout);
     drain(&mut s);
     s.handle(now, I, LegEvent::Answered { sdp: None });
@@ -398,9 +407,7 @@ fn initiator_refusing_the_reinvite_acks_then_ends_both_legs() {
 
 #[test]
 fn shutdown_while_ringing_cancels_and_reports_once() {
-    let now = Instant::now();
-    let mut s = Session::new(now, false, T);
-    drain(&mut s);
+    let (mut s, now) = calling_initiator(false);
     s.handle(now, I, LegEvent::Ringing);
     s.shutdown(now);
     assert_eq!(
@@ -443,9 +450,7 @@ fn shutdown_of_established_anchored_call_byes_both_legs_without_report() {
 /// done, even when the transaction layer never says a word.
 #[test]
 fn cancelled_leg_without_a_final_is_given_up_after_the_guard() {
-    let now = Instant::now();
-    let mut s = Session::new(now, false, T);
-    drain(&mut s);
+    let (mut s, now) = calling_initiator(false);
     s.handle(now, I, LegEvent::Ringing);
     let cancel_at = now + T.ring_timeout;
     s.handle_timeout(cancel_at);
@@ -497,9 +502,7 @@ fn cancelled_destination_and_unanswered_bye_are_given_up_after_the_guard() {
 
 #[test]
 fn hang_up_while_ringing_cancels_and_reports_hung_up_by_api_once() {
-    let now = Instant::now();
-    let mut s = Session::new(now, false, T);
-    drain(&mut s);
+    let (mut s, now) = calling_initiator(false);
     s.handle(now, I, LegEvent::Ringing);
     s.hang_up(now);
     assert_eq!(
@@ -609,8 +612,7 @@ fn out_of_dialog_refer_refused_or_unanswered_fails_the_initiator_without_fallbac
         LegEvent::ReferRejected { code: 501 },
         LegEvent::ReferFailed { code: 408 },
     ] {
-        let mut s = Session::refer_out_of_dialog(T);
-        drain(&mut s);
+        let mut s = referring();
         let code = match event {
             LegEvent::ReferRejected { code } | LegEvent::ReferFailed { code } => code,
             _ => unreachable!(),
@@ -627,8 +629,7 @@ fn out_of_dialog_refer_refused_or_unanswered_fails_the_initiator_without_fallbac
 #[test]
 fn out_of_dialog_transfer_times_out_or_ends_without_a_final_sipfrag() {
     let now = Instant::now();
-    let mut s = Session::refer_out_of_dialog(T);
-    drain(&mut s);
+    let mut s = referring();
     assert_eq!(s.poll_timeout(), None, "the REFER's transaction bounds it");
     s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
     assert_eq!(s.poll_timeout(), Some(now + T.transfer_timeout));
@@ -642,8 +643,7 @@ fn out_of_dialog_transfer_times_out_or_ends_without_a_final_sipfrag() {
     );
     assert!(s.is_done());
 
-    let mut s = Session::refer_out_of_dialog(T);
-    drain(&mut s);
+    let mut s = referring();
     s.handle(now, I, LegEvent::TransferEnded { timed_out: false });
     assert_eq!(
         drain(&mut s),
@@ -658,8 +658,7 @@ fn out_of_dialog_transfer_times_out_or_ends_without_a_final_sipfrag() {
 #[test]
 fn out_of_dialog_hang_up_before_acceptance_is_the_initiators_result() {
     let now = Instant::now();
-    let mut s = Session::refer_out_of_dialog(T);
-    drain(&mut s);
+    let mut s = referring();
     s.hang_up(now);
     assert_eq!(drain(&mut s), vec![rep(487, I, HUNG_UP_TEXT)]);
     assert!(s.is_done());
@@ -671,9 +670,7 @@ fn out_of_dialog_hang_up_before_acceptance_is_the_initiators_result() {
 fn ended_by_is_the_first_cause_of_the_end() {
     use crate::cdr::EndedBy;
     // A ring time-out: the CANCEL's 487 that follows is not the initiator's refusal.
-    let now = Instant::now();
-    let mut s = Session::new(now, false, T);
-    drain(&mut s);
+    let (mut s, now) = calling_initiator(false);
     s.handle_timeout(now + T.ring_timeout);
     s.handle(now, I, LegEvent::Failed { code: 487 });
     assert_eq!(s.ended_by(), EndedBy::Timeout);
@@ -720,16 +717,13 @@ fn ended_by_is_the_first_cause_of_the_end() {
 fn out_of_dialog_refer_records_who_ended_it() {
     use crate::cdr::EndedBy;
     let now = Instant::now();
-    let mut s = Session::refer_out_of_dialog(T);
-    drain(&mut s);
+    let mut s = referring();
     s.handle(now, I, LegEvent::ReferRejected { code: 603 });
     assert_eq!(s.ended_by(), EndedBy::Initiator);
-    let mut s = Session::refer_out_of_dialog(T);
-    drain(&mut s);
+    let mut s = referring();
     s.handle(now, I, LegEvent::ReferFailed { code: 408 });
     assert_eq!(s.ended_by(), EndedBy::Error);
-    let mut s = Session::refer_out_of_dialog(T);
-    drain(&mut s);
+    let mut s = referring();
     s.handle(now, I, LegEvent::ReferAccepted { subscription: true });
     s.handle(now, I, LegEvent::TransferProgress { code: 486 });
     assert_eq!(s.ended_by(), EndedBy::Destination);

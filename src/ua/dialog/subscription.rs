@@ -4,7 +4,7 @@
 //! read and answer the NOTIFYs that come in it.
 
 use super::{Dialog, DialogSpec, DialogState};
-use crate::sip::msg::{Message, Method, NameAddr, Uri, new_call_id, new_tag};
+use crate::sip::msg::{Message, Method, NameAddr, Uri};
 
 impl Dialog {
     /// A REFER outside any dialog to `spec.target` (RFC 3515 §2.4.1): a fresh Call-ID,
@@ -15,35 +15,7 @@ impl Dialog {
         target: &Uri,
         referred_by: &NameAddr,
     ) -> (Dialog, Message) {
-        let mut local = spec.from;
-        local.set_tag(&new_tag());
-        let route_set: Vec<NameAddr> = spec
-            .outbound_proxy
-            .map(|uri| vec![NameAddr::new(uri)])
-            .unwrap_or_default();
-        let sticky_proxy = route_set.first().filter(|_| spec.proxy_all).cloned();
-        let nat_fix_to = (spec.fix_nat && route_set.is_empty() && spec.target.host.ip().is_some())
-            .then(|| spec.target.clone());
-        let mut dialog = Dialog {
-            call_id: new_call_id(),
-            local,
-            remote: NameAddr::new(spec.target.clone()),
-            contact: spec.contact,
-            remote_target: spec.target,
-            route_set,
-            local_cseq: 0,
-            remote_cseq: None,
-            state: DialogState::Calling,
-            invite_cseq: 0,
-            ack: None,
-            invite_pending: false,
-            rseqs: Vec::new(),
-            session_interval: None,
-            min_se: super::MIN_SE,
-            sticky_proxy,
-            nat_fix_to,
-            invite_credentials: Vec::new(),
-        };
+        let mut dialog = Dialog::calling(spec);
         let refer = dialog.refer(target, referred_by);
         (dialog, refer)
     }

@@ -48,28 +48,21 @@ fn a_redirected_initiator_invite_keeps_its_identity_and_auto_answer_headers() {
 fn per_call_values_reach_each_legs_invite() {
     let mut e = engine();
     e.cfg.caller_identity = configured();
-    let (tx, _rx) = unbounded();
-    e.handle_command(
+    let _rx = place_with(
+        &mut e,
         Instant::now(),
-        Command::ClickToCall {
-            initiator_uri: "sip:100@127.0.0.1:5061".into(),
-            destination_uri: "sip:200@127.0.0.1:5062".into(),
-            anchor: true,
-            origin: crate::c2c::command::CallOrigin::for_test("100", "200"),
-            id: CallId::generate(None).expect("random bits"),
-            options: CallOptions {
-                initiator_caller: CallerOverride {
-                    display_name: Some("Desk".into()),
-                    caller_id: None,
-                },
-                destination_caller: CallerOverride {
-                    display_name: None,
-                    caller_id: Some("+1555".into()),
-                },
-                auto_answer: Some(AutoAnswer::None),
-                ..CallOptions::default()
+        true,
+        CallOptions {
+            initiator_caller: CallerOverride {
+                display_name: Some("Desk".into()),
+                caller_id: None,
             },
-            reply: tx,
+            destination_caller: CallerOverride {
+                display_name: None,
+                caller_id: Some("+1555".into()),
+            },
+            auto_answer: Some(AutoAnswer::None),
+            ..CallOptions::default()
         },
     );
     let (itx, invite) = one_request(&mut e);
@@ -115,22 +108,11 @@ fn the_out_of_dialog_refer_carries_the_initiators_identity_but_no_auto_answer() 
     e.cfg.caller_identity = configured();
     e.cfg.caller_identity.extra_header =
         Some(crate::c2c::identity::ExtraHeader::parse("X-Vendor: 1").expect("header"));
-    let (tx, _rx) = unbounded();
-    e.handle_command(
-        Instant::now(),
-        Command::ClickToCall {
-            initiator_uri: "sip:100@127.0.0.1:5061".into(),
-            destination_uri: "sip:200@127.0.0.1:5062".into(),
-            anchor: false,
-            origin: crate::c2c::command::CallOrigin::for_test("100", "200"),
-            id: CallId::generate(None).expect("random bits"),
-            options: CallOptions {
-                mode: Some(CallMode::ReferOutOfDialog),
-                ..CallOptions::default()
-            },
-            reply: tx,
-        },
-    );
+    let options = CallOptions {
+        mode: Some(CallMode::ReferOutOfDialog),
+        ..CallOptions::default()
+    };
+    let _rx = place_with(&mut e, Instant::now(), false, options);
     let (_, refer) = one_request(&mut e);
     assert_eq!(refer.method(), Some(&Method::Refer));
     let from = "\"Click-To-Call: 200\"<sip:200@127.0.0.1>";

@@ -13,6 +13,7 @@ mod relays;
 mod session_timer;
 
 use super::*;
+use crate::c2c::command::CallOptions;
 use crate::c2c::command::Role as L;
 use crate::sip::msg::Method;
 use crossbeam_channel::{Receiver, unbounded};
@@ -44,15 +45,37 @@ pub(super) fn config() -> EngineConfig {
 }
 
 fn place(e: &mut Engine, anchor: bool) -> Receiver<Progress> {
+    place_with(e, Instant::now(), anchor, CallOptions::default())
+}
+
+/// A click-to-call from 100 to 200 at `now` with per-call `options`.
+fn place_with(
+    e: &mut Engine,
+    now: Instant,
+    anchor: bool,
+    options: CallOptions,
+) -> Receiver<Progress> {
+    let id = crate::c2c::command::CallId::generate(None).expect("random bits");
+    place_as(e, now, anchor, id, options)
+}
+
+/// The same under the API's call `id` (to hang it up by).
+fn place_as(
+    e: &mut Engine,
+    now: Instant,
+    anchor: bool,
+    id: crate::c2c::command::CallId,
+    options: CallOptions,
+) -> Receiver<Progress> {
     let (tx, rx) = unbounded();
     e.handle_command(
-        Instant::now(),
+        now,
         Command::ClickToCall {
             initiator_uri: "sip:100@127.0.0.1:5061".into(),
             destination_uri: "sip:200@127.0.0.1:5062".into(),
             anchor,
-            id: crate::c2c::command::CallId::generate(None).expect("random bits"),
-            options: Default::default(),
+            id,
+            options,
             origin: crate::c2c::command::CallOrigin::for_test("100", "200"),
             reply: tx,
         },

@@ -31,6 +31,41 @@ fn reliable(invite: &Message, code: u16, tag: &str, rseq: u32, sdp: Option<&str>
     r
 }
 
+/// The destination's offer (`DEST_OFFER`) in its `code` response of the early or confirmed
+/// dialog `tag`: a 2xx, or a reliable provisional with RSeq 1.
+fn dest_offer(invite: &Message, code: u16, tag: &str) -> Message {
+    if code >= 200 {
+        answer(invite, code, tag, Some(DEST_OFFER))
+    } else {
+        reliable(invite, code, tag, 1, Some(DEST_OFFER))
+    }
+}
+
+/// The initiator's ACK (CSeq 5) with its answer to our offer in the 2xx to its offerless
+/// re-INVITE.
+fn ack_with_answer(invite: &Message) -> Message {
+    in_dialog(
+        invite,
+        "ACK",
+        5,
+        "a",
+        "Content-Type: application/sdp\r\n",
+        INIT_ANSWER,
+    )
+}
+
+/// The initiator's offerless re-INVITE (CSeq 5, server transaction 40, `extra` headers)
+/// relayed to the destination: (our transaction, the relayed re-INVITE).
+fn relayed_offerless(
+    e: &mut Engine,
+    now: Instant,
+    invite: &Message,
+    extra: &str,
+) -> (ClientTxId, Message) {
+    from_initiator(e, now, 40, in_dialog(invite, "INVITE", 5, "a", extra, ""));
+    one_request(e)
+}
+
 fn origin(sdp: &[u8]) -> sdp::Origin {
     sdp::SessionDescription::parse(sdp).unwrap().origin
 }
@@ -54,12 +89,7 @@ fn an_offer_in_a_reliable_183_is_answered_in_the_prack() {
     let now = Instant::now();
     let (rx, invite, dtx, dinv) = up_to_destination(&mut e, now);
     assert!(dinv.has_token("Supported", "100rel"));
-    reply(
-        &mut e,
-        now,
-        dtx,
-        reliable(&dinv, 183, "d", 1, Some(DEST_OFFER)),
-    );
+    reply(&mut e, now, dtx, dest_offer(&dinv, 183, "d"));
     // No PRACK yet: it must carry the answer. The offer goes to the initiator.
     let (rtx, reinv) = one_request(&mut e);
     assert_eq!(reinv.method(), Some(&Method::Invite));
@@ -69,12 +99,7 @@ fn an_offer_in_a_reliable_183_is_answered_in_the_prack() {
     assert_eq!(relayed.session_id, origin(invite.body()).session_id);
     assert!(String::from_utf8_lossy(reinv.body()).contains("m=audio 6010 RTP/AVP 8\r\n"));
     // A retransmission of the 183 meanwhile gets nothing.
-    reply(
-        &mut e,
-        now,
-        dtx,
-        reliable(&dinv, 183, "d", 1, Some(DEST_OFFER)),
-    );
+    reply(&mut e, now, dtx, dest_offer(&dinv, 183, "d"));
     assert!(sent(&mut e).is_empty());
     reply(
         &mut e,
@@ -158,20 +183,10 @@ fn a_later_forks_2xx_is_acked_with_an_answer_then_byed() {
     let mut e = engine();
     let now = Instant::now();
     let (_rx, _, dtx, dinv) = up_to_destination(&mut e, now);
-    reply(
-        &mut e,
-        now,
-        dtx,
-        answer(&dinv, 200, "fork1", Some(DEST_OFFER)),
-    );
+    reply(&mut e, now, dtx, dest_offer(&dinv, 200, "fork1"));
     let (_, reinv) = one_request(&mut e);
     assert_eq!(reinv.method(), Some(&Method::Invite));
-    reply(
-        &mut e,
-        now,
-        dtx,
-        answer(&dinv, 200, "fork2", Some(DEST_OFFER)),
-    );
+    reply(&mut e, now, dtx, dest_offer(&dinv, 200, "fork2"));
     let cmds = sent(&mut e);
     let [
         SipCommand::SendAck { request: ack },
@@ -201,20 +216,10 @@ fn a_second_early_offer_is_answered_with_its_streams_rejected() {
     let mut e = engine();
     let now = Instant::now();
     let (_rx, _, dtx, dinv) = up_to_destination(&mut e, now);
-    reply(
-        &mut e,
-        now,
-        dtx,
-        reliable(&dinv, 183, "fork1", 1, Some(DEST_OFFER)),
-    );
+    reply(&mut e, now, dtx, dest_offer(&dinv, 183, "fork1"));
     let (_, reinv) = one_request(&mut e);
     assert_eq!(reinv.method(), Some(&Method::Invite));
-    reply(
-        &mut e,
-        now,
-        dtx,
-        reliable(&dinv, 183, "fork2", 1, Some(DEST_OFFER)),
-    );
+    reply(&mut e, now, dtx, dest_offer(&dinv, 183, "fork2"));
     let (_, prack) = one_request(&mut e);
     assert_eq!(
         (prack.method(), prack.to_tag()),
@@ -230,12 +235,7 @@ fn an_early_offer_the_initiator_refuses_ends_the_call() {
     let mut e = engine();
     let now = Instant::now();
     let (rx, _, dtx, dinv) = up_to_destination(&mut e, now);
-    reply(
-        &mut e,
-        now,
-        dtx,
-        reliable(&dinv, 183, "d", 1, Some(DEST_OFFER)),
-    );
+    reply(&mut e, now, dtx, dest_offer(&dinv, 183, "d"));
     let (rtx, reinv) = one_request(&mut e);
     reply(&mut e, now, rtx, answer(&reinv, 488, "a", None));
     let cmds = sent(&mut e);
@@ -276,14 +276,7 @@ fn an_offerless_reinvite_outside_an_anchored_call_gets_the_current_sdp() {
         invite.body(),
         "the offer we made, unchanged"
     );
-    let ack = in_dialog(
-        &invite,
-        "ACK",
-        5,
-        "a",
-        "Content-Type: application/sdp\r\n",
-        INIT_ANSWER,
-    );
+    let ack = ack_with_answer(&invite);
     from_initiator(&mut e, now, 41, ack);
     assert!(sent(&mut e).is_empty());
 }
@@ -297,26 +290,13 @@ fn an_offerless_reinvite_is_relayed_and_its_answer_comes_from_the_ack() {
     let mut e = engine();
     let now = Instant::now();
     let (invite, dinv) = anchored_up(&mut e, now);
-    let reinvite = in_dialog(
-        &invite,
-        "INVITE",
-        5,
-        "a",
-        "Contact: <sip:service@127.0.0.1:5061>\r\n",
-        "",
-    );
-    from_initiator(&mut e, now, 40, reinvite);
-    let (relay_tx, relayed) = one_request(&mut e);
+    let contact = "Contact: <sip:service@127.0.0.1:5061>\r\n";
+    let (relay_tx, relayed) = relayed_offerless(&mut e, now, &invite, contact);
     assert_eq!(relayed.method(), Some(&Method::Invite));
     assert_eq!(relayed.call_id().ok(), dinv.call_id().ok());
     assert!(relayed.body().is_empty(), "relayed without an offer");
     assert_eq!(relayed.header("Content-Type"), None);
-    reply(
-        &mut e,
-        now,
-        relay_tx,
-        answer(&relayed, 200, "d", Some(DEST_OFFER)),
-    );
+    reply(&mut e, now, relay_tx, dest_offer(&relayed, 200, "d"));
     let cmds = sent(&mut e);
     let [SipCommand::Respond { tx, response }] = &cmds[..] else {
         panic!("no ACK to the destination before the initiator's answer: {cmds:?}")
@@ -328,14 +308,7 @@ fn an_offerless_reinvite_is_relayed_and_its_answer_comes_from_the_ack() {
         ("clicktocall", origin(invite.body()).session_id)
     );
     assert!(String::from_utf8_lossy(response.body()).contains("m=audio 6010 RTP/AVP 8\r\n"));
-    let ack = in_dialog(
-        &invite,
-        "ACK",
-        5,
-        "a",
-        "Content-Type: application/sdp\r\n",
-        INIT_ANSWER,
-    );
+    let ack = ack_with_answer(&invite);
     from_initiator(&mut e, now, 41, ack.clone());
     let cmds = sent(&mut e);
     let [SipCommand::SendAck { request: dack }] = &cmds[..] else {
@@ -360,15 +333,8 @@ fn a_held_ack_of_a_relayed_offerless_reinvite_goes_before_the_bye() {
     let mut e = engine();
     let now = Instant::now();
     let (invite, dinv) = anchored_up(&mut e, now);
-    let reinvite = in_dialog(&invite, "INVITE", 5, "a", "", "");
-    from_initiator(&mut e, now, 40, reinvite);
-    let (relay_tx, relayed) = one_request(&mut e);
-    reply(
-        &mut e,
-        now,
-        relay_tx,
-        answer(&relayed, 200, "d", Some(DEST_OFFER)),
-    );
+    let (relay_tx, relayed) = relayed_offerless(&mut e, now, &invite, "");
+    reply(&mut e, now, relay_tx, dest_offer(&relayed, 200, "d"));
     sent(&mut e);
     let bye = in_dialog(&invite, "BYE", 6, "a", "", "");
     from_initiator(&mut e, now, 43, bye);

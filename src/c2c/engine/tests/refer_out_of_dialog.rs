@@ -6,23 +6,22 @@ use super::*;
 use crate::c2c::command::{CallMode, CallOptions};
 
 fn place_ood(e: &mut Engine, now: Instant) -> Receiver<Progress> {
-    let (tx, rx) = unbounded();
-    e.handle_command(
-        now,
-        Command::ClickToCall {
-            initiator_uri: "sip:100@127.0.0.1:5061".into(),
-            destination_uri: "sip:200@127.0.0.1:5062".into(),
-            anchor: false,
-            origin: crate::c2c::command::CallOrigin::for_test("100", "200"),
-            id: crate::c2c::command::CallId::generate(None).expect("random bits"),
-            options: CallOptions {
-                mode: Some(CallMode::ReferOutOfDialog),
-                ..CallOptions::default()
-            },
-            reply: tx,
-        },
-    );
-    rx
+    place_with(e, now, false, ood_options())
+}
+
+fn ood_options() -> CallOptions {
+    CallOptions {
+        mode: Some(CallMode::ReferOutOfDialog),
+        ..CallOptions::default()
+    }
+}
+
+/// An out-of-dialog REFER its phone accepted (202): (progress, REFER).
+fn accepted(e: &mut Engine, now: Instant) -> (Receiver<Progress>, Message) {
+    let rx = place_ood(e, now);
+    let (rtx, refer) = one_request(e);
+    reply(e, now, rtx, answer(&refer, 202, "p", None));
+    (rx, refer)
 }
 
 /// A NOTIFY of the REFER's subscription from the initiator's phone (tag `p`).
@@ -35,6 +34,11 @@ fn notify(refer: &Message, cseq: u32, state: &str, frag: &str) -> Message {
 
 fn assert_nothing_left(e: &Engine) {
     assert_eq!(e.counts(), EngineCounts::default());
+}
+
+/// The NOTIFY that ends the subscription with the transfer's final status line `frag`.
+fn final_notify(refer: &Message, cseq: u32, frag: &str) -> Message {
+    notify(refer, cseq, "terminated;reason=noresource", frag)
 }
 
 /// Sends the NOTIFY and checks it alone was answered, 200.
@@ -91,12 +95,7 @@ fn the_refer_goes_outside_any_dialog_and_the_final_sipfrag_ends_the_call_without
         &mut e,
         now,
         3,
-        notify(
-            &refer,
-            3,
-            "terminated;reason=noresource",
-            "SIP/2.0 200 OK\r\n",
-        ),
+        final_notify(&refer, 3, "SIP/2.0 200 OK\r\n"),
     );
     let got: Vec<(u16, L, String)> = rx.try_iter().map(|p| (p.code, p.leg, p.text)).collect();
     assert_eq!(
@@ -145,12 +144,7 @@ fn a_notify_before_the_202_is_answered_and_taken_as_acceptance() {
         &mut e,
         now,
         2,
-        notify(
-            &refer,
-            2,
-            "terminated;reason=noresource",
-            "SIP/2.0 200 OK\r\n",
-        ),
+        final_notify(&refer, 2, "SIP/2.0 200 OK\r\n"),
     );
     assert_eq!(events(&rx), vec![(200, L::Destination)]);
     assert_nothing_left(&e);
@@ -176,19 +170,12 @@ fn a_refused_refer_ends_the_call_with_its_code() {
 fn a_failing_sipfrag_is_the_destinations_failure() {
     let mut e = engine();
     let now = Instant::now();
-    let rx = place_ood(&mut e, now);
-    let (rtx, refer) = one_request(&mut e);
-    reply(&mut e, now, rtx, answer(&refer, 202, "p", None));
+    let (rx, refer) = accepted(&mut e, now);
     notified(
         &mut e,
         now,
         1,
-        notify(
-            &refer,
-            1,
-            "terminated;reason=noresource",
-            "SIP/2.0 486 Busy Here\r\n",
-        ),
+        final_notify(&refer, 1, "SIP/2.0 486 Busy Here\r\n"),
     );
     assert_eq!(
         events(&rx),
@@ -203,9 +190,7 @@ fn a_failing_sipfrag_is_the_destinations_failure() {
 fn silence_ends_the_call_with_408() {
     let mut e = engine();
     let now = Instant::now();
-    let rx = place_ood(&mut e, now);
-    let (rtx, refer) = one_request(&mut e);
-    reply(&mut e, now, rtx, answer(&refer, 202, "p", None));
+    let (rx, _) = accepted(&mut e, now);
     let due = e.poll_timeout().expect("the transfer deadline");
     assert_eq!(due, now + Duration::from_secs(30 + 32));
     e.handle_timeout(due - Duration::from_millis(1));
@@ -233,9 +218,7 @@ fn silence_ends_the_call_with_408() {
 fn the_last_notifys_expiry_bounds_the_transfer() {
     let mut e = engine();
     let now = Instant::now();
-    let rx = place_ood(&mut e, now);
-    let (rtx, refer) = one_request(&mut e);
-    reply(&mut e, now, rtx, answer(&refer, 202, "p", None));
+    let (rx, refer) = accepted(&mut e, now);
     notified(
         &mut e,
         now,
@@ -290,12 +273,7 @@ fn a_challenged_refer_is_sent_again_with_credentials() {
         &mut e,
         now,
         1,
-        notify(
-            &again,
-            1,
-            "terminated;reason=noresource",
-            "SIP/2.0 200 OK\r\n",
-        ),
+        final_notify(&again, 1, "SIP/2.0 200 OK\r\n"),
     );
     assert_eq!(
         events(&rx),
@@ -310,23 +288,8 @@ fn a_challenged_refer_is_sent_again_with_credentials() {
 fn a_hang_up_ends_the_call_at_once_without_sip() {
     let mut e = engine();
     let now = Instant::now();
-    let (tx, rx) = unbounded();
     let id = crate::c2c::command::CallId::generate(None).expect("random bits");
-    e.handle_command(
-        now,
-        Command::ClickToCall {
-            initiator_uri: "sip:100@127.0.0.1:5061".into(),
-            destination_uri: "sip:200@127.0.0.1:5062".into(),
-            anchor: true,
-            origin: crate::c2c::command::CallOrigin::for_test("100", "200"),
-            id: id.clone(),
-            options: CallOptions {
-                mode: Some(CallMode::ReferOutOfDialog),
-                ..CallOptions::default()
-            },
-            reply: tx,
-        },
-    );
+    let rx = place_as(&mut e, now, true, id.clone(), ood_options());
     let (rtx, refer) = one_request(&mut e);
     assert_eq!(
         refer.method(),
