@@ -21,6 +21,9 @@ impl Engine {
             return;
         }
         if let Ok((cseq, _)) = req.cseq() {
+            // One per leg: a later INVITE's 2xx is the one whose ACK matters, and a phone
+            // sending INVITE after INVITE without ACKing adds none.
+            self.acks_due.remove_matching(sid, |l, _| l == leg);
             self.acks_due.insert((now + ACK_WAIT, sid, leg, cseq));
         }
     }
@@ -31,7 +34,7 @@ impl Engine {
             return;
         };
         self.acks_due
-            .retain(|&(_, s, l, n)| (s, l, n) != (sid, leg, cseq));
+            .remove_matching(sid, |l, n| (l, n) == (leg, cseq));
     }
 
     /// The ACKs overdue at `now`: their calls end. A held ACK to the other phone (its 2xx

@@ -24,6 +24,7 @@ use crate::ua::contact::{self, ListenPorts};
 use crate::ua::dialog::{Dialog, DialogSpec};
 use crate::ua::digest::{AuthCache, Credentials};
 use crate::ua::redirect::Redirects;
+use due::DueSet;
 use origin::LegOrigin;
 
 /// What the engine needs to know about us.
@@ -111,9 +112,9 @@ struct Tracked {
     kind: TxKind,
     /// The CSeq number of its request: a response must carry it (RFC 3261 §8.1.3.3).
     cseq: u32,
-    /// An INVITE answered 2xx, followed a while longer to ACK the 2xx's retransmissions
-    /// (its entry in `Engine::retire`).
-    accepted: bool,
+    /// An INVITE answered 2xx is followed a while longer to ACK the 2xx's retransmissions:
+    /// until then (its entry in `Engine::retire`).
+    retire_at: Option<Instant>,
     /// An INVITE of ours within a dialog is given up if it has no final answer by then
     /// (its entry in `Engine::answer_due`).
     answer_by: Option<Instant>,
@@ -240,6 +241,9 @@ struct Call {
     /// The request's per-call settings (caller identity and auto-answer are read when
     /// each leg's INVITE is built).
     options: CallOptions,
+    /// The client transactions started for this call (some may be over): the call's own
+    /// entries in `Engine::txs`, taken out when it ends without scanning the others'.
+    tx_ids: Vec<ClientTxId>,
 }
 
 /// All calls of the process.
@@ -260,10 +264,10 @@ pub(crate) struct Engine {
     answer_due: BTreeSet<(Instant, ClientTxId)>,
     /// Re-INVITEs to send later: after a 491 (RFC 3261 §14.1) or to refresh the session
     /// when we are its refresher (RFC 4028 §7.4).
-    reinvites_due: BTreeSet<(Instant, SessionId, Role, Redo)>,
+    reinvites_due: DueSet<Redo>,
     /// Our 2xx to a phone's INVITE (leg, its CSeq number) ends the call at that instant
     /// unless ACKed (`ack_wait`).
-    acks_due: BTreeSet<(Instant, SessionId, Role, u32)>,
+    acks_due: DueSet<u32>,
     out: VecDeque<SipCommand>,
     /// What the API shows of the calls, live and recently ended.
     registry: Registry,
@@ -285,8 +289,8 @@ impl Engine {
             timers: BTreeSet::new(),
             retire: BTreeSet::new(),
             answer_due: BTreeSet::new(),
-            reinvites_due: BTreeSet::new(),
-            acks_due: BTreeSet::new(),
+            reinvites_due: DueSet::default(),
+            acks_due: DueSet::default(),
             out: VecDeque::new(),
             registry: Registry::default(),
             cdr: CdrSink::default(),
@@ -404,6 +408,7 @@ impl Engine {
                     pending_relays: HashMap::new(),
                     refer_glares: 0,
                     facts,
+                    tx_ids: Vec::new(),
                     options,
                 };
                 self.calls.insert(sid, call);
@@ -643,12 +648,21 @@ impl Engine {
                 leg,
                 kind,
                 cseq,
-                accepted: false,
+                retire_at: None,
                 answer_by: None,
                 request: kept,
                 auth_retries: 0,
             },
         );
+        if let Some(call) = self.calls.get_mut(&sid) {
+            // Pruned as it grows (a long call refreshes its session for hours), so it
+            // holds about the transactions still running.
+            if call.tx_ids.len() >= 16 {
+                let txs = &self.txs;
+                call.tx_ids.retain(|t| txs.contains_key(t));
+            }
+            call.tx_ids.push(tx);
+        }
         self.out.push_back(SipCommand::SendRequest { tx, request });
         tx
     }
@@ -726,12 +740,18 @@ impl Engine {
         // SipCommand to abandon a client transaction. What they still deliver finds no
         // entry here: a 2xx to an INVITE is ACKed and ended (`stray_response`), the rest
         // dropped.
-        self.txs.retain(|_, t| t.sid != sid);
-        let txs = &self.txs;
-        self.retire.retain(|(_, tx)| txs.contains_key(tx));
-        self.answer_due.retain(|(_, tx)| txs.contains_key(tx));
-        self.reinvites_due.retain(|(_, s, ..)| *s != sid);
-        self.acks_due.retain(|(_, s, ..)| *s != sid);
+        for tx in call.tx_ids {
+            if let Some(t) = self.txs.remove(&tx) {
+                if let Some(at) = t.answer_by {
+                    self.answer_due.remove(&(at, tx));
+                }
+                if let Some(at) = t.retire_at {
+                    self.retire.remove(&(at, tx));
+                }
+            }
+        }
+        self.reinvites_due.remove_call(sid);
+        self.acks_due.remove_call(sid);
     }
 
     /// The call's detail record, to the sink.
@@ -1164,6 +1184,7 @@ fn session_version() -> u64 {
 }
 
 mod ack_wait;
+mod due;
 mod origin;
 mod requests;
 mod responses;

@@ -112,9 +112,9 @@ impl Engine {
             self.txs.remove(&tx);
         } else if code >= 200
             && let Some(t) = self.txs.get_mut(&tx)
-            && !t.accepted
+            && t.retire_at.is_none()
         {
-            t.accepted = true;
+            t.retire_at = Some(now + ACCEPTED_FOR);
             self.retire.insert((now + ACCEPTED_FOR, tx));
         }
         match kind {
