@@ -15,10 +15,11 @@
 #   CONNS (default 10) XML connections, SETTLE (default 60) seconds after the run before
 #   RSS is read again, LOGLEVEL (default WARNING), MAX_CPS / MAX_CONCURRENT set
 #   MaxCallsPerSecond / MaxConcurrentCalls (admission at the front door), PERF=1 counts
-#   the server's user-space instructions with perf stat, PROFILE=1 records a perf profile
-#   (cpu-clock, call graphs) and keeps its summary, KEEP=1 keeps the scratch directory,
-#   CDR=json or CDR=csv writes call detail records (CdrFilename in the scratch directory,
-#   on its file system) and counts them at the end.
+#   the server's user-space instructions and context switches with perf stat, PROFILE=1
+#   records a perf profile (cpu-clock, call graphs) and keeps its summary, KEEP=1 keeps the
+#   scratch directory, CDR=json or CDR=csv writes call detail records (CdrFilename in the
+#   scratch directory, on its file system) and counts them at the end, HOLD_MS (anchored;
+#   default 300) how long the destination holds each answered call.
 # Needs: sipp (Debian sip-tester), python3, cargo. Kills only the processes it started.
 set -euo pipefail
 
@@ -102,6 +103,14 @@ start_sipp() { # name, scenario file, port, calls
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
+# Per thread of pid $1: name, user and system ticks, voluntary and involuntary switches.
+threads() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "${t##*/} $(tr ' ' _ <"$t/comm") $(cut -d' ' -f14,15 "$t/stat")" \
+      "$(awk '/^(non)?voluntary_ctxt/ { printf "%s ", $2 }' "$t/status")"
+  done
+}
 
 run_mode() {
   local mode=$1
@@ -145,6 +154,8 @@ CFG
   else
     render initiator_anchor.xml "$WORK/ini-$mode.xml" "SERVER_PORT=$sip"
     render destination_anchor.xml "$WORK/dst-$mode.xml" "INIT_PORT=$ini" "SERVER_PORT=$sip"
+    # HOLD_MS: how long the destination holds an answered call before its BYE.
+    [ -n "${HOLD_MS:-}" ] && sed -i "s/<pause milliseconds=\"300\"\/>/<pause milliseconds=\"$HOLD_MS\"\/>/" "$WORK/dst-$mode.xml"
     start_sipp "ini-$mode" "$WORK/ini-$mode.xml" "$ini" "$CALLS"
     start_sipp "dst-$mode" "$WORK/dst-$mode.xml" "$dst" "$CALLS"
     anchor=true
@@ -154,8 +165,9 @@ CFG
   sleep 1
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   cpu0=$(cpu_s "$server"); rss0=$(rss_kb "$server")
+  [ "${PERF:-0}" = 1 ] && threads "$server" >"$WORK/$mode.threads0"
   if [ "${PERF:-0}" = 1 ]; then
-    perf stat -e instructions:u -x, -o "$WORK/$mode.perf" -p "$server" &
+    perf stat -e instructions:u,context-switches -x, -o "$WORK/$mode.perf" -p "$server" &
     perf_pid=$!
     PIDS+=($perf_pid)
   fi
@@ -165,13 +177,25 @@ CFG
     rec_pid=$!
     PIDS+=($rec_pid)
   fi
+  local look_pid=""
+  if [ "${PERF:-0}" = 1 ]; then # threads that end with their connection: last look counts
+    while :; do threads "$server" >>"$WORK/$mode.threads1" 2>/dev/null; sleep 0.2; done &
+    look_pid=$!
+    PIDS+=($look_pid)
+  fi
   "$DRIVER" "$xml" "$RATE" "$SECS" "p$ini-100" "p$dst-200" "$anchor" "$CONNS" >"$WORK/$mode.result"
   cpu1=$(cpu_s "$server"); hwm=$(hwm_kb "$server")
-  local insns=""
+  if [ -n "$look_pid" ]; then
+    kill "$look_pid"; wait "$look_pid" 2>/dev/null || true
+    PIDS=("${PIDS[@]/$look_pid}")
+    threads "$server" >>"$WORK/$mode.threads1"
+  fi
+  local insns="" csw=""
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid"; wait "$perf_pid" || true
     PIDS=("${PIDS[@]/$perf_pid}")
     insns=$(awk -F, '/instructions/ { print $1 }' "$WORK/$mode.perf")
+    csw=$(awk -F, '/context-switches/ { print $1 }' "$WORK/$mode.perf")
   fi
   if [ -n "$rec_pid" ]; then
     kill -INT "$rec_pid"; wait "$rec_pid" || true
@@ -186,9 +210,9 @@ CFG
   local end_rss; end_rss=$(rss_kb "$server")
   sleep "$SETTLE"
   rss_after=$(rss_kb "$server")
-  python3 - "$mode" "$RATE" "$SECS" "$cpu0" "$cpu1" "$rss0" "$end_rss" "$hwm" "$rss_after" "$SETTLE" "$load" "$insns" "$(cat "$WORK/$mode.result")" <<'PY'
+  python3 - "$mode" "$RATE" "$SECS" "$cpu0" "$cpu1" "$rss0" "$end_rss" "$hwm" "$rss_after" "$SETTLE" "$load" "$insns" "$csw" "$(cat "$WORK/$mode.result")" <<'PY'
 import sys
-mode, rate, secs, c0, c1, r0, rend, hwm, ra, settle, load, insns, result = sys.argv[1:14]
+mode, rate, secs, c0, c1, r0, rend, hwm, ra, settle, load, insns, csw, result = sys.argv[1:15]
 r = dict(kv.split("=", 1) for kv in result.split())
 done = int(r["completed"]); el = float(r["elapsed"])
 cpu = float(c1) - float(c0)
@@ -196,6 +220,8 @@ admitted = max(done + int(r["failed"]) + int(r["no_final"]), 1)
 per_call = f"{1000*cpu/admitted:.3f} ms/call"
 if insns and insns.isdigit():
     per_call += f", {int(insns)/admitted/1e6:.2f} M instructions/call"
+if csw and csw.isdigit():
+    per_call += f", {int(csw)/admitted:.1f} context switches/call"
 print(f"{mode:6} rate={rate}/s x {secs}s calls={r['calls']} completed={done} refused={r['refused']}"
       f" failed={r['failed']} ({r['failed_codes']}) no-final={r['no_final']}"
       f" | {done/el:.0f} completed/s, p50={r['p50_ms']} ms p99={r['p99_ms']} ms max={r['max_ms']} ms"
@@ -208,10 +234,28 @@ PY
   # A phone still waiting after 15 s lost calls (the XML side saw failures): stop it.
   # With admission limits the refused calls never reach the phones, which then wait for
   # them: stopped here, that is not a failure of theirs.
+  if [ "${PERF:-0}" = 1 ]; then # per thread kind: CPU ms and wake-ups (switches) per call
+    python3 - "$WORK/$mode.threads0" "$WORK/$mode.threads1" "$CALLS" "$(getconf CLK_TCK)" "$cpu0" "$cpu1" <<'PY'
+import sys, collections
+def read(p):  # tid -> [name, utime, stime, voluntary, involuntary]
+    return {l.split()[0]: l.split()[1:] for l in open(p) if len(l.split()) == 6}
+a, b, calls, hz = read(sys.argv[1]), read(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+tot = collections.defaultdict(lambda: [0, 0, 0, 0])
+for tid, row in b.items():
+    base = a.get(tid, [row[0], 0, 0, 0, 0])
+    for k in range(4):
+        tot[row[0]][k] += int(row[k + 1]) - int(base[k + 1])
+print("  per call by thread: " + ", ".join(
+    f"{n} {1000*u/hz/calls:.3f}+{1000*s/hz/calls:.3f} ms user+sys, {v/calls:.1f}+{nv/calls:.1f} switches"
+    for n, (u, s, v, nv) in sorted(tot.items()) if u + s + v + nv)
+    # Threads that ended before the second look (the XML connections' own).
+    + f"; not seen {1000*(float(sys.argv[6]) - float(sys.argv[5]) - sum(u + s for u, s, _, _ in tot.values())/hz)/calls:.3f} ms")
+PY
+  fi
   local pid
   for pid in "${PIDS[@]}"; do
     [ -z "$pid" ] || [ "$pid" = "$server" ] && continue
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 $((150 + ${HOLD_MS:-0} / 100))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill "$pid" 2>/dev/null; then
       wait "$pid" || true
       echo "  a SIPp phone of $mode was still waiting for calls: stopped"
