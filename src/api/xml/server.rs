@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Select, Sender};
 use log::{debug, info};
 use openssl::error::ErrorStack;
 
@@ -116,6 +116,7 @@ impl ConnectionHandler for XmlHandler {
                     stream: writer_stream,
                     peer,
                     tracked: Vec::new(),
+                    out: Vec::new(),
                 }
                 .run(&control_rx, &stop);
                 drop(writer_slot);
@@ -157,6 +158,8 @@ impl Reader<'_> {
         let mut framer = Framer::new();
         let mut buf = [0u8; READ_CHUNK];
         let mut partial_since: Option<Instant> = None;
+        // The read time-out last set (none yet: the first turn sets it).
+        let mut read_timeout: Option<Option<Duration>> = None;
         loop {
             // Idle connections are kept; a started document must complete in time.
             let timeout = match partial_since {
@@ -169,8 +172,12 @@ impl Reader<'_> {
                 },
                 None => None,
             };
-            if self.stream.set_read_timeout(timeout).is_err() {
-                return;
+            // Changed only when it changes: a system call per read otherwise.
+            if read_timeout != Some(timeout) {
+                if self.stream.set_read_timeout(timeout).is_err() {
+                    return;
+                }
+                read_timeout = Some(timeout);
             }
             let n = match (&self.stream).read(&mut buf) {
                 Ok(0) => return,
@@ -326,7 +333,13 @@ struct Writer {
     stream: ApiStream,
     peer: SocketAddr,
     tracked: Vec<Tracked>,
+    /// Documents waiting for one write: everything that is ready when the writer wakes
+    /// goes out in one `write`, not one system call (and one wake-up of the client) each.
+    out: Vec<u8>,
 }
+
+/// Documents collected beyond this are written before more are taken.
+const WRITE_BATCH: usize = 64 * 1024;
 
 /// What one wait of the writer produced.
 enum Woken {
@@ -351,26 +364,31 @@ impl Writer {
                 for t in self.tracked.iter().skip(1) {
                     sel.recv(&t.progress);
                 }
-                // `ready` commits to nothing, so a stale index cannot break anything:
-                // the channel is then read with `try_recv`.
-                let idx = sel.ready();
+                // What is ready now joins the batch; once nothing is, the batch is written
+                // and the writer blocks. `select` (unlike `ready`) parks at once instead of
+                // spinning and yielding first, and the operation it picks is completed here.
+                let oper = match sel.try_select() {
+                    Ok(oper) => oper,
+                    Err(_) => {
+                        if let Err(e) = flush(&mut self.stream, &mut self.out) {
+                            debug!(target: "api::xml", "{}: write failed: {e}", self.peer);
+                            break;
+                        }
+                        sel.select()
+                    }
+                };
+                let idx = oper.index();
                 if idx == stop_idx {
-                    match stop.try_recv() {
-                        Err(TryRecvError::Empty) => continue,
-                        _ => Woken::Stop,
-                    }
+                    let _ = oper.recv(stop);
+                    Woken::Stop
                 } else if Some(idx) == control_idx {
-                    match control.try_recv() {
-                        Ok(msg) => Woken::Control(Some(msg)),
-                        Err(TryRecvError::Empty) => continue,
-                        Err(TryRecvError::Disconnected) => Woken::Control(None),
-                    }
+                    Woken::Control(oper.recv(control).ok())
                 } else {
                     let i = idx.saturating_sub(first.unwrap_or(idx));
-                    match self.tracked.get(i).map(|t| t.progress.try_recv()) {
-                        Some(Ok(p)) => Woken::Progress(i, Some(p)),
-                        Some(Err(TryRecvError::Disconnected)) => Woken::Progress(i, None),
-                        Some(Err(TryRecvError::Empty)) | None => continue,
+                    match self.tracked.get(i) {
+                        Some(t) => Woken::Progress(i, oper.recv(&t.progress).ok()),
+                        // Not reachable: every other index is a tracked request's.
+                        None => continue,
                     }
                 }
             };
@@ -414,10 +432,27 @@ impl Writer {
                 break;
             }
         }
+        // What was collected before the end (the last finals) still goes out.
+        let _ = flush(&mut self.stream, &mut self.out);
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
+    /// Adds a document to the batch; writes the batch once it is large.
     fn write(&mut self, doc: &[u8]) -> io::Result<()> {
-        self.stream.write_all(doc)
+        self.out.extend_from_slice(doc);
+        if self.out.len() >= WRITE_BATCH {
+            flush(&mut self.stream, &mut self.out)
+        } else {
+            Ok(())
+        }
     }
+}
+
+fn flush(stream: &mut ApiStream, out: &mut Vec<u8>) -> io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    let r = stream.write_all(out);
+    out.clear();
+    r
 }
