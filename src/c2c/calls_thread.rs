@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 
 use super::command::{CallCount, Command};
 use super::engine::Engine;
-use crate::sip::reactor::{SipCommand, SipEvent};
+use crate::sip::reactor::{ReactorWaker, SipCommand, SipEvent};
 
 /// How long shutdown waits for legs to be cancelled or hung up before giving up.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -22,7 +22,7 @@ pub(crate) struct CallsChannels {
     pub commands: Receiver<Command>,
     pub sip_events: Receiver<SipEvent>,
     pub sip_commands: Sender<SipCommand>,
-    pub waker: Arc<mio::Waker>,
+    pub waker: Arc<ReactorWaker>,
     /// One message (or a disconnect) starts the shutdown.
     pub shutdown: Receiver<()>,
     /// The places the front doors took for their commands; given back as calls end.
@@ -304,7 +304,9 @@ mod tests {
         let (sip_commands, sent) = unbounded();
         let (_shutdown_tx, shutdown) = unbounded();
         let poll = mio::Poll::new().expect("poll");
-        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(0)).expect("waker"));
+        let waker = Arc::new(crate::sip::reactor::ReactorWaker::new(
+            mio::Waker::new(poll.registry(), mio::Token(0)).expect("waker"),
+        ));
         let ch = CallsChannels {
             commands,
             sip_events,

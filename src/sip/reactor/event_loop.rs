@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::{Events, Poll, Token, Waker};
 
+use super::wake::ReactorWaker;
+
 use super::core::{CoreConfig, Keepalive, LOG, Outbound, OutboundKind, ReactorCore};
 use super::interface::{SipCommand, SipEvent};
 use super::stats::{Direction, SipStats, kind_of_bytes};
@@ -46,7 +48,7 @@ pub(crate) struct ReactorConfig {
 #[derive(Clone)]
 pub(crate) struct ReactorHandle {
     pub commands: Sender<SipCommand>,
-    pub waker: Arc<Waker>,
+    pub waker: Arc<ReactorWaker>,
     /// What the transports listen on (real ports when 0 was configured).
     pub local_addrs: Vec<(Transport, SocketAddr)>,
     /// The reactor's counters, for `/metrics`.
@@ -74,10 +76,11 @@ impl std::error::Error for ReactorStartError {}
 /// The reactor: owns the sockets and feeds its core.
 pub(crate) struct Reactor {
     poll: Poll,
-    /// Kept so the waker's eventfd lives as long as the loop: if the last other holder
+    /// Its flag says when the loop blocks. Kept also so the eventfd lives as long as the
+    /// loop: if the last other holder
     /// dropped it, closing the fd would silently take it out of the poll set and a final
     /// wake-up (the shutdown command) would never arrive.
-    _waker: Arc<Waker>,
+    waker: Arc<ReactorWaker>,
     transport: TransportLayer,
     dns: DnsDriver,
     core: ReactorCore,
@@ -96,10 +99,10 @@ impl Reactor {
         events: Sender<SipEvent>,
     ) -> Result<(Reactor, ReactorHandle), ReactorStartError> {
         let poll = Poll::new().map_err(|e| ReactorStartError::Io("SIP poller", e))?;
-        let waker = Arc::new(
+        let waker = Arc::new(ReactorWaker::new(
             Waker::new(poll.registry(), WAKER)
                 .map_err(|e| ReactorStartError::Io("SIP waker", e))?,
-        );
+        ));
         let advertised_ip = cfg
             .external_address
             .or(cfg.transport.bind.filter(|ip| !ip.is_unspecified()));
@@ -130,7 +133,7 @@ impl Reactor {
         };
         let reactor = Reactor {
             poll,
-            _waker: waker,
+            waker,
             transport,
             dns,
             core,
@@ -159,7 +162,22 @@ impl Reactor {
             .flatten()
             .min()
             .map(|t| t.saturating_duration_since(now));
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            // Senders wake the reactor only while the flag is up; a command queued
+            // before it went up is seen here, and the poll does not block.
+            let blocks = timeout != Some(Duration::ZERO);
+            if blocks {
+                self.waker.going_to_sleep();
+            }
+            let timeout = if blocks && !self.commands.is_empty() {
+                Some(Duration::ZERO)
+            } else {
+                timeout
+            };
+            let polled = self.poll.poll(&mut events, timeout);
+            if blocks {
+                self.waker.awake();
+            }
+            if let Err(e) = polled {
                 if e.kind() != io::ErrorKind::Interrupted {
                     log::error!(target: LOG, "poll failed: {e}");
                     std::thread::sleep(Duration::from_millis(10));
@@ -200,6 +218,11 @@ impl Reactor {
                 held.servers,
                 held.servers_finished,
             ]);
+            // Everything this turn produced goes to the calls thread together, after
+            // every socket and command was taken: it then wakes once for the batch.
+            while let Some(ev) = self.core.poll_event() {
+                let _ = self.events.send(ev);
+            }
         }
     }
 
@@ -233,9 +256,6 @@ impl Reactor {
                     Keepalive::Remove(target) => self.transport.keepalive_remove(&target),
                 }
             }
-            while let Some(ev) = self.core.poll_event() {
-                let _ = self.events.send(ev);
-            }
             if !busy {
                 return;
             }
@@ -251,6 +271,11 @@ impl Reactor {
                 Err(TryRecvError::Empty) => return true,
             }
             self.settle(now);
+            // Everything this turn produced goes to the calls thread together, after
+            // every socket and command was taken: it then wakes once for the batch.
+            while let Some(ev) = self.core.poll_event() {
+                let _ = self.events.send(ev);
+            }
         }
     }
 

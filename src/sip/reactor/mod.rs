@@ -13,6 +13,7 @@ mod interface;
 mod resend_2xx;
 pub(crate) mod routing;
 mod stats;
+mod wake;
 
 #[cfg(test)]
 pub(crate) use self::core::{CoreConfig, CoreCounts, ReactorCore};
@@ -20,3 +21,4 @@ pub(crate) use crate::sip::transaction::{ClientTxId, ServerTxId, TxFailure};
 pub(crate) use event_loop::{Reactor, ReactorConfig, ReactorStartError, default_local_ip};
 pub(crate) use interface::{SipCommand, SipEvent};
 pub(crate) use stats::{DIRECTIONS, FIRST_CLASS, KINDS, SipSnapshot, SipStats, TRANSPORTS};
+pub(crate) use wake::ReactorWaker;
