@@ -180,40 +180,45 @@ pub(crate) fn render(m: &MetricsSnapshot, doors: &FrontDoorStats) -> String {
     out
 }
 
+/// One counter of SIP messages by direction, transport and `kinds` (the requests' methods
+/// or the responses' code classes, `label` naming which).
+fn sip_series(
+    out: &mut String,
+    (name, label): (&str, &str),
+    help: &str,
+    sip: &SipSnapshot,
+    kinds: std::ops::Range<usize>,
+) {
+    header(out, name, "counter", help);
+    for (d, direction) in DIRECTIONS.iter().enumerate() {
+        for (t, transport) in TRANSPORTS.iter().enumerate() {
+            for k in kinds.clone() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{direction=\"{direction}\",{label}=\"{}\",transport=\"{transport}\"}} {}",
+                    KINDS[k], sip.messages[d][t][k]
+                );
+            }
+        }
+    }
+}
+
 /// The SIP reactor's part: messages, transactions, DNS.
 fn render_sip(out: &mut String, sip: &SipSnapshot) {
-    header(
+    sip_series(
         out,
-        "clicktocall_sip_messages_total",
-        "counter",
+        ("clicktocall_sip_messages_total", "method"),
         "SIP requests received (in) and sent (out), retransmissions included, by method and transport.",
+        sip,
+        0..FIRST_CLASS,
     );
-    for (d, direction) in DIRECTIONS.iter().enumerate() {
-        for (t, transport) in TRANSPORTS.iter().enumerate() {
-            for (method, n) in KINDS.iter().zip(sip.messages[d][t]).take(FIRST_CLASS) {
-                let _ = writeln!(
-                    out,
-                    "clicktocall_sip_messages_total{{direction=\"{direction}\",method=\"{method}\",transport=\"{transport}\"}} {n}"
-                );
-            }
-        }
-    }
-    header(
+    sip_series(
         out,
-        "clicktocall_sip_responses_total",
-        "counter",
+        ("clicktocall_sip_responses_total", "class"),
         "SIP responses received (in) and sent (out), retransmissions included, by code class and transport.",
+        sip,
+        FIRST_CLASS..KINDS.len(),
     );
-    for (d, direction) in DIRECTIONS.iter().enumerate() {
-        for (t, transport) in TRANSPORTS.iter().enumerate() {
-            for (class, n) in KINDS.iter().zip(sip.messages[d][t]).skip(FIRST_CLASS) {
-                let _ = writeln!(
-                    out,
-                    "clicktocall_sip_responses_total{{direction=\"{direction}\",class=\"{class}\",transport=\"{transport}\"}} {n}"
-                );
-            }
-        }
-    }
     header(
         out,
         "clicktocall_sip_transactions",

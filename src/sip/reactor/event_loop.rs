@@ -77,9 +77,8 @@ impl std::error::Error for ReactorStartError {}
 pub(crate) struct Reactor {
     poll: Poll,
     /// Its flag says when the loop blocks. Kept also so the eventfd lives as long as the
-    /// loop: if the last other holder
-    /// dropped it, closing the fd would silently take it out of the poll set and a final
-    /// wake-up (the shutdown command) would never arrive.
+    /// loop: if the last other holder dropped it, closing the fd would silently take it out
+    /// of the poll set and a final wake-up (the shutdown command) would never arrive.
     waker: Arc<ReactorWaker>,
     transport: TransportLayer,
     dns: DnsDriver,
